@@ -1,0 +1,17 @@
+"""The stack program: config -> infrastructure components -> application layer -> outputs."""
+import pulumi
+
+from clickstream.analytics import declare_analytics
+from clickstream.config import load_stack_config
+from components import deploy_services
+
+cfg, secrets = load_stack_config()
+services = deploy_services(cfg, secrets)
+analytics = declare_analytics(cfg, secrets, services)
+
+pulumi.export("grafanaUrl", services.grafana.admin_url)
+pulumi.export("ksqldbUrl", services.ksqldb.admin_url)
+pulumi.export("connectUrl", services.connect.admin_url)
+pulumi.export("elasticsearchUrl", services.elasticsearch.admin_url)
+pulumi.export("kafkaBootstrap", services.kafka.admin_url)
+pulumi.export("dashboardUrls", analytics.dashboard_urls)

@@ -1,0 +1,1 @@
+"""Clickstream pipeline: stack configuration, the analytics wiring and the ops tools."""

@@ -1,0 +1,16 @@
+"""Infrastructure: one component per service, with a Docker and a Kubernetes implementation."""
+from __future__ import annotations
+
+from clickstream.config import Secrets, StackConfig
+from components.base import ServiceComponent, Services
+
+__all__ = ["ServiceComponent", "Services", "deploy_services"]
+
+
+def deploy_services(cfg: StackConfig, secrets: Secrets) -> Services:
+    """Declare the whole service stack on the platform the stack config chooses."""
+    if cfg.platform == "docker":
+        from components.docker import deploy
+    else:
+        from components.kubernetes import deploy
+    return deploy(cfg, secrets)

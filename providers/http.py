@@ -1,0 +1,196 @@
+"""The one place for HTTP, retries and readiness waits used by every application-layer client.
+
+Retries use tenacity (bounded exponential backoff with jitter, a deadline, and a clear error naming the
+URL). ``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
+``HttpClient`` inside provider methods and is never stored on a provider, so dill can serialize providers.
+Secrets (passwords, API keys) are kept out of ``repr`` and out of every error message.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Callable, Iterable
+
+import requests
+from tenacity import (RetryError, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
+                      wait_exponential_jitter)
+
+log = logging.getLogger(__name__)
+
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """Where a service's admin API is and how to talk to it. Plain data: safe to pickle."""
+
+    url: str
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+    verify: bool | str = True  # False, True, or a CA bundle path
+    timeout: float = 10.0  # seconds per request
+    ready_timeout: float = 300.0  # seconds to wait for the service to become ready
+
+    @classmethod
+    def from_inputs(cls, props: dict[str, Any], prefix: str = "") -> "Endpoint":
+        """Build from provider inputs named ``<prefix>url``, ``<prefix>username`` ... (missing -> default)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {name: props[prefix + name] for name in fields if props.get(prefix + name) is not None}
+        return cls(**values)
+
+
+class ApiError(Exception):
+    """A service answered with an error status. ``message`` is the service's own error text."""
+
+    def __init__(self, method: str, url: str, status: int, message: str, body: Any = None):
+        super().__init__(f"{method} {url} -> HTTP {status}: {message}")
+        self.method, self.url, self.status, self.message, self.body = method, url, status, message, body
+
+
+class ServiceTimeout(Exception):
+    """A bounded wait ran out; the message says what was awaited, where, and the last thing seen."""
+
+
+def error_message(response: requests.Response) -> tuple[str, Any]:
+    """The service's error text and parsed body (Connect/ksqlDB ``message``, ES ``error.reason``...)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text.strip()[:500] or response.reason or "no body"), None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return str(err.get("reason") or err.get("type") or err), body
+        for key in ("message", "error", "msg"):
+            if body.get(key):
+                return str(body[key]), body
+    return str(body)[:500], body
+
+
+def _retryable(statuses: Iterable[int]) -> Callable[[BaseException], bool]:
+    statuses = frozenset(statuses)
+
+    def check(exc: BaseException) -> bool:
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            return True
+        return isinstance(exc, ApiError) and exc.status in statuses
+
+    return check
+
+
+class HttpClient:
+    """A JSON client for one service: base URL, auth, TLS verification, timeouts and retries."""
+
+    def __init__(self, endpoint: Endpoint, *, default_headers: dict[str, str] | None = None,
+                 observer: Callable[[str, str, int], None] | None = None):
+        self.endpoint = endpoint
+        self.base_url = endpoint.url.rstrip("/")
+        self._session = requests.Session()
+        self._session.verify = endpoint.verify
+        self._session.headers.update({"Accept": "application/json", **(default_headers or {})})
+        if endpoint.api_key:
+            self._session.headers["Authorization"] = f"Bearer {endpoint.api_key}"
+        elif endpoint.username is not None:
+            self._session.auth = (endpoint.username, endpoint.password or "")
+        self._observer = observer
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> "HttpClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None, ok: Iterable[int] = (200, 201, 202, 204),
+                retry_statuses: Iterable[int] = (), retry_timeout: float = 60.0,
+                attempts: int = 8) -> requests.Response:
+        """Send one request; retry connection errors and ``retry_statuses`` with bounded backoff.
+
+        Raises ApiError for any status not in ``ok`` (after retries), with the service's error message.
+        """
+        ok = frozenset(ok)
+        url = self.url(path)
+
+        def once() -> requests.Response:
+            response = self._session.request(method, url, json=json, params=params, headers=headers,
+                                             timeout=self.endpoint.timeout)
+            if self._observer:
+                self._observer(method, path, response.status_code)
+            if response.status_code not in ok:
+                message, body = error_message(response)
+                raise ApiError(method, url, response.status_code, message, body)
+            return response
+
+        retrying = Retrying(
+            retry=retry_if_exception(_retryable(retry_statuses)),
+            stop=stop_after_delay(retry_timeout) | stop_after_attempt(attempts),
+            wait=wait_exponential_jitter(initial=0.2, max=5.0),
+            reraise=True,
+        )
+        return retrying(once)
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs).json()
+
+    def get_or_none(self, path: str, **kwargs: Any) -> Any:
+        """GET a JSON document, or None when the service answers 404."""
+        try:
+            return self.request("GET", path, **kwargs).json()
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def wait_ready(self, path: str, *, ready: Callable[[requests.Response], bool] | None = None,
+                   what: str = "service", timeout: float | None = None) -> None:
+        """Poll ``path`` until it answers 2xx (and ``ready(response)`` holds), with bounded backoff.
+
+        Raises ServiceTimeout naming the URL and the last answer after ``timeout`` seconds
+        (default: the endpoint's ``ready_timeout``).
+        """
+        timeout = self.endpoint.ready_timeout if timeout is None else timeout
+        url = self.url(path)
+        last = ["no answer yet"]
+
+        def probe() -> bool:
+            try:
+                response = self._session.get(url, timeout=self.endpoint.timeout)
+            except requests.RequestException as exc:
+                last[0] = f"{type(exc).__name__}: {exc}"
+                return False
+            if response.status_code >= 300:
+                last[0] = f"HTTP {response.status_code}: {error_message(response)[0]}"
+                return False
+            if ready is not None and not ready(response):
+                last[0] = f"HTTP {response.status_code}, not ready yet: {response.text[:200]}"
+                return False
+            return True
+
+        wait_until(probe, timeout=timeout,
+                   description=f"{what} at {url} to become ready", last_seen=lambda: last[0])
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, description: str,
+               last_seen: Callable[[], str] | None = None, max_interval: float = 5.0) -> None:
+    """Call ``condition`` with bounded exponential backoff until it returns True or ``timeout`` passes.
+
+    Raises ServiceTimeout("timed out after N s waiting for <description>; last seen: ...").
+    """
+    retrying = Retrying(
+        retry=lambda state: state.outcome is not None and not state.outcome.failed
+        and state.outcome.result() is not True,
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential_jitter(initial=0.1, max=max_interval),
+    )
+    try:
+        retrying(condition)
+    except RetryError:
+        seen = f"; last seen: {last_seen()}" if last_seen else ""
+        raise ServiceTimeout(f"timed out after {timeout:g} s waiting for {description}{seen}") from None
