@@ -4,10 +4,12 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import runpy
+import threading
 from typing import Any, Mapping
 
 import pulumi
-from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import SETTINGS, get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -17,34 +19,88 @@ PROGRAM = ROOT / "__main__.py"
 
 @dataclasses.dataclass
 class Declared:
-    """One resource the program declared: Pulumi type token, logical name, resolved inputs, options."""
+    """One resource the program declared: Pulumi type token, logical name, resolved inputs, options.
+
+    ``urn``, ``parent`` (URN), ``dependencies`` (URNs of explicit and Output-derived dependencies) and
+    ``protect`` come from the registration request (recorded by :class:`RecordingMonitor`)."""
 
     type: str
     name: str
     inputs: dict[str, Any]
     provider: str | None
     custom: bool
+    urn: str = ""
+    parent: str = ""
+    dependencies: tuple[str, ...] = ()
+    protect: bool = False
+
+
+def _computed_outputs(type_token: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Outputs the real provider computes that the program reads (so Output wiring resolves under mocks)."""
+    if type_token == "docker:index/remoteImage:RemoteImage":
+        return {"imageId": f"sha256:mock-image-id-of-{inputs.get('name')}"}
+    return {}
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Declared] = []
+        # the registration request being handled on this thread (set by RecordingMonitor)
+        self.registering = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.resources.append(Declared(args.typ, args.name, dict(args.inputs), args.provider,
-                                       bool(args.custom)))
-        return f"{args.name}-id", dict(args.inputs)
+        declared = Declared(args.typ, args.name, dict(args.inputs), args.provider, bool(args.custom))
+        request = getattr(self.registering, "request", None)
+        if request is not None:
+            declared.parent = request.parent
+            declared.dependencies = tuple(request.dependencies)
+            declared.protect = bool(request.protect)
+            self.registering.declared = declared
+        self.resources.append(declared)
+        return f"{args.name}-id", {**args.inputs, **_computed_outputs(args.typ, args.inputs)}
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
 
 
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also recording each resource's URN, parent, dependencies and protect flag
+    (``MockResourceArgs`` does not carry them)."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recorder = mocks
+
+    def RegisterResource(self, request):
+        # registrations run on several threads; the base class calls new_resource on this one
+        self.recorder.registering.request = request
+        self.recorder.registering.declared = None
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            self.recorder.registering.request = None
+        if self.recorder.registering.declared is not None:
+            self.recorder.registering.declared.urn = response.urn
+        return response
+
+
 @dataclasses.dataclass
 class Graph:
-    """Everything one run of the program declared, with look-up helpers for assertions."""
+    """Everything one run of the program declared, with look-up helpers for assertions.
+
+    ``outputs``: Outputs bound to names in ``__main__.py``; ``exports``: the resolved stack outputs
+    (``pulumi.export``), resolved to plain values; ``namespace``: every name ``__main__.py`` bound
+    (e.g. ``services``), for checks on the objects the program passed between its layers."""
 
     resources: list[Declared]
     outputs: dict[str, Any]
+    exports: dict[str, Any] = dataclasses.field(default_factory=dict)
+    namespace: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @staticmethod
+    def resolve(value: Any) -> Any:
+        """The plain value of an Output (or any input) the program created."""
+        return _sync_await(pulumi.Output.from_input(value).future(with_unknowns=True))
 
     def of_type(self, type_token: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_token]
@@ -55,6 +111,18 @@ class Graph:
             raise AssertionError(f"expected one resource named {name!r}, found {len(matches)}: "
                                  f"{sorted(r.name for r in self.resources)}")
         return matches[0]
+
+    def by_urn(self, urn: str) -> Declared:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def dependency_names(self, name: str) -> set[str]:
+        """Logical names of the resources ``name`` was registered as depending on."""
+        return {self.by_urn(urn).name for urn in self.named(name).dependencies}
+
+    def parent_name(self, name: str) -> str | None:
+        parent = self.named(name).parent
+        matches = [r.name for r in self.resources if r.urn == parent]
+        return matches[0] if matches else None
 
 
 def base_config(stack: str) -> dict[str, str]:
@@ -77,16 +145,22 @@ def run_stack(stack: str, config: Mapping[str, Any] | None = None,
         secrets = {"grafanaAdminPassword": "test-grafana-pw", "elasticsearchPassword": "test-es-pw"}
     values.update(secrets)
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="clickstream", stack=stack, preview=preview)
+    set_root_resource(None)  # a fresh root stack per run, so stack outputs never leak between runs
+    pulumi.runtime.set_mocks(mocks, project="clickstream", stack=stack, preview=preview,
+                             monitor=RecordingMonitor(mocks))
     pulumi.runtime.set_all_config({f"clickstream:{k}": v for k, v in values.items()},
                                   secret_keys=[f"clickstream:{k}" for k in secrets])
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     exported: dict[str, Any] = {}
+    bound: dict[str, Any] = {}
 
     def program() -> None:
         namespace = runpy.run_path(str(PROGRAM), run_name="__main__")
+        bound.update(namespace)
         exported.update({k: v for k, v in namespace.items() if isinstance(v, pulumi.Output)})
 
     _sync_await(run_pulumi_func(program))
-    return Graph(mocks.resources, exported)
+    stack_outputs = dict(get_root_resource().outputs)
+    resolved = _sync_await(pulumi.Output.from_input(stack_outputs).future(with_unknowns=True)) or {}
+    return Graph(mocks.resources, exported, dict(resolved), bound)

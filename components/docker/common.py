@@ -1,0 +1,110 @@
+"""Building blocks shared by the Docker components: names, labels, images, healthchecks, containers."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from clickstream.config import StackConfig
+
+RESTART_POLICY = "unless-stopped"
+STOP_GRACE_SECONDS = 30  # a clean shutdown (Kafka flushes its log, ES its translog) before a forced kill
+HOST_IP = "127.0.0.1"  # published ports listen on the loopback interface only
+
+
+def container_name(cfg: StackConfig, service: str) -> str:
+    """``<namePrefix>-<service>``: the container name, also its hostname on the stack's network."""
+    return f"{cfg.name_prefix}-{service}"
+
+
+def heap_opts(size: str) -> str:
+    """JVM options fixing the heap to ``size`` (minimum = maximum, no resizing pauses)."""
+    return f"-Xms{size} -Xmx{size}"
+
+
+def env_list(env: Mapping[str, str]) -> list[str]:
+    """Docker's ``KEY=value`` list, sorted so the order never causes a diff."""
+    return [f"{key}={value}" for key, value in sorted(env.items())]
+
+
+@dataclasses.dataclass(frozen=True)
+class Health:
+    """A container healthcheck; ``timeout_s`` bounds how long ``pulumi up`` waits for healthy."""
+
+    test: Sequence[str]
+    start_period: str
+    interval: str = "10s"
+    timeout: str = "10s"
+    retries: int = 10
+    timeout_s: int = 300
+
+    def args(self) -> docker.ContainerHealthcheckArgs:
+        return docker.ContainerHealthcheckArgs(tests=list(self.test), interval=self.interval,
+                                               timeout=self.timeout, retries=self.retries,
+                                               start_period=self.start_period)
+
+
+def shell_check(command: str) -> list[str]:
+    """A healthcheck run by the container's shell (so ``$VARS`` of the container expand inside it)."""
+    return ["CMD-SHELL", command]
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """What one service container needs; :func:`run_container` turns it into Docker resources."""
+
+    service: str
+    image: str
+    env: pulumi.Input[list[str]]
+    ports: Mapping[int, int]  # container port -> host port
+    health: Health
+    command: Sequence[str] | None = None
+    data_path: str | None = None  # where a named volume is mounted, if the service keeps data
+
+
+@dataclasses.dataclass(frozen=True)
+class Deployed:
+    container: docker.Container
+    volume: docker.Volume | None
+
+
+def run_container(cfg: StackConfig, spec: Spec, network: docker.Network, parent: pulumi.Resource,
+                  depends_on: Sequence[pulumi.Resource] = ()) -> Deployed:
+    """Pull ``spec.image`` and run it on ``network`` with its volume, ports, healthcheck and restart
+    policy. ``pulumi up`` waits until Docker reports the container healthy (``wait=True``)."""
+    name = container_name(cfg, spec.service)
+    child = pulumi.ResourceOptions(parent=parent)
+    labels = {"com.clickstream.stack": pulumi.get_stack(), "com.clickstream.service": spec.service}
+    # A separate image resource pulls before the container is touched (a failed pull leaves the old
+    # container running); keep_locally keeps the image cached when the stack is destroyed.
+    image = docker.RemoteImage(f"{spec.service}-image", name=spec.image, keep_locally=True, opts=child)
+    volume = None
+    mounts = []
+    if spec.data_path:
+        volume = docker.Volume(
+            f"{spec.service}-data", name=f"{name}-data",
+            labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in labels.items()],
+            opts=pulumi.ResourceOptions(parent=parent, protect=cfg.protect))
+        mounts.append(docker.ContainerVolumeArgs(volume_name=volume.name, container_path=spec.data_path))
+    container = docker.Container(
+        f"{spec.service}-container",
+        name=name,
+        hostname=name,
+        image=image.image_id,
+        envs=spec.env,
+        command=list(spec.command) if spec.command else None,
+        ports=[docker.ContainerPortArgs(internal=inner, external=outer, ip=HOST_IP)
+               for inner, outer in spec.ports.items()],
+        volumes=mounts,
+        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=[spec.service])],
+        restart=RESTART_POLICY,
+        healthcheck=spec.health.args(),
+        wait=True,
+        wait_timeout=spec.health.timeout_s,
+        destroy_grace_seconds=STOP_GRACE_SECONDS,
+        labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )
+    return Deployed(container, volume)

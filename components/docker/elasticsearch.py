@@ -1,0 +1,67 @@
+"""Elasticsearch on Docker: one node (``discovery.type=single-node``) with its data on a named volume.
+
+``elasticsearchSecurity`` on Docker means authentication: the built-in ``elastic`` user with the
+``elasticsearchPassword`` secret. HTTP stays plain on the private network and the loopback port (TLS is
+the Kubernetes platform's job), so the URLs stay ``http://``. The password reaches the container only
+through its (secret) environment; the healthcheck reads it from there.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from clickstream.config import Secrets, StackConfig
+from components.base import ServiceComponent
+from components.docker.common import Health, Spec, container_name, env_list, heap_opts, run_container, shell_check
+
+PORT = 9200
+DATA_PATH = "/usr/share/elasticsearch/data"
+USER = "elastic"
+HEALTH_PATH = "_cluster/health?wait_for_status=yellow&timeout=5s"
+
+
+def elasticsearch_env(cfg: StackConfig) -> dict[str, str]:
+    env = {
+        "cluster.name": cfg.name_prefix,
+        "node.name": container_name(cfg, "elasticsearch"),
+        "discovery.type": "single-node",
+        "xpack.security.enabled": str(cfg.elasticsearch_security).lower(),
+        "ES_JAVA_OPTS": heap_opts(cfg.elasticsearch_heap),
+    }
+    if cfg.elasticsearch_security:
+        # explicit TLS settings switch off the image's security auto-configuration (self-signed TLS)
+        env["xpack.security.http.ssl.enabled"] = "false"
+        env["xpack.security.transport.ssl.enabled"] = "false"
+    return env
+
+
+def healthcheck(cfg: StackConfig) -> list[str]:
+    credentials = f'-u "{USER}:$ELASTIC_PASSWORD" ' if cfg.elasticsearch_security else ""
+    return shell_check(f"curl -fsS -o /dev/null {credentials}'http://localhost:{PORT}/{HEALTH_PATH}'")
+
+
+class ElasticsearchService(ServiceComponent):
+    """Elasticsearch: URLs are ``http://host:port``."""
+
+    def __init__(self, name: str, cfg: StackConfig, secrets: Secrets, network: docker.Network,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("clickstream:docker:Elasticsearch", name, None, opts)
+        plain = env_list(elasticsearch_env(cfg))
+        if cfg.elasticsearch_security:
+            env = pulumi.Output.secret(secrets.elasticsearch_password).apply(
+                lambda password: sorted(plain + [f"ELASTIC_PASSWORD={password}"]))
+        else:
+            env = plain
+        spec = Spec(
+            service="elasticsearch",
+            image=cfg.elasticsearch_image,
+            env=env,
+            ports={PORT: cfg.elasticsearch_port},
+            data_path=DATA_PATH,
+            health=Health(test=healthcheck(cfg), start_period="60s", timeout_s=300),
+        )
+        deployed = run_container(cfg, spec, network, parent=self)
+        self.container = deployed.container
+        self.volume = deployed.volume
+        self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),
+                     f"http://localhost:{cfg.elasticsearch_port}")

@@ -1,0 +1,48 @@
+"""Grafana on Docker: admin credentials from the stack config (the password is a secret), sign-up off.
+
+No volume: everything in Grafana (datasources, dashboards) is declared by the application layer.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from clickstream.config import Secrets, StackConfig
+from components.base import ServiceComponent
+from components.docker.common import Health, Spec, env_list, run_container
+
+PORT = 3000
+
+
+def grafana_env(cfg: StackConfig) -> dict[str, str]:
+    """Every setting except the admin password."""
+    return {
+        "GF_SECURITY_ADMIN_USER": cfg.grafana_admin_user,
+        "GF_USERS_ALLOW_SIGN_UP": "false",
+        "GF_AUTH_ANONYMOUS_ENABLED": "false",
+        "GF_ANALYTICS_REPORTING_ENABLED": "false",
+        "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+        "GF_SERVER_HTTP_PORT": str(PORT),
+    }
+
+
+class GrafanaService(ServiceComponent):
+    """Grafana: URLs are ``http://host:port``."""
+
+    def __init__(self, name: str, cfg: StackConfig, secrets: Secrets, network: docker.Network,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("clickstream:docker:Grafana", name, None, opts)
+        plain = env_list(grafana_env(cfg))
+        env = pulumi.Output.secret(secrets.grafana_admin_password).apply(
+            lambda password: sorted(plain + [f"GF_SECURITY_ADMIN_PASSWORD={password}"]))
+        spec = Spec(
+            service="grafana",
+            image=cfg.grafana_image,
+            env=env,
+            ports={PORT: cfg.grafana_port},
+            health=Health(test=["CMD", "wget", "-q", "-O", "/dev/null", f"http://localhost:{PORT}/api/health"],
+                          start_period="30s", timeout_s=180),
+        )
+        self.container = run_container(cfg, spec, network, parent=self).container
+        self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),
+                     f"http://localhost:{cfg.grafana_port}")
