@@ -34,14 +34,14 @@ class StackConfig(BaseModel):
     platform: Literal["docker", "kubernetes"] = "docker"
     name_prefix: str = Field("clickstream", alias="namePrefix")
     # images, pinned by tag
-    kafka_image: str = Field("confluentinc/cp-kafka:8.2.0", alias="kafkaImage")
-    connect_image: str = Field("confluentinc/cp-kafka-connect:8.2.0", alias="connectImage")
-    ksqldb_image: str = Field("confluentinc/cp-ksqldb-server:8.2.0", alias="ksqldbImage")
+    kafka_image: str = Field("confluentinc/cp-kafka:8.2.1", alias="kafkaImage")
+    connect_image: str = Field("confluentinc/cp-kafka-connect:8.2.1", alias="connectImage")
+    ksqldb_image: str = Field("confluentinc/cp-ksqldb-server:8.2.1", alias="ksqldbImage")
     elasticsearch_image: str = Field(
-        "docker.elastic.co/elasticsearch/elasticsearch:8.19.7", alias="elasticsearchImage")
-    grafana_image: str = Field("grafana/grafana:12.3.0", alias="grafanaImage")
-    datagen_version: str = Field("0.6.7", alias="datagenVersion")
-    elasticsearch_sink_version: str = Field("15.0.1", alias="elasticsearchSinkVersion")
+        "docker.elastic.co/elasticsearch/elasticsearch:8.19.20", alias="elasticsearchImage")
+    grafana_image: str = Field("grafana/grafana:12.4.10", alias="grafanaImage")
+    datagen_version: str = Field("0.7.2", alias="datagenVersion")
+    elasticsearch_sink_version: str = Field("15.1.1", alias="elasticsearchSinkVersion")
     # sizing
     kafka_brokers: int = Field(1, ge=1, le=9, alias="kafkaBrokers")
     kafka_partitions: int = Field(1, ge=1, le=64, alias="kafkaPartitions")
@@ -77,6 +77,7 @@ class StackConfig(BaseModel):
     grafana_storage: str = Field("1Gi", alias="grafanaStorage")
     admin_access: Literal["port-forward", "ingress"] = Field("port-forward", alias="adminAccess")
     ingress_domain: str = Field("", alias="ingressDomain")
+    ingress_class: str = Field("", alias="ingressClass")
     protect: bool = Field(False, alias="protect")
 
     @field_validator("kafka_image", "connect_image", "ksqldb_image", "elasticsearch_image", "grafana_image")
@@ -84,7 +85,7 @@ class StackConfig(BaseModel):
     def _pinned_image(cls, value: str) -> str:
         if not _IMAGE_RE.match(value) or value.endswith(":latest"):
             raise ValueError("must be an image reference pinned by an explicit tag other than 'latest', "
-                             "e.g. 'confluentinc/cp-kafka:8.2.0'")
+                             "e.g. 'confluentinc/cp-kafka:8.2.1'")
         return value
 
     @field_validator("name_prefix", "namespace")
@@ -136,6 +137,10 @@ class StackConfig(BaseModel):
             problems.append(f"host ports must be distinct, got {ports}")
         if self.admin_access == "ingress" and not self.ingress_domain:
             problems.append("adminAccess 'ingress' needs ingressDomain (e.g. 'clickstream.example.com')")
+        if self.platform == "kubernetes" and not self.elasticsearch_security:
+            problems.append("the kubernetes platform runs Elasticsearch with ECK, which always enables "
+                            "security: set elasticsearchSecurity to true (and the elasticsearchPassword "
+                            "secret)")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -166,7 +171,24 @@ def parse_config(stack: str, raw: Mapping[str, Any]) -> StackConfig:
         cfg = StackConfig.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(_describe(stack, exc, values)) from None
+    if stack == "prod":
+        _check_production(cfg)
     return cfg
+
+
+def _check_production(cfg: StackConfig) -> None:
+    """The ``prod`` stack must be a real, protected cluster (DESIGN.md section 6)."""
+    problems = []
+    if cfg.replication_factor < 3 or cfg.min_insync_replicas < 2:
+        problems.append(f"replicationFactor must be >= 3 and minInsyncReplicas >= 2, got "
+                        f"{cfg.replication_factor} and {cfg.min_insync_replicas}")
+    if not cfg.elasticsearch_security:
+        problems.append("elasticsearchSecurity must be true")
+    if not cfg.protect:
+        problems.append("protect must be true (stateful resources are protected from deletion)")
+    if problems:
+        raise ConfigError("invalid config for stack 'prod' (production needs a replicated, secured, "
+                          "protected cluster):\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def _describe(stack: str, exc: ValidationError, values: Mapping[str, Any]) -> str:

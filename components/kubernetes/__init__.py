@@ -1,0 +1,40 @@
+"""The Kubernetes platform (stacks ``staging`` and ``prod``): operators and charts where maintained
+ones exist (Strimzi for Kafka, ECK for Elasticsearch, the grafana-community chart), typed Deployments
+where not (Kafka Connect, ksqlDB), all in the stack's namespace through one provider.
+"""
+from __future__ import annotations
+
+import pulumi
+
+from clickstream.config import Secrets, StackConfig
+from components.base import Services
+from components.kubernetes import access
+from components.kubernetes.connect import ConnectService
+from components.kubernetes.elasticsearch import ElasticsearchService
+from components.kubernetes.grafana import GrafanaService
+from components.kubernetes.kafka import KafkaService
+from components.kubernetes.ksqldb import KsqldbService
+from components.kubernetes.platform import open_platform
+
+__all__ = ["deploy"]
+
+
+def deploy(cfg: StackConfig, secrets: Secrets) -> Services:
+    """Declare the whole service stack in the configured cluster and namespace."""
+    platform = open_platform(cfg)
+    apis = access.targets(platform)
+    url = {api: access.admin_url(platform, target) for api, target in apis.items()}
+    kafka = KafkaService("kafka", platform)
+    connect = ConnectService("connect", platform, kafka, url["connect"])
+    ksqldb = KsqldbService("ksqldb", platform, kafka, connect, url["ksqldb"])
+    elasticsearch = ElasticsearchService("elasticsearch", platform, secrets, url["elasticsearch"])
+    grafana = GrafanaService("grafana", platform, secrets, url["grafana"])
+    services = Services(kafka=kafka, connect=connect, ksqldb=ksqldb, elasticsearch=elasticsearch,
+                        grafana=grafana)
+    if cfg.admin_access == "ingress":
+        owners = {"connect": connect, "ksqldb": ksqldb, "elasticsearch": elasticsearch, "grafana": grafana}
+        for api, target in apis.items():
+            access.ingress(platform, target, owners[api])
+    else:
+        pulumi.export("portForwardCommands", [access.port_forward_command(platform, t) for t in apis.values()])
+    return services

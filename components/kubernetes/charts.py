@@ -1,0 +1,58 @@
+"""Every pinned third-party version of the Kubernetes platform, in one place.
+
+Charts (name, version, repository) are installed with ``helm.v3.Release``; their base values live in
+``helm-values/<chart>.yaml`` and are deep-merged with per-stack overrides computed from the config.
+Why each one: see the README section "Kubernetes (staging/prod)".
+"""
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any, Mapping
+
+import yaml
+
+VALUES_DIR = pathlib.Path(__file__).resolve().parents[2] / "helm-values"
+
+
+@dataclasses.dataclass(frozen=True)
+class Chart:
+    """A Helm chart pinned by version in a classic (HTTP) chart repository."""
+
+    name: str
+    version: str
+    repository: str
+
+    def values(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """``helm-values/<name>.yaml`` deep-merged with ``overrides`` (overrides win)."""
+        path = VALUES_DIR / f"{self.name}.yaml"
+        base = yaml.safe_load(path.read_text()) or {}
+        return deep_merge(base, overrides)
+
+
+# Strimzi 1.x: the first release line with only the v1 CRD API (KRaft + node pools only).
+STRIMZI = Chart("strimzi-kafka-operator", "1.0.1", "https://strimzi.io/charts/")
+# Elastic Cloud on Kubernetes 3.x (the old elastic/elasticsearch chart is archived).
+ECK = Chart("eck-operator", "3.3.0", "https://helm.elastic.co")
+# The Grafana chart moved to the grafana-community repository (the grafana.github.io one is frozen);
+# 11.6.x is the last chart line that ships Grafana 12 (the image tag comes from the config anyway).
+GRAFANA = Chart("grafana", "11.6.1", "https://grafana-community.github.io/helm-charts")
+
+# Apache Kafka version run by the Strimzi operator (must be in Strimzi's supported list).
+STRIMZI_KAFKA_VERSION = "4.2.0"
+# API versions of the custom resources the operators serve.
+STRIMZI_API = "kafka.strimzi.io/v1"
+ECK_API = "elasticsearch.k8s.elastic.co/v1"
+# Kubernetes version the rendered manifests are validated against (inside ECK 3.3's supported range).
+KUBERNETES_VERSION = "1.33"
+
+
+def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict: nested mappings merged key by key, anything else in ``overrides`` replaces."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,110 @@
+"""Kafka Connect on Kubernetes: a Deployment of ``cp-kafka-connect`` workers in one distributed group.
+
+Why a typed Deployment and not Strimzi's KafkaConnect CR: Strimzi adds plugins by building a new image
+and pushing it to a registry the cluster can pull from; here an init container installs the two
+pinned plugins from Confluent Hub into a shared volume, so staging/prod run the same image and plugin
+versions as the Docker dev stack and need no registry.
+"""
+from __future__ import annotations
+
+import shlex
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.base import ServiceComponent
+from components.kubernetes.kafka import KafkaService
+from components.kubernetes.platform import (Platform, anti_affinity, disruption_budget, heap_opts,
+                                            http_probe, jvm_resources, labels, once_ready, service)
+
+PORT = 8083
+PLUGIN_DIR = "/usr/share/confluent-hub-components"
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+
+
+def plugins(platform: Platform) -> list[str]:
+    """Confluent Hub ids (``owner/name:version``) of the plugins the pipeline needs."""
+    cfg = platform.cfg
+    return [f"confluentinc/kafka-connect-datagen:{cfg.datagen_version}",
+            f"confluentinc/kafka-connect-elasticsearch:{cfg.elasticsearch_sink_version}"]
+
+
+def install_command(platform: Platform) -> list[str]:
+    steps = [f"confluent-hub install --no-prompt --component-dir {PLUGIN_DIR} {shlex.quote(plugin)}"
+             for plugin in plugins(platform)]
+    return ["bash", "-ec", " && ".join(steps)]
+
+
+def connect_env(platform: Platform, bootstrap: str) -> list[dict[str, object]]:
+    cfg = platform.cfg
+    prefix, rf = cfg.name_prefix, str(cfg.replication_factor)
+    plain = {
+        "CONNECT_BOOTSTRAP_SERVERS": bootstrap,
+        "CONNECT_LISTENERS": f"http://0.0.0.0:{PORT}",
+        "CONNECT_GROUP_ID": f"{prefix}-connect",
+        "CONNECT_CONFIG_STORAGE_TOPIC": f"_{prefix}-connect-configs",
+        "CONNECT_OFFSET_STORAGE_TOPIC": f"_{prefix}-connect-offsets",
+        "CONNECT_STATUS_STORAGE_TOPIC": f"_{prefix}-connect-status",
+        "CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR": rf,
+        "CONNECT_OFFSET_STORAGE_REPLICATION_FACTOR": rf,
+        "CONNECT_STATUS_STORAGE_REPLICATION_FACTOR": rf,
+        "CONNECT_KEY_CONVERTER": JSON_CONVERTER,
+        "CONNECT_VALUE_CONVERTER": JSON_CONVERTER,
+        "CONNECT_KEY_CONVERTER_SCHEMAS_ENABLE": "false",
+        "CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE": "false",
+        "CONNECT_PLUGIN_PATH": f"/usr/share/java,{PLUGIN_DIR}",
+        "KAFKA_HEAP_OPTS": heap_opts(cfg.connect_heap),
+    }
+    # each worker advertises its pod IP so the group can forward REST requests to the leader
+    pod_ip = {"name": "CONNECT_REST_ADVERTISED_HOST_NAME",
+              "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+    return [pod_ip, *({"name": k, "value": v} for k, v in sorted(plain.items()))]
+
+
+def pod_spec(platform: Platform, bootstrap: str) -> dict[str, object]:
+    cfg = platform.cfg
+    plugins_volume = {"name": "plugins", "mountPath": PLUGIN_DIR}
+    return {
+        # a Service named like a Kafka env var (KAFKA_PORT...) would otherwise break Confluent images
+        "enableServiceLinks": False,
+        "affinity": anti_affinity(labels(platform, "connect")),
+        "initContainers": [{"name": "install-plugins", "image": cfg.connect_image,
+                            "command": install_command(platform), "volumeMounts": [plugins_volume],
+                            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+                                          "limits": {"memory": "512Mi"}}}],
+        "containers": [{
+            "name": "connect",
+            "image": cfg.connect_image,
+            "ports": [{"name": "http", "containerPort": PORT}],
+            "env": connect_env(platform, bootstrap),
+            "volumeMounts": [plugins_volume],
+            "resources": jvm_resources(cfg.connect_heap),
+            "readinessProbe": http_probe("/", PORT, initial_delay=30),
+            "livenessProbe": http_probe("/", PORT, initial_delay=120, failure_threshold=10),
+        }],
+        "volumes": [{"name": "plugins", "emptyDir": {}}],
+    }
+
+
+class ConnectService(ServiceComponent):
+    """Kafka Connect: ``internal_url`` is the in-cluster REST URL; ``admin_url`` comes from the
+    configured admin access (port-forward or ingress)."""
+
+    def __init__(self, name: str, platform: Platform, kafka: KafkaService, admin_url: str,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("clickstream:kubernetes:Connect", name, None, opts)
+        deployment = platform.name("connect")
+        pod_labels = labels(platform, "connect")
+        self.deployment = k8s.apps.v1.Deployment(
+            deployment,
+            metadata={"name": deployment, "namespace": platform.ns, "labels": pod_labels},
+            spec={"replicas": platform.cfg.connect_workers,
+                  "selector": {"matchLabels": pod_labels},
+                  "template": {"metadata": {"labels": pod_labels},
+                               "spec": pod_spec(platform, kafka.bootstrap)}},
+            opts=platform.opts(self, depends_on=[kafka.cluster]))
+        self.service = service(platform, "connect", PORT, self)
+        self.pdb = disruption_budget(platform, "connect", self)
+        self.url = f"http://{platform.service_host(deployment)}:{PORT}"
+        self.publish(once_ready(self.url, self.deployment, self.service),
+                     once_ready(admin_url, self.deployment, self.service))

@@ -1,0 +1,82 @@
+"""ksqlDB on Kubernetes: a Deployment of ``cp-ksqldb-server`` (no maintained open chart exists).
+
+All servers share one ``ksql.service.id``, so they form one ksqlDB cluster that splits the persistent
+queries between them; each advertises its pod IP for pull queries forwarded between servers.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.base import ServiceComponent
+from components.kubernetes.connect import ConnectService
+from components.kubernetes.kafka import KafkaService
+from components.kubernetes.platform import (Platform, anti_affinity, disruption_budget, heap_opts,
+                                            http_probe, jvm_resources, labels, once_ready, service)
+
+PORT = 8088
+
+
+def ksqldb_env(platform: Platform, bootstrap: str, connect_url: str) -> list[dict[str, object]]:
+    cfg = platform.cfg
+    rf = str(cfg.replication_factor)
+    plain = {
+        "KSQL_BOOTSTRAP_SERVERS": bootstrap,
+        "KSQL_LISTENERS": f"http://0.0.0.0:{PORT}",
+        "KSQL_KSQL_SERVICE_ID": f"{cfg.name_prefix}_ksql_",
+        "KSQL_KSQL_CONNECT_URL": connect_url,
+        "KSQL_KSQL_INTERNAL_TOPIC_REPLICAS": rf,
+        "KSQL_KSQL_INTERNAL_TOPIC_MIN_INSYNC_REPLICAS": str(cfg.min_insync_replicas),
+        "KSQL_KSQL_STREAMS_REPLICATION_FACTOR": rf,
+        "KSQL_KSQL_SINK_REPLICAS": rf,
+        "KSQL_KSQL_LOGGING_PROCESSING_TOPIC_REPLICATION_FACTOR": rf,
+        "KSQL_KSQL_LOGGING_PROCESSING_TOPIC_AUTO_CREATE": "true",
+        "KSQL_KSQL_LOGGING_PROCESSING_STREAM_AUTO_CREATE": "true",
+        "KSQL_HEAP_OPTS": heap_opts(cfg.ksqldb_heap),
+    }
+    pod_ip = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+    # $(POD_IP) is expanded by Kubernetes from the variable defined before it
+    advertised = {"name": "KSQL_KSQL_ADVERTISED_LISTENER", "value": f"http://$(POD_IP):{PORT}"}
+    return [pod_ip, advertised, *({"name": k, "value": v} for k, v in sorted(plain.items()))]
+
+
+def pod_spec(platform: Platform, bootstrap: str, connect_url: str) -> dict[str, object]:
+    cfg = platform.cfg
+    return {
+        "enableServiceLinks": False,
+        "affinity": anti_affinity(labels(platform, "ksqldb")),
+        "containers": [{
+            "name": "ksqldb",
+            "image": cfg.ksqldb_image,
+            "ports": [{"name": "http", "containerPort": PORT}],
+            "env": ksqldb_env(platform, bootstrap, connect_url),
+            "resources": jvm_resources(cfg.ksqldb_heap),
+            # ready = can serve statements; alive = the REST server answers (a Kafka outage makes
+            # /healthcheck fail on every server, and restarting them all would not help)
+            "readinessProbe": http_probe("/healthcheck", PORT, initial_delay=30),
+            "livenessProbe": http_probe("/info", PORT, initial_delay=90, failure_threshold=10),
+        }],
+    }
+
+
+class KsqldbService(ServiceComponent):
+    """ksqlDB: ``internal_url`` is the in-cluster REST URL; ``admin_url`` from the admin access."""
+
+    def __init__(self, name: str, platform: Platform, kafka: KafkaService, connect: ConnectService,
+                 admin_url: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("clickstream:kubernetes:Ksqldb", name, None, opts)
+        deployment = platform.name("ksqldb")
+        pod_labels = labels(platform, "ksqldb")
+        self.deployment = k8s.apps.v1.Deployment(
+            deployment,
+            metadata={"name": deployment, "namespace": platform.ns, "labels": pod_labels},
+            spec={"replicas": platform.cfg.ksqldb_servers,
+                  "selector": {"matchLabels": pod_labels},
+                  "template": {"metadata": {"labels": pod_labels},
+                               "spec": pod_spec(platform, kafka.bootstrap, connect.url)}},
+            opts=platform.opts(self, depends_on=[kafka.cluster]))
+        self.service = service(platform, "ksqldb", PORT, self)
+        self.pdb = disruption_budget(platform, "ksqldb", self)
+        url = f"http://{platform.service_host(deployment)}:{PORT}"
+        self.publish(once_ready(url, self.deployment, self.service),
+                     once_ready(admin_url, self.deployment, self.service))
