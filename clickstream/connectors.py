@@ -1,0 +1,147 @@
+"""The connector configs and the index template of the analytics (content only, no resources).
+
+* Datagen source connectors write the three JSON topics the ksqlDB sources read (``ksql/01_sources.sql``).
+  The codes and users quickstarts key their records by an ``int`` field (``code``, ``user_id``), so
+  their key converter is the ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys).
+* One Elasticsearch sink connector per derived ksqlDB table: index = topic name lower-cased (what the
+  sink 15.x does itself), keys ignored (document id = topic+partition+offset, so every update of a
+  window is a point in time), schemaless JSON, ``null`` values (tombstones of merged sessions and of
+  rows failing a HAVING) dropped.
+* The composable index template maps ``EVENT_TS``/``SESSION_END`` (epoch millis) as ``date`` and every
+  string as ``keyword``, for exactly our indexes, above the built-in templates' priority 100.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import pulumi
+
+from clickstream.config import StackConfig
+
+DATAGEN_CLASS = "io.confluent.kafka.connect.datagen.DatagenConnector"
+ELASTICSEARCH_SINK_CLASS = "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector"
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter"
+INTEGER_CONVERTER = "org.apache.kafka.connect.converters.IntegerConverter"
+BYTES_CONVERTER = "org.apache.kafka.connect.converters.ByteArrayConverter"
+
+CLICKSTREAM_CONNECTOR = "datagen-clickstream"
+INDEX_TEMPLATE_NAME = "clickstream"
+INDEX_TEMPLATE_PRIORITY = 500
+TIME_FIELD = "EVENT_TS"
+DATE_FIELDS = ("EVENT_TS", "SESSION_END")
+
+# Every table the ksql/ files derive (each is sunk, charted and backed by one datasource). A unit test
+# keeps this list equal to what the SQL declares.
+DERIVED_TABLES = (
+    "EVENTS_PER_MIN",
+    "PAGES_PER_MIN",
+    "BANDWIDTH_PER_MIN",
+    "USER_BANDWIDTH_PER_MIN",
+    "USER_IP_ACTIVITY",
+    "ERRORS_PER_MIN_ALERT",
+    "ERRORS_PER_MIN",
+    "ENRICHED_ERROR_CODES_COUNT",
+    "CLICK_USER_SESSIONS",
+    "SESSION_BANDWIDTH",
+    "HIGH_BANDWIDTH_SESSIONS",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectorSpec:
+    """One connector: its Connect name, plain config and secret config (kept as secret Inputs)."""
+
+    name: str
+    config: Mapping[str, pulumi.Input[str]]
+    secret_config: Mapping[str, pulumi.Input[str]] = dataclasses.field(default_factory=dict)
+
+
+def index_name(table: str) -> str:
+    """The Elasticsearch index a table lands in (the sink lower-cases the topic name)."""
+    return table.lower()
+
+
+def datasource_key(table: str) -> str:
+    """The ``${DS_<TABLE>}`` placeholder name dashboards use for a table's datasource."""
+    return f"DS_{table}"
+
+
+def datasource_uid(table: str) -> str:
+    """The Grafana datasource uid of a table's index (Grafana allows at most 40 characters)."""
+    return f"es-{index_name(table).replace('_', '-')}"
+
+
+def _datagen(topic: str, interval_ms: int, key_converter: str) -> ConnectorSpec:
+    return ConnectorSpec(name=f"datagen-{topic.replace('_', '-')}", config={
+        "connector.class": DATAGEN_CLASS,
+        "tasks.max": "1",
+        "kafka.topic": topic,
+        "quickstart": topic,
+        "max.interval": str(interval_ms),
+        # < 1 = unlimited; datagen fails its task once a finite count is reached
+        "iterations": "-1",
+        "key.converter": key_converter,
+        "value.converter": JSON_CONVERTER,
+        "value.converter.schemas.enable": "false",
+    })
+
+
+def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
+    """The three datagen connectors; rates (max ms between records) come from the stack config."""
+    return [
+        _datagen("clickstream", cfg.clickstream_interval_ms, STRING_CONVERTER),
+        _datagen("clickstream_codes", cfg.codes_interval_ms, INTEGER_CONVERTER),
+        _datagen("clickstream_users", cfg.users_interval_ms, INTEGER_CONVERTER),
+    ]
+
+
+def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
+                       password: pulumi.Input[str] | None = None) -> ConnectorSpec:
+    """The sink of one derived table's topic into its index; basic auth when ``username`` is set."""
+    config: dict[str, pulumi.Input[str]] = {
+        "connector.class": ELASTICSEARCH_SINK_CLASS,
+        "tasks.max": "1",
+        "topics": table,
+        "connection.url": elasticsearch_url,
+        "key.ignore": "true",
+        "schema.ignore": "true",
+        "behavior.on.null.values": "ignore",
+        # windowed ksqlDB keys are binary; the key is ignored, so pass its bytes through untouched
+        "key.converter": BYTES_CONVERTER,
+        "value.converter": JSON_CONVERTER,
+        "value.converter.schemas.enable": "false",
+    }
+    secret_config: dict[str, pulumi.Input[str]] = {}
+    if username is not None:
+        config["connection.username"] = username
+        secret_config["connection.password"] = password
+    return ConnectorSpec(name=f"es-sink-{index_name(table).replace('_', '-')}", config=config,
+                         secret_config=secret_config)
+
+
+def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
+                        password: pulumi.Input[str] | None = None) -> list[ConnectorSpec]:
+    """One sink per derived table."""
+    return [elasticsearch_sink(t, elasticsearch_url, username=username, password=password)
+            for t in DERIVED_TABLES]
+
+
+def index_template(replicas: int) -> dict[str, Any]:
+    """The composable ``_index_template`` body for every derived table's index."""
+    return {
+        "index_patterns": [index_name(t) for t in DERIVED_TABLES],
+        "priority": INDEX_TEMPLATE_PRIORITY,
+        "template": {
+            "settings": {"number_of_shards": 1, "number_of_replicas": replicas},
+            "mappings": {
+                "dynamic_templates": [
+                    {"strings_as_keyword": {"match_mapping_type": "string",
+                                            "mapping": {"type": "keyword"}}},
+                ],
+                "properties": {f: {"type": "date", "format": "epoch_millis"} for f in DATE_FIELDS},
+            },
+        },
+        "_meta": {"managed_by": "clickstream-iac"},
+    }

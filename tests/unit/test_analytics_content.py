@@ -1,0 +1,283 @@
+"""Unit tier (files and pure functions only, no services): the analytics content is complete and
+consistent — ksql/*.sql parses with the ksqlDB provider's parser and defines every object of DESIGN.md
+section 4 plus the bandwidth/session additions; connector configs, the index template and the two
+Grafana dashboards agree with the SQL (tables, columns, datasources)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from clickstream import connectors
+from clickstream.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
+from clickstream.config import StackConfig
+from providers.grafana import load_dashboard
+from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
+
+DESIGN_OBJECTS = {
+    "CLICKSTREAM": "STREAM", "CLICKSTREAM_CODES": "TABLE", "WEB_USERS": "TABLE",
+    "USER_CLICKSTREAM": "STREAM", "ENRICHED_ERROR_CODES": "STREAM", "EVENTS_PER_MIN": "TABLE",
+    "PAGES_PER_MIN": "TABLE", "CLICK_USER_SESSIONS": "TABLE", "ERRORS_PER_MIN_ALERT": "TABLE",
+    "ERRORS_PER_MIN": "TABLE", "ENRICHED_ERROR_CODES_COUNT": "TABLE", "USER_IP_ACTIVITY": "TABLE",
+}
+ADDED_TABLES = {"BANDWIDTH_PER_MIN", "USER_BANDWIDTH_PER_MIN", "SESSION_BANDWIDTH", "HIGH_BANDWIDTH_SESSIONS"}
+DASHBOARD_FILES = ("clickstream.json", "high_bandwidth_sessions.json")
+
+
+@pytest.fixture(scope="module")
+def cfg() -> StackConfig:
+    return StackConfig(highBandwidthBytes=123456, kafkaPartitions=3)
+
+
+@pytest.fixture(scope="module")
+def statements(cfg):
+    return parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(cfg))
+
+
+@pytest.fixture(scope="module")
+def by_name(statements):
+    return {s.name: s for s in statements}
+
+
+def compact(statement) -> str:
+    """The normalised SQL without the space the normaliser puts before '(' (``COUNT(*)``)."""
+    return statement.sql.replace(" (", "(")
+
+
+def columns(statement) -> set[str]:
+    """Output columns of a CREATE ... AS SELECT (every ``AS NAME`` alias) or of a column list."""
+    return set(re.findall(r"\bAS ([A-Z_][A-Z0-9_]*)\b", statement.sql)) - {"SELECT"}
+
+
+def panels(dashboard):
+    for panel in dashboard["panels"]:
+        if panel["type"] != "row":
+            yield panel
+        yield from (p for p in panel.get("panels", []) if p["type"] != "row")
+
+
+@pytest.fixture(scope="module")
+def dashboards():
+    return {name: load_dashboard(DASHBOARD_DIR / name) for name in DASHBOARD_FILES}
+
+
+# --- ksqlDB --------------------------------------------------------------------------------------
+
+def test_sql_files_are_numbered_so_the_order_is_obvious():
+    names = list(load_sql_dir(KSQL_DIR))
+    assert names == sorted(names) and all(re.fullmatch(r"\d\d_[a-z_]+\.sql", n) for n in names)
+
+
+def test_every_design_object_exists_with_its_kind(by_name):
+    for name, kind in DESIGN_OBJECTS.items():
+        assert name in by_name, f"{name} (DESIGN.md section 4) is not defined in ksql/"
+        assert by_name[name].kind == kind, name
+
+
+def test_derived_tables_are_the_ones_sunk_and_charted(statements):
+    derived = {s.name for s in statements if s.kind == "TABLE" and s.is_query}
+    assert derived == set(connectors.DERIVED_TABLES)
+    assert ADDED_TABLES <= derived
+
+
+def test_each_file_only_reads_objects_of_the_same_or_an_earlier_file(statements):
+    file_of = {s.name: s.file for s in statements}
+    for s in statements:
+        for dep in s.depends_on:
+            assert file_of[dep] <= s.file, f"{s.where} reads {dep} from the later file {file_of[dep]}"
+
+
+def test_every_derived_table_exposes_event_ts_and_its_value_columns(by_name):
+    for table in connectors.DERIVED_TABLES:
+        sql = compact(by_name[table])
+        assert "WINDOWSTART AS EVENT_TS" in sql, f"{table} must expose EVENT_TS = WINDOWSTART"
+        assert "WINDOW " in sql, table
+        # group-by columns live in the Kafka key; AS_VALUE copies them into the JSON the sink indexes
+        grouped = re.search(r"GROUP BY ([A-Z_, ]+?)(?: HAVING| EMIT|;)", sql).group(1).split(", ")
+        for column in grouped:
+            assert f"AS_VALUE({column}) AS {column}" in sql, f"{table}: {column} missing from the value"
+
+
+def test_multi_column_keys_use_the_json_key_format(by_name):
+    for table in connectors.DERIVED_TABLES:
+        sql = compact(by_name[table])
+        grouped = re.search(r"GROUP BY ([A-Z_, ]+?)(?: HAVING| EMIT|;)", sql).group(1).split(", ")
+        if len(grouped) > 1:
+            assert "KEY_FORMAT='JSON'" in sql.replace(" ", ""), table
+
+
+def test_windows_match_the_design(by_name):
+    expected = {
+        "EVENTS_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS)",
+        "PAGES_PER_MIN": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 5 SECONDS)",
+        "CLICK_USER_SESSIONS": "WINDOW SESSION(30 SECONDS)",
+        "ERRORS_PER_MIN_ALERT": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 20 SECONDS)",
+        "ERRORS_PER_MIN": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 5 SECONDS)",
+        "ENRICHED_ERROR_CODES_COUNT": "WINDOW TUMBLING(SIZE 30 SECONDS)",
+        "USER_IP_ACTIVITY": "WINDOW TUMBLING(SIZE 60 SECONDS)",
+        "BANDWIDTH_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS)",
+        "USER_BANDWIDTH_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS)",
+        "SESSION_BANDWIDTH": "WINDOW SESSION(30 SECONDS)",
+        "HIGH_BANDWIDTH_SESSIONS": "WINDOW SESSION(30 SECONDS)",
+    }
+    for table, window in expected.items():
+        assert window in compact(by_name[table]), table
+
+
+def test_filters_and_thresholds(by_name):
+    sql = {name: compact(s) for name, s in by_name.items()}
+    assert "WHERE REQUEST LIKE '%html%'" in sql["PAGES_PER_MIN"]
+    for table in ("ERRORS_PER_MIN", "ERRORS_PER_MIN_ALERT"):
+        assert "WHERE STATUS > 400" in sql[table]
+    assert "HAVING COUNT(*) > 5" in sql["ERRORS_PER_MIN_ALERT"]
+    assert "HAVING COUNT(*) > 1" in sql["ENRICHED_ERROR_CODES_COUNT"]
+    assert "HAVING COUNT(*) > 1" in sql["USER_IP_ACTIVITY"]
+    assert "HAVING SUM(BYTES) > 123456" in sql["HIGH_BANDWIDTH_SESSIONS"]
+
+
+def test_sources_read_the_datagen_topics_with_integer_keys(by_name, cfg):
+    topics = {spec.config["kafka.topic"] for spec in connectors.datagen_sources(cfg)}
+    for name in ("CLICKSTREAM", "CLICKSTREAM_CODES", "WEB_USERS"):
+        topic = re.search(r"KAFKA_TOPIC = '([a-z_]+)'", by_name[name].text).group(1)
+        assert topic in topics
+        assert "PARTITIONS = 3" in by_name[name].text
+    assert "CODE INT PRIMARY KEY" in compact(by_name["CLICKSTREAM_CODES"])
+    assert "USER_ID INT PRIMARY KEY" in compact(by_name["WEB_USERS"])
+
+
+def test_a_missing_variable_is_a_parse_error_naming_the_file():
+    with pytest.raises(KsqlParseError, match="50_sessions.sql.*highBandwidthBytes"):
+        parse_sources(load_sql_dir(KSQL_DIR), {"partitions": "1"})
+
+
+# --- connectors and index template -----------------------------------------------------------------
+
+def test_datagen_sources_use_the_configured_rates_and_key_converters(cfg):
+    specs = {s.config["quickstart"]: s for s in connectors.datagen_sources(cfg)}
+    assert set(specs) == {"clickstream", "clickstream_codes", "clickstream_users"}
+    assert specs["clickstream"].name == connectors.CLICKSTREAM_CONNECTOR
+    assert specs["clickstream"].config["max.interval"] == str(cfg.clickstream_interval_ms)
+    assert specs["clickstream_codes"].config["max.interval"] == str(cfg.codes_interval_ms)
+    assert specs["clickstream_users"].config["max.interval"] == str(cfg.users_interval_ms)
+    assert specs["clickstream_codes"].config["key.converter"] == connectors.INTEGER_CONVERTER
+    assert specs["clickstream_users"].config["key.converter"] == connectors.INTEGER_CONVERTER
+    for spec in specs.values():
+        assert spec.config["connector.class"] == connectors.DATAGEN_CLASS
+        assert spec.config["value.converter.schemas.enable"] == "false"
+        assert int(spec.config["iterations"]) < 1  # unlimited: a finite count ends in a FAILED task
+        assert not spec.secret_config
+
+
+def test_one_sink_per_derived_table_without_auth():
+    sinks = connectors.elasticsearch_sinks("http://es:9200")
+    assert [s.config["topics"] for s in sinks] == list(connectors.DERIVED_TABLES)
+    assert len({s.name for s in sinks}) == len(sinks)
+    for sink in sinks:
+        assert sink.config["connection.url"] == "http://es:9200"
+        assert sink.config["key.ignore"] == "true" and sink.config["schema.ignore"] == "true"
+        assert sink.config["behavior.on.null.values"] == "ignore"
+        assert sink.config["value.converter.schemas.enable"] == "false"
+        assert "connection.username" not in sink.config and not sink.secret_config
+
+
+def test_sink_password_is_secret_config_only():
+    sink = connectors.elasticsearch_sink("EVENTS_PER_MIN", "https://es:9200", username="elastic", password="pw")
+    assert sink.config["connection.username"] == "elastic"
+    assert sink.secret_config == {"connection.password": "pw"}
+    assert "pw" not in json.dumps(sink.config)
+
+
+def test_index_template_maps_time_fields_and_strings_for_exactly_our_indexes():
+    body = connectors.index_template(replicas=0)
+    assert body["index_patterns"] == [t.lower() for t in connectors.DERIVED_TABLES]
+    assert body["priority"] > 100
+    mappings = body["template"]["mappings"]
+    assert mappings["properties"]["EVENT_TS"] == {"type": "date", "format": "epoch_millis"}
+    assert mappings["properties"]["SESSION_END"] == {"type": "date", "format": "epoch_millis"}
+    (rule,) = mappings["dynamic_templates"]
+    assert list(rule.values())[0] == {"match_mapping_type": "string", "mapping": {"type": "keyword"}}
+    assert body["template"]["settings"]["number_of_replicas"] == 0
+
+
+def test_datasource_uids_are_valid_and_distinct():
+    uids = [connectors.datasource_uid(t) for t in connectors.DERIVED_TABLES]
+    assert len(set(uids)) == len(uids)
+    assert all(re.fullmatch(r"[a-z0-9-]{1,40}", uid) for uid in uids)
+
+
+# --- dashboards ----------------------------------------------------------------------------------
+
+def test_dashboards_have_the_fields_grafana_relies_on(dashboards):
+    uids = [d["uid"] for d in dashboards.values()]
+    assert len(set(uids)) == len(uids)
+    for name, dashboard in dashboards.items():
+        assert dashboard["time"] == {"from": "now-15m", "to": "now"}, name
+        assert dashboard["refresh"] in ("5s", "10s"), name
+        assert isinstance(dashboard["schemaVersion"], int) and dashboard["schemaVersion"] >= 39, name
+        ids = [p["id"] for p in dashboard["panels"]]
+        assert len(set(ids)) == len(ids), name
+
+
+def test_main_dashboard_groups_panels_by_question(dashboards):
+    rows = [p["title"].lower() for p in dashboards["clickstream.json"]["panels"] if p["type"] == "row"]
+    for question in ("traffic", "bandwidth", "users", "errors", "sessions"):
+        assert any(question in row for row in rows), f"no row for {question}: {rows}"
+
+
+def test_every_panel_uses_an_existing_datasource_and_real_columns(dashboards, by_name):
+    for name, dashboard in dashboards.items():
+        for panel in panels(dashboard):
+            match = re.fullmatch(r"\$\{DS_([A-Z_]+)\}", panel["datasource"]["uid"])
+            assert match and panel["datasource"]["type"] == "elasticsearch", (name, panel["title"])
+            table = match.group(1)
+            assert table in connectors.DERIVED_TABLES, (name, panel["title"])
+            known = columns(by_name[table])
+            for target in panel["targets"]:
+                assert target["timeField"] == connectors.TIME_FIELD
+                assert target["datasource"] == panel["datasource"]
+                fields = [m["field"] for m in target["metrics"] if "field" in m]
+                fields += [b["field"] for b in target["bucketAggs"]]
+                assert set(fields) <= known, (name, panel["title"], set(fields) - known)
+            for transformation in panel.get("transformations", []):
+                shown = set(transformation["options"].get("includeByName", {}))
+                assert shown <= known, (name, panel["title"], shown - known)
+
+
+def test_every_derived_table_has_a_panel_on_the_main_dashboard(dashboards):
+    charted = {p["datasource"]["uid"] for p in panels(dashboards["clickstream.json"])}
+    assert {f"${{{connectors.datasource_key(t)}}}" for t in connectors.DERIVED_TABLES} <= charted
+
+
+def test_per_minute_tables_are_time_series_and_sessions_are_tables(dashboards):
+    kinds: dict[str, set[str]] = {}
+    for panel in panels(dashboards["clickstream.json"]):
+        kinds.setdefault(panel["datasource"]["uid"][5:-1], set()).add(panel["type"])
+    for table in ("EVENTS_PER_MIN", "PAGES_PER_MIN", "ERRORS_PER_MIN", "BANDWIDTH_PER_MIN"):
+        assert "timeseries" in kinds[table], table
+    for table in ("CLICK_USER_SESSIONS", "SESSION_BANDWIDTH", "HIGH_BANDWIDTH_SESSIONS", "USER_IP_ACTIVITY"):
+        assert "table" in kinds[table], table
+
+
+def test_high_bandwidth_dashboard_is_about_high_bandwidth_sessions(dashboards):
+    tables = {p["datasource"]["uid"] for p in panels(dashboards["high_bandwidth_sessions.json"])}
+    assert "${DS_HIGH_BANDWIDTH_SESSIONS}" in tables
+
+
+def test_the_ksql_files_apply_and_drop_through_the_provider_on_a_fake_ksqldb(cfg):
+    """The real provider against the FAKE ksqlDB (tests/fakes/ksqldb.py): every statement is accepted
+    in dependency order, a second diff is a no-op, and delete drops everything again."""
+    from providers.ksqldb import KsqlStatementsProvider
+    from tests.fakes.ksqldb import FakeKsqlDb
+
+    with FakeKsqlDb() as fake:
+        props = {"ksqldb_url": fake.url, "sources": load_sql_dir(KSQL_DIR), "variables": ksql_variables(cfg),
+                 "streams_properties": {"auto.offset.reset": "earliest"}, "ready_timeout": 10}
+        provider = KsqlStatementsProvider()
+        assert not provider.check({}, props).failures
+        created = provider.create(props)
+        assert set(created.outs["objects"]) == set(DESIGN_OBJECTS) | ADDED_TABLES | {"SITE_CLICKSTREAM"}
+        assert set(fake.sources) == set(created.outs["objects"])
+        assert not provider.diff(created.id, created.outs, props).changes
+        provider.delete(created.id, created.outs)
+        assert fake.sources == {} and fake.terminate_endpoint_calls == 0

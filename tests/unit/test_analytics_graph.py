@@ -1,0 +1,169 @@
+"""Unit tier: the application layer in the stack's resource graph. Runs the REAL ``__main__.py`` under
+Pulumi mocks (FAKE engine: no provider method runs, nothing is contacted) for the dev (Docker, no ES
+security) and prod (Kubernetes, ES security on) stacks, and checks the declared dynamic resources:
+connectors, ksqlDB statements, index template, sinks, datasources, folder and dashboards."""
+from __future__ import annotations
+
+import functools
+import json
+import types
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from clickstream import connectors
+from clickstream.analytics import declare_analytics
+from clickstream.config import Secrets, StackConfig
+from components.base import Services
+from providers.ksqldb import parse_sources
+from tests.pulumi_mocks import Declared, Graph, RecordingMocks, run_stack
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the key Pulumi marks a secret value with
+
+
+@functools.lru_cache(maxsize=None)
+def graph(stack: str) -> Graph:
+    return run_stack(stack)
+
+
+def app_layer(g: Graph) -> list[Declared]:
+    return [r for r in g.resources if r.type.startswith("pulumi-python:dynamic")]
+
+
+def with_input(g: Graph, key: str) -> list[Declared]:
+    return [r for r in app_layer(g) if key in r.inputs]
+
+
+def connectors_of(g: Graph) -> dict[str, Declared]:
+    return {r.inputs["connector_name"]: r for r in with_input(g, "connector_name")}
+
+
+def datasources(g: Graph) -> dict[str, Declared]:
+    return {r.inputs["uid"]: r for r in with_input(g, "datasource")}
+
+
+def dashboards(g: Graph) -> dict[str, Declared]:
+    return {r.inputs["dashboard"]["uid"]: r for r in with_input(g, "dashboard")}
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and SECRET_SIG in value
+
+
+def sinks(g: Graph) -> dict[str, Declared]:
+    return {c.inputs["config"]["topics"]: c for c in connectors_of(g).values()
+            if c.inputs["config"]["connector.class"] == connectors.ELASTICSEARCH_SINK_CLASS}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_derived_table_has_one_sink_one_datasource_and_a_panel(stack):
+    g = graph(stack)
+    tables = set(connectors.DERIVED_TABLES)
+    by_topic = sinks(g)
+    assert set(by_topic) == tables and len(by_topic) == len(tables)
+    by_index = {d.inputs["datasource"]["jsonData"]["index"]: d for d in datasources(g).values()}
+    assert set(by_index) == {t.lower() for t in tables} and len(datasources(g)) == len(tables)
+    placeholders = set()
+    for dashboard in dashboards(g).values():
+        placeholders |= {p["datasource"]["uid"] for p in dashboard.inputs["dashboard"]["panels"] if p["type"] != "row"}
+    assert placeholders >= {"${%s}" % connectors.datasource_key(t) for t in tables}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_panel_datasource_is_mapped_to_a_declared_datasource(stack):
+    g = graph(stack)
+    declared = set(datasources(g))
+    assert set(dashboards(g)) == {"clickstream-analysis", "clickstream-high-bandwidth"}
+    for dashboard in dashboards(g).values():
+        mapping = dashboard.inputs["datasource_uids"]
+        assert set(mapping.values()) <= declared
+        used = {p["datasource"]["uid"][2:-1] for p in dashboard.inputs["dashboard"]["panels"] if p["type"] != "row"}
+        assert used <= set(mapping), used - set(mapping)
+        assert dashboard.inputs["folder_uid"] == "clickstream"
+
+
+def test_datagen_sources_and_ksql_statements():
+    g = graph("dev")
+    cfg = StackConfig()
+    by_name = connectors_of(g)
+    for name, topic, interval in (("datagen-clickstream", "clickstream", cfg.clickstream_interval_ms),
+                                  ("datagen-clickstream-codes", "clickstream_codes", cfg.codes_interval_ms),
+                                  ("datagen-clickstream-users", "clickstream_users", cfg.users_interval_ms)):
+        config = by_name[name].inputs["config"]
+        assert config["kafka.topic"] == topic and config["quickstart"] == topic
+        assert config["max.interval"] == str(interval)
+        assert by_name[name].inputs["connect_url"] == "http://localhost:8083"
+    (ksql,) = with_input(g, "ksqldb_url")
+    assert ksql.inputs["streams_properties"] == {"auto.offset.reset": "earliest"}
+    assert ksql.inputs["variables"] == {"partitions": "1", "highBandwidthBytes": str(cfg.high_bandwidth_bytes)}
+    names = {s.name for s in parse_sources(ksql.inputs["sources"], ksql.inputs["variables"])}
+    assert set(connectors.DERIVED_TABLES) <= names
+
+
+def test_high_bandwidth_threshold_comes_from_stack_config():
+    g = run_stack("dev", {"highBandwidthBytes": "777"})
+    (ksql,) = with_input(g, "ksqldb_url")
+    assert ksql.inputs["variables"]["highBandwidthBytes"] == "777"
+
+
+def test_dev_stack_reaches_elasticsearch_without_credentials():
+    g = graph("dev")
+    for sink in sinks(g).values():
+        assert sink.inputs["config"]["connection.url"].startswith("http://")
+        assert "connection.username" not in sink.inputs["config"] and not sink.inputs["secret_config"]
+    (template,) = with_input(g, "template_name")
+    assert template.inputs["body"]["template"]["settings"]["number_of_replicas"] == 0
+    assert "password" not in template.inputs or template.inputs["password"] is None
+
+
+def test_prod_stack_passes_elasticsearch_credentials_as_secrets_only():
+    g = graph("prod")
+    for sink in sinks(g).values():
+        assert sink.inputs["config"]["connection.username"] == "elastic"
+        assert is_secret(sink.inputs["secret_config"])
+        assert "test-es-pw" not in json.dumps(sink.inputs["config"])
+    for datasource in datasources(g).values():
+        assert datasource.inputs["datasource"]["basicAuth"] is True
+        assert is_secret(datasource.inputs["secure_json_data"])
+        assert is_secret(datasource.inputs["password"])  # the Grafana admin password
+    (template,) = with_input(g, "template_name")
+    assert is_secret(template.inputs["password"])
+    assert template.inputs["body"]["template"]["settings"]["number_of_replicas"] == 1
+
+
+def test_datasources_use_event_ts_and_the_internal_elasticsearch_url():
+    g = graph("dev")
+    urls = {d.inputs["datasource"]["url"] for d in datasources(g).values()}
+    assert len(urls) == 1 and not urls.pop().startswith("http://localhost")  # Grafana -> ES in the network
+    for uid, datasource in datasources(g).items():
+        body = datasource.inputs["datasource"]
+        assert body["type"] == "elasticsearch" and body["jsonData"]["timeField"] == "EVENT_TS"
+        assert uid == f"es-{body['jsonData']['index'].replace('_', '-')}"
+
+
+def test_dashboard_urls_are_grafana_base_plus_dashboard_path():
+    """declare_analytics on stub services under the same mocks; the dashboards' ``url`` output is
+    unknown under mocks (nothing runs), so the URL falls back to Grafana's ``/d/<uid>`` route."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="clickstream", stack="dev")
+    SETTINGS.outputs.clear()
+    captured: dict[str, pulumi.Output] = {}
+
+    def service(url: str) -> Any:
+        return types.SimpleNamespace(internal_url=pulumi.Output.from_input(url),
+                                     admin_url=pulumi.Output.from_input(url))
+
+    def program() -> None:
+        services = Services(*(service(f"http://{n}:1") for n in ("kafka", "connect", "ksqldb", "es")),
+                            grafana=service("http://grafana.example:3000/"))
+        secrets = Secrets(grafana_admin_password=pulumi.Output.secret("pw"))
+        captured["urls"] = declare_analytics(StackConfig(), secrets, services).dashboard_urls
+
+    _sync_await(run_pulumi_func(program))
+    urls = _sync_await(captured["urls"].future())
+    assert sorted(urls) == ["http://grafana.example:3000/d/clickstream-analysis",
+                            "http://grafana.example:3000/d/clickstream-high-bandwidth"]
