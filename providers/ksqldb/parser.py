@@ -1,0 +1,335 @@
+"""Parse ksqlDB SQL files into statements, normalise them, and order them by their dependencies.
+
+Supported statements (everything a declarative pipeline needs):
+``CREATE [OR REPLACE] [SOURCE] STREAM|TABLE [IF NOT EXISTS] name ...`` (with columns, or ``AS SELECT``)
+and ``INSERT INTO target [WITH (...)] SELECT ...``. ``SET``/``UNSET`` and ``DEFINE``/``UNDEFINE`` are
+rejected: session state does not exist over REST, so use the resource's ``streams_properties`` and
+``variables`` inputs instead. Anything else (DROP, TERMINATE, SELECT, INSERT ... VALUES, connectors,
+types) is imperative and rejected too. Every error names the file, the statement number and its first line.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import pathlib
+import re
+from typing import Iterable, Mapping
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TOKEN = re.compile(r"""
+    (?P<string>'(?:[^']|'')*')          # string literal, '' escapes a quote
+  | (?P<quoted>`(?:[^`]|``)*`)          # quoted identifier
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<number>\d+(?:\.\d*)?)
+  | (?P<op><=|>=|<>|!=|=>|->|::|\|\||[^\sA-Za-z0-9_])
+  | (?P<space>\s+)
+""", re.VERBOSE)
+_NO_SPACE_BEFORE = {",", ")", ";", ".", "]"}
+_NO_SPACE_AFTER = {"(", ".", "["}
+_KINDS = ("STREAM", "TABLE")
+
+
+class KsqlParseError(ValueError):
+    """A SQL file could not be turned into statements; the message names the file and statement."""
+
+    def __init__(self, message: str, file: str | None = None, index: int | None = None):
+        super().__init__(message)
+        self.file, self.index = file, index
+
+
+@dataclasses.dataclass(frozen=True)
+class Statement:
+    """One statement: ``name`` is the object it defines (for INSERT INTO: a stable synthetic name)."""
+
+    file: str
+    index: int  # 1-based position in its file
+    kind: str  # "STREAM" | "TABLE" | "INSERT"
+    name: str
+    sql: str  # normalised text (case and whitespace outside literals), used for diffs
+    depends_on: tuple[str, ...]  # objects it reads from (and, for INSERT, writes into), in order
+    text: str  # the statement as written, variables substituted, comments removed, ending in ';'
+    is_query: bool  # runs a persistent query (CREATE ... AS SELECT, INSERT INTO)
+    target: str  # the stream/table written: ``name`` for CREATE, the sink for INSERT
+
+    @property
+    def where(self) -> str:
+        return describe_location(self.file, self.index, self.text)
+
+
+def describe_location(file: str, index: int, text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{file}: statement {index} ({first[:80]!r})"
+
+
+def load_sql_dir(path: str | pathlib.Path) -> dict[str, str]:
+    """Read every ``*.sql`` file of a directory: file name -> text, sorted by name."""
+    folder = pathlib.Path(path)
+    if not folder.is_dir():
+        raise KsqlParseError(f"SQL directory {folder} does not exist")
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.sql"))}
+
+
+def split_statements(text: str, file: str = "<sql>") -> list[str]:
+    """Split a file into statements without comments; ``;`` and ``--`` inside literals are kept."""
+    statements, current, i, n = [], [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'`":
+            end = i + 1
+            while True:
+                end = text.find(ch, end)
+                if end < 0:
+                    line = text.count("\n", 0, i) + 1
+                    what = "string literal" if ch == "'" else "quoted identifier"
+                    raise KsqlParseError(f"{file}: line {line}: unterminated {what}", file)
+                if end + 1 < n and text[end + 1] == ch:
+                    end += 2
+                    continue
+                break
+            current.append(text[i:end + 1])
+            i = end + 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                line = text.count("\n", 0, i) + 1
+                raise KsqlParseError(f"{file}: line {line}: unterminated /* comment", file)
+            current.append(" ")
+            i = end + 2
+        elif ch == ";":
+            statement = "".join(current).strip()
+            if statement:
+                statements.append(statement + ";")
+            current, i = [], i + 1
+        else:
+            current.append(ch)
+            i += 1
+    rest = "".join(current).strip()
+    if rest:
+        statements.append(rest + ";")
+    return statements
+
+
+def substitute(text: str, variables: Mapping[str, object], file: str, index: int) -> str:
+    """Replace ``${name}`` (also inside string literals, as ksqlDB does); unknown names are errors."""
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in variables:
+            known = ", ".join(sorted(variables)) or "none"
+            raise KsqlParseError(f"{describe_location(file, index, text)}: unknown variable ${{{name}}} "
+                                 f"(defined: {known})", file, index)
+        return str(variables[name])
+    return _VARIABLE.sub(value, text)
+
+
+def tokens(sql: str) -> list[str]:
+    """Tokens of a statement; words upper-cased, literals and quoted identifiers kept verbatim."""
+    out, pos = [], 0
+    while pos < len(sql):
+        match = _TOKEN.match(sql, pos)
+        kind, value = match.lastgroup, match.group()
+        pos = match.end()
+        if kind == "space":
+            continue
+        out.append(value.upper() if kind == "word" else value)
+    return out
+
+
+def normalise(sql: str) -> str:
+    """Canonical text: one space between tokens, upper case outside literals, ends with ';'."""
+    parts: list[str] = []
+    for token in tokens(sql):
+        if parts and token not in _NO_SPACE_BEFORE and parts[-1] not in _NO_SPACE_AFTER:
+            parts.append(" ")
+        parts.append(token)
+    text = "".join(parts)
+    return text if text.endswith(";") else text + ";"
+
+
+def identifier(token: str) -> str:
+    """Object name as ksqlDB stores it: unquoted names upper-case, `quoted` names verbatim."""
+    if token.startswith("`"):
+        return token[1:-1].replace("``", "`")
+    return token.upper()
+
+
+def _is_name(token: str) -> bool:
+    return token.startswith("`") or bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token))
+
+
+def _sources(toks: list[str]) -> list[str]:
+    """Names after FROM and after every JOIN (any JOIN flavour), in order, without duplicates."""
+    found: list[str] = []
+    for i, token in enumerate(toks[:-1]):
+        if token in ("FROM", "JOIN") and _is_name(toks[i + 1]):
+            name = identifier(toks[i + 1])
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def _classify(text: str, where: str) -> tuple[str, str, bool, list[str], str]:
+    """(kind, name, is_query, sources, target) of one statement, or KsqlParseError."""
+    toks = tokens(text)
+    head = toks[0] if toks else ""
+    if head in ("SET", "UNSET"):
+        raise KsqlParseError(f"{where}: {head} is not supported; pass properties through the "
+                             f"resource's streams_properties input")
+    if head in ("DEFINE", "UNDEFINE"):
+        raise KsqlParseError(f"{where}: {head} is not supported; pass ${{name}} values through the "
+                             f"resource's variables input")
+    if head == "CREATE":
+        i = 1
+        if toks[i:i + 2] == ["OR", "REPLACE"]:
+            i += 2
+        if i < len(toks) and toks[i] == "SOURCE":
+            i += 1
+        if i >= len(toks) or toks[i] not in _KINDS:
+            raise KsqlParseError(f"{where}: only CREATE STREAM and CREATE TABLE are supported")
+        kind = toks[i]
+        i += 1
+        if toks[i:i + 3] == ["IF", "NOT", "EXISTS"]:
+            i += 3
+        if i >= len(toks) or not _is_name(toks[i]):
+            raise KsqlParseError(f"{where}: expected a {kind.lower()} name after CREATE {kind}")
+        name = identifier(toks[i])
+        is_query = "SELECT" in toks
+        return kind, name, is_query, (_sources(toks) if is_query else []), name
+    if head == "INSERT":
+        if len(toks) < 3 or toks[1] != "INTO" or not _is_name(toks[2]):
+            raise KsqlParseError(f"{where}: expected INSERT INTO <stream> SELECT ...")
+        if "SELECT" not in toks:
+            raise KsqlParseError(f"{where}: INSERT INTO ... VALUES writes data once and is not declarative; "
+                                 f"only INSERT INTO ... SELECT is supported")
+        target = identifier(toks[2])
+        digest = hashlib.sha256(normalise(text).encode()).hexdigest()[:10]
+        return "INSERT", f"{target}#INSERT_{digest}", True, _sources(toks), target
+    raise KsqlParseError(f"{where}: unsupported statement {head or '(empty)'}; only CREATE STREAM/TABLE "
+                         f"and INSERT INTO ... SELECT are managed")
+
+
+def parse_file(file: str, text: str, variables: Mapping[str, object] | None = None) -> list[Statement]:
+    """Statements of one file, in file order, with their dependencies (not yet checked)."""
+    out = []
+    for index, raw in enumerate(split_statements(text, file), start=1):
+        where = describe_location(file, index, raw)
+        body = substitute(raw, variables or {}, file, index)
+        try:
+            kind, name, is_query, sources, target = _classify(body, where)
+        except KsqlParseError as exc:
+            raise KsqlParseError(str(exc), file, index) from None
+        depends = list(sources)
+        if kind == "INSERT" and target not in depends:
+            depends.insert(0, target)
+        out.append(Statement(file=file, index=index, kind=kind, name=name, sql=normalise(body),
+                             depends_on=tuple(depends), text=body, is_query=is_query, target=target))
+    return out
+
+
+def parse_sources(sources: Mapping[str, str], variables: Mapping[str, object] | None = None) -> list[Statement]:
+    """Parse every file (in file-name order) and return the statements in dependency order.
+
+    Errors: duplicate object names, a dependency no statement defines (external source streams/tables
+    must be declared with CREATE STREAM/TABLE too), cycles, self-references.
+    """
+    statements: list[Statement] = []
+    for file in sorted(sources):
+        statements.extend(parse_file(file, sources[file], variables))
+    by_name: dict[str, Statement] = {}
+    for statement in statements:
+        if statement.name in by_name:
+            first = by_name[statement.name]
+            raise KsqlParseError(f"{statement.where}: {statement.name} is already defined by {first.where}",
+                                 statement.file, statement.index)
+        by_name[statement.name] = statement
+    for statement in statements:
+        for dep in statement.depends_on:
+            if dep == statement.name:
+                raise KsqlParseError(f"{statement.where}: {statement.name} reads from itself",
+                                     statement.file, statement.index)
+            if dep not in by_name:
+                raise KsqlParseError(f"{statement.where}: reads from {dep}, which no statement defines "
+                                     f"(declare source streams/tables with CREATE STREAM/TABLE too)",
+                                     statement.file, statement.index)
+    return topological_order(statements)
+
+
+def topological_order(statements: Iterable[Statement]) -> list[Statement]:
+    """Dependencies first; otherwise file order (stable). Raises KsqlParseError on a cycle."""
+    pending = list(statements)
+    names = {s.name for s in pending}
+    done: set[str] = set()
+    ordered: list[Statement] = []
+    while pending:
+        ready = next((s for s in pending if all(d in done or d not in names for d in s.depends_on)), None)
+        if ready is None:
+            cycle = ", ".join(f"{s.name} ({s.file}: statement {s.index})" for s in pending)
+            raise KsqlParseError(f"dependency cycle between: {cycle}")
+        ordered.append(ready)
+        done.add(ready.name)
+        pending.remove(ready)
+    return ordered
+
+
+def dependents(graph: Mapping[str, Iterable[str]], roots: Iterable[str]) -> set[str]:
+    """``roots`` plus every object that (transitively) depends on one of them. graph: name -> deps."""
+    result = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for name, deps in graph.items():
+            if name not in result and result.intersection(deps):
+                result.add(name)
+                changed = True
+    return result
+
+
+def _columns_and_rest(sql: str) -> tuple[list[str], list[str]] | None:
+    """For ``CREATE STREAM|TABLE name (cols) rest``: (column definitions, the rest tokens)."""
+    toks = tokens(sql)
+    try:
+        start = toks.index("(")
+    except ValueError:
+        return None
+    depth, columns, current = 0, [], []
+    for pos in range(start, len(toks)):
+        token = toks[pos]
+        if token in ("(", "<"):
+            depth += 1
+            if depth == 1:
+                continue
+        elif token in (")", ">"):
+            depth -= 1
+            if depth == 0:
+                columns.append(" ".join(current))
+                return columns, toks[pos + 1:]
+        elif token == "," and depth == 1:
+            columns.append(" ".join(current))
+            current = []
+            continue
+        current.append(token)
+    return None
+
+
+def replace_in_place_allowed(old: Statement | Mapping, new: Statement) -> bool:
+    """True when ``CREATE OR REPLACE`` can apply the change: a plain (non-query) stream/table of the
+    same kind whose new definition only appends columns and keeps its WITH clause. Windowed,
+    aggregated and joined queries cannot be upgraded by ksqlDB, so every query change is a recreate.
+    """
+    old_kind = old["kind"] if isinstance(old, Mapping) else old.kind
+    old_sql = old["sql"] if isinstance(old, Mapping) else old.sql
+    old_query = old.get("is_query", True) if isinstance(old, Mapping) else old.is_query
+    if new.is_query or old_query or old_kind != new.kind:
+        return False
+    before, after = _columns_and_rest(old_sql), _columns_and_rest(new.sql)
+    if before is None or after is None:
+        return False
+    (old_cols, old_rest), (new_cols, new_rest) = before, after
+    return old_rest == new_rest and len(new_cols) > len(old_cols) and new_cols[:len(old_cols)] == old_cols
+
+
+def as_create_or_replace(text: str) -> str:
+    """``CREATE STREAM|TABLE ...`` -> ``CREATE OR REPLACE STREAM|TABLE ...`` (idempotent)."""
+    return re.sub(r"^\s*CREATE\s+(?!OR\s+REPLACE\b)", "CREATE OR REPLACE ", text, count=1, flags=re.IGNORECASE)
