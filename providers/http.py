@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 import requests
 from tenacity import (RetryError, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
-                      wait_exponential_jitter)
+                      wait_exponential, wait_random)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ def error_message(response: requests.Response) -> tuple[str, Any]:
             if body.get(key):
                 return str(body[key]), body
     return str(body)[:500], body
+
+
+def backoff(first: float, most: float):
+    """Exponential backoff from ``first`` seconds up to ``most``, plus up to ``first`` of jitter."""
+    return wait_exponential(multiplier=first, max=most) + wait_random(0, first)
 
 
 def _retryable(statuses: Iterable[int]) -> Callable[[BaseException], bool]:
@@ -131,7 +136,7 @@ class HttpClient:
         retrying = Retrying(
             retry=retry_if_exception(_retryable(retry_statuses)),
             stop=stop_after_delay(retry_timeout) | stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(initial=0.2, max=5.0),
+            wait=backoff(first=0.2, most=5.0),
             reraise=True,
         )
         return retrying(once)
@@ -187,7 +192,7 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, description: st
         retry=lambda state: state.outcome is not None and not state.outcome.failed
         and state.outcome.result() is not True,
         stop=stop_after_delay(timeout),
-        wait=wait_exponential_jitter(initial=0.1, max=max_interval),
+        wait=backoff(first=0.1, most=max_interval),
     )
     try:
         retrying(condition)

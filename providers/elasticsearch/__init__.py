@@ -1,0 +1,5 @@
+"""Elasticsearch application layer: composable index templates (``IndexTemplate``) and their client."""
+from providers.elasticsearch.client import ElasticsearchClient
+from providers.elasticsearch.resource import IndexTemplate
+
+__all__ = ["ElasticsearchClient", "IndexTemplate"]

@@ -1,0 +1,188 @@
+"""The dynamic provider behind ``IndexTemplate``: one composable ``_index_template``, keyed by name.
+
+Inputs (plain props): ``elasticsearch_url``, ``username``, ``password`` (secret), ``verify``, ``ready_timeout``,
+``template_name`` and ``body`` (the ``PUT _index_template/<name>`` body). Outputs are the inputs plus
+``adopted`` (the template already existed when it was created here). ``read`` replaces ``body`` with the
+live template, so ``pulumi refresh`` shows edits made out of band; both sides are normalised before
+comparing (Elasticsearch returns settings nested, prefixed with ``index.`` and as strings).
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any, Mapping
+
+from pulumi.output import Unknown
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
+    UpdateResult
+
+from providers.elasticsearch.client import ElasticsearchClient
+from providers.http import Endpoint
+
+CONNECTION_KEYS = ("elasticsearch_url", "username", "password", "verify", "ready_timeout")
+# Built-in templates of Elasticsearch 8 use priority 100 for these patterns (DESIGN section 7).
+BUILTIN_PATTERNS = ("logs-*-*", "metrics-*-*", "traces-*-*", "synthetics-*-*", "profiling-*")
+BUILTIN_PRIORITY = 100
+BODY_KEYS = {"index_patterns", "template", "priority", "version", "composed_of", "_meta", "data_stream",
+             "allow_auto_create", "ignore_missing_component_templates", "deprecated"}
+TEMPLATE_KEYS = {"settings", "mappings", "aliases", "lifecycle", "data_stream_options"}
+_ILLEGAL_CHARS = re.compile(r'[\\/?"<>|\s,#:]')
+
+
+def _unknown(value: Any) -> bool:
+    """Whether ``value`` is, or contains, a value not known yet (preview passes ``pulumi.output.Unknown``)."""
+    if isinstance(value, Mapping):
+        return any(_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_unknown(v) for v in value)
+    return isinstance(value, Unknown)
+
+
+def check_template_name(name: Any) -> str | None:
+    """Why ``name`` is not a legal index template name, or None."""
+    if not isinstance(name, str) or not name:
+        return "template_name must be a non-empty string"
+    if name != name.lower():
+        return f"template_name {name!r} must be lower case"
+    if "*" in name or _ILLEGAL_CHARS.search(name):
+        return f"template_name {name!r} must not contain wildcards, spaces or any of \\ / ? \" < > | , # :"
+    if name.startswith(("_", "-", "+")) or name in (".", ".."):
+        return f"template_name {name!r} must not start with _, - or + and must not be . or .."
+    return None
+
+
+def _may_overlap(pattern: str, builtin: str) -> bool:
+    if "*" not in pattern:
+        return fnmatch.fnmatchcase(pattern, builtin)
+    mine, theirs = pattern.split("*", 1)[0], builtin.split("*", 1)[0]
+    return mine.startswith(theirs) or theirs.startswith(mine)
+
+
+def check_body(body: Any) -> list[str]:
+    """Reasons ``body`` is not a usable composable template body (no network)."""
+    if not isinstance(body, Mapping):
+        return ["body must be a mapping (the _index_template body)"]
+    problems = [f"body has unknown key {key!r} (allowed: {', '.join(sorted(BODY_KEYS))})"
+                for key in body if key not in BODY_KEYS]
+    patterns = body.get("index_patterns")
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    if not patterns or not all(isinstance(p, str) and p for p in patterns):
+        return problems + ["body.index_patterns must be a non-empty list of index name patterns"]
+    for pattern in patterns:
+        if not pattern.strip("*"):
+            problems.append(f"index pattern {pattern!r} matches every index: use an explicit prefix")
+        elif pattern != pattern.lower() or _ILLEGAL_CHARS.search(pattern) or pattern.startswith("_"):
+            problems.append(f"index pattern {pattern!r} must be lower case, must not start with _ and must "
+                            "not contain spaces or any of \\ / ? \" < > | , # :")
+    priority = body.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool) or priority < 0:
+        problems.append("body.priority must be a non-negative integer")
+    else:
+        overlapping = sorted({b for p in patterns for b in BUILTIN_PATTERNS if _may_overlap(p, b)})
+        if overlapping and priority <= BUILTIN_PRIORITY:
+            problems.append(f"index patterns {patterns} may overlap the built-in templates for {overlapping} "
+                            f"(priority {BUILTIN_PRIORITY}): set body.priority above {BUILTIN_PRIORITY}")
+    template = body.get("template", {})
+    if not isinstance(template, Mapping):
+        problems.append("body.template must be a mapping")
+    else:
+        problems += [f"body.template has unknown key {key!r} (allowed: {', '.join(sorted(TEMPLATE_KEYS))})"
+                     for key in template if key not in TEMPLATE_KEYS]
+    return problems
+
+
+def _setting_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return [_setting_value(v) for v in value]
+    return value if value is None else str(value)
+
+
+def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"index": {"number_of_shards": 1}}`` and ``{"number_of_shards": "1"}`` both become
+    ``{"index.number_of_shards": "1"}`` — the form Elasticsearch stores."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_settings(value, f"{name}."))
+        else:
+            flat[name if name.startswith("index.") else f"index.{name}"] = _setting_value(value)
+    return flat
+
+
+def normalise_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The comparable form of a template body, declared or as returned by ``GET _index_template``."""
+    normal: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "composed_of" and not value:
+            continue
+        if key == "index_patterns" and isinstance(value, str):
+            value = [value]
+        if key == "template":
+            value = {k: flatten_settings(v) if k == "settings" else v for k, v in value.items() if v}
+            if not value:
+                continue
+        normal[key] = value
+    return normal
+
+
+def _endpoint(props: Mapping[str, Any]) -> Endpoint:
+    return Endpoint.from_inputs({**props, "url": props["elasticsearch_url"]})
+
+
+class IndexTemplateProvider(ResourceProvider):
+    """Create/adopt, update, read and delete one composable index template. Holds no state."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = []
+        name = news.get("template_name")
+        if not _unknown(name) and (reason := check_template_name(name)):
+            failures.append(CheckFailure("template_name", reason))
+        body = news.get("body")
+        if not _unknown(body):
+            failures += [CheckFailure("body", reason) for reason in check_body(body)]
+        url = news.get("elasticsearch_url")
+        if not _unknown(url) and not str(url or "").startswith(("http://", "https://")):
+            failures.append(CheckFailure("elasticsearch_url", "elasticsearch_url must be an http(s) URL"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changes = [key for key in CONNECTION_KEYS + ("template_name",) if olds.get(key) != news.get(key)]
+        body = news.get("body")
+        if _unknown(body) or normalise_body(body) != normalise_body(olds.get("body") or {}):
+            changes.append("body")
+        replaces = ["template_name"] if "template_name" in changes else []
+        return DiffResult(changes=bool(changes), replaces=replaces, delete_before_replace=True)
+
+    def _apply(self, props: dict[str, Any]) -> bool:
+        """Validate with ``_simulate``, then PUT. Returns whether the template existed before."""
+        with ElasticsearchClient(_endpoint(props)) as es:
+            es.wait_ready()
+            existed = es.get_index_template(props["template_name"]) is not None
+            es.simulate_index_template(props["template_name"], props["body"])
+            es.put_index_template(props["template_name"], props["body"])
+        return existed
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        adopted = self._apply(props)
+        return CreateResult(props["template_name"], {**props, "adopted": adopted})
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        self._apply(news)
+        return UpdateResult({**news, "adopted": olds.get("adopted", False)})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with ElasticsearchClient(_endpoint(props)) as es:
+            es.wait_ready()
+            live = es.get_index_template(id_)
+        if live is None:
+            return ReadResult("", {})
+        return ReadResult(id_, {**props, "template_name": id_, "body": live})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with ElasticsearchClient(_endpoint(props)) as es:
+            es.wait_ready()
+            es.delete_index_template(id_)

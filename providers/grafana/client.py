@@ -1,0 +1,120 @@
+"""A small client for the Grafana HTTP API (``/api/...``, Grafana 12): health, datasources, folders and
+dashboards, all addressed by uid."""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import requests
+
+from providers.http import ApiError, Endpoint, HttpClient
+
+RETRY_STATUSES = (502, 503, 504)
+
+
+class GrafanaClient:
+    """Talks to one Grafana. Create it inside a provider method and close it there."""
+
+    def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
+        self.endpoint = endpoint
+        self.http = HttpClient(endpoint, observer=observer)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "GrafanaClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request; 401/403 become an ApiError that says which credentials were rejected."""
+        try:
+            return self.http.request(method, path, retry_statuses=RETRY_STATUSES, **kwargs)
+        except ApiError as exc:
+            raise _auth_hint(exc, self.endpoint) from None
+
+    def _get_or_none(self, path: str) -> dict | None:
+        try:
+            return self._request("GET", path).json()
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _delete(self, path: str) -> bool:
+        try:
+            self._request("DELETE", path)
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until ``GET /api/health`` reports the database ok (ServiceTimeout names the URL)."""
+        self.http.wait_ready("/api/health", ready=_database_ok, what="Grafana", timeout=timeout)
+
+    # datasources -------------------------------------------------------------------------------------
+    def get_datasource(self, uid: str) -> dict | None:
+        return self._get_or_none(f"/api/datasources/uid/{uid}")
+
+    def get_datasource_by_name(self, name: str) -> dict | None:
+        return self._get_or_none(f"/api/datasources/name/{name}")
+
+    def create_datasource(self, body: Mapping[str, Any]) -> dict:
+        """``POST /api/datasources``; a duplicate name or uid raises ApiError 409."""
+        return self._request("POST", "/api/datasources", json=dict(body)).json()["datasource"]
+
+    def update_datasource(self, uid: str, body: Mapping[str, Any]) -> dict:
+        return self._request("PUT", f"/api/datasources/uid/{uid}", json=dict(body)).json()["datasource"]
+
+    def delete_datasource(self, uid: str) -> bool:
+        """False when it was already gone."""
+        return self._delete(f"/api/datasources/uid/{uid}")
+
+    # folders -----------------------------------------------------------------------------------------
+    def get_folder(self, uid: str) -> dict | None:
+        return self._get_or_none(f"/api/folders/{uid}")
+
+    def create_folder(self, uid: str, title: str) -> dict:
+        return self._request("POST", "/api/folders", json={"uid": uid, "title": title}).json()
+
+    def update_folder(self, uid: str, title: str) -> dict:
+        """Rename with ``overwrite`` so an out-of-band edit (a newer version) cannot cause 412."""
+        return self._request("PUT", f"/api/folders/{uid}", json={"title": title, "overwrite": True}).json()
+
+    def delete_folder(self, uid: str) -> bool:
+        """Delete the folder (Grafana deletes the dashboards in it too); False when already gone."""
+        return self._delete(f"/api/folders/{uid}")
+
+    # dashboards --------------------------------------------------------------------------------------
+    def get_dashboard(self, uid: str) -> dict | None:
+        """``{"dashboard": {...}, "meta": {"version", "folderUid", "url", ...}}`` or None."""
+        return self._get_or_none(f"/api/dashboards/uid/{uid}")
+
+    def save_dashboard(self, dashboard: Mapping[str, Any], folder_uid: str | None, message: str) -> dict:
+        """Create or overwrite the dashboard with ``dashboard["uid"]``; returns {id, uid, url, version, ...}."""
+        payload = {"dashboard": {**dashboard, "id": None}, "folderUid": folder_uid or "", "overwrite": True,
+                   "message": message}
+        return self._request("POST", "/api/dashboards/db", json=payload).json()
+
+    def delete_dashboard(self, uid: str) -> bool:
+        return self._delete(f"/api/dashboards/uid/{uid}")
+
+
+def _database_ok(response: requests.Response) -> bool:
+    try:
+        return response.json().get("database") == "ok"
+    except ValueError:
+        return False
+
+
+def _auth_hint(exc: ApiError, endpoint: Endpoint) -> ApiError:
+    if exc.status not in (401, 403):
+        return exc
+    who = "the API key" if endpoint.api_key else f"user {endpoint.username!r}"
+    what = "rejected the credentials of" if exc.status == 401 else "denied the request for"
+    return ApiError(exc.method, exc.url, exc.status,
+                    f"Grafana {what} {who}: {exc.message}. Check the Grafana admin user/password "
+                    f"(config secret grafanaAdminPassword) or the API key.", exc.body)

@@ -1,0 +1,46 @@
+"""What the Grafana providers share: connection inputs, the preview ``Unknown`` guard, diff helpers.
+
+Common inputs (plain props): ``grafana_url``, ``username``, ``password`` (secret), ``api_key`` (secret),
+``verify`` (TLS: True, False or a CA bundle path) and ``ready_timeout``. Every create/update/read/delete
+first waits for ``GET /api/health``. Create adopts an object that already has the declared uid (output
+``adopted``); a changed uid is a replacement, deleting first so the new object's name/title does not
+clash with the old one. Providers hold no state, so dill pickles them.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from pulumi.dynamic import CheckFailure
+from pulumi.output import Unknown
+
+from providers.grafana.client import GrafanaClient
+from providers.http import Endpoint
+
+CONNECTION_KEYS = ("grafana_url", "username", "password", "api_key", "verify", "ready_timeout")
+SECRET_OUTPUTS = ["password", "api_key"]
+
+
+def unknown(value: Any) -> bool:
+    """Whether ``value`` is, or contains, a value not known yet (preview passes ``pulumi.output.Unknown``)."""
+    if isinstance(value, Mapping):
+        return any(unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(unknown(v) for v in value)
+    return isinstance(value, Unknown)
+
+
+def client(props: Mapping[str, Any]) -> GrafanaClient:
+    """A client for the Grafana the props name (``url`` of a dashboard is its own page, hence ``grafana_url``)."""
+    return GrafanaClient(Endpoint.from_inputs({**props, "url": props["grafana_url"]}))
+
+
+def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
+    url = news.get("grafana_url")
+    if unknown(url) or (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        return []
+    return [CheckFailure("grafana_url", "grafana_url must be an http(s) URL of Grafana")]
+
+
+def changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+    """The ``keys`` whose new value differs from the old one or is not known yet."""
+    return [key for key in keys if unknown(news.get(key)) or olds.get(key) != news.get(key)]

@@ -1,0 +1,121 @@
+"""Dashboard JSON: loading and checking ``dashboards/*.json``, resolving ``${DS_<KEY>}`` datasource
+placeholders, and the canonical form used to compare a declared dashboard with Grafana's copy."""
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+from typing import Any, Iterator, Mapping
+
+UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+PLACEHOLDER_RE = re.compile(r"\$\{(DS_[A-Za-z0-9_]+)\}")
+# Fields Grafana sets itself on every save; they are never part of what we declare.
+SERVER_FIELDS = ("id", "version", "iteration")
+
+
+class DashboardError(ValueError):
+    """A dashboard file or mapping is not usable; the message names the file (or dashboard uid)."""
+
+
+def check_uid(uid: Any, what: str = "uid") -> str | None:
+    """Why ``uid`` is not a legal Grafana uid (1-40 of A-Z a-z 0-9 _ -), or None."""
+    if not isinstance(uid, str) or not UID_RE.match(uid):
+        return f"{what} {uid!r} must be 1-40 characters of A-Z, a-z, 0-9, '_' and '-'"
+    return None
+
+
+def _panels(panels: list, where: str) -> Iterator[tuple[str, Any]]:
+    """Every panel, including those collapsed inside rows, with a readable location."""
+    for index, panel in enumerate(panels):
+        label = f"{where}[{index}]"
+        if isinstance(panel, Mapping) and panel.get("title"):
+            label += f" ({panel['title']!r})"
+        yield label, panel
+        if isinstance(panel, Mapping) and isinstance(panel.get("panels"), list):
+            yield from _panels(panel["panels"], f"{label}.panels")
+
+
+def dashboard_problems(dashboard: Any) -> list[str]:
+    """What is missing or malformed among the dashboard fields this project relies on."""
+    if not isinstance(dashboard, Mapping):
+        return ["the dashboard must be a JSON object"]
+    problems = []
+    if reason := check_uid(dashboard.get("uid"), "uid"):
+        problems.append(reason)
+    if not isinstance(dashboard.get("title"), str) or not dashboard["title"].strip():
+        problems.append("title must be a non-empty string")
+    time = dashboard.get("time")
+    if not isinstance(time, Mapping) or not all(isinstance(time.get(k), str) for k in ("from", "to")):
+        problems.append('time must be an object with "from" and "to" strings (e.g. "now-15m", "now")')
+    if not isinstance(dashboard.get("refresh"), str):
+        problems.append('refresh must be a string such as "5s"')
+    panels = dashboard.get("panels")
+    if not isinstance(panels, list) or not panels:
+        return problems + ["panels must be a non-empty list"]
+    ids: dict[Any, str] = {}
+    for label, panel in _panels(panels, "panels"):
+        if not isinstance(panel, Mapping):
+            problems.append(f"{label} must be an object")
+            continue
+        if not isinstance(panel.get("id"), int):
+            problems.append(f"{label}: id must be an integer")
+        elif panel["id"] in ids:
+            problems.append(f"{label}: id {panel['id']} is also used by {ids[panel['id']]}")
+        else:
+            ids[panel["id"]] = label
+        if not isinstance(panel.get("type"), str):
+            problems.append(f"{label}: type must be a string")
+        grid = panel.get("gridPos")
+        if not isinstance(grid, Mapping) or not all(isinstance(grid.get(k), int) for k in ("h", "w", "x", "y")):
+            problems.append(f"{label}: gridPos must have integer h, w, x and y")
+        if panel.get("type") == "row":
+            continue
+        source = panel.get("datasource")
+        if not isinstance(source, Mapping) or not isinstance(source.get("uid"), str):
+            problems.append(f'{label}: datasource must be an object with a "uid"')
+        targets = panel.get("targets")
+        if not isinstance(targets, list) or not targets:
+            problems.append(f"{label}: targets must be a non-empty list")
+    return problems
+
+
+def load_dashboard(path: str | pathlib.Path) -> dict:
+    """Read and check a dashboard JSON file; DashboardError names the file and every problem."""
+    path = pathlib.Path(path)
+    try:
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DashboardError(f"{path}: cannot read dashboard file: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise DashboardError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    problems = dashboard_problems(dashboard)
+    if problems:
+        raise DashboardError(f"{path}: " + "; ".join(problems))
+    return dashboard
+
+
+def placeholders(value: Any) -> set[str]:
+    """Every ``DS_<KEY>`` named by a ``${DS_<KEY>}`` placeholder anywhere in ``value``."""
+    if isinstance(value, str):
+        return set(PLACEHOLDER_RE.findall(value))
+    if isinstance(value, Mapping):
+        return set().union(*(placeholders(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(placeholders(v) for v in value))
+    return set()
+
+
+def resolve(value: Any, datasource_uids: Mapping[str, str]) -> Any:
+    """A copy of ``value`` with each ``${DS_<KEY>}`` replaced by ``datasource_uids["DS_<KEY>"]``."""
+    if isinstance(value, str):
+        return PLACEHOLDER_RE.sub(lambda m: datasource_uids[m.group(1)], value)
+    if isinstance(value, Mapping):
+        return {k: resolve(v, datasource_uids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, datasource_uids) for v in value]
+    return value
+
+
+def canonical(dashboard: Mapping[str, Any]) -> dict:
+    """The dashboard without the fields Grafana sets on save, with keys sorted (JSON round trip)."""
+    return json.loads(json.dumps({k: v for k, v in dashboard.items() if k not in SERVER_FIELDS}, sort_keys=True))

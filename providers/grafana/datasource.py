@@ -1,0 +1,140 @@
+"""The dynamic provider behind ``GrafanaDatasource`` (``/api/datasources``, keyed by uid)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any, Mapping
+
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
+    UpdateResult
+
+from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures, unknown
+from providers.grafana.dashboards import check_uid
+from providers.http import ApiError
+
+# Keys of a datasource that have their own input (uid, secure_json_data) or are Grafana's bookkeeping.
+RESERVED_DATASOURCE_KEYS = {"uid", "id", "orgId", "version", "secureJsonData", "secureJsonFields", "readOnly"}
+
+
+def secret_hash(values: Mapping[str, str] | None, salt: str) -> str:
+    """A salted, slow hash of secret values: lets diff notice a changed secret without keeping it."""
+    if not values:
+        return ""
+    data = json.dumps(dict(values), sort_keys=True).encode()
+    return hashlib.pbkdf2_hmac("sha256", data, bytes.fromhex(salt), 100_000).hex()
+
+
+class DatasourceProvider(ResourceProvider):
+    """Props: ``uid``, ``datasource`` (name, type, url, access, jsonData, ...), ``secure_json_data``.
+
+    ``secure_json_data`` is write-only in Grafana; state keeps only ``secure_json_data_hash`` and its salt.
+    A datasource with the declared name but another uid is not taken over: create fails and says which
+    uid to declare (dashboards reference datasources by uid, so silently re-keying one would break them).
+    """
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = connection_failures(news)
+        uid, source = news.get("uid"), news.get("datasource")
+        if not unknown(uid) and (reason := check_uid(uid)):
+            failures.append(CheckFailure("uid", reason))
+        if isinstance(source, Mapping):
+            failures += [CheckFailure("datasource", reason) for reason in datasource_problems(source)]
+        elif not unknown(source):
+            failures.append(CheckFailure("datasource", "datasource must be a mapping"))
+        secure = news.get("secure_json_data") or {}
+        if not unknown(secure) and not isinstance(secure, Mapping):
+            failures.append(CheckFailure("secure_json_data", "secure_json_data must map names to secret values"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changes = changed(olds, news, CONNECTION_KEYS + ("uid", "datasource"))
+        secure = news.get("secure_json_data")
+        if unknown(secure) or secret_hash(secure, olds.get("secret_salt") or "") != olds.get(
+                "secure_json_data_hash", ""):
+            changes.append("secure_json_data")
+        return DiffResult(changes=bool(changes), replaces=["uid"] if "uid" in changes else [],
+                          delete_before_replace=True)
+
+    def _upsert(self, props: dict[str, Any]) -> bool:
+        """Create or update the datasource with ``props["uid"]``; returns whether it existed already."""
+        uid, name = props["uid"], props["datasource"]["name"]
+        body = {**props["datasource"], "uid": uid}
+        if props.get("secure_json_data"):
+            body["secureJsonData"] = dict(props["secure_json_data"])
+        with client(props) as grafana:
+            grafana.wait_ready()
+            if grafana.get_datasource(uid) is not None:
+                grafana.update_datasource(uid, body)
+                return True
+            try:
+                grafana.create_datasource(body)
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                if grafana.get_datasource(uid) is not None:  # created concurrently: adopt it
+                    grafana.update_datasource(uid, body)
+                    return True
+                other = grafana.get_datasource_by_name(name)
+                if other is None:
+                    raise
+                raise ApiError(exc.method, exc.url, 409,
+                               f"a datasource named {name!r} already exists with uid {other.get('uid')!r}, not "
+                               f"{uid!r}: declare uid {other.get('uid')!r} to adopt it, or delete it in Grafana",
+                               exc.body) from None
+        return False
+
+    def _outs(self, props: dict[str, Any], adopted: bool) -> dict[str, Any]:
+        salt = secrets.token_hex(16)
+        outs = {k: v for k, v in props.items() if k != "secure_json_data"}
+        secure = props.get("secure_json_data") or {}
+        return {**outs, "name": props["datasource"]["name"], "adopted": adopted, "secret_salt": salt,
+                "secure_keys": sorted(secure), "secure_json_data_hash": secret_hash(secure, salt)}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(props["uid"], self._outs(props, self._upsert(props)))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        self._upsert(news)
+        return UpdateResult(self._outs(news, olds.get("adopted", False)))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with client(props) as grafana:
+            grafana.wait_ready()
+            live = grafana.get_datasource(id_)
+        if live is None:
+            return ReadResult("", {})
+        declared = props.get("datasource") or {}
+        current = {key: live.get(key) for key in declared}
+        if isinstance(declared.get("jsonData"), Mapping):
+            current["jsonData"] = {k: (live.get("jsonData") or {}).get(k) for k in declared["jsonData"]}
+        outs = {**props, "uid": id_, "name": live.get("name"), "datasource": current}
+        # A secret removed out of band shows as drift; Grafana never returns the values themselves.
+        stored = live.get("secureJsonFields") or {}
+        if not all(stored.get(key) for key in props.get("secure_keys") or []):
+            outs["secure_json_data_hash"] = "drifted"
+        return ReadResult(id_, outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with client(props) as grafana:
+            grafana.wait_ready()
+            grafana.delete_datasource(id_)
+
+
+def datasource_problems(source: Mapping[str, Any]) -> list[str]:
+    """Reasons a declared datasource is not usable (Grafana 12 facts in DESIGN section 7)."""
+    problems = []
+    for key in ("name", "type"):
+        if not unknown(source.get(key)) and (not isinstance(source.get(key), str) or not source.get(key)):
+            problems.append(f"datasource.{key} must be a non-empty string")
+    problems += [f"datasource.{key} is not declared here: use the resource's own input or leave it to Grafana"
+                 for key in source if key in RESERVED_DATASOURCE_KEYS]
+    if source.get("type") == "elasticsearch":
+        json_data = source.get("jsonData") if isinstance(source.get("jsonData"), Mapping) else {}
+        if "database" in source:
+            problems.append("datasource.database is deprecated for Elasticsearch: put the index in jsonData.index")
+        if "esVersion" in json_data:
+            problems.append("datasource.jsonData.esVersion was removed in Grafana 9+: drop it")
+        problems += [f"datasource.jsonData.{key} is required for an Elasticsearch datasource"
+                     for key in ("index", "timeField") if not json_data.get(key)]
+    return problems

@@ -1,0 +1,434 @@
+"""GrafanaDatasource / GrafanaFolder / GrafanaDashboard providers and GrafanaClient against a FAKE
+Grafana 12 HTTP API (tests/fakes/grafana.py). No real Grafana runs on this machine; all tests are fake-backed.
+"""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import requests
+from pulumi.output import Unknown
+
+from providers.grafana import GrafanaClient
+from providers.grafana.common import SECRET_OUTPUTS
+from providers.grafana.dashboard import DashboardProvider
+from providers.grafana.datasource import DatasourceProvider
+from providers.grafana.folder import FolderProvider
+from providers.http import ApiError, Endpoint, ServiceTimeout
+from tests.fakes.grafana import FakeGrafana
+from tests.provider.pulumi_engine import CheckFailed, check, destroy, dill_round_trip, refresh, up
+
+pytestmark = pytest.mark.fake
+ADMIN_PASSWORD = "grafana-Admin-pw-42"
+ES_PASSWORD = "es-Reader-pw-77"
+DATASOURCE = {"name": "ES events_per_min", "type": "elasticsearch", "url": "http://elasticsearch:9200",
+              "access": "proxy", "basicAuth": True, "basicAuthUser": "elastic",
+              "jsonData": {"index": "events_per_min", "timeField": "EVENT_TS", "interval": "Daily"}}
+DASHBOARD = {
+    "uid": "clickstream", "title": "Clickstream analysis", "time": {"from": "now-15m", "to": "now"},
+    "refresh": "5s", "schemaVersion": 41,
+    "panels": [{"id": 1, "type": "timeseries", "title": "Events per minute",
+                "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+                "datasource": {"type": "elasticsearch", "uid": "${DS_EVENTS_PER_MIN}"},
+                "targets": [{"refId": "A", "datasource": {"type": "elasticsearch", "uid": "${DS_EVENTS_PER_MIN}"},
+                             "timeField": "EVENT_TS", "metrics": [{"id": "1", "type": "max", "field": "EVENTS"}]}]}],
+}
+
+
+@pytest.fixture
+def grafana():
+    with FakeGrafana(username="admin", password=ADMIN_PASSWORD) as fake:
+        yield fake
+
+
+def connection(grafana, **overrides):
+    return {"grafana_url": grafana.url, "username": "admin", "password": ADMIN_PASSWORD, "ready_timeout": 5,
+            **overrides}
+
+
+def ds_props(grafana, **overrides):
+    return {**connection(grafana), "uid": "es-events-per-min", "datasource": copy.deepcopy(DATASOURCE),
+            "secure_json_data": {"basicAuthPassword": ES_PASSWORD}, **overrides}
+
+
+def folder_props(grafana, **overrides):
+    return {**connection(grafana), "uid": "clickstream", "title": "Clickstream", **overrides}
+
+
+def dash_props(grafana, **overrides):
+    return {**connection(grafana), "dashboard": copy.deepcopy(DASHBOARD), "folder_uid": None,
+            "datasource_uids": {"DS_EVENTS_PER_MIN": "es-events-per-min"}, **overrides}
+
+
+def mutations(grafana):
+    return [(c.method, c.path) for c in grafana.mutating_calls]
+
+
+def client(grafana):
+    return GrafanaClient(Endpoint(grafana.url, "admin", ADMIN_PASSWORD))
+
+
+def assert_no_plain_secret(outs):
+    """Secrets appear only under keys Pulumi stores as secret; secure_json_data values nowhere."""
+    dumped = json.dumps(outs)
+    assert ES_PASSWORD not in dumped
+    assert [k for k, v in outs.items() if v == ADMIN_PASSWORD] == ["password"]
+    assert "password" in SECRET_OUTPUTS
+
+
+# datasources -----------------------------------------------------------------------------------------
+def test_fake_datasource_create_stores_secret_write_only_and_keeps_only_a_hash(grafana):
+    deployed = up(DatasourceProvider(), ds_props(grafana))
+    assert deployed.id == "es-events-per-min"
+    assert deployed.outs["name"] == "ES events_per_min" and deployed.outs["adopted"] is False
+    live = grafana.datasources["es-events-per-min"]
+    assert live["jsonData"]["index"] == "events_per_min" and "database" not in DATASOURCE
+    assert grafana.secrets["es-events-per-min"] == {"basicAuthPassword": ES_PASSWORD}
+    with client(grafana) as c:
+        assert c.get_datasource("es-events-per-min")["secureJsonFields"] == {"basicAuthPassword": True}
+    assert_no_plain_secret(deployed.outs)
+    assert deployed.outs["secure_json_data_hash"] and "secure_json_data" not in deployed.outs
+
+
+def test_fake_datasource_second_apply_and_clean_refresh_make_no_write(grafana):
+    provider = DatasourceProvider()
+    deployed = up(provider, ds_props(grafana))
+    grafana.reset_calls()
+    assert up(provider, ds_props(grafana), deployed) is deployed
+    assert grafana.calls == []
+    refreshed = refresh(provider, deployed)  # Grafana adds defaults (user, database, ...): not declared
+    assert provider.diff(refreshed.id, refreshed.outs, ds_props(grafana)).changes is False
+    assert grafana.mutating_calls == []
+
+
+def test_fake_datasource_changed_json_data_or_secret_or_name_updates_in_place(grafana):
+    provider = DatasourceProvider()
+    deployed = up(provider, ds_props(grafana))
+    grafana.reset_calls()
+    source = {**DATASOURCE, "name": "Events per minute", "jsonData": {**DATASOURCE["jsonData"], "timeField": "ts"}}
+    deployed = up(provider, ds_props(grafana, datasource=source), deployed)
+    deployed = up(provider, ds_props(grafana, datasource=source, secure_json_data={"basicAuthPassword": "new-pw"}),
+                  deployed)
+    assert mutations(grafana) == [("PUT", "/api/datasources/uid/es-events-per-min")] * 2
+    live = grafana.datasources["es-events-per-min"]
+    assert (live["name"], live["jsonData"]["timeField"]) == ("Events per minute", "ts")
+    assert grafana.secrets["es-events-per-min"]["basicAuthPassword"] == "new-pw"
+    assert deployed.outs["name"] == "Events per minute"
+
+
+def test_fake_datasource_uid_change_replaces_deleting_first(grafana):
+    provider = DatasourceProvider()
+    deployed = up(provider, ds_props(grafana))
+    grafana.reset_calls()
+    replaced = up(provider, ds_props(grafana, uid="es-epm"), deployed)
+    assert replaced.id == "es-epm"
+    assert mutations(grafana) == [("DELETE", "/api/datasources/uid/es-events-per-min"), ("POST", "/api/datasources")]
+
+
+def test_fake_datasource_delete_and_delete_when_already_gone(grafana):
+    provider = DatasourceProvider()
+    deployed = up(provider, ds_props(grafana))
+    destroy(provider, deployed)
+    assert grafana.datasources == {}
+    destroy(provider, deployed)
+    assert grafana.calls[-1].status == 404
+
+
+def test_fake_datasource_create_adopts_one_with_the_same_uid(grafana):
+    with client(grafana) as c:
+        c.create_datasource({"uid": "es-events-per-min", "name": "old name", "type": "elasticsearch",
+                             "jsonData": {"index": "x", "timeField": "t"}})
+    deployed = up(DatasourceProvider(), ds_props(grafana))
+    assert deployed.outs["adopted"] is True
+    assert grafana.datasources["es-events-per-min"]["name"] == "ES events_per_min"
+
+
+def test_fake_datasource_same_name_other_uid_is_refused_with_the_uid_to_declare(grafana):
+    with client(grafana) as c:
+        c.create_datasource({"uid": "handmade", "name": "ES events_per_min", "type": "elasticsearch"})
+    with pytest.raises(ApiError) as caught:
+        up(DatasourceProvider(), ds_props(grafana))
+    assert caught.value.status == 409
+    assert "already exists with uid 'handmade'" in str(caught.value) and "declare uid 'handmade'" in str(caught.value)
+    assert set(grafana.datasources) == {"handmade"}
+
+
+def test_fake_datasource_created_concurrently_409_same_uid_is_adopted(grafana):
+    with client(grafana) as c:
+        c.create_datasource({"uid": "es-events-per-min", "name": "racing", "type": "elasticsearch"})
+    # the first look-up misses it (created in between), so POST gets Grafana's 409 for the uid
+    grafana.fail_next("GET", "/api/datasources/uid/es-events-per-min", 404, {"message": "Data source not found"})
+    grafana.reset_calls()
+    deployed = up(DatasourceProvider(), ds_props(grafana))
+    assert deployed.outs["adopted"] is True
+    assert [(c.method, c.status) for c in grafana.mutating_calls] == [("POST", 409), ("PUT", 200)]
+    assert grafana.datasources["es-events-per-min"]["name"] == "ES events_per_min"
+
+
+def test_fake_datasource_refresh_detects_edits_deleted_secrets_and_deletion(grafana):
+    provider = DatasourceProvider()
+    deployed = up(provider, ds_props(grafana))
+    grafana.datasources["es-events-per-min"]["jsonData"]["index"] = "edited"
+    drifted = refresh(provider, deployed)
+    assert drifted.outs["datasource"]["jsonData"]["index"] == "edited"
+    assert provider.diff(drifted.id, drifted.outs, ds_props(grafana)).changes is True
+    restored = up(provider, ds_props(grafana), drifted)
+    assert grafana.datasources["es-events-per-min"]["jsonData"]["index"] == "events_per_min"
+    grafana.secrets["es-events-per-min"].clear()
+    drifted = refresh(provider, restored)
+    assert provider.diff(drifted.id, drifted.outs, ds_props(grafana)).changes is True
+    del grafana.datasources["es-events-per-min"]
+    assert refresh(provider, drifted) is None
+
+
+def test_fake_datasource_waits_for_grafana_health_then_creates(grafana):
+    grafana.unavailable(2)  # /api/health answers 503 {"database": "failing"}
+    up(DatasourceProvider(), ds_props(grafana))
+    assert [c.status for c in grafana.calls[:2]] == [503, 503]
+    assert "es-events-per-min" in grafana.datasources
+
+
+def test_fake_grafana_never_healthy_times_out_naming_the_url(grafana):
+    grafana.unavailable(10_000)
+    with pytest.raises(ServiceTimeout, match=rf"Grafana at {grafana.url}/api/health to become ready.*failing"):
+        up(DatasourceProvider(), ds_props(grafana, ready_timeout=1))
+
+
+def test_fake_bad_admin_password_names_the_user_not_any_secret(grafana):
+    with pytest.raises(ApiError) as caught:
+        up(DatasourceProvider(), ds_props(grafana, password="wrong-pw"))
+    message = str(caught.value)
+    assert caught.value.status == 401 and "user 'admin'" in message and "Invalid username or password" in message
+    assert "wrong-pw" not in message and ADMIN_PASSWORD not in message and ES_PASSWORD not in message
+
+
+def test_fake_api_key_authenticates_instead_of_basic_auth():
+    with FakeGrafana(username=None, password=None, token="glsa_token") as grafana:
+        deployed = up(FolderProvider(), folder_props(grafana, username=None, password=None, api_key="glsa_token"))
+        assert deployed.id in grafana.folders
+
+
+def test_fake_grafana_400_message_is_surfaced(grafana):
+    grafana.fail_next("POST", "/api/datasources", 400, {"message": "Invalid datasource url"})
+    with pytest.raises(ApiError, match="HTTP 400: Invalid datasource url"):
+        up(DatasourceProvider(), ds_props(grafana))
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"uid": "x" * 41}, "must be 1-40 characters"),
+    ({"datasource": {**DATASOURCE, "database": "events"}}, "deprecated for Elasticsearch: put the index in jsonData"),
+    ({"datasource": {**DATASOURCE, "jsonData": {"timeField": "t"}}}, "jsonData.index is required"),
+    ({"datasource": {**DATASOURCE, "jsonData": {**DATASOURCE["jsonData"], "esVersion": "8.0.0"}}},
+     "esVersion was removed"),
+    ({"datasource": {**DATASOURCE, "secureJsonData": {}}}, "datasource.secureJsonData is not declared here"),
+    ({"datasource": {"type": "elasticsearch"}}, "datasource.name must be a non-empty string"),
+    ({"grafana_url": "grafana:3000"}, "http(s) URL"),
+])
+def test_fake_datasource_check_rejects_bad_inputs_without_network(grafana, overrides, expected):
+    with pytest.raises(CheckFailed) as caught:
+        check(DatasourceProvider(), ds_props(grafana, **overrides))
+    assert expected in str(caught.value) and ES_PASSWORD not in str(caught.value)
+    assert grafana.calls == []
+
+
+def test_fake_datasource_preview_with_unknown_secret_reports_a_change(grafana):
+    provider = DatasourceProvider()
+    deployed = up(provider, ds_props(grafana))
+    news = ds_props(grafana, grafana_url=Unknown(), secure_json_data={"basicAuthPassword": Unknown()})
+    assert check(provider, news)
+    assert provider.diff(deployed.id, deployed.outs, news).changes is True
+    wholly_unknown = ds_props(grafana, datasource=Unknown(), secure_json_data=Unknown())
+    assert check(provider, wholly_unknown)
+    assert provider.diff(deployed.id, deployed.outs, wholly_unknown).changes is True
+
+
+# folders ---------------------------------------------------------------------------------------------
+def test_fake_folder_lifecycle_create_noop_rename_delete(grafana):
+    provider = FolderProvider()
+    deployed = up(provider, folder_props(grafana))
+    assert grafana.folders["clickstream"]["title"] == "Clickstream" and deployed.outs["adopted"] is False
+    grafana.reset_calls()
+    assert up(provider, folder_props(grafana), deployed) is deployed and grafana.calls == []
+    grafana.folders["clickstream"]["version"] += 3  # edited elsewhere: a plain versioned PUT would get 412
+    renamed = up(provider, folder_props(grafana, title="Clickstream analytics"), deployed)
+    assert grafana.folders["clickstream"]["title"] == "Clickstream analytics"
+    assert mutations(grafana) == [("PUT", "/api/folders/clickstream")]
+    destroy(provider, renamed)
+    destroy(provider, renamed)
+    assert grafana.folders == {} and grafana.calls[-1].status == 404
+
+
+def test_fake_folder_put_without_overwrite_gets_412_version_mismatch(grafana):
+    up(FolderProvider(), folder_props(grafana))
+    answer = requests.put(f"{grafana.url}/api/folders/clickstream", json={"title": "x", "version": 99},
+                          auth=("admin", ADMIN_PASSWORD), timeout=5)
+    assert answer.status_code == 412 and answer.json()["status"] == "version-mismatch"
+
+
+def test_fake_folder_adopt_drift_and_replace(grafana):
+    provider = FolderProvider()
+    with client(grafana) as c:
+        c.create_folder("clickstream", "Old title")
+    deployed = up(provider, folder_props(grafana))
+    assert deployed.outs["adopted"] is True and grafana.folders["clickstream"]["title"] == "Clickstream"
+    grafana.folders["clickstream"]["title"] = "Renamed by hand"
+    drifted = refresh(provider, deployed)
+    assert provider.diff(drifted.id, drifted.outs, folder_props(grafana)).changes is True
+    grafana.reset_calls()
+    replaced = up(provider, folder_props(grafana, uid="clicks"), drifted)
+    assert replaced.id == "clicks" and set(grafana.folders) == {"clicks"}
+    assert mutations(grafana) == [("DELETE", "/api/folders/clickstream"), ("POST", "/api/folders")]
+
+
+# dashboards ------------------------------------------------------------------------------------------
+def test_fake_dashboard_create_resolves_datasource_placeholders(grafana):
+    deployed = up(DashboardProvider(), dash_props(grafana))
+    stored = grafana.dashboards["clickstream"]["dashboard"]
+    assert stored["panels"][0]["datasource"]["uid"] == "es-events-per-min"
+    assert stored["panels"][0]["targets"][0]["datasource"]["uid"] == "es-events-per-min"
+    assert deployed.outs["url"] == "/d/clickstream/clickstream-analysis"
+    assert deployed.outs["version"] == 1 and deployed.outs["adopted"] is False
+    saved = [c for c in grafana.calls if c.method == "POST"]
+    assert len(saved) == 1
+
+
+def test_fake_dashboard_second_apply_and_clean_refresh_make_no_write(grafana):
+    provider = DashboardProvider()
+    deployed = up(provider, dash_props(grafana))
+    grafana.reset_calls()
+    assert up(provider, dash_props(grafana), deployed) is deployed and grafana.calls == []
+    refreshed = refresh(provider, deployed)
+    assert provider.diff(refreshed.id, refreshed.outs, dash_props(grafana)).changes is False
+    assert grafana.mutating_calls == []
+
+
+def test_fake_dashboard_content_datasource_and_folder_changes_overwrite_in_place(grafana):
+    provider = DashboardProvider()
+    with client(grafana) as c:
+        c.create_folder("clickstream", "Clickstream")
+    deployed = up(provider, dash_props(grafana))
+    grafana.reset_calls()
+    deployed = up(provider, dash_props(grafana, dashboard={**DASHBOARD, "refresh": "10s"}), deployed)
+    deployed = up(provider, dash_props(grafana, dashboard={**DASHBOARD, "refresh": "10s"},
+                                       datasource_uids={"DS_EVENTS_PER_MIN": "es-epm"}), deployed)
+    deployed = up(provider, dash_props(grafana, dashboard={**DASHBOARD, "refresh": "10s"}, folder_uid="clickstream",
+                                       datasource_uids={"DS_EVENTS_PER_MIN": "es-epm"}), deployed)
+    assert mutations(grafana) == [("POST", "/api/dashboards/db")] * 3
+    stored = grafana.dashboards["clickstream"]
+    assert stored["folderUid"] == "clickstream" and stored["dashboard"]["refresh"] == "10s"
+    assert stored["dashboard"]["panels"][0]["datasource"]["uid"] == "es-epm"
+    assert deployed.outs["version"] == 4 and len(grafana.dashboards) == 1
+
+
+def test_fake_dashboard_uid_change_replaces_deleting_first(grafana):
+    provider = DashboardProvider()
+    deployed = up(provider, dash_props(grafana))
+    grafana.reset_calls()
+    replaced = up(provider, dash_props(grafana, dashboard={**DASHBOARD, "uid": "clickstream-v2"}), deployed)
+    assert replaced.id == "clickstream-v2" and set(grafana.dashboards) == {"clickstream-v2"}
+    assert mutations(grafana) == [("DELETE", "/api/dashboards/uid/clickstream"), ("POST", "/api/dashboards/db")]
+
+
+def test_fake_dashboard_delete_when_already_gone_and_with_its_folder(grafana):
+    provider = DashboardProvider()
+    folder = up(FolderProvider(), folder_props(grafana))
+    deployed = up(provider, dash_props(grafana, folder_uid="clickstream"))
+    destroy(FolderProvider(), folder)  # Grafana deletes the folder's dashboards too
+    assert grafana.dashboards == {}
+    destroy(provider, deployed)
+    assert grafana.calls[-1].status == 404
+
+
+def test_fake_dashboard_adopt_and_drift(grafana):
+    provider = DashboardProvider()
+    with client(grafana) as c:
+        c.save_dashboard({**DASHBOARD, "title": "Old"}, None, "by hand")
+    deployed = up(provider, dash_props(grafana))
+    assert deployed.outs["adopted"] is True and deployed.outs["version"] == 2
+    with client(grafana) as c:  # edited in the UI: Grafana bumps the version
+        c.save_dashboard({**grafana.dashboards["clickstream"]["dashboard"], "title": "Edited"}, None, "by hand")
+    drifted = refresh(provider, deployed)
+    assert drifted.outs["version"] == 3
+    assert provider.diff(drifted.id, drifted.outs, dash_props(grafana)).changes is True
+    restored = up(provider, dash_props(grafana), drifted)
+    assert grafana.dashboards["clickstream"]["dashboard"]["title"] == "Clickstream analysis"
+    grafana.folders["elsewhere"] = {"id": 99, "uid": "elsewhere", "title": "Elsewhere", "version": 1}
+    grafana.dashboards["clickstream"]["folderUid"] = "elsewhere"
+    moved = refresh(provider, restored)
+    assert moved.outs["folder_uid"] == "elsewhere"
+    assert provider.diff(moved.id, moved.outs, dash_props(grafana)).changes is True
+    del grafana.dashboards["clickstream"]
+    assert refresh(provider, moved) is None
+
+
+def test_fake_dashboard_save_without_overwrite_gets_412_but_the_provider_overwrites(grafana):
+    provider = DashboardProvider()
+    deployed = up(provider, dash_props(grafana))
+    stale = {"dashboard": {**DASHBOARD, "version": 0}, "folderUid": "", "overwrite": False}
+    answer = requests.post(f"{grafana.url}/api/dashboards/db", json=stale, auth=("admin", ADMIN_PASSWORD), timeout=5)
+    assert answer.status_code == 412 and answer.json()["status"] == "version-mismatch"
+    grafana.dashboards["clickstream"]["dashboard"]["version"] = 41  # saved elsewhere meanwhile
+    updated = up(provider, dash_props(grafana, dashboard={**DASHBOARD, "title": "Clicks"}), deployed)
+    assert updated.outs["version"] == 42
+
+
+def test_fake_dashboard_412_name_exists_is_explained(grafana):
+    grafana.fail_next("POST", "/api/dashboards/db", 412,
+                      {"message": "A dashboard with the same name in the folder already exists",
+                       "status": "name-exists"})
+    with pytest.raises(ApiError) as caught:
+        up(DashboardProvider(), dash_props(grafana))
+    assert caught.value.status == 412
+    assert "same name in the folder already exists" in str(caught.value) and "rename one of them" in str(caught.value)
+
+
+def test_fake_dashboard_saved_over_another_uid_is_reported(grafana):
+    """Legacy Grafana, saving with overwrite, can take over a same-titled dashboard instead of ours."""
+    grafana.fail_next("POST", "/api/dashboards/db", 200, {"id": 3, "uid": "handmade", "url": "/d/handmade/x",
+                                                          "status": "success", "version": 5})
+    with pytest.raises(RuntimeError, match="saved dashboard 'clickstream' over dashboard 'handmade'"):
+        up(DashboardProvider(), dash_props(grafana))
+
+
+def test_fake_dashboard_missing_folder_error_is_surfaced(grafana):
+    with pytest.raises(ApiError, match="HTTP 400: folder not found"):
+        up(DashboardProvider(), dash_props(grafana, folder_uid="nope"))
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"datasource_uids": {}}, "no datasource uid for ${DS_EVENTS_PER_MIN} (used in dashboard 'clickstream')"),
+    ({"dashboard": {**DASHBOARD, "uid": "u" * 41}}, "uid 'uuuu"),
+    ({"dashboard": {**DASHBOARD, "panels": [{"id": 1, "type": "stat"}]}}, "panels[0]: gridPos must have integer"),
+    ({"datasource_uids": {"DS_EVENTS_PER_MIN": "bad uid!"}}, "datasource_uids['DS_EVENTS_PER_MIN']"),
+    ({"folder_uid": "f" * 41}, "folder_uid"),
+])
+def test_fake_dashboard_check_rejects_bad_inputs_without_network(grafana, overrides, expected):
+    with pytest.raises(CheckFailed) as caught:
+        check(DashboardProvider(), dash_props(grafana, **overrides))
+    assert expected in str(caught.value)
+    assert grafana.calls == []
+
+
+def test_fake_dashboard_preview_with_unknown_datasource_uid_checks_and_reports_a_change(grafana):
+    provider = DashboardProvider()
+    deployed = up(provider, dash_props(grafana))
+    news = dash_props(grafana, datasource_uids={"DS_EVENTS_PER_MIN": Unknown()}, folder_uid=Unknown())
+    assert check(provider, news)
+    assert provider.diff(deployed.id, deployed.outs, news).changes is True
+    assert check(provider, dash_props(grafana, datasource_uids=Unknown()))
+
+
+def test_fake_dashboard_bad_password_names_the_user_not_the_password(grafana):
+    with pytest.raises(ApiError) as caught:
+        up(DashboardProvider(), dash_props(grafana, password="nope-pw"))
+    assert caught.value.status == 401 and "nope-pw" not in str(caught.value)
+    assert_no_plain_secret(up(DashboardProvider(), dash_props(grafana)).outs)
+
+
+@pytest.mark.parametrize("provider_class, make_props", [
+    (DatasourceProvider, ds_props), (FolderProvider, folder_props), (DashboardProvider, dash_props)])
+def test_fake_grafana_providers_survive_pulumis_dill_round_trip(grafana, provider_class, make_props):
+    restored = dill_round_trip(provider_class())
+    assert type(restored) is provider_class
+    assert up(restored, make_props(grafana)).id

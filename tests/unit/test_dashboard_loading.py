@@ -1,0 +1,72 @@
+"""Dashboard JSON handling (providers/grafana/dashboards.py): loading, the schema check of the fields the
+provider relies on, ``${DS_<KEY>}`` resolution and the canonical form. Pure functions, no network."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from providers.grafana import DashboardError, load_dashboard
+from providers.grafana.dashboards import canonical, placeholders, resolve
+
+PANEL = {"id": 1, "type": "timeseries", "title": "Events", "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+         "datasource": {"type": "elasticsearch", "uid": "${DS_EVENTS}"},
+         "targets": [{"refId": "A", "datasource": {"uid": "${DS_EVENTS}"}, "query": "status:${DS_NOT_A_UID_X}"}]}
+DASHBOARD = {"uid": "clicks", "title": "Clicks", "time": {"from": "now-15m", "to": "now"}, "refresh": "5s",
+             "panels": [PANEL]}
+
+
+def write(tmp_path, content):
+    path = tmp_path / "dash.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def test_load_dashboard_returns_a_valid_dashboard(tmp_path):
+    assert load_dashboard(write(tmp_path, DASHBOARD)) == DASHBOARD
+
+
+def test_load_dashboard_names_the_file_and_position_of_bad_json(tmp_path):
+    path = write(tmp_path, '{"uid": "x",\n  "title": }')
+    with pytest.raises(DashboardError, match=rf"{path}: not valid JSON: .* line 2 column 12"):
+        load_dashboard(path)
+
+
+def test_load_dashboard_names_a_missing_file(tmp_path):
+    with pytest.raises(DashboardError, match=r"missing.json: cannot read dashboard file"):
+        load_dashboard(tmp_path / "missing.json")
+
+
+def test_load_dashboard_lists_every_missing_field_with_the_panel_title(tmp_path):
+    bad = {"uid": "u" * 41, "title": "", "refresh": 5,
+           "panels": [{"id": 1, "type": "stat", "title": "Errors"}, {**PANEL, "id": 1}]}
+    with pytest.raises(DashboardError) as caught:
+        load_dashboard(write(tmp_path, bad))
+    message = str(caught.value)
+    assert message.startswith(str(tmp_path / "dash.json"))
+    for expected in ("must be 1-40 characters", "title must be a non-empty string", 'time must be an object',
+                     "refresh must be a string", "panels[0] ('Errors'): gridPos must have integer h, w, x and y",
+                     "panels[0] ('Errors'): datasource must be an object", "panels[0] ('Errors'): targets must be",
+                     "panels[1] ('Events'): id 1 is also used by panels[0] ('Errors')"):
+        assert expected in message
+
+
+def test_row_panels_need_no_datasource_and_their_collapsed_panels_are_checked(tmp_path):
+    row = {"id": 10, "type": "row", "title": "More", "gridPos": {"h": 1, "w": 24, "x": 0, "y": 8},
+           "collapsed": True, "panels": [{**PANEL, "id": 11, "targets": []}]}
+    with pytest.raises(DashboardError, match=r"panels\[1\] \('More'\).panels\[0\] \('Events'\): targets must be"):
+        load_dashboard(write(tmp_path, {**DASHBOARD, "panels": [PANEL, row]}))
+
+
+def test_placeholders_are_found_everywhere_and_resolved_without_touching_the_input():
+    assert placeholders(DASHBOARD) == {"DS_EVENTS", "DS_NOT_A_UID_X"}
+    resolved = resolve(DASHBOARD, {"DS_EVENTS": "es-events", "DS_NOT_A_UID_X": "x"})
+    assert resolved["panels"][0]["datasource"]["uid"] == "es-events"
+    assert resolved["panels"][0]["targets"][0]["query"] == "status:x"
+    assert DASHBOARD["panels"][0]["datasource"]["uid"] == "${DS_EVENTS}"
+
+
+def test_canonical_form_ignores_what_grafana_sets_and_key_order():
+    saved = {**dict(reversed(list(DASHBOARD.items()))), "id": 7, "version": 3, "iteration": 123}
+    assert canonical(saved) == canonical(DASHBOARD)
+    assert canonical({**DASHBOARD, "refresh": "10s"}) != canonical(DASHBOARD)
