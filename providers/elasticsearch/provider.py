@@ -12,12 +12,12 @@ import fnmatch
 import re
 from typing import Any, Mapping
 
-from pulumi.output import Unknown
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
     UpdateResult
 
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.http import Endpoint
+from providers.preview import is_unknown
 
 CONNECTION_KEYS = ("elasticsearch_url", "username", "password", "verify", "ready_timeout")
 # Built-in templates of Elasticsearch 8 use priority 100 for these patterns (DESIGN section 7).
@@ -27,15 +27,6 @@ BODY_KEYS = {"index_patterns", "template", "priority", "version", "composed_of",
              "allow_auto_create", "ignore_missing_component_templates", "deprecated"}
 TEMPLATE_KEYS = {"settings", "mappings", "aliases", "lifecycle", "data_stream_options"}
 _ILLEGAL_CHARS = re.compile(r'[\\/?"<>|\s,#:]')
-
-
-def _unknown(value: Any) -> bool:
-    """Whether ``value`` is, or contains, a value not known yet (preview passes ``pulumi.output.Unknown``)."""
-    if isinstance(value, Mapping):
-        return any(_unknown(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_unknown(v) for v in value)
-    return isinstance(value, Unknown)
 
 
 def check_template_name(name: Any) -> str | None:
@@ -139,20 +130,20 @@ class IndexTemplateProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = []
         name = news.get("template_name")
-        if not _unknown(name) and (reason := check_template_name(name)):
+        if not is_unknown(name) and (reason := check_template_name(name)):
             failures.append(CheckFailure("template_name", reason))
         body = news.get("body")
-        if not _unknown(body):
+        if not is_unknown(body):
             failures += [CheckFailure("body", reason) for reason in check_body(body)]
         url = news.get("elasticsearch_url")
-        if not _unknown(url) and not str(url or "").startswith(("http://", "https://")):
+        if not is_unknown(url) and not str(url or "").startswith(("http://", "https://")):
             failures.append(CheckFailure("elasticsearch_url", "elasticsearch_url must be an http(s) URL"))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = [key for key in CONNECTION_KEYS + ("template_name",) if olds.get(key) != news.get(key)]
         body = news.get("body")
-        if _unknown(body) or normalise_body(body) != normalise_body(olds.get("body") or {}):
+        if is_unknown(body) or normalise_body(body) != normalise_body(olds.get("body") or {}):
             changes.append("body")
         replaces = ["template_name"] if "template_name" in changes else []
         return DiffResult(changes=bool(changes), replaces=replaces, delete_before_replace=True)

@@ -11,22 +11,13 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from pulumi.dynamic import CheckFailure
-from pulumi.output import Unknown
 
 from providers.grafana.client import GrafanaClient
 from providers.http import Endpoint
+from providers.preview import is_unknown
 
 CONNECTION_KEYS = ("grafana_url", "username", "password", "api_key", "verify", "ready_timeout")
 SECRET_OUTPUTS = ["password", "api_key"]
-
-
-def unknown(value: Any) -> bool:
-    """Whether ``value`` is, or contains, a value not known yet (preview passes ``pulumi.output.Unknown``)."""
-    if isinstance(value, Mapping):
-        return any(unknown(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(unknown(v) for v in value)
-    return isinstance(value, Unknown)
 
 
 def client(props: Mapping[str, Any]) -> GrafanaClient:
@@ -36,11 +27,11 @@ def client(props: Mapping[str, Any]) -> GrafanaClient:
 
 def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     url = news.get("grafana_url")
-    if unknown(url) or (isinstance(url, str) and url.startswith(("http://", "https://"))):
+    if is_unknown(url) or (isinstance(url, str) and url.startswith(("http://", "https://"))):
         return []
     return [CheckFailure("grafana_url", "grafana_url must be an http(s) URL of Grafana")]
 
 
 def changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
     """The ``keys`` whose new value differs from the old one or is not known yet."""
-    return [key for key in keys if unknown(news.get(key)) or olds.get(key) != news.get(key)]
+    return [key for key in keys if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]

@@ -16,9 +16,10 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
     UpdateResult
 
-from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures, unknown
+from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
 from providers.grafana.dashboards import canonical, check_uid, dashboard_problems, placeholders, resolve
 from providers.http import ApiError
+from providers.preview import is_unknown
 
 SAVE_MESSAGE = "Saved by Pulumi (clickstream-iac)"
 
@@ -38,10 +39,10 @@ class DashboardProvider(ResourceProvider):
         failures = connection_failures(news)
         dashboard, uids = news.get("dashboard"), news.get("datasource_uids") or {}
         if not isinstance(uids, Mapping):
-            if not unknown(uids):
+            if not is_unknown(uids):
                 failures.append(CheckFailure("datasource_uids", "datasource_uids must map DS_<KEY> to a uid"))
             return CheckResult(news, failures)
-        if unknown(dashboard):
+        if is_unknown(dashboard):
             return CheckResult(news, failures)
         failures += [CheckFailure("dashboard", reason) for reason in dashboard_problems(dashboard)]
         missing = sorted(placeholders(dashboard) - set(uids))
@@ -50,20 +51,20 @@ class DashboardProvider(ResourceProvider):
                                          + ", ".join(f"${{{key}}}" for key in missing)
                                          + f" (used in dashboard {dashboard.get('uid')!r})"))
         failures += [CheckFailure("datasource_uids", reason) for key, uid in uids.items()
-                     if not unknown(uid) and (reason := check_uid(uid, f"datasource_uids[{key!r}]"))]
+                     if not is_unknown(uid) and (reason := check_uid(uid, f"datasource_uids[{key!r}]"))]
         folder = news.get("folder_uid")
-        if folder is not None and not unknown(folder) and (reason := check_uid(folder, "folder_uid")):
+        if folder is not None and not is_unknown(folder) and (reason := check_uid(folder, "folder_uid")):
             failures.append(CheckFailure("folder_uid", reason))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = changed(olds, news, CONNECTION_KEYS)
-        if unknown(news.get("folder_uid")) or _folder(news.get("folder_uid")) != _folder(olds.get("folder_uid")):
+        if is_unknown(news.get("folder_uid")) or _folder(news.get("folder_uid")) != _folder(olds.get("folder_uid")):
             changes.append("folder_uid")
         dashboard, uids = news["dashboard"], news.get("datasource_uids") or {}
-        if unknown(dashboard) or unknown(uids) or content_hash(resolve(dashboard, uids)) != olds.get("content_hash"):
+        if is_unknown(dashboard) or is_unknown(uids) or content_hash(resolve(dashboard, uids)) != olds.get("content_hash"):
             changes.append("dashboard")
-        replaces = ["dashboard"] if not unknown(dashboard) and dashboard.get("uid") != olds.get("uid") else []
+        replaces = ["dashboard"] if not is_unknown(dashboard) and dashboard.get("uid") != olds.get("uid") else []
         return DiffResult(changes=bool(changes), replaces=replaces, delete_before_replace=True)
 
     def _save(self, props: dict[str, Any], *, create: bool) -> dict[str, Any]:

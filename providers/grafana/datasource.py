@@ -9,9 +9,10 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
     UpdateResult
 
-from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures, unknown
+from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
 from providers.grafana.dashboards import check_uid
 from providers.http import ApiError
+from providers.preview import is_unknown
 
 # Keys of a datasource that have their own input (uid, secure_json_data) or are Grafana's bookkeeping.
 RESERVED_DATASOURCE_KEYS = {"uid", "id", "orgId", "version", "secureJsonData", "secureJsonFields", "readOnly"}
@@ -36,21 +37,21 @@ class DatasourceProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = connection_failures(news)
         uid, source = news.get("uid"), news.get("datasource")
-        if not unknown(uid) and (reason := check_uid(uid)):
+        if not is_unknown(uid) and (reason := check_uid(uid)):
             failures.append(CheckFailure("uid", reason))
         if isinstance(source, Mapping):
             failures += [CheckFailure("datasource", reason) for reason in datasource_problems(source)]
-        elif not unknown(source):
+        elif not is_unknown(source):
             failures.append(CheckFailure("datasource", "datasource must be a mapping"))
         secure = news.get("secure_json_data") or {}
-        if not unknown(secure) and not isinstance(secure, Mapping):
+        if not is_unknown(secure) and not isinstance(secure, Mapping):
             failures.append(CheckFailure("secure_json_data", "secure_json_data must map names to secret values"))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = changed(olds, news, CONNECTION_KEYS + ("uid", "datasource"))
         secure = news.get("secure_json_data")
-        if unknown(secure) or secret_hash(secure, olds.get("secret_salt") or "") != olds.get(
+        if is_unknown(secure) or secret_hash(secure, olds.get("secret_salt") or "") != olds.get(
                 "secure_json_data_hash", ""):
             changes.append("secure_json_data")
         return DiffResult(changes=bool(changes), replaces=["uid"] if "uid" in changes else [],
@@ -125,7 +126,7 @@ def datasource_problems(source: Mapping[str, Any]) -> list[str]:
     """Reasons a declared datasource is not usable (Grafana 12 facts in DESIGN section 7)."""
     problems = []
     for key in ("name", "type"):
-        if not unknown(source.get(key)) and (not isinstance(source.get(key), str) or not source.get(key)):
+        if not is_unknown(source.get(key)) and (not isinstance(source.get(key), str) or not source.get(key)):
             problems.append(f"datasource.{key} must be a non-empty string")
     problems += [f"datasource.{key} is not declared here: use the resource's own input or leave it to Grafana"
                  for key in source if key in RESERVED_DATASOURCE_KEYS]

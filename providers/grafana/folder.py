@@ -10,9 +10,10 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
     UpdateResult
 
-from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures, unknown
+from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
 from providers.grafana.dashboards import check_uid
 from providers.http import ApiError
+from providers.preview import is_unknown
 
 
 class FolderProvider(ResourceProvider):
@@ -20,10 +21,10 @@ class FolderProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = connection_failures(news)
-        if not unknown(news.get("uid")) and (reason := check_uid(news.get("uid"))):
+        if not is_unknown(news.get("uid")) and (reason := check_uid(news.get("uid"))):
             failures.append(CheckFailure("uid", reason))
         title = news.get("title")
-        if not unknown(title) and (not isinstance(title, str) or not title.strip()):
+        if not is_unknown(title) and (not isinstance(title, str) or not title.strip()):
             failures.append(CheckFailure("title", "title must be a non-empty string"))
         return CheckResult(news, failures)
 

@@ -18,6 +18,7 @@ from pulumi.dynamic import (CheckFailure, CheckResult, CreateResult, DiffResult,
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from providers.http import Endpoint
+from providers.preview import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError
 from providers.ksqldb.parser import (KsqlParseError, Statement, as_create_or_replace, dependents, normalise,
                                      parse_sources, replace_in_place_allowed, topological_order)
@@ -33,16 +34,6 @@ TOPIC_DELETION_TIMEOUT = 60.0  # seconds to wait for Kafka to finish deleting a 
 
 class KsqlStatementsError(Exception):
     """A statement failed: names the file and statement, with ksqlDB's message and the statement text."""
-
-
-def _has_unknown(value: Any) -> bool:
-    from pulumi.runtime import rpc  # deferred: only needed while previewing
-
-    if isinstance(value, Mapping):
-        return any(_has_unknown(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_has_unknown(v) for v in value)
-    return value is rpc.UNKNOWN or value == rpc.UNKNOWN
 
 
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:
@@ -212,9 +203,9 @@ class KsqlStatementsProvider(ResourceProvider):
         if not news.get("ksqldb_url"):
             failures.append(CheckFailure("ksqldb_url", "ksqldb_url is required (the ksqlDB server base URL)"))
         props = news.get("streams_properties") or {}
-        if not _has_unknown(props) and not all(isinstance(v, str) for v in props.values()):
+        if not is_unknown(props) and not all(isinstance(v, str) for v in props.values()):
             failures.append(CheckFailure("streams_properties", "streams_properties values must be strings"))
-        if not _has_unknown(news.get("sources")) and not _has_unknown(news.get("variables")):
+        if not is_unknown(news.get("sources")) and not is_unknown(news.get("variables")):
             try:
                 _desired(news)
             except KsqlParseError as exc:
@@ -223,8 +214,8 @@ class KsqlStatementsProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         url = news.get("ksqldb_url")
-        replaces = ["ksqldb_url"] if not _has_unknown(url) and url != olds.get("ksqldb_url") else []
-        if any(_has_unknown(news.get(k)) for k in ("ksqldb_url", "sources", "variables", "streams_properties")):
+        replaces = ["ksqldb_url"] if not is_unknown(url) and url != olds.get("ksqldb_url") else []
+        if any(is_unknown(news.get(k)) for k in ("ksqldb_url", "sources", "variables", "streams_properties")):
             return DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
         old_statements = olds.get("statements") or {}
         new_statements = _record(_desired(news))
