@@ -67,7 +67,7 @@ def declare_analytics(cfg: StackConfig, secrets: Secrets, services: Services) ->
                   config=spec.config, secret_config=spec.secret_config or None, opts=opts(ksql, template))
 
     grafana = dict(grafana_url=services.grafana.admin_url, username=cfg.grafana_admin_user,
-                   password=secrets.grafana_admin_password)
+                   password=secrets.grafana_admin_password, service_revision=services.grafana.revision)
     datasources = {connectors.datasource_key(table): _datasource(prefix, table, services, es_user, es_password,
                                                                  grafana)
                    for table in connectors.DERIVED_TABLES}

@@ -1,6 +1,7 @@
 """Grafana on Docker: admin credentials from the stack config (the password is a secret), sign-up off.
 
-No volume: everything in Grafana (datasources, dashboards) is declared by the application layer.
+No volume: everything in Grafana (datasources, dashboards) is declared by the application layer, and the
+container id is published as the service ``revision`` so a re-created (empty) Grafana gets it all again.
 """
 from __future__ import annotations
 
@@ -45,4 +46,4 @@ class GrafanaService(ServiceComponent):
         )
         self.container = run_container(cfg, spec, network, parent=self).container
         self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),
-                     f"http://localhost:{cfg.grafana_port}")
+                     f"http://localhost:{cfg.grafana_port}", revision=self.container.id)

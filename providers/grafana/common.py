@@ -16,7 +16,10 @@ from providers.grafana.client import GrafanaClient
 from providers.http import Endpoint
 from providers.preview import is_unknown
 
-CONNECTION_KEYS = ("grafana_url", "username", "password", "api_key", "verify", "ready_timeout")
+# ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
+# old one), every object is re-applied; updates are upserts.
+CONNECTION_KEYS = ("grafana_url", "username", "password", "api_key", "verify", "ready_timeout",
+                   "service_revision")
 SECRET_OUTPUTS = ["password", "api_key"]
 
 

@@ -1,7 +1,8 @@
 """Grafana objects as Pulumi dynamic resources: ``GrafanaDatasource``, ``GrafanaFolder``, ``GrafanaDashboard``.
 
 Authentication: ``username``/``password`` (basic, e.g. the admin user) or ``api_key`` (a service account
-token); ``verify``: TLS verification (True, False or a CA bundle path). Passwords, API keys and
+token); ``verify``: TLS verification (True, False or a CA bundle path); ``service_revision``: an id of the Grafana
+instance (e.g. its container id) — when it changes every object is re-applied. Passwords, API keys and
 ``secure_json_data`` values are kept secret in state.
 """
 from __future__ import annotations
@@ -18,8 +19,10 @@ from providers.grafana.folder import FolderProvider
 
 
 def _connection(url: pulumi.Input[str], username: pulumi.Input[str] | None, password: pulumi.Input[str] | None,
-                api_key: pulumi.Input[str] | None, verify: bool | str, ready_timeout: float) -> dict[str, Any]:
+                api_key: pulumi.Input[str] | None, verify: bool | str, ready_timeout: float,
+                service_revision: pulumi.Input[str] | None) -> dict[str, Any]:
     return {"grafana_url": url, "username": username, "verify": verify, "ready_timeout": ready_timeout,
+            "service_revision": service_revision,
             "password": None if password is None else pulumi.Output.secret(password),
             "api_key": None if api_key is None else pulumi.Output.secret(api_key)}
 
@@ -43,9 +46,10 @@ class GrafanaDatasource(Resource):
                  password: pulumi.Input[str] | None = None,
                  secure_json_data: Mapping[str, pulumi.Input[str]] | None = None,
                  api_key: pulumi.Input[str] | None = None, verify: bool | str = True,
-                 ready_timeout: float = 300,
+                 ready_timeout: float = 300, service_revision: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
-        props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout),
+        props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout,
+                                 service_revision),
                  "uid": uid, "datasource": dict(datasource),
                  "secure_json_data": None if not secure_json_data else pulumi.Output.secret(dict(secure_json_data)),
                  "name": None, "adopted": None}
@@ -63,9 +67,10 @@ class GrafanaFolder(Resource):
     def __init__(self, resource_name: str, *, grafana_url: pulumi.Input[str], uid: str, title: str,
                  username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
                  api_key: pulumi.Input[str] | None = None, verify: bool | str = True,
-                 ready_timeout: float = 300,
+                 ready_timeout: float = 300, service_revision: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
-        props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout),
+        props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout,
+                                 service_revision),
                  "uid": uid, "title": title, "adopted": None}
         super().__init__(FolderProvider(), resource_name, props, _options(opts, SECRET_OUTPUTS))
 
@@ -87,9 +92,10 @@ class GrafanaDashboard(Resource):
                  folder_uid: pulumi.Input[str] | None = None,
                  datasource_uids: Mapping[str, pulumi.Input[str]] | None = None,
                  api_key: pulumi.Input[str] | None = None, verify: bool | str = True,
-                 ready_timeout: float = 300,
+                 ready_timeout: float = 300, service_revision: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
-        props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout),
+        props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout,
+                                 service_revision),
                  "dashboard": dict(dashboard), "folder_uid": folder_uid,
                  "datasource_uids": dict(datasource_uids or {}),
                  "uid": None, "url": None, "version": None, "adopted": None}

@@ -432,3 +432,26 @@ def test_fake_grafana_providers_survive_pulumis_dill_round_trip(grafana, provide
     restored = dill_round_trip(provider_class())
     assert type(restored) is provider_class
     assert up(restored, make_props(grafana)).id
+
+
+# a re-created (empty) Grafana instance ---------------------------------------------------------------
+def test_fake_new_grafana_instance_gets_folder_datasource_and_dashboard_again():
+    """The Docker Grafana keeps no volume: a new container id (``service_revision``) re-applies everything."""
+    providers = (FolderProvider(), DatasourceProvider(), DashboardProvider())
+    with FakeGrafana(username="admin", password=ADMIN_PASSWORD) as first:
+        props = [folder_props(first, service_revision="container-1"),
+                 ds_props(first, service_revision="container-1"),
+                 dash_props(first, folder_uid="clickstream", service_revision="container-1")]
+        deployed = [up(p, news) for p, news in zip(providers, props)]
+    with FakeGrafana(username="admin", password=ADMIN_PASSWORD) as second:
+        moved = {"grafana_url": second.url, "service_revision": "container-2"}
+        for provider, news, old in zip(providers, props, deployed):
+            up(provider, {**news, **moved}, old)
+        assert client(second).get_folder("clickstream")["title"] == "Clickstream"
+        assert client(second).get_datasource("es-events-per-min")["jsonData"]["index"] == "events_per_min"
+        assert client(second).get_dashboard("clickstream")["meta"]["folderUid"] == "clickstream"
+        # same instance again: nothing to do
+        second.calls.clear()
+        for provider, news, old in zip(providers, props, deployed):
+            assert not provider.diff(old.id, {**old.outs, **moved}, {**news, **moved}).changes
+        assert mutations(second) == []

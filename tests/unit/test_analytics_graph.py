@@ -155,7 +155,8 @@ def test_dashboard_urls_are_grafana_base_plus_dashboard_path():
 
     def service(url: str) -> Any:
         return types.SimpleNamespace(internal_url=pulumi.Output.from_input(url),
-                                     admin_url=pulumi.Output.from_input(url))
+                                     admin_url=pulumi.Output.from_input(url),
+                                     revision=pulumi.Output.from_input(""))
 
     def program() -> None:
         services = Services(*(service(f"http://{n}:1") for n in ("kafka", "connect", "ksqldb", "es")),
@@ -167,3 +168,13 @@ def test_dashboard_urls_are_grafana_base_plus_dashboard_path():
     urls = _sync_await(captured["urls"].future())
     assert sorted(urls) == ["http://grafana.example:3000/d/clickstream-analysis",
                             "http://grafana.example:3000/d/clickstream-high-bandwidth"]
+
+
+def test_dev_grafana_objects_follow_the_grafana_container():
+    """Docker's Grafana has no volume: every Grafana object carries the container id, so a re-created
+    container (an empty Grafana) makes the next ``pulumi up`` apply them all again."""
+    g = graph("dev")
+    grafana_objects = with_input(g, "grafana_url")
+    assert len(grafana_objects) >= 3
+    container = g.named("grafana-container")
+    assert {r.inputs["service_revision"] for r in grafana_objects} == {f"{container.name}-id"}
