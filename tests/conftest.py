@@ -8,6 +8,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# real Kafka + Kafka Connect fixtures (kafka_connect, connect_worker): see tests/harness/fixtures.py;
+# connect_backend (fake + real), fake_connect, http_calls: see tests/provider/connect_backend.py
+pytest_plugins = ["tests.harness.fixtures", "tests.provider.connect_backend"]
+
 _TIER_BY_FOLDER = {"unit": "unit", "provider": "provider", "integration": "integration"}
 
 

@@ -14,7 +14,7 @@ from pulumi.runtime import rpc
 
 from providers.http import Endpoint, ServiceTimeout
 from providers.ksqldb import KsqlClient, KsqlError, KsqlStatementsError, KsqlStatementsProvider, load_sql_dir
-from tests.dill_roundtrip import dill_roundtrip
+from tests.provider.pulumi_engine import dill_round_trip
 from tests.fakes.ksqldb import FakeKsqlDb
 
 pytestmark = pytest.mark.fake
@@ -343,7 +343,7 @@ def test_secrets_stay_out_of_error_messages_and_are_listed_as_secret_outputs(fak
 
 
 def test_provider_survives_the_dill_round_trip_pulumi_uses():
-    restored = dill_roundtrip(KsqlStatementsProvider())
+    restored = dill_round_trip(KsqlStatementsProvider())
     assert isinstance(restored, KsqlStatementsProvider)
     assert restored.check({}, {"ksqldb_url": "http://k:8088", "sources": FILES,
                                "variables": {"minStatus": "400"}}).failures == []

@@ -1,0 +1,276 @@
+"""Pulumi dynamic provider for one Kafka Connect connector (see ``resource.Connector`` for the inputs).
+
+Outputs kept in state: ``connect_url``, ``connector_name``, ``config`` (the declared keys only, as applied
+or as read live), ``state``, ``connector_class``, ``ready_timeout``, ``secret_config_keys`` and a salted
+hash of ``secret_config`` (``secret_config_hash`` + ``secret_salt``). Secret values are merged into the
+request body only inside ``create``/``update`` and never appear in outputs, logs or error messages.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import secrets
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from providers.connect.client import ConnectClient, has_failed
+from providers.http import Endpoint
+from providers.preview import is_unknown
+
+DEFAULT_READY_TIMEOUT = 300.0
+RESTART_GRACE = 15.0  # seconds a FAILED state may be stale after restarting failed tasks
+DESIRED = {"running": "RUNNING", "paused": "PAUSED"}
+LIVE_STATES = {"RUNNING": "running", "PAUSED": "paused", "STOPPED": "stopped"}
+OUT_KEYS = ("connect_url", "connector_name", "config", "state", "connector_class", "ready_timeout",
+            "secret_config_keys", "secret_config_hash", "secret_salt")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_HASH_ITERATIONS = 100_000
+
+
+class ConnectorError(Exception):
+    """A connector could not be brought to its declared config and state."""
+
+
+def _string_map(value: Any, prop: str, fail: Callable[[str, str], None]) -> Any:
+    """Connect configs are string maps: booleans become ``true``/``false``, numbers ``str(n)``."""
+    if value is None:
+        return {}
+    if is_unknown(value) and not isinstance(value, Mapping):
+        return value
+    if not isinstance(value, Mapping):
+        fail(prop, f"{prop} must be a mapping of config keys to values, not {type(value).__name__}")
+        return {}
+    out = {}
+    for key, item in value.items():
+        if is_unknown(item):
+            out[key] = item
+        elif isinstance(item, bool):
+            out[key] = "true" if item else "false"
+        elif isinstance(item, (str, int, float)):
+            out[key] = str(item)
+        else:
+            fail(prop, f"{prop}[{key!r}] must be a string, number or boolean, not {type(item).__name__}")
+    return out
+
+
+def _name_problem(name: Any) -> str | None:
+    if not isinstance(name, str) or not name.strip():
+        return "connector_name must be a non-empty string"
+    if name != name.strip():
+        return f"connector_name {name!r} must not start or end with whitespace (Connect trims it)"
+    if _CONTROL_CHARS.search(name):
+        return f"connector_name {name!r} must not contain control characters"
+    if "/" in name:
+        return f"connector_name {name!r} must not contain '/' (the Connect REST API cannot address it)"
+    return None
+
+
+def secret_hash(salt: str, secret_config: Mapping[str, str]) -> str:
+    """A salted, slow hash of the secret config: lets diff see a change without keeping plaintext."""
+    payload = json.dumps(dict(secret_config), sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.pbkdf2_hmac("sha256", payload, salt.encode(), _HASH_ITERATIONS).hex()
+
+
+def _config_changed(old: Any, new: Any) -> bool:
+    return is_unknown(new) or not isinstance(old, Mapping) or dict(old) != dict(new)
+
+
+def _secret_changed(olds: Mapping[str, Any], new: Any) -> bool:
+    if is_unknown(new) or not olds.get("secret_salt"):
+        return True
+    return secret_hash(olds["secret_salt"], new) != olds.get("secret_config_hash")
+
+
+def _scrub(text: str, values: Iterable[str]) -> str:
+    for value in sorted((v for v in values if v), key=len, reverse=True):
+        text = text.replace(value, "[secret]")
+    return text
+
+
+@contextlib.contextmanager
+def _secrets_scrubbed(values: Iterable[str]) -> Iterator[None]:
+    """Re-raise any error whose message contains a secret value as a ConnectorError with it masked."""
+    values = list(values)
+    try:
+        yield
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        scrubbed = _scrub(text, values)
+        if scrubbed == text:
+            raise
+        raise ConnectorError(scrubbed) from None
+
+
+def _live_state(status: Mapping[str, Any] | None, declared: str) -> str:
+    """running/paused/stopped/failed as Connect reports it; transitional states keep the declared one."""
+    if status is None:
+        return declared
+    if has_failed(status):
+        return "failed"
+    state = status.get("connector", {}).get("state")
+    tasks = status.get("tasks", [])
+    if state in LIVE_STATES and all(task.get("state") == state for task in tasks):
+        return LIVE_STATES[state]
+    return declared
+
+
+class ConnectorProvider(ResourceProvider):
+    """Create-or-adopt, update in place, read drift and delete one connector through the Connect REST API."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+
+        def fail(prop: str, reason: str) -> None:
+            failures.append(CheckFailure(prop, reason))
+
+        inputs = dict(news)
+        url = news.get("connect_url")
+        if not is_unknown(url) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            fail("connect_url", "connect_url must be the http(s) base URL of the Kafka Connect REST API, "
+                                "e.g. http://localhost:8083")
+        name = news.get("connector_name")
+        problem = None if is_unknown(name) else _name_problem(name)
+        if problem:
+            fail("connector_name", problem)
+        config = inputs["config"] = _string_map(news.get("config"), "config", fail)
+        secret = inputs["secret_config"] = _string_map(news.get("secret_config"), "secret_config", fail)
+        if isinstance(config, Mapping):
+            cls = config.get("connector.class")
+            if not is_unknown(cls) and not (cls or "").strip():
+                fail("config", "config must contain 'connector.class' (the connector plugin's class name)")
+            for key in sorted(key for key in config if key.lower().endswith("password")):
+                fail("config", f"{key!r} looks like a password: declare it in secret_config so that it stays "
+                               "out of outputs and state")
+            declared_name = config.get("name", name)
+            if not is_unknown(declared_name) and not is_unknown(name) and declared_name != name:
+                fail("config", f"config['name'] must equal connector_name {name!r} (or be left out)")
+        if isinstance(secret, Mapping):
+            for key in sorted({"connector.class", "name"} & set(secret)):
+                fail("secret_config", f"{key!r} belongs in config, not in secret_config")
+            if isinstance(config, Mapping):
+                for key in sorted(set(config) & set(secret) - {"connector.class", "name"}):
+                    fail("secret_config", f"key {key!r} is in both config and secret_config; keep it in one")
+        state = news.get("state", "running")
+        if not is_unknown(state):
+            state = inputs["state"] = str(state).lower()
+            if state not in DESIRED:
+                fail("state", f"state must be 'running' or 'paused', not {state!r}")
+        timeout = news.get("ready_timeout", DEFAULT_READY_TIMEOUT)
+        if timeout is None:
+            timeout = DEFAULT_READY_TIMEOUT
+        if not is_unknown(timeout):
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+                fail("ready_timeout", f"ready_timeout must be a positive number of seconds, not {timeout!r}")
+            inputs["ready_timeout"] = timeout
+        return CheckResult(inputs, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = ["connector_name"] if news.get("connector_name") != olds.get("connector_name") else []
+        changes = [key for key, changed in (
+            ("connect_url", news.get("connect_url") != olds.get("connect_url")),
+            ("config", _config_changed(olds.get("config"), news.get("config"))),
+            ("secret_config", _secret_changed(olds, news.get("secret_config") or {})),
+            ("state", news.get("state", "running") != olds.get("state")),
+        ) if changed]
+        return DiffResult(changes=bool(replaces or changes), replaces=replaces, delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._apply(props, salt=secrets.token_hex(16), previous=None)
+        return CreateResult(id_=outs["connector_name"], outs=outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._apply(news, salt=olds.get("secret_salt") or secrets.token_hex(16),
+                                             previous=olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        name = props.get("connector_name") or id_
+        if not props.get("connect_url"):
+            raise ConnectorError(f"cannot read connector {name!r}: its state has no connect_url "
+                                 "(importing connectors is not supported; declare the resource instead)")
+        with ConnectClient(_endpoint(props)) as client:
+            live = client.get_config(name)
+            if live is None:
+                return ReadResult(None, {})
+            status = client.status(name)
+        outs = {key: props[key] for key in OUT_KEYS if key in props}
+        outs["config"] = {key: live[key] for key in props.get("config") or {} if key in live}
+        outs["connector_class"] = live.get("connector.class")
+        outs["state"] = _live_state(status, props.get("state", "running"))
+        if any(key not in live for key in props.get("secret_config_keys") or []):
+            outs["secret_config_hash"] = ""  # a secret key was removed out of band: the next up rewrites it
+        return ReadResult(id_, outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        name = props.get("connector_name") or id_
+        with ConnectClient(_endpoint(props)) as client:
+            client.wait_ready()
+            if not client.delete(name):
+                pulumi.log.info(f"Connector {name!r} was already gone from {props['connect_url']}; nothing to delete")
+
+    def _apply(self, props: Mapping[str, Any], *, salt: str, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Write config (create or adopt) when needed, converge the declared state and wait for it."""
+        name, url, state = props["connector_name"], props["connect_url"], props.get("state", "running")
+        config, secret_config = dict(props["config"]), dict(props.get("secret_config") or {})
+        timeout = float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT)
+        desired = DESIRED[state]
+        with _secrets_scrubbed(secret_config.values()), ConnectClient(_endpoint(props)) as client:
+            client.wait_ready()
+            before = client.status(name)
+            if (previous is None or before is None or previous.get("connect_url") != url
+                    or _config_changed(previous.get("config"), config) or _secret_changed(previous, secret_config)):
+                self._write_config(client, name, config, secret_config, previous)
+            live_state = (before or {}).get("connector", {}).get("state", "RUNNING")
+            if desired == "PAUSED" and live_state != "PAUSED":
+                client.pause(name)
+            elif desired == "RUNNING" and live_state in ("PAUSED", "STOPPED"):
+                client.resume(name)
+            restarted = has_failed(before)
+            if restarted:
+                client.restart(name)
+            client.wait_for_state(name, desired, timeout, failed_grace=RESTART_GRACE if restarted else 0.0)
+        return {
+            "connect_url": url, "connector_name": name, "config": config, "state": state,
+            "connector_class": config["connector.class"], "ready_timeout": timeout,
+            "secret_config_keys": sorted(secret_config), "secret_config_hash": secret_hash(salt, secret_config),
+            "secret_salt": salt,
+        }
+
+    @staticmethod
+    def _write_config(client: ConnectClient, name: str, config: dict[str, str], secret_config: dict[str, str],
+                      previous: Mapping[str, Any] | None) -> None:
+        url = client.endpoint.url
+        body = {**config, **secret_config, "name": name}
+        errors = client.validate(body)
+        if errors:
+            listing = "\n".join(f"  - {error}" for error in errors)
+            raise ConnectorError(f"connector {name!r}: Kafka Connect at {url} rejects the config "
+                                 f"({len(errors)} error(s)):\n{listing}")
+        created = client.put_config(name, body)
+        if not created and previous is None:
+            pulumi.log.info(f"Connector {name!r} already existed at {url}: adopted it and applied the declared config")
+        elif created and previous is not None:
+            pulumi.log.info(f"Connector {name!r} was missing at {url}: created it again")
+        live = client.get_config(name) or {}
+        wrong = [f"{key} (declared {value!r}, live {live.get(key)!r})" for key, value in config.items()
+                 if live.get(key) != value]
+        wrong += [f"{key} (secret, missing)" for key in secret_config if key not in live]
+        if wrong:
+            raise ConnectorError(f"connector {name!r}: Kafka Connect at {url} accepted the config but reads back "
+                                 f"different values: {'; '.join(wrong)}")
+
+
+def _endpoint(props: Mapping[str, Any]) -> Endpoint:
+    return Endpoint(props["connect_url"], ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT),
+                    timeout=30.0)

@@ -1,0 +1,113 @@
+"""Provider tier: ``ConnectClient`` against the FAKE worker and a REAL Kafka Connect worker (same bodies via
+``connect_backend``); tests named ``*_fake_*`` stage faults only the fake can produce."""
+from __future__ import annotations
+
+import pytest
+
+from providers.connect import ConnectClient, ConnectorFailed
+from providers.http import ApiError, Endpoint
+from tests.fakes.connect import FakeConnect
+
+SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+
+
+def client_for(backend) -> ConnectClient:
+    return ConnectClient(Endpoint(backend.url, ready_timeout=10 if backend.kind == "fake" else 120))
+
+
+def test_put_config_creates_then_updates_and_reads_back(connect_backend):
+    name = connect_backend.name("client")
+    config = {"connector.class": SOURCE, "topic": name, "file": connect_backend.file("in")}
+    with client_for(connect_backend) as client:
+        client.wait_ready()
+        assert client.get_config(name) is None and client.status(name) is None
+        assert client.put_config(name, config) is True
+        assert client.put_config(name, {**config, "batch.size": "10"}) is False
+        live = client.get_config(name)
+        assert live["batch.size"] == "10" and live["name"] == name  # Connect adds the name key
+        assert name in client.list_connectors()
+        client.wait_for_state(name, "RUNNING", timeout=client.endpoint.ready_timeout)
+
+
+def test_pause_resume_restart_and_delete(connect_backend):
+    name = connect_backend.name("lifecycle")
+    with client_for(connect_backend) as client:
+        client.put_config(name, {"connector.class": SOURCE, "topic": name, "file": connect_backend.file("in")})
+        client.wait_for_state(name, "RUNNING", timeout=client.endpoint.ready_timeout)
+        client.pause(name)
+        client.wait_for_state(name, "PAUSED", timeout=client.endpoint.ready_timeout)
+        client.resume(name)
+        client.restart(name)
+        client.wait_for_state(name, "RUNNING", timeout=client.endpoint.ready_timeout)
+        assert client.delete(name) is True
+        assert client.delete(name) is False
+        assert client.get_config(name) is None
+
+
+def test_validate_lists_every_error_with_its_key(connect_backend):
+    with client_for(connect_backend) as client:
+        valid = {"connector.class": SOURCE, "name": "v", "topic": "t"}
+        assert client.validate(valid) == []
+        errors = client.validate({"connector.class": SOURCE, "name": "v", "tasks.max": "0"})
+    assert any(error.startswith("topic: ") for error in errors)
+    assert any(error.startswith("tasks.max: ") for error in errors)
+
+
+def test_pause_of_an_unknown_connector_raises_connects_404(connect_backend):
+    with client_for(connect_backend) as client, pytest.raises(ApiError) as error:
+        client.pause(connect_backend.name("missing"))
+    assert error.value.status == 404
+
+
+def test_wait_for_state_refuses_states_it_cannot_wait_for():
+    with ConnectClient(Endpoint("http://127.0.0.1:9")) as client, pytest.raises(ValueError):
+        client.wait_for_state("x", "STOPPED", timeout=1)
+
+
+def test_fake_failed_task_raises_with_trace_summary(fake_connect, tmp_path):
+    with ConnectClient(Endpoint(fake_connect.url)) as client:
+        client.put_config("sink", {"connector.class": "FileStreamSink", "topics": "t",
+                                   "file": str(tmp_path / "missing" / "out.txt")})
+        with pytest.raises(ConnectorFailed, match=r"task 0 FAILED .*Couldn't find or create file.*"
+                                                  r"Caused by: java\.nio\.file\.NoSuchFileException"):
+            client.wait_for_state("sink", "RUNNING", timeout=5)
+
+
+def test_fake_reads_retry_500_rebalance_expected(fake_connect, tmp_path):
+    fake_connect.fail_next(2, 500, "Request cannot be completed because a rebalance is expected",
+                           methods=frozenset({"GET"}))
+    with ConnectClient(Endpoint(fake_connect.url)) as client:
+        assert client.get_config("absent") is None
+    assert [status for _, _, status in fake_connect.calls] == [500, 500, 404]
+
+
+def test_fake_older_worker_without_health_endpoint_is_ready_on_root():
+    with FakeConnect(health_endpoint=False) as fake, ConnectClient(Endpoint(fake.url, ready_timeout=5)) as client:
+        client.wait_ready()
+        assert [(path, status) for _, path, status in fake.calls] == [("/health", 404), ("/", 200)]
+
+
+def test_fake_reads_wait_through_jettys_html_404_while_a_worker_restarts(fake_connect):
+    fake_connect.html_404_next(2)
+    with ConnectClient(Endpoint(fake_connect.url)) as client:
+        assert client.get_config("absent") is None  # Connect's own JSON 404, not Jetty's page
+    assert [status for _, _, status in fake_connect.calls] == [404, 404, 404]
+
+
+def test_fake_stale_failed_state_after_restart_is_tolerated_within_the_grace(fake_connect, tmp_path):
+    out_dir = tmp_path / "out"
+    with ConnectClient(Endpoint(fake_connect.url)) as client:
+        client.put_config("sink", {"connector.class": "FileStreamSink", "topics": "t", "file": str(out_dir / "o.txt")})
+        with pytest.raises(ConnectorFailed):
+            client.wait_for_state("sink", "RUNNING", timeout=5)
+        out_dir.mkdir()
+        client.restart("sink")  # the next status still shows the old FAILED task, as a real worker's does
+        client.wait_for_state("sink", "RUNNING", timeout=5, failed_grace=2)
+
+
+def test_fake_wait_for_state_polls_through_unassigned_until_running(tmp_path):
+    with FakeConnect(settle_polls=3) as fake, ConnectClient(Endpoint(fake.url)) as client:
+        client.put_config("slow", {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")})
+        client.wait_for_state("slow", "RUNNING", timeout=10)
+        polls = [call for call in fake.calls if call[1] == "/connectors/slow/status"]
+    assert len(polls) == 4  # UNASSIGNED, UNASSIGNED, UNASSIGNED with its task, then RUNNING

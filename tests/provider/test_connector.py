@@ -1,0 +1,361 @@
+"""Provider tier: the ``Connector`` dynamic provider driven as the Pulumi engine drives it.
+
+Tests taking ``connect_backend`` run twice: against the FAKE worker (tests/fakes/connect.py) and against a
+REAL Kafka Connect worker (tests/harness, skipped with a reason when it cannot start). Tests named
+``*_fake_*`` stage faults only a fake can produce; the check/diff tests need no network at all.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from providers.connect import ConnectClient, ConnectorError, ConnectorFailed, ConnectorProvider
+from providers.connect.provider import secret_hash
+from providers.http import Endpoint, ServiceTimeout
+from tests.fakes.connect import REBALANCE_MESSAGE, FakeConnect
+from tests.provider.connect_backend import mutating
+from tests.provider.pulumi_engine import dill_round_trip, refresh, up
+
+SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+SECRET = "pa55-Very-Secret-Value"
+
+
+def source_inputs(backend, name: str, **overrides: Any) -> dict[str, Any]:
+    timeout = 10 if backend.kind == "fake" else 120
+    inputs = {"connect_url": backend.url, "connector_name": name, "ready_timeout": timeout,
+              "config": {"connector.class": SOURCE, "tasks.max": 1, "file": backend.file("in"), "topic": name}}
+    inputs.update(overrides)
+    return inputs
+
+
+def live(backend, name: str) -> tuple[dict | None, dict | None]:
+    with ConnectClient(Endpoint(backend.url)) as client:
+        return client.get_config(name), client.status(name)
+
+
+def states(status: dict) -> set[str]:
+    return {status["connector"]["state"], *(task["state"] for task in status["tasks"])}
+
+
+# ---- against the fake and the real worker --------------------------------------------------------------
+
+def test_create_runs_connector_and_records_declared_outputs(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("create")
+    applied = up(provider, source_inputs(connect_backend, name))
+    assert applied.id == name
+    assert applied.outs["connector_class"] == SOURCE
+    assert applied.outs["config"]["tasks.max"] == "1"  # normalised to Connect's string values
+    assert applied.outs["state"] == "running"
+    config, status = live(connect_backend, name)
+    assert config["topic"] == name
+    assert states(status) == {"RUNNING"}
+
+
+def test_second_apply_with_unchanged_inputs_makes_no_mutating_call(connect_backend, http_calls):
+    provider, name = ConnectorProvider(), connect_backend.name("noop")
+    inputs = source_inputs(connect_backend, name, secret_config={"producer.override.client.id": SECRET})
+    first = up(provider, inputs)
+    http_calls.clear()
+    assert up(provider, inputs, first) is first
+    assert http_calls == []  # diff alone decides: no request at all, hence no mutating one
+    refreshed = refresh(provider, first)
+    assert mutating(http_calls) == []
+    assert up(provider, inputs, refreshed) is refreshed
+    assert mutating(http_calls) == []
+
+
+def test_config_change_updates_in_place(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("update")
+    first = up(provider, source_inputs(connect_backend, name))
+    inputs = source_inputs(connect_backend, name, config={**first.inputs["config"], "batch.size": 50})
+    diff = provider.diff(first.id, first.outs, provider.check({}, inputs).inputs)
+    assert diff.changes and not diff.replaces
+    second = up(provider, inputs, first)
+    assert second.id == first.id
+    config, status = live(connect_backend, name)
+    assert config["batch.size"] == "50" and states(status) == {"RUNNING"}
+
+
+def test_name_change_replaces_the_connector(connect_backend):
+    provider = ConnectorProvider()
+    old_name, new_name = connect_backend.name("old"), connect_backend.name("new")
+    first = up(provider, source_inputs(connect_backend, old_name))
+    second = up(provider, {**first.inputs, "connector_name": new_name}, first)
+    assert second.id == new_name
+    assert live(connect_backend, old_name) == (None, None)
+    assert live(connect_backend, new_name)[0]["connector.class"] == SOURCE
+
+
+def test_delete_removes_and_tolerates_already_gone(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("delete")
+    applied = up(provider, source_inputs(connect_backend, name))
+    provider.delete(applied.id, applied.outs)
+    assert live(connect_backend, name) == (None, None)
+    provider.delete(applied.id, applied.outs)  # 404 is success
+
+
+def test_create_adopts_an_existing_connector_and_says_so(connect_backend, monkeypatch):
+    provider, name = ConnectorProvider(), connect_backend.name("adopt")
+    inputs = source_inputs(connect_backend, name)
+    assert connect_backend.put_config(name, {**provider.check({}, inputs).inputs["config"], "batch.size": "7"}) == 201
+    messages: list[str] = []
+    monkeypatch.setattr("pulumi.log.info", lambda msg, *a, **k: messages.append(msg))
+    applied = up(provider, inputs)
+    assert any("adopted" in message and name in message for message in messages)
+    config, _ = live(connect_backend, name)
+    assert "batch.size" not in config  # the declared config replaced the hand-made one
+    assert applied.outs["config"] == applied.inputs["config"]
+
+
+def test_refresh_sees_a_connector_deleted_out_of_band_and_up_recreates_it(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("gone")
+    applied = up(provider, source_inputs(connect_backend, name))
+    assert connect_backend.delete(name) == 204
+    assert refresh(provider, applied) is None
+    recreated = up(provider, applied.inputs)  # after refresh the engine creates it again
+    assert states(live(connect_backend, recreated.id)[1]) == {"RUNNING"}
+
+
+def test_refresh_sees_config_edited_out_of_band_and_up_restores_it(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("drift")
+    applied = up(provider, source_inputs(connect_backend, name))
+    edited = {**applied.inputs["config"], "topic": f"{name}-edited", "added.by.hand": "x"}
+    assert connect_backend.put_config(name, edited) == 200
+    refreshed = refresh(provider, applied)
+    assert refreshed.outs["config"]["topic"] == f"{name}-edited"
+    assert "added.by.hand" not in refreshed.outs["config"]  # undeclared keys never show up as drift
+    restored = up(provider, applied.inputs, refreshed)
+    assert restored is not refreshed
+    assert live(connect_backend, name)[0]["topic"] == name
+
+
+def test_pause_and_resume_declaratively(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("pause")
+    running = up(provider, source_inputs(connect_backend, name))
+    paused = up(provider, {**running.inputs, "state": "paused"}, running)
+    assert paused.outs["state"] == "paused"
+    assert states(live(connect_backend, name)[1]) == {"PAUSED"}
+    assert refresh(provider, paused).outs["state"] == "paused"
+    up(provider, {**paused.inputs, "state": "running"}, paused)
+    assert states(live(connect_backend, name)[1]) == {"RUNNING"}
+
+
+def test_create_paused_from_the_start(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("born-paused")
+    applied = up(provider, source_inputs(connect_backend, name, state="paused"))
+    assert applied.outs["state"] == "paused"
+    assert states(live(connect_backend, name)[1]) == {"PAUSED"}
+
+
+def test_failed_task_is_reported_with_its_trace(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("failing")
+    inputs = source_inputs(connect_backend, name, config={
+        "connector.class": SINK, "tasks.max": "1", "topics": name, "file": "/nonexistent-dir-pytest/out.txt"})
+    with pytest.raises(ConnectorFailed) as failure:
+        up(provider, inputs)
+    message = str(failure.value)
+    assert "task 0 FAILED" in message and "Couldn't find or create file" in message
+    assert connect_backend.url in message
+
+
+def test_invalid_config_is_reported_key_by_key_before_anything_is_written(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("invalid")
+    inputs = source_inputs(connect_backend, name, config={"connector.class": SOURCE, "tasks.max": "0",
+                                                          "batch.size": "lots"})
+    with pytest.raises(ConnectorError) as failure:
+        up(provider, inputs)
+    message = str(failure.value)
+    assert "rejects the config" in message
+    for key in ("topic:", "tasks.max:", "batch.size:"):
+        assert key in message
+    assert live(connect_backend, name) == (None, None)
+
+
+def test_secrets_never_appear_in_outputs_logs_or_errors(connect_backend, monkeypatch):
+    provider, name = ConnectorProvider(), connect_backend.name("secret")
+    messages: list[str] = []
+    monkeypatch.setattr("pulumi.log.info", lambda msg, *a, **k: messages.append(msg))
+    inputs = source_inputs(connect_backend, name, secret_config={"producer.override.client.id": SECRET})
+    applied = up(provider, inputs)
+    assert live(connect_backend, name)[0]["producer.override.client.id"] in (SECRET, "[hidden]")
+    refreshed = refresh(provider, applied)
+    for outs in (applied.outs, refreshed.outs):
+        assert SECRET not in json.dumps(outs)
+    # A secret the plugin rejects: Connect echoes the value in its error, the provider masks it.
+    bad = source_inputs(connect_backend, connect_backend.name("secret-bad"), secret_config={"batch.size": SECRET})
+    with pytest.raises(ConnectorError) as failure:
+        up(provider, bad)
+    assert SECRET not in str(failure.value) and "[secret]" in str(failure.value)
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__
+    assert not any(SECRET in message for message in messages)
+
+
+def test_secret_change_is_detected_by_hash_and_applied(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("rotate")
+    first = up(provider, source_inputs(connect_backend, name, secret_config={"producer.override.client.id": "one"}))
+    same = provider.check({}, {**first.inputs, "secret_config": {"producer.override.client.id": "one"}})
+    assert not provider.diff(first.id, first.outs, same.inputs).changes
+    second = up(provider, {**first.inputs, "secret_config": {"producer.override.client.id": "two"}}, first)
+    assert second.outs["secret_config_hash"] != first.outs["secret_config_hash"]
+    assert live(connect_backend, name)[0]["producer.override.client.id"] in ("two", "[hidden]")
+
+
+# ---- fault injection: FAKE only -----------------------------------------------------------------------
+
+def test_fake_worker_down_then_up_create_waits_for_readiness(fake_connect, tmp_path):
+    fake_connect.drop_next(2)  # not listening yet
+    fake_connect.fail_next(1, 503, "Worker is still starting up.", methods=frozenset({"GET"}))
+    provider = ConnectorProvider()
+    inputs = {"connect_url": fake_connect.url, "connector_name": "late", "ready_timeout": 10,
+              "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
+    applied = up(provider, inputs)
+    assert applied.outs["state"] == "running"
+    health = [call for call in fake_connect.calls if call[1] == "/health"]
+    assert [status for _, _, status in health][:2] == [503, 200]
+
+
+def test_fake_rebalance_409_is_retried_with_backoff(fake_connect, tmp_path):
+    fake_connect.fail_next(2, 409, REBALANCE_MESSAGE, methods=frozenset({"PUT"}))
+    provider = ConnectorProvider()
+    inputs = {"connect_url": fake_connect.url, "connector_name": "rebalanced", "ready_timeout": 10,
+              "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
+    up(provider, inputs)
+    assert [status for method, _, status in fake_connect.calls if method == "PUT"] == [409, 409, 200, 201]
+    assert "rebalanced" in fake_connect.connectors
+
+
+def test_fake_rebalance_that_never_ends_fails_with_connects_message(fake_connect, tmp_path):
+    fake_connect.fail_next(1000, 409, REBALANCE_MESSAGE, methods=frozenset({"PUT"}))
+    inputs = {"connect_url": fake_connect.url, "connector_name": "stuck", "ready_timeout": 1,
+              "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
+    with pytest.raises(Exception, match="HTTP 409: Cannot complete request momentarily"):
+        up(ConnectorProvider(), inputs)
+
+
+def test_readiness_timeout_names_the_url_with_no_worker_listening():
+    with ConnectClient(Endpoint("http://127.0.0.1:9", ready_timeout=0.5)) as client:
+        with pytest.raises(ServiceTimeout, match=r"http://127\.0\.0\.1:9/health.*last seen: ConnectionError"):
+            client.wait_ready()
+
+
+def test_fake_state_wait_timeout_names_the_url_and_last_status(tmp_path):
+    with FakeConnect(settle_polls=10_000) as fake:
+        inputs = {"connect_url": fake.url, "connector_name": "slow", "ready_timeout": 0.5,
+                  "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
+        with pytest.raises(ServiceTimeout) as timeout:
+            up(ConnectorProvider(), inputs)
+    message = str(timeout.value)
+    assert f"{fake.url}/connectors/slow/status" in message and "last seen: connector UNASSIGNED" in message
+
+
+def test_fake_masked_secret_values_cause_no_diff_but_a_removed_secret_key_does(fake_connect, tmp_path):
+    provider = ConnectorProvider()
+    inputs = {"connect_url": fake_connect.url, "connector_name": "masked", "ready_timeout": 10,
+              "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")},
+              "secret_config": {"sasl.password": SECRET}}
+    applied = up(provider, inputs)
+    assert fake_connect.connectors["masked"].config["sasl.password"] == SECRET  # sent to Connect
+    refreshed = refresh(provider, applied)  # GET config answers "[hidden]"
+    assert not provider.diff(applied.id, refreshed.outs, applied.inputs).changes
+    del fake_connect.connectors["masked"].config["sasl.password"]
+    drifted = refresh(provider, applied)
+    assert provider.diff(applied.id, drifted.outs, applied.inputs).changes
+    up(provider, inputs, drifted)
+    assert fake_connect.connectors["masked"].config["sasl.password"] == SECRET
+
+
+def test_fake_failed_connector_seen_on_refresh_is_restarted_by_the_next_up(fake_connect, tmp_path):
+    provider = ConnectorProvider()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    inputs = {"connect_url": fake_connect.url, "connector_name": "heal", "ready_timeout": 10,
+              "config": {"connector.class": SINK, "topics": "t", "file": str(out_dir / "o.txt")}}
+    applied = up(provider, inputs)
+    out_dir.rmdir()  # the task now fails, as the real FileStreamSinkTask does when it restarts
+    fake_connect.restart_tasks_out_of_band("heal")
+    refreshed = refresh(provider, applied)
+    assert refreshed.outs["state"] == "failed"
+    out_dir.mkdir()
+    fake_connect.reset_calls()
+    up(provider, inputs, refreshed)
+    assert ("POST", "/connectors/heal/restart", 202) in fake_connect.calls
+    assert not any(call[0] == "PUT" and call[1].endswith("/config") for call in fake_connect.calls)
+
+
+# ---- check and diff: no network --------------------------------------------------------------------------
+
+def _check(**news: Any) -> list[str]:
+    base = {"connect_url": "http://connect:8083", "connector_name": "c", "config": {"connector.class": SOURCE}}
+    return [f"{f.property}: {f.reason}" for f in ConnectorProvider().check({}, {**base, **news}).failures]
+
+
+@pytest.mark.parametrize("news, expected", [
+    ({"connector_name": ""}, "connector_name must be a non-empty string"),
+    ({"connector_name": " padded"}, "must not start or end with whitespace"),
+    ({"connector_name": "a\nb"}, "control characters"),
+    ({"connector_name": "a/b"}, "must not contain '/'"),
+    ({"config": {"topic": "t"}}, "must contain 'connector.class'"),
+    ({"config": {"connector.class": SOURCE, "name": "other"}}, "config['name'] must equal connector_name"),
+    ({"config": {"connector.class": SOURCE, "x": {"nested": 1}}}, "config['x'] must be a string"),
+    ({"config": {"connector.class": SOURCE, "connection.password": "pw"}}, "declare it in secret_config"),
+    ({"secret_config": {"connector.class": SOURCE}}, "'connector.class' belongs in config"),
+    ({"config": {"connector.class": SOURCE, "k": "1"}, "secret_config": {"k": "2"}}, "both config and secret_config"),
+    ({"state": "stopped"}, "state must be 'running' or 'paused'"),
+    ({"ready_timeout": 0}, "ready_timeout must be a positive number"),
+    ({"connect_url": "connect:8083"}, "connect_url must be the http(s) base URL"),
+])
+def test_check_rejects_bad_inputs_with_a_readable_reason(news, expected):
+    failures = _check(**news)
+    assert len(failures) == 1 and expected in failures[0], failures
+
+
+def test_check_never_puts_secret_values_in_reasons():
+    failures = _check(secret_config={"pw": {"nested": SECRET}})
+    assert failures and not any(SECRET in failure for failure in failures)
+
+
+def test_check_normalises_values_and_defaults():
+    result = ConnectorProvider().check({}, {"connect_url": "http://c:8083", "connector_name": "c",
+                                            "config": {"connector.class": SOURCE, "tasks.max": 2, "flag": True},
+                                            "state": "PAUSED"})
+    assert not result.failures
+    assert result.inputs["config"] == {"connector.class": SOURCE, "tasks.max": "2", "flag": "true"}
+    assert result.inputs["state"] == "paused" and result.inputs["ready_timeout"] == 300.0
+    assert result.inputs["secret_config"] == {}
+
+
+@pytest.mark.parametrize("unknown", [Unknown(), rpc.UNKNOWN], ids=["Unknown", "wire-sentinel"])
+def test_check_and_diff_accept_unknowns_during_preview(unknown):
+    provider = ConnectorProvider()
+    news = {"connect_url": unknown, "connector_name": "c", "state": unknown,
+            "config": {"connector.class": unknown, "topic": unknown}, "secret_config": {"pw": unknown}}
+    checked = provider.check({}, news)
+    assert checked.failures == []
+    olds = {"connect_url": "http://c:8083", "connector_name": "c", "config": {"connector.class": SOURCE, "topic": "t"},
+            "state": "running", "secret_salt": "s", "secret_config_hash": "h"}
+    diff = provider.diff("c", olds, checked.inputs)
+    assert diff.changes and not diff.replaces
+
+
+def test_diff_marks_only_the_name_as_a_replacement():
+    provider = ConnectorProvider()
+    olds = {"connect_url": "http://c:8083", "connector_name": "c", "config": {"connector.class": SOURCE},
+            "state": "running", "secret_salt": "s"}
+    olds["secret_config_hash"] = secret_hash("s", {})
+    news = provider.check({}, dict(olds, secret_config={})).inputs
+    assert not provider.diff("c", olds, news).changes
+    assert provider.diff("c", olds, dict(news, connector_name="d")).replaces == ["connector_name"]
+    state_change = provider.diff("c", olds, dict(news, state="paused"))
+    assert state_change.changes and not state_change.replaces
+
+
+def test_provider_survives_the_dill_round_trip_pulumi_uses():
+    loaded = dill_round_trip(ConnectorProvider())
+    assert type(loaded).__name__ == "ConnectorProvider"
+    assert loaded.check({}, {"connect_url": "http://c:8083", "connector_name": "c",
+                             "config": {"connector.class": SOURCE}}).failures == []
