@@ -15,6 +15,8 @@ import requests
 from tenacity import (RetryError, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
                       wait_exponential, wait_random)
 
+from providers.inputs import whole_numbers
+
 log = logging.getLogger(__name__)
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -122,6 +124,7 @@ class HttpClient:
         """
         ok = frozenset(ok)
         url = self.url(path)
+        json = whole_numbers(json)  # numbers arrive from the engine as floats; send 500, not 500.0
 
         def once() -> requests.Response:
             response = self._session.request(method, url, json=json, params=params, headers=headers,

@@ -27,7 +27,7 @@ from pulumi.dynamic import (
 
 from providers.connect.client import ConnectClient, has_failed
 from providers.http import Endpoint
-from providers.preview import is_unknown
+from providers.inputs import is_unknown, whole_numbers
 
 DEFAULT_READY_TIMEOUT = 300.0
 RESTART_GRACE = 15.0  # seconds a FAILED state may be stale after restarting failed tasks
@@ -59,7 +59,7 @@ def _string_map(value: Any, prop: str, fail: Callable[[str, str], None]) -> Any:
         elif isinstance(item, bool):
             out[key] = "true" if item else "false"
         elif isinstance(item, (str, int, float)):
-            out[key] = str(item)
+            out[key] = str(whole_numbers(item))  # 1 arrives from the engine as 1.0; Connect wants "1"
         else:
             fail(prop, f"{prop}[{key!r}] must be a string, number or boolean, not {type(item).__name__}")
     return out

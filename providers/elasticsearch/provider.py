@@ -17,7 +17,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.http import Endpoint
-from providers.preview import is_unknown
+from providers.inputs import is_unknown, whole_numbers
 
 CONNECTION_KEYS = ("elasticsearch_url", "username", "password", "verify", "ready_timeout")
 # Built-in templates of Elasticsearch 8 use priority 100 for these patterns (DESIGN section 7).
@@ -66,7 +66,7 @@ def check_body(body: Any) -> list[str]:
         elif pattern != pattern.lower() or _ILLEGAL_CHARS.search(pattern) or pattern.startswith("_"):
             problems.append(f"index pattern {pattern!r} must be lower case, must not start with _ and must "
                             "not contain spaces or any of \\ / ? \" < > | , # :")
-    priority = body.get("priority", 0)
+    priority = whole_numbers(body.get("priority", 0))
     if not isinstance(priority, int) or isinstance(priority, bool) or priority < 0:
         problems.append("body.priority must be a non-negative integer")
     else:
@@ -107,7 +107,7 @@ def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> dict[str,
 def normalise_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """The comparable form of a template body, declared or as returned by ``GET _index_template``."""
     normal: dict[str, Any] = {}
-    for key, value in body.items():
+    for key, value in whole_numbers(body).items():
         if key == "composed_of" and not value:
             continue
         if key == "index_patterns" and isinstance(value, str):

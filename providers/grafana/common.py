@@ -14,7 +14,7 @@ from pulumi.dynamic import CheckFailure
 
 from providers.grafana.client import GrafanaClient
 from providers.http import Endpoint
-from providers.preview import is_unknown
+from providers.inputs import is_unknown
 
 # ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
 # old one), every object is re-applied; updates are upserts.

@@ -19,7 +19,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
 from providers.grafana.dashboards import canonical, check_uid, dashboard_problems, placeholders, resolve
 from providers.http import ApiError
-from providers.preview import is_unknown
+from providers.inputs import is_unknown, whole_numbers
 
 SAVE_MESSAGE = "Saved by Pulumi (clickstream-iac)"
 
@@ -44,7 +44,7 @@ class DashboardProvider(ResourceProvider):
             return CheckResult(news, failures)
         if is_unknown(dashboard):
             return CheckResult(news, failures)
-        failures += [CheckFailure("dashboard", reason) for reason in dashboard_problems(dashboard)]
+        failures += [CheckFailure("dashboard", reason) for reason in dashboard_problems(whole_numbers(dashboard))]
         missing = sorted(placeholders(dashboard) - set(uids))
         if missing:
             failures.append(CheckFailure("datasource_uids", "no datasource uid for "

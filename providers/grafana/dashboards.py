@@ -7,6 +7,8 @@ import pathlib
 import re
 from typing import Any, Iterator, Mapping
 
+from providers.inputs import whole_numbers
+
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 PLACEHOLDER_RE = re.compile(r"\$\{(DS_[A-Za-z0-9_]+)\}")
 # Fields Grafana sets itself on every save; they are never part of what we declare.
@@ -117,5 +119,7 @@ def resolve(value: Any, datasource_uids: Mapping[str, str]) -> Any:
 
 
 def canonical(dashboard: Mapping[str, Any]) -> dict:
-    """The dashboard without the fields Grafana sets on save, with keys sorted (JSON round trip)."""
-    return json.loads(json.dumps({k: v for k, v in dashboard.items() if k not in SERVER_FIELDS}, sort_keys=True))
+    """The dashboard without the fields Grafana sets on save, with keys sorted (JSON round trip) and whole
+    numbers as ints (the engine hands them over as floats)."""
+    return json.loads(json.dumps(whole_numbers({k: v for k, v in dashboard.items() if k not in SERVER_FIELDS}),
+                                 sort_keys=True))

@@ -12,7 +12,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
 from providers.grafana.dashboards import check_uid
 from providers.http import ApiError
-from providers.preview import is_unknown
+from providers.inputs import is_unknown
 
 # Keys of a datasource that have their own input (uid, secure_json_data) or are Grafana's bookkeeping.
 RESERVED_DATASOURCE_KEYS = {"uid", "id", "orgId", "version", "secureJsonData", "secureJsonFields", "readOnly"}

@@ -18,7 +18,7 @@ from pulumi.dynamic import (CheckFailure, CheckResult, CreateResult, DiffResult,
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from providers.http import Endpoint
-from providers.preview import is_unknown
+from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError
 from providers.ksqldb.parser import (KsqlParseError, Statement, as_create_or_replace, dependents, normalise,
                                      parse_sources, replace_in_place_allowed, topological_order)

@@ -121,7 +121,8 @@ class FakeConnect:
     """The fake worker. Use as a context manager; ``url`` is its REST base URL."""
 
     def __init__(self, *, settle_polls: int = 1, stale_failed_polls: int = 1, mask_passwords: bool = True,
-                 health_endpoint: bool = True):
+                 health_endpoint: bool = True, extra_plugins: tuple[Plugin, ...] = ()):
+        self.plugins = PLUGINS + tuple(extra_plugins)  # e.g. the datagen source and the ES sink
         self.settle_polls = settle_polls
         self.stale_failed_polls = stale_failed_polls
         self.mask_passwords = mask_passwords
@@ -240,7 +241,7 @@ class FakeConnect:
             return 200, {"status": "healthy",
                          "message": "Worker has completed startup and is ready to handle requests."}
         if parts == ["connector-plugins"] and method == "GET":
-            return 200, [{"class": p.cls, "type": p.type, "version": VERSION} for p in PLUGINS]
+            return 200, [{"class": p.cls, "type": p.type, "version": VERSION} for p in self.plugins]
         if len(parts) == 4 and parts[0] == "connector-plugins" and parts[2:] == ["config", "validate"] \
                 and method == "PUT":
             return 200, self._validate(parts[1], body or {})
@@ -283,12 +284,12 @@ class FakeConnect:
         raise _Error(405, "HTTP 405 Method Not Allowed")
 
     def _plugin(self, cls: str | None, *, validating: bool = False) -> Plugin:
-        for plugin in PLUGINS:
+        for plugin in self.plugins:
             if cls and plugin.matches(cls):
                 return plugin
         listing = ", ".join(f"PluginDesc{{klass=class {p.cls}, name='{p.cls}', version='{VERSION}', "
                             f"encodedVersion={VERSION}, type={p.type}, typeName='{p.type}', location='classpath'}}"
-                            for p in PLUGINS)
+                            for p in self.plugins)
         message = f"Failed to find any class that implements Connector and which name matches {cls}, " \
                   f"available connectors are: {listing}"
         if validating:  # Kafka 4 answers validate with a 500 wrapping the BadRequestException
