@@ -1,0 +1,57 @@
+"""Choose how to run Kafka + Connect here: Docker (testcontainers), else local JVMs, else a reason to skip.
+
+``KAFKA_HARNESS=docker|jvm`` forces a backend (e.g. the JVM one on a machine that also has Docker).
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+
+from tests.harness.maven import ROOT, cached_classpath
+from tests.harness.processes import HarnessError, java_executable
+
+LOG_ROOT = ROOT / "test-logs" / "kafka-harness"
+
+
+def docker_unavailable() -> str | None:
+    """None when a Docker engine answers a ping, else the reason."""
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:  # DockerException, connection errors, missing SDK: all mean "no engine here"
+        return f"Docker engine not available: {exc}"
+    return None
+
+
+def jvm_unavailable() -> str | None:
+    """None when Java and (unless the jars are cached) Maven are installed, else the reason."""
+    missing = []
+    try:
+        java_executable()
+    except HarnessError:
+        missing.append("java")
+    if shutil.which("mvn") is None and cached_classpath() is None:
+        missing.append("mvn")
+    if missing:
+        return f"{' and '.join(missing)} not installed (needed to run Apache Kafka from Maven Central jars)"
+    return None
+
+
+def choose_backend(log_root: pathlib.Path = LOG_ROOT):
+    """An unstarted backend, or a str with the reason none can run here."""
+    forced = os.environ.get("KAFKA_HARNESS", "").lower()
+    if forced not in ("", "docker", "jvm"):
+        return f"KAFKA_HARNESS must be 'docker' or 'jvm', not {forced!r}"
+    docker_reason = docker_unavailable() if forced in ("", "docker") else "not chosen (KAFKA_HARNESS=jvm)"
+    if docker_reason is None:
+        from tests.harness.docker import DockerKafkaConnect
+
+        return DockerKafkaConnect(log_root / "docker")
+    jvm_reason = jvm_unavailable() if forced in ("", "jvm") else "not chosen (KAFKA_HARNESS=docker)"
+    if jvm_reason is None:
+        from tests.harness.jvm import JvmKafkaConnect
+
+        return JvmKafkaConnect(log_root / "jvm")
+    return f"no Kafka/Connect backend: Docker: {docker_reason}; JVM: {jvm_reason}"

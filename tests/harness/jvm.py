@@ -1,0 +1,175 @@
+"""Apache Kafka (one KRaft broker+controller) and a distributed Kafka Connect worker as local JVMs.
+
+Jars come from Maven Central (``tests.harness.maven``). Everything listens on free 127.0.0.1 ports; data
+lives in a temporary folder removed on ``close``; logs are written to ``log_dir`` and kept.
+"""
+from __future__ import annotations
+
+import base64
+import pathlib
+import shutil
+import tempfile
+import uuid
+
+from tests.harness.maven import resolve_classpath
+from tests.harness.processes import (LOG4J2_PROPERTIES, HarnessError, JavaProcess, free_port, java_command,
+                                     run_tool, write_properties)
+from tests.harness.readiness import FILE_AND_MIRROR_PLUGINS, wait_for_broker, wait_for_connect
+
+
+def _cluster_id() -> str:
+    """A random KRaft cluster id in Kafka's format (URL-safe base64 of 16 bytes, no padding)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+class JvmKafkaConnect:
+    """A started-on-demand Kafka broker + Connect worker pair. Use as a context manager or call close()."""
+
+    kind = "jvm"
+
+    def __init__(self, log_dir: pathlib.Path, *, start_timeout: float = 180, heap: str = "512m"):
+        self.log_dir = pathlib.Path(log_dir)
+        self.start_timeout = start_timeout
+        self.heap = heap
+        self._data: pathlib.Path | None = None
+        self._broker: JavaProcess | None = None
+        self._connect: JavaProcess | None = None
+        self.kafka_port = self.controller_port = self.connect_port = 0
+
+    # ---- the fixture interface -------------------------------------------------------------------
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def connect_url(self) -> str:
+        return f"http://127.0.0.1:{self.connect_port}"
+
+    @property
+    def work_dir(self) -> pathlib.Path:
+        """A folder the Connect worker sees at the same path (for file connectors)."""
+        assert self._data is not None, "harness not started"
+        return self._data / "files"
+
+    def connect_running(self) -> bool:
+        return self._connect is not None and self._connect.running()
+
+    def save_logs(self) -> pathlib.Path:
+        """The folder with the logs (the JVMs write them there as they run)."""
+        return self.log_dir
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> "JvmKafkaConnect":
+        """Resolve the jars, format KRaft storage, start the broker, then the worker; wait for both."""
+        classpath = resolve_classpath()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._data = pathlib.Path(tempfile.mkdtemp(prefix="kafka-harness-"))
+        self.work_dir.mkdir()
+        self.kafka_port, self.controller_port, self.connect_port = free_port(), free_port(), free_port()
+        log4j = self._data / "log4j2.properties"
+        log4j.write_text(LOG4J2_PROPERTIES)
+        try:
+            self._start_broker(classpath, log4j)
+            self._connect = JavaProcess(
+                "Kafka Connect worker",
+                java_command("org.apache.kafka.connect.cli.ConnectDistributed",
+                             [str(self._connect_properties())], classpath, log4j, self.heap),
+                self.log_dir / "connect.log")
+            self.start_connect()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start_broker(self, classpath: list[str], log4j: pathlib.Path) -> None:
+        properties = write_properties(self._data / "server.properties", {
+            "process.roles": "broker,controller",
+            "node.id": 1,
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "controller.listener.names": "CONTROLLER",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": self._data / "kafka-data",
+            "num.partitions": 1,
+            "offsets.topic.replication.factor": 1,
+            "offsets.topic.num.partitions": 1,
+            "transaction.state.log.replication.factor": 1,
+            "transaction.state.log.min.isr": 1,
+            "share.coordinator.state.topic.replication.factor": 1,
+            "share.coordinator.state.topic.min.isr": 1,
+            "group.initial.rebalance.delay.ms": 0,
+        })
+        run_tool("Kafka storage format",
+                 java_command("kafka.tools.StorageTool", ["format", "-t", _cluster_id(), "-c", str(properties)],
+                              classpath, log4j, "256m"),
+                 self.log_dir / "kafka-storage-format.log")
+        self._broker = JavaProcess("Kafka broker", java_command("kafka.Kafka", [str(properties)], classpath,
+                                                                log4j, self.heap),
+                                   self.log_dir / "kafka.log")
+        self._broker.start()
+        wait_for_broker("127.0.0.1", self.kafka_port, timeout=self.start_timeout,
+                        check_alive=self._broker.check_alive, logs=str(self._broker.log_file))
+
+    def _connect_properties(self) -> pathlib.Path:
+        return write_properties(self._data / "connect-distributed.properties", {
+            "bootstrap.servers": self.bootstrap_servers,
+            "group.id": "kafka-harness",
+            "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "key.converter.schemas.enable": "false",
+            "value.converter.schemas.enable": "false",
+            "config.storage.topic": "connect-configs",
+            "offset.storage.topic": "connect-offsets",
+            "status.storage.topic": "connect-status",
+            "config.storage.replication.factor": 1,
+            "offset.storage.replication.factor": 1,
+            "status.storage.replication.factor": 1,
+            "offset.storage.partitions": 1,
+            "status.storage.partitions": 1,
+            "offset.flush.interval.ms": 1000,
+            "listeners": f"http://127.0.0.1:{self.connect_port}",
+            "rest.advertised.host.name": "127.0.0.1",
+            "rest.advertised.port": self.connect_port,
+            # the file and MirrorMaker connectors are on the classpath with ServiceLoader manifests
+            "plugin.discovery": "service_load",
+            # one worker: reassign a restarted worker's connectors at once, not after 5 minutes
+            "scheduled.rebalance.max.delay.ms": 0,
+        })
+
+    def start_connect(self, wait: bool = True) -> None:
+        """Start the Connect worker (same ports as before); by default wait until its REST API is ready."""
+        if self._connect is None:
+            raise HarnessError("the harness is not started")
+        self._connect.start()
+        if wait:
+            self.wait_connect()
+
+    def wait_connect(self) -> None:
+        wait_for_connect(self.connect_url, FILE_AND_MIRROR_PLUGINS, timeout=self.start_timeout,
+                         check_alive=self._connect.check_alive, logs=str(self._connect.log_file))
+
+    def stop_connect(self) -> None:
+        """Stop the Connect worker (graceful, bounded); connectors stay in the config topic."""
+        if self._connect is not None:
+            self._connect.stop()
+
+    def restart_connect(self) -> None:
+        self.stop_connect()
+        self.start_connect()
+
+    def close(self) -> None:
+        """Stop the worker, then the broker, and remove the data folder (logs stay in ``log_dir``)."""
+        for process in (self._connect, self._broker):
+            if process is not None:
+                process.stop()
+        if self._data is not None:
+            shutil.rmtree(self._data, ignore_errors=True)
+            self._data = None
+
+    def __enter__(self) -> "JvmKafkaConnect":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,257 @@
+"""Integration tier, REAL software in Docker (testcontainers): the whole dev pipeline.
+
+Kafka (KRaft), Kafka Connect (datagen + Elasticsearch sink installed from Confluent Hub at start),
+ksqlDB, Elasticsearch 8 and Grafana run on one Docker network with the dev stack's images and container
+settings (``StackConfig`` defaults, ``components.docker.*`` environments). The content (``ksql/``,
+``dashboards/``, ``clickstream.connectors``) is applied through the application layer's dynamic providers,
+called as the Pulumi engine calls them (check, then create). The tests assert that data flows from the
+datagen connectors through ksqlDB into the Elasticsearch indexes and that Grafana answers queries on the
+datasources, and compare per-user tables with ``clickstream.reference_model`` for clicks the test inserts.
+Skipped with the reason when no Docker engine answers. Logs: test-logs/integration/.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import time
+from typing import Any
+
+import pytest
+from testcontainers.core.container import DockerContainer
+
+from clickstream import connectors, reference_model
+from clickstream.analytics import DASHBOARD_DIR, DS_PLACEHOLDER, FOLDER_TITLE, FOLDER_UID, KSQL_DIR, ksql_variables
+from clickstream.config import StackConfig
+from components.docker.connect import connect_env, install_and_run_command
+from components.docker.elasticsearch import elasticsearch_env
+from components.docker.grafana import grafana_env
+from components.docker.ksqldb import ksqldb_env
+from providers.connect import ConnectClient, ConnectorProvider
+from providers.elasticsearch.provider import IndexTemplateProvider
+from providers.grafana import load_dashboard
+from providers.grafana.dashboard import DashboardProvider
+from providers.grafana.datasource import DatasourceProvider
+from providers.grafana.folder import FolderProvider
+from providers.http import Endpoint, HttpClient, wait_until
+from providers.ksqldb import KsqlClient, KsqlStatementsProvider, load_sql_dir
+from providers.ksqldb.client import KSQL_MEDIA_TYPE
+from tests.harness.backends import LOG_ROOT, docker_unavailable
+from tests.harness.docker import CONNECT_ALIAS, KAFKA_INTERNAL_BOOTSTRAP, DockerKafkaConnect
+
+DOCKER_PROBLEM = docker_unavailable()
+pytestmark = pytest.mark.skipif(DOCKER_PROBLEM is not None, reason=DOCKER_PROBLEM or "")
+
+
+LOG_DIR = LOG_ROOT.parent / "integration"
+TIMEOUT = 600  # seconds: image pulls, plugin downloads and the first windows take minutes
+ES_ALIAS, ES_PORT = "elasticsearch", 9200
+KSQLDB_ALIAS, KSQLDB_PORT = "ksqldb", 8088
+GRAFANA_PORT = 3000
+# Tables that fill within minutes at the dev rates (the HAVING/threshold ones may stay empty longer).
+PROMPT_TABLES = ("EVENTS_PER_MIN", "PAGES_PER_MIN", "ERRORS_PER_MIN", "BANDWIDTH_PER_MIN",
+                 "USER_BANDWIDTH_PER_MIN", "CLICK_USER_SESSIONS", "SESSION_BANDWIDTH")
+
+
+@dataclasses.dataclass
+class Pipeline:
+    connect_url: str
+    ksqldb_url: str
+    elasticsearch_url: str
+    grafana_url: str
+    grafana_password: str
+    connector_names: list[str]
+    dashboard_uids: list[str]
+
+
+def apply(provider, news: dict[str, Any]) -> dict[str, Any]:
+    """What ``pulumi up`` does for a new resource: check (no failures allowed), then create."""
+    checked = provider.check({}, news)
+    assert not checked.failures, [f"{f.property}: {f.reason}" for f in checked.failures]
+    return provider.create(checked.inputs).outs
+
+
+def _service(cfg_image: str, alias: str, port: int, env: dict[str, str], network) -> DockerContainer:
+    return (DockerContainer(cfg_image).with_network(network).with_network_aliases(alias)
+            .with_exposed_ports(port).with_envs(**env))
+
+
+def _url(container: DockerContainer, port: int) -> str:
+    return f"http://{container.get_container_host_ip()}:{container.get_exposed_port(port)}"
+
+
+def _save_logs(containers: dict[str, DockerContainer]) -> None:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    for name, container in containers.items():
+        try:
+            stdout, stderr = container.get_logs()
+        except Exception:  # never started: nothing to keep
+            continue
+        (LOG_DIR / f"{name}.log").write_bytes(stdout + stderr)
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    cfg = StackConfig()
+    connect_internal = f"http://{CONNECT_ALIAS}:8083"
+    es_internal = f"http://{ES_ALIAS}:{ES_PORT}"
+    kafka_connect = DockerKafkaConnect(
+        LOG_DIR, config=cfg, connect_env=connect_env(cfg, KAFKA_INTERNAL_BOOTSTRAP, CONNECT_ALIAS),
+        connect_command=install_and_run_command(cfg), start_timeout=TIMEOUT,
+        required_plugins=(connectors.DATAGEN_CLASS, connectors.ELASTICSEARCH_SINK_CLASS))
+    password = secrets.token_urlsafe(18)
+    services: dict[str, DockerContainer] = {}
+    kafka_connect.start()
+    try:
+        network = kafka_connect.network
+        services["elasticsearch"] = _service(cfg.elasticsearch_image, ES_ALIAS, ES_PORT, elasticsearch_env(cfg),
+                                             network)
+        services["ksqldb"] = _service(cfg.ksqldb_image, KSQLDB_ALIAS, KSQLDB_PORT,
+                                      ksqldb_env(cfg, KAFKA_INTERNAL_BOOTSTRAP, connect_internal), network)
+        services["grafana"] = _service(cfg.grafana_image, "grafana", GRAFANA_PORT,
+                                       {**grafana_env(cfg), "GF_SECURITY_ADMIN_PASSWORD": password}, network)
+        for container in services.values():
+            container.start()
+        pipeline = Pipeline(kafka_connect.connect_url, _url(services["ksqldb"], KSQLDB_PORT),
+                            _url(services["elasticsearch"], ES_PORT), _url(services["grafana"], GRAFANA_PORT),
+                            password, [], [])
+        _apply_everything(cfg, pipeline, es_internal)
+        yield pipeline
+    finally:
+        _save_logs(services)
+        for container in services.values():
+            container.stop()
+        kafka_connect.close()
+
+
+def _apply_everything(cfg: StackConfig, pipeline: Pipeline, es_internal: str) -> None:
+    """The application layer in the order ``clickstream.analytics`` declares it."""
+    def connector(spec) -> None:
+        apply(ConnectorProvider(), {"connect_url": pipeline.connect_url, "connector_name": spec.name,
+                                    "config": dict(spec.config), "secret_config": dict(spec.secret_config),
+                                    "state": "running", "ready_timeout": TIMEOUT})
+        pipeline.connector_names.append(spec.name)
+
+    for spec in connectors.datagen_sources(cfg):
+        connector(spec)
+    apply(KsqlStatementsProvider(), {"ksqldb_url": pipeline.ksqldb_url, "sources": load_sql_dir(KSQL_DIR),
+                                     "variables": ksql_variables(cfg),
+                                     "streams_properties": {"auto.offset.reset": "earliest"},
+                                     "username": None, "password": None, "ready_timeout": TIMEOUT})
+    apply(IndexTemplateProvider(), {"elasticsearch_url": pipeline.elasticsearch_url, "username": None,
+                                    "password": None, "verify": True, "ready_timeout": TIMEOUT,
+                                    "template_name": connectors.INDEX_TEMPLATE_NAME,
+                                    "body": connectors.index_template(replicas=0)})
+    for spec in connectors.elasticsearch_sinks(es_internal):
+        connector(spec)
+
+    grafana = {"grafana_url": pipeline.grafana_url, "username": cfg.grafana_admin_user,
+               "password": pipeline.grafana_password, "api_key": None, "verify": True, "ready_timeout": TIMEOUT}
+    for table in connectors.DERIVED_TABLES:
+        index = connectors.index_name(table)
+        apply(DatasourceProvider(), {**grafana, "uid": connectors.datasource_uid(table), "secure_json_data": None,
+                                     "datasource": {"name": f"Clickstream {index}", "type": "elasticsearch",
+                                                    "access": "proxy", "url": es_internal,
+                                                    "jsonData": {"index": index, "timeField": connectors.TIME_FIELD}}})
+    apply(FolderProvider(), {**grafana, "uid": FOLDER_UID, "title": FOLDER_TITLE})
+    for path in sorted(DASHBOARD_DIR.glob("*.json")):
+        body = load_dashboard(path)
+        keys = set(DS_PLACEHOLDER.findall(json.dumps(body)))
+        apply(DashboardProvider(), {**grafana, "dashboard": body, "folder_uid": FOLDER_UID,
+                                    "datasource_uids": {key: connectors.datasource_uid(key.removeprefix("DS_"))
+                                                        for key in keys}})
+        pipeline.dashboard_uids.append(body["uid"])
+
+
+def test_every_connector_and_its_tasks_run(pipeline):
+    with ConnectClient(Endpoint(pipeline.connect_url)) as client:
+        for name in pipeline.connector_names:
+            client.wait_for_state(name, "RUNNING", timeout=60)
+
+
+@pytest.mark.parametrize("table", PROMPT_TABLES)
+def test_data_reaches_the_elasticsearch_index(pipeline, table):
+    index = connectors.index_name(table)
+    with HttpClient(Endpoint(pipeline.elasticsearch_url)) as client:
+        counted = ["no answer yet"]
+
+        def has_documents() -> bool:
+            answer = client.get_or_none(f"/{index}/_count")
+            counted[0] = "index missing" if answer is None else f"{answer['count']} documents"
+            return answer is not None and answer["count"] > 0
+
+        wait_until(has_documents, timeout=TIMEOUT, description=f"documents in index {index!r}",
+                   last_seen=lambda: counted[0])
+        mapping = client.get_json(f"/{index}/_mapping")[index]["mappings"]["properties"]
+    assert mapping[connectors.TIME_FIELD]["type"] == "date"  # the index template applied
+
+
+@pytest.mark.parametrize("table", ("EVENTS_PER_MIN", "ERRORS_PER_MIN"))
+def test_grafana_answers_a_query_on_the_datasource(pipeline, table):
+    uid = connectors.datasource_uid(table)
+    query = {"from": "now-15m", "to": "now", "queries": [{
+        "refId": "A", "datasource": {"type": "elasticsearch", "uid": uid}, "query": "*",
+        "timeField": connectors.TIME_FIELD, "metrics": [{"id": "1", "type": "count"}],
+        "bucketAggs": [{"id": "2", "type": "date_histogram", "field": connectors.TIME_FIELD,
+                        "settings": {"interval": "auto"}}]}]}
+    endpoint = Endpoint(pipeline.grafana_url, username=StackConfig().grafana_admin_user,
+                        password=pipeline.grafana_password)
+    seen = ["no answer yet"]
+    with HttpClient(endpoint) as client:
+        def counts_documents() -> bool:
+            result = client.request("POST", "/api/ds/query", json=query).json()["results"]["A"]
+            values = [value for frame in result.get("frames", []) for value in frame["data"]["values"][-1]]
+            seen[0] = f"status {result.get('status')}, values {values[:5]}"
+            return result.get("status") == 200 and sum(v or 0 for v in values) > 0
+
+        wait_until(counts_documents, timeout=TIMEOUT, description=f"Grafana to count documents through {uid}",
+                   last_seen=lambda: seen[0])
+
+
+def test_dashboards_are_saved_in_the_folder(pipeline):
+    endpoint = Endpoint(pipeline.grafana_url, username=StackConfig().grafana_admin_user,
+                        password=pipeline.grafana_password)
+    with HttpClient(endpoint) as client:
+        for uid in pipeline.dashboard_uids:
+            saved = client.get_json(f"/api/dashboards/uid/{uid}")
+            assert saved["meta"]["folderUid"] == FOLDER_UID
+
+
+REFERENCE_USERS = 1000  # added to the model's user ids, far above the ids datagen's quickstart generates
+COUNT_COLUMN = {"EVENTS_PER_MIN": "EVENTS", "PAGES_PER_MIN": "PAGES"}
+
+
+def _pull_counts(client: HttpClient, table: str, user: int) -> dict[int, int]:
+    """Window start -> count of one user in a windowed table (a ksqlDB pull query)."""
+    body = {"ksql": f"SELECT WINDOWSTART, {COUNT_COLUMN[table]} FROM {table} WHERE USER_KEY = {user};",
+            "streamsProperties": {}}
+    rows = client.request("POST", "/query", json=body, ok=(200,)).json()
+    return {item["row"]["columns"][0]: item["row"]["columns"][1] for item in rows if "row" in item}
+
+
+def test_per_user_tables_match_the_reference_model(pipeline):
+    """Clicks from the reference model, for users datagen never uses and stamped 10 minutes ahead (inside
+    ksqlDB's default 24 h grace period, so nothing is late), are inserted through ksqlDB; each window of
+    EVENTS_PER_MIN and PAGES_PER_MIN for those users must then hold exactly the model's count."""
+    start = int(time.time() * 1000) + 10 * reference_model.MINUTE
+    clicks = [dataclasses.replace(click, userid=click.userid + REFERENCE_USERS)
+              for click in reference_model.generate_clicks(7, 120, start_ms=start, users=3)]
+    with KsqlClient(Endpoint(pipeline.ksqldb_url)) as ksql:
+        ksql.execute(" ".join(
+            "INSERT INTO CLICKSTREAM (ROWTIME, USERID, IP, REQUEST, STATUS, BYTES) VALUES "
+            f"({c.ts}, {c.userid}, '{c.ip}', '{c.request}', {c.status}, {c.bytes});" for c in clicks))
+    expected = {"EVENTS_PER_MIN": reference_model.events_per_min(clicks),
+                "PAGES_PER_MIN": reference_model.pages_per_min(clicks)}
+    endpoint = Endpoint(pipeline.ksqldb_url)
+    with HttpClient(endpoint, default_headers={"Accept": KSQL_MEDIA_TYPE, "Content-Type": KSQL_MEDIA_TYPE}) as client:
+        for table, counts in expected.items():
+            for user in sorted({click.userid for click in clicks}):
+                want = {window: n for (key, window), n in counts.items() if key == user}
+                seen: list[dict[int, int]] = [{}]
+
+                def matches() -> bool:
+                    seen[0] = _pull_counts(client, table, user)
+                    return seen[0] == want
+
+                wait_until(matches, timeout=120, description=f"{table} for user {user} to equal {want}",
+                           last_seen=lambda: str(seen[0]))
