@@ -185,6 +185,43 @@ class HttpClient:
                    description=f"{what} at {url} to become ready", last_seen=lambda: last[0])
 
 
+class ServiceClient:
+    """Base of the per-service API clients: one ``HttpClient`` for one endpoint, used as a context manager
+    inside a provider method. ``service`` and ``credentials`` name the service and where its credentials
+    come from in rejected-credentials errors."""
+
+    service = "the service"
+    credentials = "the configured credentials"
+
+    def __init__(self, endpoint: Endpoint, *, default_headers: dict[str, str] | None = None,
+                 observer: Callable[[str, str, int], None] | None = None):
+        self.endpoint = endpoint
+        self.http = HttpClient(endpoint, default_headers=default_headers, observer=observer)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def auth_error(self, exc: ApiError) -> ApiError:
+        """``exc`` reworded to say whose credentials a 401/403 rejected (never the secret itself)."""
+        if exc.status not in (401, 403):
+            return exc
+        if self.endpoint.api_key:
+            who = "the API key"
+        elif self.endpoint.username:
+            who = f"user {self.endpoint.username!r}"
+        else:
+            who = "anonymous access (no username given)"
+        what = "rejected the credentials of" if exc.status == 401 else "denied the request for"
+        return ApiError(exc.method, exc.url, exc.status,
+                        f"{self.service} {what} {who}: {exc.message}. Check {self.credentials}.", exc.body)
+
+
 def wait_until(condition: Callable[[], bool], *, timeout: float, description: str,
                last_seen: Callable[[], str] | None = None, max_interval: float = 5.0) -> None:
     """Call ``condition`` with bounded exponential backoff until it returns True or ``timeout`` passes.

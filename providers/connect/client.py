@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import requests
 
-from providers.http import ApiError, Endpoint, HttpClient, wait_until
+from providers.http import ApiError, Endpoint, ServiceClient, wait_until
 
 CONFLICT = (409,)  # rebalance in progress / no known leader / stale config: retry writes
 # Reads also retry 500: Kafka 4 answers GET config with 500 "Request cannot be completed because a
@@ -26,25 +26,14 @@ class ConnectorFailed(Exception):
     """The connector or one of its tasks is FAILED; the message carries the worker's trace."""
 
 
-class ConnectClient:
+class ConnectClient(ServiceClient):
     """One Kafka Connect cluster, reached through ``endpoint``. Create it per operation and close it."""
 
     def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
-        self.endpoint = endpoint
-        self._http = HttpClient(endpoint, default_headers={"Content-Type": "application/json"},
-                                observer=observer)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> "ConnectClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(endpoint, default_headers={"Content-Type": "application/json"}, observer=observer)
 
     def _write(self, method: str, path: str, *, ok: Iterable[int], **kwargs: Any) -> requests.Response:
-        return self._http.request(method, path, ok=ok, retry_statuses=CONFLICT,
+        return self.http.request(method, path, ok=ok, retry_statuses=CONFLICT,
                                   retry_timeout=self.endpoint.ready_timeout, attempts=50, **kwargs)
 
     def _read(self, path: str) -> Any:
@@ -56,7 +45,7 @@ class ConnectClient:
 
         def answered() -> bool:
             try:
-                answer["body"] = self._http.request("GET", path, ok=(200,), retry_statuses=READ_RETRY,
+                answer["body"] = self.http.request("GET", path, ok=(200,), retry_statuses=READ_RETRY,
                                                     retry_timeout=timeout, attempts=50).json()
             except ApiError as exc:
                 if exc.status != 404:
@@ -67,7 +56,7 @@ class ConnectClient:
                 answer["body"] = None
             return True
 
-        wait_until(answered, timeout=timeout, description=f"Kafka Connect to answer GET {self._http.url(path)}",
+        wait_until(answered, timeout=timeout, description=f"Kafka Connect to answer GET {self.http.url(path)}",
                    last_seen=lambda: last[0])
         return answer["body"]
 
@@ -85,9 +74,9 @@ class ConnectClient:
 
         def probe() -> bool:
             try:
-                response = self._http.request("GET", "/health", ok=(200, 404), attempts=1)
+                response = self.http.request("GET", "/health", ok=(200, 404), attempts=1)
                 if response.status_code == 404:  # a worker older than Kafka 3.9: no health endpoint
-                    self._http.request("GET", "/", ok=(200,), attempts=1)
+                    self.http.request("GET", "/", ok=(200,), attempts=1)
                 return True
             except ApiError as exc:
                 last[0] = f"HTTP {exc.status}: {exc.message}"
@@ -95,7 +84,7 @@ class ConnectClient:
                 last[0] = f"{type(exc).__name__}: {exc}"
             return False
 
-        wait_until(probe, timeout=timeout, description=f"Kafka Connect at {self._http.url('/health')} to become ready",
+        wait_until(probe, timeout=timeout, description=f"Kafka Connect at {self.http.url('/health')} to become ready",
                    last_seen=lambda: last[0])
 
     def list_connectors(self) -> list[str]:
@@ -151,7 +140,7 @@ class ConnectClient:
         """
         if state not in STATES:
             raise ValueError(f"state must be one of {STATES}, not {state!r}")
-        url = self._http.url(self._path(name, "/status"))
+        url = self.http.url(self._path(name, "/status"))
         last = ["no status yet"]
         failed_since: list[float | None] = [None]
 

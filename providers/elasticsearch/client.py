@@ -1,37 +1,27 @@
 """A small client for the Elasticsearch 8 REST API: readiness and composable index templates."""
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import requests
 
-from providers.http import ApiError, Endpoint, HttpClient, wait_until
+from providers.http import ApiError, ServiceClient, wait_until
 
 RETRY_STATUSES = (429, 502, 503, 504)
 
 
-class ElasticsearchClient:
+class ElasticsearchClient(ServiceClient):
     """Talks to one Elasticsearch cluster. Create it inside a provider method and close it there."""
 
-    def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
-        self.endpoint = endpoint
-        self.http = HttpClient(endpoint, observer=observer)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> "ElasticsearchClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    service = "Elasticsearch"
+    credentials = "the Elasticsearch username/password (config secret elasticsearchPassword)"
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One request; 401/403 become an ApiError that says which user was rejected."""
         try:
             return self.http.request(method, path, retry_statuses=RETRY_STATUSES, **kwargs)
         except ApiError as exc:
-            raise _auth_hint(exc, self.endpoint) from None
+            raise self.auth_error(exc) from None
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until the cluster health is at least yellow (bounded backoff, ServiceTimeout names the URL).
@@ -51,7 +41,7 @@ class ElasticsearchClient:
                 return False
             except ApiError as exc:
                 if exc.status in (401, 403):
-                    raise _auth_hint(exc, self.endpoint) from None
+                    raise self.auth_error(exc) from None
                 last[0] = f"HTTP {exc.status}: {exc.message}"
                 return False
             health = response.json()
@@ -93,14 +83,3 @@ class ElasticsearchClient:
             raise
         return True
 
-
-def _auth_hint(exc: ApiError, endpoint: Endpoint) -> ApiError:
-    if exc.status not in (401, 403):
-        return exc
-    who = f"user {endpoint.username!r}" if endpoint.username else "anonymous access (no username given)"
-    if endpoint.api_key:
-        who = "the API key"
-    what = "rejected the credentials of" if exc.status == 401 else "denied the request for"
-    return ApiError(exc.method, exc.url, exc.status,
-                    f"Elasticsearch {what} {who}: {exc.message}. Check the Elasticsearch username/password "
-                    f"(config secret elasticsearchPassword).", exc.body)

@@ -2,37 +2,27 @@
 dashboards, all addressed by uid."""
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import requests
 
-from providers.http import ApiError, Endpoint, HttpClient
+from providers.http import ApiError, ServiceClient
 
 RETRY_STATUSES = (502, 503, 504)
 
 
-class GrafanaClient:
+class GrafanaClient(ServiceClient):
     """Talks to one Grafana. Create it inside a provider method and close it there."""
 
-    def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
-        self.endpoint = endpoint
-        self.http = HttpClient(endpoint, observer=observer)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> "GrafanaClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    service = "Grafana"
+    credentials = "the Grafana admin user/password (config secret grafanaAdminPassword) or the API key"
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One request; 401/403 become an ApiError that says which credentials were rejected."""
         try:
             return self.http.request(method, path, retry_statuses=RETRY_STATUSES, **kwargs)
         except ApiError as exc:
-            raise _auth_hint(exc, self.endpoint) from None
+            raise self.auth_error(exc) from None
 
     def _get_or_none(self, path: str) -> dict | None:
         try:
@@ -109,12 +99,3 @@ def _database_ok(response: requests.Response) -> bool:
     except ValueError:
         return False
 
-
-def _auth_hint(exc: ApiError, endpoint: Endpoint) -> ApiError:
-    if exc.status not in (401, 403):
-        return exc
-    who = "the API key" if endpoint.api_key else f"user {endpoint.username!r}"
-    what = "rejected the credentials of" if exc.status == 401 else "denied the request for"
-    return ApiError(exc.method, exc.url, exc.status,
-                    f"Grafana {what} {who}: {exc.message}. Check the Grafana admin user/password "
-                    f"(config secret grafanaAdminPassword) or the API key.", exc.body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from providers.http import ApiError, Endpoint, HttpClient
+from providers.http import ApiError, Endpoint, ServiceClient
 
 KSQL_MEDIA_TYPE = "application/vnd.ksql.v1+json"
 NOT_READY_STATUS = 503  # error codes 50301 (command queue catching up), 50302 (not ready), 50303
@@ -25,22 +25,12 @@ class KsqlError(Exception):
         self.entities, self.url = entities or [], url
 
 
-class KsqlClient:
+class KsqlClient(ServiceClient):
     """Run statements against one ksqlDB server (or cluster behind one URL)."""
 
     def __init__(self, endpoint: Endpoint, observer=None):
-        self.http = HttpClient(endpoint, default_headers={"Accept": KSQL_MEDIA_TYPE,
-                                                          "Content-Type": KSQL_MEDIA_TYPE},
-                               observer=observer)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> "KsqlClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(endpoint, default_headers={"Accept": KSQL_MEDIA_TYPE, "Content-Type": KSQL_MEDIA_TYPE},
+                         observer=observer)
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until ``/info`` reports RUNNING and ``/healthcheck`` reports healthy."""
