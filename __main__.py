@@ -15,3 +15,5 @@ pulumi.export("connectUrl", services.connect.admin_url)
 pulumi.export("elasticsearchUrl", services.elasticsearch.admin_url)
 pulumi.export("kafkaBootstrap", services.kafka.admin_url)
 pulumi.export("dashboardUrls", analytics.dashboard_urls)
+if services.port_forward_commands:
+    pulumi.export("portForwardCommands", list(services.port_forward_commands))

@@ -27,10 +27,12 @@ class ServiceComponent(pulumi.ComponentResource):
 
 @dataclasses.dataclass(frozen=True)
 class Services:
-    """The five services of the pipeline, as deployed on one platform."""
+    """The five services of the pipeline, as deployed on one platform. ``port_forward_commands``: what a
+    user runs so the admin URLs answer from where ``pulumi up`` runs (empty when they answer as they are)."""
 
     kafka: ServiceComponent
     connect: ServiceComponent
     ksqldb: ServiceComponent
     elasticsearch: ServiceComponent
     grafana: ServiceComponent
+    port_forward_commands: tuple[str, ...] = ()

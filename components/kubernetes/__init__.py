@@ -4,8 +4,6 @@ where not (Kafka Connect, ksqlDB), all in the stack's namespace through one prov
 """
 from __future__ import annotations
 
-import pulumi
-
 from clickstream.config import Secrets, StackConfig
 from components.base import Services
 from components.kubernetes import access
@@ -29,12 +27,12 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Services:
     ksqldb = KsqldbService("ksqldb", platform, kafka, connect, url["ksqldb"])
     elasticsearch = ElasticsearchService("elasticsearch", platform, secrets, url["elasticsearch"])
     grafana = GrafanaService("grafana", platform, secrets, url["grafana"])
-    services = Services(kafka=kafka, connect=connect, ksqldb=ksqldb, elasticsearch=elasticsearch,
-                        grafana=grafana)
+    forwards: tuple[str, ...] = ()
     if cfg.admin_access == "ingress":
         owners = {"connect": connect, "ksqldb": ksqldb, "elasticsearch": elasticsearch, "grafana": grafana}
         for api, target in apis.items():
             access.ingress(platform, target, owners[api])
     else:
-        pulumi.export("portForwardCommands", [access.port_forward_command(platform, t) for t in apis.values()])
-    return services
+        forwards = tuple(access.port_forward_command(platform, t) for t in apis.values())
+    return Services(kafka=kafka, connect=connect, ksqldb=ksqldb, elasticsearch=elasticsearch, grafana=grafana,
+                    port_forward_commands=forwards)
