@@ -19,11 +19,6 @@ def container_name(cfg: StackConfig, service: str) -> str:
     return f"{cfg.name_prefix}-{service}"
 
 
-def heap_opts(size: str) -> str:
-    """JVM options fixing the heap to ``size`` (minimum = maximum, no resizing pauses)."""
-    return f"-Xms{size} -Xmx{size}"
-
-
 def env_list(env: Mapping[str, str]) -> list[str]:
     """Docker's ``KEY=value`` list, sorted so the order never causes a diff."""
     return [f"{key}={value}" for key, value in sorted(env.items())]

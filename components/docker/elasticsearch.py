@@ -12,7 +12,8 @@ import pulumi_docker as docker
 
 from clickstream.config import Secrets, StackConfig
 from components.base import ServiceComponent
-from components.docker.common import Health, Spec, container_name, env_list, heap_opts, run_container, shell_check
+from components.service_settings import heap_opts
+from components.docker.common import Health, Spec, container_name, env_list, run_container, shell_check
 
 PORT = 9200
 DATA_PATH = "/usr/share/elasticsearch/data"

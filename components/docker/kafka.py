@@ -15,7 +15,8 @@ import pulumi_docker as docker
 
 from clickstream.config import StackConfig
 from components.base import ServiceComponent
-from components.docker.common import Health, Spec, container_name, env_list, heap_opts, run_container
+from components.service_settings import heap_opts
+from components.docker.common import Health, Spec, container_name, env_list, run_container
 
 INTERNAL_PORT = 29092
 EXTERNAL_PORT = 9092

@@ -7,54 +7,24 @@ versions as the Docker dev stack and need no registry.
 """
 from __future__ import annotations
 
-import shlex
-
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.base import ServiceComponent
 from components.kubernetes.kafka import KafkaService
-from components.kubernetes.platform import (Platform, anti_affinity, disruption_budget, heap_opts,
-                                            http_probe, jvm_resources, labels, once_ready, service)
-
-PORT = 8083
-PLUGIN_DIR = "/usr/share/confluent-hub-components"
-JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
-
-
-def plugins(platform: Platform) -> list[str]:
-    """Confluent Hub ids (``owner/name:version``) of the plugins the pipeline needs."""
-    cfg = platform.cfg
-    return [f"confluentinc/kafka-connect-datagen:{cfg.datagen_version}",
-            f"confluentinc/kafka-connect-elasticsearch:{cfg.elasticsearch_sink_version}"]
+from components.kubernetes.platform import (Platform, anti_affinity, disruption_budget, http_probe, jvm_resources,
+                                            labels, once_ready, service)
+from components.service_settings import CONNECT_PORT as PORT
+from components.service_settings import PLUGIN_DIR, connect_settings, plugin_install_steps
 
 
 def install_command(platform: Platform) -> list[str]:
-    steps = [f"confluent-hub install --no-prompt --component-dir {PLUGIN_DIR} {shlex.quote(plugin)}"
-             for plugin in plugins(platform)]
-    return ["bash", "-ec", " && ".join(steps)]
+    """The init container's command: install the plugins into the (fresh, emptyDir) plugin volume."""
+    return ["bash", "-ec", " && ".join(plugin_install_steps(platform.cfg, skip_installed=False))]
 
 
 def connect_env(platform: Platform, bootstrap: str) -> list[dict[str, object]]:
-    cfg = platform.cfg
-    prefix, rf = cfg.name_prefix, str(cfg.replication_factor)
-    plain = {
-        "CONNECT_BOOTSTRAP_SERVERS": bootstrap,
-        "CONNECT_LISTENERS": f"http://0.0.0.0:{PORT}",
-        "CONNECT_GROUP_ID": f"{prefix}-connect",
-        "CONNECT_CONFIG_STORAGE_TOPIC": f"_{prefix}-connect-configs",
-        "CONNECT_OFFSET_STORAGE_TOPIC": f"_{prefix}-connect-offsets",
-        "CONNECT_STATUS_STORAGE_TOPIC": f"_{prefix}-connect-status",
-        "CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR": rf,
-        "CONNECT_OFFSET_STORAGE_REPLICATION_FACTOR": rf,
-        "CONNECT_STATUS_STORAGE_REPLICATION_FACTOR": rf,
-        "CONNECT_KEY_CONVERTER": JSON_CONVERTER,
-        "CONNECT_VALUE_CONVERTER": JSON_CONVERTER,
-        "CONNECT_KEY_CONVERTER_SCHEMAS_ENABLE": "false",
-        "CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE": "false",
-        "CONNECT_PLUGIN_PATH": f"/usr/share/java,{PLUGIN_DIR}",
-        "KAFKA_HEAP_OPTS": heap_opts(cfg.connect_heap),
-    }
+    plain = connect_settings(platform.cfg, bootstrap)
     # each worker advertises its pod IP so the group can forward REST requests to the leader
     pod_ip = {"name": "CONNECT_REST_ADVERTISED_HOST_NAME",
               "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}

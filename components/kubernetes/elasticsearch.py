@@ -14,9 +14,10 @@ import pulumi_kubernetes as k8s
 
 from clickstream.config import Secrets
 from components.base import ServiceComponent
+from components.service_settings import heap_opts
 from components.kubernetes import charts
-from components.kubernetes.platform import (Platform, anti_affinity, await_annotations, heap_opts,
-                                            helm_release, jvm_resources, once_ready)
+from components.kubernetes.platform import (Platform, anti_affinity, await_annotations, helm_release,
+                                            jvm_resources, once_ready)
 
 PORT = 9200
 USER = "elastic"

@@ -11,29 +11,14 @@ import pulumi_kubernetes as k8s
 from components.base import ServiceComponent
 from components.kubernetes.connect import ConnectService
 from components.kubernetes.kafka import KafkaService
-from components.kubernetes.platform import (Platform, anti_affinity, disruption_budget, heap_opts,
-                                            http_probe, jvm_resources, labels, once_ready, service)
-
-PORT = 8088
+from components.kubernetes.platform import (Platform, anti_affinity, disruption_budget, http_probe, jvm_resources,
+                                            labels, once_ready, service)
+from components.service_settings import KSQLDB_PORT as PORT
+from components.service_settings import ksqldb_settings
 
 
 def ksqldb_env(platform: Platform, bootstrap: str, connect_url: str) -> list[dict[str, object]]:
-    cfg = platform.cfg
-    rf = str(cfg.replication_factor)
-    plain = {
-        "KSQL_BOOTSTRAP_SERVERS": bootstrap,
-        "KSQL_LISTENERS": f"http://0.0.0.0:{PORT}",
-        "KSQL_KSQL_SERVICE_ID": f"{cfg.name_prefix}_ksql_",
-        "KSQL_KSQL_CONNECT_URL": connect_url,
-        "KSQL_KSQL_INTERNAL_TOPIC_REPLICAS": rf,
-        "KSQL_KSQL_INTERNAL_TOPIC_MIN_INSYNC_REPLICAS": str(cfg.min_insync_replicas),
-        "KSQL_KSQL_STREAMS_REPLICATION_FACTOR": rf,
-        "KSQL_KSQL_SINK_REPLICAS": rf,
-        "KSQL_KSQL_LOGGING_PROCESSING_TOPIC_REPLICATION_FACTOR": rf,
-        "KSQL_KSQL_LOGGING_PROCESSING_TOPIC_AUTO_CREATE": "true",
-        "KSQL_KSQL_LOGGING_PROCESSING_STREAM_AUTO_CREATE": "true",
-        "KSQL_HEAP_OPTS": heap_opts(cfg.ksqldb_heap),
-    }
+    plain = ksqldb_settings(platform.cfg, bootstrap, connect_url)
     pod_ip = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
     # $(POD_IP) is expanded by Kubernetes from the variable defined before it
     advertised = {"name": "KSQL_KSQL_ADVERTISED_LISTENER", "value": f"http://$(POD_IP):{PORT}"}

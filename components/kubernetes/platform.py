@@ -92,10 +92,6 @@ def jvm_resources(heap: str) -> dict[str, Any]:
     return {"requests": {"cpu": CPU_REQUEST, "memory": memory}, "limits": {"memory": memory}}
 
 
-def heap_opts(heap: str) -> str:
-    return f"-Xms{heap} -Xmx{heap}"
-
-
 def anti_affinity(match_labels: Mapping[str, str]) -> dict[str, Any]:
     """Spread a service's pods over nodes (preferred, so small clusters can still schedule them)."""
     return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{

@@ -24,9 +24,9 @@ from clickstream import connectors, reference_model
 from clickstream.analytics import DASHBOARD_DIR, DS_PLACEHOLDER, FOLDER_TITLE, FOLDER_UID, KSQL_DIR, ksql_variables
 from clickstream.config import StackConfig
 from components.docker.connect import connect_env, install_and_run_command
+from components.service_settings import ksqldb_settings
 from components.docker.elasticsearch import elasticsearch_env
 from components.docker.grafana import grafana_env
-from components.docker.ksqldb import ksqldb_env
 from providers.connect import ConnectClient, ConnectorProvider
 from providers.elasticsearch.provider import IndexTemplateProvider
 from providers.grafana import load_dashboard
@@ -107,7 +107,7 @@ def pipeline():
         services["elasticsearch"] = _service(cfg.elasticsearch_image, ES_ALIAS, ES_PORT, elasticsearch_env(cfg),
                                              network)
         services["ksqldb"] = _service(cfg.ksqldb_image, KSQLDB_ALIAS, KSQLDB_PORT,
-                                      ksqldb_env(cfg, KAFKA_INTERNAL_BOOTSTRAP, connect_internal), network)
+                                      ksqldb_settings(cfg, KAFKA_INTERNAL_BOOTSTRAP, connect_internal), network)
         services["grafana"] = _service(cfg.grafana_image, "grafana", GRAFANA_PORT,
                                        {**grafana_env(cfg), "GF_SECURITY_ADMIN_PASSWORD": password}, network)
         for container in services.values():
