@@ -8,12 +8,11 @@ versions as the Docker dev stack and need no registry.
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.base import ServiceComponent
 from components.kubernetes.kafka import KafkaService
-from components.kubernetes.platform import (Platform, anti_affinity, disruption_budget, http_probe, jvm_resources,
-                                            labels, once_ready, service)
+from components.kubernetes.platform import (Platform, anti_affinity, deployment, disruption_budget, http_probe,
+                                            jvm_resources, labels, once_ready, service)
 from components.service_settings import CONNECT_PORT as PORT
 from components.service_settings import PLUGIN_DIR, connect_settings, plugin_install_steps
 
@@ -63,18 +62,10 @@ class ConnectService(ServiceComponent):
     def __init__(self, name: str, platform: Platform, kafka: KafkaService, admin_url: str,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clickstream:kubernetes:Connect", name, None, opts)
-        deployment = platform.name("connect")
-        pod_labels = labels(platform, "connect")
-        self.deployment = k8s.apps.v1.Deployment(
-            deployment,
-            metadata={"name": deployment, "namespace": platform.ns, "labels": pod_labels},
-            spec={"replicas": platform.cfg.connect_workers,
-                  "selector": {"matchLabels": pod_labels},
-                  "template": {"metadata": {"labels": pod_labels},
-                               "spec": pod_spec(platform, kafka.bootstrap)}},
-            opts=platform.opts(self, depends_on=[kafka.cluster]))
+        self.deployment = deployment(platform, "connect", platform.cfg.connect_workers,
+                                     pod_spec(platform, kafka.bootstrap), self, depends_on=[kafka.cluster])
         self.service = service(platform, "connect", PORT, self)
         self.pdb = disruption_budget(platform, "connect", self)
-        self.url = f"http://{platform.service_host(deployment)}:{PORT}"
+        self.url = f"http://{platform.service_host(platform.name('connect'))}:{PORT}"
         self.publish(once_ready(self.url, self.deployment, self.service),
                      once_ready(admin_url, self.deployment, self.service))

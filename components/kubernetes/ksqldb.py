@@ -6,13 +6,12 @@ queries between them; each advertises its pod IP for pull queries forwarded betw
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.base import ServiceComponent
 from components.kubernetes.connect import ConnectService
 from components.kubernetes.kafka import KafkaService
-from components.kubernetes.platform import (Platform, anti_affinity, disruption_budget, http_probe, jvm_resources,
-                                            labels, once_ready, service)
+from components.kubernetes.platform import (Platform, anti_affinity, deployment, disruption_budget, http_probe,
+                                            jvm_resources, labels, once_ready, service)
 from components.service_settings import KSQLDB_PORT as PORT
 from components.service_settings import ksqldb_settings
 
@@ -50,18 +49,11 @@ class KsqldbService(ServiceComponent):
     def __init__(self, name: str, platform: Platform, kafka: KafkaService, connect: ConnectService,
                  admin_url: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clickstream:kubernetes:Ksqldb", name, None, opts)
-        deployment = platform.name("ksqldb")
-        pod_labels = labels(platform, "ksqldb")
-        self.deployment = k8s.apps.v1.Deployment(
-            deployment,
-            metadata={"name": deployment, "namespace": platform.ns, "labels": pod_labels},
-            spec={"replicas": platform.cfg.ksqldb_servers,
-                  "selector": {"matchLabels": pod_labels},
-                  "template": {"metadata": {"labels": pod_labels},
-                               "spec": pod_spec(platform, kafka.bootstrap, connect.url)}},
-            opts=platform.opts(self, depends_on=[kafka.cluster]))
+        self.deployment = deployment(platform, "ksqldb", platform.cfg.ksqldb_servers,
+                                     pod_spec(platform, kafka.bootstrap, connect.url), self,
+                                     depends_on=[kafka.cluster])
         self.service = service(platform, "ksqldb", PORT, self)
         self.pdb = disruption_budget(platform, "ksqldb", self)
-        url = f"http://{platform.service_host(deployment)}:{PORT}"
+        url = f"http://{platform.service_host(platform.name('ksqldb'))}:{PORT}"
         self.publish(once_ready(url, self.deployment, self.service),
                      once_ready(admin_url, self.deployment, self.service))

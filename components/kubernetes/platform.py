@@ -106,6 +106,19 @@ def http_probe(path: str, port: int, *, initial_delay: int, period: int = 10,
             "periodSeconds": period, "timeoutSeconds": 5, "failureThreshold": failure_threshold}
 
 
+def deployment(platform: Platform, component: str, replicas: int, pod_spec: Mapping[str, Any],
+               parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apps.v1.Deployment:
+    """A Deployment ``<prefix>-<component>`` of ``replicas`` pods labelled for the component."""
+    name = platform.name(component)
+    pod_labels = labels(platform, component)
+    return k8s.apps.v1.Deployment(
+        name,
+        metadata={"name": name, "namespace": platform.ns, "labels": pod_labels},
+        spec={"replicas": replicas, "selector": {"matchLabels": pod_labels},
+              "template": {"metadata": {"labels": pod_labels}, "spec": dict(pod_spec)}},
+        opts=platform.opts(parent, depends_on=depends_on))
+
+
 def service(platform: Platform, component: str, port: int, parent: pulumi.Resource) -> k8s.core.v1.Service:
     """A ClusterIP Service ``<prefix>-<component>`` in front of the component's pods."""
     name = platform.name(component)
