@@ -177,7 +177,7 @@ def parse_config(stack: str, raw: Mapping[str, Any]) -> StackConfig:
 
 
 def _check_production(cfg: StackConfig) -> None:
-    """The ``prod`` stack must be a real, protected cluster (DESIGN.md section 6)."""
+    """The ``prod`` stack must be a real, protected cluster: RF ≥ 3, min ISR ≥ 2, security and protect on."""
     problems = []
     if cfg.replication_factor < 3 or cfg.min_insync_replicas < 2:
         problems.append(f"replicationFactor must be >= 3 and minInsyncReplicas >= 2, got "

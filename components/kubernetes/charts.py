@@ -2,7 +2,7 @@
 
 Charts (name, version, repository) are installed with ``helm.v3.Release``; their base values live in
 ``helm-values/<chart>.yaml`` and are deep-merged with per-stack overrides computed from the config.
-Why each one: see the README section "Kubernetes (staging/prod)".
+Why each one: see docs/versions.md and docs/kubernetes.md.
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
 CONNECTION_KEYS = ("elasticsearch_url", "username", "password", "verify", "ready_timeout")
-# Built-in templates of Elasticsearch 8 use priority 100 for these patterns (DESIGN section 7).
+# Built-in templates of Elasticsearch 8 use priority 100 for these patterns (docs/resources/elasticsearch-grafana.md).
 BUILTIN_PATTERNS = ("logs-*-*", "metrics-*-*", "traces-*-*", "synthetics-*-*", "profiling-*")
 BUILTIN_PRIORITY = 100
 BODY_KEYS = {"index_patterns", "template", "priority", "version", "composed_of", "_meta", "data_stream",

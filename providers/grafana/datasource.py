@@ -123,7 +123,7 @@ class DatasourceProvider(ResourceProvider):
 
 
 def datasource_problems(source: Mapping[str, Any]) -> list[str]:
-    """Reasons a declared datasource is not usable (Grafana 12 facts in DESIGN section 7)."""
+    """Reasons a declared datasource is not usable (Grafana 12 facts: docs/resources/elasticsearch-grafana.md)."""
     problems = []
     for key in ("name", "type"):
         if not is_unknown(source.get(key)) and (not isinstance(source.get(key), str) or not source.get(key)):

@@ -1,6 +1,6 @@
 """Unit tier (files and pure functions only, no services): the analytics content is complete and
-consistent — ksql/*.sql parses with the ksqlDB provider's parser and defines every object of DESIGN.md
-section 4 plus the bandwidth/session additions; connector configs, the index template and the two
+consistent — ksql/*.sql parses with the ksqlDB provider's parser and defines every object of the
+Confluent tutorial plus the bandwidth/session additions (docs/analytics.md); connector configs, the index template and the two
 Grafana dashboards agree with the SQL (tables, columns, datasources)."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from clickstream.config import StackConfig
 from providers.grafana import load_dashboard
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
 
-DESIGN_OBJECTS = {
+TUTORIAL_OBJECTS = {
     "CLICKSTREAM": "STREAM", "CLICKSTREAM_CODES": "TABLE", "WEB_USERS": "TABLE",
     "USER_CLICKSTREAM": "STREAM", "ENRICHED_ERROR_CODES": "STREAM", "EVENTS_PER_MIN": "TABLE",
     "PAGES_PER_MIN": "TABLE", "CLICK_USER_SESSIONS": "TABLE", "ERRORS_PER_MIN_ALERT": "TABLE",
@@ -70,8 +70,8 @@ def test_sql_files_are_numbered_so_the_order_is_obvious():
 
 
 def test_every_design_object_exists_with_its_kind(by_name):
-    for name, kind in DESIGN_OBJECTS.items():
-        assert name in by_name, f"{name} (DESIGN.md section 4) is not defined in ksql/"
+    for name, kind in TUTORIAL_OBJECTS.items():
+        assert name in by_name, f"{name} (a tutorial object, docs/analytics.md) is not defined in ksql/"
         assert by_name[name].kind == kind, name
 
 
@@ -276,7 +276,7 @@ def test_the_ksql_files_apply_and_drop_through_the_provider_on_a_fake_ksqldb(cfg
         provider = KsqlStatementsProvider()
         assert not provider.check({}, props).failures
         created = provider.create(props)
-        assert set(created.outs["objects"]) == set(DESIGN_OBJECTS) | ADDED_TABLES | {"SITE_CLICKSTREAM"}
+        assert set(created.outs["objects"]) == set(TUTORIAL_OBJECTS) | ADDED_TABLES | {"SITE_CLICKSTREAM"}
         assert set(fake.sources) == set(created.outs["objects"])
         assert not provider.diff(created.id, created.outs, props).changes
         provider.delete(created.id, created.outs)

@@ -139,7 +139,7 @@ def test_pulumi_yaml_type_and_default_match_the_model(name):
     declared = _declared()[field.alias or name]
     assert declared["type"] == _yaml_type(field.annotation)
     assert declared["default"] == field.default
-    assert declared.get("description"), "every key needs a description (the README table uses it)"
+    assert declared.get("description"), "every key needs a description (docs/configuration.md lists it)"
 
 
 def test_pulumi_yaml_grafana_password_is_a_secret_without_default():
