@@ -21,7 +21,7 @@ from components.base import Services
 from providers.connect import Connector
 from providers.elasticsearch import IndexTemplate
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboard
-from providers.ksqldb import KsqlStatements, load_sql_dir
+from providers.ksqldb import KsqlPipeline, load_sql_dir
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KSQL_DIR = ROOT / "ksql"
@@ -54,9 +54,9 @@ def declare_analytics(cfg: StackConfig, secrets: Secrets, services: Services) ->
     sources = [Connector(f"{prefix}-{spec.name}", connect_url=services.connect.admin_url,
                          connector_name=spec.name, config=spec.config, opts=opts())
                for spec in connectors.datagen_sources(cfg)]
-    ksql = KsqlStatements(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url,
-                          sources=load_sql_dir(KSQL_DIR), variables=ksql_variables(cfg),
-                          streams_properties={"auto.offset.reset": "earliest"}, opts=opts(*sources))
+    ksql = KsqlPipeline(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url,
+                        sources=load_sql_dir(KSQL_DIR), variables=ksql_variables(cfg),
+                        streams_properties={"auto.offset.reset": "earliest"}, opts=opts(*sources))
     template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
                              template_name=connectors.INDEX_TEMPLATE_NAME,
                              body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1)),

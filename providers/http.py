@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 from typing import Any, Callable, Iterable
 
 import requests
@@ -117,8 +118,9 @@ class HttpClient:
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
                 headers: dict[str, str] | None = None, ok: Iterable[int] = (200, 201, 202, 204),
                 retry_statuses: Iterable[int] = (), retry_timeout: float = 60.0,
-                attempts: int = 8) -> requests.Response:
-        """Send one request; retry connection errors and ``retry_statuses`` with bounded backoff.
+                attempts: int | None = 8) -> requests.Response:
+        """Send one request; retry connection errors and ``retry_statuses`` with bounded backoff, for at most
+        ``retry_timeout`` seconds and ``attempts`` tries (None: only the time bounds the retries).
 
         Raises ApiError for any status not in ``ok`` (after retries), with the service's error message.
         """
@@ -138,7 +140,7 @@ class HttpClient:
 
         retrying = Retrying(
             retry=retry_if_exception(_retryable(retry_statuses)),
-            stop=stop_after_delay(retry_timeout) | stop_after_attempt(attempts),
+            stop=stop_after_delay(retry_timeout) | stop_after_attempt(attempts or sys.maxsize),
             wait=backoff(first=0.2, most=5.0),
             reraise=True,
         )

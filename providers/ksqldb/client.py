@@ -4,6 +4,7 @@ It never calls ``POST /ksql/terminate`` (that endpoint wipes the whole cluster's
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any, Mapping
 
 from providers.http import ApiError, Endpoint, ServiceClient
@@ -13,13 +14,14 @@ NOT_READY_STATUS = 503  # error codes 50301 (command queue catching up), 50302 (
 
 
 class KsqlError(Exception):
-    """ksqlDB rejected a statement: its own message, error code and the statement text."""
+    """ksqlDB rejected a request: its own message and error code, and ``statement_text``, the statement
+    ksqlDB named (empty when its answer names none: ``generic_error`` bodies carry no statement)."""
 
     def __init__(self, message: str, *, error_code: int | None = None, statement_text: str = "",
-                 entities: list | None = None, url: str = ""):
+                 entities: list | None = None, url: str = "", sent: str = ""):
         detail = f"ksqlDB error {error_code}: {message}" if error_code else f"ksqlDB error: {message}"
-        if statement_text:
-            detail += f"\nstatement: {statement_text.strip()}"
+        if statement_text or sent:
+            detail += f"\nstatement: {(statement_text or sent).strip()}"
         super().__init__(detail)
         self.message, self.error_code, self.statement_text = message, error_code, statement_text
         self.entities, self.url = entities or [], url
@@ -43,57 +45,68 @@ class KsqlClient(ServiceClient):
                              what="ksqlDB health check", timeout=timeout)
 
     def execute(self, sql: str, properties: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-        """POST statements to ``/ksql``; retries while the server is not ready (HTTP 503).
+        """POST statements to ``/ksql``. ksqlDB validates the whole request before it executes any of it.
 
-        Returns the result entities; raises KsqlError with ksqlDB's message and statement text.
+        HTTP 503 (50301 command queue catching up, 50302/50303 not ready) is answered before anything is
+        run, so it is retried with backoff for up to the endpoint's ``ready_timeout``. Returns the result
+        entities; raises KsqlError with ksqlDB's message and the failing statement's text.
         """
         body = {"ksql": sql, "streamsProperties": dict(properties or {})}
         try:
-            entities = self.http.request("POST", "/ksql", json=body, ok=(200,),
-                                         retry_statuses=(NOT_READY_STATUS,)).json()
+            entities = self.http.request("POST", "/ksql", json=body, ok=(200,), retry_statuses=(NOT_READY_STATUS,),
+                                         retry_timeout=self.endpoint.ready_timeout, attempts=None).json()
         except ApiError as exc:
             payload = exc.body if isinstance(exc.body, dict) else {}
             raise KsqlError(payload.get("message") or exc.message, error_code=payload.get("error_code"),
-                            statement_text=payload.get("statementText") or sql,
+                            statement_text=payload.get("statementText") or "", sent=sql,
                             entities=payload.get("entities"), url=exc.url) from None
         for entity in entities:
             status = entity.get("commandStatus") or {}
             if status.get("status") == "ERROR":
                 raise KsqlError(status.get("message", "command failed"),
-                                statement_text=entity.get("statementText", sql), url=self.http.url("/ksql"))
+                                statement_text=entity.get("statementText") or "", sent=sql,
+                                url=self.http.url("/ksql"))
         return entities
 
-    def list_sources(self) -> dict[str, str]:
-        """Every stream and table: name -> "STREAM" | "TABLE"."""
-        found: dict[str, str] = {}
-        for entity in self.execute("LIST STREAMS; LIST TABLES;"):
-            for item in entity.get("streams", []) + entity.get("tables", []):
-                found[item["name"]] = item.get("type", "STREAM" if "streams" in entity else "TABLE")
-        return found
+    def dry_run(self, statements: list[str], properties: Mapping[str, str] | None = None) -> None:
+        """Have ksqlDB validate ``statements``, in order, without running any of them.
 
-    def queries(self) -> list[dict[str, Any]]:
-        """Persistent queries (``SHOW QUERIES``): dicts with id, sinks, queryString, queryType."""
-        result = []
-        for entity in self.execute("SHOW QUERIES;"):
-            result.extend(entity.get("queries", []))
-        return result
+        ksqlDB's ``RequestValidator`` runs every statement of a request against a sandboxed copy of the
+        engine (each one sees what the earlier ones did: a DROP frees a name, a dropped topic is gone) and
+        executes nothing unless all of them pass. The request therefore ends with a ``DROP`` of a stream no
+        one can have: when that is the statement ksqlDB refuses, everything before it was accepted.
+        Only a statement error (40001) that names exactly that DROP counts as success: other errors either
+        name the refused statement, or name none (``generic_error``), or quote the whole request (50000).
+        Raises KsqlError when one of ``statements`` is refused.
+        """
+        marker = f"PULUMI_DRY_RUN_{uuid.uuid4().hex.upper()}"
+        sentinel = f"DROP STREAM {marker};"
+        try:
+            self.execute(" ".join([*statements, sentinel]), properties)
+        except KsqlError as exc:
+            if exc.error_code == 40001 and exc.statement_text.strip() == sentinel:
+                return
+            raise
+        raise KsqlError(f"dry run: ksqlDB accepted DROP STREAM {marker}, which names no stream; "
+                        f"the statements before it may have run: {' '.join(statements)}")
 
-    def describe(self, names: list[str]) -> dict[str, dict[str, Any]]:
-        """``DESCRIBE`` several existing sources in one request: name -> sourceDescription."""
-        if not names:
-            return {}
-        sql = " ".join(f"DESCRIBE {quote(name)};" for name in names)
-        return {e["sourceDescription"]["name"]: e["sourceDescription"]
-                for e in self.execute(sql) if "sourceDescription" in e}
+    def catalog(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every stream and table as ``DESCRIBE ... EXTENDED`` reports it, and every persistent query
+        (``SHOW QUERIES``), in one request."""
+        descriptions: list[dict[str, Any]] = []
+        queries: list[dict[str, Any]] = []
+        for entity in self.execute("SHOW STREAMS EXTENDED; SHOW TABLES EXTENDED; SHOW QUERIES;"):
+            descriptions.extend(entity.get("sourceDescriptions", []))
+            queries.extend(entity.get("queries", []))
+        return descriptions, queries
 
     def terminate(self, query_id: str) -> None:
         """``TERMINATE <queryId>`` (one query; never the cluster-wide terminate endpoint)."""
         self.execute(f"TERMINATE {query_id};")
 
-    def drop(self, kind: str, name: str, *, delete_topic: bool = False) -> None:
-        """``DROP STREAM|TABLE IF EXISTS name [DELETE TOPIC]`` — also terminates the CSAS/CTAS query."""
-        suffix = " DELETE TOPIC" if delete_topic else ""
-        self.execute(f"DROP {kind} IF EXISTS {quote(name)}{suffix};")
+    def resume(self, query_id: str) -> None:
+        """``RESUME <queryId>``: a paused query processes records again."""
+        self.execute(f"RESUME {query_id};")
 
 
 def quote(name: str) -> str:

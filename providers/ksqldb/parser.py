@@ -62,11 +62,25 @@ def describe_location(file: str, index: int, text: str) -> str:
 
 
 def load_sql_dir(path: str | pathlib.Path) -> dict[str, str]:
-    """Read every ``*.sql`` file of a directory: file name -> text, sorted by name."""
+    """Read every ``*.sql`` file of a directory as UTF-8 (a leading BOM is dropped): file name -> text."""
     folder = pathlib.Path(path)
     if not folder.is_dir():
         raise KsqlParseError(f"SQL directory {folder} does not exist")
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.sql"))}
+    return {p.name: read_sql_file(p) for p in sorted(folder.glob("*.sql"))}
+
+
+def read_sql_file(path: pathlib.Path) -> str:
+    """One SQL file's text; bytes that are not UTF-8 fail with the file, line and column."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        offset = exc.start - (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        text = data.decode("utf-8-sig", errors="replace")
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        raise KsqlParseError(f"{path.name}: line {line}, column {column}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
+                             f"save the file as UTF-8", path.name) from None
 
 
 def split_statements(text: str, file: str = "<sql>") -> list[str]:
@@ -159,7 +173,7 @@ def _is_name(token: str) -> bool:
     return token.startswith("`") or bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token))
 
 
-def _sources(toks: list[str]) -> list[str]:
+def sources_of(toks: list[str]) -> list[str]:
     """Names after FROM and after every JOIN (any JOIN flavour), in order, without duplicates."""
     found: list[str] = []
     for i, token in enumerate(toks[:-1]):
@@ -196,7 +210,7 @@ def _classify(text: str, where: str) -> tuple[str, str, bool, list[str], str]:
             raise KsqlParseError(f"{where}: expected a {kind.lower()} name after CREATE {kind}")
         name = identifier(toks[i])
         is_query = "SELECT" in toks
-        return kind, name, is_query, (_sources(toks) if is_query else []), name
+        return kind, name, is_query, (sources_of(toks) if is_query else []), name
     if head == "INSERT":
         if len(toks) < 3 or toks[1] != "INTO" or not _is_name(toks[2]):
             raise KsqlParseError(f"{where}: expected INSERT INTO <stream> SELECT ...")
@@ -205,7 +219,7 @@ def _classify(text: str, where: str) -> tuple[str, str, bool, list[str], str]:
                                  f"only INSERT INTO ... SELECT is supported")
         target = identifier(toks[2])
         digest = hashlib.sha256(normalise(text).encode()).hexdigest()[:10]
-        return "INSERT", f"{target}#INSERT_{digest}", True, _sources(toks), target
+        return "INSERT", f"{target}#INSERT_{digest}", True, sources_of(toks), target
     raise KsqlParseError(f"{where}: unsupported statement {head or '(empty)'}; only CREATE STREAM/TABLE "
                          f"and INSERT INTO ... SELECT are managed")
 
@@ -213,7 +227,7 @@ def _classify(text: str, where: str) -> tuple[str, str, bool, list[str], str]:
 def parse_file(file: str, text: str, variables: Mapping[str, object] | None = None) -> list[Statement]:
     """Statements of one file, in file order, with their dependencies (not yet checked)."""
     out = []
-    for index, raw in enumerate(split_statements(text, file), start=1):
+    for index, raw in enumerate(split_statements(text.lstrip("\ufeff"), file), start=1):
         where = describe_location(file, index, raw)
         body = substitute(raw, variables or {}, file, index)
         try:
@@ -221,8 +235,8 @@ def parse_file(file: str, text: str, variables: Mapping[str, object] | None = No
         except KsqlParseError as exc:
             raise KsqlParseError(str(exc), file, index) from None
         depends = list(sources)
-        if kind == "INSERT" and target not in depends:
-            depends.insert(0, target)
+        if kind == "INSERT":
+            depends.insert(0, target)  # a self-read stays visible after it, for parse_sources to reject
         out.append(Statement(file=file, index=index, kind=kind, name=name, sql=normalise(body),
                              depends_on=tuple(depends), text=body, is_query=is_query, target=target))
     return out
@@ -245,6 +259,10 @@ def parse_sources(sources: Mapping[str, str], variables: Mapping[str, object] | 
                                  statement.file, statement.index)
         by_name[statement.name] = statement
     for statement in statements:
+        if statement.kind == "INSERT" and statement.target in statement.depends_on[1:]:
+            raise KsqlParseError(f"{statement.where}: INSERT INTO {statement.target} reads from "
+                                 f"{statement.target} itself: every row it writes would be read again",
+                                 statement.file, statement.index)
         for dep in statement.depends_on:
             if dep == statement.name:
                 raise KsqlParseError(f"{statement.where}: {statement.name} reads from itself",

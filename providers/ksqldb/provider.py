@@ -1,18 +1,25 @@
-"""Pulumi dynamic provider for a set of ksqlDB statements (streams, tables, INSERT INTO queries).
+"""Pulumi dynamic provider for ONE ksqlDB stream, table or INSERT INTO query (``KsqlObjectProvider``).
 
-State per object: kind, normalised SQL, dependencies, file/statement position — never secrets except the
-password, which is a secret output. A change replaces only the changed objects and what depends on them:
-dependents are dropped first (reverse dependency order), then everything is recreated in dependency
-order. ``CREATE OR REPLACE`` is used only where ksqlDB allows it (plain streams/tables whose change only
-appends columns). Derived objects (``AS SELECT``) are dropped with ``DELETE TOPIC``; source objects
-keep their (connector-fed) topics. ``POST /ksql/terminate`` is never called.
+The Pulumi engine orders the objects: each one takes its upstream objects' names as inputs, so when an
+object is replaced (delete-before-replace: names are fixed) the engine deletes its dependents first and
+recreates them afterwards, and ``pulumi preview`` lists every one of them.
+
+Nothing is dropped before its replacement is proven: a replacement (or a ``CREATE OR REPLACE`` in place)
+is first sent to ksqlDB as a dry run (:meth:`KsqlClient.dry_run`) of the whole rebuild — terminations,
+drops, creates of the object and of everything downstream of it — from ``diff``, so a change ksqlDB would
+refuse (a topic with other partitions, an unknown column, a reader that is not declared) fails at preview
+and at the start of ``up``, before any request that changes something.
+
+Identity is the object's name and kind. URL and credentials are addresses: changing them sends no DDL.
+Adoption is by meaning (:mod:`providers.ksqldb.shape`), never by statement text.
 """
 from __future__ import annotations
 
-import logging
+import dataclasses
 import uuid
 from typing import Any, Mapping
 
+import pulumi
 from pulumi.dynamic import (CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider,
                             UpdateResult)
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
@@ -20,112 +27,64 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 from providers.http import Endpoint
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError
-from providers.ksqldb.parser import (KsqlParseError, Statement, as_create_or_replace, dependents, normalise,
-                                     parse_sources, replace_in_place_allowed, topological_order)
-
-log = logging.getLogger(__name__)
+from providers.ksqldb.parser import (KsqlParseError, Statement, as_create_or_replace, parse_file,
+                                     replace_in_place_allowed, topological_order)
+from providers.ksqldb.plan import Catalog, changed, drop_sql, executable, insert_query_id, rebuild
 
 SECRET_OUTPUTS = ["password"]
-_CAS_PREFIXES = ("CSAS_", "CTAS_")
-_COMPARED = ("kind", "sql", "depends_on")
-_TOPIC_DELETING = "marked for deletion"
+CONNECTION_KEYS = ("ksqldb_url", "username", "password", "ready_timeout")
+DEFAULT_READY_TIMEOUT = 300.0
 TOPIC_DELETION_TIMEOUT = 60.0  # seconds to wait for Kafka to finish deleting a dropped sink topic
+_TOPIC_DELETING = "marked for deletion"
+_REPLACING_STATES = ("ERROR", "UNRESPONSIVE")
 
 
-class KsqlStatementsError(Exception):
-    """A statement failed: names the file and statement, with ksqlDB's message and the statement text."""
+class KsqlObjectError(Exception):
+    """A statement failed or would fail: names the file and statement, with ksqlDB's own message."""
+
+
+def report(message: str) -> None:
+    """Tell the user what happened to an object (shown in ``pulumi up`` output)."""
+    pulumi.log.info(f"ksqlDB: {message}")
+
+
+def statement_of(entry: Mapping[str, Any]) -> Statement:
+    """The Statement of one ``{"file", "index", "statement"}`` entry (``statement`` already substituted)."""
+    (parsed,) = parse_file(entry["file"], entry["statement"])
+    return dataclasses.replace(parsed, index=int(entry["index"]))
+
+
+def pipeline_of(props: Mapping[str, Any]) -> list[Statement]:
+    """Every statement of the object's SQL directory, in dependency order."""
+    return topological_order(statement_of(e) for e in props.get("pipeline") or [])
 
 
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:
     return Endpoint(url=props["ksqldb_url"], username=props.get("username") or None,
                     password=props.get("password") or None,
-                    ready_timeout=float(props.get("ready_timeout") or 300))
+                    ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT))
 
 
-def _desired(props: Mapping[str, Any]) -> list[Statement]:
-    return parse_sources(props.get("sources") or {}, props.get("variables") or {})
+def _fail(statement: Statement, action: str, exc: KsqlError) -> KsqlObjectError:
+    return KsqlObjectError(f"{statement.where}: {action} failed: {exc}")
 
 
-def _record(statements: list[Statement]) -> dict[str, dict[str, Any]]:
-    return {s.name: {"kind": s.kind, "sql": s.sql, "depends_on": list(s.depends_on), "file": s.file,
-                     "index": s.index, "is_query": s.is_query, "target": s.target} for s in statements}
+def _refused(statement: Statement, plan: list[str], exc: KsqlError) -> KsqlObjectError:
+    """A dry run was refused: nothing was changed; say why and what to do."""
+    hint = ""
+    if "partition" in exc.message and "already exists" in exc.message:
+        hint = ("\nKafka keeps a topic's partitions and ksqlDB never changes them: declare the partition count "
+                "the topic has (stack config kafkaPartitions), or move the stream to a new topic, or delete the "
+                "topic (and its data) before running `pulumi up` again.")
+    return KsqlObjectError(f"{statement.where}: ksqlDB refused this change in a dry run, so nothing was changed. "
+                           f"The change needs {len(plan)} statements ({_summary(plan)}); ksqlDB said: {exc}{hint}")
 
 
-def _from_record(name: str, rec: Mapping[str, Any]) -> Statement:
-    return Statement(file=rec.get("file", "?"), index=int(rec.get("index", 0)), kind=rec["kind"], name=name,
-                     sql=rec["sql"], depends_on=tuple(rec.get("depends_on", ())), text=rec["sql"],
-                     is_query=bool(rec.get("is_query", True)), target=rec.get("target", name))
+def _summary(plan: list[str]) -> str:
+    return ", ".join(s.split(" AS SELECT")[0].split("(")[0].strip().rstrip(";") for s in plan)
 
 
-def _outs(props: Mapping[str, Any], statements: list[Statement]) -> dict[str, Any]:
-    return {"ksqldb_url": props["ksqldb_url"], "username": props.get("username"),
-            "password": props.get("password"), "ready_timeout": props.get("ready_timeout"),
-            "streams_properties": dict(props.get("streams_properties") or {}),
-            "objects": [s.name for s in statements], "statements": _record(statements)}
-
-
-def _compared(rec: Mapping[str, Any]) -> dict[str, Any]:
-    """The recorded fields a diff looks at (kind, normalised SQL, dependencies)."""
-    return {k: rec.get(k) for k in _COMPARED}
-
-
-def _same(rec: Mapping[str, Any] | None, statement: Statement) -> bool:
-    return rec is not None and _compared(rec) == _compared(_record([statement])[statement.name])
-
-
-class _Live:
-    """What the server has right now (one LIST and one SHOW QUERIES request)."""
-
-    def __init__(self, client: KsqlClient):
-        self.sources = client.list_sources()
-        self.queries = client.queries()
-
-    def insert_queries(self, statement: Statement) -> list[str]:
-        """Ids of the INSERT INTO queries running ``statement``."""
-        return [q["id"] for q in self.queries
-                if not q["id"].startswith(_CAS_PREFIXES) and statement.target in q.get("sinks", [])
-                and normalise(q.get("queryString", "")) == statement.sql]
-
-    def writers_besides_cas(self, name: str) -> list[str]:
-        """Queries writing into ``name`` that DROP does not terminate (INSERT INTO and custom ids)."""
-        return [q["id"] for q in self.queries if name in q.get("sinks", []) and not q["id"].startswith(_CAS_PREFIXES)]
-
-    def terminated(self, query_id: str) -> None:
-        self.queries = [q for q in self.queries if q["id"] != query_id]
-
-    def dropped(self, name: str) -> None:
-        self.sources.pop(name, None)
-        self.queries = [q for q in self.queries if name not in q.get("sinks", [])]
-
-    def exists(self, statement: Statement) -> bool:
-        if statement.kind == "INSERT":
-            return bool(self.insert_queries(statement))
-        return statement.name in self.sources
-
-
-def _fail(statement: Statement, action: str, exc: KsqlError) -> KsqlStatementsError:
-    return KsqlStatementsError(f"{statement.where}: {action} failed: {exc}")
-
-
-def _drop(client: KsqlClient, live: _Live, statement: Statement) -> None:
-    try:
-        if statement.kind == "INSERT":
-            for query_id in live.insert_queries(statement):
-                client.terminate(query_id)
-                live.terminated(query_id)
-        else:
-            for query_id in live.writers_besides_cas(statement.name):
-                client.terminate(query_id)
-                live.terminated(query_id)
-            kind = live.sources.get(statement.name, statement.kind)
-            client.drop(kind, statement.name, delete_topic=statement.is_query)
-            live.dropped(statement.name)
-    except KsqlError as exc:
-        raise _fail(statement, f"dropping {statement.name}", exc) from None
-    log.info("ksqlDB: dropped %s %s", statement.kind, statement.name)
-
-
-def _execute_after_topic_deletion(client: KsqlClient, text: str, properties: Mapping[str, str]) -> None:
+def _execute(client: KsqlClient, text: str, properties: Mapping[str, str]) -> None:
     """Run a CREATE/INSERT; while Kafka still deletes the old sink topic ("Topic 'X' is marked for
     deletion" right after DROP ... DELETE TOPIC), retry with bounded backoff."""
     retrying = Retrying(retry=retry_if_exception(lambda e: isinstance(e, KsqlError) and _TOPIC_DELETING in e.message),
@@ -134,130 +93,186 @@ def _execute_after_topic_deletion(client: KsqlClient, text: str, properties: Map
     retrying(client.execute, text, properties)
 
 
-def _plan(client: KsqlClient, live: _Live, desired: list[Statement],
-          previous: Mapping[str, Mapping[str, Any]] | None) -> dict[str, str]:
-    """name -> keep | adopt | create | recreate | replace (CREATE OR REPLACE in place)."""
-    undecided = [s for s in desired if live.exists(s) and not _same((previous or {}).get(s.name), s)]
-    described = client.describe([s.name for s in undecided if s.kind != "INSERT"])
-    actions: dict[str, str] = {}
-    for s in desired:
-        if not live.exists(s):
-            actions[s.name] = "create"
-        elif s not in undecided:
-            actions[s.name] = "keep"
-        elif s.kind == "INSERT":
-            actions[s.name] = "adopt"  # a running INSERT query with exactly this SQL
-        else:
-            desc = described.get(s.name, {})
-            live_sql = normalise(desc.get("statement", "")) if desc.get("statement") else ""
-            old = (previous or {}).get(s.name) or {
-                "kind": live.sources[s.name], "sql": live_sql, "is_query": "SELECT" in live_sql.split()}
-            if live_sql == s.sql and live.sources[s.name] == s.kind:
-                actions[s.name] = "adopt"
-            elif replace_in_place_allowed(old, s):
-                actions[s.name] = "replace"
-            else:
-                actions[s.name] = "recreate"
-    graph = {s.name: s.depends_on for s in desired}
-    roots = {n for n, a in actions.items() if a in ("create", "recreate")}
-    for name in dependents(graph, roots) - roots:
-        actions[name] = "recreate" if actions[name] != "create" else "create"
-    return actions
+def _outs(props: Mapping[str, Any], statement: Statement, catalog: Catalog, adopted: bool) -> dict[str, Any]:
+    query = catalog.query_of(statement) or {}
+    source = catalog.sources.get(statement.target) or {}
+    return {**props, "sql": statement.sql, "adopted": adopted, "query_id": query.get("id"),
+            "query_state": catalog.query_state(statement), "topic": source.get("topic"), "live_differences": []}
 
 
-def converge(client: KsqlClient, desired: list[Statement], previous: Mapping[str, Mapping[str, Any]] | None,
-             properties: Mapping[str, str]) -> dict[str, str]:
-    """Make the server match ``desired``; ``previous`` is the recorded state (None on create).
-
-    Returns the action taken per object (plus ``drop`` for removed ones).
-    """
-    live = _Live(client)
-    actions = _plan(client, live, desired, previous)
-    wanted = {s.name for s in desired}
-    removed = [_from_record(n, r) for n, r in (previous or {}).items() if n not in wanted]
-    removed = [s for s in removed if live.exists(s)]
-    to_drop = [s for s in desired if actions[s.name] == "recreate"] + removed
-    for statement in reversed(topological_order(to_drop)):
-        _drop(client, live, statement)
-    for statement in desired:
-        action = actions[statement.name]
-        if action in ("keep", "adopt"):
-            if action == "adopt":
-                log.info("ksqlDB: adopted existing %s %s (same definition)", statement.kind, statement.name)
-            continue
-        text = as_create_or_replace(statement.text) if action == "replace" else statement.text
-        try:
-            _execute_after_topic_deletion(client, text, properties)
-        except KsqlError as exc:
-            raise _fail(statement, f"{action} {statement.name}", exc) from None
-        log.info("ksqlDB: %s %s %s", action, statement.kind, statement.name)
-    actions.update({s.name: "drop" for s in removed})
-    return actions
-
-
-class KsqlStatementsProvider(ResourceProvider):
-    """Create/adopt, diff, update, read and delete a set of ksqlDB statements."""
+class KsqlObjectProvider(ResourceProvider):
+    """Create/adopt, diff, update, read and delete one ksqlDB stream, table or INSERT INTO query."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = []
-        if not news.get("ksqldb_url"):
-            failures.append(CheckFailure("ksqldb_url", "ksqldb_url is required (the ksqlDB server base URL)"))
+        failures = [CheckFailure(key, f"{key} is required") for key in ("ksqldb_url", "object_name", "statement")
+                    if not news.get(key)]
+        if not failures and not is_unknown(news["statement"]):
+            try:
+                statement = statement_of(news)
+            except (KsqlParseError, ValueError) as exc:
+                failures.append(CheckFailure("statement", str(exc)))
+            else:
+                if statement.name != news["object_name"] or statement.kind != news.get("kind"):
+                    failures.append(CheckFailure("statement", f"{statement.where} defines {statement.kind} "
+                                                 f"{statement.name}, not {news.get('kind')} {news['object_name']}"))
+                news = {**news, "sql": statement.sql}
         props = news.get("streams_properties") or {}
         if not is_unknown(props) and not all(isinstance(v, str) for v in props.values()):
             failures.append(CheckFailure("streams_properties", "streams_properties values must be strings"))
-        if not is_unknown(news.get("sources")) and not is_unknown(news.get("variables")):
-            try:
-                _desired(news)
-            except KsqlParseError as exc:
-                failures.append(CheckFailure("sources", str(exc)))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        url = news.get("ksqldb_url")
-        replaces = ["ksqldb_url"] if not is_unknown(url) and url != olds.get("ksqldb_url") else []
-        if any(is_unknown(news.get(k)) for k in ("ksqldb_url", "sources", "variables", "streams_properties")):
-            return DiffResult(changes=True, replaces=replaces, delete_before_replace=False)
-        old_statements = olds.get("statements") or {}
-        new_statements = _record(_desired(news))
-        changed = set(old_statements) != set(new_statements) or any(
-            _compared(old_statements[n]) != _compared(new_statements[n]) for n in new_statements)
-        settings = [k for k in ("streams_properties", "username", "password")
-                    if (news.get(k) or None) != (olds.get(k) or None)]
-        changes = bool(changed or settings or replaces)
-        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False,
-                          stables=[] if changes else ["objects"])
+        if is_unknown(news.get("upstream")):  # an upstream object is being replaced: so is this one
+            return DiffResult(changes=True, replaces=["upstream"], delete_before_replace=True)
+        replaces = [k for k in ("object_name", "kind") if news.get(k) != olds.get(k)]
+        changes = [k for k in CONNECTION_KEYS if not is_unknown(news.get(k)) and (news.get(k) or None) != (olds.get(k) or None)]
+        in_place = None
+        if is_unknown(news.get("statement")) or is_unknown(news.get("sql")):
+            changes.append("statement")
+        elif news.get("sql") != olds.get("sql"):
+            new, old = statement_of(news), statement_of(olds)
+            if replace_in_place_allowed(old, new):
+                changes.append("statement")
+                in_place = new
+            else:
+                replaces.append("statement")
+        if olds.get("live_differences"):
+            replaces.append("live_differences")
+        if olds.get("query_state") in _REPLACING_STATES:
+            replaces.append("query_state")
+        elif olds.get("query_state") == "PAUSED":
+            changes.append("query_state")
+        if not replaces and not changes:
+            return DiffResult(changes=False, replaces=[], stables=["object_name", "kind"], delete_before_replace=True)
+        if not is_unknown(news.get("ksqldb_url")) and not is_unknown(news.get("statement")):
+            if replaces:
+                self._prove_rebuild(news)
+            elif in_place is not None:
+                self._prove(news, in_place, [as_create_or_replace(in_place.text)])
+        return DiffResult(changes=True, replaces=replaces, delete_before_replace=True,
+                          stables=[] if replaces else ["object_name", "kind"])
+
+    def _prove_rebuild(self, props: Mapping[str, Any]) -> None:
+        """Dry-run the rebuild this replacement causes (the object, everything downstream, and every other
+        declared object that differs from what runs), against the live server."""
+        statement, pipeline = statement_of(props), pipeline_of(props)
+        with KsqlClient(_endpoint(props)) as client:
+            client.wait_ready()
+            catalog = Catalog(*client.catalog())
+            plan = rebuild(pipeline, catalog, {statement.name} | changed(pipeline, catalog))
+            self._dry_run(client, statement, plan.script, props)
+
+    def _prove(self, props: Mapping[str, Any], statement: Statement, script: list[str]) -> None:
+        with KsqlClient(_endpoint(props)) as client:
+            client.wait_ready()
+            self._dry_run(client, statement, script, props)
+
+    @staticmethod
+    def _dry_run(client: KsqlClient, statement: Statement, script: list[str], props: Mapping[str, Any]) -> None:
+        try:
+            client.dry_run(script, props.get("streams_properties") or {})
+        except KsqlError as exc:
+            raise _refused(statement, script, exc) from None
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        desired = _desired(props)
+        statement = statement_of(props)
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
-            converge(client, desired, None, props.get("streams_properties") or {})
-        return CreateResult(f"ksql-{uuid.uuid4().hex[:12]}", _outs(props, desired))
+            adopted = self._converge(client, statement, props)
+            catalog = Catalog(*client.catalog())
+        return CreateResult(f"ksql-{uuid.uuid4().hex[:12]}", _outs(props, statement, catalog, adopted))
+
+    def _converge(self, client: KsqlClient, statement: Statement, props: Mapping[str, Any]) -> bool:
+        """Make the object exist as declared; True when an existing one was adopted."""
+        catalog = Catalog(*client.catalog())
+        properties = props.get("streams_properties") or {}
+        if catalog.exists(statement):
+            found = [] if statement.kind == "INSERT" else catalog.differences(statement)
+            if not found:
+                report(f"adopted existing {statement.kind} {statement.name} (same columns, formats, topic, window "
+                       f"and sources)")
+                if statement.kind != "INSERT" and catalog.expressions_differ(statement):
+                    pulumi.log.warn(f"ksqlDB: {statement.where}: the adopted {statement.name} runs a query whose "
+                                    f"expressions differ from the declared ones; if you changed them while Pulumi had "
+                                    f"no state of it, run `pulumi up --replace <urn of {statement.name}>`")
+                return True
+            pipeline = pipeline_of(props)
+            report(f"{statement.kind} {statement.name} exists as another object ({'; '.join(found)}): "
+                   f"rebuilding it and what reads from it")
+            self._dry_run(client, statement, rebuild(pipeline, catalog, {statement.name} | changed(pipeline, catalog)).script,
+                          props)
+            for text in rebuild(pipeline, catalog, {statement.name}).drops:
+                self._run(client, statement, text, properties)
+        try:
+            _execute(client, executable(statement), properties)
+        except KsqlError as exc:
+            raise _fail(statement, f"create {statement.name}", exc) from None
+        report(f"created {statement.kind} {statement.name}")
+        return False
+
+    def _run(self, client: KsqlClient, statement: Statement, text: str, properties: Mapping[str, str]) -> None:
+        try:
+            client.execute(text, properties)
+        except KsqlError as exc:
+            raise _fail(statement, text.rstrip(";"), exc) from None
+        report(text.rstrip(";").replace(" IF EXISTS", "").lower().replace("drop ", "dropped ")
+               .replace("terminate ", "terminated query ").replace(" delete topic", " with its topic"))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        desired = _desired(news)
+        statement = statement_of(news)
+        properties = news.get("streams_properties") or {}
         with KsqlClient(_endpoint(news)) as client:
             client.wait_ready()
-            converge(client, desired, olds.get("statements") or {}, news.get("streams_properties") or {})
-        return UpdateResult(_outs(news, desired))
+            catalog = Catalog(*client.catalog())
+            adopted = bool(olds.get("adopted"))
+            if not catalog.exists(statement):
+                report(f"{statement.kind} {statement.name} is missing at {news['ksqldb_url']}: creating it")
+                adopted = self._converge(client, statement, news)
+            elif news.get("sql") != olds.get("sql"):
+                self._run(client, statement, as_create_or_replace(statement.text), properties)
+            if catalog.query_state(statement) == "PAUSED":
+                self._run(client, statement, f"RESUME {catalog.query_of(statement)['id']};", properties)
+            catalog = Catalog(*client.catalog())
+        return UpdateResult(_outs(news, statement, catalog, adopted))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        recorded = [_from_record(n, r) for n, r in (props.get("statements") or {}).items()]
+        statement = statement_of(props)
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
-            live = _Live(client)
-        present = [s for s in recorded if live.exists(s)]
-        names = {s.name for s in present}
-        outs = dict(props)
-        outs["statements"] = {n: r for n, r in (props.get("statements") or {}).items() if n in names}
-        outs["objects"] = [n for n in props.get("objects", []) if n in outs["statements"]]
+            catalog = Catalog(*client.catalog())
+        if not catalog.exists(statement):
+            return ReadResult("", {})
+        outs = _outs(props, statement, catalog, bool(props.get("adopted")))
+        if statement.kind != "INSERT":
+            outs["live_differences"] = catalog.differences(statement)
         return ReadResult(id_, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        recorded = [_from_record(n, r) for n, r in (props.get("statements") or {}).items()]
+        statement = statement_of(props)
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
-            live = _Live(client)
-            for statement in reversed(topological_order(recorded)):
-                if live.exists(statement):
-                    _drop(client, live, statement)
+            catalog = Catalog(*client.catalog())
+            if statement.kind == "INSERT":
+                if catalog.exists(statement):
+                    self._run(client, statement, f"TERMINATE {insert_query_id(statement)};", {})
+                return
+            if statement.name not in catalog.sources:
+                return
+            for query_id in catalog.inserts_touching(statement.name):
+                self._run(client, statement, f"TERMINATE {query_id};", {})
+            kind = catalog.sources[statement.name].get("type", statement.kind).upper()
+            self._run(client, statement, drop_sql(kind, statement.name, delete_topic=statement.is_query), {})
+
+
+class KsqlStatementsProvider(ResourceProvider):
+    """The provider of the earlier single ``KsqlStatements`` resource, kept so that stacks deployed with it
+    move to one resource per object without losing anything: Pulumi loads this class from the old state to
+    delete that resource once the new per-object resources have adopted what runs, so ``delete`` releases
+    the objects instead of dropping them, and ``read`` keeps the recorded state."""
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        names = ", ".join(props.get("objects") or [])
+        report(f"released {names or 'no objects'} to the per-object resources (nothing dropped)")

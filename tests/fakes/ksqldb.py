@@ -1,22 +1,46 @@
-"""A FAKE ksqlDB server for provider tests: a threaded HTTP server on 127.0.0.1 that keeps streams,
-tables and persistent queries in memory and answers the REST API with ksqlDB's documented bodies.
+"""A FAKE ksqlDB 8.2.1 server for provider tests: a threaded HTTP server on 127.0.0.1 that keeps streams,
+tables, persistent queries and Kafka topics in memory and answers the REST API the way ksqlDB does.
 
-What it models (messages taken from ksqlDB's source): ``POST /ksql`` with several statements per request
-(stops at the first error and returns ``@type``/``error_code``/``message``/``statementText``/``entities``);
-CREATE [OR REPLACE] STREAM/TABLE [AS SELECT] with query ids ``CSAS_<SINK>_<n>``/``CTAS_<SINK>_<n>``;
-INSERT INTO (``INSERTQUERY_<n>``); "already exists"; unknown sources; CREATE OR REPLACE upgrade rules
-(plain sources may only append columns; joins/aggregations/windows cannot be upgraded); DROP
-[IF EXISTS] [DELETE TOPIC] terminating the CSAS/CTAS query and refusing while other sources or INSERT
-queries use the object; TERMINATE; LIST STREAMS/TABLES; SHOW QUERIES; DESCRIBE; ``GET /info``,
-``GET /healthcheck``; a not-ready phase (HTTP 503, error 50302) for N requests; injected failures.
-``POST /ksql/terminate`` (cluster-wide wipe) is answered with an error and counted, so tests can assert
-it is never called. Known difference: real ksqlDB stores a re-formatted statement (with injected WITH
-properties and a re-formatted SELECT) in DESCRIBE/SHOW QUERIES for CSAS/CTAS; the fake injects the
-WITH clause the same way but keeps the SELECT text as submitted. Plain CREATE STREAM/TABLE and INSERT
-INTO statements are stored as submitted.
+What it models, and where each rule comes from (confluentinc/ksql at tag v8.2.1):
+
+- ``POST /ksql``: every statement of a request is first validated against a sandboxed copy of the state,
+  in order, each seeing what the earlier ones did, and nothing runs unless all pass
+  (``KsqlResource.handleKsqlStatements`` -> ``RequestValidator.validate``, ``ValidatedCommandFactory``).
+  A refused statement answers 400 ``statement_error`` with ``error_code`` 40001, ``message``,
+  ``statementText`` and ``entities`` (``Errors.badStatement``).
+- Stored statements are re-written (``SqlFormatter``; ``TopicCreateInjector`` and
+  ``DefaultFormatInjector`` add ``CLEANUP_POLICY``, ``KAFKA_TOPIC``, ``KEY_FORMAT``, ``PARTITIONS``,
+  ``REPLICAS``, ``VALUE_FORMAT``): one ``WITH`` clause with every property, ``STRING`` for ``VARCHAR``,
+  aliases without ``AS``, an unaliased source written with its own name as alias, ``LEFT OUTER JOIN``,
+  ``ON ((...))``, every comparison in parentheses, one select item per line.
+- Topics: a plain CREATE over an existing topic must declare its partition count, if any
+  (``TopicValidationUtil``: "A Kafka topic with the name '...' already exists, with different
+  partition/replica configuration than required. KSQL expects N partitions (topic has M), R replication
+  factor (topic has S)."); over a missing topic it needs ``PARTITIONS`` (``TopicCreateInjector``).
+  A query's sink topic gets the source topic's partitions unless declared. ``DROP ... DELETE TOPIC``
+  deletes the topic.
+- ``SHOW STREAMS|TABLES EXTENDED`` (``source_descriptions``), ``DESCRIBE x [EXTENDED]``
+  (``sourceDescription``: ``fields`` with ``type: KEY``, ``windowType``, ``readQueries``, ``writeQueries``,
+  ``topic``, ``keyFormat``, ``valueFormat``, ``partitions``, ``replication``, ``statement``),
+  ``LIST STREAMS|TABLES``, ``SHOW QUERIES`` (``queryString``, ``sinks``, ``id``, ``state``).
+- Query ids ``CSAS_<SINK>_<n>`` / ``CTAS_<SINK>_<n>`` (kept by CREATE OR REPLACE), INSERT INTO
+  ``INSERTQUERY_<n>`` or its ``QUERY_ID`` (``InsertIntoConfigs``, upper-cased).
+- CREATE OR REPLACE: a plain source may only append columns; joins, aggregations and windows cannot be
+  upgraded ("Upgrades not yet supported for ...").
+- DROP refuses while other sources or INSERT queries use the object (``DropSourceFactory``); DROP ends
+  the query that creates it; ``TERMINATE``, ``PAUSE``, ``RESUME`` of one query.
+- ``GET /info``, ``GET /healthcheck``; HTTP 503 with 50302 "KSQL is not yet ready to serve requests."
+  for the next N requests (``unavailable``).
+
+Not modelled: expression type checking beyond unknown sources and columns named in a projection, and
+the formatting of expressions other than comparisons, AND/OR, LIKE and function calls. ``POST
+/ksql/terminate`` (cluster-wide wipe) answers an error and is counted, so tests can assert it is never
+called. Test controls: ``create_topic``, ``set_query_state``, ``fail_once`` (an error while executing,
+after validation passed), ``unavailable``.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import re
@@ -24,15 +48,36 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from providers.ksqldb.parser import identifier, split_statements, tokens
+
 NOT_READY = {"@type": "generic_error", "error_code": 50302, "message": "KSQL is not yet ready to serve requests."}
-_MUTATING = ("CREATE", "DROP", "TERMINATE", "INSERT")
-_NAME = r"(`[^`]+`|[A-Za-z_][A-Za-z0-9_]*)"
+_CREATING = ("CSAS_", "CTAS_")
+_TYPES = {"VARCHAR": "STRING", "INT": "INTEGER"}
+_COMPARISONS = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE"}
 
 
 class StatementError(Exception):
-    def __init__(self, message: str, code: int = 40001, status: int = 400):
+    """A refused statement. ``kind``: ``statement`` (400, 40001, names the statement: errors from preparing
+    and planning), ``generic`` (400, 40000, no statement: a ``KsqlException`` from the sandboxed execute or
+    an injector), ``server`` (500, 50000, quotes the whole request: any other exception)."""
+
+    def __init__(self, message: str, kind: str = "statement", code: int | None = None, status: int | None = None):
         super().__init__(message)
-        self.message, self.code, self.status = message, code, status
+        self.message, self.kind = message, kind
+        self.code = code or {"statement": 40001, "generic": 40000, "server": 50000}[kind]
+        self.status = status or (500 if kind == "server" else 400)
+
+    def body(self, statement: str, request: str, entities: list) -> dict:
+        if self.kind == "generic":
+            return {"@type": "generic_error", "error_code": self.code, "message": self.message}
+        return {"@type": "statement_error", "error_code": self.code, "message": self.message,
+                "statementText": request if self.kind == "server" else statement, "entities": entities}
+
+
+@dataclasses.dataclass
+class Topic:
+    partitions: int
+    replicas: int
 
 
 @dataclasses.dataclass
@@ -40,12 +85,14 @@ class Source:
     name: str
     kind: str  # STREAM | TABLE
     topic: str
-    statement: str
-    reads: list[str]  # sources its CSAS/CTAS query reads
-    columns: list[str]
-    with_clause: str
-    shape: str | None  # for queries: the step ksqlDB cannot upgrade (StreamAggregate, ...), else None
-    is_query: bool  # created by CREATE ... AS SELECT
+    statement: str  # as stored (re-written)
+    columns: list[tuple[str, str, bool]]  # (name, type, is key)
+    key_format: str
+    value_format: str
+    window: str | None
+    reads: list[str]  # sources its creating query reads
+    shape: str | None  # step ksqlDB cannot upgrade (join/aggregate/window), else None
+    is_query: bool
 
 
 @dataclasses.dataclass
@@ -55,103 +102,170 @@ class Query:
     statement: str
     reads: list[str]
     properties: dict[str, str]
+    state: str = "RUNNING"
 
 
-def _ident(token: str) -> str:
-    return token[1:-1] if token.startswith("`") else token.upper()
+@dataclasses.dataclass
+class _State:
+    sources: dict[str, Source] = dataclasses.field(default_factory=dict)
+    queries: dict[str, Query] = dataclasses.field(default_factory=dict)
+    topics: dict[str, Topic] = dataclasses.field(default_factory=dict)
+    counter: int = 0
 
 
-def _blank_literals(sql: str) -> str:
-    """The statement with string literal contents replaced by spaces (keeps positions)."""
-    return re.sub(r"'(?:[^']|'')*'", lambda m: "'" + " " * (len(m.group()) - 2) + "'", sql)
+def _with(toks: list[str], start: int) -> tuple[dict[str, str], int]:
+    """``WITH ( K = V , ... )`` at ``toks[start]`` -> (properties, index after ``)``)."""
+    props, i = {}, start + 2
+    while toks[i] != ")":
+        value = toks[i + 2]
+        props[toks[i].strip("`").upper()] = value[1:-1] if value.startswith("'") else value
+        i += 4 if toks[i + 3] == "," else 3
+    return props, i + 1
 
 
-def _split(sql: str) -> list[str]:
-    """Statements without comments (ksqlDB's parser skips ``--`` and ``/* */`` comments)."""
-    out, current, quote, i = [], [], None, 0
-    while i < len(sql):
-        ch = sql[i]
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'`":
-            quote = ch
-        elif sql.startswith("--", i):
-            i = sql.find("\n", i) if "\n" in sql[i:] else len(sql)
-            continue
-        elif sql.startswith("/*", i):
-            i = sql.find("*/", i) + 2 if "*/" in sql[i:] else len(sql)
-            current.append(" ")
-            continue
-        elif ch == ";":
-            if "".join(current).strip():
-                out.append("".join(current).strip() + ";")
-            current, i = [], i + 1
-            continue
-        current.append(ch)
-        i += 1
-    if "".join(current).strip():
-        out.append("".join(current).strip() + ";")
+def _format_with(props: dict[str, str]) -> str:
+    def value(key: str, v: str) -> str:
+        return v if key in ("PARTITIONS", "REPLICAS", "RETENTION_MS") else f"'{v}'"
+    return "WITH (" + ", ".join(f"{k}={value(k, v)}" for k, v in sorted(props.items())) + ")"
+
+
+def _split_top(toks: list[str], separator: str = ",") -> list[list[str]]:
+    parts, current, depth = [], [], 0
+    for t in toks:
+        depth += t in ("(", "<") and 1 or 0
+        depth -= t in (")", ">") and 1 or 0
+        if t == separator and depth == 0:
+            parts.append(current)
+            current = []
+        else:
+            current.append(t)
+    return parts + [current] if current else parts
+
+
+def _text(toks: list[str]) -> str:
+    out = ""
+    for t in toks:
+        if out and not (t in (",", ")", ".") or out.endswith(("(", ".")) or (t == "(" and out[-1].isalnum())):
+            out += " "
+        out += t
     return out
 
 
-def _columns(blank: str, original: str) -> tuple[list[str], str]:
-    """Column list (normalised) and the WITH clause text of a plain CREATE STREAM/TABLE."""
-    match = re.search(r"\((.*)\)\s*WITH\s*\((.*)\)\s*;?\s*$", blank, re.S | re.I)
-    if not match:
-        return [], ""
-    cols = re.split(r",(?![^<(]*[>)])", original[match.start(1):match.end(1)])
-    norm = lambda s: " ".join(s.upper().split())  # noqa: E731
-    return [norm(c) for c in cols if c.strip()], norm(original[match.start(2):match.end(2)])
+def _expression(toks: list[str]) -> str:
+    """A condition the way ``ExpressionFormatter`` writes it: each comparison and AND/OR in parentheses."""
+    for op in ("OR", "AND"):
+        parts = _split_top(toks, op)
+        if len(parts) > 1:
+            return "(" + f" {op} ".join(_expression(p) for p in parts) + ")"
+    depth = 0
+    for i, t in enumerate(toks):
+        depth += t == "("
+        depth -= t == ")"
+        if depth == 0 and t in _COMPARISONS:
+            return f"({_text(toks[:i])} {t} {_text(toks[i + 1:])})"
+    if toks[:1] == ["("] and toks[-1:] == [")"]:
+        return _expression(toks[1:-1])
+    return _text(toks)
 
 
-def _reads(statement: str, blank: str) -> list[str]:
-    """Sources named after FROM and JOIN."""
-    return [_ident(statement[m.start(1):m.end(1)]) for m in re.finditer(rf"\b(?:FROM|JOIN)\s+{_NAME}", blank, re.I)]
+def _clauses(toks: list[str]) -> dict[str, list[str]]:
+    """The query of a CREATE ... AS SELECT / INSERT INTO split at its top-level keywords."""
+    keys = ("SELECT", "FROM", "WINDOW", "WHERE", "GROUP", "PARTITION", "HAVING", "EMIT", "LIMIT")
+    found: dict[str, list[str]] = {}
+    current, depth = None, 0
+    for t in toks[toks.index("SELECT"):]:
+        depth += t == "("
+        depth -= t == ")"
+        if depth == 0 and t in keys and (t not in found or t == current):
+            current = t
+            found[t] = []
+            continue
+        if current and t != ";":
+            found[current].append(t)
+    return found
 
 
-def _shape(blank: str, kind: str) -> str | None:
-    upper = blank.upper()
-    if re.search(r"\bJOIN\b", upper):
-        return "StreamTableJoin" if kind == "STREAM" else "TableTableJoin"
-    if re.search(r"\bWINDOW\b", upper):
-        return "StreamWindowedAggregate"
-    if re.search(r"\bGROUP\s+BY\b", upper):
-        return "StreamAggregate"
-    return None
+def _format_query(clauses: dict[str, list[str]], qualify) -> str:
+    items, synthetic = [], 0
+    for item in _split_top(clauses["SELECT"]):
+        if len(item) >= 2 and item[-2] == "AS":
+            expression, alias = item[:-2], item[-1]
+        elif item == ["*"]:
+            expression, alias = item, None
+        elif len(item) == 1 or (len(item) == 3 and item[1] == "."):
+            expression, alias = item, item[-1]
+        else:
+            expression, alias = item, f"KSQL_COL_{synthetic}"
+            synthetic += 1
+        items.append(_text(qualify(expression)) + (f" {alias}" if alias else ""))
+    lines = ["SELECT" + (("\n  " + ",\n  ".join(items)) if len(items) > 1 else f" {items[0]}")]
+    lines.append("FROM " + _format_from(clauses["FROM"], qualify))
+    if "WINDOW" in clauses:
+        kind, inner = clauses["WINDOW"][0], " ".join(clauses["WINDOW"][2:-1]).replace(" ,", " ,")
+        lines.append(f"WINDOW {kind} ( {_plural(inner)} ) ")
+    if "WHERE" in clauses:
+        lines.append("WHERE " + _expression(qualify(clauses["WHERE"])))
+    if "GROUP" in clauses:
+        lines.append("GROUP BY " + ", ".join(_text(qualify(p)) for p in _split_top(clauses["GROUP"][1:])))
+    if "HAVING" in clauses:
+        lines.append("HAVING " + _expression(qualify(clauses["HAVING"])))
+    lines.append("EMIT " + " ".join(clauses.get("EMIT") or ["CHANGES"]))
+    return "\n".join(lines)
 
 
-def _as_stored(statement: str, blank: str, kind: str, name: str, topic: str) -> str:
-    """What DESCRIBE/SHOW QUERIES report for a CSAS/CTAS: like real ksqlDB, the statement re-written
-    with the injected sink properties (real ksqlDB also re-formats the SELECT; not modelled)."""
-    select = re.search(r"\bAS\s+SELECT\b", blank, re.I).start()
-    with_clause = re.search(r"\bWITH\s*\(", blank[:select], re.I)
-    if with_clause:
-        return statement
-    return (f"CREATE {kind} {name} WITH (KAFKA_TOPIC='{topic}', PARTITIONS=1, REPLICAS=1) "
-            f"{statement[select:].strip()}")
+def _plural(window: str) -> str:
+    return re.sub(r"\b(MILLISECOND|SECOND|MINUTE|HOUR|DAY)\b", r"\1S", window)
+
+
+def _format_from(toks: list[str], qualify) -> str:
+    out, i = [], 0
+    while i < len(toks):
+        t = toks[i]
+        if t in ("LEFT", "RIGHT", "FULL", "INNER", "JOIN"):
+            kind = "INNER" if t == "JOIN" else t
+            while toks[i] != "JOIN":
+                i += 1
+            out.append(f"\n{kind if kind == 'INNER' else kind + ' OUTER'} JOIN")
+            i += 1
+            continue
+        if t == "ON":
+            out.append(f" ON ({_expression(qualify(toks[i + 1:]))})")
+            break
+        name = toks[i]
+        alias = toks[i + 1] if i + 1 < len(toks) and toks[i + 1] not in ("LEFT", "RIGHT", "FULL", "INNER", "JOIN",
+                                                                        "ON") else None
+        out.append(f" {name} {alias or name}")
+        i += 2 if alias else 1
+    return "".join(out).strip()
+
+
+def _reads(toks: list[str]) -> list[str]:
+    found = []
+    for i, t in enumerate(toks[:-1]):
+        if t in ("FROM", "JOIN"):
+            name = identifier(toks[i + 1])
+            if name not in found:
+                found.append(name)
+    return found
 
 
 class FakeKsqlDb:
     """Start with ``with FakeKsqlDb() as fake:``; ``fake.url`` is the base URL."""
 
-    def __init__(self, known_topics: set[str] | None = None):
-        self.sources: dict[str, Source] = {}
-        self.queries: dict[str, Query] = {}
-        self.known_topics = known_topics  # None: every topic exists
+    def __init__(self, topics: dict[str, int] | None = None):
+        self.state = _State(topics={name: Topic(n, 1) for name, n in (topics or {}).items()})
         self.requests: list[tuple[str, str]] = []
         self.statements: list[str] = []  # every statement received, in order
-        self.mutations: list[str] = []  # statements that change state (CREATE/DROP/TERMINATE/INSERT)
+        self.mutations: list[str] = []  # statements that ran and changed state
         self.terminate_endpoint_calls = 0
-        self.not_ready_requests = 0
+        self._unavailable = 0
         self._failures: list[tuple[str, StatementError]] = []
-        self._counter = 0
-        self._sequence = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
-    # --- lifecycle -------------------------------------------------------------------------------
+    # --- lifecycle ---------------------------------------------------------------------------------
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -164,13 +278,40 @@ class FakeKsqlDb:
         self._server.shutdown()
         self._server.server_close()
 
+    @property
+    def sources(self) -> dict[str, Source]:
+        return self.state.sources
+
+    @property
+    def queries(self) -> dict[str, Query]:
+        return self.state.queries
+
+    @property
+    def topics(self) -> dict[str, Topic]:
+        return self.state.topics
+
     # --- test controls -----------------------------------------------------------------------------
-    def fail_once(self, statement_prefix: str, message: str, code: int = 50000, status: int = 500) -> None:
-        """The next statement starting with ``statement_prefix`` (case-insensitive) fails once."""
-        self._failures.append((statement_prefix.upper(), StatementError(message, code, status)))
+    def create_topic(self, name: str, partitions: int, replicas: int = 1) -> None:
+        """A topic created outside ksqlDB (e.g. by a connector)."""
+        self.state.topics[name] = Topic(partitions, replicas)
+
+    def set_query_state(self, query_id: str, state: str) -> None:
+        self.state.queries[query_id].state = state
+
+    def fail_once(self, statement_prefix: str, message: str, kind: str = "server") -> None:
+        """The next statement starting with ``statement_prefix`` fails once while it is being executed
+        (after the request passed validation), like a Kafka error during execution."""
+        self._failures.append((statement_prefix.upper(), StatementError(message, kind)))
+
+    def unavailable(self, requests: int) -> None:
+        """The next ``requests`` requests answer 503 / 50302 (server starting or command queue catching up)."""
+        self._unavailable = requests
 
     def mutation_count(self) -> int:
         return len(self.mutations)
+
+    def mutations_matching(self, pattern: str) -> list[str]:
+        return [m for m in self.mutations if re.match(pattern, m, re.IGNORECASE)]
 
     def reset_log(self) -> None:
         self.requests.clear()
@@ -193,14 +334,20 @@ class FakeKsqlDb:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _unavailable(self) -> bool:
+                if fake._unavailable > 0:
+                    fake._unavailable -= 1
+                    self._send(503, NOT_READY)
+                    return True
+                return False
+
             def do_GET(self) -> None:
                 with fake._lock:
                     fake.requests.append(("GET", self.path))
-                    if fake.not_ready_requests > 0:
-                        fake.not_ready_requests -= 1
-                        return self._send(503, NOT_READY)
+                    if self._unavailable():
+                        return
                 if self.path == "/info":
-                    return self._send(200, {"KsqlServerInfo": {"version": "8.2.0", "kafkaClusterId": "fake",
+                    return self._send(200, {"KsqlServerInfo": {"version": "8.2.1", "kafkaClusterId": "fake",
                                                                "ksqlServiceId": "default_",
                                                                "serverStatus": "RUNNING"}})
                 if self.path == "/healthcheck":
@@ -220,203 +367,362 @@ class FakeKsqlDb:
                     if self.path != "/ksql":
                         return self._send(404, {"@type": "generic_error", "error_code": 40400,
                                                 "message": "Not found"})
-                    if fake.not_ready_requests > 0:
-                        fake.not_ready_requests -= 1
-                        return self._send(503, NOT_READY)
-                    status, body = fake._ksql(json.loads(raw))
+                    if self._unavailable():
+                        return
+                    status, body = fake._request(json.loads(raw))
                 self._send(status, body)
 
         return Handler
 
-    # --- statements ----------------------------------------------------------------------------------
-    def _ksql(self, request: dict) -> tuple[int, Any]:
-        entities: list[dict] = []
+    # --- statements --------------------------------------------------------------------------------
+    def _request(self, request: dict) -> tuple[int, Any]:
+        statements = split_statements(request.get("ksql", ""))
         properties = request.get("streamsProperties") or {}
-        for statement in _split(request.get("ksql", "")):
-            self.statements.append(statement)
+        self.statements.extend(statements)
+        sandbox = copy.deepcopy(self.state)
+        for statement in statements:
+            try:
+                _Engine(sandbox, properties).run(statement)
+            except StatementError as exc:
+                return exc.status, exc.body(statement, request.get("ksql", ""), [])
+        entities: list[dict] = []
+        for statement in statements:
             try:
                 for prefix, error in list(self._failures):
                     if statement.upper().startswith(prefix):
                         self._failures.remove((prefix, error))
                         raise error
-                entity = self._one(statement, properties)
+                entity = _Engine(self.state, properties).run(statement)
             except StatementError as exc:
-                return exc.status, {"@type": "statement_error", "error_code": exc.code, "message": exc.message,
-                                    "statementText": statement, "entities": entities}
+                return exc.status, exc.body(statement, request.get("ksql", ""), entities)
+            if entity.get("@type") == "currentStatus":
+                self.mutations.append(statement)
             entity.setdefault("statementText", statement)
             entity.setdefault("warnings", [])
             entities.append(entity)
         return 200, entities
 
-    def _status(self, statement: str, message: str, query_id: str | None = None) -> dict:
-        self.mutations.append(statement)
-        self._sequence += 1
-        return {"@type": "currentStatus", "commandId": f"fake/{self._sequence}",
-                "commandStatus": {"status": "SUCCESS", "message": message, "queryId": query_id},
-                "commandSequenceNumber": self._sequence}
 
-    def _one(self, statement: str, properties: dict) -> dict:
-        blank = _blank_literals(statement)
-        words = blank.upper().split()
-        head = " ".join(words[:2])
-        if head in ("LIST STREAMS;", "SHOW STREAMS;", "LIST TABLES;", "SHOW TABLES;"):
-            kind = "STREAM" if "STREAMS" in head else "TABLE"
+class _Engine:
+    """Runs one statement against a state (the real one, or a sandboxed copy during validation)."""
+
+    def __init__(self, state: _State, properties: dict[str, str]):
+        self.state, self.properties = state, properties
+
+    def run(self, statement: str) -> dict:
+        toks = tokens(statement)
+        head = " ".join(toks[:2])
+        if head in ("LIST STREAMS", "SHOW STREAMS", "LIST TABLES", "SHOW TABLES"):
+            kind = "STREAM" if toks[1] == "STREAMS" else "TABLE"
+            chosen = [s for s in self.state.sources.values() if s.kind == kind]
+            if "EXTENDED" in toks:
+                return {"@type": "source_descriptions", "sourceDescriptions": [self._describe(s, True) for s in chosen]}
             key = "streams" if kind == "STREAM" else "tables"
-            items = [{"type": kind, "name": s.name, "topic": s.topic, "keyFormat": "KAFKA",
-                      "valueFormat": "JSON", "isWindowed": s.shape == "StreamWindowedAggregate"}
-                     for s in self.sources.values() if s.kind == kind]
-            return {"@type": key, key: items}
-        if head in ("SHOW QUERIES;", "LIST QUERIES;"):
-            return {"@type": "queries", "queries": [self._running(q) for q in self.queries.values()]}
-        if words and words[0] == "DESCRIBE":
-            match = re.match(rf"\s*DESCRIBE\s+{_NAME}", blank, re.I)
-            name = _ident(statement[match.start(1):match.end(1)]) if match else ""
-            source = self.sources.get(name)
-            if source is None:
+            return {"@type": key, key: [{"type": kind, "name": s.name, "topic": s.topic, "keyFormat": s.key_format,
+                                         "valueFormat": s.value_format, "isWindowed": s.window is not None}
+                                        for s in chosen]}
+        if head in ("SHOW QUERIES", "LIST QUERIES"):
+            return {"@type": "queries", "queries": [self._running(q) for q in self.state.queries.values()]}
+        verb = toks[0] if toks else ""
+        if verb == "DESCRIBE":
+            name = identifier(toks[1])
+            if name not in self.state.sources:
                 raise StatementError(f"Could not find STREAM/TABLE '{name}' in the Metastore")
-            return {"@type": "sourceDescription", "sourceDescription": self._describe(source)}
-        if words and words[0] == "CREATE":
-            return self._create(statement, blank, properties)
-        if words and words[0] == "INSERT":
-            return self._insert(statement, blank, properties)
-        if words and words[0] == "DROP":
-            return self._drop(statement, blank)
-        if words and words[0] == "TERMINATE":
-            query_id = statement.split()[1].rstrip(";")
-            if query_id.upper() == "ALL":
-                raise StatementError("FAKE: TERMINATE ALL is not modelled")
-            if query_id not in self.queries:
-                raise StatementError(f"Unknown queryId: {query_id}")
-            del self.queries[query_id]
-            return self._status(statement, "Query terminated.")
-        raise StatementError(f"line 1:1: Syntax Error\nFAKE: statement not supported: {statement[:40]}")
+            return {"@type": "sourceDescription",
+                    "sourceDescription": self._describe(self.state.sources[name], "EXTENDED" in toks)}
+        if verb == "CREATE":
+            return self._create(statement, toks)
+        if verb == "INSERT":
+            return self._insert(statement, toks)
+        if verb == "DROP":
+            return self._drop(statement, toks)
+        if verb in ("TERMINATE", "PAUSE", "RESUME"):
+            return self._control(statement, verb, toks[1])
+        raise StatementError(f"line 1:1: Syntax Error\nFAKE: statement not modelled: {statement[:40]}")
 
+    # --- reading -----------------------------------------------------------------------------------
     def _running(self, q: Query) -> dict:
-        return {"queryString": q.statement, "sinks": [q.sink], "sinkKafkaTopics": [self.sources[q.sink].topic],
-                "id": q.id, "statusCount": {"RUNNING": 1}, "queryType": "PERSISTENT", "state": "RUNNING"}
+        sink = self.state.sources.get(q.sink)
+        return {"queryString": q.statement, "sinks": [q.sink], "sinkKafkaTopics": [sink.topic if sink else q.sink],
+                "id": q.id, "statusCount": {q.state: 1}, "queryType": "PERSISTENT",
+                "state": "ERROR" if q.state == "ERROR" else "RUNNING"}  # statusCount alone shows PAUSED
 
-    def _describe(self, source: Source) -> dict:
-        readers = [self._running(q) for q in self.queries.values() if source.name in q.reads]
-        writers = [self._running(q) for q in self.queries.values() if q.sink == source.name]
-        return {"name": source.name, "type": source.kind, "statement": source.statement, "topic": source.topic,
-                "readQueries": readers, "writeQueries": writers,
-                "fields": [{"name": c.split()[0], "schema": {"type": c.split()[1]}} for c in source.columns],
-                "keyFormat": "KAFKA", "valueFormat": "JSON", "timestamp": "", "extended": False,
-                "windowType": None, "statistics": "", "errorStats": "", "partitions": 0, "replication": 0,
-                "sourceConstraints": sorted(s.name for s in self.sources.values() if source.name in s.reads)}
+    def _describe(self, source: Source, extended: bool) -> dict:
+        topic = self.state.topics.get(source.topic)
+        fields = [{"name": n, "schema": {"type": t, "fields": None, "memberSchema": None}, **({"type": "KEY"} if key else {})}
+                  for n, t, key in sorted(source.columns, key=lambda c: not c[2])]
+        return {"name": source.name, "windowType": source.window,
+                "readQueries": [self._running(q) for q in self.state.queries.values() if source.name in q.reads],
+                "writeQueries": [self._running(q) for q in self.state.queries.values() if q.sink == source.name],
+                "fields": fields, "type": source.kind, "timestamp": "", "statistics": "", "errorStats": "",
+                "extended": extended, "keyFormat": source.key_format, "valueFormat": source.value_format,
+                "topic": source.topic, "partitions": topic.partitions if extended and topic else 0,
+                "replication": topic.replicas if extended and topic else 0, "statement": source.statement,
+                "queryOffsetSummaries": [], "sourceConstraints": sorted(
+                    s.name for s in self.state.sources.values() if source.name in s.reads)}
 
-    def _require_sources(self, names: list[str]) -> None:
-        for name in names:
-            if name not in self.sources:
-                raise StatementError(f"Exception while preparing statement: {name} does not exist.")
+    # --- writing -----------------------------------------------------------------------------------
+    def _status(self, message: str, query_id: str | None = None) -> dict:
+        return {"@type": "currentStatus", "commandId": "fake",
+                "commandStatus": {"status": "SUCCESS", "message": message, "queryId": query_id},
+                "commandSequenceNumber": -1}
 
-    def _next_id(self, prefix: str) -> str:
-        query_id = f"{prefix}_{self._counter}"
-        self._counter += 1
-        return query_id
-
-    def _create(self, statement: str, blank: str, properties: dict) -> dict:
-        match = re.match(rf"\s*CREATE\s+(OR\s+REPLACE\s+)?(SOURCE\s+)?(STREAM|TABLE)\s+(IF\s+NOT\s+EXISTS\s+)?{_NAME}",
-                         blank, re.I)
-        if not match:
-            raise StatementError("line 1:8: Syntax Error")
-        or_replace, kind, if_not_exists = bool(match.group(1)), match.group(3).upper(), bool(match.group(4))
-        name = _ident(statement[match.start(5):match.end(5)])
-        is_query = re.search(r"\bAS\s+SELECT\b", blank, re.I) is not None
-        reads = _reads(statement, blank)
-        existing = self.sources.get(name)
-        if existing and not or_replace:
-            if if_not_exists:
+    def _create(self, statement: str, toks: list[str]) -> dict:
+        i = 1
+        or_replace = toks[1:3] == ["OR", "REPLACE"]
+        i += 2 if or_replace else 0
+        i += toks[i] == "SOURCE"
+        kind = toks[i]
+        i += 1
+        if_not_exists = toks[i:i + 3] == ["IF", "NOT", "EXISTS"]
+        i += 3 if if_not_exists else 0
+        name = identifier(toks[i])
+        existing = self.state.sources.get(name)
+        if existing and (not or_replace or existing.kind != kind):
+            if if_not_exists and existing.kind == kind:
                 return {"@type": "warning_entity", "message": f"Cannot add {kind.lower()} {name}: "
                         f"A {existing.kind.lower()} with the same name already exists."}
             raise StatementError(f"Cannot add {kind.lower()} '{name}': A {existing.kind.lower()} "
                                  f"with the same name already exists")
-        if existing and existing.kind != kind:
-            raise StatementError(f"Cannot add {kind.lower()} '{name}': A {existing.kind.lower()} "
-                                 f"with the same name already exists")
-        self._require_sources(reads)
-        topic_match = re.search(r"KAFKA_TOPIC\s*=\s*'([^']*)'", statement, re.I)
-        topic = topic_match.group(1) if topic_match else name
-        shape = _shape(blank, kind) if is_query else None
-        columns, with_clause = ([], "") if is_query else _columns(blank, statement)
-        if not is_query and self.known_topics is not None and topic not in self.known_topics \
-                and not re.search(r"\bPARTITIONS\s*=", blank, re.I):
-            raise StatementError(f"Topic '{topic}' does not exist. If you want to create a new topic for the "
-                                 f"{kind.lower()} please re-run the statement providing the required "
-                                 f"'PARTITIONS' configuration in the WITH clause (and optionally 'REPLICAS').")
+        if "SELECT" in toks:
+            return self._create_as_select(kind, name, toks, i + 1, existing)
+        return self._create_source(kind, name, toks, i + 1, existing)
+
+    def _create_source(self, kind: str, name: str, toks: list[str], i: int, existing: Source | None) -> dict:
+        end = i
+        depth = 0
+        for end in range(i, len(toks)):
+            depth += toks[end] == "("
+            depth -= toks[end] == ")"
+            if depth == 0:
+                break
+        columns = []
+        for part in _split_top(toks[i + 1:end]):
+            key = part[-1] == "KEY"
+            body = [t for t in part if t not in ("PRIMARY", "KEY")] if key else part
+            base = _text(body[1:]).upper()
+            columns.append((identifier(body[0]), _TYPES.get(base, base), key))
+        props, _ = _with(toks, end + 1) if toks[end + 1:end + 2] == ["WITH"] else ({}, end + 1)
+        topic = props.get("KAFKA_TOPIC")
+        if not topic:
+            raise StatementError("Missing required property \"KAFKA_TOPIC\" which has no default value.")
+        self._ensure_topic(topic, props)
         if existing:
-            self._check_upgrade(existing, is_query, shape, columns, with_clause)
-        stored = _as_stored(statement, blank, kind, name, topic) if is_query else statement
-        source = Source(name, kind, topic, stored, reads if is_query else [], columns, with_clause, shape,
-                        is_query)
-        self.sources[name] = source
-        if self.known_topics is not None:
-            self.known_topics.add(topic)
-        if not is_query:
-            return self._status(statement, f"{kind.title()} created")
-        replaced = [q.id for q in self.queries.values() if q.sink == name and q.id.startswith(("CSAS_", "CTAS_"))]
-        query_id = replaced[0] if replaced else self._next_id(f"{'CTAS' if kind == 'TABLE' else 'CSAS'}_{name}")
-        self.queries[query_id] = Query(query_id, name, stored, reads, dict(properties))
-        return self._status(statement, f"Created query with ID {query_id}", query_id)
+            self._check_plain_upgrade(existing, columns)
+        key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or "KAFKA").upper()
+        value_format = (props.get("VALUE_FORMAT") or props.get("FORMAT") or "").upper()
+        if not value_format:
+            raise StatementError("Statement is missing the 'VALUE_FORMAT' property from the WITH clause. "
+                                 "Either provide one or set a default via the 'ksql.persistence.default.format.value' "
+                                 "config.", "generic")
+        stored_props = dict(props, CLEANUP_POLICY="compact" if kind == "TABLE" else "delete")
+        if "FORMAT" not in props and not ("KEY_FORMAT" in props and "VALUE_FORMAT" in props):
+            stored_props.update(KEY_FORMAT=key_format, VALUE_FORMAT=value_format)  # DefaultFormatInjector
+        cols = ", ".join(f"{_quoted(n)} {t}{' PRIMARY KEY' if k and kind == 'TABLE' else ' KEY' if k else ''}"
+                         for n, t, k in columns)
+        stored = f"CREATE {'OR REPLACE ' if existing else ''}{kind} {_quoted(name)} ({cols}) {_format_with(stored_props)};"
+        self.state.sources[name] = Source(name, kind, topic, stored, columns, key_format, value_format, None, [],
+                                          None, False)
+        return self._status(f"{kind.title()} created")
 
-    def _check_upgrade(self, existing: Source, is_query: bool, shape: str | None, columns: list[str],
-                       with_clause: str) -> None:
-        was_query = existing.is_query
-        if is_query != was_query:
-            raise StatementError(f"Cannot upgrade data source: DataSource '{existing.name}' has type "
-                                 f"{'query' if was_query else 'source'} which cannot be replaced by this statement")
-        if is_query:
-            step = shape or existing.shape
-            if step:
-                raise StatementError(f"Upgrades not yet supported for {step}")
+    def _ensure_topic(self, topic: str, props: dict[str, str]) -> None:
+        partitions, replicas = props.get("PARTITIONS"), props.get("REPLICAS")
+        existing = self.state.topics.get(topic)
+        if existing is None:
+            if partitions is None:
+                raise StatementError(f"Topic '{topic}' does not exist. If you want to create a new topic for the "
+                                     f"stream/table please re-run the statement providing the required 'PARTITIONS' "
+                                     f"configuration in the WITH clause (and optionally 'REPLICAS').", "generic")
+            self.state.topics[topic] = Topic(int(partitions), int(replicas or 1))
             return
-        appended = len(columns) >= len(existing.columns) and columns[:len(existing.columns)] == existing.columns
-        if not appended or with_clause != existing.with_clause:
-            raise StatementError(f"Cannot upgrade data source: DataSource '{existing.name}' has schema = "
-                                 f"{', '.join(existing.columns)} which is not upgrade compatible with "
-                                 f"{', '.join(columns)}")
+        wanted_partitions = int(partitions) if partitions else existing.partitions
+        wanted_replicas = int(replicas) if replicas else -1
+        if wanted_partitions != existing.partitions or (wanted_replicas != -1 and existing.replicas < wanted_replicas):
+            raise StatementError(
+                f"A Kafka topic with the name '{topic}' already exists, with different partition/replica "
+                f"configuration than required. KSQL expects {wanted_partitions} partitions (topic has "
+                f"{existing.partitions}), {wanted_replicas} replication factor (topic has {existing.replicas}).",
+                "server")
 
-    def _insert(self, statement: str, blank: str, properties: dict) -> dict:
-        match = re.match(rf"\s*INSERT\s+INTO\s+{_NAME}", blank, re.I)
-        if not match or not re.search(r"\bSELECT\b", blank, re.I):
-            raise StatementError("FAKE: only INSERT INTO ... SELECT is modelled")
-        target = _ident(statement[match.start(1):match.end(1)])
-        reads = _reads(statement, blank)
-        self._require_sources([target] + reads)
-        if self.sources[target].kind != "STREAM":
+    def _check_plain_upgrade(self, existing: Source, columns: list) -> None:
+        if existing.is_query:
+            raise StatementError(f"Cannot upgrade data source: DataSource '`{existing.name}`' has type query "
+                                 f"which cannot be replaced by this statement", "generic")
+        if columns[:len(existing.columns)] != existing.columns:
+            raise StatementError(f"Cannot upgrade data source: DataSource '`{existing.name}`' has schema = "
+                                 f"{_schema(existing.columns)} which is not upgradeable to {_schema(columns)}. (The "
+                                 f"following columns are changed, missing or reordered: "
+                                 f"[{_schema([c for c in existing.columns if c not in columns])}])", "generic")
+
+    def _create_as_select(self, kind: str, name: str, toks: list[str], i: int, existing: Source | None) -> dict:
+        props, _ = _with(toks, i) if toks[i:i + 1] == ["WITH"] else ({}, i)
+        clauses = _clauses(toks)
+        reads = _reads(["FROM", *clauses["FROM"]])
+        for read in reads:
+            if read not in self.state.sources:
+                raise StatementError(f"Exception while preparing statement: {read} does not exist.")
+        first = self.state.sources[reads[0]]
+        columns = self._projection(clauses, reads)
+        shape = ("StreamTableJoin" if len(reads) > 1 else "StreamWindowedAggregate" if "WINDOW" in clauses
+                 else "StreamAggregate" if "GROUP" in clauses else None)
+        if existing:
+            if not existing.is_query:
+                raise StatementError(f"Cannot upgrade data source: DataSource '`{name}`' has type source "
+                                     f"which cannot be replaced by this statement", "generic")
+            if shape or existing.shape:
+                raise StatementError(f"Upgrades not yet supported for {shape or existing.shape}", "generic")
+        topic = props.get("KAFKA_TOPIC") or name
+        source_topic = self.state.topics.get(first.topic) or Topic(1, 1)
+        partitions = int(props.get("PARTITIONS") or source_topic.partitions)
+        replicas = int(props.get("REPLICAS") or source_topic.replicas)
+        if topic in self.state.topics and not existing:
+            self._ensure_topic(topic, {"PARTITIONS": str(partitions)})
+        self.state.topics.setdefault(topic, Topic(partitions, replicas))
+        key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or first.key_format).upper()
+        value_format = (props.get("VALUE_FORMAT") or props.get("FORMAT") or first.value_format).upper()
+        window = clauses["WINDOW"][0] if "WINDOW" in clauses else None
+        policy = "delete" if kind == "STREAM" else "compact,delete" if window else "compact"
+        stored_props = dict(props, CLEANUP_POLICY=policy, KAFKA_TOPIC=topic, PARTITIONS=str(partitions),
+                            REPLICAS=str(replicas), RETENTION_MS=props.get("RETENTION_MS", "604800000"))
+        stored = (f"CREATE {'OR REPLACE ' if existing else ''}{kind} {_quoted(name)} {_format_with(stored_props)} "
+                  f"AS {_format_query(clauses, self._qualifier(clauses))};")
+        self.state.sources[name] = Source(name, kind, topic, stored, columns, key_format, value_format, window,
+                                          reads, shape, True)
+        replaced = [q.id for q in self.state.queries.values() if q.sink == name and q.id.startswith(_CREATING)]
+        query_id = replaced[0] if replaced else self._next_id(f"{'CTAS' if kind == 'TABLE' else 'CSAS'}_{name}")
+        self.state.queries[query_id] = Query(query_id, name, stored, reads, dict(self.properties))
+        return self._status(f"Created query with ID {query_id}", query_id)
+
+    def _projection(self, clauses: dict[str, list[str]], reads: list[str]) -> list[tuple[str, str, bool]]:
+        """Columns of a query's result: aliases with types; GROUP BY columns become the key."""
+        available = {n: t for r in reads for n, t, _ in self.state.sources[r].columns}
+        group = [p for p in _split_top(clauses.get("GROUP", [])[1:])]
+        columns = []
+        for item in _split_top(clauses["SELECT"]):
+            alias = identifier(item[-1]) if len(item) >= 2 and item[-2] == "AS" else identifier(item[-1])
+            expression = item[:-2] if len(item) >= 2 and item[-2] == "AS" else item
+            refs = [identifier(t) for t in expression if t[0].isalpha() or t[0] in "`_"]
+            for ref in refs:
+                if ref not in available and ref not in _FUNCTIONS and not any(
+                        ref == _alias for _alias in self._aliases(clauses)):
+                    raise StatementError(f"Line: 1, Col: 1: SELECT column '{ref}' cannot be resolved.")
+            columns.append((alias, _type_of(expression, available), expression in group))
+        return columns
+
+    def _qualifier(self, clauses: dict[str, list[str]]):
+        """``AstSanitizer``: a function that qualifies each column reference with its source's alias."""
+        toks = ["FROM", *clauses["FROM"]]
+        owner: dict[str, str] = {}
+        for i, t in enumerate(toks[:-1]):
+            if t in ("FROM", "JOIN"):
+                name = identifier(toks[i + 1])
+                after = toks[i + 2] if i + 2 < len(toks) else None
+                alias = after if after and after not in ("LEFT", "RIGHT", "FULL", "INNER", "JOIN", "ON") else toks[i + 1]
+                for column, _, _ in self.state.sources[name].columns if name in self.state.sources else []:
+                    owner.setdefault(column, alias)
+
+        def qualify(expression: list[str]) -> list[str]:
+            out = []
+            for i, t in enumerate(expression):
+                nxt = expression[i + 1] if i + 1 < len(expression) else None
+                prev = expression[i - 1] if i else None
+                if identifier(t) in owner and nxt not in (".", "(") and prev != ".":
+                    out += [owner[identifier(t)], "."]
+                out.append(t)
+            return out
+        return qualify
+
+    @staticmethod
+    def _aliases(clauses: dict[str, list[str]]) -> list[str]:
+        toks = ["FROM", *clauses["FROM"]]
+        return [identifier(toks[i + 2]) for i, t in enumerate(toks[:-2])
+                if t in ("FROM", "JOIN") and toks[i + 2] not in ("LEFT", "RIGHT", "FULL", "INNER", "JOIN", "ON")]
+
+    def _next_id(self, prefix: str) -> str:
+        query_id = f"{prefix}_{self.state.counter}"
+        self.state.counter += 1
+        return query_id
+
+    def _insert(self, statement: str, toks: list[str]) -> dict:
+        target = identifier(toks[2])
+        props, _ = _with(toks, 3) if toks[3:4] == ["WITH"] else ({}, 3)
+        clauses = _clauses(toks)
+        reads = _reads(["FROM", *clauses["FROM"]])
+        for name in [target, *reads]:
+            if name not in self.state.sources:
+                raise StatementError(f"Cannot insert into an unknown stream/table: {name}" if name == target
+                                     else f"Exception while preparing statement: {name} does not exist.")
+        if self.state.sources[target].kind != "STREAM":
             raise StatementError(f"INSERT INTO can only be used to insert into a stream. {target} is a table.")
-        query_id = self._next_id("INSERTQUERY")
-        self.queries[query_id] = Query(query_id, target, statement, reads, dict(properties))
-        return self._status(statement, f"Created query with ID {query_id}", query_id)
+        query_id = props["QUERY_ID"].upper() if "QUERY_ID" in props else self._next_id("INSERTQUERY")
+        if query_id in self.state.queries:
+            raise StatementError(f"Query ID '{query_id}' already exists.")
+        self.state.queries[query_id] = Query(query_id, target, statement, reads, dict(self.properties))
+        return self._status(f"Created query with ID {query_id}", query_id)
 
-    def _drop(self, statement: str, blank: str) -> dict:
-        match = re.match(rf"\s*DROP\s+(STREAM|TABLE)\s+(IF\s+EXISTS\s+)?{_NAME}(\s+DELETE\s+TOPIC)?", blank, re.I)
-        if not match:
-            raise StatementError("line 1:6: Syntax Error")
-        kind, if_exists = match.group(1).upper(), bool(match.group(2))
-        name = _ident(statement[match.start(3):match.end(3)])
-        source = self.sources.get(name)
+    def _drop(self, statement: str, toks: list[str]) -> dict:
+        kind = toks[1]
+        if_exists = toks[2:4] == ["IF", "EXISTS"]
+        name = identifier(toks[4 if if_exists else 2])
+        delete_topic = toks[-3:-1] == ["DELETE", "TOPIC"] or toks[-2:] == ["DELETE", "TOPIC"]
+        source = self.state.sources.get(name)
         if source is None:
             if if_exists:
-                return self._status(statement, f"Source {name} does not exist.")
-            raise StatementError(f"Source {name} does not exist.")
+                return self._status(f"Source {name} does not exist.")
+            raise StatementError(f"{kind.title()} {name} does not exist.")
         if source.kind != kind:
-            raise StatementError(f"Incompatible data source type is {source.kind}, but statement was DROP {kind}")
-        readers = sorted(s.name for s in self.sources.values() if name in s.reads)
+            raise StatementError(f"Incompatible data source type is {source.kind.lower()}, but statement was "
+                                 f"DROP {kind.lower()}")
+        readers = sorted(s.name for s in self.state.sources.values() if name in s.reads)
         if readers:
             raise StatementError(f"Cannot drop {name}.\nThe following streams and/or tables read from this "
-                                 f"source: [{', '.join(readers)}].\nYou need to drop them before dropping {name}.")
-        inserts_reading = sorted(q.id for q in self.queries.values() if name in q.reads and q.sink != name)
-        inserts_writing = sorted(q.id for q in self.queries.values()
-                                 if q.sink == name and not q.id.startswith(("CSAS_", "CTAS_")))
-        if inserts_reading or inserts_writing:
+                                 f"source: [{', '.join(readers)}].\nYou need to drop them before dropping {name}.",
+                                 "generic")
+        reading = sorted(q.id for q in self.state.queries.values() if name in q.reads and q.sink != name)
+        writing = sorted(q.id for q in self.state.queries.values()
+                         if q.sink == name and not q.id.startswith(_CREATING))
+        if reading or writing:
             raise StatementError(f"Cannot drop {name}.\nThe following queries read from this source: "
-                                 f"[{', '.join(inserts_reading)}].\nThe following queries write into this "
-                                 f"source: [{', '.join(inserts_writing)}].\nYou need to terminate them before "
-                                 f"dropping {name}.")
-        for query_id in [q.id for q in self.queries.values() if q.sink == name]:
-            del self.queries[query_id]
-        del self.sources[name]
-        if match.group(4) and self.known_topics is not None:
-            self.known_topics.discard(source.topic)
-        return self._status(statement, f"Source {name} (topic: {source.topic}) was dropped.")
+                                 f"[{', '.join(reading)}].\nThe following queries write into this "
+                                 f"source: [{', '.join(writing)}].\nYou need to terminate them before "
+                                 f"dropping {name}.", "generic")
+        for query_id in [q.id for q in self.state.queries.values() if q.sink == name]:
+            del self.state.queries[query_id]
+        del self.state.sources[name]
+        if delete_topic:
+            self.state.topics.pop(source.topic, None)
+        return self._status(f"Source {name} (topic: {source.topic}) was dropped.")
+
+    def _control(self, statement: str, verb: str, query_id: str) -> dict:
+        query = self.state.queries.get(query_id.upper())
+        if query is None:
+            raise StatementError(f"Unknown queryId: {query_id}")
+        if verb == "TERMINATE":
+            del self.state.queries[query.id]
+            return self._status("Query terminated.")
+        query.state = "PAUSED" if verb == "PAUSE" else "RUNNING"
+        return self._status(f"Query {verb.lower()}d.")
+
+
+_FUNCTIONS = {"COUNT", "SUM", "AS_VALUE", "LATEST_BY_OFFSET", "WINDOWSTART", "WINDOWEND", "COALESCE", "IFNULL",
+              "CAST", "AS", "STRING", "BIGINT", "INTEGER", "INT", "VARCHAR", "DOUBLE", "LIKE", "AND", "OR", "NOT",
+              "NULL", "IS", "CASE", "WHEN", "THEN", "ELSE", "END", "TRUE", "FALSE", "MIN", "MAX", "COUNT_DISTINCT",
+              "TOPK", "COLLECT_SET", "ROWTIME", "TIMESTAMPTOSTRING", "LCASE", "UCASE", "CONCAT"}
+
+
+def _type_of(expression: list[str], available: dict[str, str]) -> str:
+    head = expression[0]
+    if head in ("COUNT", "COUNT_DISTINCT", "WINDOWSTART", "WINDOWEND", "ROWTIME"):
+        return "BIGINT"
+    if head.startswith("'"):
+        return "STRING"
+    names = [identifier(t) for t in expression if identifier(t) in available]
+    return available[names[-1]] if names else "STRING"
+
+
+def _quoted(name: str) -> str:
+    return name if re.fullmatch(r"[A-Z_][A-Z0-9_@]*", name) else f"`{name}`"
+
+
+def _schema(columns: list[tuple[str, str, bool]]) -> str:
+    return ", ".join(f"`{n}` {t}{' KEY' if k else ''}" for n, t, k in columns)
