@@ -5,7 +5,7 @@ import dataclasses
 import pathlib
 import runpy
 import threading
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
@@ -21,8 +21,9 @@ PROGRAM = ROOT / "__main__.py"
 class Declared:
     """One resource the program declared: Pulumi type token, logical name, resolved inputs, options.
 
-    ``urn``, ``parent`` (URN), ``dependencies`` (URNs of explicit and Output-derived dependencies) and
-    ``protect`` come from the registration request (recorded by :class:`RecordingMonitor`)."""
+    ``urn``, ``parent`` (URN), ``dependencies`` (URNs of explicit and Output-derived dependencies),
+    ``property_dependencies`` (input name -> URNs its value came from) and ``protect`` come from the
+    registration request (recorded by :class:`RecordingMonitor`)."""
 
     type: str
     name: str
@@ -32,6 +33,7 @@ class Declared:
     urn: str = ""
     parent: str = ""
     dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     protect: bool = False
 
 
@@ -54,6 +56,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if request is not None:
             declared.parent = request.parent
             declared.dependencies = tuple(request.dependencies)
+            declared.property_dependencies = {key: tuple(deps.urns)
+                                              for key, deps in request.propertyDependencies.items()}
             declared.protect = bool(request.protect)
             self.registering.declared = declared
         self.resources.append(declared)
@@ -143,7 +147,15 @@ def run_stack(stack: str, config: Mapping[str, Any] | None = None,
     values = {**base_config(stack), **{k: str(v) for k, v in (config or {}).items()}}
     if secrets is None:
         secrets = {"grafanaAdminPassword": "test-grafana-pw", "elasticsearchPassword": "test-es-pw"}
-    values.update(secrets)
+    return run_program(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"), stack, values, secrets, preview)
+
+
+def run_program(program: Callable[[], dict[str, Any] | None], stack: str = "test",
+                config: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
+                preview: bool = False) -> Graph:
+    """Run ``program`` (which may return the names it bound) under Pulumi mocks and record what it declares."""
+    secrets = dict(secrets or {})
+    values = {**(config or {}), **secrets}
     mocks = RecordingMocks()
     set_root_resource(None)  # a fresh root stack per run, so stack outputs never leak between runs
     pulumi.runtime.set_mocks(mocks, project="clickstream", stack=stack, preview=preview,
@@ -155,12 +167,12 @@ def run_stack(stack: str, config: Mapping[str, Any] | None = None,
     exported: dict[str, Any] = {}
     bound: dict[str, Any] = {}
 
-    def program() -> None:
-        namespace = runpy.run_path(str(PROGRAM), run_name="__main__")
+    def run() -> None:
+        namespace = program() or {}
         bound.update(namespace)
         exported.update({k: v for k, v in namespace.items() if isinstance(v, pulumi.Output)})
 
-    _sync_await(run_pulumi_func(program))
+    _sync_await(run_pulumi_func(run))
     stack_outputs = dict(get_root_resource().outputs)
     resolved = _sync_await(pulumi.Output.from_input(stack_outputs).future(with_unknowns=True)) or {}
     return Graph(mocks.resources, exported, dict(resolved), bound)

@@ -48,6 +48,10 @@ def report(message: str) -> None:
     pulumi.log.info(f"ksqlDB: {message}")
 
 
+def warn(message: str) -> None:
+    pulumi.log.warn(f"ksqlDB: {message}")
+
+
 def statement_of(entry: Mapping[str, Any]) -> Statement:
     """The Statement of one ``{"file", "index", "statement"}`` entry (``statement`` already substituted)."""
     (parsed,) = parse_file(entry["file"], entry["statement"])
@@ -192,9 +196,9 @@ class KsqlObjectProvider(ResourceProvider):
                 report(f"adopted existing {statement.kind} {statement.name} (same columns, formats, topic, window "
                        f"and sources)")
                 if statement.kind != "INSERT" and catalog.expressions_differ(statement):
-                    pulumi.log.warn(f"ksqlDB: {statement.where}: the adopted {statement.name} runs a query whose "
-                                    f"expressions differ from the declared ones; if you changed them while Pulumi had "
-                                    f"no state of it, run `pulumi up --replace <urn of {statement.name}>`")
+                    warn(f"{statement.where}: the adopted {statement.name} runs a query whose expressions differ "
+                         f"from the declared ones; if you changed them while Pulumi had no state of it, run "
+                         f"`pulumi up --replace <urn of {statement.name}>`")
                 return True
             pipeline = pipeline_of(props)
             report(f"{statement.kind} {statement.name} exists as another object ({'; '.join(found)}): "

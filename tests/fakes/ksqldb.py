@@ -256,6 +256,7 @@ class FakeKsqlDb:
         self.state = _State(topics={name: Topic(n, 1) for name, n in (topics or {}).items()})
         self.requests: list[tuple[str, str]] = []
         self.statements: list[str] = []  # every statement received, in order
+        self.executed: list[str] = []  # statements run for real (after validation), failed ones included
         self.mutations: list[str] = []  # statements that ran and changed state
         self.terminate_endpoint_calls = 0
         self._unavailable = 0
@@ -316,6 +317,7 @@ class FakeKsqlDb:
     def reset_log(self) -> None:
         self.requests.clear()
         self.statements.clear()
+        self.executed.clear()
         self.mutations.clear()
 
     # --- HTTP --------------------------------------------------------------------------------------
@@ -387,6 +389,7 @@ class FakeKsqlDb:
                 return exc.status, exc.body(statement, request.get("ksql", ""), [])
         entities: list[dict] = []
         for statement in statements:
+            self.executed.append(statement)
             try:
                 for prefix, error in list(self._failures):
                     if statement.upper().startswith(prefix):

@@ -78,3 +78,132 @@ def refresh(provider: ResourceProvider, deployed: Deployed) -> Deployed | None:
 
 def destroy(provider: ResourceProvider, deployed: Deployed) -> None:
     provider.delete(deployed.id, deployed.outs)
+
+
+@dataclasses.dataclass
+class Registered:
+    """One resource as the program registers it: ``property_dependencies`` maps an input to the names of
+    the resources its value came from (what the engine substitutes with unknowns in a cascade)."""
+
+    name: str
+    provider: ResourceProvider
+    inputs: dict[str, Any]
+    property_dependencies: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class _Stored:
+    deployed: Deployed
+    provider: ResourceProvider
+    property_dependencies: dict[str, tuple[str, ...]]
+
+
+class Deployment:
+    """A stack of dynamic resources driven the way the engine's step generator drives them
+    (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``):
+
+    - resources are registered in program order: check, then create, or diff -> same / update / replace;
+    - a replacement is delete-before-replace when the provider says so; then, before deleting it, the
+      engine asks every resource that (transitively) takes an input from it whether it would be replaced
+      with those inputs unknown (``calculateDependentReplacements``), deletes those dependents first,
+      newest first, and recreates each one without another diff when the program registers it again;
+    - resources the program no longer registers are deleted at the end, newest first.
+
+    ``preview`` makes the same decisions (check and diff only, no create/update/delete) and returns them.
+    """
+
+    def __init__(self) -> None:
+        self.state: dict[str, _Stored] = {}
+
+    def preview(self, program: list[Registered]) -> dict[str, str]:
+        return self._run(program, execute=False)
+
+    def up(self, program: list[Registered]) -> dict[str, str]:
+        """Apply ``program``; returns name -> create | same | update | replace | delete."""
+        return self._run(program, execute=True)
+
+    def refresh(self) -> dict[str, str]:
+        """``pulumi refresh``: name -> same | changed | gone (gone ones leave the state)."""
+        result = {}
+        for name, stored in list(self.state.items()):
+            refreshed = refresh(stored.provider, stored.deployed)
+            if refreshed is None:
+                del self.state[name]
+                result[name] = "gone"
+            else:
+                result[name] = "same" if refreshed.outs == stored.deployed.outs else "changed"
+                stored.deployed = refreshed
+        return result
+
+    def destroy(self) -> None:
+        for name in reversed(list(self.state)):
+            stored = self.state.pop(name)
+            stored.provider.delete(stored.deployed.id, stored.deployed.outs)
+
+    def _run(self, program: list[Registered], execute: bool) -> dict[str, str]:
+        ops: dict[str, str] = {}
+        cascaded: set[str] = set()
+        for resource in program:
+            old = self.state.get(resource.name)
+            inputs = check(resource.provider, resource.inputs, old.deployed if old else None)
+            if resource.name in cascaded or old is None:
+                ops[resource.name] = "replace" if old or resource.name in cascaded else "create"
+                if execute:
+                    created = resource.provider.create(inputs)
+                    self._store(resource, Deployed(created.id, inputs, over_the_wire(created.outs)))
+                continue
+            diff = resource.provider.diff(old.deployed.id, old.deployed.outs, inputs)
+            if not diff.changes:
+                ops[resource.name] = "same"
+            elif diff.replaces:
+                ops[resource.name] = "replace"
+                if diff.delete_before_replace:
+                    for name in reversed(self._dependent_replacements(resource.name, set(ops))):
+                        cascaded.add(name)
+                        ops[name] = "replace"
+                        if execute:
+                            gone = self.state.pop(name)
+                            gone.provider.delete(gone.deployed.id, gone.deployed.outs)
+                if execute:
+                    if diff.delete_before_replace:
+                        resource.provider.delete(old.deployed.id, old.deployed.outs)
+                        del self.state[resource.name]
+                    created = resource.provider.create(inputs)
+                    if not diff.delete_before_replace:
+                        resource.provider.delete(old.deployed.id, old.deployed.outs)
+                    self._store(resource, Deployed(created.id, inputs, over_the_wire(created.outs)))
+            else:
+                ops[resource.name] = "update"
+                if execute:
+                    updated = resource.provider.update(old.deployed.id, old.deployed.outs, inputs)
+                    self._store(resource, Deployed(old.deployed.id, inputs, over_the_wire(updated.outs)))
+        registered = {r.name for r in program}
+        for name in reversed(list(self.state)):
+            if name not in registered:
+                ops[name] = "delete"
+                if execute:
+                    stored = self.state.pop(name)
+                    stored.provider.delete(stored.deployed.id, stored.deployed.outs)
+        for name in cascaded - registered:
+            ops[name] = "delete"
+        return ops
+
+    def _store(self, resource: Registered, deployed: Deployed) -> None:
+        self.state[resource.name] = _Stored(deployed, resource.provider, dict(resource.property_dependencies))
+
+    def _dependent_replacements(self, root: str, registered: set[str]) -> list[str]:
+        """Dependents of ``root`` (in state order) whose provider says they are replaced when their inputs
+        taken from a replaced resource are unknown."""
+        replacing, found = {root}, []
+        for name, stored in self.state.items():
+            if name in registered or name == root:
+                continue
+            depends = {key for key, deps in stored.property_dependencies.items() if replacing & set(deps)}
+            if not depends:
+                continue
+            news = {k: (rpc.UNKNOWN if k in depends else v) for k, v in stored.deployed.inputs.items()}
+            diff = stored.provider.diff(stored.deployed.id, stored.deployed.outs, over_the_wire(news))
+            if diff.replaces:
+                replacing.add(name)
+                found.append(name)
+        return found

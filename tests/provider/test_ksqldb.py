@@ -1,39 +1,48 @@
-"""Provider tests for KsqlStatements against a FAKE ksqlDB (tests/fakes/ksqldb.py, in-process HTTP server).
+"""Provider tests for the per-object ksqlDB resources (``KsqlPipeline`` -> ``KsqlStream``/``KsqlTable``/
+``KsqlInsert``) against a FAKE ksqlDB 8.2.1 (tests/fakes/ksqldb.py, an in-process HTTP server).
 
-ksqlDB cannot run on this machine, so every test here runs against the fake, which answers with the
-REST bodies and error messages of ksqlDB's source. The provider is driven the way the Pulumi engine
-drives it: check -> diff -> create/update, read, delete. Every test also asserts that the cluster-wide
-``POST /ksql/terminate`` was never called.
+ksqlDB cannot run on this machine, so every test here runs against the fake. The program is declared under
+Pulumi mocks (tests/provider/ksql_stack.py) and driven by ``Deployment``, which makes the engine's
+decisions: diff, delete-before-replace with the dependent-replacement cascade, deletes of removed
+resources; inputs and outputs cross the engine's protobuf encoding. Every test also asserts that the
+cluster-wide ``POST /ksql/terminate`` was never called.
 """
+from __future__ import annotations
+
 import pathlib
 import re
 import socket
 
+import pulumi
 import pytest
-from pulumi.runtime import rpc
 
 from providers.http import Endpoint, ServiceTimeout
-from providers.ksqldb import KsqlClient, KsqlError, KsqlStatementsError, KsqlStatementsProvider, load_sql_dir
-from tests.provider.pulumi_engine import dill_round_trip
+from providers.ksqldb import KsqlClient, KsqlError, KsqlObjectError, KsqlObjectProvider, load_sql_dir
+from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlStatementsProvider
 from tests.fakes.ksqldb import FakeKsqlDb
+from tests.provider.ksql_stack import declare
+from tests.provider.pulumi_engine import Deployment, dill_round_trip
 
 pytestmark = pytest.mark.fake
 
 SOURCES = """
 -- sources fed by connectors
 CREATE STREAM CLICKS (USERID INT, BYTES BIGINT, STATUS INT)
-  WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');
-CREATE TABLE USERS (USER_ID INT PRIMARY KEY, NAME VARCHAR) WITH (KAFKA_TOPIC='users', VALUE_FORMAT='JSON');
+  WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=${partitions});
+CREATE TABLE USERS (USER_ID INT PRIMARY KEY, NAME VARCHAR)
+  WITH (KAFKA_TOPIC='users', VALUE_FORMAT='JSON', PARTITIONS=${partitions});
 """
 DERIVED = """
 CREATE STREAM ENRICHED AS SELECT C.USERID, C.BYTES, U.NAME FROM CLICKS C
   LEFT JOIN USERS U ON C.USERID = U.USER_ID EMIT CHANGES;
 CREATE TABLE PER_MIN AS SELECT USERID, COUNT(*) AS HITS FROM ENRICHED
-  WINDOW TUMBLING (SIZE 60 SECONDS) GROUP BY USERID EMIT CHANGES;
+  WINDOW TUMBLING (SIZE 60 SECONDS) GROUP BY USERID HAVING COUNT(*) > 1 EMIT CHANGES;
 CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS WHERE STATUS > ${minStatus}
   GROUP BY STATUS EMIT CHANGES;
 """
 FILES = {"01_sources.sql": SOURCES, "02_derived.sql": DERIVED}
+VARIABLES = {"minStatus": "400", "partitions": "1"}
+PROJECT_KSQL = pathlib.Path(__file__).resolve().parents[2] / "ksql"
 PROJECT_VARIABLES = {"highBandwidthBytes": "500000", "partitions": "1"}
 
 
@@ -45,347 +54,496 @@ def fake():
 
 
 @pytest.fixture
-def provider():
-    return KsqlStatementsProvider()
+def messages(monkeypatch):
+    """What the providers told the user through pulumi.log."""
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "info", lambda msg, *a, **k: said.append(msg))
+    monkeypatch.setattr(pulumi.log, "warn", lambda msg, *a, **k: said.append("warning: " + msg))
+    return said
 
 
-def inputs(fake, files=None, **overrides):
-    props = {"ksqldb_url": fake.url, "sources": dict(FILES if files is None else files),
-             "variables": {"minStatus": "400"}, "streams_properties": {"auto.offset.reset": "earliest"},
-             "username": None, "password": None, "ready_timeout": 5}
-    props.update(overrides)
-    return props
+def program(fake, files=None, variables=None, **options):
+    return declare(FILES if files is None else files, {**VARIABLES, **(variables or {})}, url=fake.url, **options)
 
 
-def up(provider, news, olds=None):
-    """What `pulumi up` does with this resource: check, then create or diff + update. Returns outs."""
-    checked = provider.check(olds or {}, news)
-    assert not checked.failures, checked.failures
-    if olds is None:
-        return provider.create(checked.inputs).outs
-    if provider.diff("id", olds, checked.inputs).changes:
-        return provider.update("id", olds, checked.inputs).outs
-    return olds
+def ddl(fake) -> list[str]:
+    """(verb, object) of every statement that changed the fake, e.g. "DROP PER_MIN", "CREATE ENRICHED"."""
+    out = []
+    for statement in fake.mutations:
+        words = re.sub(r"\b(OR REPLACE|IF EXISTS|IF NOT EXISTS|STREAM|TABLE|INTO)\b ?", "", statement).split()
+        out.append(f"{words[0]} {words[1].rstrip(';')}")
+    return out
 
 
-_OBJECT = re.compile(r"^(CREATE(?: OR REPLACE)? (?:STREAM|TABLE)|DROP (?:STREAM|TABLE) IF EXISTS|TERMINATE"
-                     r"|INSERT INTO) (\w+)")
+def deployed(fake, files=None, variables=None, **options) -> tuple[Deployment, list]:
+    stack = Deployment()
+    resources = program(fake, files, variables, **options)
+    stack.up(resources)
+    fake.reset_log()
+    return stack, resources
 
 
-def touched(fake):
-    """(verb, object) per mutating statement the fake received, e.g. ("DROP TABLE IF EXISTS", "PER_MIN")."""
-    return [_OBJECT.match(s).groups() for s in fake.mutations]
+def in_order(sequence: list[str], *items: str) -> bool:
+    """Whether ``items`` occur in ``sequence`` in this order (independent objects may come in any order,
+    as in the engine, which registers them as their inputs resolve)."""
+    positions = [sequence.index(item) for item in items]
+    return positions == sorted(positions)
 
 
-def statements_about(fake, name):
-    return [s for s, (_, obj) in zip(fake.mutations, touched(fake)) if obj == name]
+def op_of(ops: dict[str, str], obj: str) -> str:
+    return ops[f"ksql-{obj.lower().replace('_', '-')}"]
 
 
-def test_fake_create_applies_everything_in_dependency_order_with_properties(fake, provider):
-    outs = up(provider, inputs(fake))
-    assert outs["objects"] == ["CLICKS", "USERS", "ENRICHED", "PER_MIN", "ERRORS"]
-    assert set(fake.sources) == set(outs["objects"])
+# --- create, no-op, address changes -------------------------------------------------------------
+
+def test_fake_first_apply_creates_each_object_in_dependency_order_with_properties(fake, messages):
+    stack = Deployment()
+    ops = stack.up(program(fake))
+    assert set(ops.values()) == {"create"} and len(ops) == 5
+    created = [d.split()[1] for d in ddl(fake)]
+    assert sorted(created) == ["CLICKS", "ENRICHED", "ERRORS", "PER_MIN", "USERS"]
+    assert in_order(created, "CLICKS", "ENRICHED", "PER_MIN") and in_order(created, "USERS", "ENRICHED")
+    assert in_order(created, "CLICKS", "ERRORS")
     assert {q.sink for q in fake.queries.values()} == {"ENRICHED", "PER_MIN", "ERRORS"}
     assert all(q.properties == {"auto.offset.reset": "earliest"} for q in fake.queries.values())
-    assert "STATUS > 400" in outs["statements"]["ERRORS"]["sql"]
-    assert outs["statements"]["PER_MIN"]["depends_on"] == ["ENRICHED"]
-    assert "sources" not in outs and "variables" not in outs
-    assert ("GET", "/info") in fake.requests and ("GET", "/healthcheck") in fake.requests
+    outs = stack.state["ksql-per-min"].deployed.outs
+    assert outs["query_id"].startswith("CTAS_PER_MIN_") and outs["query_state"] == "RUNNING"
+    assert outs["topic"] == "PER_MIN" and outs["adopted"] is False and "HAVING COUNT (*) > 1" in outs["sql"]
+    assert "ksqlDB: created TABLE PER_MIN" in messages
 
 
-def test_fake_second_apply_with_same_inputs_makes_zero_calls(fake, provider):
-    outs = up(provider, inputs(fake))
-    fake.reset_log()
+def test_fake_second_apply_with_same_inputs_makes_zero_calls_even_when_files_are_reformatted(fake):
+    stack, _ = deployed(fake)
     reformatted = {name: text.replace("\n", "\n   ").replace("CREATE STREAM", "create  stream")
                    .replace("SELECT", "select\n") + "\n-- trailing comment\n" for name, text in FILES.items()}
-    diff = provider.diff("id", outs, provider.check(outs, inputs(fake, reformatted)).inputs)
-    assert diff.changes is False
+    assert set(stack.preview(program(fake, reformatted)).values()) == {"same"}
+    assert set(stack.up(program(fake, reformatted)).values()) == {"same"}
     assert fake.requests == []
-    provider.update("id", outs, inputs(fake))  # e.g. a password rotation: no statement is sent
-    assert fake.mutation_count() == 0
 
 
-def test_fake_changing_a_middle_object_recreates_it_and_its_dependents_only(fake, provider):
-    outs = up(provider, inputs(fake))
+def test_fake_url_and_credentials_are_addresses_updated_in_place_without_ddl(fake):
+    stack, _ = deployed(fake)
+    moved = declare(FILES, VARIABLES, url=fake.url.replace("127.0.0.1", "localhost"), username="ksql",
+                    password="rotated-pw")
+    assert set(stack.preview(moved).values()) == {"update"}
+    assert set(stack.up(moved).values()) == {"update"}
+    assert fake.mutations == [] and all(s.split()[0] == "SHOW" for s in fake.statements)
+    assert stack.state["ksql-clicks"].deployed.outs["ksqldb_url"].startswith("http://localhost:")
+
+
+def test_fake_streams_properties_change_alone_recreates_nothing(fake):
+    stack, _ = deployed(fake)
+    ops = stack.up(program(fake, streams_properties={"auto.offset.reset": "latest"}))
+    assert set(ops.values()) == {"same"} and fake.requests == []
+
+
+# --- the plan: preview shows each object --------------------------------------------------------
+
+def test_fake_preview_of_an_edited_having_lists_exactly_that_table_as_replaced(fake):
+    stack, _ = deployed(fake)
+    edited = dict(FILES, **{"02_derived.sql": DERIVED.replace("HAVING COUNT(*) > 1", "HAVING COUNT(*) > 3")})
+    ops = stack.preview(program(fake, edited))
+    assert {name for name, op in ops.items() if op != "same"} == {"ksql-per-min"}
+    assert op_of(ops, "PER_MIN") == "replace"
+    assert fake.mutations == []  # a preview changes nothing; the dry run is one validated request
+    assert len([s for s in fake.statements if s.startswith("DROP STREAM PULUMI_DRY_RUN_")]) == 1
+    stack.up(program(fake, edited))
+    assert ddl(fake) == ["DROP PER_MIN", "CREATE PER_MIN"]
+    assert fake.mutations[0] == "DROP TABLE IF EXISTS PER_MIN DELETE TOPIC;"
+
+
+def test_fake_changing_a_middle_object_replaces_it_and_its_dependents_only(fake, messages):
+    stack, _ = deployed(fake)
     untouched = {q.id for q in fake.queries.values() if q.sink == "ERRORS"}
+    changed = dict(FILES, **{"02_derived.sql": DERIVED.replace("C.BYTES, U.NAME", "C.BYTES, C.STATUS, U.NAME")})
+    ops = stack.preview(program(fake, changed))
+    assert {n: op for n, op in ops.items() if op != "same"} == {"ksql-enriched": "replace", "ksql-per-min": "replace"}
+    stack.up(program(fake, changed))
+    assert ddl(fake) == ["DROP PER_MIN", "DROP ENRICHED", "CREATE ENRICHED", "CREATE PER_MIN"]
+    assert fake.mutations[1] == "DROP STREAM IF EXISTS ENRICHED DELETE TOPIC;"
+    assert {q.id for q in fake.queries.values() if q.sink == "ERRORS"} == untouched
+    assert "C.STATUS" in stack.state["ksql-enriched"].deployed.outs["sql"]
+    assert "ksqlDB: dropped table per_min with its topic" in messages
+
+
+def test_fake_variable_change_replaces_the_object_using_it(fake):
+    stack, _ = deployed(fake)
+    ops = stack.up(program(fake, variables={"minStatus": "499"}))
+    assert {n for n, op in ops.items() if op != "same"} == {"ksql-errors"}
+    assert ddl(fake) == ["DROP ERRORS", "CREATE ERRORS"] and "STATUS > 499" in fake.mutations[1]
+
+
+def test_fake_appending_a_column_to_a_source_updates_it_in_place(fake):
+    stack, _ = deployed(fake)
+    appended = dict(FILES, **{"01_sources.sql": SOURCES.replace("STATUS INT)", "STATUS INT, AGENT VARCHAR)")})
+    ops = stack.preview(program(fake, appended))
+    assert {n: op for n, op in ops.items() if op != "same"} == {"ksql-clicks": "update"}
+    stack.up(program(fake, appended))
+    assert ddl(fake) == ["CREATE CLICKS"] and fake.mutations[0].startswith("CREATE OR REPLACE STREAM CLICKS")
+    assert "AGENT STRING" in fake.sources["CLICKS"].statement
+
+
+def test_fake_changing_a_source_column_type_replaces_everything_downstream(fake):
+    stack, _ = deployed(fake)
+    retyped = dict(FILES, **{"01_sources.sql": SOURCES.replace("BYTES BIGINT", "BYTES INT")})
+    ops = stack.up(program(fake, retyped))
+    assert {n for n, op in ops.items() if op == "replace"} == {"ksql-clicks", "ksql-enriched", "ksql-per-min",
+                                                               "ksql-errors"}
+    drops = [d.split()[1] for d in ddl(fake) if d.startswith("DROP")]
+    assert in_order(drops, "PER_MIN", "ENRICHED", "CLICKS") and in_order(drops, "ERRORS", "CLICKS")
+    assert "USERS" not in drops
+    assert "DROP STREAM IF EXISTS CLICKS;" in fake.mutations  # a source keeps its connector's topic
+
+
+def test_fake_add_and_remove_objects(fake):
+    stack, _ = deployed(fake)
+    files = {"01_sources.sql": SOURCES, "02_derived.sql": DERIVED.split("CREATE TABLE ERRORS")[0],
+             "03_new.sql": "CREATE STREAM BIG AS SELECT * FROM CLICKS WHERE BYTES > 1000 EMIT CHANGES;"}
+    ops = stack.up(program(fake, files))
+    assert ops["ksql-big"] == "create" and ops["ksql-errors"] == "delete"
+    assert ddl(fake) == ["CREATE BIG", "DROP ERRORS"]
+    assert "ERRORS" not in fake.sources and "BIG" in fake.sources
+
+
+# --- no DROP before a proven CREATE ---------------------------------------------------------------
+
+def test_fake_partitions_change_fails_at_preview_and_up_with_zero_drops(fake):
+    stack, _ = deployed(fake)
+    for attempt in (stack.preview, stack.up):
+        with pytest.raises(KsqlObjectError) as err:
+            attempt(program(fake, variables={"partitions": "6"}))
+        message = str(err.value)
+        assert "01_sources.sql: statement 1 ('CREATE STREAM CLICKS" in message
+        assert "nothing was changed" in message
+        assert "KSQL expects 6 partitions (topic has 1)" in message
+        assert "declare the partition count the topic has" in message
+    assert fake.mutations == []
+    assert set(fake.sources) == {"CLICKS", "USERS", "ENRICHED", "PER_MIN", "ERRORS"}
+    assert set(stack.up(program(fake)).values()) == {"same"}  # reverting the config: nothing to do
+
+
+def test_fake_a_bad_replacement_is_refused_before_anything_is_dropped(fake):
+    stack, _ = deployed(fake)
+    broken = dict(FILES, **{"02_derived.sql": DERIVED.replace("C.USERID, C.BYTES", "C.USERID, C.NOPE")})
+    with pytest.raises(KsqlObjectError) as err:
+        stack.up(program(fake, broken))
+    assert "02_derived.sql: statement 1 ('CREATE STREAM ENRICHED" in str(err.value)
+    assert "SELECT column 'NOPE' cannot be resolved" in str(err.value)
+    assert fake.mutations == [] and len(fake.sources) == 5
+
+
+def test_fake_an_undeclared_reader_stops_the_replacement_before_any_drop(fake):
+    stack, _ = deployed(fake)
+    with KsqlClient(Endpoint(fake.url)) as client:
+        client.execute("CREATE STREAM HANDMADE AS SELECT * FROM ENRICHED EMIT CHANGES;")
     fake.reset_log()
     changed = dict(FILES, **{"02_derived.sql": DERIVED.replace("C.BYTES, U.NAME", "C.BYTES, C.STATUS, U.NAME")})
-    outs = up(provider, inputs(fake, changed), outs)
-    kinds = [s.split()[0] + " " + s.split()[1] for s in fake.mutations]
-    assert kinds == ["DROP TABLE", "DROP STREAM", "CREATE STREAM", "CREATE TABLE"]
-    assert fake.mutations[0].startswith("DROP TABLE IF EXISTS PER_MIN DELETE TOPIC")
-    assert fake.mutations[1].startswith("DROP STREAM IF EXISTS ENRICHED DELETE TOPIC")
-    assert "C.STATUS" in fake.mutations[2] and "PER_MIN" in fake.mutations[3]
-    assert not any("OR REPLACE" in s for s in fake.mutations)
-    assert statements_about(fake, "ERRORS") == [] and statements_about(fake, "CLICKS") == []
-    assert {q.id for q in fake.queries.values() if q.sink == "ERRORS"} == untouched
-    assert "C.STATUS" in outs["statements"]["ENRICHED"]["sql"]
+    with pytest.raises(KsqlObjectError) as err:
+        stack.up(program(fake, changed))
+    assert "Cannot drop ENRICHED" in str(err.value) and "HANDMADE" in str(err.value)
+    assert fake.mutations == []
 
 
-def test_fake_variable_change_recreates_the_object_using_it(fake, provider):
-    outs = up(provider, inputs(fake))
+# --- adoption by meaning ------------------------------------------------------------------------
+
+def test_fake_empty_state_against_a_server_holding_every_object_adopts_all(fake, messages):
+    deployed(fake)  # another stack (or a lost state file) created everything
+    stack = Deployment()
+    ops = stack.up(program(fake))
+    assert set(ops.values()) == {"create"}
+    assert fake.mutations == []
+    assert all(s.deployed.outs["adopted"] for s in stack.state.values())
+    assert sum("adopted existing" in m for m in messages) == 5 and not any("warning" in m for m in messages)
+
+
+def test_fake_project_files_adopted_with_empty_state(fake):
+    files = load_sql_dir(PROJECT_KSQL)
+    first, resources = Deployment(), declare(files, PROJECT_VARIABLES, url=fake.url)
+    first.up(resources)
+    objects = len(fake.sources)
     fake.reset_log()
-    up(provider, inputs(fake, variables={"minStatus": "499"}), outs)
-    assert [s.split()[:2] for s in fake.mutations] == [["DROP", "TABLE"], ["CREATE", "TABLE"]]
-    assert "STATUS > 499" in fake.mutations[1]
+    again = Deployment()
+    again.up(resources)
+    assert fake.mutations == [] and len(again.state) == objects == len(resources)
 
 
-def test_fake_appending_a_column_to_a_source_uses_create_or_replace(fake, provider):
-    outs = up(provider, inputs(fake))
-    fake.reset_log()
-    appended = dict(FILES, **{"01_sources.sql": SOURCES.replace("STATUS INT)", "STATUS INT, AGENT VARCHAR)")})
-    outs = up(provider, inputs(fake, appended), outs)
-    assert len(fake.mutations) == 1 and fake.mutations[0].startswith("CREATE OR REPLACE STREAM CLICKS")
-    assert "AGENT" in fake.sources["CLICKS"].statement
-
-
-def test_fake_changing_a_source_column_type_recreates_everything_downstream(fake, provider):
-    outs = up(provider, inputs(fake))
-    fake.reset_log()
-    retyped = dict(FILES, **{"01_sources.sql": SOURCES.replace("BYTES BIGINT", "BYTES INT")})
-    up(provider, inputs(fake, retyped), outs)
-    drops = [obj for verb, obj in touched(fake) if verb.startswith("DROP")]
-    creates = [obj for verb, obj in touched(fake) if verb.startswith("CREATE")]
-    assert drops.index("PER_MIN") < drops.index("ENRICHED") < drops.index("CLICKS")
-    assert "USERS" not in drops and set(drops) == {"PER_MIN", "ENRICHED", "ERRORS", "CLICKS"}
-    assert creates[0] == "CLICKS" and set(creates) == set(drops)
-    assert "DROP STREAM IF EXISTS CLICKS;" in fake.mutations  # a source keeps its connector topic
-
-
-def test_fake_add_and_remove_objects(fake, provider):
-    outs = up(provider, inputs(fake))
-    fake.reset_log()
-    files = {"01_sources.sql": SOURCES,
-             "02_derived.sql": DERIVED.split("CREATE TABLE ERRORS")[0],
-             "03_new.sql": "CREATE STREAM BIG AS SELECT * FROM CLICKS WHERE BYTES > 1000 EMIT CHANGES;"}
-    outs = up(provider, inputs(fake, files), outs)
-    assert fake.mutations[0].startswith("DROP TABLE IF EXISTS ERRORS")
-    assert fake.mutations[1].startswith("CREATE STREAM BIG") and len(fake.mutations) == 2
-    assert "ERRORS" not in fake.sources and "BIG" in fake.sources
-    assert outs["objects"] == ["CLICKS", "USERS", "ENRICHED", "PER_MIN", "BIG"]
-
-
-def test_fake_streams_properties_change_alone_recreates_nothing(fake, provider):
-    outs = up(provider, inputs(fake))
-    fake.reset_log()
-    news = inputs(fake, streams_properties={"auto.offset.reset": "latest"})
-    diff = provider.diff("id", outs, news)
-    assert diff.changes is True and not diff.replaces
-    outs = provider.update("id", outs, news).outs
-    assert fake.mutation_count() == 0
-    assert outs["streams_properties"] == {"auto.offset.reset": "latest"}
-
-
-def test_fake_create_adopts_identical_objects_and_recreates_different_ones(fake, provider):
+def test_fake_an_existing_object_that_means_something_else_is_rebuilt_after_a_dry_run(fake, messages):
     with KsqlClient(Endpoint(fake.url)) as client:
-        client.execute(SOURCES)
-        client.execute("CREATE STREAM ENRICHED AS SELECT C.USERID, C.BYTES, U.NAME FROM CLICKS C "
-                       "LEFT JOIN USERS U ON C.USERID = U.USER_ID EMIT CHANGES;")
-        client.execute("CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS GROUP BY STATUS;")
+        client.execute(SOURCE_TEXT + "CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS "
+                                     "WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY STATUS;")
     fake.reset_log()
-    up(provider, inputs(fake))
-    # CLICKS/USERS: same statement -> adopted. ENRICHED: same SQL, but ksqlDB stores derived statements
-    # re-written (injected WITH clause), so without recorded state it cannot be compared -> recreated.
-    # ERRORS differs (no WHERE) -> recreated. PER_MIN missing -> created.
-    assert touched(fake) == [("DROP TABLE IF EXISTS", "ERRORS"), ("DROP STREAM IF EXISTS", "ENRICHED"),
-                             ("CREATE STREAM", "ENRICHED"), ("CREATE TABLE", "PER_MIN"),
-                             ("CREATE TABLE", "ERRORS")]
+    Deployment().up(program(fake))
+    assert ddl(fake)[:2] == ["DROP ERRORS", "CREATE ERRORS"] or "DROP ERRORS" in ddl(fake)
+    assert fake.sources["ERRORS"].window is None
+    assert any("TABLE ERRORS exists as another object (window TUMBLING (declared: none))" in m for m in messages)
+
+
+def test_fake_adoption_warns_when_only_the_query_expressions_differ(fake, messages):
+    with KsqlClient(Endpoint(fake.url)) as client:
+        client.execute(SOURCE_TEXT + "CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS "
+                                     "WHERE STATUS > 300 GROUP BY STATUS;")
+    fake.reset_log()
+    Deployment().up(program(fake))
+    assert "DROP ERRORS" not in ddl(fake)
+    assert any(m.startswith("warning: ksqlDB: 02_derived.sql: statement 3") and "--replace" in m for m in messages)
+
+
+SOURCE_TEXT = SOURCES.replace("${partitions}", "1")
+
+
+# --- live state wins ----------------------------------------------------------------------------
+
+def test_fake_an_object_dropped_out_of_band_is_seen_by_refresh_and_recreated_alone(fake):
+    stack, _ = deployed(fake)
+    with KsqlClient(Endpoint(fake.url)) as client:
+        client.execute("DROP TABLE PER_MIN DELETE TOPIC;")
+    fake.reset_log()
+    refreshed = stack.refresh()
+    assert refreshed["ksql-per-min"] == "gone" and {v for k, v in refreshed.items() if k != "ksql-per-min"} == {"same"}
+    ops = stack.up(program(fake))
+    assert {n: op for n, op in ops.items() if op != "same"} == {"ksql-per-min": "create"}
+    assert ddl(fake) == ["CREATE PER_MIN"]
+
+
+def test_fake_a_paused_query_is_resumed_and_a_failed_one_rebuilt(fake):
+    stack, _ = deployed(fake)
+    fake.set_query_state(fake_query(fake, "ERRORS"), "PAUSED")
+    fake.set_query_state(fake_query(fake, "ENRICHED"), "ERROR")
+    stack.refresh()
+    ops = stack.preview(program(fake))
+    assert {n: op for n, op in ops.items() if op != "same"} == {
+        "ksql-errors": "update", "ksql-enriched": "replace", "ksql-per-min": "replace"}
+    fake.reset_log()
+    stack.up(program(fake))
+    resume = "RESUME " + fake_query(fake, "ERRORS")
+    assert sorted(ddl(fake)) == sorted([resume, "DROP PER_MIN", "DROP ENRICHED", "CREATE ENRICHED", "CREATE PER_MIN"])
+    assert in_order(ddl(fake), "DROP PER_MIN", "DROP ENRICHED", "CREATE ENRICHED", "CREATE PER_MIN")
+    assert {q.state for q in fake.queries.values()} == {"RUNNING"}
+
+
+def test_fake_an_object_replaced_out_of_band_by_another_shows_as_drift_and_is_rebuilt(fake):
+    stack, _ = deployed(fake)
+    with KsqlClient(Endpoint(fake.url)) as client:
+        client.execute("DROP TABLE ERRORS DELETE TOPIC; CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N "
+                       "FROM CLICKS WINDOW TUMBLING (SIZE 30 SECONDS) GROUP BY STATUS;")
+    fake.reset_log()
+    assert stack.refresh()["ksql-errors"] == "changed"
+    assert stack.preview(program(fake))["ksql-errors"] == "replace"
+    stack.up(program(fake))
+    assert fake.sources["ERRORS"].window is None
+
+
+def fake_query(fake, sink: str) -> str:
+    return next(q.id for q in fake.queries.values() if q.sink == sink)
+
+
+# --- failures and re-runs -------------------------------------------------------------------------
+
+def test_fake_failure_halfway_then_rerun_converges(fake):
+    fake.fail_once("CREATE TABLE PER_MIN", "Could not write the statement 'CREATE TABLE PER_MIN ...' into the "
+                                           "command topic.")
+    stack = Deployment()
+    with pytest.raises(KsqlObjectError) as err:
+        stack.up(program(fake))
+    assert "02_derived.sql: statement 2" in str(err.value) and "command topic" in str(err.value)
+    assert "PER_MIN" not in fake.sources
+    fake.reset_log()
+    ops = stack.up(program(fake))
+    assert ops["ksql-per-min"] == "create" and "DROP" not in " ".join(ddl(fake))
     assert set(fake.sources) == {"CLICKS", "USERS", "ENRICHED", "PER_MIN", "ERRORS"}
 
 
-def test_fake_create_adopts_a_derived_object_whose_stored_statement_matches(fake, provider):
-    enriched = ("CREATE STREAM ENRICHED WITH (KAFKA_TOPIC='ENRICHED', PARTITIONS=1, REPLICAS=1) AS SELECT "
-                "C.USERID, C.BYTES, U.NAME FROM CLICKS C LEFT JOIN USERS U ON C.USERID = U.USER_ID EMIT CHANGES;")
-    files = {"01_sources.sql": SOURCES, "02_derived.sql": enriched}
-    with KsqlClient(Endpoint(fake.url)) as client:
-        client.execute(SOURCES + enriched)
-    fake.reset_log()
-    outs = up(provider, inputs(fake, files))
-    assert fake.mutation_count() == 0 and outs["objects"] == ["CLICKS", "USERS", "ENRICHED"]
-
-
-def test_fake_read_drops_vanished_objects_and_update_restores_them(fake, provider):
-    outs = up(provider, inputs(fake))
-    assert provider.read("id", outs).outs == outs  # no drift
-    with KsqlClient(Endpoint(fake.url)) as client:
-        client.execute("DROP TABLE PER_MIN;")
-    refreshed = provider.read("id", outs).outs
-    assert "PER_MIN" not in refreshed["objects"] and "PER_MIN" not in refreshed["statements"]
-    fake.reset_log()
-    up(provider, inputs(fake), refreshed)
-    assert len(fake.mutations) == 1 and fake.mutations[0].startswith("CREATE TABLE PER_MIN")
-
-
-def test_fake_delete_in_reverse_order_deleting_topics_only_of_derived_objects(fake, provider):
-    outs = up(provider, inputs(fake))
-    fake.reset_log()
-    provider.delete("id", outs)
-    assert [obj for _, obj in touched(fake)] == ["ERRORS", "PER_MIN", "ENRICHED", "USERS", "CLICKS"]
-    assert all(s.endswith("DELETE TOPIC;") for s in fake.mutations[:3])
-    assert not any("DELETE TOPIC" in s for s in fake.mutations[3:])
-    assert fake.sources == {} and fake.queries == {}
-    fake.reset_log()
-    provider.delete("id", outs)  # already gone: tolerated, nothing sent
-    assert fake.mutation_count() == 0
-
-
-def test_fake_insert_into_is_terminated_before_its_target_is_dropped(fake, provider):
-    files = dict(FILES, **{"03_insert.sql": "CREATE STREAM ALL_CLICKS AS SELECT * FROM CLICKS EMIT CHANGES;\n"
-                                            "INSERT INTO ALL_CLICKS SELECT * FROM CLICKS WHERE BYTES > 0;"})
-    outs = up(provider, inputs(fake, files))
-    assert any(q.startswith("INSERTQUERY_") for q in fake.queries)
-    fake.reset_log()
-    changed = dict(files, **{"03_insert.sql": files["03_insert.sql"].replace("FROM CLICKS EMIT", "FROM CLICKS "
-                                                                              "WHERE STATUS > 0 EMIT")})
-    outs = up(provider, inputs(fake, changed), outs)
-    assert fake.mutations[0].startswith("TERMINATE INSERTQUERY_")
-    assert fake.mutations[1].startswith("DROP STREAM IF EXISTS ALL_CLICKS")
-    assert fake.mutations[2].startswith("CREATE STREAM ALL_CLICKS") and fake.mutations[3].startswith("INSERT INTO")
-    fake.reset_log()
-    provider.delete("id", outs)
-    assert fake.mutations[0].startswith("TERMINATE INSERTQUERY_") and fake.sources == {}
-
-
-def test_fake_failure_halfway_then_rerun_converges(fake, provider):
-    fake.fail_once("CREATE TABLE PER_MIN", "Could not write the statement 'CREATE TABLE PER_MIN ...' into the "
-                                           "command topic.")
-    with pytest.raises(KsqlStatementsError) as err:
-        up(provider, inputs(fake))
-    assert "02_derived.sql: statement 2" in str(err.value) and "command topic" in str(err.value)
-    assert set(fake.sources) == {"CLICKS", "USERS", "ENRICHED"}
-    fake.reset_log()
-    outs = up(provider, inputs(fake))  # Pulumi recorded nothing, so it runs create again
-    # sources adopted; the derived ENRICHED cannot be compared without state (see the adopt test): recreated
-    assert touched(fake) == [("DROP STREAM IF EXISTS", "ENRICHED"), ("CREATE STREAM", "ENRICHED"),
-                             ("CREATE TABLE", "PER_MIN"), ("CREATE TABLE", "ERRORS")]
-    assert set(fake.sources) == set(outs["objects"])
-
-
-def test_fake_recreate_waits_while_kafka_still_deletes_the_old_topic(fake, provider):
-    outs = up(provider, inputs(fake))
-    fake.fail_once("CREATE TABLE ERRORS", "Topic 'ERRORS' is marked for deletion.", code=40001, status=400)
-    fake.reset_log()
-    up(provider, inputs(fake, variables={"minStatus": "499"}), outs)
-    assert [s.split()[:3] for s in fake.statements if "ERRORS" in s.split()[:5]] == [
-        ["DROP", "TABLE", "IF"], ["CREATE", "TABLE", "ERRORS"], ["CREATE", "TABLE", "ERRORS"]]
+def test_fake_recreate_waits_while_kafka_still_deletes_the_old_topic(fake):
+    stack, _ = deployed(fake)
+    fake.fail_once("CREATE TABLE ERRORS", "Topic 'ERRORS' is marked for deletion.")
+    stack.up(program(fake, variables={"minStatus": "499"}))
+    assert [s.split()[0] for s in fake.executed if s.startswith(("CREATE TABLE ERRORS", "DROP TABLE IF"))] == [
+        "DROP", "CREATE", "CREATE"]
     assert "ERRORS" in fake.sources
 
 
-def test_fake_bad_statement_surfaces_ksqldb_message_statement_and_file(fake, provider):
+def test_fake_bad_statement_surfaces_ksqldb_message_statement_and_file(fake):
     files = dict(FILES, **{"09_bad.sql": "-- header\nINSERT INTO PER_MIN SELECT USERID, COUNT(*) AS HITS "
                                          "FROM ENRICHED WINDOW TUMBLING (SIZE 60 SECONDS) GROUP BY USERID;"})
-    with pytest.raises(KsqlStatementsError) as err:
-        up(provider, inputs(fake, files))
+    with pytest.raises(KsqlObjectError) as err:
+        Deployment().up(program(fake, files))
     message = str(err.value)
     assert "09_bad.sql: statement 1" in message
     assert "ksqlDB error 40001: INSERT INTO can only be used to insert into a stream. PER_MIN is a table." in message
-    assert "statement: INSERT INTO PER_MIN SELECT" in message
 
 
 def test_fake_missing_topic_error_names_file_and_statement():
-    with FakeKsqlDb(known_topics={"users"}) as fake:
-        with pytest.raises(KsqlStatementsError) as err:
-            up(KsqlStatementsProvider(), inputs(fake))
+    with FakeKsqlDb() as fake:
+        files = {"01.sql": "CREATE STREAM CLICKS (USERID INT) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');"}
+        with pytest.raises(KsqlObjectError) as err:
+            Deployment().up(declare(files, url=fake.url))
     message = str(err.value)
-    assert "01_sources.sql: statement 1" in message and "Topic 'clicks' does not exist" in message
-    assert "statement: CREATE STREAM CLICKS" in message
+    assert "01.sql: statement 1" in message and "Topic 'clicks' does not exist" in message
 
 
-def test_fake_service_not_ready_then_ready(fake, provider):
-    fake.not_ready_requests = 4
-    outs = up(provider, inputs(fake))
-    assert outs["objects"][-1] == "ERRORS"
-    assert fake.not_ready_requests == 0
+def test_fake_service_not_ready_is_waited_for(fake):
+    fake.unavailable(4)
+    Deployment().up(program(fake))
+    assert len(fake.sources) == 5
 
 
-def test_fake_ksql_503_not_ready_is_retried_by_the_client(fake):
-    with KsqlClient(Endpoint(fake.url)) as client:
-        fake.not_ready_requests = 2
-        assert client.list_sources() == {}
-    assert fake.requests.count(("POST", "/ksql")) == 3
+def test_fake_503_is_retried_within_ready_timeout_not_a_fixed_count(fake, monkeypatch):
+    from tenacity import wait_fixed
+    monkeypatch.setattr("providers.http.backoff", lambda first, most: wait_fixed(0.01))
+    with KsqlClient(Endpoint(fake.url, ready_timeout=30)) as client:
+        fake.unavailable(12)  # more than the default attempt cap of other calls
+        assert client.catalog() == ([], [])
+    assert fake.requests.count(("POST", "/ksql")) == 13
 
 
-def test_timeout_message_names_the_url(provider):
+def test_timeout_message_names_the_url():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    resources = declare(FILES, VARIABLES, url=url, ready_timeout=1)
     with pytest.raises(ServiceTimeout) as err:
-        provider.create({"ksqldb_url": url, "sources": FILES, "variables": {"minStatus": "400"},
-                         "streams_properties": {}, "ready_timeout": 1})
+        Deployment().up(resources)
     assert url in str(err.value)
 
 
-def test_check_reports_bad_files_and_tolerates_unknowns(provider):
-    bad = provider.check({}, {"ksqldb_url": "http://k:8088", "variables": {},
-                              "sources": {"x.sql": "CREATE STREAM A AS SELECT * FROM B;"}})
-    assert [f.property for f in bad.failures] == ["sources"]
-    assert "x.sql: statement 1" in bad.failures[0].reason and "B" in bad.failures[0].reason
-    unknown = {"ksqldb_url": rpc.UNKNOWN, "sources": FILES, "variables": {"minStatus": rpc.UNKNOWN}}
-    assert provider.check({}, unknown).failures == []
-    diff = provider.diff("id", {"ksqldb_url": "http://k:8088", "statements": {}}, unknown)
-    assert diff.changes is True and not diff.replaces  # decided again once the values are known
+# --- INSERT INTO ----------------------------------------------------------------------------------
+
+INSERTS = ("CREATE STREAM ALL_CLICKS AS SELECT * FROM CLICKS EMIT CHANGES;\n"
+           "INSERT INTO ALL_CLICKS SELECT * FROM CLICKS WHERE BYTES > 0;")
 
 
-def test_diff_marks_url_change_as_replacement(fake, provider):
-    outs = up(provider, inputs(fake))
-    diff = provider.diff("id", outs, inputs(fake, ksqldb_url="http://other:8088"))
-    assert diff.changes is True and diff.replaces == ["ksqldb_url"]
+def test_fake_insert_into_runs_under_its_own_query_id_and_is_terminated_before_its_target_drops(fake):
+    files = dict(FILES, **{"03_insert.sql": INSERTS})
+    stack, _ = deployed(fake, files)
+    (insert_id,) = [q for q in fake.queries if q.startswith("INSERT_ALL_CLICKS_")]
+    changed = dict(files, **{"03_insert.sql": INSERTS.replace("FROM CLICKS EMIT", "FROM CLICKS WHERE STATUS > 0 EMIT")})
+    ops = stack.up(program(fake, changed))
+    assert op_of(ops, "ALL_CLICKS") == "replace"
+    assert ddl(fake) == [f"TERMINATE {insert_id}", "DROP ALL_CLICKS", "CREATE ALL_CLICKS", "INSERT ALL_CLICKS"]
+    assert insert_id in fake.queries
+    fake.reset_log()
+    stack.destroy()
+    assert ddl(fake)[0] == f"TERMINATE {insert_id}" and fake.sources == {}
 
 
-def test_secrets_stay_out_of_error_messages_and_are_listed_as_secret_outputs(fake, provider):
-    from providers.ksqldb.provider import SECRET_OUTPUTS
-    outs = up(provider, inputs(fake, username="ksql", password="s3cret-pw"))
-    assert SECRET_OUTPUTS == ["password"] and outs["password"] == "s3cret-pw"
+def test_fake_self_insert_is_refused_at_check(fake):
+    from tests.provider.pulumi_engine import CheckFailed
+    from providers.ksqldb import KsqlParseError
+    with pytest.raises((CheckFailed, KsqlParseError)) as err:
+        declare(dict(FILES, **{"03.sql": "INSERT INTO ENRICHED SELECT * FROM ENRICHED;"}), VARIABLES, url=fake.url)
+    assert "reads from ENRICHED itself" in str(err.value)
+
+
+# --- delete ---------------------------------------------------------------------------------------
+
+def test_fake_destroy_drops_dependents_first_and_topics_only_of_derived_objects(fake):
+    stack, _ = deployed(fake)
+    stack.destroy()
+    dropped = [d.split()[1] for d in ddl(fake)]
+    assert sorted(dropped) == ["CLICKS", "ENRICHED", "ERRORS", "PER_MIN", "USERS"]
+    assert in_order(dropped, "PER_MIN", "ENRICHED", "CLICKS") and in_order(dropped, "ENRICHED", "USERS")
+    assert in_order(dropped, "ERRORS", "CLICKS")
+    assert all(s.endswith("DELETE TOPIC;") for s in fake.mutations if "CLICKS" not in s and "USERS" not in s)
+    assert "DROP STREAM IF EXISTS CLICKS;" in fake.mutations and fake.sources == {} and fake.queries == {}
+    assert "clicks" in fake.topics and "PER_MIN" not in fake.topics
+
+
+def test_fake_deleting_what_is_already_gone_sends_nothing(fake):
+    stack, resources = deployed(fake)
+    states = {n: s for n, s in stack.state.items()}
+    stack.destroy()
+    fake.reset_log()
+    for stored in reversed(list(states.values())):
+        stored.provider.delete(stored.deployed.id, stored.deployed.outs)
+    assert fake.mutations == []
+
+
+# --- moving from the single-resource shape --------------------------------------------------------
+
+def test_fake_stacks_deployed_as_one_resource_move_to_one_resource_per_object_without_losing_anything(fake, messages):
+    files = load_sql_dir(PROJECT_KSQL)
+    Deployment().up(declare(files, PROJECT_VARIABLES, url=fake.url))  # what the old resource had created
+    fake.reset_log()
+    old_state = {"ksqldb_url": fake.url, "objects": sorted(fake.sources), "statements": {}}
+    stack = Deployment()
+    stack.up(declare(files, PROJECT_VARIABLES, url=fake.url))
+    legacy = dill_round_trip(KsqlStatementsProvider())
+    assert legacy.read("ksql-0", old_state).outs == old_state
+    legacy.delete("ksql-0", old_state)  # the engine deletes the old resource last, with this class
+    assert fake.mutations == [] and len(fake.sources) == len(old_state["objects"])
+    assert any("released" in m and "nothing dropped" in m for m in messages)
+
+
+# --- inputs, secrets, serialization ---------------------------------------------------------------
+
+def test_check_reports_a_statement_that_does_not_define_the_object():
+    provider = KsqlObjectProvider()
+    news = {"ksqldb_url": "http://k:8088", "object_name": "A", "kind": "STREAM", "file": "x.sql", "index": 1,
+            "statement": "CREATE STREAM B AS SELECT * FROM C;"}
+    failures = provider.check({}, news).failures
+    assert [f.property for f in failures] == ["statement"] and "defines STREAM B" in failures[0].reason
+    assert provider.check({}, dict(news, statement="DROP STREAM A;")).failures[0].property == "statement"
+
+
+def test_diff_with_an_unknown_upstream_replaces_without_calling_the_server(fake):
+    stack, _ = deployed(fake)
+    stored = stack.state["ksql-per-min"]
+    from pulumi.runtime import rpc
+    diff = stored.provider.diff("id", stored.deployed.outs, dict(stored.deployed.inputs, upstream=rpc.UNKNOWN))
+    assert diff.replaces == ["upstream"] and diff.delete_before_replace is True
+    assert fake.requests == []
+
+
+def test_secrets_stay_out_of_errors_and_are_secret_outputs(fake):
+    stack, _ = deployed(fake, username="ksql", password="s3cret-pw")
+    assert SECRET_OUTPUTS == ["password"]
     fake.fail_once("DROP", "boom")
-    with pytest.raises(KsqlStatementsError) as err:
-        provider.delete("id", outs)
+    with pytest.raises(KsqlObjectError) as err:
+        stack.destroy()
     assert "s3cret-pw" not in str(err.value)
 
 
-def test_provider_survives_the_dill_round_trip_pulumi_uses():
-    restored = dill_round_trip(KsqlStatementsProvider())
-    assert isinstance(restored, KsqlStatementsProvider)
-    assert restored.check({}, {"ksqldb_url": "http://k:8088", "sources": FILES,
-                               "variables": {"minStatus": "400"}}).failures == []
+def test_providers_survive_the_dill_round_trip_pulumi_uses():
+    assert isinstance(dill_round_trip(KsqlObjectProvider()), KsqlObjectProvider)
+    assert isinstance(dill_round_trip(KsqlStatementsProvider()), KsqlStatementsProvider)
 
 
-def test_fake_project_ksql_files_apply_update_noop_and_delete(fake, provider):
-    """The real ksql/*.sql content of the project against the fake: apply, no-op, destroy."""
-    sources = load_sql_dir(pathlib.Path(__file__).resolve().parents[2] / "ksql")
-    if not sources:
-        pytest.skip("ksql/ has no .sql files yet")
-    news = inputs(fake, sources, variables=PROJECT_VARIABLES)
-    outs = up(provider, news)
-    assert set(fake.sources) == set(outs["objects"])
-    assert len(fake.queries) == sum(1 for r in outs["statements"].values() if r["is_query"])
-    fake.reset_log()
-    assert provider.diff("id", outs, provider.check(outs, news).inputs).changes is False
-    provider.update("id", outs, news)
-    assert fake.mutation_count() == 0
-    provider.delete("id", outs)
-    assert fake.sources == {} and fake.queries == {}
+# --- the fake itself ------------------------------------------------------------------------------
+
+def test_fake_itself_validates_a_whole_request_before_running_any_of_it(fake):
+    with KsqlClient(Endpoint(fake.url)) as client:
+        with pytest.raises(KsqlError) as err:
+            client.execute(SOURCE_TEXT + "CREATE STREAM S AS SELECT * FROM NOPE;")
+        assert (err.value.error_code, err.value.message) == (40001, "Exception while preparing statement: NOPE "
+                                                                    "does not exist.")
+        assert fake.sources == {} and fake.mutations == []
+        client.dry_run([SOURCE_TEXT])
+        assert fake.sources == {}
 
 
 def test_fake_itself_answers_with_ksqldb_error_bodies(fake):
-    """The FAKE's own behaviour that the provider tests rely on (messages as in ksqlDB's source)."""
+    """The FAKE's own behaviour that the provider relies on (messages and codes as in ksqlDB 8.2.1)."""
     with KsqlClient(Endpoint(fake.url)) as client:
-        client.execute(SOURCES + "CREATE TABLE T AS SELECT USERID, COUNT(*) AS N FROM CLICKS GROUP BY USERID;")
+        client.execute(SOURCE_TEXT + "CREATE TABLE T AS SELECT USERID, COUNT(*) AS N FROM CLICKS GROUP BY USERID;")
         cases = {
             "CREATE TABLE T AS SELECT USERID, COUNT(*) AS N FROM CLICKS GROUP BY USERID;":
-                "Cannot add table 'T': A table with the same name already exists",
+                (40001, "Cannot add table 'T': A table with the same name already exists"),
             "CREATE OR REPLACE TABLE T AS SELECT USERID, COUNT(*) AS M FROM CLICKS GROUP BY USERID;":
-                "Upgrades not yet supported for StreamAggregate",
-            "DROP STREAM CLICKS;": "Cannot drop CLICKS.\nThe following streams and/or tables read from this "
-                                   "source: [T].\nYou need to drop them before dropping CLICKS.",
-            "CREATE STREAM S AS SELECT * FROM NOPE;": "Exception while preparing statement: NOPE does not exist.",
-            "DROP TABLE NOPE;": "Source NOPE does not exist.",
+                (40000, "Upgrades not yet supported for StreamAggregate"),
+            "DROP STREAM CLICKS;": (40000, "Cannot drop CLICKS.\nThe following streams and/or tables read from this "
+                                           "source: [T].\nYou need to drop them before dropping CLICKS."),
+            "DROP TABLE NOPE;": (40001, "Table NOPE does not exist."),
+            "CREATE STREAM C2 (X INT) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=3);":
+                (50000, "A Kafka topic with the name 'clicks' already exists, with different partition/replica "
+                        "configuration than required. KSQL expects 3 partitions (topic has 1), -1 replication "
+                        "factor (topic has 1)."),
         }
-        for statement, message in cases.items():
+        for statement, (code, message) in cases.items():
             with pytest.raises(KsqlError) as err:
                 client.execute(statement)
-            assert (err.value.error_code, err.value.message, err.value.statement_text) == (40001, message, statement)
-        client.drop("TABLE", "T", delete_topic=True)  # terminates CTAS_T_0 itself
-        assert fake.queries == {} and "T" not in fake.sources
-        response = client.http.request("POST", "/ksql/terminate", json={}, ok=(200, 400))
-        assert response.status_code == 400
-    fake.terminate_endpoint_calls = 0  # the fixture asserts the provider never calls it
+            assert (err.value.error_code, err.value.message) == (code, message)
+        stored = fake.sources["T"].statement
+        assert stored.startswith("CREATE TABLE T WITH (CLEANUP_POLICY='compact', KAFKA_TOPIC='T', PARTITIONS=1, "
+                                 "REPLICAS=1, RETENTION_MS=604800000) AS SELECT\n  CLICKS.USERID USERID,\n")
+        client.execute("DROP TABLE T DELETE TOPIC;")  # ends CTAS_T_n itself
+        assert fake.queries == {} and "T" not in fake.sources and "T" not in fake.topics
