@@ -1,4 +1,8 @@
 -- Traffic: hit counts and visitors per minute.
+-- Every window in ksql/ has a 10 s grace period: datagen stamps clicks in order and ksqlDB sees them
+-- within milliseconds, so 10 s covers a stalled producer or rebalance; a click more than 10 s older
+-- than the newest one seen (stream time) after its window closed is dropped, and window state is kept
+-- only for the window plus its grace instead of a day.
 
 -- Clicks per user per minute (tumbling 60 s windows).
 CREATE TABLE EVENTS_PER_MIN AS
@@ -8,7 +12,7 @@ CREATE TABLE EVENTS_PER_MIN AS
         WINDOWSTART AS EVENT_TS,
         COUNT(*) AS EVENTS
     FROM CLICKSTREAM
-    WINDOW TUMBLING (SIZE 60 SECONDS)
+    WINDOW TUMBLING (SIZE 60 SECONDS, GRACE PERIOD 10 SECONDS)
     GROUP BY USERID
     EMIT CHANGES;
 
@@ -20,7 +24,7 @@ CREATE TABLE PAGES_PER_MIN AS
         WINDOWSTART AS EVENT_TS,
         COUNT(*) AS PAGES
     FROM CLICKSTREAM
-    WINDOW HOPPING (SIZE 60 SECONDS, ADVANCE BY 5 SECONDS)
+    WINDOW HOPPING (SIZE 60 SECONDS, ADVANCE BY 5 SECONDS, GRACE PERIOD 10 SECONDS)
     WHERE REQUEST LIKE '%html%'
     GROUP BY USERID
     EMIT CHANGES;
