@@ -292,6 +292,8 @@ def test_main_dashboard_groups_panels_by_question(dashboards):
 
 
 def test_every_panel_uses_an_existing_datasource_and_real_columns(dashboards, by_name):
+    """Each index's columns are derived from its CREATE TABLE ... AS SELECT in ksql/; every field a query,
+    alias, transformation or sort names must be one of them (or a name the panel gave it)."""
     for name, dashboard in dashboards.items():
         for panel in panels(dashboard):
             match = re.fullmatch(r"\$\{DS_([A-Z_]+)\}", panel["datasource"]["uid"])
@@ -299,15 +301,30 @@ def test_every_panel_uses_an_existing_datasource_and_real_columns(dashboards, by
             table = match.group(1)
             assert table in connectors.DERIVED_TABLES, (name, panel["title"])
             known = columns(by_name[table])
+            where = (name, panel["title"])
             for target in panel["targets"]:
-                assert target["timeField"] == connectors.TIME_FIELD
+                assert target["timeField"] == connectors.TIME_FIELD and connectors.TIME_FIELD in known, where
                 assert target["datasource"] == panel["datasource"]
                 fields = [m["field"] for m in target["metrics"] if "field" in m]
                 fields += [b["field"] for b in target["bucketAggs"]]
-                assert set(fields) <= known, (name, panel["title"], set(fields) - known)
+                fields += re.findall(r"\{\{term ([A-Z_]+)\}\}", target.get("alias", ""))
+                assert set(fields) <= known, (*where, set(fields) - known)
+                metric_ids = {m["id"] for m in target["metrics"]}
+                for bucket in target["bucketAggs"]:
+                    order_by = bucket.get("settings", {}).get("orderBy")
+                    assert order_by in (None, "_count", "_term", "_key") or order_by in metric_ids, where
+            renamed: dict[str, str] = {}
             for transformation in panel.get("transformations", []):
-                shown = set(transformation["options"].get("includeByName", {}))
-                assert shown <= known, (name, panel["title"], shown - known)
+                options = transformation["options"]
+                for key in ("includeByName", "indexByName", "renameByName"):
+                    assert set(options.get(key, {})) <= known, (*where, key, set(options.get(key, {})) - known)
+                renamed.update(options.get("renameByName", {}))
+            for override in panel.get("fieldConfig", {}).get("overrides", []):
+                if override["matcher"]["id"] == "byName":
+                    shown = override["matcher"]["options"]
+                    assert shown in known - set(renamed) or shown in renamed.values(), (*where, shown)
+            for sort in panel.get("options", {}).get("sortBy", []):
+                assert sort["displayName"] in (known - set(renamed)) | set(renamed.values()), (*where, sort)
 
 
 def test_every_derived_table_has_a_panel_on_the_main_dashboard(dashboards):
