@@ -1,7 +1,7 @@
 """Unit tier (files and pure functions only, no services): the analytics content is complete and
 consistent — ksql/*.sql parses with the ksqlDB provider's parser and defines every object of the
-Confluent tutorial plus the bandwidth/session additions (docs/analytics.md); connector configs, the index template and the two
-Grafana dashboards agree with the SQL (tables, columns, datasources)."""
+Confluent tutorial plus the bandwidth/session additions (docs/analytics.md); connector configs, the index
+template and the two Grafana dashboards agree with the SQL (tables, columns, datasources)."""
 from __future__ import annotations
 
 import json

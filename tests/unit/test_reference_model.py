@@ -140,6 +140,21 @@ def test_generator_ties_each_user_to_one_ip_and_city():
 QUARTER = 15 * rm.MINUTE
 
 
+@dataclasses.dataclass(frozen=True)
+class Hour:
+    cfg: StackConfig
+    start: int
+    sim: rm.Simulation
+    users: list[rm.UserClick]
+    codes: list[rm.CodeClick]
+    sessions: list[rm.Session]
+    tables: dict[str, list[int]]  # table -> EVENT_TS of each row
+
+
+def window_starts(table: dict) -> list[int]:
+    return [window for (_, window) in table]
+
+
 @pytest.fixture(scope="module", params=[1, 2, 3])
 def hour(request):
     """One hour of the three datagen sources at the default rates, `sessionize` pausing the clicks with
@@ -152,8 +167,8 @@ def hour(request):
     users = rm.enrich_users(sim.clicks, sim.users)
     codes = rm.enrich_codes(sim.clicks, sim.codes)
     sessions = rm.sessions(users)
-    # EVENT_TS of every row (WINDOWSTART, or WINDOWEND = the latest click for sessions)
-    window_starts = lambda table: [window for (_, window) in table]  # noqa: E731
+    flagged = rm.high_bandwidth_sessions(sessions, rates.high_bandwidth_bytes(cfg))
+    # EVENT_TS of every row: WINDOWSTART, or for sessions WINDOWEND (the latest click)
     tables = {
         "EVENTS_PER_MIN": window_starts(rm.events_per_min(sim.clicks)),
         "PAGES_PER_MIN": window_starts(rm.pages_per_min(sim.clicks)),
@@ -166,10 +181,9 @@ def hour(request):
         "ENRICHED_ERROR_CODES_COUNT": window_starts(rm.enriched_error_codes_count(codes)),
         "CLICK_USER_SESSIONS": [s.end for s in sessions],
         "SESSION_BANDWIDTH": [s.end for s in sessions],
-        "HIGH_BANDWIDTH_SESSIONS": [s.end for s in rm.high_bandwidth_sessions(sessions, rates.high_bandwidth_bytes(cfg))],
+        "HIGH_BANDWIDTH_SESSIONS": [s.end for s in flagged],
     }
-    return dataclasses.make_dataclass("Hour", ["cfg", "start", "sim", "users", "codes", "sessions", "tables"])(
-        cfg, start, sim, users, codes, sessions, tables)
+    return Hour(cfg, start, sim, users, codes, sessions, tables)
 
 
 def test_the_simulation_runs_at_the_documented_rates(hour):
