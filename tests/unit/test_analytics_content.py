@@ -11,7 +11,7 @@ import pytest
 
 from clickstream import connectors, generator, rates
 from clickstream.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
-from clickstream.config import StackConfig
+from clickstream.config import ConfigError, StackConfig, parse_config
 from providers.grafana import load_dashboard
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
 
@@ -186,6 +186,16 @@ def test_sources_read_the_datagen_topics_with_integer_keys(by_name, cfg):
         assert "PARTITIONS = 3" in by_name[name].text
     assert "CODE INT PRIMARY KEY" in compact(by_name["CLICKSTREAM_CODES"])
     assert "USER_ID INT PRIMARY KEY" in compact(by_name["WEB_USERS"])
+
+
+@pytest.mark.parametrize("key, value, allowed", [
+    ("sessionizePauseSeconds", "30", "greater than or equal to 31"),  # must outlast the 30 s session gap
+    ("sessionizeRunSeconds", "5", "greater than or equal to 10"),
+    ("highBandwidthPercent", "100", "greater than or equal to 101"),
+])
+def test_threshold_config_is_validated_naming_key_value_and_rule(key, value, allowed):
+    with pytest.raises(ConfigError, match=f"clickstream:{key} = '{value}': .*{allowed}"):
+        parse_config("dev", {key: value})
 
 
 def test_a_missing_variable_is_a_parse_error_naming_the_file():
