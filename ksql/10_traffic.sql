@@ -1,8 +1,8 @@
 -- Traffic: hit counts and visitors per minute.
 -- Every window in ksql/ has a 10 s grace period: datagen stamps clicks in order and ksqlDB sees them
--- within milliseconds, so 10 s covers a stalled producer or rebalance; a click more than 10 s older
--- than the newest one seen (stream time) after its window closed is dropped, and window state is kept
--- only for the window plus its grace instead of a day.
+-- within milliseconds, so 10 s covers a stalled producer or a rebalance. A click is dropped once the
+-- newest timestamp the query has seen (stream time) is past its window's end plus 10 s; window state
+-- is kept for the window plus 10 s instead of ksqlDB's default day.
 
 -- Clicks per user per minute (tumbling 60 s windows).
 CREATE TABLE EVENTS_PER_MIN AS
