@@ -51,8 +51,8 @@ def typescript_module(dashboard: dict) -> str:
             lines.append(f"export const {name}: RowPanel = {json.dumps(panel)};")
         elif panel["type"] in PANEL_TYPES:
             kind = panel["type"]
-            custom = "FieldConfig" if kind != "stat" else "Options"  # stat has no custom field config
-            field_config = f"{kind}.{custom}" if kind != "stat" else "Record<string, never>"
+            # the stat panel has no custom field config
+            field_config = "Record<string, never>" if kind == "stat" else f"{kind}.FieldConfig"
             lines.append(f"export const {name}: EsPanel<{kind}.Options, {field_config}> = {json.dumps(panel)};")
         else:
             raise AssertionError(f"panel {panel['id']} ({panel['title']!r}) has type {panel['type']!r}; add its "
