@@ -9,7 +9,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(STATE_DIR)/passphrase
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: venv stack docker-check up preview destroy test test-unit test-provider test-integration bench clean
+.PHONY: venv stack docker-check up preview destroy test test-unit test-provider test-integration grafana-schema bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,12 @@ test-provider: venv
 test-integration: venv ## the whole pipeline in Docker (testcontainers); needs a Docker engine
 	$(PY) -m pytest -m integration tests/integration
 
+grafana-schema: ## npm packages for the dashboards' @grafana/schema type check (tests/unit/test_dashboard_types.py)
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18+ with npm (e.g. 'apt-get install nodejs npm'), then re-run 'make grafana-schema'."; exit 1; }
+	cd tools/grafana-schema && npm ci --no-audit --no-fund
+
 bench: venv
 	$(PY) benchmarks/app_layer_calls.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .cache
+	rm -rf $(VENV) .pytest_cache .cache tools/grafana-schema/node_modules tools/grafana-schema/build

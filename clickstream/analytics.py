@@ -15,7 +15,7 @@ import re
 
 import pulumi
 
-from clickstream import connectors
+from clickstream import connectors, rates
 from clickstream.config import Secrets, StackConfig
 from components.base import Services
 from providers.connect import Connector
@@ -38,8 +38,11 @@ class Analytics:
 
 
 def ksql_variables(cfg: StackConfig) -> dict[str, str]:
-    """Values of the ``${name}`` placeholders in ``ksql/*.sql``."""
-    return {"partitions": str(cfg.kafka_partitions), "highBandwidthBytes": str(cfg.high_bandwidth_bytes)}
+    """Values of the ``${name}`` placeholders in ``ksql/*.sql``; the thresholds are derived from the
+    configured rates and sessionize cycle (``clickstream.rates``)."""
+    return {"partitions": str(cfg.kafka_partitions),
+            "highBandwidthBytes": str(rates.high_bandwidth_bytes(cfg)),
+            "errorBurstCount": str(rates.error_burst_count(cfg))}
 
 
 def declare_analytics(cfg: StackConfig, secrets: Secrets, services: Services) -> Analytics:

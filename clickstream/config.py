@@ -67,7 +67,10 @@ class StackConfig(BaseModel):
     clickstream_interval_ms: int = Field(100, ge=1, le=60_000, alias="clickstreamIntervalMs")
     users_interval_ms: int = Field(1000, ge=1, le=60_000, alias="usersIntervalMs")
     codes_interval_ms: int = Field(1000, ge=1, le=60_000, alias="codesIntervalMs")
-    high_bandwidth_bytes: int = Field(500_000, ge=1, alias="highBandwidthBytes")
+    # the `python -m clickstream sessionize` cycle; the high-bandwidth threshold is derived from it
+    sessionize_run_seconds: int = Field(120, ge=10, le=3600, alias="sessionizeRunSeconds")
+    sessionize_pause_seconds: int = Field(40, ge=31, le=3600, alias="sessionizePauseSeconds")
+    high_bandwidth_percent: int = Field(125, ge=101, le=1000, alias="highBandwidthPercent")
     # kubernetes platform
     namespace: str = Field("clickstream", alias="namespace")
     kube_context: str = Field("", alias="kubeContext")

@@ -1,22 +1,25 @@
 """The connector configs and the index template of the analytics (content only, no resources).
 
 * Datagen source connectors write the three JSON topics the ksqlDB sources read (``ksql/01_sources.sql``).
-  The codes and users quickstarts key their records by an ``int`` field (``code``, ``user_id``), so
-  their key converter is the ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys).
+  Codes and users are keyed by an ``int`` field (``code``, ``user_id``), so their key converter is the
+  ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys); clicks have no key.
 * One Elasticsearch sink connector per derived ksqlDB table: index = topic name lower-cased (what the
   sink 15.x does itself), keys ignored (document id = topic+partition+offset, so every update of a
   window is a point in time), schemaless JSON, ``null`` values (tombstones of merged sessions and of
   rows failing a HAVING) dropped.
-* The composable index template maps ``EVENT_TS``/``SESSION_END`` (epoch millis) as ``date`` and every
-  string as ``keyword``, for exactly our indexes, above the built-in templates' priority 100.
+* The composable index template maps ``EVENT_TS``/``SESSION_START`` as ``date`` (accepting epoch millis,
+  returning ISO 8601) and every string as ``keyword``, for exactly our indexes, above the built-in
+  templates' priority 100.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any, Mapping
 
 import pulumi
 
+from clickstream import generator
 from clickstream.config import StackConfig
 
 DATAGEN_CLASS = "io.confluent.kafka.connect.datagen.DatagenConnector"
@@ -30,7 +33,10 @@ CLICKSTREAM_CONNECTOR = "datagen-clickstream"
 INDEX_TEMPLATE_NAME = "clickstream"
 INDEX_TEMPLATE_PRIORITY = 500
 TIME_FIELD = "EVENT_TS"
-DATE_FIELDS = ("EVENT_TS", "SESSION_END")
+DATE_FIELDS = ("EVENT_TS", "SESSION_START")
+# Stored as epoch millis by ksqlDB, read back by Grafana in the first format: Grafana 12.4's Elasticsearch
+# raw-data queries fetch the time field as a doc value and accept only RFC 3339 text there.
+DATE_FORMAT = "strict_date_optional_time||epoch_millis"
 
 # Every table the ksql/ files derive (each is sunk, charted and backed by one datasource). A unit test
 # keeps this list equal to what the SQL declares.
@@ -40,6 +46,7 @@ DERIVED_TABLES = (
     "BANDWIDTH_PER_MIN",
     "USER_BANDWIDTH_PER_MIN",
     "USER_IP_ACTIVITY",
+    "CLICKS_PER_CITY",
     "ERRORS_PER_MIN_ALERT",
     "ERRORS_PER_MIN",
     "ENRICHED_ERROR_CODES_COUNT",
@@ -73,12 +80,14 @@ def datasource_uid(table: str) -> str:
     return f"es-{index_name(table).replace('_', '-')}"
 
 
-def _datagen(topic: str, interval_ms: int, key_converter: str) -> ConnectorSpec:
+def _datagen(topic: str, interval_ms: int, key_converter: str, **schema: str) -> ConnectorSpec:
+    """A datagen source: ``schema`` is either ``quickstart=<name>`` or a custom ``schema.string`` (with
+    ``schema.keyfield`` and single message transforms as needed)."""
     return ConnectorSpec(name=f"datagen-{topic.replace('_', '-')}", config={
         "connector.class": DATAGEN_CLASS,
         "tasks.max": "1",
         "kafka.topic": topic,
-        "quickstart": topic,
+        **schema,
         "max.interval": str(interval_ms),
         # < 1 = unlimited; datagen fails its task once a finite count is reached
         "iterations": "-1",
@@ -89,11 +98,24 @@ def _datagen(topic: str, interval_ms: int, key_converter: str) -> ConnectorSpec:
 
 
 def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
-    """The three datagen connectors; rates (max ms between records) come from the stack config."""
+    """The three datagen connectors; rates (max ms between records) come from the stack config.
+
+    Clicks and users use the custom schemas of ``clickstream.generator`` (stable user <-> IP <-> city);
+    the clicks' ``visitor`` record is flattened back into top-level ``userid``/``ip`` fields by Kafka
+    Connect's built-in ``Flatten`` and ``ReplaceField`` transforms, so the topic keeps the quickstart's
+    flat shape. The codes keep the ``clickstream_codes`` quickstart (already one record per code)."""
     return [
-        _datagen("clickstream", cfg.clickstream_interval_ms, STRING_CONVERTER),
-        _datagen("clickstream_codes", cfg.codes_interval_ms, INTEGER_CONVERTER),
-        _datagen("clickstream_users", cfg.users_interval_ms, INTEGER_CONVERTER),
+        _datagen("clickstream", cfg.clickstream_interval_ms, STRING_CONVERTER,
+                 **{"schema.string": json.dumps(generator.clickstream_schema(), separators=(",", ":")),
+                    "transforms": "flatten,rename",
+                    "transforms.flatten.type": "org.apache.kafka.connect.transforms.Flatten$Value",
+                    "transforms.flatten.delimiter": "_",
+                    "transforms.rename.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
+                    "transforms.rename.renames": "visitor_userid:userid,visitor_ip:ip"}),
+        _datagen("clickstream_codes", cfg.codes_interval_ms, INTEGER_CONVERTER, quickstart="clickstream_codes"),
+        _datagen("clickstream_users", cfg.users_interval_ms, INTEGER_CONVERTER,
+                 **{"schema.string": json.dumps(generator.users_schema(), separators=(",", ":")),
+                    "schema.keyfield": "user_id"}),
     ]
 
 
@@ -140,7 +162,7 @@ def index_template(replicas: int) -> dict[str, Any]:
                     {"strings_as_keyword": {"match_mapping_type": "string",
                                             "mapping": {"type": "keyword"}}},
                 ],
-                "properties": {f: {"type": "date", "format": "epoch_millis"} for f in DATE_FIELDS},
+                "properties": {f: {"type": "date", "format": DATE_FORMAT} for f in DATE_FIELDS},
             },
         },
         "_meta": {"managed_by": "clickstream-iac"},

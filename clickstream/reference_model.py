@@ -1,8 +1,10 @@
 """A plain-Python reference model of the analytics, for comparing the real pipeline's output with.
 
-``generate_clicks`` yields a deterministic (seeded) sequence of clicks shaped like the datagen
-``clickstream`` quickstart, optionally with quiet gaps (what ``python -m clickstream sessionize``
-causes). The other functions compute the final content of the ksqlDB tables in ``ksql/`` with
+``simulate`` produces what the three datagen connectors write (``clickstream.generator``'s schemas, at
+the configured rates, with ``python -m clickstream sessionize`` pausing the clicks); ``generate_clicks``
+is a smaller seeded click sequence for hand-made checks. ``enrich_users``/``enrich_codes`` apply the
+LEFT JOINs of ``ksql/02_enriched.sql`` with its unknown policy (a user or code not yet seen gives
+``'unknown'``); the other functions compute the final content of the ksqlDB tables in ``ksql/`` with
 ksqlDB's window semantics, all times in epoch milliseconds of the record timestamp:
 
 * tumbling window of size S: the one window ``[start, start + S)`` with ``start`` a multiple of S;
@@ -21,16 +23,12 @@ import random
 from collections import defaultdict
 from typing import Callable, Hashable, Iterable, Sequence
 
+from clickstream.generator import BYTES, CODES, REQUESTS, STATUSES, USERS, VISITORS
+
 SECOND = 1000
 MINUTE = 60 * SECOND
 SESSION_GAP_MS = 30 * SECOND
-
-# value pools in the spirit of the datagen clickstream quickstart
-REQUESTS = ("GET /index.html HTTP/1.1", "GET /site/user_status.html HTTP/1.1",
-            "GET /site/login.html HTTP/1.1", "GET /images/logo-small.png HTTP/1.1",
-            "GET /images/track.png HTTP/1.1", "POST /site/login.html HTTP/1.1")
-STATUSES = (200, 200, 200, 302, 404, 405, 406, 407)
-BYTES = (278, 1289, 2048, 4006, 4196, 14096)
+UNKNOWN = "unknown"  # ksql/02_enriched.sql: COALESCE of a user's name/city or a code's definition
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,14 +44,113 @@ class Click:
 
 
 @dataclasses.dataclass(frozen=True)
+class UserClick:
+    """A row of USER_CLICKSTREAM: a click with its user's name and city (or ``'unknown'``)."""
+
+    ts: int
+    userid: int
+    username: str
+    ip: str
+    city: str
+    request: str
+    status: int
+    bytes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeClick:
+    """A row of ENRICHED_ERROR_CODES: a click's status with its definition (or ``'unknown'``)."""
+
+    ts: int
+    code: int
+    definition: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Session:
-    """One session window of one key: first/last event time, hit count and bytes served."""
+    """One session window of one key: first/last event time (SESSION_START / EVENT_TS), hits, bytes
+    and the latest username of the session."""
 
     key: Hashable
     start: int
     end: int
     hits: int
     bytes: int
+    username: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Simulation:
+    """What the datagen connectors wrote: clicks, and (arrival time, record) of users and codes."""
+
+    clicks: list[Click]
+    users: list[tuple[int, int]]  # (ts, user_id)
+    codes: list[tuple[int, int]]  # (ts, code)
+
+
+def _datagen_times(rng: random.Random, start_ms: int, end_ms: int, max_interval_ms: int,
+                   flowing: Callable[[int], bool] = lambda ts: True) -> Iterable[int]:
+    """Record times of a datagen source: a uniform ``[0, max.interval)`` sleep before each record;
+    while the connector is paused (``flowing`` false) time passes without records."""
+    ts = start_ms
+    while True:
+        ts += rng.randrange(max_interval_ms)
+        while not flowing(ts):
+            ts += SECOND
+        if ts >= end_ms:
+            return
+        yield ts
+
+
+def sessionize_cycle(start_ms: int, run_seconds: int, pause_seconds: int) -> Callable[[int], bool]:
+    """Whether clicks flow at a time while ``sessionize`` repeats run/pause from ``start_ms``."""
+    period = (run_seconds + pause_seconds) * SECOND
+    return lambda ts: (ts - start_ms) % period < run_seconds * SECOND
+
+
+def simulate(seed: int, duration_ms: int, *, start_ms: int = 1_700_000_000_000, click_interval_ms: int = 100,
+             users_interval_ms: int = 1000, codes_interval_ms: int = 1000,
+             flowing: Callable[[int], bool] = lambda ts: True) -> Simulation:
+    """The three datagen sources over ``duration_ms``; ``flowing`` pauses the clicks only (as
+    ``sessionize`` pauses only ``datagen-clickstream``). Same arguments, same result."""
+    rng = random.Random(seed)
+    end = start_ms + duration_ms
+    clicks = []
+    for ts in _datagen_times(rng, start_ms, end, click_interval_ms, flowing):
+        visitor = rng.choice(VISITORS)
+        clicks.append(Click(ts=ts, userid=visitor.userid, ip=visitor.ip, request=rng.choice(REQUESTS),
+                            status=rng.choice(STATUSES), bytes=rng.choice(BYTES)))
+    users = [(ts, rng.choice(USERS).user_id) for ts in _datagen_times(rng, start_ms, end, users_interval_ms)]
+    codes = [(ts, rng.choice(list(CODES))) for ts in _datagen_times(rng, start_ms, end, codes_interval_ms)]
+    return Simulation(clicks=clicks, users=users, codes=codes)
+
+
+def _first_seen(arrivals: Iterable[tuple[int, int]]) -> dict[int, int]:
+    seen: dict[int, int] = {}
+    for ts, key in arrivals:
+        seen.setdefault(key, ts)
+    return seen
+
+
+def enrich_users(clicks: Iterable[Click], user_arrivals: Iterable[tuple[int, int]]) -> list[UserClick]:
+    """USER_CLICKSTREAM: clicks LEFT JOIN WEB_USERS as of each click; unknown -> ``'unknown'``."""
+    known_since = _first_seen(user_arrivals)
+    by_id = {u.user_id: u for u in USERS}
+    result = []
+    for c in clicks:
+        user = by_id.get(c.userid) if known_since.get(c.userid, c.ts + 1) <= c.ts else None
+        result.append(UserClick(ts=c.ts, userid=c.userid, username=user.username if user else UNKNOWN, ip=c.ip,
+                                city=user.city if user else UNKNOWN, request=c.request, status=c.status,
+                                bytes=c.bytes))
+    return result
+
+
+def enrich_codes(clicks: Iterable[Click], code_arrivals: Iterable[tuple[int, int]]) -> list[CodeClick]:
+    """ENRICHED_ERROR_CODES: clicks LEFT JOIN CLICKSTREAM_CODES as of each click."""
+    known_since = _first_seen(code_arrivals)
+    return [CodeClick(ts=c.ts, code=c.status,
+                      definition=CODES[c.status] if known_since.get(c.status, c.ts + 1) <= c.ts else UNKNOWN)
+            for c in clicks]
 
 
 def generate_clicks(seed: int, count: int, *, start_ms: int = 1_700_000_000_000,
@@ -126,12 +223,29 @@ def errors_per_min(clicks: Sequence[Click]) -> dict[tuple[Hashable, int], int]:
                          where=lambda c: c.status > 400)
 
 
-def errors_per_min_alert(clicks: Sequence[Click]) -> dict[tuple[Hashable, int], int]:
-    """ERRORS_PER_MIN_ALERT: status > 400 per status, hopping 60 s / 20 s, only counts > 5."""
+def errors_per_min_alert(clicks: Sequence[Click], threshold: int) -> dict[tuple[Hashable, int], int]:
+    """ERRORS_PER_MIN_ALERT: status > 400 per status, hopping 60 s / 20 s, only counts > threshold."""
     counts = count_windows(clicks, lambda c: c.status,
                            lambda ts: hopping_windows(ts, MINUTE, 20 * SECOND),
                            where=lambda c: c.status > 400)
-    return {k: n for k, n in counts.items() if n > 5}
+    return {k: n for k, n in counts.items() if n > threshold}
+
+
+def user_ip_activity(clicks: Sequence[UserClick]) -> dict[tuple[Hashable, int], int]:
+    """USER_IP_ACTIVITY: clicks per (username, ip, city), tumbling 60 s, only counts > 1."""
+    counts = count_windows(clicks, lambda c: (c.username, c.ip, c.city), lambda ts: tumbling_window(ts, MINUTE))
+    return {k: n for k, n in counts.items() if n > 1}
+
+
+def clicks_per_city(clicks: Sequence[UserClick]) -> dict[tuple[Hashable, int], int]:
+    """CLICKS_PER_CITY: clicks per city (``'unknown'`` included), tumbling 60 s."""
+    return count_windows(clicks, lambda c: c.city, lambda ts: tumbling_window(ts, MINUTE))
+
+
+def enriched_error_codes_count(clicks: Sequence[CodeClick]) -> dict[tuple[Hashable, int], int]:
+    """ENRICHED_ERROR_CODES_COUNT: clicks per (code, definition), tumbling 30 s, only counts > 1."""
+    counts = count_windows(clicks, lambda c: (c.code, c.definition), lambda ts: tumbling_window(ts, 30 * SECOND))
+    return {k: n for k, n in counts.items() if n > 1}
 
 
 def bandwidth_per_min(clicks: Sequence[Click]) -> dict[int, tuple[int, int]]:
@@ -154,15 +268,16 @@ def user_bandwidth_per_min(clicks: Sequence[Click]) -> dict[tuple[int, int], tup
     return {k: (hits, size) for k, (hits, size) in totals.items()}
 
 
-def sessions(clicks: Iterable[Click], key: Callable[[Click], Hashable] = lambda c: c.userid,
+def sessions(clicks: Iterable, key: Callable[..., Hashable] = lambda c: c.userid,
              gap_ms: int = SESSION_GAP_MS) -> list[Session]:
-    """Session windows per key (SESSION_BANDWIDTH / CLICK_USER_SESSIONS), ordered by key then start."""
-    by_key: dict[Hashable, list[Click]] = defaultdict(list)
+    """Session windows per key (CLICK_USER_SESSIONS / SESSION_BANDWIDTH: per user id, username = the
+    latest), ordered by key then start; a session's EVENT_TS is its ``end``."""
+    by_key: dict[Hashable, list] = defaultdict(list)
     for click in clicks:
         by_key[key(click)].append(click)
     result = []
     for k in sorted(by_key, key=repr):
-        current: list[Click] = []
+        current: list = []
         for click in sorted(by_key[k], key=lambda c: c.ts):
             if current and click.ts - current[-1].ts > gap_ms:
                 result.append(_session(k, current))
@@ -173,9 +288,9 @@ def sessions(clicks: Iterable[Click], key: Callable[[Click], Hashable] = lambda 
     return result
 
 
-def _session(key: Hashable, clicks: list[Click]) -> Session:
+def _session(key: Hashable, clicks: list) -> Session:
     return Session(key=key, start=clicks[0].ts, end=clicks[-1].ts, hits=len(clicks),
-                   bytes=sum(c.bytes for c in clicks))
+                   bytes=sum(c.bytes for c in clicks), username=getattr(clicks[-1], "username", None))
 
 
 def session_counts(all_sessions: Iterable[Session]) -> dict[Hashable, int]:

@@ -5,11 +5,16 @@ This tool repeats: let clicks flow for ``--run`` seconds, pause the ``clickstrea
 for ``--pause`` seconds (longer than the 30 s session gap, so every open session ends), resume it (new
 sessions start). It waits until the connector and its tasks really are PAUSED / RUNNING, prints its
 progress, and on Ctrl-C or SIGTERM resumes the connector before it exits.
+
+The run and pause durations default to the stack config (``sessionizeRunSeconds``,
+``sessionizePauseSeconds`` of the selected stack, else their defaults): the high-bandwidth threshold in
+``ksql/`` is derived from the same values (``clickstream.rates``), so both agree by construction.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shutil
 import signal
 import subprocess
@@ -17,7 +22,9 @@ import time
 from typing import Callable, Protocol
 
 import requests
+from pydantic import ValidationError
 
+from clickstream.config import ConfigError, StackConfig, parse_config
 from providers.connect import ConnectClient, ConnectorFailed
 from providers.http import ApiError, Endpoint, ServiceTimeout
 
@@ -41,8 +48,8 @@ class Plan:
 
     connector: str = DEFAULT_CONNECTOR
     cycles: int | None = None
-    pause_seconds: float = 40.0
-    run_seconds: float = 60.0
+    pause_seconds: float = float(StackConfig().sessionize_pause_seconds)
+    run_seconds: float = float(StackConfig().sessionize_run_seconds)
     state_timeout: float = 120.0
 
 
@@ -117,17 +124,38 @@ def stack_connect_url(timeout: float = 60.0) -> str | None:
     return url if result.returncode == 0 and url.startswith("http") else None
 
 
+def stack_config(timeout: float = 60.0) -> StackConfig:
+    """The selected stack's config (``pulumi config --json``; secrets left out), or the defaults when
+    there is no Pulumi CLI or stack."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        return StackConfig()
+    try:
+        result = subprocess.run([pulumi, "config", "--json"], capture_output=True, text=True, timeout=timeout,
+                                check=False)
+        entries = json.loads(result.stdout) if result.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return StackConfig()
+    raw = {key.split(":", 1)[1]: entry["value"] for key, entry in entries.items()
+           if key.startswith("clickstream:") and not entry.get("secret") and "value" in entry}
+    try:
+        return parse_config("selected", raw)
+    except (ConfigError, ValidationError):
+        return StackConfig()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connect-url", help="Kafka Connect REST URL (default: the stack output connectUrl, "
                                               f"else {DEFAULT_CONNECT_URL})")
     parser.add_argument("--connector", default=DEFAULT_CONNECTOR,
                         help=f"the datagen connector to pause (default: {DEFAULT_CONNECTOR})")
     parser.add_argument("--cycles", type=_positive_int, help="number of pause/resume cycles (default: until Ctrl-C)")
-    parser.add_argument("--pause", type=float, default=Plan.pause_seconds, metavar="SECONDS",
+    parser.add_argument("--pause", type=float, metavar="SECONDS",
                         help=f"how long each pause lasts; must exceed the {SESSION_GAP_SECONDS} s session gap "
-                             f"(default: {Plan.pause_seconds:g})")
-    parser.add_argument("--run", type=float, default=Plan.run_seconds, metavar="SECONDS",
-                        help=f"how long clicks flow between pauses (default: {Plan.run_seconds:g})")
+                             f"(default: the stack's sessionizePauseSeconds, {Plan.pause_seconds:g} unless set)")
+    parser.add_argument("--run", type=float, metavar="SECONDS",
+                        help="how long clicks flow between pauses; the high-bandwidth threshold assumes the "
+                             f"stack's sessionizeRunSeconds (default: that value, {Plan.run_seconds:g} unless set)")
     parser.add_argument("--timeout", type=float, default=Plan.state_timeout, metavar="SECONDS",
                         help="how long to wait for the connector to reach PAUSED/RUNNING "
                              f"(default: {Plan.state_timeout:g})")
@@ -140,15 +168,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def plan_from_args(args: argparse.Namespace) -> Plan:
-    """Validate the arguments into a Plan; raise ValueError with what to change."""
-    if args.pause <= SESSION_GAP_SECONDS:
-        raise ValueError(f"--pause {args.pause:g} must be longer than the {SESSION_GAP_SECONDS} s session gap, "
+def plan_from_args(args: argparse.Namespace, cfg: StackConfig | None = None) -> Plan:
+    """Validate the arguments into a Plan (durations not given come from ``cfg``); raise ValueError
+    with what to change."""
+    cfg = cfg or StackConfig()
+    pause = cfg.sessionize_pause_seconds if args.pause is None else args.pause
+    run_for = cfg.sessionize_run_seconds if args.run is None else args.run
+    if pause <= SESSION_GAP_SECONDS:
+        raise ValueError(f"--pause {pause:g} must be longer than the {SESSION_GAP_SECONDS} s session gap, "
                          f"or no session ever closes (e.g. --pause 40)")
-    if args.run <= 0 or args.timeout <= 0:
+    if run_for <= 0 or args.timeout <= 0:
         raise ValueError("--run and --timeout must be positive numbers of seconds")
-    return Plan(connector=args.connector, cycles=args.cycles, pause_seconds=args.pause,
-                run_seconds=args.run, state_timeout=args.timeout)
+    return Plan(connector=args.connector, cycles=args.cycles, pause_seconds=pause,
+                run_seconds=run_for, state_timeout=args.timeout)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -156,13 +188,19 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def run(args: argparse.Namespace, *, sleep: Callable[[float], None] = time.sleep,
-        out: Callable[[str], None] = print, connect_url: Callable[[], str | None] = stack_connect_url) -> int:
-    """The command: returns the process exit code (0 done, 1 error, 2 bad arguments, 130 interrupted)."""
+        out: Callable[[str], None] = print, connect_url: Callable[[], str | None] = stack_connect_url,
+        config: Callable[[], StackConfig] | None = None) -> int:
+    """The command: returns the process exit code (0 done, 1 error, 2 bad arguments, 130 interrupted);
+    ``config`` defaults to :func:`stack_config`."""
+    cfg = (config or stack_config)()
     try:
-        plan = plan_from_args(args)
+        plan = plan_from_args(args, cfg)
     except ValueError as exc:
         out(f"error: {exc}")
         return 2
+    if plan.run_seconds != cfg.sessionize_run_seconds:
+        out(f"note: --run {plan.run_seconds:g} differs from the stack's sessionizeRunSeconds "
+            f"({cfg.sessionize_run_seconds}), which sizes the high-bandwidth threshold")
     url = args.connect_url or connect_url() or DEFAULT_CONNECT_URL
     out(f"Kafka Connect at {url}")
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -4,7 +4,8 @@
 
 -- Every click: the web server log line of one request. Windows use the record timestamp (the
 -- moment datagen produced the click), not the generated `_time`/`time` fields.
--- `TIME` is quoted because TIME is also a ksqlDB type name.
+-- `_TIME` must be quoted (an identifier may not start with '_'); TIME is a non-reserved word and
+-- needs no quotes, they are kept only so both generated time fields read alike.
 CREATE STREAM CLICKSTREAM (
     `_TIME` BIGINT,
     `TIME` VARCHAR,
@@ -23,7 +24,8 @@ CREATE TABLE CLICKSTREAM_CODES (
 ) WITH (KAFKA_TOPIC = 'clickstream_codes', KEY_FORMAT = 'KAFKA', VALUE_FORMAT = 'JSON',
         PARTITIONS = ${partitions});
 
--- Registered web users; the topic is keyed by user_id (a Kafka INT key).
+-- Registered web users; the topic is keyed by user_id (a Kafka INT key). The generator re-sends the
+-- same 40 users, so this table holds 40 rows however long it runs.
 CREATE TABLE WEB_USERS (
     USER_ID INT PRIMARY KEY,
     REGISTERED_AT BIGINT,

@@ -1,13 +1,15 @@
 -- Enriched click streams: every click joined with the user who made it and with the meaning of its
--- status code. LEFT JOINs keep clicks whose user or code is not (yet) known, with NULL columns.
+-- status code. LEFT JOINs keep clicks whose user or code is not (yet) known; their joined columns
+-- become 'unknown' (never NULL), so every table grouping by them counts those clicks too: ksqlDB
+-- drops a row whose GROUP BY column is NULL and logs it to the processing log.
 
 -- Clicks with the user's name and city (answers "which user and location is behind an IP").
 CREATE STREAM USER_CLICKSTREAM AS
     SELECT
         C.USERID AS USERID,
-        U.USERNAME AS USERNAME,
+        COALESCE(U.USERNAME, 'unknown') AS USERNAME,
         C.IP AS IP,
-        U.CITY AS CITY,
+        COALESCE(U.CITY, 'unknown') AS CITY,
         C.REQUEST AS REQUEST,
         C.STATUS AS STATUS,
         C.BYTES AS BYTES
@@ -19,7 +21,7 @@ CREATE STREAM USER_CLICKSTREAM AS
 CREATE STREAM ENRICHED_ERROR_CODES AS
     SELECT
         C.STATUS AS CODE,
-        K.DEFINITION AS DEFINITION,
+        COALESCE(K.DEFINITION, 'unknown') AS DEFINITION,
         C.USERID AS USERID,
         C.REQUEST AS REQUEST
     FROM CLICKSTREAM C

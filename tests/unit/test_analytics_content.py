@@ -1,7 +1,7 @@
 """Unit tier (files and pure functions only, no services): the analytics content is complete and
 consistent — ksql/*.sql parses with the ksqlDB provider's parser and defines every object of the
-Confluent tutorial plus the bandwidth/session additions (docs/analytics.md); connector configs, the index template and the two
-Grafana dashboards agree with the SQL (tables, columns, datasources)."""
+Confluent tutorial plus the bandwidth/session additions (docs/analytics.md); connector configs, the index
+template and the two Grafana dashboards agree with the SQL (tables, columns, datasources)."""
 from __future__ import annotations
 
 import json
@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from clickstream import connectors
+from clickstream import connectors, generator, rates
 from clickstream.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
-from clickstream.config import StackConfig
+from clickstream.config import ConfigError, StackConfig, parse_config
 from providers.grafana import load_dashboard
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
 
@@ -21,13 +21,15 @@ TUTORIAL_OBJECTS = {
     "PAGES_PER_MIN": "TABLE", "CLICK_USER_SESSIONS": "TABLE", "ERRORS_PER_MIN_ALERT": "TABLE",
     "ERRORS_PER_MIN": "TABLE", "ENRICHED_ERROR_CODES_COUNT": "TABLE", "USER_IP_ACTIVITY": "TABLE",
 }
-ADDED_TABLES = {"BANDWIDTH_PER_MIN", "USER_BANDWIDTH_PER_MIN", "SESSION_BANDWIDTH", "HIGH_BANDWIDTH_SESSIONS"}
+ADDED_TABLES = {"BANDWIDTH_PER_MIN", "USER_BANDWIDTH_PER_MIN", "SESSION_BANDWIDTH", "HIGH_BANDWIDTH_SESSIONS",
+                "CLICKS_PER_CITY"}
+SESSION_TABLES = ("CLICK_USER_SESSIONS", "SESSION_BANDWIDTH", "HIGH_BANDWIDTH_SESSIONS")
 DASHBOARD_FILES = ("clickstream.json", "high_bandwidth_sessions.json")
 
 
 @pytest.fixture(scope="module")
 def cfg() -> StackConfig:
-    return StackConfig(highBandwidthBytes=123456, kafkaPartitions=3)
+    return StackConfig(highBandwidthPercent=150, sessionizeRunSeconds=90, kafkaPartitions=3)
 
 
 @pytest.fixture(scope="module")
@@ -91,49 +93,89 @@ def test_each_file_only_reads_objects_of_the_same_or_an_earlier_file(statements)
 def test_every_derived_table_exposes_event_ts_and_its_value_columns(by_name):
     for table in connectors.DERIVED_TABLES:
         sql = compact(by_name[table])
-        assert "WINDOWSTART AS EVENT_TS" in sql, f"{table} must expose EVENT_TS = WINDOWSTART"
+        # sessions: the latest click, so a running session stays in the dashboards' time range
+        event_ts = "WINDOWEND AS EVENT_TS" if table in SESSION_TABLES else "WINDOWSTART AS EVENT_TS"
+        assert event_ts in sql, f"{table} must expose {event_ts}"
         assert "WINDOW " in sql, table
         # group-by columns live in the Kafka key; AS_VALUE copies them into the JSON the sink indexes
-        grouped = re.search(r"GROUP BY ([A-Z_, ]+?)(?: HAVING| EMIT|;)", sql).group(1).split(", ")
-        for column in grouped:
-            assert f"AS_VALUE({column}) AS {column}" in sql, f"{table}: {column} missing from the value"
+        for column in grouped(sql):
+            name = column.strip("'").upper()
+            assert f"AS_VALUE({column}) AS {name}" in sql, f"{table}: {column} missing from the value"
+
+
+def grouped(sql: str) -> list[str]:
+    """The GROUP BY expressions (columns, or a quoted constant) of a normalised statement."""
+    return re.search(r"GROUP BY ([A-Za-z_, ']+?)(?: HAVING| EMIT|;)", sql).group(1).split(", ")
+
+
+def test_session_tables_are_keyed_by_user_id_with_start_and_name(by_name):
+    for table in SESSION_TABLES:
+        sql = compact(by_name[table])
+        assert "GROUP BY USERID" in sql and "WINDOWSTART AS SESSION_START" in sql, table
+        assert "LATEST_BY_OFFSET(USERNAME) AS USERNAME" in sql, table
+
+
+def test_joined_columns_are_never_null(by_name):
+    """Unknown users and codes become 'unknown' where they are joined, so no grouped row is dropped."""
+    users = compact(by_name["USER_CLICKSTREAM"])
+    assert "COALESCE(U.USERNAME, 'unknown') AS USERNAME" in users
+    assert "COALESCE(U.CITY, 'unknown') AS CITY" in users
+    assert "COALESCE(K.DEFINITION, 'unknown') AS DEFINITION" in compact(by_name["ENRICHED_ERROR_CODES"])
+
+
+def test_every_window_has_a_grace_period_of_seconds(by_name):
+    for table in connectors.DERIVED_TABLES:
+        assert re.search(r"WINDOW \w+\(.*GRACE PERIOD 10 SECONDS\)", compact(by_name[table])), table
 
 
 def test_multi_column_keys_use_the_json_key_format(by_name):
     for table in connectors.DERIVED_TABLES:
         sql = compact(by_name[table])
-        grouped = re.search(r"GROUP BY ([A-Z_, ]+?)(?: HAVING| EMIT|;)", sql).group(1).split(", ")
-        if len(grouped) > 1:
+        if len(grouped(sql)) > 1:
             assert "KEY_FORMAT='JSON'" in sql.replace(" ", ""), table
 
 
 def test_windows_match_the_design(by_name):
     expected = {
-        "EVENTS_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS)",
-        "PAGES_PER_MIN": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 5 SECONDS)",
-        "CLICK_USER_SESSIONS": "WINDOW SESSION(30 SECONDS)",
-        "ERRORS_PER_MIN_ALERT": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 20 SECONDS)",
-        "ERRORS_PER_MIN": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 5 SECONDS)",
-        "ENRICHED_ERROR_CODES_COUNT": "WINDOW TUMBLING(SIZE 30 SECONDS)",
-        "USER_IP_ACTIVITY": "WINDOW TUMBLING(SIZE 60 SECONDS)",
-        "BANDWIDTH_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS)",
-        "USER_BANDWIDTH_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS)",
-        "SESSION_BANDWIDTH": "WINDOW SESSION(30 SECONDS)",
-        "HIGH_BANDWIDTH_SESSIONS": "WINDOW SESSION(30 SECONDS)",
+        "EVENTS_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS,",
+        "PAGES_PER_MIN": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 5 SECONDS,",
+        "CLICK_USER_SESSIONS": "WINDOW SESSION(30 SECONDS,",
+        "ERRORS_PER_MIN_ALERT": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 20 SECONDS,",
+        "ERRORS_PER_MIN": "WINDOW HOPPING(SIZE 60 SECONDS, ADVANCE BY 5 SECONDS,",
+        "ENRICHED_ERROR_CODES_COUNT": "WINDOW TUMBLING(SIZE 30 SECONDS,",
+        "USER_IP_ACTIVITY": "WINDOW TUMBLING(SIZE 60 SECONDS,",
+        "CLICKS_PER_CITY": "WINDOW TUMBLING(SIZE 60 SECONDS,",
+        "BANDWIDTH_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS,",
+        "USER_BANDWIDTH_PER_MIN": "WINDOW TUMBLING(SIZE 60 SECONDS,",
+        "SESSION_BANDWIDTH": "WINDOW SESSION(30 SECONDS,",
+        "HIGH_BANDWIDTH_SESSIONS": "WINDOW SESSION(30 SECONDS,",
     }
     for table, window in expected.items():
         assert window in compact(by_name[table]), table
 
 
-def test_filters_and_thresholds(by_name):
+def test_filters_and_thresholds(by_name, cfg):
     sql = {name: compact(s) for name, s in by_name.items()}
     assert "WHERE REQUEST LIKE '%html%'" in sql["PAGES_PER_MIN"]
     for table in ("ERRORS_PER_MIN", "ERRORS_PER_MIN_ALERT"):
         assert "WHERE STATUS > 400" in sql[table]
-    assert "HAVING COUNT(*) > 5" in sql["ERRORS_PER_MIN_ALERT"]
+    assert f"HAVING COUNT(*) > {rates.error_burst_count(cfg)}" in sql["ERRORS_PER_MIN_ALERT"]
     assert "HAVING COUNT(*) > 1" in sql["ENRICHED_ERROR_CODES_COUNT"]
     assert "HAVING COUNT(*) > 1" in sql["USER_IP_ACTIVITY"]
-    assert "HAVING SUM(BYTES) > 123456" in sql["HIGH_BANDWIDTH_SESSIONS"]
+    assert f"HAVING SUM(BYTES) > {rates.high_bandwidth_bytes(cfg)}" in sql["HIGH_BANDWIDTH_SESSIONS"]
+
+
+def test_thresholds_follow_the_rates_and_the_sessionize_cycle():
+    """The arithmetic of docs/analytics.md at the defaults, and that the config moves the thresholds."""
+    cfg = StackConfig()
+    assert rates.clicks_per_second(cfg) == 20 and rates.MEAN_CLICK_BYTES == 4287
+    assert round(rates.clicks_per_visitor_second(cfg), 4) == 0.4878
+    assert round(rates.session_bytes(cfg)) == 250_946  # 0.4878 clicks/s x 120 s x 4287 B
+    assert ksql_variables(cfg)["highBandwidthBytes"] == "313683"  # x 125 %
+    assert ksql_variables(cfg)["errorBurstCount"] == "213"  # 200 + sqrt(200 x 5/6)
+    slower = StackConfig(clickstreamIntervalMs=200, sessionizeRunSeconds=60, highBandwidthPercent=200)
+    assert rates.high_bandwidth_bytes(slower) == round(rates.session_bytes(cfg) / 4 * 2) + 1
+    assert ksql_variables(slower)["errorBurstCount"] == "110"  # 100 + sqrt(100 x 5/6)
 
 
 def test_sources_read_the_datagen_topics_with_integer_keys(by_name, cfg):
@@ -146,15 +188,25 @@ def test_sources_read_the_datagen_topics_with_integer_keys(by_name, cfg):
     assert "USER_ID INT PRIMARY KEY" in compact(by_name["WEB_USERS"])
 
 
+@pytest.mark.parametrize("key, value, allowed", [
+    ("sessionizePauseSeconds", "30", "greater than or equal to 31"),  # must outlast the 30 s session gap
+    ("sessionizeRunSeconds", "5", "greater than or equal to 10"),
+    ("highBandwidthPercent", "100", "greater than or equal to 101"),
+])
+def test_threshold_config_is_validated_naming_key_value_and_rule(key, value, allowed):
+    with pytest.raises(ConfigError, match=f"clickstream:{key} = '{value}': .*{allowed}"):
+        parse_config("dev", {key: value})
+
+
 def test_a_missing_variable_is_a_parse_error_naming_the_file():
-    with pytest.raises(KsqlParseError, match="50_sessions.sql.*highBandwidthBytes"):
-        parse_sources(load_sql_dir(KSQL_DIR), {"partitions": "1"})
+    with pytest.raises(KsqlParseError, match="40_errors.sql.*errorBurstCount"):
+        parse_sources(load_sql_dir(KSQL_DIR), {"partitions": "1", "highBandwidthBytes": "1"})
 
 
 # --- connectors and index template -----------------------------------------------------------------
 
 def test_datagen_sources_use_the_configured_rates_and_key_converters(cfg):
-    specs = {s.config["quickstart"]: s for s in connectors.datagen_sources(cfg)}
+    specs = {s.config["kafka.topic"]: s for s in connectors.datagen_sources(cfg)}
     assert set(specs) == {"clickstream", "clickstream_codes", "clickstream_users"}
     assert specs["clickstream"].name == connectors.CLICKSTREAM_CONNECTOR
     assert specs["clickstream"].config["max.interval"] == str(cfg.clickstream_interval_ms)
@@ -167,6 +219,28 @@ def test_datagen_sources_use_the_configured_rates_and_key_converters(cfg):
         assert spec.config["value.converter.schemas.enable"] == "false"
         assert int(spec.config["iterations"]) < 1  # unlimited: a finite count ends in a FAILED task
         assert not spec.secret_config
+        # exactly one schema source (datagen refuses more than one of quickstart/schema.string/schema.filename)
+        assert len({"quickstart", "schema.string", "schema.filename"} & set(spec.config)) == 1
+
+
+def test_custom_schemas_draw_correlated_fields_from_one_value(cfg):
+    specs = {s.config["kafka.topic"]: s.config for s in connectors.datagen_sources(cfg)}
+    clicks = json.loads(specs["clickstream"]["schema.string"])
+    (visitor,) = [f["type"] for f in clicks["fields"] if f["name"] == "visitor"]
+    assert visitor["type"] == "record"
+    assert visitor["arg.properties"]["options"] == [{"userid": v.userid, "ip": v.ip} for v in generator.VISITORS]
+    assert {f["name"] for f in clicks["fields"]} == {"visitor", "remote_user", "time", "_time", "request", "status",
+                                                       "bytes", "referrer", "agent"}
+    # Connect's built-in transforms turn visitor.userid / visitor.ip back into the quickstart's top-level fields
+    assert specs["clickstream"]["transforms.flatten.delimiter"] == "_"
+    assert specs["clickstream"]["transforms.rename.renames"] == "visitor_userid:userid,visitor_ip:ip"
+    users = json.loads(specs["clickstream_users"]["schema.string"])
+    assert specs["clickstream_users"]["schema.keyfield"] == "user_id"
+    options = users["arg.properties"]["options"]
+    assert [o["user_id"] for o in options] == list(range(1, 41))
+    # every field is set by each option (the generator builds the record from it), longs beyond int range
+    assert all(set(o) == {f["name"] for f in users["fields"]} for o in options)
+    assert all(o["registered_at"] > 2**31 for o in options)
 
 
 def test_one_sink_per_derived_table_without_auth():
@@ -193,8 +267,10 @@ def test_index_template_maps_time_fields_and_strings_for_exactly_our_indexes():
     assert body["index_patterns"] == [t.lower() for t in connectors.DERIVED_TABLES]
     assert body["priority"] > 100
     mappings = body["template"]["mappings"]
-    assert mappings["properties"]["EVENT_TS"] == {"type": "date", "format": "epoch_millis"}
-    assert mappings["properties"]["SESSION_END"] == {"type": "date", "format": "epoch_millis"}
+    # ksqlDB writes epoch millis; Grafana reads raw-data time fields back as doc values in the FIRST
+    # format, and accepts only RFC 3339 there
+    for field in ("EVENT_TS", "SESSION_START"):
+        assert mappings["properties"][field] == {"type": "date", "format": "strict_date_optional_time||epoch_millis"}
     (rule,) = mappings["dynamic_templates"]
     assert list(rule.values())[0] == {"match_mapping_type": "string", "mapping": {"type": "keyword"}}
     assert body["template"]["settings"]["number_of_replicas"] == 0
@@ -226,6 +302,8 @@ def test_main_dashboard_groups_panels_by_question(dashboards):
 
 
 def test_every_panel_uses_an_existing_datasource_and_real_columns(dashboards, by_name):
+    """Each index's columns are derived from its CREATE TABLE ... AS SELECT in ksql/; every field a query,
+    alias, transformation or sort names must be one of them (or a name the panel gave it)."""
     for name, dashboard in dashboards.items():
         for panel in panels(dashboard):
             match = re.fullmatch(r"\$\{DS_([A-Z_]+)\}", panel["datasource"]["uid"])
@@ -233,15 +311,30 @@ def test_every_panel_uses_an_existing_datasource_and_real_columns(dashboards, by
             table = match.group(1)
             assert table in connectors.DERIVED_TABLES, (name, panel["title"])
             known = columns(by_name[table])
+            where = (name, panel["title"])
             for target in panel["targets"]:
-                assert target["timeField"] == connectors.TIME_FIELD
+                assert target["timeField"] == connectors.TIME_FIELD and connectors.TIME_FIELD in known, where
                 assert target["datasource"] == panel["datasource"]
                 fields = [m["field"] for m in target["metrics"] if "field" in m]
                 fields += [b["field"] for b in target["bucketAggs"]]
-                assert set(fields) <= known, (name, panel["title"], set(fields) - known)
+                fields += re.findall(r"\{\{term ([A-Z_]+)\}\}", target.get("alias", ""))
+                assert set(fields) <= known, (*where, set(fields) - known)
+                metric_ids = {m["id"] for m in target["metrics"]}
+                for bucket in target["bucketAggs"]:
+                    order_by = bucket.get("settings", {}).get("orderBy")
+                    assert order_by in (None, "_count", "_term", "_key") or order_by in metric_ids, where
+            renamed: dict[str, str] = {}
             for transformation in panel.get("transformations", []):
-                shown = set(transformation["options"].get("includeByName", {}))
-                assert shown <= known, (name, panel["title"], shown - known)
+                options = transformation["options"]
+                for key in ("includeByName", "indexByName", "renameByName"):
+                    assert set(options.get(key, {})) <= known, (*where, key, set(options.get(key, {})) - known)
+                renamed.update(options.get("renameByName", {}))
+            for override in panel.get("fieldConfig", {}).get("overrides", []):
+                if override["matcher"]["id"] == "byName":
+                    shown = override["matcher"]["options"]
+                    assert shown in known - set(renamed) or shown in renamed.values(), (*where, shown)
+            for sort in panel.get("options", {}).get("sortBy", []):
+                assert sort["displayName"] in (known - set(renamed)) | set(renamed.values()), (*where, sort)
 
 
 def test_every_derived_table_has_a_panel_on_the_main_dashboard(dashboards):
@@ -276,7 +369,7 @@ def test_the_ksql_files_apply_and_drop_through_the_provider_on_a_fake_ksqldb(cfg
         provider = KsqlStatementsProvider()
         assert not provider.check({}, props).failures
         created = provider.create(props)
-        assert set(created.outs["objects"]) == set(TUTORIAL_OBJECTS) | ADDED_TABLES | {"SITE_CLICKSTREAM"}
+        assert set(created.outs["objects"]) == set(TUTORIAL_OBJECTS) | ADDED_TABLES
         assert set(fake.sources) == set(created.outs["objects"])
         assert not provider.diff(created.id, created.outs, props).changes
         provider.delete(created.id, created.outs)

@@ -1,8 +1,15 @@
 """Unit tier (pure Python, no services): the reference model of the analytics computes what the ksqlDB
-tables must contain, checked on small hand-made click sequences whose answers are known."""
+tables must contain, checked on small hand-made click sequences whose answers are known, and on a
+simulated hour of the default pipeline with ``sessionize`` running."""
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
+from clickstream import generator, rates
 from clickstream import reference_model as rm
+from clickstream.config import StackConfig
 from clickstream.reference_model import Click
 
 T0 = 1_700_000_040_000  # a multiple of 60 s
@@ -66,10 +73,10 @@ def test_errors_per_min_and_alert_threshold():
     errors.append(click(T0 + 100, status=200))
     per_min = rm.errors_per_min(errors)
     assert per_min[(404, T0)] == 6 and per_min[(407, T0)] == 1 and (200, T0) not in per_min
-    alert = rm.errors_per_min_alert(errors)
+    alert = rm.errors_per_min_alert(errors, threshold=5)
     # 404 reaches 6 (> 5) in each 20 s-hop window holding all six clicks; 407 never alerts
     assert alert == {(404, T0 - 40_000): 6, (404, T0 - 20_000): 6, (404, T0): 6}
-    assert rm.errors_per_min_alert(errors[:5]) == {}
+    assert rm.errors_per_min_alert(errors[:5], threshold=5) == {}
 
 
 def test_bandwidth_per_minute_overall_and_per_user():
@@ -83,8 +90,9 @@ def test_sessions_split_on_gaps_longer_than_30_seconds():
               click(T0 + 60_001, size=40),  # 30.001 s later: a new session
               click(T0 + 5_000, userid=2, size=1)]
     sessions = rm.sessions(clicks)
-    assert sessions == [rm.Session(1, T0, T0 + 30_000, 2, 30), rm.Session(1, T0 + 60_001, T0 + 60_001, 1, 40),
-                        rm.Session(2, T0 + 5_000, T0 + 5_000, 1, 1)]
+    assert [dataclasses.replace(s, username=None) for s in sessions] == [
+        rm.Session(1, T0, T0 + 30_000, 2, 30), rm.Session(1, T0 + 60_001, T0 + 60_001, 1, 40),
+        rm.Session(2, T0 + 5_000, T0 + 5_000, 1, 1)]
     assert rm.session_counts(sessions) == {1: 2, 2: 1}
 
 
@@ -108,3 +116,117 @@ def test_generated_sequence_with_pauses_has_one_more_session_per_pause_for_activ
     assert sum(s.bytes for s in sessions) == sum(c.bytes for c in clicks)
     threshold = sorted(s.bytes for s in sessions)[-2]
     assert len(rm.high_bandwidth_sessions(sessions, threshold)) == 1
+
+
+def test_unknown_users_and_codes_get_the_unknown_policy():
+    clicks = [click(T0, 1), click(T0 + 2_000, 1), click(T0 + 3_000, generator.ANONYMOUS_USERID, status=404)]
+    users = rm.enrich_users(clicks, user_arrivals=[(T0 + 1_000, 1)])
+    assert [(c.username, c.city) for c in users] == [
+        ("unknown", "unknown"), (generator.USERS[0].username, generator.USERS[0].city), ("unknown", "unknown")]
+    codes = rm.enrich_codes(clicks, code_arrivals=[(T0 + 2_500, 404), (T0, 200)])
+    assert [c.definition for c in codes] == ["Successful", "Successful", "Page not found"]
+    assert rm.clicks_per_city(users) == {("unknown", T0): 2, (generator.USERS[0].city, T0): 1}
+    assert rm.user_ip_activity(users) == {(("unknown", "10.0.0.1", "unknown"), T0): 2}
+
+
+def test_generator_ties_each_user_to_one_ip_and_city():
+    assert len({v.userid for v in generator.VISITORS}) == len({v.ip for v in generator.VISITORS}) == 41
+    assert len({u.username for u in generator.USERS}) == len(generator.USERS) == 40
+    assert generator.ANONYMOUS_USERID not in {u.user_id for u in generator.USERS}
+
+
+# --- a simulated hour of the default deployment with `sessionize` running ---------------------------
+
+QUARTER = 15 * rm.MINUTE
+
+
+@dataclasses.dataclass(frozen=True)
+class Hour:
+    cfg: StackConfig
+    start: int
+    sim: rm.Simulation
+    users: list[rm.UserClick]
+    codes: list[rm.CodeClick]
+    sessions: list[rm.Session]
+    tables: dict[str, list[int]]  # table -> EVENT_TS of each row
+
+
+def window_starts(table: dict) -> list[int]:
+    return [window for (_, window) in table]
+
+
+@pytest.fixture(scope="module", params=[1, 2, 3])
+def hour(request):
+    """One hour of the three datagen sources at the default rates, `sessionize` pausing the clicks with
+    its default cycle from the start, and every table computed from it."""
+    cfg = StackConfig()
+    start = 1_700_000_000_000 + request.param * 7_919  # a different phase against the windows per seed
+    sim = rm.simulate(request.param, 60 * rm.MINUTE, start_ms=start, click_interval_ms=cfg.clickstream_interval_ms,
+                      users_interval_ms=cfg.users_interval_ms, codes_interval_ms=cfg.codes_interval_ms,
+                      flowing=rm.sessionize_cycle(start, cfg.sessionize_run_seconds, cfg.sessionize_pause_seconds))
+    users = rm.enrich_users(sim.clicks, sim.users)
+    codes = rm.enrich_codes(sim.clicks, sim.codes)
+    sessions = rm.sessions(users)
+    flagged = rm.high_bandwidth_sessions(sessions, rates.high_bandwidth_bytes(cfg))
+    # EVENT_TS of every row: WINDOWSTART, or for sessions WINDOWEND (the latest click)
+    tables = {
+        "EVENTS_PER_MIN": window_starts(rm.events_per_min(sim.clicks)),
+        "PAGES_PER_MIN": window_starts(rm.pages_per_min(sim.clicks)),
+        "BANDWIDTH_PER_MIN": list(rm.bandwidth_per_min(sim.clicks)),
+        "USER_BANDWIDTH_PER_MIN": window_starts(rm.user_bandwidth_per_min(sim.clicks)),
+        "USER_IP_ACTIVITY": window_starts(rm.user_ip_activity(users)),
+        "CLICKS_PER_CITY": window_starts(rm.clicks_per_city(users)),
+        "ERRORS_PER_MIN_ALERT": window_starts(rm.errors_per_min_alert(sim.clicks, rates.error_burst_count(cfg))),
+        "ERRORS_PER_MIN": window_starts(rm.errors_per_min(sim.clicks)),
+        "ENRICHED_ERROR_CODES_COUNT": window_starts(rm.enriched_error_codes_count(codes)),
+        "CLICK_USER_SESSIONS": [s.end for s in sessions],
+        "SESSION_BANDWIDTH": [s.end for s in sessions],
+        "HIGH_BANDWIDTH_SESSIONS": [s.end for s in flagged],
+    }
+    return Hour(cfg, start, sim, users, codes, sessions, tables)
+
+
+def test_the_simulation_runs_at_the_documented_rates(hour):
+    flowing = hour.cfg.sessionize_run_seconds / (hour.cfg.sessionize_run_seconds + hour.cfg.sessionize_pause_seconds)
+    per_second = len(hour.sim.clicks) / 3600 / flowing
+    assert per_second == pytest.approx(rates.clicks_per_second(hour.cfg), rel=0.03)
+    sizes = [c.bytes for c in hour.sim.clicks]
+    assert sum(sizes) / len(sizes) == pytest.approx(rates.MEAN_CLICK_BYTES, rel=0.03)
+
+
+def test_every_table_has_rows_in_every_15_minute_window(hour):
+    from clickstream import connectors
+    assert set(hour.tables) == set(connectors.DERIVED_TABLES)
+    for table, event_times in hour.tables.items():
+        quarters = {(ts - hour.start) // QUARTER for ts in event_times}
+        assert {0, 1, 2, 3} <= quarters, f"{table} has no rows in quarter(s) {sorted({0, 1, 2, 3} - quarters)}"
+
+
+def test_some_but_not_most_sessions_are_flagged(hour):
+    flagged = rm.high_bandwidth_sessions(hour.sessions, rates.high_bandwidth_bytes(hour.cfg))
+    assert 0.02 < len(flagged) / len(hour.sessions) < 0.25
+    # sessionize ends every session: one session per visitor and run
+    cycle_ms = (hour.cfg.sessionize_run_seconds + hour.cfg.sessionize_pause_seconds) * rm.SECOND
+    assert len(hour.sessions) == len(generator.VISITORS) * -(-3600_000 // cycle_ms)
+
+
+def test_no_click_is_lost_to_a_null_group_key(hour):
+    clicks = len(hour.sim.clicks)
+    assert all(c.username is not None and c.city is not None for c in hour.users)
+    assert all(c.definition is not None for c in hour.codes)
+    assert sum(rm.clicks_per_city(hour.users).values()) == clicks
+    assert sum(rm.count_windows(hour.users, lambda c: (c.username, c.ip, c.city),
+                                lambda ts: rm.tumbling_window(ts, rm.MINUTE)).values()) == clicks
+    assert sum(s.hits for s in hour.sessions) == clicks
+    assert sum(rm.count_windows(hour.codes, lambda c: (c.code, c.definition),
+                                lambda ts: rm.tumbling_window(ts, 30 * rm.SECOND)).values()) == clicks
+    # unknown users are visible, not dropped: the anonymous visitor, and users before their first record
+    assert any(c.username == rm.UNKNOWN for c in hour.users)
+
+
+def test_each_ip_belongs_to_one_user_and_city(hour):
+    owners: dict[str, set] = {}
+    for c in hour.users:
+        if c.username != rm.UNKNOWN:
+            owners.setdefault(c.ip, set()).add((c.userid, c.username, c.city))
+    assert owners and all(len(who) == 1 for who in owners.values())

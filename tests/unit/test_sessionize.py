@@ -4,6 +4,7 @@ injected ``sleep`` that records the requested durations instead of waiting."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 
@@ -11,6 +12,7 @@ import pytest
 
 from clickstream import sessionize
 from clickstream.__main__ import main as cli_main
+from clickstream.config import StackConfig
 from providers.connect import ConnectClient
 from providers.http import Endpoint
 from tests.fakes.connect import FakeConnect
@@ -26,6 +28,13 @@ def connect():
                                           "file": os.devnull})
         fake.reset_calls()
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def default_stack_config(request, monkeypatch):
+    """No test reads a real Pulumi stack: the stack config is the defaults unless a test says otherwise."""
+    if "stack_config_reads" not in request.node.name:
+        monkeypatch.setattr(sessionize, "stack_config", StackConfig)
 
 
 def args(url: str | None, *extra: str) -> argparse.Namespace:
@@ -153,3 +162,29 @@ def test_an_unreachable_worker_is_reported_with_what_to_do():
     assert sessionize.run(args(url, "--timeout", "0.5"), sleep=rec.sleep, out=rec.out) == 1
     assert rec.lines[-2].startswith("error: timed out") and "make up" in rec.lines[-1]
     assert rec.sleeps == []
+
+
+def test_durations_default_to_the_stack_config_that_sizes_the_threshold(connect):
+    """One config source: without --run/--pause the cycle is the stack's sessionizeRunSeconds /
+    sessionizePauseSeconds, the values clickstream.rates derives the high-bandwidth threshold from."""
+    rec = Recorder()
+    cfg = StackConfig(sessionizeRunSeconds=75, sessionizePauseSeconds=35)
+    assert sessionize.run(args(connect.url, "--cycles", "1"), sleep=rec.sleep, out=rec.out,
+                          config=lambda: cfg) == 0
+    assert rec.sleeps == [75, 35]
+    rec = Recorder()
+    assert sessionize.run(args(connect.url, "--cycles", "1", "--run", "20"), sleep=rec.sleep, out=rec.out,
+                          config=lambda: cfg) == 0
+    assert any("differs from the stack's sessionizeRunSeconds (75)" in line for line in rec.lines)
+
+
+def test_stack_config_reads_pulumi_config_without_secrets(tmp_path, monkeypatch):
+    entries = {"clickstream:sessionizeRunSeconds": {"value": "90", "secret": False},
+               "clickstream:grafanaAdminPassword": {"secret": True}, "aws:region": {"value": "x", "secret": False}}
+    fake_pulumi = tmp_path / "pulumi"
+    fake_pulumi.write_text(f"#!/bin/sh\n[ \"$*\" = \"config --json\" ] && echo '{json.dumps(entries)}'\n")
+    fake_pulumi.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert sessionize.stack_config().sessionize_run_seconds == 90
+    monkeypatch.setattr(sessionize.shutil, "which", lambda name: None)
+    assert sessionize.stack_config() == StackConfig()
