@@ -16,6 +16,8 @@ import socket
 import pulumi
 import pytest
 
+from clickstream.analytics import ksql_variables
+from clickstream.config import StackConfig
 from providers.http import Endpoint, ServiceTimeout
 from providers.ksqldb import KsqlClient, KsqlError, KsqlObjectError, KsqlObjectProvider, load_sql_dir
 from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlStatementsProvider
@@ -43,7 +45,7 @@ CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS WHERE STATUS > $
 FILES = {"01_sources.sql": SOURCES, "02_derived.sql": DERIVED}
 VARIABLES = {"minStatus": "400", "partitions": "1"}
 PROJECT_KSQL = pathlib.Path(__file__).resolve().parents[2] / "ksql"
-PROJECT_VARIABLES = {"highBandwidthBytes": "500000", "partitions": "1"}
+PROJECT_VARIABLES = ksql_variables(StackConfig())
 
 
 @pytest.fixture

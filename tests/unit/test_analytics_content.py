@@ -358,19 +358,19 @@ def test_high_bandwidth_dashboard_is_about_high_bandwidth_sessions(dashboards):
 
 
 def test_the_ksql_files_apply_and_drop_through_the_provider_on_a_fake_ksqldb(cfg):
-    """The real provider against the FAKE ksqlDB (tests/fakes/ksqldb.py): every statement is accepted
-    in dependency order, a second diff is a no-op, and delete drops everything again."""
-    from providers.ksqldb import KsqlStatementsProvider
+    """The real per-object resources against the FAKE ksqlDB (tests/fakes/ksqldb.py), driven the way the
+    engine drives them: every statement is accepted in dependency order, a second apply is a no-op, and
+    destroy drops everything again."""
     from tests.fakes.ksqldb import FakeKsqlDb
+    from tests.provider.ksql_stack import declare
+    from tests.provider.pulumi_engine import Deployment
 
     with FakeKsqlDb() as fake:
-        props = {"ksqldb_url": fake.url, "sources": load_sql_dir(KSQL_DIR), "variables": ksql_variables(cfg),
-                 "streams_properties": {"auto.offset.reset": "earliest"}, "ready_timeout": 10}
-        provider = KsqlStatementsProvider()
-        assert not provider.check({}, props).failures
-        created = provider.create(props)
-        assert set(created.outs["objects"]) == set(TUTORIAL_OBJECTS) | ADDED_TABLES
-        assert set(fake.sources) == set(created.outs["objects"])
-        assert not provider.diff(created.id, created.outs, props).changes
-        provider.delete(created.id, created.outs)
+        resources = declare(load_sql_dir(KSQL_DIR), ksql_variables(cfg), url=fake.url, ready_timeout=10)
+        stack = Deployment()
+        stack.up(resources)
+        assert set(fake.sources) == set(TUTORIAL_OBJECTS) | ADDED_TABLES
+        fake.reset_log()
+        assert set(stack.up(resources).values()) == {"same"} and fake.requests == []
+        stack.destroy()
         assert fake.sources == {} and fake.terminate_endpoint_calls == 0

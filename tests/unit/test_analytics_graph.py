@@ -16,10 +16,10 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from clickstream import connectors
-from clickstream.analytics import declare_analytics
+from clickstream.analytics import KSQL_DIR, declare_analytics, ksql_variables
 from clickstream.config import Secrets, StackConfig
 from components.base import Services
-from providers.ksqldb import parse_sources
+from providers.ksqldb import load_sql_dir, parse_sources
 from tests.pulumi_mocks import Declared, Graph, RecordingMocks, run_stack
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the key Pulumi marks a secret value with
@@ -94,20 +94,31 @@ def test_datagen_sources_and_ksql_statements():
                                   ("datagen-clickstream-codes", "clickstream_codes", cfg.codes_interval_ms),
                                   ("datagen-clickstream-users", "clickstream_users", cfg.users_interval_ms)):
         config = by_name[name].inputs["config"]
-        assert config["kafka.topic"] == topic and config["quickstart"] == topic
+        declared = next(s for s in connectors.datagen_sources(cfg) if s.name == name)
+        assert config["kafka.topic"] == topic and config == declared.config
         assert config["max.interval"] == str(interval)
         assert by_name[name].inputs["connect_url"] == "http://localhost:8083"
-    (ksql,) = with_input(g, "ksqldb_url")
-    assert ksql.inputs["streams_properties"] == {"auto.offset.reset": "earliest"}
-    assert ksql.inputs["variables"] == {"partitions": "1", "highBandwidthBytes": str(cfg.high_bandwidth_bytes)}
-    names = {s.name for s in parse_sources(ksql.inputs["sources"], ksql.inputs["variables"])}
-    assert set(connectors.DERIVED_TABLES) <= names
+    objects = with_input(g, "ksqldb_url")
+    expected = parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(cfg))
+    assert sorted(o.inputs["object_name"] for o in objects) == sorted(s.name for s in expected)
+    assert set(connectors.DERIVED_TABLES) <= {s.name for s in expected}
+    (component,) = g.of_type("clickstream:ksqldb:Pipeline")
+    for declared in objects:
+        assert declared.inputs["streams_properties"] == {"auto.offset.reset": "earliest"}
+        assert g.parent_name(declared.name) == component.name
+        assert declared.type in ("pulumi-python:dynamic/ksqldb:Stream", "pulumi-python:dynamic/ksqldb:Table")
+        statement = next(s for s in expected if s.name == declared.inputs["object_name"])
+        assert declared.inputs["statement"] == statement.text
+        assert set(declared.inputs["upstream"]) == set(statement.depends_on)
+        upstream_urns = {o.urn for o in objects if o.inputs["object_name"] in statement.depends_on}
+        assert set(declared.property_dependencies.get("upstream", ())) == upstream_urns
 
 
 def test_high_bandwidth_threshold_comes_from_stack_config():
-    g = run_stack("dev", {"highBandwidthBytes": "777"})
-    (ksql,) = with_input(g, "ksqldb_url")
-    assert ksql.inputs["variables"]["highBandwidthBytes"] == "777"
+    g = run_stack("dev", {"highBandwidthPercent": "200"})
+    expected = ksql_variables(StackConfig(high_bandwidth_percent=200))["highBandwidthBytes"]
+    (table,) = [o for o in with_input(g, "ksqldb_url") if o.inputs["object_name"] == "HIGH_BANDWIDTH_SESSIONS"]
+    assert f"> {expected}" in table.inputs["statement"] and expected == "501893"
 
 
 def test_dev_stack_reaches_elasticsearch_without_credentials():

@@ -108,7 +108,7 @@ def test_operator_clusters_are_awaited_until_ready(graphs):
 
 @pytest.mark.parametrize("app_resource, infrastructure", [
     ("clickstream-datagen-clickstream", "clickstream-connect"),
-    ("clickstream-ksql", "clickstream-ksqldb"),
+    ("clickstream-ksql-clickstream", "clickstream-ksqldb"),
     ("clickstream-index-template", "clickstream-elasticsearch"),
     ("clickstream-grafana-folder", "grafana-chart"),
 ])

@@ -2,6 +2,9 @@
 dependency extraction, ordering and the error messages that name file and statement."""
 import pytest
 
+from clickstream.analytics import ksql_variables
+from clickstream.config import StackConfig
+
 from providers.ksqldb import KsqlParseError, load_sql_dir, normalise, parse_sources
 from providers.ksqldb.parser import (as_create_or_replace, dependents, replace_in_place_allowed,
                                      split_statements)
@@ -170,4 +173,17 @@ def test_project_ksql_files_parse_and_order(tmp_path):
 
 
 # The variables the stack program passes to KsqlStatements for the project's SQL files.
-PROJECT_VARIABLES = {"highBandwidthBytes": "500000", "partitions": "1"}
+PROJECT_VARIABLES = ksql_variables(StackConfig())
+
+
+def test_files_are_read_as_utf8_tolerating_a_bom_and_naming_the_file_otherwise(tmp_path):
+    (tmp_path / "01_bom.sql").write_bytes(b"\xef\xbb\xbf" + SOURCES.encode())
+    assert [s.name for s in parse_sources(load_sql_dir(tmp_path))] == ["CLICKS", "USERS"]
+    (tmp_path / "02_latin1.sql").write_bytes(b"-- caf\xe9\nCREATE STREAM X AS SELECT * FROM CLICKS;")
+    with pytest.raises(KsqlParseError, match=r"02_latin1\.sql: line 1, column 7: not UTF-8 \(byte 0xe9\)"):
+        load_sql_dir(tmp_path)
+
+
+def test_insert_into_reading_its_own_target_is_rejected():
+    with pytest.raises(KsqlParseError, match=r"x\.sql: statement 1 .*INSERT INTO CLICKS reads from CLICKS itself"):
+        parse_sources({"a.sql": SOURCES, "x.sql": "INSERT INTO CLICKS SELECT * FROM CLICKS WHERE BYTES > 0;"})
