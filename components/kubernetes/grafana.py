@@ -91,7 +91,7 @@ class GrafanaService(ServiceComponent):
             opts=platform.opts(self))
         secret_version = self.admin_secret.metadata.apply(lambda meta: (meta and meta.resource_version) or "")
         self.release = helm_release(platform, "grafana-chart", charts.GRAFANA, platform.name("grafana"),
-                                    charts.GRAFANA.values(grafana_values(platform, admin_secret, secret_version)),
+                                    grafana_values(platform, admin_secret, secret_version),
                                     self, stateful=True, depends_on=[self.admin_secret])
         url = f"http://{platform.service_host(platform.name('grafana'))}:{PORT}"
         self.publish(once_ready(url, self.release), once_ready(admin_url, self.release))

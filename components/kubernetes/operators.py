@@ -24,18 +24,18 @@ STRIMZI_RESOURCE, ECK_RESOURCE = "strimzi-operator", "eck-operator"
 
 
 def strimzi_values(cluster_wide: bool) -> dict[str, Any]:
-    """Strimzi watches every namespace (shared layout) or only the one it runs in (the chart's default)."""
-    return charts.STRIMZI.values({"watchAnyNamespace": True} if cluster_wide else {})
+    """Overrides of ``helm-values/strimzi-kafka-operator.yaml``: Strimzi watches every namespace (shared layout) or only the one it runs in (the chart's default)."""
+    return {"watchAnyNamespace": True} if cluster_wide else {}
 
 
 def eck_values(platform: Platform, cluster_wide: bool) -> dict[str, Any]:
-    """ECK manages every namespace (shared layout) or only the stack's; in the latter case its
+    """Overrides of ``helm-values/eck-operator.yaml``: ECK manages every namespace (shared layout) or only the stack's; in the latter case its
     validating webhook is limited to that namespace too (the chart's default selects all namespaces)."""
     overrides: dict[str, Any] = {"fullnameOverride": platform.name("eck-operator")}
     if not cluster_wide:
         overrides["managedNamespaces"] = [platform.ns]
         overrides["webhook"] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": platform.ns}}}
-    return charts.ECK.values(overrides)
+    return overrides
 
 
 def strimzi_release(platform: Platform, parent: pulumi.Resource, *, cluster_wide: bool) -> k8s.helm.v3.Release:

@@ -137,10 +137,10 @@ def disruption_budget(platform: Platform, component: str,
 
 
 def helm_release(platform: Platform, resource_name: str, chart: Chart, release_name: str,
-                 values: Mapping[str, Any], parent: pulumi.Resource, *, stateful: bool = False,
+                 overrides: Mapping[str, Any], parent: pulumi.Resource, *, stateful: bool = False,
                  depends_on: Sequence[pulumi.Resource] = ()) -> k8s.helm.v3.Release:
-    """A Helm release of a pinned chart into the stack namespace; waits until its workloads are ready.
-    ``null`` in the values removes the chart's default at that key (e.g. a CPU limit), as in Helm."""
+    """A Helm release of a pinned chart into the stack namespace, with the chart's base values file and
+    ``overrides`` on top; waits until its workloads are ready."""
     return k8s.helm.v3.Release(
         resource_name,
         name=release_name,
@@ -148,8 +148,8 @@ def helm_release(platform: Platform, resource_name: str, chart: Chart, release_n
         version=chart.version,
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
         namespace=platform.ns,
-        values=dict(values),
-        allow_null_values=True,
+        value_yaml_files=[pulumi.FileAsset(chart.values_file)],
+        values=dict(overrides),
         atomic=False,
         timeout=600,
         opts=platform.opts(parent, stateful=stateful, depends_on=depends_on))
