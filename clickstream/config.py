@@ -1,10 +1,12 @@
 """Typed, validated stack configuration (namespace ``clickstream:``).
 
 Every key is declared once here, with its type, default and allowed values; ``Pulumi.yaml`` declares the
-same keys for the CLI (a unit test keeps the two in step). ``load_stack_config`` reads the Pulumi config,
-and any invalid value fails the preview with a message naming the key, the value and what is allowed.
-Passwords are read with ``get_secret`` and stay ``pulumi.Output`` secrets; they are never validated as
-plain strings and never given defaults.
+same keys for the CLI (a unit test keeps the two in step). ``load_stack_config`` reads the stack's whole
+config and fails the preview with ONE message listing every problem: each invalid value with its key,
+the value and what is allowed; keys in a namespace this project does not read; every missing secret;
+passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana). Secret
+values are checked in this process but never quoted, not even one character; the program then reads
+them with ``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never given defaults.
 """
 from __future__ import annotations
 
