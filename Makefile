@@ -26,7 +26,7 @@ $(STATE_DIR)/passphrase:
 stack: venv $(STATE_DIR)/passphrase
 	@command -v pulumi >/dev/null || { echo "The Pulumi CLI is missing: install it (https://www.pulumi.com/docs/install/, e.g. 'curl -fsSL https://get.pulumi.com | sh'), then re-run 'make up'."; exit 1; }
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK) --secrets-provider passphrase
-	@pulumi config get grafanaAdminPassword >/dev/null 2>&1 || { \
+	@[ "$(STACK)" = operators ] || pulumi config get grafanaAdminPassword >/dev/null 2>&1 || { \
 	  [ "$(STACK)" = dev ] || { echo "Stack $(STACK) has no grafanaAdminPassword: run 'pulumi config set --secret grafanaAdminPassword <password>' first."; exit 1; }; \
 	  $(PY) -c 'import secrets; print(secrets.token_urlsafe(18))' | pulumi config set --secret grafanaAdminPassword; \
 	  echo "Generated a Grafana admin password for dev: 'pulumi config get grafanaAdminPassword' shows it."; }
@@ -36,7 +36,7 @@ docker-check:
 
 up: stack docker-check ## deploy (or converge) the stack, default dev
 	pulumi up --yes --stack $(STACK)
-	@echo "Grafana: $$(pulumi stack output grafanaUrl --stack $(STACK))  (user: admin, password: pulumi config get grafanaAdminPassword)"
+	@[ "$(STACK)" = operators ] || echo "Grafana: $$(pulumi stack output grafanaUrl --stack $(STACK))  (user: admin, password: pulumi config get grafanaAdminPassword)"
 
 preview: stack
 	pulumi preview --stack $(STACK)

@@ -3,17 +3,20 @@ import pulumi
 
 from clickstream.analytics import declare_analytics
 from clickstream.config import load_stack_config
-from components import deploy_services
+from components import deploy_operators, deploy_services
 
 cfg, secrets = load_stack_config()
-services = deploy_services(cfg, secrets)
-analytics = declare_analytics(cfg, secrets, services)
+if cfg.role == "operators":
+    deploy_operators(cfg)  # the cluster's shared Strimzi and ECK: no pipeline, no outputs
+else:
+    services = deploy_services(cfg, secrets)
+    analytics = declare_analytics(cfg, secrets, services)
 
-pulumi.export("grafanaUrl", services.grafana.admin_url)
-pulumi.export("ksqldbUrl", services.ksqldb.admin_url)
-pulumi.export("connectUrl", services.connect.admin_url)
-pulumi.export("elasticsearchUrl", services.elasticsearch.admin_url)
-pulumi.export("kafkaBootstrap", services.kafka.admin_url)
-pulumi.export("dashboardUrls", analytics.dashboard_urls)
-if services.port_forward_commands:
-    pulumi.export("portForwardCommands", list(services.port_forward_commands))
+    pulumi.export("grafanaUrl", services.grafana.admin_url)
+    pulumi.export("ksqldbUrl", services.ksqldb.admin_url)
+    pulumi.export("connectUrl", services.connect.admin_url)
+    pulumi.export("elasticsearchUrl", services.elasticsearch.admin_url)
+    pulumi.export("kafkaBootstrap", services.kafka.admin_url)
+    pulumi.export("dashboardUrls", analytics.dashboard_urls)
+    if services.port_forward_commands:
+        pulumi.export("portForwardCommands", list(services.port_forward_commands))

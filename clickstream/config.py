@@ -1,18 +1,22 @@
 """Typed, validated stack configuration (namespace ``clickstream:``).
 
 Every key is declared once here, with its type, default and allowed values; ``Pulumi.yaml`` declares the
-same keys for the CLI (a unit test keeps the two in step). ``load_stack_config`` reads the Pulumi config,
-and any invalid value fails the preview with a message naming the key, the value and what is allowed.
-Passwords are read with ``get_secret`` and stay ``pulumi.Output`` secrets; they are never validated as
-plain strings and never given defaults.
+same keys for the CLI (a unit test keeps the two in step). ``load_stack_config`` reads the stack's whole
+config and fails the preview with ONE message listing every problem: each invalid value with its key,
+the value and what is allowed; keys in a namespace this project does not read; every missing secret;
+passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana). Secret
+values are checked in this process but never quoted, not even one character; the program then reads
+them with ``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never given defaults.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
-from typing import Any, Literal, Mapping
+from typing import Any, Collection, Literal, Mapping
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 NAMESPACE = "clickstream"
 SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword")
@@ -20,6 +24,23 @@ _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*:[A-Za-z0-
 _DNS_LABEL_RE = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _MEMORY_RE = re.compile(r"^[1-9][0-9]*[mg]$")
 _QUANTITY_RE = re.compile(r"^[1-9][0-9]*(Mi|Gi|Ti)$")
+# a DNS-1123 subdomain (Kubernetes object names such as StorageClass and IngressClass, ingress hosts)
+_DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_PRINTABLE_ASCII_RE = re.compile(r"^[\x20-\x7e]*$")
+# JVM heap bounds in MiB per service: below the minimum the service does not start or thrashes in GC;
+# above 31g the JVM loses compressed object pointers (more heap, less usable memory)
+HEAP_BOUNDS_MIB = {"kafkaHeap": (256, 31 * 1024), "connectHeap": (512, 31 * 1024),
+                   "ksqldbHeap": (512, 31 * 1024), "elasticsearchHeap": (512, 31 * 1024)}
+# PVC size bounds in MiB per volume (64Ti is the largest single volume of the common cloud block stores)
+STORAGE_BOUNDS_MIB = {"kafkaStorage": (1024, 64 * 1024 * 1024), "elasticsearchStorage": (1024, 64 * 1024 * 1024),
+                      "grafanaStorage": (256, 100 * 1024)}
+# the longest admin ingress host is "elasticsearch.<ingressDomain>", at most 253 characters
+_LONGEST_INGRESS_LABEL = "elasticsearch."
+# Grafana refuses passwords of 4 characters or fewer when they are reset (`grafana cli admin
+# reset-admin-password`, which the Kubernetes platform runs on every start of the Grafana pod)
+GRAFANA_PASSWORD_MIN_LENGTH = 5
+# config namespaces a stack file may hold besides this project's own: the engine's and the providers'
+OTHER_NAMESPACES = ("pulumi", "docker", "kubernetes")
 
 
 class ConfigError(Exception):
@@ -32,6 +53,7 @@ class StackConfig(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
 
     platform: Literal["docker", "kubernetes"] = "docker"
+    role: Literal["pipeline", "operators"] = "pipeline"
     name_prefix: str = Field("clickstream", alias="namePrefix")
     # images, pinned by tag
     kafka_image: str = Field("confluentinc/cp-kafka:8.2.1", alias="kafkaImage")
@@ -74,6 +96,7 @@ class StackConfig(BaseModel):
     # kubernetes platform
     namespace: str = Field("clickstream", alias="namespace")
     kube_context: str = Field("", alias="kubeContext")
+    install_operators: bool = Field(True, alias="installOperators")
     storage_class: str = Field("", alias="storageClass")
     kafka_storage: str = Field("10Gi", alias="kafkaStorage")
     elasticsearch_storage: str = Field("10Gi", alias="elasticsearchStorage")
@@ -81,6 +104,8 @@ class StackConfig(BaseModel):
     admin_access: Literal["port-forward", "ingress"] = Field("port-forward", alias="adminAccess")
     ingress_domain: str = Field("", alias="ingressDomain")
     ingress_class: str = Field("", alias="ingressClass")
+    ingress_controller: Literal["ingress-nginx", "traefik"] = Field("ingress-nginx", alias="ingressController")
+    ingress_allow_list: str = Field("", alias="ingressAllowList")
     protect: bool = Field(False, alias="protect")
 
     @field_validator("kafka_image", "connect_image", "ksqldb_image", "elasticsearch_image", "grafana_image")
@@ -101,16 +126,57 @@ class StackConfig(BaseModel):
 
     @field_validator("kafka_heap", "connect_heap", "ksqldb_heap", "elasticsearch_heap")
     @classmethod
-    def _jvm_memory(cls, value: str) -> str:
-        if not _MEMORY_RE.match(value):
-            raise ValueError("must be a JVM heap size such as '512m' or '2g'")
+    def _jvm_memory(cls, value: str, info: ValidationInfo) -> str:
+        low, high = HEAP_BOUNDS_MIB[cls.model_fields[info.field_name].alias]
+        if not _MEMORY_RE.match(value) or not low <= mebibytes(value) <= high:
+            raise ValueError(f"must be a JVM heap size such as '512m' or '2g', from {_size(low, 'm')} to "
+                             f"{_size(high, 'm')}")
         return value
 
     @field_validator("kafka_storage", "elasticsearch_storage", "grafana_storage")
     @classmethod
-    def _quantity(cls, value: str) -> str:
-        if not _QUANTITY_RE.match(value):
-            raise ValueError("must be a storage quantity such as '512Mi', '10Gi' or '1Ti'")
+    def _quantity(cls, value: str, info: ValidationInfo) -> str:
+        low, high = STORAGE_BOUNDS_MIB[cls.model_fields[info.field_name].alias]
+        if not _QUANTITY_RE.match(value) or not low <= mebibytes(value) <= high:
+            raise ValueError(f"must be a storage quantity such as '512Mi', '10Gi' or '1Ti', from "
+                             f"{_size(low, 'Mi')} to {_size(high, 'Mi')}")
+        return value
+
+    @field_validator("storage_class", "ingress_class", "ingress_domain")
+    @classmethod
+    def _dns_subdomain(cls, value: str) -> str:
+        if value and (len(value) > 253 or not _DNS_SUBDOMAIN_RE.match(value)):
+            raise ValueError("must be empty or a DNS name: dot-separated labels of lower-case letters, digits "
+                             "and '-' (not at either end of a label), labels of at most 63 characters, at "
+                             "most 253 in all")
+        return value
+
+    @field_validator("grafana_admin_user")
+    @classmethod
+    def _basic_auth_user(cls, value: str) -> str:
+        if not value.strip() or value != value.strip():
+            raise ValueError("must be a user name without leading or trailing spaces")
+        if not _PRINTABLE_ASCII_RE.match(value) or ":" in value:
+            raise ValueError("must hold only printable ASCII characters (space to '~') other than ':' "
+                             "(HTTP basic authentication separates user and password with ':')")
+        return value
+
+    @field_validator("kube_context")
+    @classmethod
+    def _context_name(cls, value: str) -> str:
+        if value != value.strip() or not _PRINTABLE_ASCII_RE.match(value):
+            raise ValueError("must be a kubeconfig context name: printable ASCII, no leading or trailing "
+                             "spaces")
+        return value
+
+    @field_validator("ingress_allow_list")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        try:
+            allow_list(value)
+        except ValueError:
+            raise ValueError("must be a comma-separated list of IP networks (CIDR), e.g. "
+                             "'203.0.113.0/24,198.51.100.7/32'") from None
         return value
 
     @field_validator("datagen_version", "elasticsearch_sink_version")
@@ -140,7 +206,22 @@ class StackConfig(BaseModel):
             problems.append(f"host ports must be distinct, got {ports}")
         if self.admin_access == "ingress" and not self.ingress_domain:
             problems.append("adminAccess 'ingress' needs ingressDomain (e.g. 'clickstream.example.com')")
-        if self.platform == "kubernetes" and not self.elasticsearch_security:
+        if len(_LONGEST_INGRESS_LABEL + self.ingress_domain) > 253:
+            problems.append(f"ingressDomain is too long: the host '{_LONGEST_INGRESS_LABEL}<ingressDomain>' "
+                            f"must be at most 253 characters")
+        if self.admin_access == "ingress" and not self.ingress_allow_list:
+            problems.append("adminAccess 'ingress' exposes Kafka Connect and ksqlDB, which have no "
+                            "authentication of their own: set ingressAllowList to the networks allowed to "
+                            "reach them (CIDRs, including the address `pulumi up` runs from), or keep "
+                            "adminAccess 'port-forward'")
+        if self.platform == "kubernetes" and not self.kube_context:
+            problems.append("the kubernetes platform needs kubeContext: name the kubeconfig context of the "
+                            "target cluster (never the current one by accident), e.g. "
+                            "`pulumi config set kubeContext clickstream-prod`")
+        if self.role == "operators" and self.platform != "kubernetes":
+            problems.append("role 'operators' installs the shared Kubernetes operators: it needs platform "
+                            "'kubernetes'")
+        if self.platform == "kubernetes" and self.role == "pipeline" and not self.elasticsearch_security:
             problems.append("the kubernetes platform runs Elasticsearch with ECK, which always enables "
                             "security: set elasticsearchSecurity to true (and the elasticsearchPassword "
                             "secret)")
@@ -159,76 +240,159 @@ class Secrets(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
-    grafana_admin_password: Any
+    grafana_admin_password: Any = None
     elasticsearch_password: Any = None
 
 
+def mebibytes(size: str) -> int:
+    """A validated JVM size (``512m``, ``2g``) or storage quantity (``512Mi``, ``10Gi``, ``1Ti``) in MiB."""
+    number = int(re.match(r"^[0-9]+", size).group())
+    unit = size[len(str(number)):].lower()
+    return number * {"m": 1, "mi": 1, "g": 1024, "gi": 1024, "ti": 1024 * 1024}[unit]
+
+
+def _size(mib: int, unit: str) -> str:
+    """``mib`` written with the largest whole unit (``unit`` = ``m`` for JVM sizes, ``Mi`` for quantities)."""
+    steps = [("m", 1), ("g", 1024)] if unit == "m" else [("Mi", 1), ("Gi", 1024), ("Ti", 1024 * 1024)]
+    suffix, factor = next((s, f) for s, f in reversed(steps) if mib % f == 0)
+    return f"{mib // factor}{suffix}"
+
+
+def allow_list(value: str) -> list[str]:
+    """The IP networks of a comma-separated ``ingressAllowList`` (normalised CIDRs); ValueError if invalid."""
+    return [str(ipaddress.ip_network(part.strip(), strict=False)) for part in value.split(",") if part.strip()]
+
+
 def parse_config(stack: str, raw: Mapping[str, Any]) -> StackConfig:
-    """Validate ``raw`` (camelCase keys, string or typed values) for ``stack``; raise ConfigError."""
+    """Validate ``raw`` (``clickstream:`` keys without the namespace, secrets excluded) for ``stack``;
+    raise ConfigError listing every problem."""
+    cfg, problems = _check_values(stack, raw)
+    if problems:
+        raise ConfigError(_report(stack, problems))
+    return cfg
+
+
+def check_stack(stack: str, config: Mapping[str, Any], secret_keys: Collection[str]) -> StackConfig:
+    """Validate a stack's whole config (namespaced keys, secrets included, as the engine passes it) and
+    raise one ConfigError listing every problem: unknown namespaces and keys, invalid values, missing,
+    plain-text or unusable secrets. Secret values are checked but never quoted."""
+    prefix = NAMESPACE + ":"
+    own = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+    problems = _foreign_namespaces(config)
+    cfg, value_problems = _check_values(stack, {k: v for k, v in own.items() if k not in SECRET_KEYS})
+    problems += value_problems
+    # secrets are checked even when other values are invalid, so one preview reports every problem
+    pipeline = (cfg.role if cfg else own.get("role", "pipeline")) == "pipeline"
+    es_security = cfg.elasticsearch_security if cfg else str(own.get("elasticsearchSecurity")).lower() == "true"
+    needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and es_security}
+    problems += _secret_problems(needed, own, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})
+    if problems:
+        raise ConfigError(_report(stack, problems))
+    return cfg
+
+
+def _report(stack: str, problems: list[str]) -> str:
+    return f"invalid config for stack '{stack}':\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+def _check_values(stack: str, raw: Mapping[str, Any]) -> tuple[StackConfig | None, list[str]]:
     unknown = sorted(set(raw) - set(StackConfig.keys()))
     if unknown:
-        raise ConfigError(f"unknown config key(s) {', '.join(NAMESPACE + ':' + k for k in unknown)}; "
-                          f"allowed keys: {', '.join(StackConfig.keys())}")
+        return None, [f"unknown config key(s) {', '.join(NAMESPACE + ':' + k for k in unknown)}; "
+                      f"allowed keys: {', '.join(StackConfig.keys())}"]
     values = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
     try:
         cfg = StackConfig.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(_describe(stack, exc, values)) from None
-    if stack == "prod":
-        _check_production(cfg)
-    return cfg
+        return None, _describe(exc, values)
+    return cfg, _production_problems(cfg) if stack == "prod" else []
 
 
-def _check_production(cfg: StackConfig) -> None:
+def _foreign_namespaces(config: Mapping[str, Any]) -> list[str]:
+    """Keys in a namespace that is neither this project's nor the engine's or a provider's (a typo such
+    as ``clikstream:kafkaHeap`` would otherwise be ignored)."""
+    known = (NAMESPACE, *OTHER_NAMESPACES)
+    strangers = sorted(k for k in config if k.split(":", 1)[0] not in known)
+    if not strangers:
+        return []
+    return [f"config key(s) {', '.join(strangers)} belong to no namespace this project reads: its own keys "
+            f"are '{NAMESPACE}:<key>' (provider and engine settings: {', '.join(n + ':' for n in OTHER_NAMESPACES)})"]
+
+
+def _secret_problems(needed: Mapping[str, bool], own: Mapping[str, Any],
+                     secret_keys: Collection[str]) -> list[str]:
+    """Every secret: set when ``needed``, set as a secret, and usable (the value is never quoted)."""
+    problems = []
+    for key in SECRET_KEYS:
+        value = own.get(key)
+        if value is None:
+            if needed[key]:
+                why = " (elasticsearchSecurity is true)" if key == "elasticsearchPassword" else ""
+                dev = " (`make up` generates one for the dev stack)" if key == "grafanaAdminPassword" else ""
+                problems.append(f"{NAMESPACE}:{key} is not set{why}; set it with `pulumi config set --secret "
+                                f"{key} <password>`{dev}")
+            continue
+        if key not in secret_keys:
+            problems.append(f"{NAMESPACE}:{key} is set as plain text (it is stored readable in the stack file "
+                            f"and state): run `pulumi config rm {key}`, choose a new password and set it with "
+                            f"`pulumi config set --secret {key} <password>`")
+        problems += [f"{NAMESPACE}:{key} (value not shown) {p}" for p in _password_problems(key, str(value))]
+    return problems
+
+
+def _password_problems(key: str, password: str) -> list[str]:
+    if not password.strip():
+        return ["is empty or blank: set a real password"]
+    problems = []
+    if not _PRINTABLE_ASCII_RE.match(password):
+        problems.append("holds characters other than printable ASCII (space to '~'): HTTP basic "
+                        "authentication sends them in an encoding Grafana and Elasticsearch do not decode "
+                        "the same way")
+    if key == "grafanaAdminPassword" and len(password) < GRAFANA_PASSWORD_MIN_LENGTH:
+        problems.append(f"is shorter than {GRAFANA_PASSWORD_MIN_LENGTH} characters, which Grafana refuses")
+    return problems
+
+
+def _production_problems(cfg: StackConfig) -> list[str]:
     """The ``prod`` stack must be a real, protected cluster: RF ≥ 3, min ISR ≥ 2, security and protect on."""
+    if cfg.role != "pipeline":
+        return [] if cfg.protect else ["protect must be true on stack 'prod'"]
     problems = []
     if cfg.replication_factor < 3 or cfg.min_insync_replicas < 2:
         problems.append(f"replicationFactor must be >= 3 and minInsyncReplicas >= 2, got "
-                        f"{cfg.replication_factor} and {cfg.min_insync_replicas}")
+                        f"{cfg.replication_factor} and {cfg.min_insync_replicas} (production needs a "
+                        f"replicated cluster)")
     if not cfg.elasticsearch_security:
-        problems.append("elasticsearchSecurity must be true")
+        problems.append("elasticsearchSecurity must be true on stack 'prod'")
     if not cfg.protect:
-        problems.append("protect must be true (stateful resources are protected from deletion)")
-    if problems:
-        raise ConfigError("invalid config for stack 'prod' (production needs a replicated, secured, "
-                          "protected cluster):\n" + "\n".join(f"  - {p}" for p in problems))
+        problems.append("protect must be true on stack 'prod' (stateful resources are protected from deletion)")
+    return problems
 
 
-def _describe(stack: str, exc: ValidationError, values: Mapping[str, Any]) -> str:
-    lines = [f"invalid config for stack '{stack}':"]
+def _describe(exc: ValidationError, values: Mapping[str, Any]) -> list[str]:
+    lines = []
     by_name = {name: f.alias or name for name, f in StackConfig.model_fields.items()}
     for err in exc.errors():
+        reason = err["msg"].removeprefix("Value error, ")
         loc = err["loc"][0] if err["loc"] else None
         key = by_name.get(str(loc), str(loc)) if loc is not None else None
-        if key is None:
-            lines.append(f"  - {err['msg'].removeprefix('Value error, ')}")
-            continue
-        lines.append(f"  - {NAMESPACE}:{key} = {values.get(key)!r}: {err['msg'].removeprefix('Value error, ')}")
-    return "\n".join(lines)
+        lines.append(reason if key is None else f"{NAMESPACE}:{key} = {values.get(key)!r}: {reason}")
+    return lines
 
 
-def _raw_config() -> dict[str, Any]:
-    """Every ``clickstream:*`` key set for this stack (CLI environment and explicit/mocked config)."""
+def _stack_config() -> tuple[dict[str, Any], set[str]]:
+    """This stack's whole config (every namespace) and its secret keys, as the SDK received them."""
     from pulumi.runtime import config as runtime_config  # the SDK's own view of the stack's config
 
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = NAMESPACE + ":"
-    return {k[len(prefix):]: v for k, v in merged.items() if k.startswith(prefix)}
+    secret = {k for k in merged if runtime_config.is_config_secret(k)}
+    return merged, secret | set(runtime_config.get_config_secret_keys_env())
 
 
 def load_stack_config() -> tuple[StackConfig, Secrets]:
     """Read and validate this stack's config; raise ConfigError (fails the preview) when invalid."""
-    stack = pulumi.get_stack()
-    cfg = parse_config(stack, _raw_config())
+    config, secret_keys = _stack_config()
+    cfg = check_stack(pulumi.get_stack(), config, secret_keys)
     conf = pulumi.Config(NAMESPACE)
-    grafana_password = conf.get_secret("grafanaAdminPassword")
-    if grafana_password is None:
-        raise ConfigError(f"stack '{stack}': {NAMESPACE}:grafanaAdminPassword is not set; set it with "
-                          f"`pulumi config set --secret grafanaAdminPassword <password>` "
-                          f"(`make up` generates one for the dev stack)")
-    es_password = conf.get_secret("elasticsearchPassword")
-    if cfg.elasticsearch_security and es_password is None:
-        raise ConfigError(f"stack '{stack}': elasticsearchSecurity is true, so {NAMESPACE}:"
-                          f"elasticsearchPassword must be set with `pulumi config set --secret "
-                          f"elasticsearchPassword <password>`")
-    return cfg, Secrets(grafana_admin_password=grafana_password, elasticsearch_password=es_password)
+    return cfg, Secrets(grafana_admin_password=conf.get_secret("grafanaAdminPassword"),
+                        elasticsearch_password=conf.get_secret("elasticsearchPassword"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from clickstream.config import Secrets, StackConfig
 from components.base import ServiceComponent, Services
 
-__all__ = ["ServiceComponent", "Services", "deploy_services"]
+__all__ = ["ServiceComponent", "Services", "deploy_operators", "deploy_services"]
 
 
 def deploy_services(cfg: StackConfig, secrets: Secrets) -> Services:
@@ -14,3 +14,10 @@ def deploy_services(cfg: StackConfig, secrets: Secrets) -> Services:
     else:
         from components.kubernetes import deploy
     return deploy(cfg, secrets)
+
+
+def deploy_operators(cfg: StackConfig) -> None:
+    """Declare the cluster's shared Kubernetes operators (a stack with ``role: operators``)."""
+    from components.kubernetes import deploy_operators as deploy
+
+    deploy(cfg)

@@ -137,12 +137,17 @@ def base_config(stack: str) -> dict[str, str]:
     return {k.split(":", 1)[1]: str(v) for k, v in (doc.get("config") or {}).items()}
 
 
+def _namespaced(key: str) -> str:
+    return key if ":" in key else f"clickstream:{key}"
+
+
 def run_stack(stack: str, config: Mapping[str, Any] | None = None,
               secrets: Mapping[str, str] | None = None, preview: bool = False) -> Graph:
     """Run ``__main__.py`` for ``stack`` with its stack file's config plus ``config``/``secrets``.
 
-    Secrets default to test passwords for grafanaAdminPassword (and elasticsearchPassword when the
-    stack turns security on); pass ``secrets={}`` to leave them unset.
+    Keys without a namespace are the project's (``clickstream:``); a key with one (``kubernetes:context``)
+    is passed as it is. Secrets default to test passwords for grafanaAdminPassword and
+    elasticsearchPassword; pass ``secrets={}`` to leave them unset.
     """
     values = {**base_config(stack), **{k: str(v) for k, v in (config or {}).items()}}
     if secrets is None:
@@ -160,8 +165,8 @@ def run_program(program: Callable[[], dict[str, Any] | None], stack: str = "test
     set_root_resource(None)  # a fresh root stack per run, so stack outputs never leak between runs
     pulumi.runtime.set_mocks(mocks, project="clickstream", stack=stack, preview=preview,
                              monitor=RecordingMonitor(mocks))
-    pulumi.runtime.set_all_config({f"clickstream:{k}": v for k, v in values.items()},
-                                  secret_keys=[f"clickstream:{k}" for k in secrets])
+    pulumi.runtime.set_all_config({_namespaced(k): v for k, v in values.items()},
+                                  secret_keys=[_namespaced(k) for k in secrets])
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     exported: dict[str, Any] = {}

@@ -1,6 +1,7 @@
 """The Kubernetes platform (stacks ``staging`` and ``prod``): operators and charts where maintained
 ones exist (Strimzi for Kafka, ECK for Elasticsearch, the grafana-community chart), typed Deployments
-where not (Kafka Connect, ksqlDB), all in the stack's namespace through one provider.
+where not (Kafka Connect, ksqlDB), all in the stack's namespace through one provider. The operators
+are the stack's own or the cluster's shared ones (stack ``operators``, :mod:`.operators`).
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from components.kubernetes.elasticsearch import ElasticsearchService
 from components.kubernetes.grafana import GrafanaService
 from components.kubernetes.kafka import KafkaService
 from components.kubernetes.ksqldb import KsqldbService
+from components.kubernetes.operators import deploy_operators
 from components.kubernetes.platform import open_platform
 
-__all__ = ["deploy"]
+__all__ = ["deploy", "deploy_operators"]
 
 
 def deploy(cfg: StackConfig, secrets: Secrets) -> Services:
@@ -30,8 +32,9 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Services:
     forwards: tuple[str, ...] = ()
     if cfg.admin_access == "ingress":
         owners = {"connect": connect, "ksqldb": ksqldb, "elasticsearch": elasticsearch, "grafana": grafana}
+        restricted = access.allow_list_annotations(platform, connect)
         for api, target in apis.items():
-            access.ingress(platform, target, owners[api])
+            access.ingress(platform, target, owners[api], restricted if api in access.UNAUTHENTICATED else None)
     else:
         forwards = tuple(access.port_forward_command(platform, t) for t in apis.values())
     return Services(kafka=kafka, connect=connect, ksqldb=ksqldb, elasticsearch=elasticsearch, grafana=grafana,

@@ -3,7 +3,10 @@
 ``adminAccess: port-forward`` — each API on a fixed local port (``connectPort``, ``ksqldbPort``,
 ``elasticsearchPort``, ``grafanaPort``); the ``kubectl port-forward`` commands are a stack output.
 ``adminAccess: ingress`` — one Ingress per API at ``<api>.<ingressDomain>`` (TLS at the ingress
-controller, its default certificate unless the cluster issues one), admin URLs ``https://…``.
+controller, its default certificate unless the cluster issues one), admin URLs ``https://…``. Kafka
+Connect and ksqlDB have no authentication of their own, so their ingresses admit only the networks of
+``ingressAllowList`` (the config refuses an ingress without it): an annotation for ingress-nginx, an
+``ipAllowList`` Middleware for Traefik. Grafana and Elasticsearch authenticate every request themselves.
 """
 from __future__ import annotations
 
@@ -12,8 +15,15 @@ import dataclasses
 import pulumi
 import pulumi_kubernetes as k8s
 
+from clickstream.config import allow_list
 from components.kubernetes import connect, elasticsearch, grafana, ksqldb
 from components.kubernetes.platform import Platform
+
+# the APIs with no authentication of their own
+UNAUTHENTICATED = ("connect", "ksqldb")
+NGINX_ALLOW_LIST = "nginx.ingress.kubernetes.io/whitelist-source-range"
+TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"
+TRAEFIK_API = "traefik.io/v1alpha1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +63,21 @@ def port_forward_command(platform: Platform, target: Target) -> str:
             f"{target.local_port}:{target.port}")
 
 
-def ingress(platform: Platform, target: Target, parent: pulumi.Resource) -> k8s.networking.v1.Ingress:
+def allow_list_annotations(platform: Platform, parent: pulumi.Resource) -> dict[str, str]:
+    """Ingress annotations admitting only ``ingressAllowList`` (for Traefik, with the Middleware they name)."""
+    cfg = platform.cfg
+    networks = allow_list(cfg.ingress_allow_list)
+    if cfg.ingress_controller == "ingress-nginx":
+        return {NGINX_ALLOW_LIST: ",".join(networks)}
+    name = platform.name("admin-allow-list")
+    k8s.apiextensions.CustomResource(
+        name, api_version=TRAEFIK_API, kind="Middleware", metadata={"name": name, "namespace": platform.ns},
+        spec={"ipAllowList": {"sourceRange": networks}}, opts=platform.opts(parent))
+    return {TRAEFIK_MIDDLEWARES: f"{platform.ns}-{name}@kubernetescrd"}
+
+
+def ingress(platform: Platform, target: Target, parent: pulumi.Resource,
+            annotations: dict[str, str] | None = None) -> k8s.networking.v1.Ingress:
     """An Ingress routing ``https://<api>.<ingressDomain>/`` to the API's Service."""
     cfg = platform.cfg
     name = platform.name(f"{target.api}-admin")
@@ -65,5 +89,7 @@ def ingress(platform: Platform, target: Target, parent: pulumi.Resource) -> k8s.
     }
     if cfg.ingress_class:
         spec["ingressClassName"] = cfg.ingress_class
-    return k8s.networking.v1.Ingress(
-        name, metadata={"name": name, "namespace": platform.ns}, spec=spec, opts=platform.opts(parent))
+    metadata: dict[str, object] = {"name": name, "namespace": platform.ns}
+    if annotations:
+        metadata["annotations"] = annotations
+    return k8s.networking.v1.Ingress(name, metadata=metadata, spec=spec, opts=platform.opts(parent))

@@ -1,18 +1,21 @@
 """Every pinned third-party version of the Kubernetes platform, in one place.
 
-Charts (name, version, repository) are installed with ``helm.v3.Release``; their base values live in
-``helm-values/<chart>.yaml`` and are deep-merged with per-stack overrides computed from the config.
+Charts (name, version, repository) are installed with ``helm.v3.Release``: their base values live in
+``helm-values/<chart>.yaml``, passed to Helm as a values file (so ``key: null`` there removes a chart
+default, as with ``helm -f``; the Pulumi Python SDK drops ``None`` from inline values), and per-stack
+overrides computed from the config are passed inline on top (Helm merges them key by key).
 Why each one: see docs/versions.md and docs/kubernetes.md.
 """
 from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
-VALUES_DIR = pathlib.Path(__file__).resolve().parents[2] / "helm-values"
+PROJECT_DIR = pathlib.Path(__file__).resolve().parents[2]
+VALUES_DIR = PROJECT_DIR / "helm-values"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,11 +26,13 @@ class Chart:
     version: str
     repository: str
 
-    def values(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """``helm-values/<name>.yaml`` deep-merged with ``overrides`` (overrides win)."""
-        path = VALUES_DIR / f"{self.name}.yaml"
-        base = yaml.safe_load(path.read_text()) or {}
-        return deep_merge(base, overrides)
+    @property
+    def values_file(self) -> str:
+        """``helm-values/<name>.yaml``, relative to the project directory (where Pulumi runs the program)."""
+        return f"{VALUES_DIR.name}/{self.name}.yaml"
+
+    def base_values(self) -> dict[str, Any]:
+        return yaml.safe_load((PROJECT_DIR / self.values_file).read_text()) or {}
 
 
 # Strimzi 1.x: the first release line with only the v1 CRD API (KRaft + node pools only).
@@ -45,14 +50,3 @@ STRIMZI_API = "kafka.strimzi.io/v1"
 ECK_API = "elasticsearch.k8s.elastic.co/v1"
 # Kubernetes version the rendered manifests are validated against (inside ECK 3.3's supported range).
 KUBERNETES_VERSION = "1.33"
-
-
-def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A new dict: nested mappings merged key by key, anything else in ``overrides`` replaces."""
-    merged = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -1,4 +1,5 @@
-"""Elasticsearch on Kubernetes: the ECK operator (Helm) and one ``Elasticsearch`` resource.
+"""Elasticsearch on Kubernetes: one ``Elasticsearch`` resource, run by the ECK operator (the stack's own
+or the cluster's shared one, see ``operators``).
 
 Security stays on (ECK cannot turn it off): the ``elastic`` superuser's password comes from the secret
 config through a ``kubernetes.io/basic-auth`` Secret referenced by the file realm, so ECK does not
@@ -15,9 +16,8 @@ import pulumi_kubernetes as k8s
 from clickstream.config import Secrets
 from components.base import ServiceComponent
 from components.service_settings import heap_opts
-from components.kubernetes import charts
-from components.kubernetes.platform import (Platform, anti_affinity, await_annotations, helm_release,
-                                            jvm_resources, once_ready)
+from components.kubernetes import charts, operators
+from components.kubernetes.platform import Platform, anti_affinity, await_annotations, jvm_resources, once_ready
 
 PORT = 9200
 USER = "elastic"
@@ -69,11 +69,9 @@ class ElasticsearchService(ServiceComponent):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clickstream:kubernetes:Elasticsearch", name, None, opts)
         cfg = platform.cfg
-        self.operator = helm_release(
-            platform, "eck-operator", charts.ECK, platform.name("eck"),
-            charts.ECK.values({"fullnameOverride": platform.name("eck-operator"),
-                               "managedNamespaces": [platform.ns]}),
-            self, stateful=True)  # uninstalling the chart deletes the CRDs, and with them the cluster
+        # the stack's own operator, or the cluster's shared one (stack `operators`)
+        self.operator = (operators.eck_release(platform, self, cluster_wide=False)
+                         if cfg.install_operators else None)
         credentials = platform.name("es-elastic-credentials")
         self.credentials = k8s.core.v1.Secret(
             credentials,
@@ -86,6 +84,7 @@ class ElasticsearchService(ServiceComponent):
             metadata={"name": cfg.name_prefix, "namespace": platform.ns,
                       "annotations": await_annotations("jsonpath={.status.phase}=Ready")},
             spec=elasticsearch_spec(platform, credentials),
-            opts=platform.opts(self, stateful=True, depends_on=[self.operator, self.credentials]))
+            opts=platform.opts(self, stateful=True,
+                               depends_on=[*([self.operator] if self.operator else []), self.credentials]))
         url = f"http://{platform.service_host(http_service(platform))}:{PORT}"
         self.publish(once_ready(url, self.cluster), once_ready(admin_url, self.cluster), username=USER)

@@ -1,4 +1,5 @@
-"""Kafka on Kubernetes: the Strimzi operator (Helm) and a KRaft cluster of one dual-role node pool.
+"""Kafka on Kubernetes: a KRaft cluster of one dual-role node pool, run by the Strimzi operator (the
+stack's own or the cluster's shared one, see ``operators``).
 
 Every node is both controller and broker (``kafkaBrokers`` of them); replication factor and min ISR
 of all topics, internal ones included, come from the config. Strimzi itself creates the bootstrap
@@ -10,9 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.base import ServiceComponent
-from components.kubernetes import charts
-from components.kubernetes.platform import (Platform, anti_affinity, await_annotations, helm_release,
-                                            jvm_resources, once_ready)
+from components.kubernetes import charts, operators
+from components.kubernetes.platform import Platform, anti_affinity, await_annotations, jvm_resources, once_ready
 
 PORT = 9092
 POOL = "dual-role"
@@ -65,19 +65,21 @@ class KafkaService(ServiceComponent):
     def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clickstream:kubernetes:Kafka", name, None, opts)
         cluster = platform.name("kafka")
-        self.operator = helm_release(platform, "strimzi-operator", charts.STRIMZI, platform.name("strimzi"),
-                                     charts.STRIMZI.values({}), self, stateful=True)
+        # the stack's own operator, or the cluster's shared one (stack `operators`)
+        self.operator = (operators.strimzi_release(platform, self, cluster_wide=False)
+                         if platform.cfg.install_operators else None)
+        operator = [self.operator] if self.operator else []
         meta = {"namespace": platform.ns, "labels": {"strimzi.io/cluster": cluster}}
         self.node_pool = k8s.apiextensions.CustomResource(
             f"{cluster}-{POOL}", api_version=charts.STRIMZI_API, kind="KafkaNodePool",
             metadata={"name": POOL, **meta}, spec=node_pool_spec(platform, cluster),
-            opts=platform.opts(self, stateful=True, depends_on=[self.operator]))
+            opts=platform.opts(self, stateful=True, depends_on=operator))
         self.cluster = k8s.apiextensions.CustomResource(
             cluster, api_version=charts.STRIMZI_API, kind="Kafka",
             metadata={"name": cluster, "namespace": platform.ns,
                       "annotations": await_annotations("condition=Ready")},
             spec=kafka_spec(platform),
-            opts=platform.opts(self, stateful=True, depends_on=[self.operator, self.node_pool]))
+            opts=platform.opts(self, stateful=True, depends_on=[*operator, self.node_pool]))
         self.bootstrap = f"{platform.service_host(cluster + '-kafka-bootstrap')}:{PORT}"
         ready = once_ready(self.bootstrap, self.cluster)
         self.publish(ready, ready)

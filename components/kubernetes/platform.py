@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from clickstream.config import StackConfig
+from clickstream.config import StackConfig, mebibytes
 from components.kubernetes.charts import Chart
 
 PART_OF = "clickstream"
@@ -50,8 +50,9 @@ class Platform:
 
 
 def open_platform(cfg: StackConfig) -> Platform:
-    """The Kubernetes provider for ``kubeContext`` (empty = current context) and the stack namespace."""
-    provider = k8s.Provider("kubernetes", context=cfg.kube_context or None, namespace=cfg.namespace)
+    """The Kubernetes provider for ``kubeContext`` (required: never whatever context is current) and the
+    stack namespace."""
+    provider = k8s.Provider("kubernetes", context=cfg.kube_context, namespace=cfg.namespace)
     namespace = k8s.core.v1.Namespace(
         "namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=cfg.namespace, labels={"app.kubernetes.io/part-of": PART_OF}),
@@ -77,18 +78,12 @@ def labels(platform: Platform, component: str) -> dict[str, str]:
             "app.kubernetes.io/part-of": PART_OF}
 
 
-def heap_mebibytes(heap: str) -> int:
-    """A validated JVM heap (``512m``, ``2g``) in MiB."""
-    amount, unit = int(heap[:-1]), heap[-1]
-    return amount * 1024 if unit == "g" else amount
-
-
 def jvm_resources(heap: str) -> dict[str, Any]:
     """Requests/limits for a JVM with a fixed ``heap``: memory = 2 x heap (metaspace, threads, page
     cache for Kafka/Elasticsearch), requested = limit so the scheduler reserves all of it and node
     memory pressure never evicts the pod for exceeding its request. No CPU limit: throttled JVMs
     stall (GC pauses) instead of degrading gracefully."""
-    memory = f"{2 * heap_mebibytes(heap)}Mi"
+    memory = f"{2 * mebibytes(heap)}Mi"
     return {"requests": {"cpu": CPU_REQUEST, "memory": memory}, "limits": {"memory": memory}}
 
 
@@ -142,9 +137,10 @@ def disruption_budget(platform: Platform, component: str,
 
 
 def helm_release(platform: Platform, resource_name: str, chart: Chart, release_name: str,
-                 values: Mapping[str, Any], parent: pulumi.Resource, *, stateful: bool = False,
+                 overrides: Mapping[str, Any], parent: pulumi.Resource, *, stateful: bool = False,
                  depends_on: Sequence[pulumi.Resource] = ()) -> k8s.helm.v3.Release:
-    """A Helm release of a pinned chart into the stack namespace; waits until its workloads are ready."""
+    """A Helm release of a pinned chart into the stack namespace, with the chart's base values file and
+    ``overrides`` on top; waits until its workloads are ready."""
     return k8s.helm.v3.Release(
         resource_name,
         name=release_name,
@@ -152,7 +148,8 @@ def helm_release(platform: Platform, resource_name: str, chart: Chart, release_n
         version=chart.version,
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
         namespace=platform.ns,
-        values=dict(values),
+        value_yaml_files=[pulumi.FileAsset(chart.values_file)],
+        values=dict(overrides),
         atomic=False,
         timeout=600,
         opts=platform.opts(parent, stateful=stateful, depends_on=depends_on))

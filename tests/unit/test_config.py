@@ -10,15 +10,25 @@ import typing
 import pytest
 import yaml
 
-from clickstream.config import SECRET_KEYS, ConfigError, StackConfig, parse_config
+from clickstream.config import SECRET_KEYS, ConfigError, StackConfig, check_stack, parse_config
 from tests.pulumi_mocks import ROOT, base_config, run_stack
 
-STACKS = ("dev", "staging", "prod")
+STACKS = ("dev", "staging", "prod", "operators")
+GOOD_SECRETS = {"clickstream:grafanaAdminPassword": "grafana-pw", "clickstream:elasticsearchPassword": "es-pw"}
+K8S = {"platform": "kubernetes", "kubeContext": "clickstream-staging", "elasticsearchSecurity": "true"}
 
 
 def problems(raw: dict[str, str], stack: str = "dev") -> str:
     with pytest.raises(ConfigError) as caught:
         parse_config(stack, raw)
+    return str(caught.value)
+
+
+def stack_problems(config: dict[str, str], secret_keys=None, stack: str = "dev") -> str:
+    """The ConfigError of a whole stack config (namespaced keys, secrets included)."""
+    secret_keys = [k for k in config if k in GOOD_SECRETS] if secret_keys is None else secret_keys
+    with pytest.raises(ConfigError) as caught:
+        check_stack(stack, config, secret_keys)
     return str(caught.value)
 
 
@@ -28,6 +38,18 @@ def problems(raw: dict[str, str], stack: str = "dev") -> str:
 def test_each_stack_file_validates(stack):
     cfg = parse_config(stack, base_config(stack))
     assert cfg.platform == ("docker" if stack == "dev" else "kubernetes")
+    assert cfg.role == ("operators" if stack == "operators" else "pipeline")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "operators"])
+def test_kubernetes_stack_files_name_their_own_context(stack):
+    cfg = parse_config(stack, base_config(stack))
+    assert cfg.kube_context == f"clickstream-{stack}"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_share_the_clusters_operators(stack):
+    assert parse_config(stack, base_config(stack)).install_operators is False
 
 
 def test_dev_stack_is_one_of_each_service_on_docker():
@@ -43,7 +65,7 @@ def test_prod_stack_is_a_real_cluster():
     assert cfg.elasticsearch_security and cfg.protect
 
 
-@pytest.mark.parametrize("stack", ("staging", "prod"))
+@pytest.mark.parametrize("stack", ("staging", "prod", "operators"))
 def test_non_dev_stack_files_hold_no_passwords(stack):
     raw = base_config(stack)
     assert not set(raw) & set(SECRET_KEYS), "passwords must be set with `pulumi config set --secret`"
@@ -65,11 +87,59 @@ def test_non_dev_stack_files_hold_no_passwords(stack):
     ("elasticsearchSecurity", "maybe", "valid boolean"),
     ("kafkaStorage", "10GB", "storage quantity such as '512Mi'"),
     ("adminAccess", "nodeport", "Input should be 'port-forward' or 'ingress'"),
+    ("role", "everything", "Input should be 'pipeline' or 'operators'"),
+    ("ingressController", "haproxy", "Input should be 'ingress-nginx' or 'traefik'"),
+    ("installOperators", "sometimes", "valid boolean"),
+    # the high-bandwidth threshold is derived from these (clickstream/rates.py)
+    ("highBandwidthPercent", "100", "greater than or equal to 101"),
+    ("sessionizePauseSeconds", "30", "greater than or equal to 31"),
+    # JVM heaps within sane bounds per service
+    ("kafkaHeap", "1m", "from 256m to 31g"),
+    ("kafkaHeap", "99999999999g", "from 256m to 31g"),
+    ("connectHeap", "128m", "from 512m to 31g"),
+    ("ksqldbHeap", "64g", "from 512m to 31g"),
+    ("elasticsearchHeap", "256m", "from 512m to 31g"),
+    # storage sizes within sane bounds per volume
+    ("kafkaStorage", "1Mi", "from 1Gi to 64Ti"),
+    ("elasticsearchStorage", "999999Ti", "from 1Gi to 64Ti"),
+    ("grafanaStorage", "1Mi", "from 256Mi to 100Gi"),
+    ("grafanaStorage", "5Ti", "from 256Mi to 100Gi"),
+    # Kubernetes names: DNS rules
+    ("ingressDomain", "Example.COM", "must be empty or a DNS name"),
+    ("ingressDomain", "example..com", "must be empty or a DNS name"),
+    ("ingressDomain", "-bad.example.com", "must be empty or a DNS name"),
+    ("ingressDomain", "a" * 64 + ".com", "must be empty or a DNS name"),
+    ("ingressDomain", "https://example.com", "must be empty or a DNS name"),
+    ("storageClass", "fast_ssd", "must be empty or a DNS name"),
+    ("storageClass", "Fast", "must be empty or a DNS name"),
+    ("ingressClass", "nginx public", "must be empty or a DNS name"),
+    ("ingressClass", "nginx-", "must be empty or a DNS name"),
+    # the Grafana admin user travels in HTTP basic authentication
+    ("grafanaAdminUser", "ad:min", "other than ':'"),
+    ("grafanaAdminUser", "ad\nmin", "printable ASCII"),
+    ("grafanaAdminUser", "Jürgen", "printable ASCII"),
+    ("grafanaAdminUser", "管理员", "printable ASCII"),
+    ("grafanaAdminUser", "   ", "without leading or trailing spaces"),
+    ("grafanaAdminUser", " admin", "without leading or trailing spaces"),
+    ("kubeContext", "prod\n", "kubeconfig context name"),
+    ("ingressAllowList", "10.0.0.0/33", "comma-separated list of IP networks"),
+    ("ingressAllowList", "office", "comma-separated list of IP networks"),
 ])
 def test_invalid_value_names_key_value_and_what_is_allowed(key, value, allowed):
     message = problems({key: value})
     line = next(line for line in message.splitlines() if f"clickstream:{key} = " in line)
     assert repr(value) in line and allowed in line, message
+
+
+@pytest.mark.parametrize("key, value", [
+    ("highBandwidthPercent", "1000"), ("kafkaHeap", "256m"), ("kafkaHeap", "31g"),
+    ("elasticsearchStorage", "64Ti"), ("grafanaStorage", "256Mi"), ("ingressDomain", "clickstream.example.com"),
+    ("storageClass", "gp3"), ("ingressClass", "nginx-internal"), ("grafanaAdminUser", "ops admin"),
+    ("kubeContext", "arn:aws:eks:eu-west-1:123456789012:cluster/prod"),
+    ("ingressAllowList", "203.0.113.0/24, 198.51.100.7, 2001:db8::/32"),
+])
+def test_boundary_and_realistic_values_are_accepted(key, value):
+    parse_config("dev", {key: value})
 
 
 def test_every_invalid_key_is_reported_at_once():
@@ -102,14 +172,98 @@ def test_host_ports_must_be_distinct():
 
 
 def test_ingress_needs_a_domain():
-    assert "adminAccess 'ingress' needs ingressDomain" in problems({"platform": "kubernetes",
-                                                                      "adminAccess": "ingress"})
+    assert "adminAccess 'ingress' needs ingressDomain" in problems({**K8S, "adminAccess": "ingress",
+                                                                      "ingressAllowList": "10.0.0.0/8"})
+
+
+def test_ingress_without_an_allow_list_is_refused():
+    message = problems({**K8S, "adminAccess": "ingress", "ingressDomain": "example.com"})
+    assert "exposes Kafka Connect and ksqlDB, which have no authentication of their own: set " \
+           "ingressAllowList" in message
+
+
+def test_ingress_domain_leaves_room_for_the_longest_host():
+    message = problems({"ingressDomain": ".".join(["a" * 60] * 4)})
+    assert "ingressDomain is too long: the host 'elasticsearch.<ingressDomain>' must be at most 253" in message
+
+
+def test_kubernetes_needs_a_named_context():
+    message = problems({**K8S, "kubeContext": ""}, "staging")
+    assert "the kubernetes platform needs kubeContext: name the kubeconfig context" in message
+
+
+def test_operators_role_needs_kubernetes():
+    assert "role 'operators' installs the shared Kubernetes operators: it needs platform 'kubernetes'" in \
+        problems({"role": "operators"})
+
+
+def test_operators_stack_needs_no_secrets_and_no_elasticsearch_security():
+    config = {f"clickstream:{k}": v for k, v in base_config("operators").items()}
+    assert check_stack("operators", config, []).role == "operators"
 
 
 def test_unknown_key_is_named_with_the_allowed_keys():
     message = problems({"kafkaBroker": "1"})
     assert "unknown config key(s) clickstream:kafkaBroker" in message
     assert "kafkaBrokers" in message.split("allowed keys:")[1]
+
+
+# --- secrets: set, set as secrets, usable; never quoted --------------------------------------------
+
+@pytest.mark.parametrize("key, password, reason", [
+    ("grafanaAdminPassword", "", "is empty or blank"),
+    ("grafanaAdminPassword", "   \t ", "is empty or blank"),
+    ("elasticsearchPassword", " ", "is empty or blank"),
+    ("grafanaAdminPassword", "pässwörd-ß", "characters other than printable ASCII"),
+    ("grafanaAdminPassword", "密码密码密码密码", "characters other than printable ASCII"),
+    ("elasticsearchPassword", "secret€uro!", "characters other than printable ASCII"),
+    ("elasticsearchPassword", "line\nbreak", "characters other than printable ASCII"),
+    ("grafanaAdminPassword", "a1b2", "shorter than 5 characters"),
+])
+def test_unusable_password_is_refused_without_showing_it(key, password, reason):
+    message = stack_problems({**GOOD_SECRETS, "clickstream:elasticsearchSecurity": "true",
+                              f"clickstream:{key}": password})
+    line = next(line for line in message.splitlines() if f"clickstream:{key} (value not shown)" in line)
+    assert reason in line, message
+    if password.strip():
+        assert password not in message
+    # what a UnicodeEncodeError would quote: any character outside printable ASCII (newlines end lines)
+    unusual = {c for c in password if not " " <= c <= "~"} - {"\n"}
+    assert not unusual & set(message), "a character of the password appears in the message"
+
+
+def test_password_set_as_plain_config_is_detected():
+    message = stack_problems({**GOOD_SECRETS}, secret_keys=["clickstream:elasticsearchPassword"])
+    assert "clickstream:grafanaAdminPassword is set as plain text" in message
+    assert "pulumi config rm grafanaAdminPassword" in message and "grafana-pw" not in message
+
+
+def test_every_missing_secret_is_reported_at_once():
+    message = stack_problems({"clickstream:elasticsearchSecurity": "true"})
+    assert "clickstream:grafanaAdminPassword is not set" in message
+    assert "clickstream:elasticsearchPassword is not set (elasticsearchSecurity is true)" in message
+
+
+def test_missing_secrets_are_reported_with_invalid_values():
+    message = stack_problems({"clickstream:elasticsearchSecurity": "true", "clickstream:kafkaHeap": "1m"})
+    assert "clickstream:kafkaHeap = '1m'" in message
+    assert "grafanaAdminPassword is not set" in message and "elasticsearchPassword is not set" in message
+
+
+@pytest.mark.parametrize("key", ["clikstream:kafkaHeap", "clickstream-prod:protect", "kuberentes:context"])
+def test_key_in_an_unknown_namespace_is_refused(key):
+    message = stack_problems({**GOOD_SECRETS, key: "x"})
+    assert f"config key(s) {key} belong to no namespace this project reads" in message
+
+
+@pytest.mark.parametrize("key", ["kubernetes:context", "docker:host", "pulumi:template"])
+def test_provider_and_engine_namespaces_are_accepted(key):
+    assert check_stack("dev", {**GOOD_SECRETS, key: "x"}, list(GOOD_SECRETS)).platform == "docker"
+
+
+def test_valid_secrets_pass():
+    config = {**GOOD_SECRETS, "clickstream:elasticsearchSecurity": "true"}
+    assert check_stack("dev", config, list(GOOD_SECRETS)).elasticsearch_security
 
 
 # --- Pulumi.yaml declares exactly the same keys, types and defaults ---------------------------------
@@ -159,12 +313,35 @@ def test_program_fails_at_preview_without_grafana_password():
         run_stack("dev", secrets={}, preview=True)
 
 
+def test_program_reports_every_missing_secret_at_preview():
+    with pytest.raises(ConfigError) as caught:
+        run_stack("prod", secrets={}, preview=True)
+    assert "grafanaAdminPassword is not set" in str(caught.value)
+    assert "elasticsearchPassword is not set" in str(caught.value)
+
+
+def test_program_fails_at_preview_on_a_plain_text_password():
+    with pytest.raises(ConfigError, match="grafanaAdminPassword is set as plain text") as caught:
+        run_stack("dev", {"grafanaAdminPassword": "plain-pw-1"}, secrets={}, preview=True)
+    assert "plain-pw-1" not in str(caught.value)
+
+
+def test_program_fails_at_preview_on_a_misspelt_namespace():
+    with pytest.raises(ConfigError, match="clikstream:kafkaHeap belong to no namespace"):
+        run_stack("dev", {"clikstream:kafkaHeap": "2g"}, preview=True)
+
+
 def test_program_fails_when_security_is_on_without_elasticsearch_password():
-    with pytest.raises(ConfigError, match="elasticsearchPassword must be set"):
-        run_stack("dev", {"elasticsearchSecurity": "true"}, secrets={"grafanaAdminPassword": "pw"},
+    with pytest.raises(ConfigError, match="elasticsearchPassword is not set"):
+        run_stack("dev", {"elasticsearchSecurity": "true"}, secrets={"grafanaAdminPassword": "pw-grafana"},
                   preview=True)
 
 
 def test_program_fails_at_preview_for_a_docker_cluster():
     with pytest.raises(ConfigError, match="docker platform runs one of each service"):
         run_stack("dev", {"kafkaBrokers": "3", "replicationFactor": "1"}, preview=True)
+
+
+def test_program_fails_at_preview_for_a_kubernetes_stack_without_context():
+    with pytest.raises(ConfigError, match="the kubernetes platform needs kubeContext"):
+        run_stack("staging", {"kubeContext": ""}, preview=True)

@@ -21,7 +21,11 @@ VARIANTS = {
     "staging": ("staging", {}),
     "prod": ("prod", {}),
     "prod-ingress": ("prod", {"adminAccess": "ingress", "ingressDomain": "example.com",
-                              "ingressClass": "nginx", "storageClass": "fast-ssd"}),
+                              "ingressClass": "nginx", "storageClass": "fast-ssd",
+                              "ingressAllowList": "203.0.113.0/24"}),
+    "staging-own-operators-traefik": ("staging", {"installOperators": "true", "adminAccess": "ingress",
+                                                  "ingressDomain": "example.com", "ingressController": "traefik",
+                                                  "ingressAllowList": "10.0.0.0/8"}),
 }
 
 
@@ -62,7 +66,7 @@ def test_every_typed_manifest_validates_against_the_kubernetes_schema(graphs, va
     kinds = {r.inputs["kind"] for r in resources}
     expected = {"Namespace", "Deployment", "Service", "PodDisruptionBudget", "Secret"}
     assert expected <= kinds
-    if variant == "prod-ingress":
+    if "ingress" in variant or "traefik" in variant:
         assert "Ingress" in kinds
     assert validation_errors(resources) == []
 
@@ -116,8 +120,39 @@ def test_elasticsearch_resource_has_the_fields_eck_needs(graphs, variant):
 def test_each_pinned_chart_has_a_base_values_file(chart):
     path = charts.VALUES_DIR / f"{chart.name}.yaml"
     values = yaml.safe_load(path.read_text())
-    assert isinstance(values, dict) and values
+    assert isinstance(values, dict) and values == chart.base_values()
+    assert chart.values_file == f"helm-values/{chart.name}.yaml"
     assert chart.version[0].isdigit() and chart.repository.startswith("https://")
+
+
+@pytest.mark.parametrize("chart", [charts.STRIMZI, charts.ECK])
+def test_operator_values_remove_the_charts_cpu_limit(chart):
+    """``null`` in a values file deletes the chart default (Strimzi 1000m, ECK 1): no CPU limit anywhere."""
+    limits = chart.base_values()["resources"]["limits"]
+    assert "cpu" in limits and limits["cpu"] is None and limits["memory"]
+
+
+def test_grafana_values_name_only_settings_the_packaged_chart_reads():
+    values = charts.GRAFANA.base_values()
+    # the packaged 11.6.1 chart leaves templates/tests/ out (.helmignore), so testFramework did nothing
+    assert "testFramework" not in values
+    assert values["rbac"] == {"namespaced": True}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_grafana_password_reset_container_validates(graphs, variant):
+    """The init container the chart adds to Grafana's pod is a valid container (inside a Pod)."""
+    values = graphs[variant].named("grafana-chart").inputs["values"]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "grafana"},
+           "spec": {"initContainers": manifest(values["extraInitContainers"]),
+                    "containers": [{"name": "grafana", "image": "grafana/grafana:12.4.10"}]}}
+    kubernetes_validate.validate(pod, charts.KUBERNETES_VERSION, strict=True)
+
+
+def test_traefik_allow_list_middleware_has_the_fields_traefik_needs(graphs):
+    graph = graphs["staging-own-operators-traefik"]
+    (middleware,) = graph.of_type("kubernetes:traefik.io/v1alpha1:Middleware")
+    assert manifest(middleware.inputs)["spec"] == {"ipAllowList": {"sourceRange": ["10.0.0.0/8"]}}
 
 
 def test_values_files_belong_to_pinned_charts():

@@ -14,17 +14,21 @@ from pulumi.runtime import rpc
 
 from clickstream.config import ConfigError, parse_config
 from components.kubernetes import charts
+from tests.k8s_cluster_scope import deep_merge, release_values
 from tests.pulumi_mocks import Graph, base_config, run_stack
 
 PASSWORDS = ("test-grafana-pw", "test-es-pw")
-STATEFUL = {"namespace", "strimzi-operator", "clickstream-kafka", "clickstream-kafka-dual-role",
-            "eck-operator", "clickstream-elasticsearch", "grafana-chart"}
+STATEFUL = {"namespace", "clickstream-kafka", "clickstream-kafka-dual-role", "clickstream-elasticsearch",
+            "grafana-chart"}
+OPERATORS = {"strimzi-operator", "eck-operator"}
 DEPLOYMENTS = {"connect": "clickstream-connect", "ksqldb": "clickstream-ksqldb"}
 
 
 @pytest.fixture(scope="module")
 def graphs() -> dict[str, Graph]:
-    return {stack: run_stack(stack) for stack in ("staging", "prod")}
+    graphs = {stack: run_stack(stack) for stack in ("staging", "prod", "operators")}
+    graphs["own-operators"] = run_stack("prod", {"installOperators": "true"})
+    return graphs
 
 
 def k8s_resources(graph: Graph):
@@ -66,8 +70,6 @@ def test_resource_graph(graphs, stack):
     declared = {(r.type, r.name) for r in graphs[stack].resources}
     expected = {
         ("kubernetes:core/v1:Namespace", "namespace"),
-        ("kubernetes:helm.sh/v3:Release", "strimzi-operator"),
-        ("kubernetes:helm.sh/v3:Release", "eck-operator"),
         ("kubernetes:helm.sh/v3:Release", "grafana-chart"),
         ("kubernetes:kafka.strimzi.io/v1:Kafka", "clickstream-kafka"),
         ("kubernetes:kafka.strimzi.io/v1:KafkaNodePool", "clickstream-kafka-dual-role"),
@@ -82,12 +84,41 @@ def test_resource_graph(graphs, stack):
         ("kubernetes:core/v1:Secret", "clickstream-es-elastic-credentials"),
     }
     assert expected <= declared, sorted(expected - declared)
+    # the operators come from the cluster's shared installation (stack `operators`)
+    assert not {name for _, name in declared} & OPERATORS
     for component in ("kafka", "connect", "ksqldb", "elasticsearch", "grafana"):
         assert graphs[stack].named(component).type.startswith("clickstream:kubernetes:")
 
 
+def test_operators_stack_declares_only_the_shared_operators(graphs):
+    graph = graphs["operators"]
+    assert {(r.type, r.name) for r in graph.resources} == {
+        ("pulumi:providers:kubernetes", "kubernetes"),
+        ("clickstream:kubernetes:ClusterOperators", "operators"),
+        ("kubernetes:core/v1:Namespace", "namespace"),
+        ("kubernetes:helm.sh/v3:Release", "strimzi-operator"),
+        ("kubernetes:helm.sh/v3:Release", "eck-operator")}
+    assert graph.named("namespace").inputs["metadata"]["name"] == "clickstream-operators"
+    assert graph.named("kubernetes").inputs["context"] == "clickstream-operators"
+    assert {r.name for r in graph.resources if r.protect} == {"namespace", *OPERATORS}
+    assert graph.exports == {}
+
+
+def test_operators_stack_watches_every_namespace(graphs):
+    graph = graphs["operators"]
+    assert graph.named("strimzi-operator").inputs["values"] == {"watchAnyNamespace": True}
+    eck = graph.named("eck-operator").inputs["values"]
+    assert eck == {"fullnameOverride": "clickstream-eck-operator"}  # managedNamespaces [] = all
+
+
+def test_own_operators_are_declared_in_the_stack(graphs):
+    graph = graphs["own-operators"]
+    assert OPERATORS <= {r.name for r in graph.of_type("kubernetes:helm.sh/v3:Release")}
+    assert {r.name for r in k8s_resources(graph) if r.protect} == STATEFUL | OPERATORS
+
+
 def test_custom_resources_wait_for_their_operator(graphs):
-    graph = graphs["prod"]
+    graph = graphs["own-operators"]
     assert {"strimzi-operator", "clickstream-kafka-dual-role"} <= graph.dependency_names("clickstream-kafka")
     assert "strimzi-operator" in graph.dependency_names("clickstream-kafka-dual-role")
     assert {"eck-operator", "clickstream-es-elastic-credentials"} <= \
@@ -95,6 +126,12 @@ def test_custom_resources_wait_for_their_operator(graphs):
     assert "clickstream-grafana-admin" in graph.dependency_names("grafana-chart")
     for deployment in DEPLOYMENTS.values():
         assert "clickstream-kafka" in graph.dependency_names(deployment)
+
+
+def test_shared_operators_leave_custom_resources_without_operator_dependency(graphs):
+    graph = graphs["prod"]
+    assert graph.dependency_names("clickstream-kafka-dual-role") == {"namespace"}
+    assert graph.dependency_names("clickstream-elasticsearch") == {"namespace", "clickstream-es-elastic-credentials"}
 
 
 def test_operator_clusters_are_awaited_until_ready(graphs):
@@ -242,13 +279,38 @@ def test_passwords_only_in_secret_marked_kubernetes_secrets(graphs, stack):
 
 
 def test_grafana_reads_its_admin_from_the_secret(graphs):
-    values = graphs["prod"].named("grafana-chart").inputs["values"]
+    release = graphs["prod"].named("grafana-chart")
+    values = release_values(release)
     assert values["admin"] == {"existingSecret": "clickstream-grafana-admin", "userKey": "admin-user",
                                "passwordKey": "admin-password"}
     assert "adminPassword" not in values
     assert values["persistence"]["enabled"] is True and values["persistence"]["size"] == "5Gi"
     assert values["persistence"]["annotations"] == {"helm.sh/resource-policy": "keep"}
     assert values["deploymentStrategy"] == {"type": "Recreate"}  # from helm-values/grafana.yaml
+    assert [a.path for a in release.inputs["valueYamlFiles"]] == ["helm-values/grafana.yaml"]
+
+
+def test_grafana_resets_the_admin_password_from_the_secret_on_every_start(graphs):
+    values = graphs["prod"].named("grafana-chart").inputs["values"]
+    (init,) = values["extraInitContainers"]
+    assert init["image"] == parse_config("prod", base_config("prod")).grafana_image
+    (password,) = init["env"]
+    assert password == {"name": "GF_SECURITY_ADMIN_PASSWORD", "valueFrom": {"secretKeyRef": {
+        "name": "clickstream-grafana-admin", "key": "admin-password"}}}
+    script = init["command"][-1]
+    # the password travels on stdin (never in argv); the first start (no database yet) is left to Grafana
+    assert "admin reset-admin-password --password-from-stdin" in script and "$GF_SECURITY_ADMIN_PASSWORD" in script
+    assert script.startswith('if [ -f "/var/lib/grafana/grafana.db" ]; then ')
+    assert {m["name"]: m["mountPath"] for m in init["volumeMounts"]} == {
+        "storage": "/var/lib/grafana", "config": "/etc/grafana/grafana.ini"}
+
+
+def test_a_new_admin_secret_rolls_grafana(graphs):
+    """The Secret's resourceVersion (changed by every update) is a pod annotation: a rotated password
+    restarts the pod, whose init container then applies it."""
+    release = graphs["prod"].named("grafana-chart")
+    assert "clickstream/admin-secret-version" in release.inputs["values"]["podAnnotations"]
+    assert "clickstream-grafana-admin" in graphs["prod"].dependency_names("grafana-chart")
 
 
 def test_elasticsearch_uses_the_configured_password_and_version(graphs):
@@ -261,19 +323,26 @@ def test_elasticsearch_uses_the_configured_password_and_version(graphs):
     assert claim["spec"]["resources"]["requests"]["storage"] == "100Gi"
 
 
-@pytest.mark.parametrize("resource, chart", [
-    ("strimzi-operator", charts.STRIMZI), ("eck-operator", charts.ECK), ("grafana-chart", charts.GRAFANA)])
-def test_charts_are_pinned(graphs, resource, chart):
-    inputs = graphs["prod"].named(resource).inputs
+@pytest.mark.parametrize("stack, resource, chart, namespace", [
+    ("operators", "strimzi-operator", charts.STRIMZI, "clickstream-operators"),
+    ("operators", "eck-operator", charts.ECK, "clickstream-operators"),
+    ("own-operators", "strimzi-operator", charts.STRIMZI, "clickstream-prod"),
+    ("prod", "grafana-chart", charts.GRAFANA, "clickstream-prod")])
+def test_charts_are_pinned(graphs, stack, resource, chart, namespace):
+    inputs = graphs[stack].named(resource).inputs
     assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]["repo"]) == \
         (chart.name, chart.version, chart.repository)
-    assert inputs["namespace"] == "clickstream-prod"
+    assert inputs["namespace"] == namespace
+    assert [a.path for a in inputs["valueYamlFiles"]] == [chart.values_file]
 
 
-def test_eck_operator_manages_only_the_stack_namespace(graphs):
-    values = graphs["staging"].named("eck-operator").inputs["values"]
-    assert values["managedNamespaces"] == ["clickstream-staging"]
+def test_own_eck_operator_and_its_webhook_act_on_the_stack_namespace_only(graphs):
+    values = graphs["own-operators"].named("eck-operator").inputs["values"]
+    assert values["managedNamespaces"] == ["clickstream-prod"]
+    assert values["webhook"] == {"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "clickstream-prod"}}}
     assert values["fullnameOverride"] == "clickstream-eck-operator"
+    assert graphs["own-operators"].named("strimzi-operator").inputs["values"] == {}  # its own namespace
 
 
 def test_port_forward_admin_urls_and_commands(graphs):
@@ -281,8 +350,8 @@ def test_port_forward_admin_urls_and_commands(graphs):
     assert (exports["connectUrl"], exports["ksqldbUrl"], exports["elasticsearchUrl"], exports["grafanaUrl"]) == \
         ("http://localhost:8083", "http://localhost:8088", "http://localhost:9200", "http://localhost:3000")
     assert exports["kafkaBootstrap"] == "clickstream-kafka-kafka-bootstrap.clickstream-prod.svc:9092"
-    assert "kubectl --namespace clickstream-prod port-forward service/clickstream-es-http 9200:9200" in \
-        exports["portForwardCommands"]
+    assert ("kubectl --context clickstream-prod --namespace clickstream-prod port-forward "
+            "service/clickstream-es-http 9200:9200") in exports["portForwardCommands"]
     assert not graphs["prod"].of_type("kubernetes:networking.k8s.io/v1:Ingress")
 
 
@@ -299,7 +368,7 @@ def test_internal_urls_use_service_dns(graphs):
 def test_ingress_admin_access():
     graph = run_stack("staging", {"adminAccess": "ingress", "ingressDomain": "example.com",
                                   "ingressClass": "nginx", "kubeContext": "staging-ctx",
-                                  "storageClass": "fast-ssd"})
+                                  "storageClass": "fast-ssd", "ingressAllowList": "203.0.113.0/24"})
     ingresses = graph.of_type("kubernetes:networking.k8s.io/v1:Ingress")
     hosts = {i.inputs["spec"]["rules"][0]["host"]: i.inputs["spec"] for i in ingresses}
     assert set(hosts) == {"connect.example.com", "ksqldb.example.com", "elasticsearch.example.com",
@@ -316,6 +385,28 @@ def test_ingress_admin_access():
     claim = graph.named("clickstream-elasticsearch").inputs["spec"]["nodeSets"][0]["volumeClaimTemplates"][0]
     assert claim["spec"]["storageClassName"] == "fast-ssd"
     assert graph.named("grafana-chart").inputs["values"]["persistence"]["storageClassName"] == "fast-ssd"
+
+
+@pytest.mark.parametrize("controller, annotation", [
+    ("ingress-nginx", {"nginx.ingress.kubernetes.io/whitelist-source-range": "203.0.113.0/24,198.51.100.7/32"}),
+    ("traefik", {"traefik.ingress.kubernetes.io/router.middlewares":
+                 "clickstream-staging-clickstream-admin-allow-list@kubernetescrd"}),
+])
+def test_connect_and_ksqldb_ingresses_admit_only_the_allow_list(controller, annotation):
+    graph = run_stack("staging", {"adminAccess": "ingress", "ingressDomain": "example.com",
+                                  "ingressController": controller,
+                                  "ingressAllowList": "203.0.113.0/24, 198.51.100.7"})
+    annotations = {i.inputs["spec"]["rules"][0]["host"].split(".")[0]: i.inputs["metadata"].get("annotations")
+                   for i in graph.of_type("kubernetes:networking.k8s.io/v1:Ingress")}
+    assert annotations == {"connect": annotation, "ksqldb": annotation, "elasticsearch": None, "grafana": None}
+    middlewares = graph.of_type("kubernetes:traefik.io/v1alpha1:Middleware")
+    if controller == "traefik":
+        (middleware,) = middlewares
+        assert middleware.inputs["metadata"] == {"name": "clickstream-admin-allow-list",
+                                                 "namespace": "clickstream-staging"}
+        assert middleware.inputs["spec"]["ipAllowList"]["sourceRange"] == ["203.0.113.0/24", "198.51.100.7/32"]
+    else:
+        assert middlewares == []
 
 
 def test_port_forward_commands_name_the_configured_context():
@@ -340,5 +431,5 @@ def test_kubernetes_requires_elasticsearch_security():
 
 def test_deep_merge_keeps_base_keys_and_lets_overrides_win():
     base = {"a": {"b": 1, "c": 2}, "d": [1]}
-    assert charts.deep_merge(base, {"a": {"c": 3}, "d": [2]}) == {"a": {"b": 1, "c": 3}, "d": [2]}
+    assert deep_merge(base, {"a": {"c": 3}, "d": [2]}) == {"a": {"b": 1, "c": 3}, "d": [2]}
     assert base == {"a": {"b": 1, "c": 2}, "d": [1]}
