@@ -27,8 +27,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 from providers.http import Endpoint
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError
-from providers.ksqldb.parser import (KsqlParseError, Statement, as_create_or_replace, parse_file,
-                                     replace_in_place_allowed, topological_order)
+from providers.ksqldb.parser import (KsqlParseError, Statement, as_create_or_replace, identifier, parse_file,
+                                     replace_in_place_allowed, split_statements, tokens, topological_order)
 from providers.ksqldb.plan import Catalog, changed, drop_sql, executable, insert_query_id, rebuild
 
 SECRET_OUTPUTS = ["password"]
@@ -73,19 +73,27 @@ def _fail(statement: Statement, action: str, exc: KsqlError) -> KsqlObjectError:
     return KsqlObjectError(f"{statement.where}: {action} failed: {exc}")
 
 
-def _refused(statement: Statement, plan: list[str], exc: KsqlError) -> KsqlObjectError:
+def _refused(statement: Statement, script: list[str], exc: KsqlError) -> KsqlObjectError:
     """A dry run was refused: nothing was changed; say why and what to do."""
     hint = ""
     if "partition" in exc.message and "already exists" in exc.message:
         hint = ("\nKafka keeps a topic's partitions and ksqlDB never changes them: declare the partition count "
                 "the topic has (stack config kafkaPartitions), or move the stream to a new topic, or delete the "
                 "topic (and its data) before running `pulumi up` again.")
+    refused = exc.statement_text.strip()
+    named = f"\nrefused statement: {refused}" if refused and len(split_statements(refused)) == 1 else ""
     return KsqlObjectError(f"{statement.where}: ksqlDB refused this change in a dry run, so nothing was changed. "
-                           f"The change needs {len(plan)} statements ({_summary(plan)}); ksqlDB said: {exc}{hint}")
+                           f"The change: {_summary(script)}.\nksqlDB error {exc.error_code}: {exc.message}"
+                           f"{named}{hint}")
 
 
-def _summary(plan: list[str]) -> str:
-    return ", ".join(s.split(" AS SELECT")[0].split("(")[0].strip().rstrip(";") for s in plan)
+def _summary(script: list[str]) -> str:
+    """``terminate Q; drop A, B; create B, A`` for a list of statements."""
+    steps: dict[str, list[str]] = {}
+    for text in script:
+        words = [w for w in tokens(text) if w not in ("OR", "REPLACE", "IF", "EXISTS", "STREAM", "TABLE", "INTO")]
+        steps.setdefault(words[0].lower(), []).append(identifier(words[1]) if len(words) > 1 else "")
+    return "; ".join(f"{verb} {', '.join(names)}" for verb, names in steps.items())
 
 
 def _execute(client: KsqlClient, text: str, properties: Mapping[str, str]) -> None:

@@ -34,10 +34,12 @@ from providers.grafana.dashboard import DashboardProvider
 from providers.grafana.datasource import DatasourceProvider
 from providers.grafana.folder import FolderProvider
 from providers.http import Endpoint, HttpClient, wait_until
-from providers.ksqldb import KsqlClient, KsqlStatementsProvider, load_sql_dir
+from providers.ksqldb import KsqlClient, load_sql_dir
 from providers.ksqldb.client import KSQL_MEDIA_TYPE
 from tests.harness.backends import LOG_ROOT, docker_unavailable
 from tests.harness.docker import CONNECT_ALIAS, KAFKA_INTERNAL_BOOTSTRAP, DockerKafkaConnect
+from tests.provider.ksql_stack import declare
+from tests.provider.pulumi_engine import Deployment
 
 DOCKER_PROBLEM = docker_unavailable()
 pytestmark = pytest.mark.skipif(DOCKER_PROBLEM is not None, reason=DOCKER_PROBLEM or "")
@@ -134,10 +136,8 @@ def _apply_everything(cfg: StackConfig, pipeline: Pipeline, es_internal: str) ->
 
     for spec in connectors.datagen_sources(cfg):
         connector(spec)
-    apply(KsqlStatementsProvider(), {"ksqldb_url": pipeline.ksqldb_url, "sources": load_sql_dir(KSQL_DIR),
-                                     "variables": ksql_variables(cfg),
-                                     "streams_properties": {"auto.offset.reset": "earliest"},
-                                     "username": None, "password": None, "ready_timeout": TIMEOUT})
+    Deployment().up(declare(load_sql_dir(KSQL_DIR), ksql_variables(cfg), url=pipeline.ksqldb_url,
+                            ready_timeout=TIMEOUT))
     apply(IndexTemplateProvider(), {"elasticsearch_url": pipeline.elasticsearch_url, "username": None,
                                     "password": None, "verify": True, "ready_timeout": TIMEOUT,
                                     "template_name": connectors.INDEX_TEMPLATE_NAME,

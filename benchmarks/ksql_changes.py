@@ -1,0 +1,87 @@
+"""Benchmark: HTTP calls, ksqlDB statements and wall time of changes to the project's ``ksql/`` pipeline.
+
+The per-object resources of ``KsqlPipeline`` (declared under Pulumi mocks) are driven the way the engine
+drives them (``tests/provider/pulumi_engine.Deployment``) against the in-process FAKE ksqlDB, through:
+a first apply, a no-op apply, a one-table change (the error-burst threshold), a source that gains a column
+(``CREATE OR REPLACE``), a source column retyped (the source and everything downstream are replaced) and
+a partition change (refused by the dry run). Prints numbers; asserts nothing.
+
+    .venv/bin/python -m benchmarks.ksql_changes [--preview]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import time
+
+from clickstream.analytics import KSQL_DIR, ksql_variables
+from clickstream.config import StackConfig
+from providers.ksqldb import KsqlObjectError, load_sql_dir
+from tests.fakes.ksqldb import FakeKsqlDb
+from tests.provider.ksql_stack import declare
+from tests.provider.pulumi_engine import Deployment
+
+
+def _changes(files: dict[str, str], variables: dict[str, str]) -> dict[str, tuple[dict, dict]]:
+    retyped = files["01_sources.sql"].replace("BYTES BIGINT", "BYTES DOUBLE", 1)
+    appended = files["01_sources.sql"].replace("AGENT VARCHAR\n)", "AGENT VARCHAR,\n    REFERRER VARCHAR\n)", 1)
+    return {
+        "one-table change (error-burst threshold)": (files, {**variables,
+                                                           "errorBurstCount": str(int(variables["errorBurstCount"]) + 1)}),
+        "source gains a column (in place)": ({**files, "01_sources.sql": appended}, variables),
+        "source column retyped (source + downstream)": ({**files, "01_sources.sql": retyped}, variables),
+        "partition change (refused by the dry run)": (files, {**variables, "partitions": "6"}),
+    }
+
+
+def _measure(fake: FakeKsqlDb, step) -> tuple[str, float]:
+    fake.reset_log()
+    start = time.perf_counter()
+    try:
+        ops = step()
+        summary = ", ".join(f"{n} {op}" for op, n in sorted(collections.Counter(ops.values()).items()))
+    except KsqlObjectError as exc:
+        summary = "refused: " + str(exc).split("ksqlDB said: ")[-1].splitlines()[0][:70]
+    return summary, time.perf_counter() - start
+
+
+def _line(phase: str, fake: FakeKsqlDb, summary: str, seconds: float) -> None:
+    posts = fake.requests.count(("POST", "/ksql"))
+    print(f"{phase:<46} {len(fake.requests):>4} calls ({posts:>3} POST /ksql) {len(fake.mutations):>3} DDL "
+          f"{seconds:6.2f} s   {summary}")
+
+
+def _preview(phase: str, stack: Deployment, changed: list) -> None:
+    print(f"\n{phase}:")
+    try:
+        plan = stack.preview(changed)
+    except KsqlObjectError as exc:
+        print("  error: " + str(exc).replace("\n", "\n         "))
+        return
+    for name, op in plan.items():
+        if op != "same":
+            print(f"  {'+-' if op == 'replace' else '~ ':<3} {name:<44} {op}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preview", action="store_true", help="print the plan of each change instead of applying it")
+    args = parser.parse_args()
+    files, variables = load_sql_dir(KSQL_DIR), ksql_variables(StackConfig())
+    with FakeKsqlDb() as fake:
+        stack = Deployment()
+        resources = declare(files, variables, url=fake.url)
+        print(f"{len(resources)} ksqlDB objects of ksql/, against the FAKE ksqlDB\n")
+        _line("first apply", fake, *_measure(fake, lambda: stack.up(resources)))
+        _line("no-op apply", fake, *_measure(fake, lambda: stack.up(resources)))
+        for phase, (changed_files, changed_variables) in _changes(files, variables).items():
+            changed = declare(changed_files, changed_variables, url=fake.url)
+            if args.preview:
+                _preview(phase, stack, changed)
+                continue
+            _line(phase, fake, *_measure(fake, lambda: stack.up(changed)))
+            stack.up(resources)  # back to the project's pipeline for the next change
+
+
+if __name__ == "__main__":
+    main()
