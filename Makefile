@@ -9,7 +9,7 @@ export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(STATE_DIR)/passphrase
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: venv stack docker-check up preview destroy test test-unit test-provider test-integration grafana-schema bench clean
+.PHONY: venv stack docker-check up preview destroy test test-unit test-provider test-integration grafana-schema dashboard-types bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,8 @@ stack: venv $(STATE_DIR)/passphrase
 docker-check:
 	@[ "$(STACK)" != dev ] || docker info >/dev/null 2>&1 || { echo "The dev stack runs on Docker, but no Docker engine answers: install/start Docker (and check 'docker info'), then re-run 'make up'."; exit 1; }
 
-up: stack docker-check ## deploy (or converge) the stack, default dev
-	pulumi up --yes --stack $(STACK)
+up: stack docker-check ## deploy (or converge) the stack, default dev; --refresh: what runs is read first
+	pulumi up --refresh --yes --stack $(STACK)
 	@[ "$(STACK)" = operators ] || echo "Grafana: $$(pulumi stack output grafanaUrl --stack $(STACK))  (user: admin, password: pulumi config get grafanaAdminPassword)"
 
 preview: stack
@@ -44,7 +44,7 @@ preview: stack
 destroy: stack
 	pulumi destroy --yes --stack $(STACK)
 
-test: venv ## every test this machine can run; Docker tiers skip with a reason when no Docker engine
+test: venv dashboard-types ## every test this machine can run; Docker tiers skip with a reason when no Docker engine
 	$(PY) -m pytest
 
 test-unit: venv
@@ -56,12 +56,19 @@ test-provider: venv
 test-integration: venv ## the whole pipeline in Docker (testcontainers); needs a Docker engine
 	$(PY) -m pytest -m integration tests/integration
 
-grafana-schema: ## npm packages for the dashboards' @grafana/schema type check (tests/unit/test_dashboard_types.py)
+grafana-schema: tools/grafana-schema/node_modules/.installed ## npm packages for the dashboards' @grafana/schema type check
+
+tools/grafana-schema/node_modules/.installed: tools/grafana-schema/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18+ with npm (e.g. 'apt-get install nodejs npm'), then re-run 'make grafana-schema'."; exit 1; }
 	cd tools/grafana-schema && npm ci --no-audit --no-fund
+	@touch $@
 
-bench: venv
+dashboard-types: # installs the type-check packages where npm exists; without npm that test says how to get them
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory grafana-schema; fi
+
+bench: venv ## benchmarks: application-layer call counts, ksqlDB changes
 	$(PY) benchmarks/app_layer_calls.py
+	$(PY) -m benchmarks.ksql_changes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache tools/grafana-schema/node_modules tools/grafana-schema/build

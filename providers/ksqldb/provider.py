@@ -137,7 +137,7 @@ class KsqlObjectProvider(ResourceProvider):
         if is_unknown(news.get("upstream")):  # an upstream object is being replaced: so is this one
             return DiffResult(changes=True, replaces=["upstream"], delete_before_replace=True)
         replaces = [k for k in ("object_name", "kind") if news.get(k) != olds.get(k)]
-        changes = [k for k in CONNECTION_KEYS if not is_unknown(news.get(k)) and (news.get(k) or None) != (olds.get(k) or None)]
+        changes = [k for k in CONNECTION_KEYS if is_unknown(news.get(k)) or (news.get(k) or None) != (olds.get(k) or None)]
         in_place = None
         if is_unknown(news.get("statement")) or is_unknown(news.get("sql")):
             changes.append("statement")
