@@ -25,9 +25,9 @@ from tests.provider.pulumi_engine import Deployment
 def _changes(files: dict[str, str], variables: dict[str, str]) -> dict[str, tuple[dict, dict]]:
     retyped = files["01_sources.sql"].replace("BYTES BIGINT", "BYTES DOUBLE", 1)
     appended = files["01_sources.sql"].replace("AGENT VARCHAR\n)", "AGENT VARCHAR,\n    REFERRER VARCHAR\n)", 1)
+    threshold = str(int(variables["errorBurstCount"]) + 1)
     return {
-        "one-table change (error-burst threshold)": (files, {**variables,
-                                                           "errorBurstCount": str(int(variables["errorBurstCount"]) + 1)}),
+        "one-table change (error-burst threshold)": (files, {**variables, "errorBurstCount": threshold}),
         "source gains a column (in place)": ({**files, "01_sources.sql": appended}, variables),
         "source column retyped (source + downstream)": ({**files, "01_sources.sql": retyped}, variables),
         "partition change (refused by the dry run)": (files, {**variables, "partitions": "6"}),

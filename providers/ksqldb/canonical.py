@@ -49,7 +49,9 @@ def _unqualified(toks: list[str]) -> list[str]:
 
 def _select_items(toks: list[str]) -> tuple[list[list[str]], list[str]]:
     """The items between SELECT and the top-level FROM, and everything from FROM on."""
-    items, current, depth = [], [], 0
+    items: list[list[str]] = []
+    current: list[str] = []
+    depth = 0
     for i, token in enumerate(toks[1:], start=1):
         depth += token == "("
         depth -= token == ")"

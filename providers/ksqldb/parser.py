@@ -143,6 +143,7 @@ def tokens(sql: str) -> list[str]:
     out, pos = [], 0
     while pos < len(sql):
         match = _TOKEN.match(sql, pos)
+        assert match is not None  # the last alternatives match any character
         kind, value = match.lastgroup, match.group()
         pos = match.end()
         if kind == "space":
@@ -311,7 +312,7 @@ def _columns_and_rest(sql: str) -> tuple[list[str], list[str]] | None:
         start = toks.index("(")
     except ValueError:
         return None
-    depth, columns, current = 0, [], []
+    depth, columns, current = 0, [], []  # type: tuple[int, list[str], list[str]]
     for pos in range(start, len(toks)):
         token = toks[pos]
         if token in ("(", "<"):

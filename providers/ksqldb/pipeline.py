@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import Mapping, cast
 
 import pulumi
 
@@ -34,7 +34,8 @@ class KsqlPipeline(pulumi.ComponentResource):
                  username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
                  ready_timeout: float = DEFAULT_READY_TIMEOUT, opts: pulumi.ResourceOptions | None = None):
         super().__init__("clickstream:ksqldb:Pipeline", name, None, opts)
-        external = list((opts.depends_on if opts else None) or [])  # e.g. the connectors feeding the sources
+        # e.g. the connectors feeding the sources: the objects wait for them too
+        external = cast(list, opts.depends_on) if opts and isinstance(opts.depends_on, list) else []
         statements = parse_sources(sources, variables or {})
         pipeline = [{"file": s.file, "index": s.index, "statement": s.text} for s in statements]
         self.resources: dict[str, _KsqlObject] = {}

@@ -11,10 +11,15 @@ import hashlib
 import re
 from typing import Any, Iterable, Mapping
 
+from providers.ksqldb.canonical import same_expressions
 from providers.ksqldb.client import quote
 from providers.ksqldb.parser import Statement, dependents, normalise, tokens
-from providers.ksqldb.shape import declared_shape, differences, live_shape, with_properties
-from providers.ksqldb.canonical import same_expressions
+from providers.ksqldb.shape import (
+    declared_shape,
+    differences,
+    live_shape,
+    with_properties,
+)
 
 CREATING_QUERY_PREFIXES = ("CSAS_", "CTAS_")  # ids ksqlDB gives the query of CREATE ... AS SELECT
 
@@ -34,6 +39,7 @@ def executable(statement: Statement) -> str:
     if statement.kind != "INSERT" or "QUERY_ID" in with_properties(tokens(statement.text)):
         return statement.text
     head = re.match(r"\s*INSERT\s+INTO\s+(`(?:[^`]|``)*`|\w+)\s*", statement.text, re.IGNORECASE)
+    assert head is not None  # the parser accepted it as INSERT INTO <name>
     rest = statement.text[head.end():]
     if re.match(r"WITH\s*\(", rest, re.IGNORECASE):
         rest = re.sub(r"^WITH\s*\(", f"WITH (QUERY_ID='{insert_query_id(statement)}', ", rest, flags=re.IGNORECASE)

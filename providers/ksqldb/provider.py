@@ -20,16 +20,39 @@ import uuid
 from typing import Any, Mapping
 
 import pulumi
-from pulumi.dynamic import (CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider,
-                            UpdateResult)
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from providers.http import Endpoint
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError
-from providers.ksqldb.parser import (KsqlParseError, Statement, as_create_or_replace, identifier, parse_file,
-                                     replace_in_place_allowed, split_statements, tokens, topological_order)
-from providers.ksqldb.plan import Catalog, changed, drop_sql, executable, insert_query_id, rebuild
+from providers.ksqldb.parser import (
+    KsqlParseError,
+    Statement,
+    as_create_or_replace,
+    identifier,
+    parse_file,
+    replace_in_place_allowed,
+    split_statements,
+    tokens,
+    topological_order,
+)
+from providers.ksqldb.plan import (
+    Catalog,
+    changed,
+    drop_sql,
+    executable,
+    insert_query_id,
+    rebuild,
+)
 
 SECRET_OUTPUTS = ["password"]
 CONNECTION_KEYS = ("ksqldb_url", "username", "password", "ready_timeout")
@@ -112,6 +135,16 @@ def _outs(props: Mapping[str, Any], statement: Statement, catalog: Catalog, adop
             "query_state": catalog.query_state(statement), "topic": source.get("topic"), "live_differences": []}
 
 
+def _changed(old: Any, new: Any) -> bool:
+    return is_unknown(new) or (new or None) != (old or None)
+
+
+def _proof(pipeline: list[Statement], catalog: Catalog, statement: Statement) -> list[str]:
+    """The script to dry-run before ``statement``'s object is rebuilt: it, everything downstream, and every
+    other declared object that differs from what runs (they may be rebuilt in the same deployment)."""
+    return rebuild(pipeline, catalog, {statement.name} | changed(pipeline, catalog)).script
+
+
 class KsqlObjectProvider(ResourceProvider):
     """Create/adopt, diff, update, read and delete one ksqlDB stream, table or INSERT INTO query."""
 
@@ -137,7 +170,7 @@ class KsqlObjectProvider(ResourceProvider):
         if is_unknown(news.get("upstream")):  # an upstream object is being replaced: so is this one
             return DiffResult(changes=True, replaces=["upstream"], delete_before_replace=True)
         replaces = [k for k in ("object_name", "kind") if news.get(k) != olds.get(k)]
-        changes = [k for k in CONNECTION_KEYS if is_unknown(news.get(k)) or (news.get(k) or None) != (olds.get(k) or None)]
+        changes = [k for k in CONNECTION_KEYS if _changed(olds.get(k), news.get(k))]
         in_place = None
         if is_unknown(news.get("statement")) or is_unknown(news.get("sql")):
             changes.append("statement")
@@ -171,8 +204,7 @@ class KsqlObjectProvider(ResourceProvider):
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
             catalog = Catalog(*client.catalog())
-            plan = rebuild(pipeline, catalog, {statement.name} | changed(pipeline, catalog))
-            self._dry_run(client, statement, plan.script, props)
+            self._dry_run(client, statement, _proof(pipeline, catalog, statement), props)
 
     def _prove(self, props: Mapping[str, Any], statement: Statement, script: list[str]) -> None:
         with KsqlClient(_endpoint(props)) as client:
@@ -211,8 +243,7 @@ class KsqlObjectProvider(ResourceProvider):
             pipeline = pipeline_of(props)
             report(f"{statement.kind} {statement.name} exists as another object ({'; '.join(found)}): "
                    f"rebuilding it and what reads from it")
-            self._dry_run(client, statement, rebuild(pipeline, catalog, {statement.name} | changed(pipeline, catalog)).script,
-                          props)
+            self._dry_run(client, statement, _proof(pipeline, catalog, statement), props)
             for text in rebuild(pipeline, catalog, {statement.name}).drops:
                 self._run(client, statement, text, properties)
         try:
@@ -242,8 +273,9 @@ class KsqlObjectProvider(ResourceProvider):
                 adopted = self._converge(client, statement, news)
             elif news.get("sql") != olds.get("sql"):
                 self._run(client, statement, as_create_or_replace(statement.text), properties)
-            if catalog.query_state(statement) == "PAUSED":
-                self._run(client, statement, f"RESUME {catalog.query_of(statement)['id']};", properties)
+            query = catalog.query_of(statement)
+            if query and catalog.query_state(statement) == "PAUSED":
+                self._run(client, statement, f"RESUME {query['id']};", properties)
             catalog = Catalog(*client.catalog())
         return UpdateResult(_outs(news, statement, catalog, adopted))
 

@@ -7,7 +7,11 @@ from typing import Any, Mapping
 import pulumi
 import pulumi.dynamic
 
-from providers.ksqldb.provider import DEFAULT_READY_TIMEOUT, SECRET_OUTPUTS, KsqlObjectProvider
+from providers.ksqldb.provider import (
+    DEFAULT_READY_TIMEOUT,
+    SECRET_OUTPUTS,
+    KsqlObjectProvider,
+)
 
 
 class _KsqlObject(pulumi.dynamic.Resource):

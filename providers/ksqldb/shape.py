@@ -64,7 +64,9 @@ def with_properties(toks: list[str]) -> dict[str, str]:
 
 
 def _depth0_split(toks: list[str]) -> list[list[str]]:
-    parts, current, depth = [], [], 0
+    parts: list[list[str]] = []
+    current: list[str] = []
+    depth = 0
     for token in toks:
         if token in ("(", "<", "["):
             depth += 1
@@ -137,7 +139,8 @@ def declared_shape(statement: Statement) -> Shape:
     value_format = props.get("VALUE_FORMAT") or props.get("FORMAT")
     columns = (tuple((name, None, False) for name in names) if (names := _projection_names(toks)) is not None
                else None) if statement.is_query else _declared_columns(toks)
-    return Shape(kind=statement.kind, topic=props.get("KAFKA_TOPIC") or (statement.name if statement.is_query else None),
+    default_topic = statement.name if statement.is_query else None  # a query's topic defaults to its name
+    return Shape(kind=statement.kind, topic=props.get("KAFKA_TOPIC") or default_topic,
                  key_format=key_format.upper() if key_format else None,
                  value_format=value_format.upper() if value_format else None,
                  window=_window(toks) if statement.is_query else None, columns=columns,
@@ -175,7 +178,8 @@ def differences(declared: Shape, live: Shape) -> list[str]:
         elif declared.columns != live.columns:
             found.append(f"columns {_show(live.columns)} (declared: {_show(declared.columns)})")
     if sorted(declared.sources) != sorted(live.sources):
-        found.append(f"reads {', '.join(live.sources) or 'nothing'} (declared: {', '.join(declared.sources) or 'nothing'})")
+        found.append(f"reads {', '.join(live.sources) or 'nothing'} "
+                     f"(declared: {', '.join(declared.sources) or 'nothing'})")
     return found
 
 

@@ -452,7 +452,8 @@ class _Engine:
 
     def _describe(self, source: Source, extended: bool) -> dict:
         topic = self.state.topics.get(source.topic)
-        fields = [{"name": n, "schema": {"type": t, "fields": None, "memberSchema": None}, **({"type": "KEY"} if key else {})}
+        fields = [{"name": n, "schema": {"type": t, "fields": None, "memberSchema": None},
+                   **({"type": "KEY"} if key else {})}
                   for n, t, key in sorted(source.columns, key=lambda c: not c[2])]
         return {"name": source.name, "windowType": source.window,
                 "readQueries": [self._running(q) for q in self.state.queries.values() if source.name in q.reads],
@@ -523,7 +524,8 @@ class _Engine:
             stored_props.update(KEY_FORMAT=key_format, VALUE_FORMAT=value_format)  # DefaultFormatInjector
         cols = ", ".join(f"{_quoted(n)} {t}{' PRIMARY KEY' if k and kind == 'TABLE' else ' KEY' if k else ''}"
                          for n, t, k in columns)
-        stored = f"CREATE {'OR REPLACE ' if existing else ''}{kind} {_quoted(name)} ({cols}) {_format_with(stored_props)};"
+        replace = "OR REPLACE " if existing else ""
+        stored = f"CREATE {replace}{kind} {_quoted(name)} ({cols}) {_format_with(stored_props)};"
         self.state.sources[name] = Source(name, kind, topic, stored, columns, key_format, value_format, None, [],
                                           None, False)
         return self._status(f"{kind.title()} created")
@@ -620,7 +622,8 @@ class _Engine:
             if t in ("FROM", "JOIN"):
                 name = identifier(toks[i + 1])
                 after = toks[i + 2] if i + 2 < len(toks) else None
-                alias = after if after and after not in ("LEFT", "RIGHT", "FULL", "INNER", "JOIN", "ON") else toks[i + 1]
+                joins = ("LEFT", "RIGHT", "FULL", "INNER", "JOIN", "ON")
+                alias = after if after and after not in joins else toks[i + 1]
                 for column, _, _ in self.state.sources[name].columns if name in self.state.sources else []:
                     owner.setdefault(column, alias)
 

@@ -19,7 +19,13 @@ import pytest
 from clickstream.analytics import ksql_variables
 from clickstream.config import StackConfig
 from providers.http import Endpoint, ServiceTimeout
-from providers.ksqldb import KsqlClient, KsqlError, KsqlObjectError, KsqlObjectProvider, load_sql_dir
+from providers.ksqldb import (
+    KsqlClient,
+    KsqlError,
+    KsqlObjectError,
+    KsqlObjectProvider,
+    load_sql_dir,
+)
 from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlStatementsProvider
 from tests.fakes.ksqldb import FakeKsqlDb
 from tests.provider.ksql_stack import declare
@@ -429,8 +435,8 @@ def test_fake_insert_into_runs_under_its_own_query_id_and_is_terminated_before_i
 
 
 def test_fake_self_insert_is_refused_at_check(fake):
-    from tests.provider.pulumi_engine import CheckFailed
     from providers.ksqldb import KsqlParseError
+    from tests.provider.pulumi_engine import CheckFailed
     with pytest.raises((CheckFailed, KsqlParseError)) as err:
         declare(dict(FILES, **{"03.sql": "INSERT INTO ENRICHED SELECT * FROM ENRICHED;"}), VARIABLES, url=fake.url)
     assert "reads from ENRICHED itself" in str(err.value)
