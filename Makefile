@@ -67,7 +67,7 @@ dashboard-types: # installs the type-check packages where npm exists; without np
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory grafana-schema; fi
 
 bench: venv ## benchmarks: application-layer call counts, ksqlDB changes
-	$(PY) benchmarks/app_layer_calls.py
+	$(PY) -m benchmarks.app_layer_calls
 	$(PY) -m benchmarks.ksql_changes
 
 clean:

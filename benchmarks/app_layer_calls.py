@@ -1,26 +1,22 @@
 """Benchmark: HTTP calls and wall time of the full clickstream application layer, first apply vs no-op apply.
 
 Every dynamic resource of the dev stack (from ``__main__.py`` under Pulumi mocks) is driven the way the
-engine drives it (check -> create; check -> diff -> update) against the in-process FAKES of Kafka
+engine drives it (``tests.provider.pulumi_engine.Deployment``) against the in-process FAKES of Kafka
 Connect, ksqlDB, Elasticsearch and Grafana (tests/app_layer.py). Prints numbers; asserts nothing.
 
-    .venv/bin/python benchmarks/app_layer_calls.py        (or: make bench)
+    .venv/bin/python -m benchmarks.app_layer_calls        (or: make bench)
 """
 from __future__ import annotations
 
 import collections
 import contextlib
-import pathlib
-import sys
 import time
 from typing import Iterator
 
 import requests
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-from tests.app_layer import URL_KEYS, app_layer, fake_services, pointed_at  # noqa: E402
-from tests.provider.pulumi_engine import up  # noqa: E402
+from tests.app_layer import URL_KEYS, app_layer, fake_services, pointed_at
+from tests.provider.pulumi_engine import Deployment
 
 
 @contextlib.contextmanager
@@ -55,11 +51,13 @@ def main() -> None:
         resources = pointed_at(declared, fakes)
         hosts = {service: fakes.url(service).split("/")[2] for service in URL_KEYS.values()}
         print(f"{len(resources)} application-layer resources of the dev stack "
-              f"({sum(1 for r in resources if 'connector_name' in r.inputs)} connectors), against FAKE services")
+              f"({sum(1 for r in resources if 'connector_name' in r.inputs)} connectors, "
+              f"{sum(1 for r in resources if 'ksqldb_url' in r.inputs)} ksqlDB objects), against FAKE services")
 
+        stack = Deployment()
         with counting() as first:
             start = time.perf_counter()
-            deployed = [up(r.provider, r.inputs) for r in resources]
+            stack.up(resources)
             first_seconds = time.perf_counter() - start
         report("first apply", first, first_seconds, hosts)
         print(f"  ksqlDB statements that changed state: {len(fakes.ksqldb.mutations)}")
@@ -67,8 +65,7 @@ def main() -> None:
         before = len(fakes.ksqldb.mutations)
         with counting() as second:
             start = time.perf_counter()
-            for resource, old in zip(resources, deployed):
-                up(resource.provider, resource.inputs, old)
+            stack.up(resources)
             noop_seconds = time.perf_counter() - start
         report("no-op apply (unchanged inputs)", second, noop_seconds, hosts)
         print(f"  ksqlDB statements that changed state: {len(fakes.ksqldb.mutations) - before}")

@@ -1,15 +1,18 @@
-"""The dev stack's whole application layer, driven against the in-process FAKES of its four services.
+"""Application-layer resources as the engine receives them, and the in-process FAKES of their services.
 
-The stack program (``__main__.py``) runs under Pulumi mocks to get every dynamic resource exactly as it
-would be registered (inputs and the dill-serialized provider); ``fake_services`` starts the fakes, and
-``pointed_at`` rewrites each resource's service URL to them. Used by a provider test and the benchmark.
+A program (the stack's ``__main__.py``, or any function declaring resources) runs under Pulumi mocks;
+``registered`` turns every dynamic resource it declared into what the engine would hand its provider
+(inputs with secrets unwrapped, the dill-serialized provider, property dependencies), ready for
+``tests.provider.pulumi_engine.Deployment``. ``fake_services`` starts the fakes of the four services and
+``pointed_at`` rewrites each resource's service URL to them. Used by provider tests, the integration tier
+and the benchmarks.
 """
 from __future__ import annotations
 
 import base64
 import contextlib
 import dataclasses
-from typing import Any, Iterator
+from typing import Iterator
 
 import dill
 
@@ -17,21 +20,14 @@ from tests.fakes.connect import FakeConnect, Plugin
 from tests.fakes.elasticsearch import FakeElasticsearch
 from tests.fakes.grafana import FakeGrafana
 from tests.fakes.ksqldb import FakeKsqlDb
-from tests.pulumi_mocks import run_stack
+from tests.provider.pulumi_engine import Registered
+from tests.pulumi_mocks import Graph, plain, run_stack
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the key Pulumi marks a secret value with
 GRAFANA_PASSWORD = "test-grafana-pw"  # the secret tests/pulumi_mocks.run_stack sets
 URL_KEYS = {"connect_url": "connect", "ksqldb_url": "ksqldb", "elasticsearch_url": "elasticsearch",
             "grafana_url": "grafana"}
 CONTENT_PLUGINS = (Plugin("io.confluent.kafka.connect.datagen.DatagenConnector", "source"),
                    Plugin("io.confluent.connect.elasticsearch.ElasticsearchSinkConnector", "sink"))
-
-
-@dataclasses.dataclass
-class AppResource:
-    name: str
-    provider: Any
-    inputs: dict[str, Any]
 
 
 @dataclasses.dataclass
@@ -45,26 +41,23 @@ class FakeServices:
         return getattr(self, service).url
 
 
-def plain(value: Any) -> Any:
-    """Inputs as a provider receives them: secrets unwrapped (the engine hands providers plain values)."""
-    if isinstance(value, dict):
-        if SECRET_SIG in value:
-            return plain(value["value"])
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def app_layer(stack: str = "dev") -> list[AppResource]:
-    """Every dynamic resource of ``stack``, in declaration (= dependency) order."""
+def registered(graph: Graph) -> list[Registered]:
+    """Every dynamic resource ``graph`` declared, in registration (= dependency) order."""
+    names = {r.urn: r.name for r in graph.resources}
     resources = []
-    for declared in run_stack(stack).resources:
-        if declared.type.startswith("pulumi-python:dynamic"):
+    for declared in graph.resources:
+        if declared.custom and declared.type.startswith("pulumi-python:dynamic"):
             inputs = plain(declared.inputs)
             provider = dill.loads(base64.b64decode(inputs["__provider"]))
-            resources.append(AppResource(declared.name, provider, inputs))
+            dependencies = {key: tuple(names[u] for u in urns if u in names)
+                            for key, urns in declared.property_dependencies.items()}
+            resources.append(Registered(declared.name, provider, inputs, dependencies))
     return resources
+
+
+def app_layer(stack: str = "dev") -> list[Registered]:
+    """Every dynamic resource of ``stack``'s program, in registration order."""
+    return registered(run_stack(stack))
 
 
 @contextlib.contextmanager
@@ -74,8 +67,8 @@ def fake_services() -> Iterator[FakeServices]:
         yield FakeServices(connect, ksqldb, es, grafana)
 
 
-def pointed_at(resources: list[AppResource], fakes: FakeServices) -> list[AppResource]:
+def pointed_at(resources: list[Registered], fakes: FakeServices) -> list[Registered]:
     """The resources with their service URLs replaced by the fakes' URLs."""
-    return [AppResource(r.name, r.provider,
-                        {**r.inputs, **{k: fakes.url(s) for k, s in URL_KEYS.items() if k in r.inputs}})
+    return [dataclasses.replace(r, inputs={**r.inputs, **{k: fakes.url(s) for k, s in URL_KEYS.items()
+                                                           if k in r.inputs}})
             for r in resources]

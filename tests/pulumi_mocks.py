@@ -15,6 +15,21 @@ from pulumi.runtime.sync_await import _sync_await
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "__main__.py"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the key Pulumi marks a secret value with
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a recorded input is a Pulumi secret."""
+    return isinstance(value, dict) and SECRET_SIG in value
+
+
+def plain(value: Any) -> Any:
+    """Inputs as a provider receives them: secrets unwrapped (the engine hands providers plain values)."""
+    if isinstance(value, dict):
+        return plain(value["value"]) if SECRET_SIG in value else {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 @dataclasses.dataclass

@@ -2,44 +2,46 @@
 
 Kafka (KRaft), Kafka Connect (datagen + Elasticsearch sink installed from Confluent Hub at start),
 ksqlDB, Elasticsearch 8 and Grafana run on one Docker network with the dev stack's images and container
-settings (``StackConfig`` defaults, ``components.docker.*`` environments). The content (``ksql/``,
-``dashboards/``, ``clickstream.connectors``) is applied through the application layer's dynamic providers,
-called as the Pulumi engine calls them (check, then create). The tests assert that data flows from the
-datagen connectors through ksqlDB into the Elasticsearch indexes and that Grafana answers queries on the
-datasources, and compare per-user tables with ``clickstream.reference_model`` for clicks the test inserts.
+settings (``StackConfig`` defaults, ``components.docker.*`` environments). The application layer is
+exactly what ``clickstream.analytics.declare_analytics`` declares (under Pulumi mocks), applied through its
+dynamic providers the way the Pulumi engine applies it (``tests.provider.pulumi_engine.Deployment``).
+The tests assert that data flows from the datagen connectors through ksqlDB into the Elasticsearch indexes
+and that Grafana answers queries on the datasources, and compare per-user tables with ``clickstream.reference_model`` for clicks the test inserts.
 Skipped with the reason when no Docker engine answers. Logs: test-logs/integration/.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import secrets
 import time
+import types
 from typing import Any
 
+import pulumi
 import pytest
 from testcontainers.core.container import DockerContainer
 
 from clickstream import connectors, reference_model
-from clickstream.analytics import DASHBOARD_DIR, DS_PLACEHOLDER, FOLDER_TITLE, FOLDER_UID, KSQL_DIR, ksql_variables
-from clickstream.config import StackConfig
+from clickstream.analytics import FOLDER_UID, declare_analytics
+from clickstream.config import Secrets, StackConfig
+from components.base import Services
 from components.docker.connect import connect_env, install_and_run_command
-from components.service_settings import ksqldb_settings
 from components.docker.elasticsearch import elasticsearch_env
 from components.docker.grafana import grafana_env
-from providers.connect import ConnectClient, ConnectorProvider
-from providers.elasticsearch.provider import IndexTemplateProvider
-from providers.grafana import load_dashboard
-from providers.grafana.dashboard import DashboardProvider
-from providers.grafana.datasource import DatasourceProvider
-from providers.grafana.folder import FolderProvider
+from components.service_settings import ksqldb_settings
+from providers.connect import ConnectClient
 from providers.http import Endpoint, HttpClient, wait_until
-from providers.ksqldb import KsqlClient, load_sql_dir
+from providers.ksqldb import KsqlClient
 from providers.ksqldb.client import KSQL_MEDIA_TYPE
+from tests.app_layer import registered
 from tests.harness.backends import LOG_ROOT, docker_unavailable
-from tests.harness.docker import CONNECT_ALIAS, KAFKA_INTERNAL_BOOTSTRAP, DockerKafkaConnect
-from tests.provider.ksql_stack import declare
+from tests.harness.docker import (
+    CONNECT_ALIAS,
+    KAFKA_INTERNAL_BOOTSTRAP,
+    DockerKafkaConnect,
+)
 from tests.provider.pulumi_engine import Deployment
+from tests.pulumi_mocks import run_program
 
 DOCKER_PROBLEM = docker_unavailable()
 pytestmark = pytest.mark.skipif(DOCKER_PROBLEM is not None, reason=DOCKER_PROBLEM or "")
@@ -64,13 +66,6 @@ class Pipeline:
     grafana_password: str
     connector_names: list[str]
     dashboard_uids: list[str]
-
-
-def apply(provider, news: dict[str, Any]) -> dict[str, Any]:
-    """What ``pulumi up`` does for a new resource: check (no failures allowed), then create."""
-    checked = provider.check({}, news)
-    assert not checked.failures, [f"{f.property}: {f.reason}" for f in checked.failures]
-    return provider.create(checked.inputs).outs
 
 
 def _service(cfg_image: str, alias: str, port: int, env: dict[str, str], network) -> DockerContainer:
@@ -117,7 +112,10 @@ def pipeline():
         pipeline = Pipeline(kafka_connect.connect_url, _url(services["ksqldb"], KSQLDB_PORT),
                             _url(services["elasticsearch"], ES_PORT), _url(services["grafana"], GRAFANA_PORT),
                             password, [], [])
-        _apply_everything(cfg, pipeline, es_internal)
+        _apply_everything(cfg, pipeline, {"kafka": KAFKA_INTERNAL_BOOTSTRAP, "connect": connect_internal,
+                                          "ksqldb": f"http://{KSQLDB_ALIAS}:{KSQLDB_PORT}",
+                                          "elasticsearch": es_internal,
+                                          "grafana": f"http://grafana:{GRAFANA_PORT}"})
         yield pipeline
     finally:
         _save_logs(services)
@@ -126,41 +124,27 @@ def pipeline():
         kafka_connect.close()
 
 
-def _apply_everything(cfg: StackConfig, pipeline: Pipeline, es_internal: str) -> None:
-    """The application layer in the order ``clickstream.analytics`` declares it."""
-    def connector(spec) -> None:
-        apply(ConnectorProvider(), {"connect_url": pipeline.connect_url, "connector_name": spec.name,
-                                    "config": dict(spec.config), "secret_config": dict(spec.secret_config),
-                                    "state": "running", "ready_timeout": TIMEOUT})
-        pipeline.connector_names.append(spec.name)
+def _apply_everything(cfg: StackConfig, pipeline: Pipeline, internal: dict[str, str]) -> None:
+    """Exactly what ``clickstream.analytics.declare_analytics`` declares for these services, declared under
+    Pulumi mocks and applied the way the engine applies it (``Deployment``)."""
+    admin = {"kafka": internal["kafka"], "connect": pipeline.connect_url, "ksqldb": pipeline.ksqldb_url,
+             "elasticsearch": pipeline.elasticsearch_url, "grafana": pipeline.grafana_url}
 
-    for spec in connectors.datagen_sources(cfg):
-        connector(spec)
-    Deployment().up(declare(load_sql_dir(KSQL_DIR), ksql_variables(cfg), url=pipeline.ksqldb_url,
-                            ready_timeout=TIMEOUT))
-    apply(IndexTemplateProvider(), {"elasticsearch_url": pipeline.elasticsearch_url, "username": None,
-                                    "password": None, "verify": True, "ready_timeout": TIMEOUT,
-                                    "template_name": connectors.INDEX_TEMPLATE_NAME,
-                                    "body": connectors.index_template(replicas=0)})
-    for spec in connectors.elasticsearch_sinks(es_internal):
-        connector(spec)
+    def service(name: str) -> Any:
+        return types.SimpleNamespace(internal_url=pulumi.Output.from_input(internal[name]),
+                                     admin_url=pulumi.Output.from_input(admin[name]),
+                                     revision=pulumi.Output.from_input(""))
 
-    grafana = {"grafana_url": pipeline.grafana_url, "username": cfg.grafana_admin_user,
-               "password": pipeline.grafana_password, "api_key": None, "verify": True, "ready_timeout": TIMEOUT}
-    for table in connectors.DERIVED_TABLES:
-        index = connectors.index_name(table)
-        apply(DatasourceProvider(), {**grafana, "uid": connectors.datasource_uid(table), "secure_json_data": None,
-                                     "datasource": {"name": f"Clickstream {index}", "type": "elasticsearch",
-                                                    "access": "proxy", "url": es_internal,
-                                                    "jsonData": {"index": index, "timeField": connectors.TIME_FIELD}}})
-    apply(FolderProvider(), {**grafana, "uid": FOLDER_UID, "title": FOLDER_TITLE})
-    for path in sorted(DASHBOARD_DIR.glob("*.json")):
-        body = load_dashboard(path)
-        keys = set(DS_PLACEHOLDER.findall(json.dumps(body)))
-        apply(DashboardProvider(), {**grafana, "dashboard": body, "folder_uid": FOLDER_UID,
-                                    "datasource_uids": {key: connectors.datasource_uid(key.removeprefix("DS_"))
-                                                        for key in keys}})
-        pipeline.dashboard_uids.append(body["uid"])
+    def program() -> dict[str, Any]:
+        services = Services(*(service(name) for name in ("kafka", "connect", "ksqldb", "elasticsearch", "grafana")))
+        secrets = Secrets(grafana_admin_password=pulumi.Output.secret(pipeline.grafana_password))
+        return {"analytics": declare_analytics(cfg, secrets, services)}
+
+    resources = [dataclasses.replace(r, inputs={**r.inputs, "ready_timeout": TIMEOUT}) if "ready_timeout" in r.inputs
+                 else r for r in registered(run_program(program, stack="dev"))]
+    Deployment().up(resources)
+    pipeline.connector_names.extend(r.inputs["connector_name"] for r in resources if "connector_name" in r.inputs)
+    pipeline.dashboard_uids.extend(r.inputs["dashboard"]["uid"] for r in resources if "dashboard" in r.inputs)
 
 
 def test_every_connector_and_its_tasks_run(pipeline):
@@ -230,10 +214,11 @@ def _pull_counts(client: HttpClient, table: str, user: int) -> dict[int, int]:
 
 
 def test_per_user_tables_match_the_reference_model(pipeline):
-    """Clicks from the reference model, for users datagen never uses and stamped 10 minutes ahead (inside
-    ksqlDB's default 24 h grace period, so nothing is late), are inserted through ksqlDB; each window of
-    EVENTS_PER_MIN and PAGES_PER_MIN for those users must then hold exactly the model's count."""
-    start = int(time.time() * 1000) + 10 * reference_model.MINUTE
+    """Clicks from the reference model, for users datagen never uses, are inserted through ksqlDB stamped
+    from 2 s ahead (120 clicks span at most 12 s: never late for the 10 s grace periods, and pushing stream
+    time ahead of datagen's clicks by seconds only); each window of EVENTS_PER_MIN and PAGES_PER_MIN for
+    those users must then hold exactly the model's count."""
+    start = int(time.time() * 1000) + 2000
     clicks = [dataclasses.replace(click, userid=click.userid + REFERENCE_USERS)
               for click in reference_model.generate_clicks(7, 120, start_ms=start, users=3)]
     with KsqlClient(Endpoint(pipeline.ksqldb_url)) as ksql:

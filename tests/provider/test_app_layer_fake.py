@@ -1,6 +1,6 @@
-"""The dev stack's WHOLE application layer (30 dynamic resources from the real ``__main__.py``) applied,
-re-applied, refreshed and destroyed through its providers, in dependency order, against the FAKES of
-Kafka Connect, ksqlDB, Elasticsearch and Grafana — the way the engine drives them (tests/app_layer.py)."""
+"""The dev stack's WHOLE application layer (every dynamic resource the real ``__main__.py`` declares)
+applied, re-applied, refreshed and destroyed against the FAKES of Kafka Connect, ksqlDB, Elasticsearch and
+Grafana, driven the way the engine drives it (tests/provider/pulumi_engine.Deployment)."""
 from __future__ import annotations
 
 import functools
@@ -8,14 +8,14 @@ import functools
 import pytest
 
 from clickstream import connectors
-from tests.app_layer import AppResource, app_layer, fake_services, pointed_at
-from tests.provider.pulumi_engine import destroy, refresh, up
+from tests.app_layer import app_layer, fake_services, pointed_at
+from tests.provider.pulumi_engine import Deployment, Registered
 
 pytestmark = pytest.mark.fake
 
 
 @functools.lru_cache(maxsize=1)
-def declared() -> tuple[AppResource, ...]:
+def declared() -> tuple[Registered, ...]:
     return tuple(app_layer("dev"))
 
 
@@ -27,7 +27,8 @@ def total_calls(fakes) -> int:
 def test_fake_whole_app_layer_applies_converges_with_zero_calls_and_destroys_cleanly():
     with fake_services() as fakes:
         resources = pointed_at(list(declared()), fakes)
-        deployed = [up(r.provider, r.inputs) for r in resources]
+        stack = Deployment()
+        assert set(stack.up(resources).values()) == {"create"}
 
         derived = {t.lower() for t in connectors.DERIVED_TABLES}
         assert len(fakes.connect.connectors) == 3 + len(derived)
@@ -40,17 +41,13 @@ def test_fake_whole_app_layer_applies_converges_with_zero_calls_and_destroys_cle
         assert set(fakes.grafana.dashboards) == {"clickstream-analysis", "clickstream-high-bandwidth"}
 
         before = total_calls(fakes)
-        again = [up(r.provider, r.inputs, old) for r, old in zip(resources, deployed)]
-        assert again == deployed
+        assert set(stack.up(resources).values()) == {"same"}
         assert total_calls(fakes) == before, "a no-op apply must not call any service"
 
-        refreshed = [refresh(r.provider, d) for r, d in zip(resources, deployed)]
-        assert all(refreshed), "refresh found something missing right after apply"
-        assert not [r.name for r, d in zip(resources, refreshed)
-                    if r.provider.diff(d.id, d.outs, d.inputs).changes], "refresh shows drift after a clean apply"
+        assert "gone" not in stack.refresh().values(), "refresh lost something right after apply"
+        assert set(stack.up(resources).values()) == {"same"}, "refresh shows drift right after a clean apply"
 
-        for resource, state in reversed(list(zip(resources, deployed))):
-            destroy(resource.provider, state)
+        stack.destroy()
         assert fakes.connect.connectors == {}
         assert set(fakes.ksqldb.sources) == set() and fakes.ksqldb.queries == {}
         assert fakes.ksqldb.terminate_endpoint_calls == 0

@@ -20,9 +20,7 @@ from clickstream.analytics import KSQL_DIR, declare_analytics, ksql_variables
 from clickstream.config import Secrets, StackConfig
 from components.base import Services
 from providers.ksqldb import load_sql_dir, parse_sources
-from tests.pulumi_mocks import Declared, Graph, RecordingMocks, run_stack
-
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the key Pulumi marks a secret value with
+from tests.pulumi_mocks import Declared, Graph, RecordingMocks, is_secret, run_stack
 
 
 @functools.lru_cache(maxsize=None)
@@ -48,10 +46,6 @@ def datasources(g: Graph) -> dict[str, Declared]:
 
 def dashboards(g: Graph) -> dict[str, Declared]:
     return {r.inputs["dashboard"]["uid"]: r for r in with_input(g, "dashboard")}
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and SECRET_SIG in value
 
 
 def sinks(g: Graph) -> dict[str, Declared]:

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from clickstream.config import StackConfig
-from tests.pulumi_mocks import Graph, run_stack
+from tests.pulumi_mocks import Graph, is_secret, run_stack
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the key Pulumi marks a secret value with
 GRAFANA_PW = "test-grafana-pw"
 ES_PW = "test-es-pw"
 DEFAULTS = StackConfig()
@@ -30,10 +29,6 @@ CONTAINER = "docker:index/container:Container"
 def graph(**config: str) -> Graph:
     """The dev stack's graph with ``config`` on top of Pulumi.dev.yaml (each variant runs once)."""
     return run_stack("dev", config)
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and SECRET_SIG in value
 
 
 def unwrap(value: Any) -> Any:
