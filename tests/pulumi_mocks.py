@@ -37,8 +37,9 @@ class Declared:
     """One resource the program declared: Pulumi type token, logical name, resolved inputs, options.
 
     ``urn``, ``parent`` (URN), ``dependencies`` (URNs of explicit and Output-derived dependencies),
-    ``property_dependencies`` (input name -> URNs its value came from) and ``protect`` come from the
-    registration request (recorded by :class:`RecordingMonitor`)."""
+    ``property_dependencies`` (input name -> URNs its value came from), ``aliases`` (the URNs its alias specs
+    name, see :func:`engine_urn`) and ``protect`` come from the registration request (recorded by
+    :class:`RecordingMonitor`)."""
 
     type: str
     name: str
@@ -49,6 +50,7 @@ class Declared:
     parent: str = ""
     dependencies: tuple[str, ...] = ()
     property_dependencies: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
     protect: bool = False
 
 
@@ -98,9 +100,29 @@ class RecordingMonitor(MockMonitor):
             response = super().RegisterResource(request)
         finally:
             self.recorder.registering.request = None
-        if self.recorder.registering.declared is not None:
-            self.recorder.registering.declared.urn = response.urn
+        declared = self.recorder.registering.declared
+        if declared is not None:
+            declared.urn = response.urn
+            declared.aliases = tuple(_alias_urn(request, alias.spec, response.urn) for alias in request.aliases
+                                     if alias.WhichOneof("alias") == "spec")
         return response
+
+
+def engine_urn(urn: str) -> str:
+    """``urn`` as the Pulumi engine forms it: a child of the stack carries no parent type (the mock
+    monitor's URNs do)."""
+    return urn.replace("::pulumi:pulumi:Stack$", "::")
+
+
+def _alias_urn(request: Any, spec: Any, own_urn: str) -> str:
+    """The URN an alias spec names, formed as the engine forms it: name, type, stack, project and parent
+    default to the resource's own; ``noParent`` means a child of the stack."""
+    stack, project = own_urn.split("::")[0].removeprefix("urn:pulumi:"), own_urn.split("::")[1]
+    parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+    parent_type = engine_urn(parent).split("::")[2] if parent else ""
+    kind = spec.type or request.type
+    qualified = f"{parent_type}${kind}" if parent_type and parent_type != "pulumi:pulumi:Stack" else kind
+    return f"urn:pulumi:{spec.stack or stack}::{spec.project or project}::{qualified}::{spec.name or request.name}"
 
 
 @dataclasses.dataclass

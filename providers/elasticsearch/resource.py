@@ -11,7 +11,7 @@ from providers.elasticsearch.provider import IndexTemplateProvider
 SECRET_OUTPUTS = ["password"]
 
 
-class IndexTemplate(Resource):
+class IndexTemplate(Resource, module="elasticsearch", name="IndexTemplate"):
     """``PUT _index_template/<template_name>`` with ``body``, validated with ``_simulate`` first.
 
     Outputs: ``template_name``, ``body`` (live body after a refresh), ``adopted``.

@@ -31,7 +31,7 @@ def _options(opts: pulumi.ResourceOptions | None, secret_outputs: list[str]) -> 
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret_outputs))
 
 
-class GrafanaDatasource(Resource):
+class GrafanaDatasource(Resource, module="grafana", name="Datasource"):
     """A datasource, by ``uid``. ``datasource`` holds name, type, url, access, basicAuth..., jsonData (for
     Elasticsearch: ``jsonData.index`` and ``jsonData.timeField``); ``secure_json_data`` the write-only
     secrets (e.g. ``basicAuthPassword``), compared by a salted hash. Outputs: ``uid``, ``name``, ``adopted``.
@@ -57,7 +57,7 @@ class GrafanaDatasource(Resource):
                          _options(opts, SECRET_OUTPUTS + ["secure_json_data_hash"]))
 
 
-class GrafanaFolder(Resource):
+class GrafanaFolder(Resource, module="grafana", name="Folder"):
     """A folder, by ``uid``, with ``title``. Outputs: ``uid``, ``title``, ``adopted``."""
 
     uid: pulumi.Output[str]
@@ -75,7 +75,7 @@ class GrafanaFolder(Resource):
         super().__init__(FolderProvider(), resource_name, props, _options(opts, SECRET_OUTPUTS))
 
 
-class GrafanaDashboard(Resource):
+class GrafanaDashboard(Resource, module="grafana", name="Dashboard"):
     """A dashboard, by ``dashboard["uid"]``, saved with overwrite into ``folder_uid`` (None: General).
 
     ``datasource_uids`` maps each ``DS_<KEY>`` used as ``${DS_<KEY>}`` in the dashboard to a datasource

@@ -1,0 +1,49 @@
+"""Unit tier (Pulumi mocks): stacks deployed by the first release keep every resource.
+
+``tests/unit/data/urns_v1.json`` holds the URN of every resource the first release declared. The current
+program must reach each of them — under the same URN or through an alias — so that the engine matches old
+state to new resources instead of replacing them. The one exception is the single ``KsqlStatements``
+resource, whose objects the per-object ksqlDB resources adopt (tests/provider/test_ksqldb.py).
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from tests.pulumi_mocks import engine_urn, run_stack
+
+V1 = json.loads((pathlib.Path(__file__).parent / "data" / "urns_v1.json").read_text())
+RELEASED = "pulumi-python:dynamic:Resource::clickstream-ksql"  # adopted per object, then released
+
+
+def reachable(stack: str) -> dict[str, str]:
+    """URN (own or alias) -> the resource that answers to it."""
+    found = {}
+    for declared in run_stack(stack).resources:
+        for urn in (engine_urn(declared.urn), *declared.aliases):
+            found[urn] = declared.name
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev"])
+def test_every_resource_of_the_first_release_is_found_again(stack):
+    found = reachable(stack)
+    missing = [urn for urn in V1[stack] if urn not in found and not urn.endswith(RELEASED)]
+    assert not missing, "these would be deleted and created again:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_every_application_resource_of_the_first_release_is_found_again_on_kubernetes(stack):
+    found = reachable(stack)
+    application = [urn for urn in V1[stack] if "pulumi-python:dynamic" in urn and not urn.endswith(RELEASED)]
+    assert application and not [urn for urn in application if urn not in found]
+
+
+def test_aliases_name_the_untyped_root_children_they_were():
+    found = reachable("dev")
+    assert found["urn:pulumi:dev::clickstream::pulumi-python:dynamic:Resource::clickstream-index-template"] == \
+        "clickstream-index-template"
+    assert "urn:pulumi:dev::clickstream::clickstream:app:Analytics$pulumi-python:dynamic/elasticsearch:IndexTemplate" \
+           "::clickstream-index-template" in found
