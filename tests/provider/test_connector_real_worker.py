@@ -113,7 +113,7 @@ def test_real_plugin_rejects_a_config_and_nothing_is_written(worker):
     name = worker.name("invalid")
     config = {"connector.class": SOURCE, "file": str(worker.path("in"))}  # no topic
     with worker.client() as client:
-        assert client.validate({**config, "name": name}) == [MISSING_TOPIC]
+        assert client.validate({**config, "name": name}).errors == [MISSING_TOPIC]
     with pytest.raises(ConnectorError) as failure:
         ConnectorProvider().create(worker.inputs(name, config))
     assert MISSING_TOPIC in str(failure.value) and worker.url in str(failure.value)
@@ -286,6 +286,31 @@ def test_fake_validation_matches_the_real_plugin(worker):
         found = []
         for url in (worker.url, fake.url):
             with ConnectClient(Endpoint(url)) as client:
-                found.append(sorted(client.validate(config)))
+                found.append(sorted(client.validate(config).errors))
     assert found[1] == found[0]
     assert MISSING_TOPIC in found[0]
+
+
+JSON = "org.apache.kafka.connect.json.JsonConverter"
+STRING = "org.apache.kafka.connect.storage.StringConverter"
+BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
+DEFINITION_CASES = [
+    pytest.param({"connector.class": SOURCE, "topic": "t", "tasks.maxx": "1", "value.converter": JSON,
+                  "value.converter.bogus": "1", "producer.override.linger.ms": "5", "admin.override.x": "1"},
+                 id="source-with-converter-and-overrides"),
+    pytest.param({"connector.class": SINK, "topics": "t", "batch.size": "5", "key.converter": STRING,
+                  "header.converter": BYTES, "consumer.override.max.poll.records": "5",
+                  "producer.override.linger.ms": "1"}, id="sink-without-dead-letter-topic"),
+    pytest.param({"connector.class": SINK, "topics": "t", "errors.deadletterqueue.topic.name": "dlq",
+                  "errors.deadletterqueue.topic.replication.factor": "-1", "producer.override.linger.ms": "1",
+                  "admin.override.retries": "1"}, id="sink-with-dead-letter-topic"),
+]
+
+
+@pytest.mark.parametrize("config", DEFINITION_CASES)
+def test_fake_validation_defines_the_keys_the_real_worker_defines(worker, config):
+    with FakeConnect() as fake:
+        answers = [requests.put(f"{url}/connector-plugins/{config['connector.class']}/config/validate",
+                                json={**config, "name": "x"}, timeout=30).json() for url in (worker.url, fake.url)]
+    real, faked = ({entry["definition"]["name"] for entry in answer["configs"]} for answer in answers)
+    assert faked == real
