@@ -276,6 +276,16 @@ def test_content_connectors_use_only_settings_their_plugins_define():
             assert validation.errors == [] and validation.unknown_keys(body) == [], spec.name
 
 
+def test_elasticsearch_sinks_ride_out_a_restart_and_dead_letter_what_they_cannot_write():
+    (sink, *_) = connectors.elasticsearch_sinks("http://elasticsearch:9200")
+    retries, backoff_ms = int(sink.config["max.retries"]), int(sink.config["retry.backoff.ms"])
+    # attempt n waits a random time in [0, backoff * 2**n): the longest possible and the mean total wait
+    longest_s = sum(backoff_ms * 2 ** n for n in range(1, retries + 1)) / 1000
+    assert longest_s >= 600 and longest_s / 2 >= 240  # a restart of about a minute is ridden out
+    assert sink.config["behavior.on.malformed.documents"] != "fail" and sink.config["errors.tolerance"] == "all"
+    assert sink.config["errors.deadletterqueue.topic.name"] == connectors.DEAD_LETTER_TOPIC
+
+
 def test_fake_rebalance_that_never_ends_fails_with_connects_message(fake_connect, tmp_path):
     fake_connect.fail_next(1000, 409, REBALANCE_MESSAGE, methods=frozenset({"PUT"}))
     inputs = {"connect_url": fake_connect.url, "connector_name": "stuck", "ready_timeout": 1,

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.real
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+STRING = "org.apache.kafka.connect.storage.StringConverter"
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 MISSING_TOPIC = 'topic: Missing required configuration "topic" which has no default value.'
 TIMEOUT = 120  # seconds for any one wait on the real worker
 
@@ -140,6 +142,22 @@ def test_data_flows_file_to_topic_to_file_and_waits_while_the_sink_is_paused(wor
 
     provider.update(sink_name, paused.outs, sink_inputs)
     wait_for_lines(sink_file, ["one", "two", "three"])
+
+
+def test_bad_records_go_to_a_dead_letter_topic_created_with_the_brokers_replication_factor(worker):
+    """The error-handling settings the Elasticsearch sinks use (``errors.tolerance=all`` and a dead-letter
+    topic with replication factor -1 = the broker's ``default.replication.factor``), on a real worker."""
+    provider, topic, dead_letters = ConnectorProvider(), unique("topic"), unique("dead-letters")
+    source_file, good_file, dead_file = worker.path("in"), worker.path("out"), worker.path("dead")
+    append(source_file, '{"n": 1}', "not json", '{"n": 2}')
+    provider.create(worker.inputs(worker.name("source"), {**source(source_file, topic), "value.converter": STRING}))
+    provider.create(worker.inputs(worker.name("tolerant"), {
+        **sink(good_file, topic), "value.converter": JSON_CONVERTER, "value.converter.schemas.enable": "false",
+        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": dead_letters,
+        "errors.deadletterqueue.topic.replication.factor": "-1"}))
+    provider.create(worker.inputs(worker.name("dead"), {**sink(dead_file, dead_letters), "value.converter": STRING}))
+    wait_for_lines(good_file, ["{n=1}", "{n=2}"])  # the sink went on past the bad record
+    wait_for_lines(dead_file, ["not json"])
 
 
 def test_task_failing_after_it_ran_is_seen_by_refresh_and_restarted_by_up(worker):
@@ -291,11 +309,9 @@ def test_fake_validation_matches_the_real_plugin(worker):
     assert MISSING_TOPIC in found[0]
 
 
-JSON = "org.apache.kafka.connect.json.JsonConverter"
-STRING = "org.apache.kafka.connect.storage.StringConverter"
 BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
 DEFINITION_CASES = [
-    pytest.param({"connector.class": SOURCE, "topic": "t", "tasks.maxx": "1", "value.converter": JSON,
+    pytest.param({"connector.class": SOURCE, "topic": "t", "tasks.maxx": "1", "value.converter": JSON_CONVERTER,
                   "value.converter.bogus": "1", "producer.override.linger.ms": "5", "admin.override.x": "1"},
                  id="source-with-converter-and-overrides"),
     pytest.param({"connector.class": SINK, "topics": "t", "batch.size": "5", "key.converter": STRING,
