@@ -286,7 +286,7 @@ def test_ksqldb_points_at_kafka_and_connect():
     assert e["KSQL_LISTENERS"] == "http://0.0.0.0:8088"
     assert e["KSQL_KSQL_SERVICE_ID"] == "clickstream_ksql_"
     assert e["KSQL_KSQL_INTERNAL_TOPIC_REPLICAS"] == e["KSQL_KSQL_STREAMS_REPLICATION_FACTOR"] == "1"
-    assert e["KSQL_KSQL_SINK_REPLICAS"] == "1"  # the topics of CREATE ... AS SELECT, like every other topic
+    assert "KSQL_KSQL_SINK_REPLICAS" not in e  # a property ksqlDB no longer has; sinks use the broker default
     assert e["KSQL_KSQL_LOGGING_PROCESSING_STREAM_AUTO_CREATE"] == "true"
     assert e["KSQL_HEAP_OPTS"] == "-Xms1g -Xmx1g"
 
