@@ -12,9 +12,9 @@ converters' and client overrides' it validated) and never the declared keys it d
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import urllib.parse
-import dataclasses
 from typing import Any, Callable, Iterable, Mapping
 
 import requests
