@@ -256,6 +256,25 @@ def test_worker_restarting_right_after_the_config_write_converges(restartable_wo
         assert task_states(client, name) == {"RUNNING"}
 
 
+def test_writes_to_a_worker_that_is_still_starting_wait_for_its_rest_resources(restartable_worker):
+    """Right after a restart the port answers before Connect's resources exist (Jetty's own 404 page):
+    validate, the config PUT and DELETE must wait for the worker instead of failing or misreading it."""
+    worker, name = restartable_worker, restartable_worker.name("starting")
+    config = {**source(worker.path("in"), name), "name": name}
+    worker.harness.stop_connect()
+    worker.harness.start_connect(wait=False)
+    try:
+        wait_for_http_answer(worker.url)
+        with worker.client() as client:
+            assert client.validate(config).errors == []
+            client.put_config(name, config)  # a retried PUT may find it created: 201 or 200 both do
+            assert client.get_config(name)["topic"] == name
+            client.delete(name)
+            assert client.get_config(name) is None and client.status(name) is None
+    finally:
+        worker.harness.wait_connect()
+
+
 def test_worker_down_when_the_apply_starts_waits_for_it(restartable_worker):
     worker, name = restartable_worker, restartable_worker.name("late-worker")
     inputs = worker.inputs(name, source(worker.path("in"), name))
