@@ -128,7 +128,8 @@ PLUGINS = (
 DATAGEN = Plugin("io.confluent.kafka.connect.datagen.DatagenConnector", "source", required=("kafka.topic",),
                  ints=("iterations",), keys=("kafka.topic", "max.interval", "iterations", "schema.string",
                                              "schema.filename", "schema.keyfield", "quickstart", "random.seed"))
-# confluentinc/kafka-connect-elasticsearch 15.1.3 ElasticsearchSinkConnectorConfig (16.0 keeps these names)
+# confluentinc/kafka-connect-elasticsearch ElasticsearchSinkConnectorConfig, read in the 15.1.3 source (the
+# newest the source could be read for; docs/versions.md says what was checked for 16.0.1)
 ELASTICSEARCH_SINK = Plugin(
     "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector", "sink", required=("connection.url",),
     ints=("batch.size", "max.in.flight.requests", "max.buffered.records", "max.retries"),
@@ -165,7 +166,6 @@ class _Connector:
     started: bool = False  # tasks started since the last change; a FAILED task stays FAILED until restarted
     trace: str | None = None
     stale: int = 0  # status polls that still show the FAILED state from before a restart
-    deleted: bool = False  # deleted, but its status is still reported for a few polls
 
     def restart(self, polls: int, stale: int = 0) -> None:
         self.stale = stale if self.trace else 0
