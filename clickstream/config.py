@@ -62,8 +62,8 @@ class StackConfig(BaseModel):
     elasticsearch_image: str = Field(
         "docker.elastic.co/elasticsearch/elasticsearch:8.19.20", alias="elasticsearchImage")
     grafana_image: str = Field("grafana/grafana:12.4.10", alias="grafanaImage")
-    datagen_version: str = Field("0.7.2", alias="datagenVersion")
-    elasticsearch_sink_version: str = Field("15.1.1", alias="elasticsearchSinkVersion")
+    datagen_version: str = Field("0.7.4", alias="datagenVersion")
+    elasticsearch_sink_version: str = Field("16.0.1", alias="elasticsearchSinkVersion")
     # sizing
     kafka_brokers: int = Field(1, ge=1, le=9, alias="kafkaBrokers")
     kafka_partitions: int = Field(1, ge=1, le=64, alias="kafkaPartitions")

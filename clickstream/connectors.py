@@ -29,6 +29,14 @@ STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter"
 INTEGER_CONVERTER = "org.apache.kafka.connect.converters.IntegerConverter"
 BYTES_CONVERTER = "org.apache.kafka.connect.converters.ByteArrayConverter"
 
+# A failed bulk request is retried after a random wait in [0, SINK_RETRY_BACKOFF_MS * 2**n) for attempt
+# n = 1..SINK_MAX_RETRIES: at most 1022 s (~17 min) in all, 511 s on average, and under 2 min only about
+# 0.2 % of the time, so a node restart (about 1 min) is ridden out. The sink's defaults (5 x 100 ms) give
+# up after at most 6.2 s and fail the task.
+SINK_MAX_RETRIES = 9
+SINK_RETRY_BACKOFF_MS = 1000
+DEAD_LETTER_TOPIC = "es-sink-dead-letters"  # records the sinks could not write, with the error in headers
+
 CLICKSTREAM_CONNECTOR = "datagen-clickstream"
 INDEX_TEMPLATE_NAME = "clickstream"
 INDEX_TEMPLATE_PRIORITY = 500
@@ -121,7 +129,12 @@ def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
 
 def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
                        password: pulumi.Input[str] | None = None) -> ConnectorSpec:
-    """The sink of one derived table's topic into its index; basic auth when ``username`` is set."""
+    """The sink of one derived table's topic into its index; basic auth when ``username`` is set.
+
+    It rides out an Elasticsearch restart (``SINK_MAX_RETRIES`` x ``SINK_RETRY_BACKOFF_MS``, see below) and
+    sends what it cannot write to ``DEAD_LETTER_TOPIC`` instead of failing: records the converter cannot
+    read (``errors.tolerance``) and documents Elasticsearch rejects (``behavior.on.malformed.documents``).
+    """
     config: dict[str, pulumi.Input[str]] = {
         "connector.class": ELASTICSEARCH_SINK_CLASS,
         "tasks.max": "1",
@@ -134,6 +147,15 @@ def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, user
         "key.converter": BYTES_CONVERTER,
         "value.converter": JSON_CONVERTER,
         "value.converter.schemas.enable": "false",
+        "max.retries": str(SINK_MAX_RETRIES),
+        "retry.backoff.ms": str(SINK_RETRY_BACKOFF_MS),
+        "behavior.on.malformed.documents": "warn",
+        "errors.tolerance": "all",
+        "errors.log.enable": "true",
+        "errors.deadletterqueue.topic.name": DEAD_LETTER_TOPIC,
+        # -1: created with the broker's default.replication.factor, which each platform sets per stack
+        "errors.deadletterqueue.topic.replication.factor": "-1",
+        "errors.deadletterqueue.context.headers.enable": "true",
     }
     secret_config: dict[str, pulumi.Input[str]] = {}
     if username is not None:

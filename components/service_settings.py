@@ -61,7 +61,11 @@ def connect_settings(cfg: StackConfig, bootstrap: str) -> dict[str, str]:
 
 
 def ksqldb_settings(cfg: StackConfig, bootstrap: str, connect_url: str) -> dict[str, str]:
-    """A ksqlDB server of the pipeline's cluster (one service id), with every topic it creates replicated."""
+    """A ksqlDB server of the pipeline's cluster (one service id), with every topic it creates replicated.
+
+    The topics of ``CREATE ... AS SELECT`` get the broker's ``default.replication.factor`` (ksqlDB has no
+    ``ksql.sink.replicas`` any more), which each platform sets to ``replicationFactor``.
+    """
     rf = str(cfg.replication_factor)
     return {
         "KSQL_BOOTSTRAP_SERVERS": bootstrap,
@@ -71,7 +75,6 @@ def ksqldb_settings(cfg: StackConfig, bootstrap: str, connect_url: str) -> dict[
         "KSQL_KSQL_INTERNAL_TOPIC_REPLICAS": rf,
         "KSQL_KSQL_INTERNAL_TOPIC_MIN_INSYNC_REPLICAS": str(cfg.min_insync_replicas),
         "KSQL_KSQL_STREAMS_REPLICATION_FACTOR": rf,
-        "KSQL_KSQL_SINK_REPLICAS": rf,
         "KSQL_KSQL_LOGGING_PROCESSING_TOPIC_REPLICATION_FACTOR": rf,
         "KSQL_KSQL_LOGGING_PROCESSING_TOPIC_AUTO_CREATE": "true",
         "KSQL_KSQL_LOGGING_PROCESSING_STREAM_AUTO_CREATE": "true",

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import dill
 
-from tests.fakes.connect import FakeConnect, Plugin
+from tests.fakes.connect import DATAGEN, ELASTICSEARCH_SINK, FakeConnect
 from tests.fakes.elasticsearch import FakeElasticsearch
 from tests.fakes.grafana import FakeGrafana
 from tests.fakes.ksqldb import FakeKsqlDb
@@ -26,8 +26,7 @@ from tests.pulumi_mocks import Graph, plain, run_stack
 GRAFANA_PASSWORD = "test-grafana-pw"  # the secret tests/pulumi_mocks.run_stack sets
 URL_KEYS = {"connect_url": "connect", "ksqldb_url": "ksqldb", "elasticsearch_url": "elasticsearch",
             "grafana_url": "grafana"}
-CONTENT_PLUGINS = (Plugin("io.confluent.kafka.connect.datagen.DatagenConnector", "source"),
-                   Plugin("io.confluent.connect.elasticsearch.ElasticsearchSinkConnector", "sink"))
+CONTENT_PLUGINS = (DATAGEN, ELASTICSEARCH_SINK)
 
 
 @dataclasses.dataclass

@@ -24,21 +24,38 @@ def env_list(env: Mapping[str, str]) -> list[str]:
     return [f"{key}={value}" for key, value in sorted(env.items())]
 
 
+def go_duration(seconds: int) -> str:
+    """``seconds`` written as Go's ``time.Duration.String()`` prints it: ``30s``, ``1m0s``, ``2m0s``, ``1h1m1s``.
+
+    pulumi-docker 5.x (the kreuzwerker provider v4.5.0 inside) parses healthcheck durations with
+    ``time.ParseDuration`` and reads them back from the container with ``Duration.String()``; any other
+    spelling of the same time (``120s``) reads back different and shows a diff after every refresh.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+        raise ValueError(f"a healthcheck duration must be a whole, non-negative number of seconds, not {seconds!r}")
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
 @dataclasses.dataclass(frozen=True)
 class Health:
-    """A container healthcheck; ``timeout_s`` bounds how long ``pulumi up`` waits for healthy."""
+    """A container healthcheck, every time in whole seconds; ``wait_timeout`` bounds how long
+    ``pulumi up`` waits for the container to report healthy."""
 
     test: Sequence[str]
-    start_period: str
-    interval: str = "10s"
-    timeout: str = "10s"
+    start_period: int
+    interval: int = 10
+    timeout: int = 10
     retries: int = 10
-    timeout_s: int = 300
+    wait_timeout: int = 300
 
     def args(self) -> docker.ContainerHealthcheckArgs:
-        return docker.ContainerHealthcheckArgs(tests=list(self.test), interval=self.interval,
-                                               timeout=self.timeout, retries=self.retries,
-                                               start_period=self.start_period)
+        return docker.ContainerHealthcheckArgs(tests=list(self.test), interval=go_duration(self.interval),
+                                               timeout=go_duration(self.timeout), retries=self.retries,
+                                               start_period=go_duration(self.start_period))
 
 
 def shell_check(command: str) -> list[str]:
@@ -97,7 +114,7 @@ def run_container(cfg: StackConfig, spec: Spec, network: docker.Network, parent:
         restart=RESTART_POLICY,
         healthcheck=spec.health.args(),
         wait=True,
-        wait_timeout=spec.health.timeout_s,
+        wait_timeout=spec.health.wait_timeout,
         destroy_grace_seconds=STOP_GRACE_SECONDS,
         labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),

@@ -45,7 +45,7 @@ class ConnectService(ServiceComponent):
             command=install_and_run_command(cfg),
             # the first start downloads both plugins before the worker starts
             health=Health(test=["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://localhost:{PORT}/connectors"],
-                          start_period="120s", timeout_s=600),
+                          start_period=120, wait_timeout=600),
         )
         self.container = run_container(cfg, spec, network, parent=self, depends_on=[kafka.container]).container
         self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),

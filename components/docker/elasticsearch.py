@@ -59,7 +59,7 @@ class ElasticsearchService(ServiceComponent):
             env=env,
             ports={PORT: cfg.elasticsearch_port},
             data_path=DATA_PATH,
-            health=Health(test=healthcheck(cfg), start_period="60s", timeout_s=300),
+            health=Health(test=healthcheck(cfg), start_period=60, wait_timeout=300),
         )
         deployed = run_container(cfg, spec, network, parent=self)
         self.container = deployed.container

@@ -42,7 +42,7 @@ class GrafanaService(ServiceComponent):
             env=env,
             ports={PORT: cfg.grafana_port},
             health=Health(test=["CMD", "wget", "-q", "-O", "/dev/null", f"http://localhost:{PORT}/api/health"],
-                          start_period="30s", timeout_s=180),
+                          start_period=30, wait_timeout=180),
         )
         self.container = run_container(cfg, spec, network, parent=self).container
         self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),

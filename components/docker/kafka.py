@@ -23,6 +23,9 @@ EXTERNAL_PORT = 9092
 CONTROLLER_PORT = 9093
 NODE_ID = 1
 DATA_PATH = "/var/lib/kafka/data"
+# The healthcheck starts a JVM of its own every interval. Without these it would inherit the broker's
+# KAFKA_HEAP_OPTS (kafka-run-class passes them to every tool) and reserve the broker's heap each time.
+HEALTHCHECK_JVM = {"KAFKA_HEAP_OPTS": "-Xms16m -Xmx64m", "KAFKA_OPTS": ""}
 
 
 def cluster_id(name_prefix: str) -> str:
@@ -59,6 +62,12 @@ def kafka_env(cfg: StackConfig) -> dict[str, str]:
     }
 
 
+def healthcheck() -> list[str]:
+    """Ask the broker for its API versions on the internal listener, from a small JVM."""
+    return ["CMD", "env", *(f"{key}={value}" for key, value in HEALTHCHECK_JVM.items()),
+            "kafka-broker-api-versions", "--bootstrap-server", f"localhost:{INTERNAL_PORT}"]
+
+
 class KafkaService(ServiceComponent):
     """Kafka: ``internal_url`` / ``admin_url`` are bootstrap strings (``host:port``)."""
 
@@ -71,9 +80,7 @@ class KafkaService(ServiceComponent):
             env=env_list(kafka_env(cfg)),
             ports={EXTERNAL_PORT: cfg.kafka_host_port},
             data_path=DATA_PATH,
-            health=Health(test=["CMD", "kafka-broker-api-versions", "--bootstrap-server",
-                                f"localhost:{INTERNAL_PORT}"],
-                          start_period="30s", timeout="20s", timeout_s=180),
+            health=Health(test=healthcheck(), start_period=30, timeout=20, wait_timeout=180),
         )
         deployed = run_container(cfg, spec, network, parent=self)
         self.container = deployed.container

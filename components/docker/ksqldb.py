@@ -27,7 +27,7 @@ class KsqldbService(ServiceComponent):
             env=env,
             ports={PORT: cfg.ksqldb_port},
             health=Health(test=["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://localhost:{PORT}/healthcheck"],
-                          start_period="60s", timeout_s=300),
+                          start_period=60, wait_timeout=300),
         )
         self.container = run_container(cfg, spec, network, parent=self,
                                        depends_on=[kafka.container, connect.container]).container

@@ -3,10 +3,16 @@
 Facts it relies on: ``PUT /connectors/{n}/config`` answers 201 (created) or 200 (updated); 409 means a
 rebalance or a conflicting operation is under way and is retried with bounded backoff; errors are
 ``{"error_code", "message"}``; ``GET /health`` (Kafka 3.9+, KIP-1017) says when a worker has finished
-starting, older workers only have ``GET /``.
+starting, older workers only have ``GET /``. A 404 WITHOUT that JSON body is Jetty's own page, served by a
+(re)starting worker before Connect's REST resources are registered: every request waits through it.
+After ``DELETE`` the worker still reports the connector (UNASSIGNED) until its status tombstone is read
+back, so ``delete`` waits until ``GET /status`` is 404. ``PUT /connector-plugins/{class}/config/validate``
+returns the definitions the worker knows for that connector (framework keys, the plugin's own, the
+converters' and client overrides' it validated) and never the declared keys it does not know.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import urllib.parse
 from typing import Any, Callable, Iterable, Mapping
@@ -20,6 +26,30 @@ CONFLICT = (409,)  # rebalance in progress / no known leader / stale config: ret
 # rebalance is expected" right after a config change. Reads are idempotent, so retrying is safe.
 READ_RETRY = (409, 500)
 STATES = ("RUNNING", "PAUSED")
+# Key families the worker validates only in some cases (a converter set in the connector config, a client
+# the connector uses): a family with no definition in the validate answer was not judged, so neither are
+# its keys.
+OPTIONAL_FAMILIES = ("key.converter.", "value.converter.", "header.converter.",
+                     "producer.override.", "consumer.override.", "admin.override.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Validation:
+    """A ``config/validate`` answer: every error as ``"<key>: <message>"`` and the key names it defines."""
+
+    errors: list[str]
+    defined: frozenset[str]
+
+    def unknown_keys(self, config: Mapping[str, str]) -> list[str]:
+        """Declared keys the worker has no definition for: typos, or settings of another plugin."""
+        judged = [family for family in OPTIONAL_FAMILIES  # "<converter>.plugin.version" is always defined
+                  if any(name.startswith(family) and name != f"{family}plugin.version" for name in self.defined)]
+        return sorted(key for key in config if key not in self.defined
+                      and not (key.startswith(OPTIONAL_FAMILIES) and not key.startswith(tuple(judged))))
+
+
+class PluginNotInstalled(Exception):
+    """The connector class is not among the worker's installed connector plugins."""
 
 
 class ConnectorFailed(Exception):
@@ -33,32 +63,42 @@ class ConnectClient(ServiceClient):
         super().__init__(endpoint, default_headers={"Content-Type": "application/json"}, observer=observer)
 
     def _write(self, method: str, path: str, *, ok: Iterable[int], **kwargs: Any) -> requests.Response:
-        return self.http.request(method, path, ok=ok, retry_statuses=CONFLICT,
-                                  retry_timeout=self.endpoint.ready_timeout, attempts=50, **kwargs)
+        """Send a write, retrying 409 (rebalance); waits through Jetty's 404 pages like reads do."""
+        timeout = self.endpoint.ready_timeout
+        return self._answered(method, path, lambda: self.http.request(
+            method, path, ok=ok, retry_statuses=CONFLICT, retry_timeout=timeout, attempts=50, **kwargs), timeout)
 
     def _read(self, path: str) -> Any:
-        """GET ``path``; None for Connect's own 404 (a JSON ``error_code`` body). A 404 without one comes
-        from Jetty while a (re)starting worker registers its resources: wait for the real answer."""
+        """GET ``path``; None for Connect's own 404 (a JSON ``error_code`` body)."""
         timeout = min(self.endpoint.ready_timeout, 60.0)
-        answer: dict[str, Any] = {}
+        response = self._answered("GET", path, lambda: self.http.request(
+            "GET", path, ok=(200, 404), retry_statuses=READ_RETRY, retry_timeout=timeout, attempts=50), timeout)
+        return None if response.status_code == 404 else response.json()
+
+    def _answered(self, method: str, path: str, send: Callable[[], requests.Response],
+                  timeout: float) -> requests.Response:
+        """``send()`` until Connect itself answers: a 404 without its JSON error body is Jetty's page of a
+        worker still registering its REST resources, so the request is sent again (bounded by ``timeout``)."""
+        answer: dict[str, requests.Response] = {}
         last = ["no answer yet"]
 
         def answered() -> bool:
             try:
-                answer["body"] = self.http.request("GET", path, ok=(200,), retry_statuses=READ_RETRY,
-                                                    retry_timeout=timeout, attempts=50).json()
+                response = send()
             except ApiError as exc:
-                if exc.status != 404:
+                if exc.status != 404 or _connect_error(exc.body):
                     raise
-                if not (isinstance(exc.body, dict) and "error_code" in exc.body):
-                    last[0] = f"HTTP 404 without a Connect error body (worker starting): {exc.message[:100]}"
-                    return False
-                answer["body"] = None
+                last[0] = f"HTTP 404 without a Connect error body (worker starting): {exc.message[:100]}"
+                return False
+            if response.status_code == 404 and not _connect_error(_json_or_none(response)):
+                last[0] = f"HTTP 404 without a Connect error body (worker starting): {response.text[:100]}"
+                return False
+            answer["response"] = response
             return True
 
-        wait_until(answered, timeout=timeout, description=f"Kafka Connect to answer GET {self.http.url(path)}",
+        wait_until(answered, timeout=timeout, description=f"Kafka Connect to answer {method} {self.http.url(path)}",
                    last_seen=lambda: last[0])
-        return answer["body"]
+        return answer["response"]
 
     @staticmethod
     def _path(name: str, suffix: str = "") -> str:
@@ -103,16 +143,33 @@ class ConnectClient(ServiceClient):
         response = self._write("PUT", self._path(name, "/config"), json=dict(config), ok=(200, 201))
         return response.status_code == 201
 
-    def validate(self, config: Mapping[str, str]) -> list[str]:
-        """Validate ``config`` against its plugin; every error as ``"<key>: <message>"`` (empty list: valid)."""
-        plugin = urllib.parse.quote(config["connector.class"], safe="")
-        result = self._write("PUT", f"/connector-plugins/{plugin}/config/validate", json=dict(config),
-                             ok=(200,)).json()
-        errors = []
+    def plugins(self) -> list[str]:
+        """Class names of the connector plugins installed on the worker (``GET /connector-plugins``)."""
+        return [plugin["class"] for plugin in self._read("/connector-plugins") or []]
+
+    def validate(self, config: Mapping[str, str]) -> Validation:
+        """Validate ``config`` against its plugin (``PUT /connector-plugins/{class}/config/validate``).
+
+        Raises PluginNotInstalled (naming the class, the worker and its installed plugins) when the worker
+        refuses because ``connector.class`` matches none of them.
+        """
+        cls = config["connector.class"]
+        try:
+            result = self._write("PUT", f"/connector-plugins/{urllib.parse.quote(cls, safe='')}/config/validate",
+                                 json=dict(config), ok=(200,)).json()
+        except ApiError as exc:
+            installed = self.plugins() if exc.status in (400, 404, 500) else None
+            if installed is None or any(_plugin_matches(plugin, cls) for plugin in installed):
+                raise
+            raise PluginNotInstalled(
+                f"connector plugin {cls!r} is not installed on the Kafka Connect worker at {self.endpoint.url}; "
+                f"installed connector plugins: {', '.join(installed) or 'none'}") from None
+        errors, defined = [], set()
         for entry in result.get("configs", []):
-            value = entry.get("value", {})
-            errors.extend(f"{value.get('name')}: {message}" for message in value.get("errors", []))
-        return errors
+            definition, value = entry.get("definition") or {}, entry.get("value") or {}
+            defined.update(name for name in (definition.get("name"), value.get("name")) if name)
+            errors.extend(f"{value.get('name')}: {message}" for message in value.get("errors") or [])
+        return Validation(errors, frozenset(defined))
 
     def pause(self, name: str) -> None:
         self._write("PUT", self._path(name, "/pause"), ok=(200, 202, 204))
@@ -126,9 +183,22 @@ class ConnectClient(ServiceClient):
                     ok=(200, 202, 204))
 
     def delete(self, name: str) -> bool:
-        """Delete the connector; False when it was already gone (404)."""
-        response = self._write("DELETE", self._path(name), ok=(200, 204, 404))
-        return response.status_code != 404
+        """Delete the connector and wait until the worker has forgotten it (``GET /status`` is 404); False
+        when it was already gone. Raises providers.http.ServiceTimeout when it is still reported after the
+        endpoint's ``ready_timeout``."""
+        deleted = self._write("DELETE", self._path(name), ok=(200, 204, 404)).status_code != 404
+        url = self.http.url(self._path(name, "/status"))
+        last = ["no status yet"]
+
+        def forgotten() -> bool:
+            status = self.status(name)
+            last[0] = "connector not found" if status is None else describe(status)
+            return status is None
+
+        wait_until(forgotten, timeout=self.endpoint.ready_timeout,
+                   description=f"the worker to forget deleted connector {name!r} ({url} to answer 404)",
+                   last_seen=lambda: last[0])
+        return deleted
 
     def wait_for_state(self, name: str, state: str, timeout: float, *, failed_grace: float = 0.0) -> None:
         """Wait until the connector AND every task (at least one) are in ``state`` (RUNNING or PAUSED).
@@ -196,3 +266,21 @@ def _trace_summary(trace: str | None) -> str:
     summary = [lines[0]] + [line for line in lines[1:] if line.startswith("Caused by:")]
     return " | ".join(summary)
 
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _connect_error(body: Any) -> bool:
+    """Whether ``body`` is Connect's own error document (``{"error_code", "message"}``)."""
+    return isinstance(body, dict) and "error_code" in body
+
+
+def _plugin_matches(installed: str, requested: str) -> bool:
+    """Connect accepts a plugin by class name, simple name, or simple name without ``Connector``."""
+    simple = installed.rsplit(".", 1)[-1]
+    return requested in (installed, simple, simple.removesuffix("Connector"))

@@ -25,7 +25,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers.connect.client import ConnectClient, has_failed
+from providers.connect.client import ConnectClient, PluginNotInstalled, has_failed
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
@@ -252,11 +252,19 @@ class ConnectorProvider(ResourceProvider):
                       previous: Mapping[str, Any] | None) -> None:
         url = client.endpoint.url
         body = {**config, **secret_config, "name": name}
-        errors = client.validate(body)
-        if errors:
-            listing = "\n".join(f"  - {error}" for error in errors)
+        try:
+            validation = client.validate(body)
+        except PluginNotInstalled as exc:
+            raise ConnectorError(f"connector {name!r}: {exc}") from None
+        if validation.errors:
+            listing = "\n".join(f"  - {error}" for error in validation.errors)
             raise ConnectorError(f"connector {name!r}: Kafka Connect at {url} rejects the config "
-                                 f"({len(errors)} error(s)):\n{listing}")
+                                 f"({len(validation.errors)} error(s)):\n{listing}")
+        unknown = validation.unknown_keys(body)
+        if unknown:
+            pulumi.log.warn(f"Connector {name!r}: {config['connector.class']} at {url} defines no setting named "
+                            f"{', '.join(repr(key) for key in unknown)}; Connect stores such keys but nothing "
+                            "reads them (a typo?)")
         created = client.put_config(name, body)
         if not created and previous is None:
             pulumi.log.info(f"Connector {name!r} already existed at {url}: adopted it and applied the declared config")

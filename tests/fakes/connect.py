@@ -8,7 +8,21 @@ POST /connectors 409 on an existing name, pause/resume 202, stop 204, restart 20
 FAILED until a restart (and, like a real worker, is still reported for ``stale_failed_polls`` polls
 after one). Answers were checked against Apache Kafka 4.3.1. It knows the connectors that
 ship with Apache Kafka (FileStream*, Mirror*), by full class name or alias, and fails
-a FileStreamSink task whose file cannot be created, as the real task does.
+a FileStreamSink task whose file cannot be created, as the real task does. ``DATAGEN`` and
+``ELASTICSEARCH_SINK`` model the two Confluent plugins the pipeline installs (their config key names).
+
+Validation (``PUT /connector-plugins/{class}/config/validate``) answers as AbstractHerder.validateConnectorConfig
+does: one entry per DEFINED key only — the framework's (ConnectorConfig plus Source/SinkConnectorConfig,
+names as a 4.3.1 worker lists them), the plugin's own (``Plugin.keys``), the converter keys under
+``key.converter.``/``value.converter.``/``header.converter.`` when that converter is set in the config
+(Json/String/Integer/ByteArray converters), and the client overrides the connector uses (sources:
+``producer.override.*``; sinks: ``consumer.override.*``, plus producer/admin ones once a dead-letter topic is
+set), and for each alias in ``transforms`` its ``type``, ``predicate`` and ``negate`` and the transformation's
+own keys under ``transforms.<alias>.`` (``ConnectorConfig.enrich``; Flatten and ReplaceField modelled).
+Declared keys nothing defines (``tasks.maxx``) are not in the answer, as on a real worker. Not modelled:
+predicates' definitions, the Mirror connectors' own keys, the ES sink's embedded ``elastic.https.ssl.*`` keys. The worker forgets a deleted connector only after ``forget_polls`` further
+status polls (it reports it UNASSIGNED meanwhile, as a real worker does until its status tombstone is
+read back).
 
 Fault injection: ``drop_next(n)`` closes n connections without answering (a worker not listening yet),
 ``fail_next(n, status, message)`` answers n requests with an error (503 starting, 409 rebalance ...),
@@ -63,6 +77,37 @@ def _not_found_message(name: str, rest: list[str]) -> str:
     return f"Connector {name} not found"
 
 
+# ConnectorConfig, then SourceConnectorConfig / SinkConnectorConfig: the definitions a 4.3.1 worker returns
+COMMON_KEYS = ("name", "connector.class", "connector.plugin.version", "tasks.max", "tasks.max.enforce",
+               "key.converter", "key.converter.plugin.version", "value.converter", "value.converter.plugin.version",
+               "header.converter", "header.converter.plugin.version", "transforms", "predicates",
+               "config.action.reload", "errors.retry.timeout", "errors.retry.delay.max.ms", "errors.tolerance",
+               "errors.log.enable", "errors.log.include.messages")
+SOURCE_KEYS = ("topic.creation.groups", "exactly.once.support", "transaction.boundary",
+               "transaction.boundary.interval.ms", "offsets.storage.topic")
+SINK_KEYS = ("topics", "topics.regex", "errors.deadletterqueue.topic.name",
+             "errors.deadletterqueue.topic.replication.factor", "errors.deadletterqueue.context.headers.enable")
+GROUPS = {"source": ["Common", "Transforms", "Predicates", "Error Handling", "Topic Creation",
+                     "Exactly Once Support", "offsets.topic"],
+          "sink": ["Common", "Transforms", "Predicates", "Error Handling"]}
+CONVERTER_KEYS = {  # each converter's ConfigDef, as the worker lists it under the converter's prefix
+    "org.apache.kafka.connect.json.JsonConverter": ("decimal.format", "converter.type", "schemas.cache.size",
+                                                    "replace.null.with.default", "schemas.enable", "schema.content"),
+    "org.apache.kafka.connect.storage.StringConverter": ("converter.type", "converter.encoding"),
+    "org.apache.kafka.connect.converters.IntegerConverter": ("converter.type",),
+    "org.apache.kafka.connect.converters.ByteArrayConverter": ("converter.type",),
+}
+
+TRANSFORM_KEYS = {  # the ConfigDef of each transformation modelled, as ConnectorConfig.enrich embeds it
+    "org.apache.kafka.connect.transforms.Flatten$Value": ("delimiter",),
+    "org.apache.kafka.connect.transforms.Flatten$Key": ("delimiter",),
+    "org.apache.kafka.connect.transforms.ReplaceField$Value": ("exclude", "include", "renames",
+                                                               "replace.null.with.default"),
+    "org.apache.kafka.connect.transforms.ReplaceField$Key": ("exclude", "include", "renames",
+                                                             "replace.null.with.default"),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Plugin:
     cls: str
@@ -70,6 +115,7 @@ class Plugin:
     required: tuple[str, ...] = ()
     ints: tuple[str, ...] = ()
     task_failure: Callable[[dict[str, str]], str | None] = lambda config: None
+    keys: tuple[str, ...] = ()  # the plugin's own ConfigDef key names
 
     def matches(self, name: str) -> bool:
         simple = self.cls.rsplit(".", 1)[-1]
@@ -77,14 +123,52 @@ class Plugin:
 
 
 PLUGINS = (
-    Plugin("org.apache.kafka.connect.file.FileStreamSinkConnector", "sink", task_failure=_sink_task_failure),
+    Plugin("org.apache.kafka.connect.file.FileStreamSinkConnector", "sink", task_failure=_sink_task_failure,
+           keys=("file",)),
     Plugin("org.apache.kafka.connect.file.FileStreamSourceConnector", "source", required=("topic",),
-           ints=("batch.size",)),
+           ints=("batch.size",), keys=("file", "topic", "batch.size")),
     Plugin("org.apache.kafka.connect.mirror.MirrorCheckpointConnector", "source"),
     Plugin("org.apache.kafka.connect.mirror.MirrorHeartbeatConnector", "source",
            ints=("emit.heartbeats.interval.seconds",)),
     Plugin("org.apache.kafka.connect.mirror.MirrorSourceConnector", "source"),
 )  # the connectors an Apache Kafka worker lists, in its (class name) order
+
+
+# confluentinc/kafka-connect-datagen 0.7.x DatagenConnectorConfig
+DATAGEN = Plugin("io.confluent.kafka.connect.datagen.DatagenConnector", "source", required=("kafka.topic",),
+                 ints=("iterations",), keys=("kafka.topic", "max.interval", "iterations", "schema.string",
+                                             "schema.filename", "schema.keyfield", "quickstart", "random.seed"))
+# confluentinc/kafka-connect-elasticsearch ElasticsearchSinkConnectorConfig, read in the 15.1.3 source (the
+# newest the source could be read for; docs/versions.md says what was checked for 16.0.1)
+ELASTICSEARCH_SINK = Plugin(
+    "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector", "sink", required=("connection.url",),
+    ints=("batch.size", "max.in.flight.requests", "max.buffered.records", "max.retries"),
+    keys=("connection.url", "connection.username", "connection.password", "batch.size", "bulk.size.bytes",
+          "max.in.flight.requests", "max.buffered.records", "linger.ms", "flush.timeout.ms", "flush.synchronously",
+          "max.retries", "retry.backoff.ms", "connection.compression", "max.connection.idle.time.ms",
+          "connection.timeout.ms", "read.timeout.ms", "topic.key.ignore", "topic.schema.ignore", "key.ignore",
+          "schema.ignore", "compact.map.entries", "drop.invalid.message", "behavior.on.null.values",
+          "behavior.on.malformed.documents", "external.version.header", "write.method", "proxy.host", "proxy.port",
+          "proxy.username", "proxy.password", "elastic.security.protocol", "kerberos.user.principal",
+          "kerberos.keytab.path", "data.stream.namespace", "data.stream.dataset", "use.autogenerated.ids",
+          "data.stream.type", "data.stream.timestamp.field", "external.resource.usage",
+          "topic.to.external.resource.mapping", "max.external.resource.mappings"))
+
+
+def defined_keys(plugin: Plugin, config: dict[str, str]) -> list[str]:
+    """The key names a worker's validate answer defines for ``config`` (see the module docstring)."""
+    keys = [*COMMON_KEYS, *(SOURCE_KEYS if plugin.type == "source" else SINK_KEYS), *plugin.keys]
+    clients = ["producer"] if plugin.type == "source" else ["consumer"]
+    if plugin.type == "sink" and config.get("errors.deadletterqueue.topic.name"):
+        clients += ["producer", "admin"]
+    keys += [key for client in clients for key in config if key.startswith(f"{client}.override.")]
+    for converter in ("header.converter", "key.converter", "value.converter"):
+        keys += [f"{converter}.{key}" for key in CONVERTER_KEYS.get(config.get(converter, ""), ())]
+    for alias in filter(None, (a.strip() for a in config.get("transforms", "").split(","))):
+        prefix = f"transforms.{alias}."
+        own = TRANSFORM_KEYS.get(config.get(prefix + "type", ""), ())
+        keys += [prefix + key for key in ("type", "predicate", "negate", *own)]
+    return list(dict.fromkeys(keys))
 
 
 @dataclasses.dataclass
@@ -120,14 +204,16 @@ class _Error(Exception):
 class FakeConnect:
     """The fake worker. Use as a context manager; ``url`` is its REST base URL."""
 
-    def __init__(self, *, settle_polls: int = 1, stale_failed_polls: int = 1, mask_passwords: bool = True,
-                 health_endpoint: bool = True, extra_plugins: tuple[Plugin, ...] = ()):
-        self.plugins = PLUGINS + tuple(extra_plugins)  # e.g. the datagen source and the ES sink
+    def __init__(self, *, settle_polls: int = 1, stale_failed_polls: int = 1, forget_polls: int = 1,
+                 mask_passwords: bool = True, health_endpoint: bool = True, extra_plugins: tuple[Plugin, ...] = ()):
+        self.plugins = PLUGINS + tuple(extra_plugins)  # e.g. DATAGEN and ELASTICSEARCH_SINK
         self.settle_polls = settle_polls
+        self.forget_polls = forget_polls
         self.stale_failed_polls = stale_failed_polls
         self.mask_passwords = mask_passwords
         self.health_endpoint = health_endpoint
         self.connectors: dict[str, _Connector] = {}
+        self.forgetting: dict[str, int] = {}  # deleted connector -> status polls that still report it
         self.calls: list[tuple[str, str, int]] = []
         self._drops = 0
         self._faults: list[tuple[int, str | None, frozenset[str]]] = []
@@ -163,10 +249,11 @@ class FakeConnect:
         with self._lock:
             self.connectors[name].restart(0)
 
-    def html_404_next(self, n: int) -> None:
-        """Answer the next n requests with an HTML 404 page, as Jetty does before Connect's resources exist."""
+    def html_404_next(self, n: int, methods: frozenset[str] | None = None) -> None:
+        """Answer the next n requests (of ``methods``, default all) with Jetty's HTML 404 page, as a worker
+        does before Connect's REST resources are registered."""
         with self._lock:
-            self._faults.extend([(404, None, frozenset({"GET", *MUTATING}))] * n)
+            self._faults.extend([(404, None, methods or frozenset({"GET", *MUTATING}))] * n)
 
     def mutating_calls(self) -> list[tuple[str, str, int]]:
         return [call for call in self.calls if call[0] in MUTATING]
@@ -260,12 +347,18 @@ class FakeConnect:
             created = self._put_config(name, dict(body or {}))
             return (201 if created else 200), self._info(name)
         connector = self.connectors.get(name)
+        if connector is None and rest == ["status"] and self.forgetting.get(name):
+            self.forgetting[name] -= 1
+            worker = self.url.removeprefix("http://")
+            return 200, {"name": name, "connector": {"state": "UNASSIGNED", "worker_id": worker, "version": VERSION},
+                         "tasks": [], "type": "unknown"}
         if connector is None:
             raise _Error(404, _not_found_message(name, rest))
         if not rest and method == "GET":
             return 200, self._info(name)
         if not rest and method == "DELETE":
             del self.connectors[name]
+            self.forgetting[name] = self.forget_polls
             return 204, None
         if rest == ["config"] and method == "GET":
             return 200, self._shown_config(connector.config)
@@ -320,20 +413,22 @@ class FakeConnect:
         if included and not _alias(included).endswith(_alias(plugin_name)):
             raise _Error(400, f"Included connector type {included} does not match request type {plugin_name}")
         self._plugin(included or plugin_name, validating=True)
-        plugin, errors = self._errors({"connector.class": plugin_name, **config})
+        config = {"connector.class": plugin_name, **config}
+        plugin, errors = self._errors(config)
         configs = [{"definition": {"name": key, "type": "PASSWORD" if key.endswith("password") else "STRING",
                                    "required": key in ("name", "connector.class", *plugin.required)},
                     "value": {"name": key, "value": "[hidden]" if key.endswith("password") else config.get(key),
-                              "recommended_values": [], "errors": messages, "visible": True}}
-                   for key, messages in errors.items()]
+                              "recommended_values": [], "errors": errors.get(key, []), "visible": True}}
+                   for key in defined_keys(plugin, config)]
         return {"name": plugin.cls, "error_count": sum(len(m) for m in errors.values()),
-                "groups": ["Common", "Transforms", "Predicates", "Error Handling"], "configs": configs}
+                "groups": GROUPS[plugin.type], "configs": configs}
 
     def _put_config(self, name: str, config: dict[str, str]) -> bool:
         if config.get("name", name) != name:
             raise _Error(400, f"Connector name configuration ({config['name']}) doesn't match connector name "
                               f"in the URL ({name})")
         config["name"] = name
+        self.forgetting.pop(name, None)
         plugin, errors = self._errors(config)
         messages = [message for key_errors in errors.values() for message in key_errors]
         if messages:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from providers.connect import ConnectClient, ConnectorFailed
-from providers.http import ApiError, Endpoint
+from providers.connect import ConnectClient, ConnectorFailed, PluginNotInstalled
+from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.connect import FakeConnect
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+JSON = "org.apache.kafka.connect.json.JsonConverter"
 
 
 def client_for(backend) -> ConnectClient:
@@ -47,10 +49,40 @@ def test_pause_resume_restart_and_delete(connect_backend):
 def test_validate_lists_every_error_with_its_key(connect_backend):
     with client_for(connect_backend) as client:
         valid = {"connector.class": SOURCE, "name": "v", "topic": "t"}
-        assert client.validate(valid) == []
-        errors = client.validate({"connector.class": SOURCE, "name": "v", "tasks.max": "0"})
+        assert client.validate(valid).errors == []
+        errors = client.validate({"connector.class": SOURCE, "name": "v", "tasks.max": "0"}).errors
     assert any(error.startswith("topic: ") for error in errors)
     assert any(error.startswith("tasks.max: ") for error in errors)
+
+
+def test_validate_tells_keys_no_definition_knows(connect_backend):
+    config = {"connector.class": SOURCE, "name": "v", "topic": "t", "tasks.maxx": "2", "batch.size": "5",
+              "value.converter": JSON, "value.converter.schemas.enable": "false", "value.converter.bogus": "1",
+              "key.converter.schemas.enable": "false",  # no key.converter set: the worker judges none of these
+              "producer.override.linger.ms": "5", "consumer.override.max.poll.records": "5"}
+    with client_for(connect_backend) as client:
+        validation = client.validate(config)
+    assert validation.errors == []
+    # a source uses a producer, not a consumer: the worker validates no consumer override, so none is judged
+    assert validation.unknown_keys(config) == ["tasks.maxx", "value.converter.bogus"]
+
+
+def test_validate_of_a_plugin_not_installed_names_the_class_worker_and_installed_plugins(connect_backend):
+    with client_for(connect_backend) as client, pytest.raises(PluginNotInstalled) as error:
+        client.validate({"connector.class": "io.example.MissingConnector", "name": "v"})
+    message = str(error.value)
+    assert "'io.example.MissingConnector' is not installed" in message and connect_backend.url in message
+    assert f"installed connector plugins: {SINK}, {SOURCE}" in message
+
+
+def test_delete_returns_once_the_worker_has_forgotten_the_connector(connect_backend):
+    name = connect_backend.name("forget")
+    with client_for(connect_backend) as client:
+        client.put_config(name, {"connector.class": SOURCE, "topic": name, "file": connect_backend.file("in")})
+        client.wait_for_state(name, "RUNNING", timeout=client.endpoint.ready_timeout)
+        assert client.delete(name) is True
+        assert client.status(name) is None and client.get_config(name) is None
+        assert name not in client.list_connectors()
 
 
 def test_pause_of_an_unknown_connector_raises_connects_404(connect_backend):
@@ -92,6 +124,40 @@ def test_fake_reads_wait_through_jettys_html_404_while_a_worker_restarts(fake_co
     with ConnectClient(Endpoint(fake_connect.url)) as client:
         assert client.get_config("absent") is None  # Connect's own JSON 404, not Jetty's page
     assert [status for _, _, status in fake_connect.calls] == [404, 404, 404]
+
+
+def test_fake_writes_wait_through_jettys_html_404_while_a_worker_restarts(fake_connect, tmp_path):
+    fake_connect.html_404_next(2)
+    config = {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}
+    with ConnectClient(Endpoint(fake_connect.url)) as client:
+        assert client.put_config("restarting", config) is True
+        fake_connect.html_404_next(1)
+        assert client.delete("restarting") is True  # Jetty's 404 is not "already gone"
+    assert [(method, status) for method, _, status in fake_connect.mutating_calls()] == \
+        [("PUT", 404), ("PUT", 404), ("PUT", 201), ("DELETE", 404), ("DELETE", 204)]
+
+
+def test_fake_jetty_404_that_never_ends_times_out_naming_the_url(fake_connect):
+    fake_connect.html_404_next(1000)
+    with ConnectClient(Endpoint(fake_connect.url, ready_timeout=1)) as client, \
+            pytest.raises(ServiceTimeout, match=r"PUT .*/connectors/x/config.*worker starting"):
+        client.put_config("x", {"connector.class": SOURCE, "topic": "t"})
+
+
+def test_fake_delete_waits_while_the_worker_still_reports_the_connector(tmp_path):
+    with FakeConnect(forget_polls=3) as fake, ConnectClient(Endpoint(fake.url)) as client:
+        client.put_config("slow", {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")})
+        assert client.delete("slow") is True
+        assert client.status("slow") is None
+        polls = [status for _, path, status in fake.calls if path == "/connectors/slow/status"]
+    assert polls == [200, 200, 200, 404, 404]  # UNASSIGNED three times, then forgotten
+
+
+def test_fake_delete_that_the_worker_never_forgets_times_out_with_the_last_status(tmp_path):
+    with FakeConnect(forget_polls=10_000) as fake, ConnectClient(Endpoint(fake.url, ready_timeout=1)) as client:
+        client.put_config("stuck", {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")})
+        with pytest.raises(ServiceTimeout, match=r"forget deleted connector 'stuck'.*last seen: connector UNASSIGNED"):
+            client.delete("stuck")
 
 
 def test_fake_stale_failed_state_after_restart_is_tolerated_within_the_grace(fake_connect, tmp_path):

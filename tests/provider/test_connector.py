@@ -16,7 +16,9 @@ from pulumi.runtime import rpc
 from providers.connect import ConnectClient, ConnectorError, ConnectorFailed, ConnectorProvider
 from providers.connect.provider import secret_hash
 from providers.http import Endpoint, ServiceTimeout
-from tests.fakes.connect import REBALANCE_MESSAGE, FakeConnect
+from clickstream import connectors
+from clickstream.config import StackConfig
+from tests.fakes.connect import DATAGEN, ELASTICSEARCH_SINK, REBALANCE_MESSAGE, FakeConnect
 from tests.provider.connect_backend import mutating
 from tests.provider.pulumi_engine import dill_round_trip, refresh, up
 
@@ -176,6 +178,29 @@ def test_invalid_config_is_reported_key_by_key_before_anything_is_written(connec
     assert live(connect_backend, name) == (None, None)
 
 
+def test_unknown_config_keys_are_warned_about_by_name(connect_backend, monkeypatch):
+    provider, name = ConnectorProvider(), connect_backend.name("typo")
+    warnings: list[str] = []
+    monkeypatch.setattr("pulumi.log.warn", lambda msg, *a, **k: warnings.append(msg))
+    inputs = source_inputs(connect_backend, name)
+    up(provider, {**inputs, "config": {**inputs["config"], "tasks.maxx": 2, "batch.size": 10}})
+    assert len(warnings) == 1
+    assert "'tasks.maxx'" in warnings[0] and "batch.size" not in warnings[0] and name in warnings[0]
+    assert connect_backend.url in warnings[0]
+
+
+def test_a_plugin_that_is_not_installed_is_named_with_the_installed_ones(connect_backend):
+    provider, name = ConnectorProvider(), connect_backend.name("no-plugin")
+    inputs = source_inputs(connect_backend, name, config={"connector.class": "io.example.MissingConnector"})
+    with pytest.raises(ConnectorError) as failure:
+        up(provider, inputs)
+    message = str(failure.value)
+    assert f"connector plugin 'io.example.MissingConnector' is not installed on the Kafka Connect worker at " \
+           f"{connect_backend.url}" in message
+    assert SOURCE in message and SINK in message and "PluginDesc" not in message
+    assert live(connect_backend, name) == (None, None)
+
+
 def test_secrets_never_appear_in_outputs_logs_or_errors(connect_backend, monkeypatch):
     provider, name = ConnectorProvider(), connect_backend.name("secret")
     messages: list[str] = []
@@ -227,6 +252,38 @@ def test_fake_rebalance_409_is_retried_with_backoff(fake_connect, tmp_path):
     up(provider, inputs)
     assert [status for method, _, status in fake_connect.calls if method == "PUT"] == [409, 409, 200, 201]
     assert "rebalanced" in fake_connect.connectors
+
+
+def test_fake_worker_restarting_during_create_answers_writes_with_jetty_404_and_create_converges(
+        fake_connect, tmp_path):
+    fake_connect.html_404_next(2, methods=frozenset({"PUT"}))  # writes meet a worker registering its resources
+    inputs = {"connect_url": fake_connect.url, "connector_name": "restarting", "ready_timeout": 10,
+              "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
+    applied = up(ConnectorProvider(), inputs)
+    assert applied.outs["state"] == "running"
+    assert [(path.rsplit("/", 1)[-1], status) for _, path, status in fake_connect.mutating_calls()] == \
+        [("validate", 404), ("validate", 404), ("validate", 200), ("config", 201)]
+
+
+def test_content_connectors_use_only_settings_their_plugins_define():
+    specs = connectors.datagen_sources(StackConfig()) + connectors.elasticsearch_sinks(
+        "http://elasticsearch:9200", username="elastic", password="pw")
+    with FakeConnect(extra_plugins=(DATAGEN, ELASTICSEARCH_SINK)) as fake, \
+            ConnectClient(Endpoint(fake.url)) as client:
+        for spec in specs:
+            body = {**spec.config, **spec.secret_config, "name": spec.name}
+            validation = client.validate(body)
+            assert validation.errors == [] and validation.unknown_keys(body) == [], spec.name
+
+
+def test_elasticsearch_sinks_ride_out_a_restart_and_dead_letter_what_they_cannot_write():
+    (sink, *_) = connectors.elasticsearch_sinks("http://elasticsearch:9200")
+    retries, backoff_ms = int(sink.config["max.retries"]), int(sink.config["retry.backoff.ms"])
+    # attempt n waits a random time in [0, backoff * 2**n): the longest possible and the mean total wait
+    longest_s = sum(backoff_ms * 2 ** n for n in range(1, retries + 1)) / 1000
+    assert longest_s >= 600 and longest_s / 2 >= 240  # a restart of about a minute is ridden out
+    assert sink.config["behavior.on.malformed.documents"] != "fail" and sink.config["errors.tolerance"] == "all"
+    assert sink.config["errors.deadletterqueue.topic.name"] == connectors.DEAD_LETTER_TOPIC
 
 
 def test_fake_rebalance_that_never_ends_fails_with_connects_message(fake_connect, tmp_path):

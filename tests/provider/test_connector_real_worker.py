@@ -26,6 +26,8 @@ pytestmark = pytest.mark.real
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+STRING = "org.apache.kafka.connect.storage.StringConverter"
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 MISSING_TOPIC = 'topic: Missing required configuration "topic" which has no default value.'
 TIMEOUT = 120  # seconds for any one wait on the real worker
 
@@ -113,7 +115,7 @@ def test_real_plugin_rejects_a_config_and_nothing_is_written(worker):
     name = worker.name("invalid")
     config = {"connector.class": SOURCE, "file": str(worker.path("in"))}  # no topic
     with worker.client() as client:
-        assert client.validate({**config, "name": name}) == [MISSING_TOPIC]
+        assert client.validate({**config, "name": name}).errors == [MISSING_TOPIC]
     with pytest.raises(ConnectorError) as failure:
         ConnectorProvider().create(worker.inputs(name, config))
     assert MISSING_TOPIC in str(failure.value) and worker.url in str(failure.value)
@@ -140,6 +142,22 @@ def test_data_flows_file_to_topic_to_file_and_waits_while_the_sink_is_paused(wor
 
     provider.update(sink_name, paused.outs, sink_inputs)
     wait_for_lines(sink_file, ["one", "two", "three"])
+
+
+def test_bad_records_go_to_a_dead_letter_topic_created_with_the_brokers_replication_factor(worker):
+    """The error-handling settings the Elasticsearch sinks use (``errors.tolerance=all`` and a dead-letter
+    topic with replication factor -1 = the broker's ``default.replication.factor``), on a real worker."""
+    provider, topic, dead_letters = ConnectorProvider(), unique("topic"), unique("dead-letters")
+    source_file, good_file, dead_file = worker.path("in"), worker.path("out"), worker.path("dead")
+    append(source_file, '{"n": 1}', "not json", '{"n": 2}')
+    provider.create(worker.inputs(worker.name("source"), {**source(source_file, topic), "value.converter": STRING}))
+    provider.create(worker.inputs(worker.name("tolerant"), {
+        **sink(good_file, topic), "value.converter": JSON_CONVERTER, "value.converter.schemas.enable": "false",
+        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": dead_letters,
+        "errors.deadletterqueue.topic.replication.factor": "-1"}))
+    provider.create(worker.inputs(worker.name("dead"), {**sink(dead_file, dead_letters), "value.converter": STRING}))
+    wait_for_lines(good_file, ["{n=1}", "{n=2}"])  # the sink went on past the bad record
+    wait_for_lines(dead_file, ["not json"])
 
 
 def test_task_failing_after_it_ran_is_seen_by_refresh_and_restarted_by_up(worker):
@@ -238,6 +256,25 @@ def test_worker_restarting_right_after_the_config_write_converges(restartable_wo
         assert task_states(client, name) == {"RUNNING"}
 
 
+def test_writes_to_a_worker_that_is_still_starting_wait_for_its_rest_resources(restartable_worker):
+    """Right after a restart the port answers before Connect's resources exist (Jetty's own 404 page):
+    validate, the config PUT and DELETE must wait for the worker instead of failing or misreading it."""
+    worker, name = restartable_worker, restartable_worker.name("starting")
+    config = {**source(worker.path("in"), name), "name": name}
+    worker.harness.stop_connect()
+    worker.harness.start_connect(wait=False)
+    try:
+        wait_for_http_answer(worker.url)
+        with worker.client() as client:
+            assert client.validate(config).errors == []
+            client.put_config(name, config)  # a retried PUT may find it created: 201 or 200 both do
+            assert client.get_config(name)["topic"] == name
+            client.delete(name)
+            assert client.get_config(name) is None and client.status(name) is None
+    finally:
+        worker.harness.wait_connect()
+
+
 def test_worker_down_when_the_apply_starts_waits_for_it(restartable_worker):
     worker, name = restartable_worker, restartable_worker.name("late-worker")
     inputs = worker.inputs(name, source(worker.path("in"), name))
@@ -286,6 +323,29 @@ def test_fake_validation_matches_the_real_plugin(worker):
         found = []
         for url in (worker.url, fake.url):
             with ConnectClient(Endpoint(url)) as client:
-                found.append(sorted(client.validate(config)))
+                found.append(sorted(client.validate(config).errors))
     assert found[1] == found[0]
     assert MISSING_TOPIC in found[0]
+
+
+BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
+DEFINITION_CASES = [
+    pytest.param({"connector.class": SOURCE, "topic": "t", "tasks.maxx": "1", "value.converter": JSON_CONVERTER,
+                  "value.converter.bogus": "1", "producer.override.linger.ms": "5", "admin.override.x": "1"},
+                 id="source-with-converter-and-overrides"),
+    pytest.param({"connector.class": SINK, "topics": "t", "batch.size": "5", "key.converter": STRING,
+                  "header.converter": BYTES, "consumer.override.max.poll.records": "5",
+                  "producer.override.linger.ms": "1"}, id="sink-without-dead-letter-topic"),
+    pytest.param({"connector.class": SINK, "topics": "t", "errors.deadletterqueue.topic.name": "dlq",
+                  "errors.deadletterqueue.topic.replication.factor": "-1", "producer.override.linger.ms": "1",
+                  "admin.override.retries": "1"}, id="sink-with-dead-letter-topic"),
+]
+
+
+@pytest.mark.parametrize("config", DEFINITION_CASES)
+def test_fake_validation_defines_the_keys_the_real_worker_defines(worker, config):
+    with FakeConnect() as fake:
+        answers = [requests.put(f"{url}/connector-plugins/{config['connector.class']}/config/validate",
+                                json={**config, "name": "x"}, timeout=30).json() for url in (worker.url, fake.url)]
+    real, faked = ({entry["definition"]["name"] for entry in answer["configs"]} for answer in answers)
+    assert faked == real

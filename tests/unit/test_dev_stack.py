@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 from typing import Any
 
 import pytest
 
 from clickstream.config import StackConfig
+from components.docker.common import go_duration
 from tests.pulumi_mocks import Graph, is_secret, run_stack
 
 GRAFANA_PW = "test-grafana-pw"
@@ -89,7 +91,8 @@ def test_container_joins_the_stack_network_with_its_service_alias(service):
 
 
 @pytest.mark.parametrize("service, test", [
-    ("kafka", ["CMD", "kafka-broker-api-versions", "--bootstrap-server", "localhost:29092"]),
+    ("kafka", ["CMD", "env", "KAFKA_HEAP_OPTS=-Xms16m -Xmx64m", "KAFKA_OPTS=", "kafka-broker-api-versions",
+               "--bootstrap-server", "localhost:29092"]),
     ("connect", ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://localhost:8083/connectors"]),
     ("ksqldb", ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://localhost:8088/healthcheck"]),
     ("elasticsearch", ["CMD-SHELL", "curl -fsS -o /dev/null "
@@ -102,6 +105,48 @@ def test_container_has_a_healthcheck_pulumi_waits_for(service, test):
     assert check["tests"] == test
     assert check["retries"] >= 3 and check["interval"] and check["timeout"] and check["startPeriod"]
     assert inputs["wait"] is True and inputs["waitTimeout"] >= 120
+
+
+# What Go's time.Duration.String() prints for durations given to time.ParseDuration (printed by Go 1.26).
+GO_DURATIONS = {"0s": "0s", "5s": "5s", "30s": "30s", "59s": "59s", "60s": "1m0s", "90s": "1m30s",
+                "120s": "2m0s", "600s": "10m0s", "3599s": "59m59s", "3600s": "1h0m0s", "3661s": "1h1m1s",
+                "1m": "1m0s", "1h": "1h0m0s"}
+GO_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+
+def go_parse(text: str) -> int:
+    """Whole seconds of a Go duration such as ``1m30s`` (the subset healthchecks use)."""
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    assert match and text, f"{text!r} is not a Go duration in h/m/s"
+    return sum(int(part) * unit for part, unit in zip(match.groups(), GO_UNITS.values()) if part)
+
+
+@pytest.mark.parametrize("written, printed", GO_DURATIONS.items())
+def test_durations_are_written_as_go_prints_them(written, printed):
+    assert go_duration(go_parse(written)) == printed
+
+
+def test_durations_refuse_what_go_would_print_differently():
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="whole, non-negative number of seconds"):
+            go_duration(bad)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_refresh_reads_back_every_healthcheck_duration_unchanged(service):
+    """pulumi-docker 5.x reads durations back with Go's Duration.String(): any other spelling of the same
+    time (``120s`` for ``2m0s``) is a diff on every refresh and every up after it."""
+    check = container(service).inputs["healthcheck"]
+    for field in ("interval", "timeout", "startPeriod", "startInterval"):
+        if field in check:
+            assert check[field] == go_duration(go_parse(check[field])), (service, field, check[field])
+    assert float(check["retries"]).is_integer()  # Docker keeps an int; a fraction would read back changed
+
+
+def test_kafka_healthcheck_runs_a_small_jvm_not_one_with_the_broker_heap():
+    test = container("kafka").inputs["healthcheck"]["tests"]
+    assert "KAFKA_HEAP_OPTS=-Xms16m -Xmx64m" in test and "KAFKA_OPTS=" in test
+    assert env("kafka")["KAFKA_HEAP_OPTS"] == "-Xms1g -Xmx1g"  # the broker keeps its own heap
 
 
 @pytest.mark.parametrize("service, inner, outer", [
@@ -236,7 +281,7 @@ def test_ksqldb_points_at_kafka_and_connect():
     assert e["KSQL_LISTENERS"] == "http://0.0.0.0:8088"
     assert e["KSQL_KSQL_SERVICE_ID"] == "clickstream_ksql_"
     assert e["KSQL_KSQL_INTERNAL_TOPIC_REPLICAS"] == e["KSQL_KSQL_STREAMS_REPLICATION_FACTOR"] == "1"
-    assert e["KSQL_KSQL_SINK_REPLICAS"] == "1"  # the topics of CREATE ... AS SELECT, like every other topic
+    assert "KSQL_KSQL_SINK_REPLICAS" not in e  # a property ksqlDB no longer has; sinks use the broker default
     assert e["KSQL_KSQL_LOGGING_PROCESSING_STREAM_AUTO_CREATE"] == "true"
     assert e["KSQL_HEAP_OPTS"] == "-Xms1g -Xmx1g"
 
