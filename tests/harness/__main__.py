@@ -18,7 +18,8 @@ def main() -> int:
         print(backend, file=sys.stderr)
         return 2
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
     started = time.monotonic()
     with backend:
         print(f"backend:           {backend.kind} (started in {time.monotonic() - started:.1f} s)")
