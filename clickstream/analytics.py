@@ -20,7 +20,7 @@ from clickstream.config import Secrets, StackConfig
 from components.base import Services
 from providers.connect import Connector
 from providers.elasticsearch import IndexTemplate
-from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboard
+from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.ksqldb import KsqlStatements, load_sql_dir
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -73,8 +73,7 @@ def declare_analytics(cfg: StackConfig, secrets: Secrets, services: Services) ->
                    for table in connectors.DERIVED_TABLES}
     folder = GrafanaFolder(f"{prefix}-grafana-folder", uid=FOLDER_UID, title=FOLDER_TITLE, **grafana)
     dashboards = []
-    for path in sorted(DASHBOARD_DIR.glob("*.json")):
-        body = load_dashboard(path)
+    for path, body in load_dashboards(sorted(DASHBOARD_DIR.glob("*.json"))):
         keys = set(DS_PLACEHOLDER.findall(json.dumps(body)))
         if unknown := sorted(keys - set(datasources)):
             raise ValueError(f"{path}: no datasource for {', '.join(unknown)}; known: {', '.join(sorted(datasources))}")

@@ -275,11 +275,12 @@ class FakeElasticsearch(FakeJsonServer):
                            f"index template [{name}] specifies lifecycle configuration that can only be used in "
                            "combination with a data stream")
         if why := _mapping_problem(template.get("mappings") or {}):
+            parse = {"type": "mapper_parsing_exception", "reason": f"Failed to parse mapping: {why}",
+                     "caused_by": {"type": "mapper_parsing_exception", "reason": why}}
             raise _Invalid(400, "illegal_argument_exception",
                            f"composable template [{name}] template after composition is invalid",
                            {"type": "illegal_argument_exception", "reason": f"invalid composite mappings for [{name}]",
-                            "caused_by": {"type": "mapper_parsing_exception", "reason": f"Failed to parse mapping: {why}",
-                                          "caused_by": {"type": "mapper_parsing_exception", "reason": why}}})
+                            "caused_by": parse})
         return stored
 
     def _simulate(self, body: Any, query: dict[str, str], name: str | None) -> tuple[int, Any]:
