@@ -48,6 +48,16 @@ def launcher_classes(classpath: list[str], log_file: pathlib.Path,
     return folder
 
 
+def unreadable_by_others(paths: list[pathlib.Path]) -> pathlib.Path | None:
+    """The first of ``paths`` (or a folder above one) that another user cannot read or enter, else None."""
+    for path in paths:
+        for part in [path, *path.parents]:
+            mode = part.stat().st_mode
+            if not mode & (0o001 if part.is_dir() else 0o004):
+                return part
+    return None
+
+
 def jvm_unavailable() -> str | None:
     """None when a JDK, (unless the jars are cached) Maven and a way to run as non-root exist, else why not."""
     missing = []
@@ -97,6 +107,9 @@ class JvmElasticsearch:
         classes = launcher_classes(classpath, log_file)
         remove_stale_work_dirs(WORK_PREFIX)
         account = unprivileged_account()
+        if account is not None and (closed := unreadable_by_others([classes, pathlib.Path(classpath[0])])):
+            raise HarnessError(f"Elasticsearch must run as an unprivileged user, who cannot read {closed}: let "
+                               f"other users read the jar cache (e.g. chmod o+rx on {closed}), or run as non-root")
         self._home = make_work_dir(WORK_PREFIX)
         try:
             self.http_port = free_port()

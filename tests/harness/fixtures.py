@@ -13,6 +13,7 @@ see tests/harness/processes.py for what happens when pytest is killed outright.
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -30,6 +31,8 @@ def pytest_sessionstart(session):
 
 def _serve(request, backend):
     if isinstance(backend, str):
+        if os.environ.get("REQUIRE_REAL_SERVICES"):
+            pytest.fail(f"REQUIRE_REAL_SERVICES is set, but {backend}", pytrace=False)
         pytest.skip(backend)
     shutil.rmtree(backend.log_dir, ignore_errors=True)  # logs of this session only
     request.config.stash.setdefault(_BACKENDS, {})[request.fixturename] = backend
