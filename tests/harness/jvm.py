@@ -54,6 +54,11 @@ class JvmKafkaConnect:
         assert self._data is not None, "harness not started"
         return self._data / "files"
 
+    @property
+    def pids(self) -> dict[str, int | None]:
+        """Process ids of the broker and the worker (None when not running)."""
+        return {"broker": self._broker and self._broker.pid, "worker": self._connect and self._connect.pid}
+
     def connect_running(self) -> bool:
         return self._connect is not None and self._connect.running()
 
