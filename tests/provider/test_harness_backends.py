@@ -1,0 +1,24 @@
+"""How the harness picks a backend for a real service, and what a test sees when none can run."""
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import fixtures
+from tests.harness.backends import choose_elasticsearch
+
+
+def test_a_forced_backend_must_be_docker_or_jvm(monkeypatch):
+    monkeypatch.setenv("ELASTICSEARCH_HARNESS", "podman")
+    assert choose_elasticsearch() == "ELASTICSEARCH_HARNESS must be 'docker' or 'jvm', not 'podman'"
+
+
+def test_no_backend_skips_with_the_reason(monkeypatch):
+    monkeypatch.delenv("REQUIRE_REAL_SERVICES", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Elasticsearch backend: Docker: none; JVM: none"):
+        next(fixtures._serve(None, "no Elasticsearch backend: Docker: none; JVM: none"))
+
+
+def test_no_backend_fails_when_real_services_are_required(monkeypatch):
+    monkeypatch.setenv("REQUIRE_REAL_SERVICES", "1")
+    with pytest.raises(pytest.fail.Exception, match="REQUIRE_REAL_SERVICES is set, but no Elasticsearch backend"):
+        next(fixtures._serve(None, "no Elasticsearch backend: Docker: none; JVM: none"))
