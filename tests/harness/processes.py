@@ -3,9 +3,11 @@ file, dies with the process that started it, and leaves no folder behind.
 
 Clean shutdown on every signal a runner sends: ``interrupt_on_termination`` turns SIGTERM and SIGHUP into
 KeyboardInterrupt (as SIGINT already is), so pytest's fixture teardown and ``with`` blocks stop the JVMs and
-remove their folders. A SIGKILLed parent cannot clean up, so every JVM is started under ``setpriv
---pdeathsig KILL`` (the kernel kills it when its parent dies), and ``make_work_dir`` records the owner so the
-next harness start removes folders whose owner is gone (``remove_stale_work_dirs``).
+remove their folders. A SIGKILLed parent cannot clean up, so every JVM the main thread starts runs under
+``setpriv --pdeathsig KILL`` (the kernel kills it when its parent dies; see ``supervised``), and
+``make_work_dir`` records the owner so the next harness start removes folders whose owner is gone
+(``remove_stale_work_dirs``). Elasticsearch, which serves until its standard input closes, also stops when
+its parent dies from any thread.
 """
 from __future__ import annotations
 
@@ -104,18 +106,22 @@ def privilege_drop_unavailable() -> str | None:
 
 
 def supervised(command: list[str], account: tuple[int, int] | None = None) -> list[str]:
-    """``command`` under ``setpriv``: killed (SIGKILL) when the thread that started it dies, and run as
-    ``account`` (uid, gid) when given. Without setpriv the command runs as is (no parent-death watchdog)."""
+    """``command`` under ``setpriv``: run as ``account`` (uid, gid) when given, and killed (SIGKILL) when its
+    parent dies. The kernel's "parent" is the *thread* that starts it, so the watchdog is set only when the
+    main thread starts it (a process started from another thread would die with that thread). Without
+    setpriv the command runs as is (no parent-death watchdog)."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         if account is not None:
             raise HarnessError(privilege_drop_unavailable() or "setpriv is missing")
         return command
-    prefix = [setpriv, "--pdeathsig", "KILL"]
+    prefix = [setpriv]
     if account is not None:
         uid, gid = account
-        prefix[1:1] = [f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
-    return [*prefix, *command]
+        prefix += [f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+    if threading.current_thread() is threading.main_thread():
+        prefix += ["--pdeathsig", "KILL"]
+    return [*prefix, *command] if len(prefix) > 1 else command
 
 
 # ---- work folders ---------------------------------------------------------------------------------------
