@@ -19,7 +19,7 @@ from clickstream.config import Secrets, StackConfig
 from components.base import Services
 from providers.connect import Connector
 from providers.elasticsearch import IndexTemplate
-from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboard
+from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.ksqldb import KsqlPipeline, load_sql_dir
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -84,8 +84,7 @@ class Analytics(pulumi.ComponentResource):
         folder = GrafanaFolder(f"{prefix}-grafana-folder", uid=FOLDER_UID, title=FOLDER_TITLE, **grafana,
                                opts=self._child(GrafanaFolder))
         dashboards = []
-        for path in sorted(DASHBOARD_DIR.glob("*.json")):
-            body = load_dashboard(path)
+        for path, body in load_dashboards(sorted(DASHBOARD_DIR.glob("*.json"))):
             keys = set(DS_PLACEHOLDER.findall(json.dumps(body)))
             if unknown := sorted(keys - set(datasources)):
                 raise ValueError(f"{path}: no datasource for {', '.join(unknown)}; "

@@ -55,8 +55,21 @@ class ServiceTimeout(Exception):
     """A bounded wait ran out; the message says what was awaited, where, and the last thing seen."""
 
 
+def elasticsearch_reason(error: dict) -> str:
+    """Elasticsearch's ``reason``, followed by the deepest ``caused_by`` reason when there is one: the outer
+    reason says what failed ("composable template [x] template after composition is invalid"), the
+    innermost why ("The mapper type [bogus] declared on field [X] does not exist...")."""
+    outer = str(error.get("reason") or error.get("type") or error)
+    inner = error
+    while isinstance(inner.get("caused_by"), dict):
+        inner = inner["caused_by"]
+    cause = inner.get("reason") or inner.get("type")
+    return f"{outer}; caused by: {cause}" if inner is not error and cause and cause != outer else outer
+
+
 def error_message(response: requests.Response) -> tuple[str, Any]:
-    """The service's error text and parsed body (Connect/ksqlDB ``message``, ES ``error.reason``...)."""
+    """The service's error text, in its own words, and the parsed body (Connect/ksqlDB/Grafana ``message``,
+    Elasticsearch ``error.reason`` with its deepest cause...)."""
     try:
         body = response.json()
     except ValueError:
@@ -64,7 +77,7 @@ def error_message(response: requests.Response) -> tuple[str, Any]:
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict):
-            return str(err.get("reason") or err.get("type") or err), body
+            return elasticsearch_reason(err), body
         for key in ("message", "error", "msg"):
             if body.get(key):
                 return str(body[key]), body

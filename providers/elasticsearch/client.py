@@ -67,7 +67,8 @@ class ElasticsearchClient(ServiceClient):
     def simulate_index_template(self, name: str, body: Mapping[str, Any]) -> dict:
         """Validate ``body`` as template ``name`` without storing it (``POST _index_template/_simulate/<name>``
         replaces an existing template of that name in the simulation); returns the resolved template.
-        A bad template raises ApiError with Elasticsearch's ``reason``."""
+        A bad template raises ApiError with Elasticsearch's ``reason`` and its deepest ``caused_by`` reason
+        (where Elasticsearch names the field)."""
         return self._request("POST", f"/_index_template/_simulate/{name}", json=dict(body)).json()
 
     def put_index_template(self, name: str, body: Mapping[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """Grafana application layer: datasources, folders and dashboards by uid, and their HTTP client."""
 from providers.grafana.client import GrafanaClient
-from providers.grafana.dashboards import DashboardError, load_dashboard
+from providers.grafana.dashboards import DashboardError, load_dashboard, load_dashboards
 from providers.grafana.resource import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 
 __all__ = ["DashboardError", "GrafanaClient", "GrafanaDashboard", "GrafanaDatasource", "GrafanaFolder",
-           "load_dashboard"]
+           "load_dashboard", "load_dashboards"]
 

@@ -8,7 +8,11 @@ import requests
 
 from providers.http import ApiError, ServiceClient
 
-RETRY_STATUSES = (502, 503, 504)
+# 500 too: Grafana on SQLite answers a transient 500 ("database is locked") under parallel writes. Every
+# request here may be repeated: reads and deletes are idempotent, updates and dashboard saves (overwrite)
+# write the same state again, and creates carry their uid, so a repeat that follows a create which did
+# succeed gets a 409 that the providers treat as "exists already".
+RETRY_STATUSES = (500, 502, 503, 504)
 
 
 class GrafanaClient(ServiceClient):
@@ -58,6 +62,19 @@ class GrafanaClient(ServiceClient):
 
     def update_datasource(self, uid: str, body: Mapping[str, Any]) -> dict:
         return self._request("PUT", f"/api/datasources/uid/{uid}", json=dict(body)).json()["datasource"]
+
+    def datasource_health(self, uid: str) -> tuple[str, str] | None:
+        """``(status, message)`` of Grafana's health check of the datasource (``GET /api/datasources/uid/:uid/
+        health``: 200 ``OK``, 400 ``ERROR``), or None when its plugin has no health check (404, 501). Not
+        retried: a 500 here may be the plugin failing to reach its backend, which the caller waits out."""
+        try:
+            response = self.http.request("GET", f"/api/datasources/uid/{uid}/health", ok=(200, 400), attempts=1)
+        except ApiError as exc:
+            if exc.status in (404, 501):
+                return None
+            raise self.auth_error(exc) from None
+        body = response.json()
+        return str(body.get("status")), str(body.get("message"))
 
     def delete_datasource(self, uid: str) -> bool:
         """False when it was already gone."""

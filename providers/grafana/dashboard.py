@@ -1,5 +1,8 @@
 """The dynamic provider behind ``GrafanaDashboard`` (``/api/dashboards``, keyed by the dashboard's uid).
 
+The uid is the dashboard's only identity (titles need not be unique in a folder since Grafana 11.3), and
+saves overwrite by uid, so a 412 can only be a version mismatch from a concurrent save.
+
 Props: ``dashboard`` (as declared, with ``${DS_<KEY>}`` placeholders), ``datasource_uids``
 (``DS_<KEY>`` -> uid) and ``folder_uid``. State keeps ``content_hash``, a hash of the canonical resolved
 dashboard, and Grafana's ``version``; diff compares hashes, so an unchanged dashboard is never re-saved.
@@ -79,12 +82,9 @@ class DashboardProvider(ResourceProvider):
                 if exc.status != 412:
                     raise
                 raise ApiError(exc.method, exc.url, 412,
-                               f"{exc.message} (dashboard uid {uid!r}, title {resolved['title']!r}): another "
-                               "dashboard in that folder has this title; rename one of them or delete the other",
-                               exc.body) from None
-        if saved.get("uid") != uid:  # legacy Grafana may save over a same-titled dashboard instead
-            raise RuntimeError(f"Grafana saved dashboard {uid!r} over dashboard {saved.get('uid')!r}, which has the "
-                               "same title in that folder: rename or delete the other dashboard")
+                               f"{exc.message} (dashboard uid {uid!r}): Grafana reports a version mismatch, the "
+                               "dashboard was saved by someone else while this one was being saved; run the update "
+                               "again (it overwrites by uid)", exc.body) from None
         outs = {**props, "uid": uid, "url": saved["url"], "version": saved["version"],
                 "content_hash": content_hash(resolved)}
         return {**outs, "adopted": adopted} if create else outs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 import re
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from providers.inputs import whole_numbers
 
@@ -82,18 +82,38 @@ def dashboard_problems(dashboard: Any) -> list[str]:
 
 
 def load_dashboard(path: str | pathlib.Path) -> dict:
-    """Read and check a dashboard JSON file; DashboardError names the file and every problem."""
+    """Read and check a dashboard JSON file (UTF-8, a byte order mark tolerated); DashboardError names the
+    file and every problem."""
     path = pathlib.Path(path)
     try:
-        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise DashboardError(f"{path}: cannot read dashboard file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise DashboardError(f"{path}: not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} "
+                             "cannot be decoded; save the file as UTF-8") from None
+    try:
+        dashboard = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DashboardError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     problems = dashboard_problems(dashboard)
     if problems:
         raise DashboardError(f"{path}: " + "; ".join(problems))
     return dashboard
+
+
+def load_dashboards(paths: Iterable[str | pathlib.Path]) -> list[tuple[pathlib.Path, dict]]:
+    """``load_dashboard`` for each file, refusing two files that declare the same uid (each would overwrite
+    the other's dashboard on every apply, and deleting one would delete the other's); the error names both."""
+    loaded: list[tuple[pathlib.Path, dict]] = []
+    seen: dict[str, pathlib.Path] = {}
+    for path in map(pathlib.Path, paths):
+        dashboard = load_dashboard(path)
+        if (first := seen.setdefault(dashboard["uid"], path)) != path:
+            raise DashboardError(f"{first} and {path} both declare dashboard uid {dashboard['uid']!r}: a uid "
+                                 "identifies one dashboard in Grafana; give each file its own uid")
+        loaded.append((path, dashboard))
+    return loaded
 
 
 def placeholders(value: Any) -> set[str]:

@@ -9,9 +9,10 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
     UpdateResult
 
+from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
 from providers.grafana.dashboards import check_uid
-from providers.http import ApiError
+from providers.http import ApiError, ServiceTimeout, wait_until
 from providers.inputs import is_unknown
 
 # Keys of a datasource that have their own input (uid, secure_json_data) or are Grafana's bookkeeping.
@@ -32,6 +33,8 @@ class DatasourceProvider(ResourceProvider):
     ``secure_json_data`` is write-only in Grafana; state keeps only ``secure_json_data_hash`` and its salt.
     A datasource with the declared name but another uid is not taken over: create fails and says which
     uid to declare (dashboards reference datasources by uid, so silently re-keying one would break them).
+    After every create or update, Grafana's health check of the datasource must pass (waited for up to
+    ``ready_timeout``: the backend may still be starting); a failure is reported in Grafana's words.
     """
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -65,24 +68,30 @@ class DatasourceProvider(ResourceProvider):
             body["secureJsonData"] = dict(props["secure_json_data"])
         with client(props) as grafana:
             grafana.wait_ready()
-            if grafana.get_datasource(uid) is not None:
+            existed = self._write(grafana, uid, name, body)
+            _wait_healthy(grafana, uid, name, props.get("ready_timeout") or grafana.endpoint.ready_timeout)
+        return existed
+
+    @staticmethod
+    def _write(grafana: GrafanaClient, uid: str, name: str, body: dict[str, Any]) -> bool:
+        if grafana.get_datasource(uid) is not None:
+            grafana.update_datasource(uid, body)
+            return True
+        try:
+            grafana.create_datasource(body)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            if grafana.get_datasource(uid) is not None:  # created concurrently (or by a retried POST): adopt it
                 grafana.update_datasource(uid, body)
                 return True
-            try:
-                grafana.create_datasource(body)
-            except ApiError as exc:
-                if exc.status != 409:
-                    raise
-                if grafana.get_datasource(uid) is not None:  # created concurrently: adopt it
-                    grafana.update_datasource(uid, body)
-                    return True
-                other = grafana.get_datasource_by_name(name)
-                if other is None:
-                    raise
-                raise ApiError(exc.method, exc.url, 409,
-                               f"a datasource named {name!r} already exists with uid {other.get('uid')!r}, not "
-                               f"{uid!r}: declare uid {other.get('uid')!r} to adopt it, or delete it in Grafana",
-                               exc.body) from None
+            other = grafana.get_datasource_by_name(name)
+            if other is None:
+                raise
+            raise ApiError(exc.method, exc.url, 409,
+                           f"a datasource named {name!r} already exists with uid {other.get('uid')!r}, not "
+                           f"{uid!r}: declare uid {other.get('uid')!r} to adopt it, or delete it in Grafana",
+                           exc.body) from None
         return False
 
     def _outs(self, props: dict[str, Any], adopted: bool) -> dict[str, Any]:
@@ -120,6 +129,37 @@ class DatasourceProvider(ResourceProvider):
         with client(props) as grafana:
             grafana.wait_ready()
             grafana.delete_datasource(id_)
+
+
+def _wait_healthy(grafana: GrafanaClient, uid: str, name: str, timeout: float) -> None:
+    """Wait until Grafana's health check of the datasource says OK; DatasourceUnhealthy with Grafana's last
+    message when it does not within ``timeout`` seconds. Plugins without a health check pass."""
+    last = ["no answer yet"]
+
+    def healthy() -> bool:
+        try:
+            answer = grafana.datasource_health(uid)
+        except ApiError as exc:
+            if exc.status in (401, 403):
+                raise
+            last[0] = f"HTTP {exc.status}: {exc.message}"
+            return False
+        if answer is None or answer[0] == "OK":
+            return True
+        last[0] = f"{answer[0]}: {answer[1]}"
+        return False
+
+    try:
+        wait_until(healthy, timeout=timeout, last_seen=lambda: last[0],
+                   description=f"Grafana's health check of datasource {uid!r} to pass")
+    except ServiceTimeout:
+        raise DatasourceUnhealthy(f"Grafana's health check of datasource {uid!r} ({name!r}) did not pass within "
+                                  f"{timeout:g} s; Grafana says: {last[0]}. Check the datasource's url and "
+                                  "credentials, and that the service behind it runs.") from None
+
+
+class DatasourceUnhealthy(Exception):
+    """Grafana saved the datasource, but its health check fails; the message is Grafana's."""
 
 
 def datasource_problems(source: Mapping[str, Any]) -> list[str]:

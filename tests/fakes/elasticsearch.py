@@ -1,55 +1,119 @@
-"""A FAKE Elasticsearch 8.19 for provider tests: cluster health and composable index templates.
+"""A FAKE Elasticsearch 8.19.20 for provider tests: cluster health, composable index templates, and indexing
+a document into a new index with the mapping the templates give it.
 
-It answers with Elasticsearch's documented status codes and error bodies
-(``{"error": {"root_cause": [...], "type", "reason"}, "status"}``), stores templates the way
-``GET _index_template`` returns them (settings nested under ``index`` with string values, ``composed_of``
-always present), ships the built-in ``logs``/``metrics`` templates at priority 100, rejects unknown
-mapping types, unknown body keys and same-priority overlaps, and requires basic auth when given a user.
+Held to the real thing: tests/provider/test_elasticsearch.py runs the same test bodies against this fake
+and a real 8.19.20 node (tests/harness/elasticsearch.py) and compares their errors. The rules, and where
+they come from in the 8.19.20 sources (Maven Central ``org.elasticsearch:elasticsearch:8.19.20:sources``):
+
+- Errors are ``{"error": {"root_cause": [...], "type", "reason", "caused_by"?}, "status"}``
+  (``ElasticsearchException``); an unknown route answers 400 ``no handler found for uri``.
+- ``PUT``/``POST _index_template/_simulate/<name>`` check, in this order (``TransportPutComposable-
+  IndexTemplateAction``, ``TransportSimulateTemplateAction``, ``MetadataIndexTemplateService``):
+  the body parses (``parse_exception`` "request body is required"; ``x_content_parse_exception`` for an
+  unknown field — the ``[line:column]`` is that of the field in this client's JSON; ``Required
+  [index_patterns]``); ``validateV2TemplateRequest``: ``composed_of`` names component templates that
+  exist (this fake has none); ``v2TemplateOverlaps``: no other template with the same priority has an
+  overlapping pattern; ``validate``: name and pattern rules and known index settings, reported together as
+  ``invalid_index_template_exception`` "Validation Failed: 1: ...;"; ``validateLifecycle``: ``lifecycle``
+  only with ``data_stream``; last ``validateCompositeTemplate``: the mappings parse, nested as
+  "composable template [x] template after composition is invalid" → "invalid composite mappings for [x]"
+  → "Failed to parse mapping: <why>" → "<why>" (``MappingParser``: unknown type, unsupported root or
+  object parameters, unknown parameter of a field — those of the common field types, from their
+  ``*FieldMapper.Builder``; other types' parameters are not checked).
+- Settings are stored nested under ``index`` with string values; ``composed_of`` is always returned.
+- ``DELETE`` of a missing template: 404 ``index_template_missing_exception`` "index_template [x] missing";
+  ``GET``: 404 ``resource_not_found_exception`` "index template matching [x] not found".
+- ``_simulate`` answers ``{"template": {"settings", "mappings" (only when there are any), "aliases"},
+  "overlapping": [...]}``; overlapping lists every template with an intersecting pattern, any priority.
+- ``GET <index>/_mapping`` leaves out a parameter at its default (``DateFieldMapper``: a date's
+  ``format`` ``strict_date_optional_time||epoch_millis``), as the real node does.
+- Indexing into a missing index creates it from the matching template of highest priority; a new field
+  is mapped by the first matching ``dynamic_templates`` entry (``match_mapping_type`` only), else strings
+  become ``text`` with a ``keyword`` sub-field, whole numbers ``long``, fractions ``float``, booleans
+  ``boolean`` (``DynamicFieldsBuilder``). Date detection of strings is not modelled.
+- ``builtin_templates`` adds the ``logs``/``metrics`` templates (priority 100) of the default distribution
+  (x-pack); the real node of the harness has no x-pack, and neither has security.
 """
 from __future__ import annotations
 
 import copy
 import fnmatch
+import itertools
+import json
 from typing import Any
 
 from tests.fakes.json_http import FakeJsonServer
 
-VERSION = "8.19.7"
-FIELD_TYPES = {"text", "keyword", "long", "integer", "short", "byte", "double", "float", "half_float",
-               "scaled_float", "date", "date_nanos", "boolean", "binary", "object", "nested", "ip",
-               "geo_point", "geo_shape", "flattened", "wildcard", "constant_keyword", "match_only_text"}
+VERSION = "8.19.20"
 BODY_KEYS = {"index_patterns", "template", "priority", "version", "composed_of", "_meta", "data_stream",
              "allow_auto_create", "ignore_missing_component_templates", "deprecated"}
 BUILTIN = {"logs": ["logs-*-*"], "metrics": ["metrics-*-*"]}
+# A subset of IndexScopedSettings.BUILT_IN_INDEX_SETTINGS (without the "index." prefix).
+INDEX_SETTINGS = {"number_of_shards", "number_of_replicas", "auto_expand_replicas", "refresh_interval", "codec",
+                  "hidden", "max_result_window", "default_pipeline", "final_pipeline", "mapping.total_fields.limit",
+                  "mapping.depth.limit", "mapping.ignore_malformed", "mapping.coerce", "translog.durability",
+                  "priority", "sort.field", "sort.order", "query.default_field", "lifecycle.name",
+                  "lifecycle.rollover_alias", "max_inner_result_window", "number_of_routing_shards", "gc_deletes"}
+SETTING_GROUPS = ("index.analysis.", "index.routing.", "index.blocks.")  # group settings: any key inside
+COMMON_FIELD_PARAMS = {"fields", "copy_to", "meta", "index", "store", "doc_values", "script", "on_script_error"}
+FIELD_PARAMS = {  # FieldMapper.Builder parameters per type (KeywordFieldMapper, DateFieldMapper, ...)
+    "keyword": {"null_value", "eager_global_ordinals", "ignore_above", "index_options", "norms", "similarity",
+                "split_queries_on_whitespace", "normalizer", "time_series_dimension"},
+    "date": {"format", "locale", "null_value", "ignore_malformed"},
+    "date_nanos": {"format", "locale", "null_value", "ignore_malformed"},
+    "boolean": {"null_value", "ignore_malformed"},
+    "text": {"analyzer", "search_analyzer", "search_quote_analyzer", "norms", "index_options", "fielddata",
+             "fielddata_frequency_filter", "eager_global_ordinals", "index_prefixes", "index_phrases",
+             "position_increment_gap", "similarity", "term_vector"},
+    **{number: {"coerce", "null_value", "ignore_malformed", "time_series_dimension", "time_series_metric"}
+       for number in ("long", "integer", "short", "byte", "double", "float", "half_float", "unsigned_long")},
+    "scaled_float": {"coerce", "null_value", "ignore_malformed", "scaling_factor", "time_series_metric"},
+}
+OTHER_FIELD_TYPES = {"flattened", "ip", "binary", "geo_point", "geo_shape", "wildcard", "constant_keyword",
+                     "match_only_text", "alias", "dense_vector", "version", "histogram"}
+OBJECT_PARAMS = {"properties", "dynamic", "enabled", "subobjects", "type"}
+ROOT_MAPPING_KEYS = {"properties", "dynamic", "dynamic_templates", "_source", "_meta", "_routing", "date_detection",
+                     "numeric_detection", "dynamic_date_formats", "runtime", "enabled", "subobjects"}
+DEFAULT_STRING_MAPPING = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+DEFAULT_DATE_FORMAT = "strict_date_optional_time||epoch_millis"  # DateFieldMapper.DEFAULT_DATE_TIME_FORMATTER
+
+
+def error_body(status: int, type_: str, reason: str | None, caused_by: dict | None = None, **extra: Any) -> dict:
+    """Elasticsearch's error document; ``root_cause`` holds the outermost exception, as the real node does
+    for the nested template errors."""
+    cause = {"type": type_, "reason": reason, **extra}
+    top = {**cause, **({"caused_by": caused_by} if caused_by else {})}
+    return {"error": {"root_cause": [cause], **top}, "status": status}
 
 
 def es_error(status: int, type_: str, reason: str | None, **extra: Any) -> tuple[int, dict]:
-    cause = {"type": type_, "reason": reason, **extra}
-    return status, {"error": {"root_cause": [cause], **cause}, "status": status}
+    return status, error_body(status, type_, reason, **extra)
 
 
 class _Invalid(Exception):
-    def __init__(self, status: int, type_: str, reason: str):
+    def __init__(self, status: int, type_: str, reason: str, caused_by: dict | None = None):
         super().__init__(reason)
-        self.answer = es_error(status, type_, reason)
+        self.answer = status, error_body(status, type_, reason, caused_by)
+
+
+def _flat_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"index": {"number_of_shards": 1}}`` or ``{"number_of_shards": 1}`` -> ``{"index.number_of_shards": "1"}``."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flat_settings(value, f"{name}."))
+            continue
+        name = name if name.startswith("index.") else f"index.{name}"
+        flat[name] = ("true" if value else "false") if isinstance(value, bool) else (
+            [str(v) for v in value] if isinstance(value, list) else str(value))
+    return flat
 
 
 def _nest_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Store settings as Elasticsearch does: dotted keys nested, ``index.`` prefix, string values."""
-    flat: dict[str, Any] = {}
-
-    def walk(value: Any, prefix: str) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(inner, f"{prefix}{key}.")
-            return
-        name = prefix[:-1] if prefix.startswith("index.") else f"index.{prefix[:-1]}"
-        flat[name] = ("true" if value else "false") if isinstance(value, bool) else (
-            [str(v) for v in value] if isinstance(value, list) else str(value))
-
-    walk(settings, "")
     nested: dict[str, Any] = {}
-    for key, value in flat.items():
+    for key, value in _flat_settings(settings).items():
         node = nested
         *parents, leaf = key.split(".")
         for part in parents:
@@ -58,31 +122,80 @@ def _nest_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def _check_mapping(properties: dict[str, Any]) -> None:
+def _listed(values: dict[str, Any], keys: list[str]) -> str:
+    """``MappingParser.checkNoRemainingFields``' list of left-over parameters (scalar values)."""
+    return ", ".join(f"{key} : {json.dumps(values[key])}" for key in keys)
+
+
+def _mapping_problem(mappings: dict[str, Any]) -> str | None:
+    """Why ``MappingParser`` would refuse ``mappings``, or None."""
+    unsupported = [key for key in mappings if key not in ROOT_MAPPING_KEYS]
+    if unsupported:
+        return f"Root mapping definition has unsupported parameters:  [{_listed(mappings, unsupported)}]"
+    return _properties_problem(mappings.get("properties") or {})
+
+
+def _properties_problem(properties: dict[str, Any]) -> str | None:
     for field, spec in properties.items():
         field_type = spec.get("type", "object")
-        if field_type not in FIELD_TYPES:
-            raise _Invalid(400, "mapper_parsing_exception",
-                           f"Failed to parse mapping: No handler for type [{field_type}] declared on field [{field}]")
-        _check_mapping(spec.get("properties", {}))
+        if field_type in ("object", "nested"):
+            unknown = [key for key in spec if key not in OBJECT_PARAMS]
+            if unknown:
+                return f"Mapping definition for [{field}] has unsupported parameters:  [{_listed(spec, unknown)}]"
+            if problem := _properties_problem(spec.get("properties") or {}):
+                return problem
+            continue
+        if field_type not in FIELD_PARAMS and field_type not in OTHER_FIELD_TYPES:
+            return (f"The mapper type [{field_type}] declared on field [{field}] does not exist. It might have "
+                    "been created within a future version or requires a plugin to be installed. Check the "
+                    "documentation.")
+        allowed = FIELD_PARAMS.get(field_type)
+        if allowed is not None:
+            unknown = [key for key in spec if key != "type" and key not in allowed | COMMON_FIELD_PARAMS]
+            if unknown:
+                return f"unknown parameter [{unknown[0]}] on mapper [{field}] of type [{field_type}]"
+    return None
 
 
 def _overlap(a: str, b: str) -> bool:
+    """Whether two simple patterns (``*`` wildcards) can match a common name, as ``Regex.simpleMatch-
+    ToAutomaton`` + intersection decide it (exact for the prefix patterns this project uses)."""
     if "*" not in a or "*" not in b:
         return fnmatch.fnmatchcase(a, b) or fnmatch.fnmatchcase(b, a)
     x, y = a.split("*", 1)[0], b.split("*", 1)[0]
     return x.startswith(y) or y.startswith(x)
 
 
-class FakeElasticsearch(FakeJsonServer):
-    """``templates`` maps name -> stored body; ``health`` is the cluster status the fake reports."""
+def _name_problems(name: str, patterns: list[str]) -> list[str]:
+    """``MetadataIndexTemplateService.validate``: name and index pattern rules, in its order."""
+    problems = [text for bad, text in ((" ", "name must not contain a space"), (",", "name must not contain a ','"),
+                                       ("#", "name must not contain a '#'"), ("*", "name must not contain a '*'"))
+                if bad in name]
+    if name.startswith("_"):
+        problems.append("name must not start with '_'")
+    if name.lower() != name:
+        problems.append("name must be lower cased")
+    for pattern in patterns:
+        if " " in pattern:
+            problems.append(f"index_patterns [{pattern}] must not contain a space")
+        problems += [f"index_pattern [{pattern}] must not contain a '{c}'" for c in ",#:" if c in pattern]
+        if pattern.startswith("_"):
+            problems.append(f"index_pattern [{pattern}] must not start with '_'")
+    return problems
 
-    def __init__(self, *, username: str | None = None, password: str | None = None):
+
+class FakeElasticsearch(FakeJsonServer):
+    """``templates`` maps name -> stored body; ``indices`` maps name -> {"mappings", "docs"}; ``health`` is the
+    cluster status the fake reports."""
+
+    def __init__(self, *, username: str | None = None, password: str | None = None, builtin_templates: bool = True):
         super().__init__(username=username, password=password)
         self.health = "green"
+        self._ids = itertools.count(1)
+        self.indices: dict[str, dict] = {}
         self.templates: dict[str, dict] = {
             name: {"index_patterns": patterns, "composed_of": [], "priority": 100, "data_stream": {}}
-            for name, patterns in BUILTIN.items()}
+            for name, patterns in BUILTIN.items()} if builtin_templates else {}
         self.route("GET", "/", lambda body, query: (200, {
             "name": "fake-node", "cluster_name": "fake", "version": {"number": VERSION},
             "tagline": "You Know, for Search"}))
@@ -91,6 +204,9 @@ class FakeElasticsearch(FakeJsonServer):
         self.route("GET", "/_index_template/([^/]+)", self._get_template)
         self.route("PUT", "/_index_template/([^/]+)", self._put_template)
         self.route("DELETE", "/_index_template/([^/]+)", self._delete_template)
+        self.route("POST", "/([a-z0-9][^/]*)/_doc", self._index_document)
+        self.route("GET", "/([a-z0-9][^/]*)/_mapping", self._get_mapping)
+        self.route("DELETE", "/([a-z0-9][^/]*)", self._delete_index)
 
     def unavailable_response(self) -> tuple[int, Any]:
         return es_error(503, "master_not_discovered_exception", None)
@@ -102,7 +218,7 @@ class FakeElasticsearch(FakeJsonServer):
                         header={"WWW-Authenticate": ['Basic realm="security" charset="UTF-8"']})
 
     def not_found_response(self, method: str, path: str) -> tuple[int, Any]:
-        return 400, {"error": f"no handler found for uri [{path}] and method [{method}]"}
+        return 400, {"error": f"no handler found for uri [{path}] and method [{method}]", "status": 400}
 
     # handlers ---------------------------------------------------------------------------------------
     def _get_health(self, body: Any, query: dict[str, str]) -> tuple[int, Any]:
@@ -113,53 +229,79 @@ class FakeElasticsearch(FakeJsonServer):
                   "number_of_data_nodes": 1, "active_shards_percent_as_number": 100.0}
         return (408 if timed_out else 200), answer
 
-    def _validated(self, name: str | None, body: Any) -> dict:
-        """The body as it would be stored, or _Invalid with Elasticsearch's error."""
-        if not isinstance(body, dict):
+    def _validated(self, name: str, body: Any) -> dict:
+        """The body as it would be stored, or _Invalid with Elasticsearch's error, checked in its order."""
+        if not isinstance(body, dict) or not body:
             raise _Invalid(400, "parse_exception", "request body is required")
+        text = json.dumps(body)
         for key in body:
             if key not in BODY_KEYS:
-                raise _Invalid(400, "x_content_parse_exception", f"[1:2] [index_template] unknown field [{key}]")
-        if name is not None and (name != name.lower() or name.startswith("_") or "*" in name):
-            raise _Invalid(400, "invalid_index_template_exception",
-                           f"index_template [{name}] invalid, cause [name must be lower cased, must not contain "
-                           "'*' and must not start with '_']")
+                column = text.index(json.dumps(key)) + 1
+                raise _Invalid(400, "x_content_parse_exception", f"[1:{column}] [index_template] unknown field [{key}]")
         patterns = body.get("index_patterns")
         if not patterns:
-            raise _Invalid(400, "action_request_validation_exception",
-                           "Validation Failed: 1: index patterns are missing;")
+            raise _Invalid(400, "illegal_argument_exception", "Required [index_patterns]")
         stored = copy.deepcopy(body)
-        stored["index_patterns"] = [patterns] if isinstance(patterns, str) else list(patterns)
+        stored["index_patterns"] = patterns = [patterns] if isinstance(patterns, str) else list(patterns)
         stored.setdefault("composed_of", [])
+        ignored = stored.get("ignore_missing_component_templates") or []
+        missing = [c for c in stored["composed_of"] if c not in ignored]
+        if missing:
+            raise _Invalid(400, "invalid_index_template_exception",
+                           f"index_template [{name}] invalid, cause [index template [{name}] specifies component "
+                           f"templates [{', '.join(missing)}] that do not exist]")
+        priority = stored.get("priority", 0)
+        same = {other: t["index_patterns"] for other, t in sorted(self.templates.items())
+                if other != name and t.get("priority", 0) == priority
+                and any(_overlap(a, b) for a in patterns for b in t["index_patterns"])}
+        if same:
+            raise _Invalid(400, "illegal_argument_exception",
+                           f"index template [{name}] has index patterns [{', '.join(patterns)}] matching patterns "
+                           f"from existing templates [{', '.join(same)}] with patterns ("
+                           + ",".join(f"{n} => [{', '.join(p)}]" for n, p in same.items())
+                           + f") that have the same priority [{priority}], multiple index templates may not match "
+                             "during index creation, please use a different priority")
         template = stored.get("template") or {}
-        _check_mapping((template.get("mappings") or {}).get("properties", {}))
+        problems = _name_problems(name, patterns)
         if "settings" in template:
             template["settings"] = _nest_settings(template["settings"])
-        priority = stored.get("priority", 0)
-        for other, existing in self.templates.items():
-            if other == name or existing.get("priority", 0) != priority:
-                continue
-            if any(_overlap(a, b) for a in stored["index_patterns"] for b in existing["index_patterns"]):
-                raise _Invalid(400, "illegal_argument_exception",
-                               f"index template [{name}] has index patterns {stored['index_patterns']} matching "
-                               f"patterns from existing templates [{other}] with patterns ({other} => "
-                               f"{existing['index_patterns']}) that have the same priority [{priority}], multiple "
-                               "index templates may not match during index creation, please use a different priority")
+            problems += [f"unknown setting [{key}] please check that any required plugins are installed, or check "
+                         "the breaking changes documentation for removed settings"
+                         for key in _flat_settings(template["settings"])
+                         if key.removeprefix("index.") not in INDEX_SETTINGS and not key.startswith(SETTING_GROUPS)]
+        if problems:
+            listed = "".join(f"{i}: {p};" for i, p in enumerate(problems, 1))
+            raise _Invalid(400, "invalid_index_template_exception",
+                           f"index_template [{name}] invalid, cause [Validation Failed: {listed}]")
+        if "lifecycle" in template and stored.get("data_stream") is None:
+            raise _Invalid(400, "illegal_argument_exception",
+                           f"index template [{name}] specifies lifecycle configuration that can only be used in "
+                           "combination with a data stream")
+        if why := _mapping_problem(template.get("mappings") or {}):
+            parse = {"type": "mapper_parsing_exception", "reason": f"Failed to parse mapping: {why}",
+                     "caused_by": {"type": "mapper_parsing_exception", "reason": why}}
+            raise _Invalid(400, "illegal_argument_exception",
+                           f"composable template [{name}] template after composition is invalid",
+                           {"type": "illegal_argument_exception", "reason": f"invalid composite mappings for [{name}]",
+                            "caused_by": parse})
         return stored
 
     def _simulate(self, body: Any, query: dict[str, str], name: str | None) -> tuple[int, Any]:
         """With a name, the body stands in for the stored template of that name (as in Elasticsearch)."""
+        name = name or f"simulate_template_{next(self._ids)}"
         try:
             stored = self._validated(name, body)
         except _Invalid as exc:
             return exc.answer
         template = stored.get("template") or {}
-        overlapping = [{"name": n, "index_patterns": t["index_patterns"]} for n, t in self.templates.items()
+        overlapping = [{"name": n, "index_patterns": t["index_patterns"]} for n, t in sorted(self.templates.items())
                        if n != name
                        and any(_overlap(a, b) for a in stored["index_patterns"] for b in t["index_patterns"])]
-        return 200, {"template": {"settings": template.get("settings", {}),
-                                  "mappings": template.get("mappings", {}), "aliases": template.get("aliases", {})},
-                     "overlapping": overlapping}
+        resolved = {"settings": template.get("settings", {})}
+        if template.get("mappings"):
+            resolved["mappings"] = template["mappings"]
+        resolved["aliases"] = template.get("aliases", {})
+        return 200, {"template": resolved, "overlapping": overlapping}
 
     def _get_template(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
         found = [{"name": n, "index_template": copy.deepcopy(t)} for n, t in sorted(self.templates.items())
@@ -177,6 +319,64 @@ class FakeElasticsearch(FakeJsonServer):
 
     def _delete_template(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
         if name not in self.templates:
-            return es_error(404, "resource_not_found_exception", f"index_template matching [{name}] not found")
+            return es_error(404, "index_template_missing_exception", f"index_template [{name}] missing")
         del self.templates[name]
+        return 200, {"acknowledged": True}
+
+    # indices ----------------------------------------------------------------------------------------
+    def _new_index_mappings(self, index: str) -> dict:
+        matching = [t for t in self.templates.values()
+                    if any(fnmatch.fnmatchcase(index, p) for p in t["index_patterns"])]
+        if not matching:
+            return {}
+        best = max(matching, key=lambda t: t.get("priority", 0))
+        return copy.deepcopy((best.get("template") or {}).get("mappings") or {})
+
+    def _index_document(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
+        if not isinstance(body, dict):
+            return es_error(400, "parse_exception", "request body is required")
+        entry = self.indices.setdefault(index, {"mappings": self._new_index_mappings(index), "docs": []})
+        properties = entry["mappings"].setdefault("properties", {})
+        for field, value in body.items():
+            if field not in properties:
+                properties[field] = self._dynamic_mapping(entry["mappings"], value)
+        entry["docs"].append(copy.deepcopy(body))
+        return 201, {"_index": index, "_id": f"fake-{next(self._ids)}", "_version": 1, "result": "created",
+                     **({"forced_refresh": True} if query.get("refresh") == "true" else {}),
+                     "_shards": {"total": 1, "successful": 1, "failed": 0}, "_seq_no": len(entry["docs"]) - 1,
+                     "_primary_term": 1}
+
+    @staticmethod
+    def _dynamic_mapping(mappings: dict, value: Any) -> dict:
+        if isinstance(value, bool):
+            kind = "boolean"
+        elif isinstance(value, int):
+            kind = "long"
+        elif isinstance(value, float):
+            kind = "double"
+        elif isinstance(value, str):
+            kind = "string"
+        else:
+            kind = "object"
+        for entry in mappings.get("dynamic_templates") or []:
+            (rule,) = entry.values()
+            if rule.get("match_mapping_type") in (kind, "*"):
+                return copy.deepcopy(rule["mapping"])
+        return {"boolean": {"type": "boolean"}, "long": {"type": "long"}, "double": {"type": "float"},
+                "string": copy.deepcopy(DEFAULT_STRING_MAPPING)}.get(kind, {"type": "object"})
+
+    def _get_mapping(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
+        if index not in self.indices:
+            return es_error(404, "index_not_found_exception", f"no such index [{index}]", index=index,
+                            **{"resource.type": "index_or_alias", "resource.id": index, "index_uuid": "_na_"})
+        mappings = copy.deepcopy(self.indices[index]["mappings"])
+        for field in (mappings.get("properties") or {}).values():
+            if field.get("type") == "date" and field.get("format") == DEFAULT_DATE_FORMAT:
+                del field["format"]  # a parameter at its default is left out of the answer
+        return 200, {index: {"mappings": mappings}}
+
+    def _delete_index(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
+        if self.indices.pop(index, None) is None:
+            return es_error(404, "index_not_found_exception", f"no such index [{index}]", index=index,
+                            **{"resource.type": "index_or_expression", "resource.id": index, "index_uuid": "_na_"})
         return 200, {"acknowledged": True}

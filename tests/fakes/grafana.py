@@ -1,9 +1,29 @@
-"""A FAKE Grafana 12 HTTP API for provider tests: health, datasources, folders and dashboards by uid.
+"""A FAKE Grafana 12.4 HTTP API for provider tests: health, datasources (with their health check), queries,
+folders and dashboards by uid.
 
-Status codes and bodies follow Grafana's ``/api`` documentation: ``{"message": ...}`` errors, 409 for a
-duplicate datasource name or uid, 412 ``version-mismatch``/``name-exists`` when saving without
-``overwrite``, 404 ``... not found``, 401 for bad credentials. ``secureJsonData`` is write-only: stored
-apart and reported only as ``secureJsonFields: {key: true}``. Deleting a folder deletes its dashboards.
+What it models, and where each rule comes from in grafana/grafana (``pkg/api``; ``pkg/services``):
+
+- Errors are ``{"message": ...}``; 404 ``... not found``; 401 for bad credentials (``pkg/api/response``).
+- Datasources (``pkg/api/datasources.go``): ``POST /api/datasources`` answers 409 with
+  ``datasources.ErrDataSourceNameExists``/``ErrDataSourceUidExists`` ("data source with the same name|uid
+  already exists"); ``PUT /api/datasources/uid/:uid`` answers 409 "Failed to update datasource: data source
+  with the same name already exists" and, for a stale ``version``, 409 "Datasource has already been
+  updated by someone else. Please reload and try again". ``secureJsonData`` is write-only: stored apart
+  and reported only as ``secureJsonFields: {key: true}``.
+- ``GET /api/datasources/uid/:uid/health`` (``CheckDatasourceHealthWithUID``): 200 ``{"status": "OK",
+  "message"}`` or 400 ``{"status": "ERROR", "message"}`` from the plugin's ``CheckHealth``; an unknown uid
+  is 500 "Unable to load datasource metadata". The Elasticsearch plugin's check is a cluster health call
+  (``pkg/tsdb/elasticsearch/healthcheck.go``: "Elasticsearch cluster is healthy" / "... is not healthy");
+  ``datasource_health`` stages the answer per uid.
+- ``POST /api/ds/query`` (``pkg/api/ds_query.go``): 400 "bad request data" for an unreadable body, 404 "Data
+  source not found" for an unknown datasource uid, else 200 ``{"results": {refId: {"status": 200,
+  "frames": [...]}}}``; ``query_frames`` stages the frames per datasource uid.
+- Dashboards (``pkg/api/dashboard.go``, ``pkg/services/dashboards``): keyed by uid; since Grafana 11.3
+  titles need not be unique in a folder (grafana/grafana PR 90687), so there is no "name-exists" any
+  more; saving without ``overwrite`` over a newer version is 412 ``{"status": "version-mismatch",
+  "message": "The dashboard has been changed by someone else"}``. Deleting a folder deletes its dashboards.
+- Health (``GET /api/health``): ``{"database": "ok", "version"}``; ``unavailable(n)`` answers 503
+  ``"database": "failing"``.
 """
 from __future__ import annotations
 
@@ -14,7 +34,8 @@ from typing import Any
 
 from tests.fakes.json_http import FakeJsonServer
 
-VERSION = "12.3.0"
+VERSION = "12.4.0"
+ES_HEALTHY = ("OK", "Elasticsearch cluster is healthy")
 DATASOURCE_DEFAULTS = {"access": "proxy", "url": "", "user": "", "database": "", "basicAuth": False,
                        "basicAuthUser": "", "withCredentials": False, "isDefault": False, "jsonData": {},
                        "readOnly": False}
@@ -36,9 +57,13 @@ class FakeGrafana(FakeJsonServer):
         self.secrets: dict[str, dict] = {}
         self.folders: dict[str, dict] = {}
         self.dashboards: dict[str, dict] = {}  # uid -> {"dashboard": {...}, "folderUid": str}
+        self.datasource_health: dict[str, tuple[str, str]] = {}  # uid -> (status, message); default: healthy
+        self.query_frames: dict[str, list] = {}  # datasource uid -> frames its queries answer
         self.route("GET", "/api/health", lambda body, query: (200, self._health("ok")), public=True)
         self.route("POST", "/api/datasources", self._create_datasource)
+        self.route("GET", "/api/datasources/uid/([^/]+)/health", self._datasource_health)
         self.route("GET", "/api/datasources/uid/([^/]+)", self._get_datasource)
+        self.route("POST", "/api/ds/query", self._query, mutating=False)
         self.route("GET", "/api/datasources/name/([^/]+)", self._get_datasource_by_name)
         self.route("PUT", "/api/datasources/uid/([^/]+)", self._update_datasource)
         self.route("DELETE", "/api/datasources/uid/([^/]+)", self._delete_datasource)
@@ -113,10 +138,27 @@ class FakeGrafana(FakeJsonServer):
         if body.get("version") and body["version"] < current["version"]:
             return 409, {"message": "Datasource has already been updated by someone else. Please reload and try again"}
         if self._name_taken(body["name"], uid):
-            return 409, {"message": "data source with the same name already exists"}
+            return 409, {"message": "Failed to update datasource: data source with the same name already exists"}
         self._store_datasource(uid, {**body, "uid": uid}, current["id"], current["version"] + 1)
         return 200, {"datasource": self._datasource_view(uid), "id": current["id"],
                      "message": "Datasource updated", "name": body["name"]}
+
+    def _datasource_health(self, body: Any, query: dict, uid: str) -> tuple[int, Any]:
+        if uid not in self.datasources:
+            return 500, {"message": "Unable to load datasource metadata"}
+        status, message = self.datasource_health.get(uid, ES_HEALTHY)
+        return (200 if status == "OK" else 400), {"status": status, "message": message}
+
+    def _query(self, body: Any, query: dict) -> tuple[int, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("queries"), list):
+            return 400, {"message": "bad request data"}
+        results = {}
+        for item in body["queries"]:
+            uid = (item.get("datasource") or {}).get("uid")
+            if uid not in self.datasources:
+                return 404, {"message": "Data source not found"}
+            results[item.get("refId", "A")] = {"status": 200, "frames": copy.deepcopy(self.query_frames.get(uid, []))}
+        return 200, {"results": results}
 
     def _delete_datasource(self, body: Any, query: dict, uid: str) -> tuple[int, Any]:
         if self.datasources.pop(uid, None) is None:
@@ -173,11 +215,6 @@ class FakeGrafana(FakeJsonServer):
         existing = self.dashboards.get(uid)
         if existing and not overwrite and dashboard.get("version") != existing["dashboard"]["version"]:
             return 412, {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"}
-        same_title = [u for u, d in self.dashboards.items() if u != uid and d["folderUid"] == folder_uid
-                      and d["dashboard"]["title"] == dashboard["title"]]
-        if same_title and not overwrite:
-            return 412, {"message": "A dashboard with the same name in the folder already exists",
-                         "status": "name-exists"}
         id_ = existing["dashboard"]["id"] if existing else next(self._ids)
         version = existing["dashboard"]["version"] + 1 if existing else 1
         dashboard.update(id=id_, uid=uid, version=version)

@@ -1,5 +1,6 @@
-"""Real Apache Kafka + Kafka Connect for tests: JVMs from Maven Central jars, or containers via testcontainers.
+"""Real services for tests: Apache Kafka + Kafka Connect, and Elasticsearch — JVMs from Maven Central jars,
+or containers via testcontainers.
 
-``python -m tests.harness`` starts a pair and prints its addresses; the pytest fixtures are in
-``tests.harness.fixtures``.
+``python -m tests.harness [elasticsearch]`` starts them and prints their addresses; the pytest fixtures are
+in ``tests.harness.fixtures``.
 """

@@ -1,6 +1,7 @@
-"""Choose how to run Kafka + Connect here: Docker (testcontainers), else local JVMs, else a reason to skip.
+"""Choose how to run the real services here: Docker (testcontainers), else local JVMs, else a reason to skip.
 
-``KAFKA_HARNESS=docker|jvm`` forces a backend (e.g. the JVM one on a machine that also has Docker).
+``KAFKA_HARNESS=docker|jvm`` forces the Kafka + Connect backend and ``ELASTICSEARCH_HARNESS=docker|jvm``
+the Elasticsearch one (e.g. the JVM ones on a machine that also has Docker).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.harness.maven import ROOT, cached_classpath
 from tests.harness.processes import HarnessError, java_executable
 
 LOG_ROOT = ROOT / "test-logs" / "kafka-harness"
+ES_LOG_ROOT = ROOT / "test-logs" / "elasticsearch-harness"
 
 
 def docker_unavailable() -> str | None:
@@ -39,11 +41,16 @@ def jvm_unavailable() -> str | None:
     return None
 
 
+def _forced(variable: str) -> tuple[str, str | None]:
+    forced = os.environ.get(variable, "").lower()
+    return forced, None if forced in ("", "docker", "jvm") else f"{variable} must be 'docker' or 'jvm', not {forced!r}"
+
+
 def choose_backend(log_root: pathlib.Path = LOG_ROOT):
-    """An unstarted backend, or a str with the reason none can run here."""
-    forced = os.environ.get("KAFKA_HARNESS", "").lower()
-    if forced not in ("", "docker", "jvm"):
-        return f"KAFKA_HARNESS must be 'docker' or 'jvm', not {forced!r}"
+    """An unstarted Kafka + Connect backend, or a str with the reason none can run here."""
+    forced, bad = _forced("KAFKA_HARNESS")
+    if bad:
+        return bad
     docker_reason = docker_unavailable() if forced in ("", "docker") else "not chosen (KAFKA_HARNESS=jvm)"
     if docker_reason is None:
         from tests.harness.docker import DockerKafkaConnect
@@ -55,3 +62,20 @@ def choose_backend(log_root: pathlib.Path = LOG_ROOT):
 
         return JvmKafkaConnect(log_root / "jvm")
     return f"no Kafka/Connect backend: Docker: {docker_reason}; JVM: {jvm_reason}"
+
+
+def choose_elasticsearch(log_root: pathlib.Path = ES_LOG_ROOT):
+    """An unstarted Elasticsearch backend, or a str with the reason none can run here."""
+    from tests.harness import elasticsearch
+
+    forced, bad = _forced("ELASTICSEARCH_HARNESS")
+    if bad:
+        return bad
+    docker_reason = docker_unavailable() if forced in ("", "docker") else "not chosen (ELASTICSEARCH_HARNESS=jvm)"
+    if docker_reason is None:
+        return elasticsearch.DockerElasticsearch(log_root / "docker")
+    jvm_reason = elasticsearch.jvm_unavailable() if forced in ("", "jvm") else \
+        "not chosen (ELASTICSEARCH_HARNESS=docker)"
+    if jvm_reason is None:
+        return elasticsearch.JvmElasticsearch(log_root / "jvm")
+    return f"no Elasticsearch backend: Docker: {docker_reason}; JVM: {jvm_reason}"

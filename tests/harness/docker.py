@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pathlib
 import shutil
-import tempfile
 from typing import Iterable, Mapping
 
 from testcontainers.community.kafka import KafkaContainer
@@ -18,7 +17,7 @@ from testcontainers.core.exceptions import ContainerStartException
 from testcontainers.core.network import Network
 
 from clickstream.config import StackConfig
-from tests.harness.processes import HarnessError, free_port
+from tests.harness.processes import HarnessError, free_port, make_work_dir, remove_stale_work_dirs
 from tests.harness.readiness import FILE_AND_MIRROR_PLUGINS, wait_for_connect
 
 KAFKA_ALIAS, CONNECT_ALIAS = "kafka", "connect"
@@ -88,7 +87,8 @@ class DockerKafkaConnect:
     def start(self) -> "DockerKafkaConnect":
         """Start Kafka, then the worker; wait until the worker lists ``required_plugins``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._work = pathlib.Path(tempfile.mkdtemp(prefix="kafka-harness-"))
+        remove_stale_work_dirs("kafka-harness-")
+        self._work = make_work_dir("kafka-harness-")
         self._work.chmod(0o777)  # the worker runs as a non-root user
         try:
             self.network = Network().create()

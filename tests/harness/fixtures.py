@@ -1,35 +1,56 @@
-"""pytest fixtures for real Kafka + Kafka Connect (registered in tests/conftest.py).
+"""pytest fixtures for the real services (registered in tests/conftest.py).
 
 ``kafka_connect`` (session): an object with ``.kind`` ("docker" or "jvm"), ``.bootstrap_servers``,
 ``.connect_url``, ``.work_dir`` and ``stop_connect/start_connect/restart_connect``; served by
 testcontainers when a Docker engine answers, else by JVMs from Maven Central jars, else the test is
 skipped with the reason. ``connect_worker`` (function): the same object for a test that stops or
-restarts the worker; the worker is running again after the test. A failed test using them gets a
-report section naming the log folder.
+restarts the worker; the worker is running again after the test. ``elasticsearch_node`` (session): an
+object with ``.kind`` and ``.url`` of a real Elasticsearch node, chosen the same way. A failed test using
+them gets a report section naming the log folder.
+
+SIGTERM and SIGHUP stop the session like Ctrl-C, so the services are stopped and their folders removed;
+see tests/harness/processes.py for what happens when pytest is killed outright.
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
 
-from tests.harness.backends import choose_backend
+from tests.harness.backends import choose_backend, choose_elasticsearch
+from tests.harness.processes import interrupt_on_termination
 
-_BACKEND = pytest.StashKey()
+_BACKENDS = pytest.StashKey()  # fixture name -> started backend
+_TITLES = {"kafka_connect": "Kafka / Kafka Connect logs", "elasticsearch_node": "Elasticsearch logs"}
 
 
-@pytest.fixture(scope="session")
-def kafka_connect(request):
-    backend = choose_backend()
+def pytest_sessionstart(session):
+    interrupt_on_termination()
+
+
+def _serve(request, backend):
     if isinstance(backend, str):
+        if os.environ.get("REQUIRE_REAL_SERVICES"):
+            pytest.fail(f"REQUIRE_REAL_SERVICES is set, but {backend}", pytrace=False)
         pytest.skip(backend)
     shutil.rmtree(backend.log_dir, ignore_errors=True)  # logs of this session only
-    request.config.stash[_BACKEND] = backend
+    request.config.stash.setdefault(_BACKENDS, {})[request.fixturename] = backend
     backend.start()
     try:
         yield backend
     finally:
         backend.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_connect(request):
+    yield from _serve(request, choose_backend())
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_node(request):
+    yield from _serve(request, choose_elasticsearch())
 
 
 @pytest.fixture
@@ -43,7 +64,8 @@ def connect_worker(kafka_connect):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    backend = item.config.stash.get(_BACKEND, None)
-    if report.failed and backend is not None and "kafka_connect" in getattr(item, "fixturenames", ()):
-        report.sections.append(("Kafka / Kafka Connect logs",
-                                f"{backend.kind} backend logs: {backend.save_logs()}"))
+    if not report.failed:
+        return
+    for name, backend in item.config.stash.get(_BACKENDS, {}).items():
+        if name in getattr(item, "fixturenames", ()):
+            report.sections.append((_TITLES[name], f"{backend.kind} backend logs: {backend.save_logs()}"))

@@ -1,20 +1,23 @@
 """Apache Kafka (one KRaft broker+controller) and a distributed Kafka Connect worker as local JVMs.
 
 Jars come from Maven Central (``tests.harness.maven``). Everything listens on free 127.0.0.1 ports; data
-lives in a temporary folder removed on ``close``; logs are written to ``log_dir`` and kept.
+lives in a temporary folder removed on ``close`` (and by the next start if this process is killed); each
+JVM dies with its parent (``tests.harness.processes``); logs are written to ``log_dir`` and kept.
 """
 from __future__ import annotations
 
 import base64
 import pathlib
 import shutil
-import tempfile
 import uuid
 
 from tests.harness.maven import resolve_classpath
 from tests.harness.processes import (LOG4J2_PROPERTIES, HarnessError, JavaProcess, free_port, java_command,
-                                     run_tool, write_properties)
+                                     make_work_dir, remove_stale_work_dirs, run_tool, write_properties)
 from tests.harness.readiness import FILE_AND_MIRROR_PLUGINS, wait_for_broker, wait_for_connect
+
+
+WORK_PREFIX = "kafka-harness-"
 
 
 def _cluster_id() -> str:
@@ -51,6 +54,11 @@ class JvmKafkaConnect:
         assert self._data is not None, "harness not started"
         return self._data / "files"
 
+    @property
+    def pids(self) -> dict[str, int | None]:
+        """Process ids of the broker and the worker (None when not running)."""
+        return {"broker": self._broker and self._broker.pid, "worker": self._connect and self._connect.pid}
+
     def connect_running(self) -> bool:
         return self._connect is not None and self._connect.running()
 
@@ -63,7 +71,8 @@ class JvmKafkaConnect:
         """Resolve the jars, format KRaft storage, start the broker, then the worker; wait for both."""
         classpath = resolve_classpath()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._data = pathlib.Path(tempfile.mkdtemp(prefix="kafka-harness-"))
+        remove_stale_work_dirs(WORK_PREFIX)
+        self._data = make_work_dir(WORK_PREFIX)
         self.work_dir.mkdir()
         self.kafka_port, self.controller_port, self.connect_port = free_port(), free_port(), free_port()
         log4j = self._data / "log4j2.properties"

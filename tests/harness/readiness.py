@@ -52,3 +52,22 @@ def wait_for_connect(url: str, plugins: Iterable[str], *, timeout: float, check_
         wait_until(ready, timeout=timeout, last_seen=lambda: last[0],
                    description=f"the Kafka Connect worker at {url} to be healthy and list {len(plugins)} "
                                f"plugins (logs: {logs})")
+
+
+def wait_for_elasticsearch(url: str, *, timeout: float, check_alive: Callable[[], None], logs: str) -> None:
+    """Wait until the node at ``url`` answers ``GET /_cluster/health`` with status yellow or green."""
+    last = ["no answer yet"]
+    with HttpClient(Endpoint(url, timeout=5)) as client:
+        def ready() -> bool:
+            check_alive()
+            try:
+                health = client.get_json("/_cluster/health", params={"wait_for_status": "yellow", "timeout": "1s"},
+                                         ok=(200, 408), attempts=1)
+            except (requests.RequestException, ApiError) as exc:
+                last[0] = f"{type(exc).__name__}: {exc}"
+                return False
+            last[0] = f"cluster status {health.get('status')!r}"
+            return health.get("status") in ("yellow", "green")
+
+        wait_until(ready, timeout=timeout, last_seen=lambda: last[0],
+                   description=f"Elasticsearch at {url} to reach status yellow (logs: {logs})")

@@ -1,5 +1,6 @@
 """GrafanaDatasource / GrafanaFolder / GrafanaDashboard providers and GrafanaClient against a FAKE
-Grafana 12 HTTP API (tests/fakes/grafana.py). No real Grafana runs on this machine; all tests are fake-backed.
+Grafana 12.4 HTTP API (tests/fakes/grafana.py, which names the Grafana sources it follows). No real Grafana
+can run on this machine (no Docker; Grafana is not on Maven Central or PyPI); all tests are fake-backed.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pulumi.output import Unknown
 from providers.grafana import GrafanaClient
 from providers.grafana.common import SECRET_OUTPUTS
 from providers.grafana.dashboard import DashboardProvider
-from providers.grafana.datasource import DatasourceProvider
+from providers.grafana.datasource import DatasourceProvider, DatasourceUnhealthy
 from providers.grafana.folder import FolderProvider
 from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.grafana import FakeGrafana
@@ -164,6 +165,87 @@ def test_fake_datasource_created_concurrently_409_same_uid_is_adopted(grafana):
     assert deployed.outs["adopted"] is True
     assert [(c.method, c.status) for c in grafana.mutating_calls] == [("POST", 409), ("PUT", 200)]
     assert grafana.datasources["es-events-per-min"]["name"] == "ES events_per_min"
+
+
+def test_fake_datasource_health_is_checked_after_create_and_update(grafana):
+    provider = DatasourceProvider()
+    grafana.reset_calls()
+    deployed = up(provider, ds_props(grafana))
+    up(provider, ds_props(grafana, datasource={**DATASOURCE, "name": "renamed"}), deployed)
+    health = [c for c in grafana.calls if c.path == "/api/datasources/uid/es-events-per-min/health"]
+    assert [c.status for c in health] == [200, 200]
+
+
+def test_fake_datasource_that_stays_unhealthy_is_reported_in_grafanas_words(grafana):
+    grafana.datasource_health["es-events-per-min"] = ("ERROR", "Elasticsearch cluster is not healthy")
+    with pytest.raises(DatasourceUnhealthy) as caught:
+        up(DatasourceProvider(), ds_props(grafana, ready_timeout=1))
+    message = str(caught.value)
+    assert "datasource 'es-events-per-min' ('ES events_per_min')" in message
+    assert "Grafana says: ERROR: Elasticsearch cluster is not healthy" in message
+    assert ES_PASSWORD not in message and ADMIN_PASSWORD not in message
+
+
+def test_fake_datasource_health_is_waited_for_while_the_backend_starts(grafana):
+    grafana.fail_next("GET", "/api/datasources/uid/es-events-per-min/health", 400,
+                      {"status": "ERROR", "message": "Elasticsearch cluster is not healthy"}, times=2)
+    grafana.reset_calls()
+    up(DatasourceProvider(), ds_props(grafana))
+    health = [c.status for c in grafana.calls if c.path == "/api/datasources/uid/es-events-per-min/health"]
+    assert health == [400, 400, 200]
+
+
+def test_fake_datasource_of_a_plugin_without_health_check_passes(grafana):
+    grafana.fail_next("GET", "/api/datasources/uid/es-events-per-min/health", 404, {"message": "Plugin not found"})
+    assert up(DatasourceProvider(), ds_props(grafana)).id == "es-events-per-min"
+
+
+def test_fake_transient_500_database_is_locked_is_retried(grafana):
+    """Grafana on SQLite answers 500 under parallel writes; every request of the client may be repeated."""
+    grafana.fail_next("POST", "/api/datasources", 500, {"message": "Failed to add datasource"}, times=2)
+    grafana.fail_next("POST", "/api/dashboards/db", 500, {"message": "database is locked"})
+    up(DatasourceProvider(), ds_props(grafana))
+    deployed = up(DashboardProvider(), dash_props(grafana))
+    assert deployed.outs["version"] == 1 and "es-events-per-min" in grafana.datasources
+    assert [c.status for c in grafana.calls if c.method == "POST"] == [500, 500, 200, 500, 200]
+
+
+def test_fake_datasource_create_retried_after_a_500_that_did_create_adopts_it(grafana):
+    """A POST whose 500 came after Grafana stored the datasource: the repeat gets 409 and adopts it."""
+    with client(grafana) as c:
+        c.create_datasource({**DATASOURCE, "uid": "es-events-per-min"})
+    grafana.fail_next("GET", "/api/datasources/uid/es-events-per-min", 404, {"message": "Data source not found"})
+    grafana.fail_next("POST", "/api/datasources", 500, {"message": "Failed to add datasource"})
+    grafana.reset_calls()
+    deployed = up(DatasourceProvider(), ds_props(grafana))
+    assert deployed.outs["adopted"] is True
+    assert [(c.method, c.status) for c in grafana.mutating_calls] == [("POST", 500), ("POST", 409), ("PUT", 200)]
+
+
+def test_fake_datasource_rename_onto_a_taken_name_reports_grafanas_message(grafana):
+    provider = DatasourceProvider()
+    deployed = up(provider, ds_props(grafana))
+    with client(grafana) as c:
+        c.create_datasource({"uid": "other", "name": "taken", "type": "elasticsearch"})
+    with pytest.raises(ApiError, match="HTTP 409: Failed to update datasource: data source with the same name"):
+        up(provider, ds_props(grafana, datasource={**DATASOURCE, "name": "taken"}), deployed)
+
+
+def test_fake_query_and_health_endpoints_answer_like_grafana(grafana):
+    up(DatasourceProvider(), ds_props(grafana))
+    grafana.query_frames["es-events-per-min"] = [{"schema": {"fields": [{"name": "EVENTS"}]}}]
+    auth = ("admin", ADMIN_PASSWORD)
+    query = {"from": "now-15m", "to": "now",
+             "queries": [{"refId": "A", "datasource": {"uid": "es-events-per-min"}, "query": "*"}]}
+    answer = requests.post(f"{grafana.url}/api/ds/query", json=query, auth=auth, timeout=5)
+    assert answer.status_code == 200
+    assert answer.json()["results"]["A"]["frames"][0]["schema"]["fields"] == [{"name": "EVENTS"}]
+    unknown = {**query, "queries": [{"refId": "A", "datasource": {"uid": "nope"}}]}
+    answer = requests.post(f"{grafana.url}/api/ds/query", json=unknown, auth=auth, timeout=5)
+    assert (answer.status_code, answer.json()["message"]) == (404, "Data source not found")
+    answer = requests.get(f"{grafana.url}/api/datasources/uid/nope/health", auth=auth, timeout=5)
+    assert (answer.status_code, answer.json()["message"]) == (500, "Unable to load datasource metadata")
+    assert requests.get(f"{grafana.url}/api/health", timeout=5).json()["version"] == "12.4.0"
 
 
 def test_fake_datasource_refresh_detects_edits_deleted_secrets_and_deletion(grafana):
@@ -373,22 +455,24 @@ def test_fake_dashboard_save_without_overwrite_gets_412_but_the_provider_overwri
     assert updated.outs["version"] == 42
 
 
-def test_fake_dashboard_412_name_exists_is_explained(grafana):
+def test_fake_dashboard_412_is_explained_as_a_version_mismatch(grafana):
     grafana.fail_next("POST", "/api/dashboards/db", 412,
-                      {"message": "A dashboard with the same name in the folder already exists",
-                       "status": "name-exists"})
+                      {"message": "The dashboard has been changed by someone else", "status": "version-mismatch"})
     with pytest.raises(ApiError) as caught:
         up(DashboardProvider(), dash_props(grafana))
-    assert caught.value.status == 412
-    assert "same name in the folder already exists" in str(caught.value) and "rename one of them" in str(caught.value)
+    message = str(caught.value)
+    assert caught.value.status == 412 and "The dashboard has been changed by someone else" in message
+    assert "version mismatch" in message and "dashboard uid 'clickstream'" in message and "title" not in message
 
 
-def test_fake_dashboard_saved_over_another_uid_is_reported(grafana):
-    """Legacy Grafana, saving with overwrite, can take over a same-titled dashboard instead of ours."""
-    grafana.fail_next("POST", "/api/dashboards/db", 200, {"id": 3, "uid": "handmade", "url": "/d/handmade/x",
-                                                          "status": "success", "version": 5})
-    with pytest.raises(RuntimeError, match="saved dashboard 'clickstream' over dashboard 'handmade'"):
-        up(DashboardProvider(), dash_props(grafana))
+def test_fake_dashboards_with_the_same_title_in_one_folder_are_separate_dashboards(grafana):
+    """Grafana 11.3+: titles need not be unique in a folder; the uid is the only identity."""
+    provider = DashboardProvider()
+    first = up(provider, dash_props(grafana))
+    second = up(provider, dash_props(grafana, dashboard={**DASHBOARD, "uid": "clickstream-copy"}))
+    assert (first.id, second.id) == ("clickstream", "clickstream-copy")
+    assert {d["dashboard"]["title"] for d in grafana.dashboards.values()} == {"Clickstream analysis"}
+    assert len(grafana.dashboards) == 2
 
 
 def test_fake_dashboard_missing_folder_error_is_surfaced(grafana):

@@ -1,12 +1,16 @@
-"""Dashboard JSON handling (providers/grafana/dashboards.py): loading, the schema check of the fields the
-provider relies on, ``${DS_<KEY>}`` resolution and the canonical form. Pure functions, no network."""
+"""Dashboard JSON handling (providers/grafana/dashboards.py): loading (UTF-8, one uid per file), the schema
+check of the fields the provider relies on, ``${DS_<KEY>}`` resolution and the canonical form. Pure
+functions, no network; and the stack program refusing two dashboard files with one uid at preview."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
-from providers.grafana import DashboardError, load_dashboard
+from clickstream import analytics
+from providers.grafana import DashboardError, load_dashboard, load_dashboards
+from tests.pulumi_mocks import run_stack
 from providers.grafana.dashboards import canonical, placeholders, resolve
 
 PANEL = {"id": 1, "type": "timeseries", "title": "Events", "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
@@ -16,9 +20,12 @@ DASHBOARD = {"uid": "clicks", "title": "Clicks", "time": {"from": "now-15m", "to
              "panels": [PANEL]}
 
 
-def write(tmp_path, content):
-    path = tmp_path / "dash.json"
-    path.write_text(content if isinstance(content, str) else json.dumps(content))
+def write(tmp_path, content, name="dash.json"):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
     return path
 
 
@@ -35,6 +42,39 @@ def test_load_dashboard_names_the_file_and_position_of_bad_json(tmp_path):
 def test_load_dashboard_names_a_missing_file(tmp_path):
     with pytest.raises(DashboardError, match=r"missing.json: cannot read dashboard file"):
         load_dashboard(tmp_path / "missing.json")
+
+
+def test_load_dashboard_tolerates_a_utf8_byte_order_mark(tmp_path):
+    path = write(tmp_path, b"\xef\xbb\xbf" + json.dumps({**DASHBOARD, "title": "Klicks \u00fcber Zeit"}).encode())
+    assert load_dashboard(path)["title"] == "Klicks \u00fcber Zeit"
+
+
+def test_load_dashboard_names_the_file_of_non_utf8_content(tmp_path):
+    latin1 = json.dumps({**DASHBOARD, "title": "Klicks \u00fcber Zeit"}, ensure_ascii=False).encode("latin-1")
+    path = write(tmp_path, latin1)
+    with pytest.raises(DashboardError, match=rf"^{path}: not UTF-8 text: byte 0xfc at offset \d+ .*as UTF-8"):
+        load_dashboard(path)
+
+
+def test_load_dashboards_refuses_two_files_with_one_uid_naming_both(tmp_path):
+    first, other = write(tmp_path, DASHBOARD, "a.json"), write(tmp_path, {**DASHBOARD, "uid": "other"}, "b.json")
+    again = write(tmp_path, {**DASHBOARD, "title": "Copy"}, "c.json")
+    assert [path for path, _ in load_dashboards([first, other])] == [first, other]
+    with pytest.raises(DashboardError, match=rf"^{first} and {again} both declare dashboard uid 'clicks'"):
+        load_dashboards([first, other, again])
+
+
+def test_preview_refuses_two_dashboard_files_with_one_uid(tmp_path, monkeypatch):
+    """Caught before anything is deployed: each would overwrite the other's dashboard on every apply."""
+    for path in sorted(analytics.DASHBOARD_DIR.glob("*.json")):
+        shutil.copy(path, tmp_path / path.name)
+    copy = json.loads((tmp_path / "clickstream.json").read_text())
+    (tmp_path / "zz_copy.json").write_text(json.dumps({**copy, "title": "A copy"}))
+    monkeypatch.setattr(analytics, "DASHBOARD_DIR", tmp_path)
+    with pytest.raises(DashboardError) as caught:
+        run_stack("dev", preview=True)
+    assert str(caught.value).startswith(f"{tmp_path / 'clickstream.json'} and {tmp_path / 'zz_copy.json'} both "
+                                        f"declare dashboard uid {copy['uid']!r}")
 
 
 def test_load_dashboard_lists_every_missing_field_with_the_panel_title(tmp_path):
