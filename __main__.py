@@ -2,7 +2,7 @@
 import pulumi
 
 from clickstream.analytics import declare_analytics
-from clickstream.config import load_stack_config
+from stackconfig import load_stack_config
 from components import deploy_operators, deploy_services
 
 cfg, secrets = load_stack_config()

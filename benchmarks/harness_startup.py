@@ -1,8 +1,8 @@
 """Start-up time and memory of the real services of the test harness (JVM backends).
 
-    .venv/bin/python benchmarks/harness_startup.py                  # Kafka + Connect and Elasticsearch, warm
-    .venv/bin/python benchmarks/harness_startup.py --cold           # also time cold Maven resolves (temp caches)
-    .venv/bin/python benchmarks/harness_startup.py --only elasticsearch
+    .venv/bin/python -m benchmarks.harness_startup                  # Kafka + Connect and Elasticsearch, warm
+    .venv/bin/python -m benchmarks.harness_startup --cold           # also time cold Maven resolves (temp caches)
+    .venv/bin/python -m benchmarks.harness_startup --only elasticsearch
 
 Prints seconds for: resolving the jars, start until ready, a Connect worker restart, a clean stop; and the
 resident memory (RSS) of each JVM once ready and, for Elasticsearch, after the template tests' kind of
@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import sys
 import tempfile
 import time
 
 import requests
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from tests.harness.backends import ES_LOG_ROOT, LOG_ROOT  # noqa: E402
-from tests.harness.elasticsearch import JvmElasticsearch, launcher_classes  # noqa: E402
-from tests.harness.jvm import JvmKafkaConnect  # noqa: E402
-from tests.harness.maven import ELASTICSEARCH, KAFKA, resolve_classpath  # noqa: E402
+from tests.harness.backends import ES_LOG_ROOT, LOG_ROOT
+from tests.harness.elasticsearch import JvmElasticsearch, launcher_classes
+from tests.harness.jvm import JvmKafkaConnect
+from tests.harness.maven import ELASTICSEARCH, KAFKA, resolve_classpath
 
 
 def timed(label: str, action) -> None:

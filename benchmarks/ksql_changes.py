@@ -15,8 +15,8 @@ import collections
 import time
 
 from clickstream.analytics import KSQL_DIR, ksql_variables
-from clickstream.config import StackConfig
 from providers.ksqldb import KsqlObjectError, load_sql_dir
+from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb
 from tests.provider.ksql_stack import declare
 from tests.provider.pulumi_engine import Deployment

@@ -15,7 +15,7 @@ import re
 import pulumi
 
 from clickstream import connectors, rates
-from clickstream.config import Secrets, StackConfig
+from stackconfig import Secrets, StackConfig
 from components.base import Services
 from providers.connect import Connector
 from providers.elasticsearch import IndexTemplate

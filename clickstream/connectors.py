@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import pulumi
 
 from clickstream import generator
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 
 DATAGEN_CLASS = "io.confluent.kafka.connect.datagen.DatagenConnector"
 ELASTICSEARCH_SINK_CLASS = "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector"

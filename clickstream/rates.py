@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from statistics import fmean
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from clickstream.generator import BYTES, STATUSES, VISITORS
 
 MEAN_CLICK_BYTES = fmean(BYTES)

@@ -24,7 +24,7 @@ from typing import Callable, Protocol
 import requests
 from pydantic import ValidationError
 
-from clickstream.config import ConfigError, StackConfig, parse_config
+from stackconfig import ConfigError, StackConfig, parse_config
 from providers.connect import ConnectClient, ConnectorFailed
 from providers.http import ApiError, Endpoint, ServiceTimeout
 

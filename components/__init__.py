@@ -1,7 +1,7 @@
 """Infrastructure: one component per service, with a Docker and a Kubernetes implementation."""
 from __future__ import annotations
 
-from clickstream.config import Secrets, StackConfig
+from stackconfig import Secrets, StackConfig
 from components.base import ServiceComponent, Services
 
 __all__ = ["ServiceComponent", "Services", "deploy_operators", "deploy_services"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 
 CONNECT_PORT = 8083
 KSQLDB_PORT = 8088

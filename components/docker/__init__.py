@@ -5,7 +5,7 @@ parallel. Each container has a healthcheck and ``pulumi up`` waits for it to rep
 """
 from __future__ import annotations
 
-from clickstream.config import Secrets, StackConfig
+from stackconfig import Secrets, StackConfig
 from components.base import Services
 from components.docker.connect import ConnectService
 from components.docker.elasticsearch import ElasticsearchService

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 
 RESTART_POLICY = "unless-stopped"
 STOP_GRACE_SECONDS = 30  # a clean shutdown (Kafka flushes its log, ES its translog) before a forced kill

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from components.base import ServiceComponent
 from components.docker.common import Health, Spec, container_name, env_list, run_container
 from components.docker.kafka import KafkaService

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from clickstream.config import Secrets, StackConfig
+from stackconfig import Secrets, StackConfig
 from components.base import ServiceComponent
 from components.service_settings import heap_opts
 from components.docker.common import Health, Spec, container_name, env_list, run_container, shell_check

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from clickstream.config import Secrets, StackConfig
+from stackconfig import Secrets, StackConfig
 from components.base import ServiceComponent
 from components.docker.common import Health, Spec, env_list, run_container
 

@@ -13,7 +13,7 @@ import uuid
 import pulumi
 import pulumi_docker as docker
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from components.base import ServiceComponent
 from components.service_settings import heap_opts
 from components.docker.common import Health, Spec, container_name, env_list, run_container

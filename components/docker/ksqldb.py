@@ -4,7 +4,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from components.base import ServiceComponent
 from components.docker.common import Health, Spec, env_list, run_container
 from components.docker.connect import ConnectService

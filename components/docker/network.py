@@ -4,7 +4,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 
 
 def create_network(cfg: StackConfig) -> docker.Network:

@@ -5,7 +5,7 @@ are the stack's own or the cluster's shared ones (stack ``operators``, :mod:`.op
 """
 from __future__ import annotations
 
-from clickstream.config import Secrets, StackConfig
+from stackconfig import Secrets, StackConfig
 from components.base import Services
 from components.kubernetes import access
 from components.kubernetes.connect import ConnectService

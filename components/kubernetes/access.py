@@ -15,7 +15,7 @@ import dataclasses
 import pulumi
 import pulumi_kubernetes as k8s
 
-from clickstream.config import allow_list
+from stackconfig import allow_list
 from components.kubernetes import connect, elasticsearch, grafana, ksqldb
 from components.kubernetes.platform import Platform
 

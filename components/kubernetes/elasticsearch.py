@@ -13,7 +13,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from clickstream.config import Secrets
+from stackconfig import Secrets
 from components.base import ServiceComponent
 from components.service_settings import heap_opts
 from components.kubernetes import charts, operators

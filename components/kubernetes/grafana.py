@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from clickstream.config import Secrets
+from stackconfig import Secrets
 from components.base import ServiceComponent
 from components.kubernetes import charts
 from components.kubernetes.platform import Platform, helm_release, once_ready

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from components.kubernetes import charts
 from components.kubernetes.platform import Platform, helm_release, open_platform
 

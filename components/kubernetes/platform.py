@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from clickstream.config import StackConfig, mebibytes
+from stackconfig import StackConfig, mebibytes
 from components.kubernetes.charts import Chart
 
 PART_OF = "clickstream"

@@ -16,7 +16,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.exceptions import ContainerStartException
 from testcontainers.core.network import Network
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from tests.harness.processes import HarnessError, free_port, make_work_dir, remove_stale_work_dirs
 from tests.harness.readiness import FILE_AND_MIRROR_PLUGINS, wait_for_connect
 

@@ -19,7 +19,7 @@ import os
 import pathlib
 import shutil
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from tests.harness.maven import CACHE_DIR, ELASTICSEARCH, cached_classpath, resolve_classpath
 from tests.harness.processes import (HarnessError, JavaProcess, free_port, java_executable, javac_executable,
                                      make_work_dir, privilege_drop_unavailable, remove_stale_work_dirs, run_tool,

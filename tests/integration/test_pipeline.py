@@ -6,7 +6,7 @@ settings (``StackConfig`` defaults, ``components.docker.*`` environments). The a
 exactly what ``clickstream.analytics.declare_analytics`` declares (under Pulumi mocks), applied through its
 dynamic providers the way the Pulumi engine applies it (``tests.provider.pulumi_engine.Deployment``).
 The tests assert that data flows from the datagen connectors through ksqlDB into the Elasticsearch indexes
-and that Grafana answers queries on the datasources, and compare per-user tables with ``clickstream.reference_model`` for clicks the test inserts.
+and that Grafana answers queries on the datasources, and compare per-user tables with ``tests.reference_model`` for clicks the test inserts.
 Skipped with the reason when no Docker engine answers. Logs: test-logs/integration/.
 """
 from __future__ import annotations
@@ -21,9 +21,10 @@ import pulumi
 import pytest
 from testcontainers.core.container import DockerContainer
 
-from clickstream import connectors, reference_model
+from clickstream import connectors
+from tests import reference_model
 from clickstream.analytics import FOLDER_UID, declare_analytics
-from clickstream.config import Secrets, StackConfig
+from stackconfig import Secrets, StackConfig
 from components.base import Services
 from components.docker.connect import connect_env, install_and_run_command
 from components.docker.elasticsearch import elasticsearch_env

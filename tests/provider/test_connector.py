@@ -17,7 +17,7 @@ from providers.connect import ConnectClient, ConnectorError, ConnectorFailed, Co
 from providers.connect.provider import secret_hash
 from providers.http import Endpoint, ServiceTimeout
 from clickstream import connectors
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from tests.fakes.connect import DATAGEN, ELASTICSEARCH_SINK, REBALANCE_MESSAGE, FakeConnect
 from tests.provider.connect_backend import mutating
 from tests.provider.pulumi_engine import dill_round_trip, refresh, up

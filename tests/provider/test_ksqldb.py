@@ -17,7 +17,7 @@ import pulumi
 import pytest
 
 from clickstream.analytics import ksql_variables
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from providers.http import Endpoint, ServiceTimeout
 from providers.ksqldb import (
     KsqlClient,

@@ -11,7 +11,7 @@ import pytest
 
 from clickstream import connectors, generator, rates
 from clickstream.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
-from clickstream.config import ConfigError, StackConfig, parse_config
+from stackconfig import ConfigError, StackConfig, parse_config
 from providers.grafana import load_dashboard
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
 

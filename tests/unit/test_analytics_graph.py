@@ -17,7 +17,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from clickstream import connectors
 from clickstream.analytics import KSQL_DIR, declare_analytics, ksql_variables
-from clickstream.config import Secrets, StackConfig
+from stackconfig import Secrets, StackConfig
 from components.base import Services
 from providers.ksqldb import load_sql_dir, parse_sources
 from tests.pulumi_mocks import Declared, Graph, RecordingMocks, is_secret, run_stack

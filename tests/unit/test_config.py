@@ -1,7 +1,7 @@
 """Unit tier: stack configuration (no network, no Docker).
 
 The stack files and Pulumi.yaml are the REAL project files; config is validated by the real
-``clickstream.config``; the last tests run the real ``__main__.py`` under Pulumi mocks (a FAKE engine).
+``stackconfig``; the last tests run the real ``__main__.py`` under Pulumi mocks (a FAKE engine).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typing
 import pytest
 import yaml
 
-from clickstream.config import SECRET_KEYS, ConfigError, StackConfig, check_stack, parse_config
+from stackconfig import SECRET_KEYS, ConfigError, StackConfig, check_stack, parse_config
 from tests.pulumi_mocks import ROOT, base_config, run_stack
 
 STACKS = ("dev", "staging", "prod", "operators")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from components.docker.common import go_duration
 from tests.pulumi_mocks import Graph, is_secret, run_stack
 

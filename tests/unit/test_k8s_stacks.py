@@ -12,7 +12,7 @@ import shlex
 import pytest
 from pulumi.runtime import rpc
 
-from clickstream.config import ConfigError, parse_config
+from stackconfig import ConfigError, parse_config
 from components.kubernetes import charts
 from tests.k8s_cluster_scope import deep_merge, release_values
 from tests.pulumi_mocks import Graph, base_config, run_stack

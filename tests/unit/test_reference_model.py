@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 
 from clickstream import generator, rates
-from clickstream import reference_model as rm
-from clickstream.config import StackConfig
-from clickstream.reference_model import Click
+from tests import reference_model as rm
+from stackconfig import StackConfig
+from tests.reference_model import Click
 
 T0 = 1_700_000_040_000  # a multiple of 60 s
 

@@ -12,7 +12,7 @@ import pytest
 
 from clickstream import sessionize
 from clickstream.__main__ import main as cli_main
-from clickstream.config import StackConfig
+from stackconfig import StackConfig
 from providers.connect import ConnectClient
 from providers.http import Endpoint
 from tests.fakes.connect import FakeConnect
