@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -38,7 +39,7 @@ PULUMI_IN_PROJECT = ROOT / ".tools" / "pulumi" / "pulumi"
 STAGES = ("source connector", "source topic", "ksqlDB query", "sink connector", "index", "datasource", "dashboard")
 OUTPUT_KEYS = {"connect": "connectUrl", "ksqldb": "ksqldbUrl", "elasticsearch": "elasticsearchUrl",
                "grafana": "grafanaUrl"}
-WORKERS = 16
+PER_SERVICE = 4  # concurrent requests to one service: parallel, yet gentle on a small server
 PULUMI_TIMEOUT = 120.0  # seconds for one `pulumi stack output` / `pulumi config` call
 
 
@@ -203,19 +204,23 @@ def _hint(targets: Targets) -> str:
 
 def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(),
           clock: Callable[[], float] = time.time) -> Report:
-    """Look at every link once; independent links are checked in parallel."""
+    """Look at every link once; independent links are checked in parallel (``PER_SERVICE`` requests at a
+    time per service, the four services at once)."""
     chain = chain or declared_chain()
     started, now = time.monotonic(), clock()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="status") as pool:
-        source_connectors = [pool.submit(connector_link, targets.connect, "source connector", n)
+    with contextlib.ExitStack() as stack:
+        connect, ksqldb, elasticsearch, grafana = (
+            stack.enter_context(concurrent.futures.ThreadPoolExecutor(PER_SERVICE, thread_name_prefix=f"status-{s}"))
+            for s in ("connect", "ksqldb", "elasticsearch", "grafana"))
+        source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n)
                              for n in chain.source_connectors]
-        ksql = pool.submit(_ksql_links, targets, chain, limits, now)
-        sink_connectors = [pool.submit(connector_link, targets.connect, "sink connector", n)
+        ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now)
+        sink_connectors = [connect.submit(connector_link, targets.connect, "sink connector", n)
                            for n in chain.sink_connectors]
-        indexes = [pool.submit(index_link, targets.elasticsearch, index, limits, now, feeder)
+        indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder)
                    for index, feeder in chain.indexes.items()]
-        datasources = [pool.submit(datasource_link, targets.grafana, uid) for uid in chain.datasources]
-        dashboards = [pool.submit(dashboard_link, targets.grafana, uid) for uid in chain.dashboards]
+        datasources = [grafana.submit(datasource_link, targets.grafana, uid) for uid in chain.datasources]
+        dashboards = [grafana.submit(dashboard_link, targets.grafana, uid) for uid in chain.dashboards]
         sources, queries = ksql.result()
         links = [f.result() for f in source_connectors] + sources + queries + \
             [f.result() for f in sink_connectors + indexes + datasources + dashboards]
