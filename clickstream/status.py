@@ -214,14 +214,14 @@ def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(
             for s in ("connect", "ksqldb", "elasticsearch", "grafana"))
         source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n)
                              for n in chain.source_connectors]
-        ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now)
+        ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now) if chain.sources or chain.queries else None
         sink_connectors = [connect.submit(connector_link, targets.connect, "sink connector", n)
                            for n in chain.sink_connectors]
         indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder)
                    for index, feeder in chain.indexes.items()]
         datasources = [grafana.submit(datasource_link, targets.grafana, uid) for uid in chain.datasources]
         dashboards = [grafana.submit(dashboard_link, targets.grafana, uid) for uid in chain.dashboards]
-        sources, queries = ksql.result()
+        sources, queries = ksql.result() if ksql else ([], [])
         links = [f.result() for f in source_connectors] + sources + queries + \
             [f.result() for f in sink_connectors + indexes + datasources + dashboards]
     return Report(tuple(links), now, time.monotonic() - started)
