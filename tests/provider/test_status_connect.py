@@ -60,7 +60,7 @@ def test_connector_links_running_failed_paused_missing(connect_backend):
     assert report.summary() == f"Data stops at sink connector {failing} (1 OK, 1 BROKEN)."
 
     assert requests.put(f"{url}/connectors/{running}/pause", timeout=30).status_code == 202
-    paused = wait_for_state(url, "source connector", running, LAGGING, saying="paused")
+    paused = wait_for_state(url, "source connector", running, LAGGING, saying="0=PAUSED: paused")
     assert paused.evidence == "connector PAUSED; tasks: 0=PAUSED: paused, no records move"
     assert f"/connectors/{running}/resume" in paused.action
 
