@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from testcontainers.core.container import DockerContainer
 
-from clickstream import connectors, reference_model
+from clickstream import connectors, reference_model, status
 from clickstream.analytics import DASHBOARD_DIR, DS_PLACEHOLDER, FOLDER_TITLE, FOLDER_UID, KSQL_DIR, ksql_variables
 from clickstream.config import StackConfig
 from components.docker.connect import connect_env, install_and_run_command
@@ -161,6 +161,25 @@ def _apply_everything(cfg: StackConfig, pipeline: Pipeline, es_internal: str) ->
                                     "datasource_uids": {key: connectors.datasource_uid(key.removeprefix("DS_"))
                                                         for key in keys}})
         pipeline.dashboard_uids.append(body["uid"])
+
+
+def test_status_waits_for_data_first_and_records_time_to_first_data(pipeline):
+    """``clickstream status --wait-for-data`` over the real services: every link OK (indexes: the
+    PROMPT_TABLES ones, which fill within minutes), time to readiness per link kept in the logs."""
+    declared = status.declared_chain()
+    prompt = {connectors.index_name(t) for t in PROMPT_TABLES}
+    chain = dataclasses.replace(declared, indexes={i: c for i, c in declared.indexes.items() if i in prompt})
+    targets = status.Targets.from_outputs(
+        {"connectUrl": pipeline.connect_url, "ksqldbUrl": pipeline.ksqldb_url,
+         "elasticsearchUrl": pipeline.elasticsearch_url, "grafanaUrl": pipeline.grafana_url},
+        grafana_user=StackConfig().grafana_admin_user, grafana_password=pipeline.grafana_password, timeout=30)
+    lines: list[str] = []
+    started = time.monotonic()
+    report = status.wait_for_data(targets, chain, timeout=TIMEOUT, out=lines.append)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (LOG_DIR / "time-to-first-data.txt").write_text(
+        f"time to first data: {time.monotonic() - started:.1f} s\n" + "\n".join(lines) + "\n" + report.render() + "\n")
+    assert report.ok, report.render()
 
 
 def test_every_connector_and_its_tasks_run(pipeline):
