@@ -341,7 +341,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, targets: Targets | None = None, chain: Chain | None = None,
         out: Callable[[str], None] = print) -> int:
-    """0: every link OK; 1: some link LAGGING or BROKEN (or --wait-for-data timed out); 2: no status at all."""
+    """0: every link OK; 1: some link LAGGING or BROKEN (or --wait-for-data timed out); 2: no status at all;
+    130: stopped with Ctrl-C."""
+    try:
+        return _run(args, targets, chain, out)
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace, targets: Targets | None, chain: Chain | None, out: Callable[[str], None]) -> int:
     limits = Limits(stale_after=args.stale_after)
     try:
         targets = targets or stack_targets(args.stack)

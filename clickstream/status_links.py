@@ -79,7 +79,7 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
             status = client.status(name)
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
         return unreachable(stage, name, "Kafka Connect", endpoint.url, exc, hint)
-    restart = f"curl -X POST {endpoint.url.rstrip('/')}/connectors/{name}/restart?includeTasks=true&onlyFailed=true"
+    restart = f"curl -X POST '{endpoint.url.rstrip('/')}/connectors/{name}/restart?includeTasks=true&onlyFailed=true'"
     if status is None:
         return Link(stage, name, BROKEN, "Kafka Connect has no such connector",
                     "`make up` creates it (pulumi up --refresh puts back what was deleted)")

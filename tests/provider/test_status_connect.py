@@ -52,7 +52,7 @@ def test_connector_links_running_failed_paused_missing(connect_backend):
     broken = wait_for_state(url, "sink connector", failing, BROKEN)
     assert broken.evidence.startswith("task 0 FAILED on ")
     assert "Couldn't find or create file '/nonexistent-dir/status/out.txt'" in broken.evidence
-    assert broken.action.endswith(f"/connectors/{failing}/restart?includeTasks=true&onlyFailed=true`")
+    assert broken.action.endswith(f"/connectors/{failing}/restart?includeTasks=true&onlyFailed=true'`")
 
     report = status.check(targets(url), only_connectors((running,), (failing,)))
     assert [(link.name, link.state) for link in report.links] == [(running, OK), (failing, BROKEN)]

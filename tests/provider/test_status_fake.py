@@ -103,7 +103,7 @@ def test_failed_sink_task_is_broken_with_the_trace_and_a_restart(pipeline):
     broken = link(report, "sink connector", "es-sink-events-per-min")
     assert "task 0 FAILED" in broken.evidence and "Failed to connect to Elasticsearch" in broken.evidence
     assert "Caused by: java.net.UnknownHostException" in broken.evidence
-    assert "/connectors/es-sink-events-per-min/restart?includeTasks=true&onlyFailed=true" in broken.action
+    assert "/connectors/es-sink-events-per-min/restart?includeTasks=true&onlyFailed=true'" in broken.action
     assert report.summary().startswith("Data stops at sink connector es-sink-events-per-min")
 
 
