@@ -124,10 +124,10 @@ def _offsets(description: Mapping[str, Any]) -> tuple[int, int]:
             if topic_summary.get("kafkaTopic") != topic:
                 continue
             for part in topic_summary.get("offsets") or []:
-                end = int(part.get("logEndOffset") or 0)
-                consumed = int(part.get("consumerOffset") if part.get("consumerOffset", -1) >= 0
-                               else part.get("logStartOffset") or 0)
-                group_end += end - int(part.get("logStartOffset") or 0)
+                start, end = int(part.get("logStartOffset") or 0), int(part.get("logEndOffset") or 0)
+                committed = part.get("consumerOffset")
+                consumed = committed if isinstance(committed, int) and committed >= 0 else start  # none committed yet
+                group_end += end - start
                 group_lag += max(0, end - consumed)
         records, lag = max(records, group_end), max(lag, group_lag)
     return records, lag

@@ -27,13 +27,12 @@ import urllib.request
 from typing import Any, Iterator
 
 from clickstream import status
-from tests.app_layer import FakeServices, app_layer, pointed_at
+from tests.app_layer import CONTENT_PLUGINS, GRAFANA_PASSWORD, FakeServices, app_layer, pointed_at
 from tests.fakes.connect import FakeConnect
 from tests.fakes.elasticsearch import FakeElasticsearch, es_error
 from tests.fakes.grafana import FakeGrafana
 from tests.fakes.ksqldb import FakeKsqlDb
 from tests.provider.pulumi_engine import up
-from tests.app_layer import CONTENT_PLUGINS, GRAFANA_PASSWORD
 
 SOURCE_TOPICS = ("clickstream", "clickstream_codes", "clickstream_users")
 
