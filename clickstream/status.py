@@ -212,15 +212,16 @@ def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(
         connect, ksqldb, elasticsearch, grafana = (
             stack.enter_context(concurrent.futures.ThreadPoolExecutor(PER_SERVICE, thread_name_prefix=f"status-{s}"))
             for s in ("connect", "ksqldb", "elasticsearch", "grafana"))
-        source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n)
+        hint = _hint(targets)
+        source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n, hint)
                              for n in chain.source_connectors]
         ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now) if chain.sources or chain.queries else None
-        sink_connectors = [connect.submit(connector_link, targets.connect, "sink connector", n)
+        sink_connectors = [connect.submit(connector_link, targets.connect, "sink connector", n, hint)
                            for n in chain.sink_connectors]
-        indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder)
+        indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder, hint)
                    for index, feeder in chain.indexes.items()]
-        datasources = [grafana.submit(datasource_link, targets.grafana, uid) for uid in chain.datasources]
-        dashboards = [grafana.submit(dashboard_link, targets.grafana, uid) for uid in chain.dashboards]
+        datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint) for uid in chain.datasources]
+        dashboards = [grafana.submit(dashboard_link, targets.grafana, uid, hint) for uid in chain.dashboards]
         sources, queries = ksql.result() if ksql else ([], [])
         links = [f.result() for f in source_connectors] + sources + queries + \
             [f.result() for f in sink_connectors + indexes + datasources + dashboards]

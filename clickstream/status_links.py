@@ -56,6 +56,7 @@ class Limits:
 
 
 def unreachable(stage: str, name: str, service: str, url: str, exc: Exception, hint: str = "") -> Link:
+    """A link whose service did not answer; ``hint`` (e.g. the stack's port-forward commands) says what to do."""
     reason = exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
     return Link(stage, name, BROKEN, f"{service} at {url} did not answer: {reason}",
                 hint or f"check that {service} runs (`make up` starts and converges everything)")
@@ -199,7 +200,7 @@ def query_link(sink: str, queries: list[Mapping[str, Any]], descriptions: Mappin
 
 
 # Elasticsearch ------------------------------------------------------------------------------------------
-def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feeder: str = "") -> Link:
+def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feeder: str = "", hint: str = "") -> Link:
     """Document count and newest ``EVENT_TS`` of one index: missing or empty -> BROKEN, old -> LAGGING."""
     stage = "index"
     upstream = f"connector {feeder}" if feeder else "its sink connector"
@@ -211,9 +212,9 @@ def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feede
         if exc.status == 404:
             return Link(stage, index, BROKEN, f"no index {index!r} yet: nothing was written to it",
                         f"check {upstream} (its line above) and the query feeding it")
-        return unreachable(stage, index, "Elasticsearch", endpoint.url, exc)
+        return unreachable(stage, index, "Elasticsearch", endpoint.url, exc, hint)
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
-        return unreachable(stage, index, "Elasticsearch", endpoint.url, exc)
+        return unreachable(stage, index, "Elasticsearch", endpoint.url, exc, hint)
     total = (answer.get("hits") or {}).get("total")
     count = int(total.get("value", 0) if isinstance(total, dict) else total or 0)
     newest = ((answer.get("aggregations") or {}).get("newest") or {}).get("value")
@@ -231,7 +232,7 @@ def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feede
 
 
 # Grafana ------------------------------------------------------------------------------------------------
-def datasource_link(endpoint: Endpoint, uid: str) -> Link:
+def datasource_link(endpoint: Endpoint, uid: str, hint: str = "") -> Link:
     """Grafana's own health check of a datasource (run by Grafana, so it tests Grafana's route to ES)."""
     stage = "datasource"
     try:
@@ -243,7 +244,7 @@ def datasource_link(endpoint: Endpoint, uid: str) -> Link:
             body = _json(response)
             source = client.http.request("GET", f"/api/datasources/uid/{uid}", ok=(200, 404), attempts=1)
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
-        return unreachable(stage, uid, "Grafana", endpoint.url, exc)
+        return unreachable(stage, uid, "Grafana", endpoint.url, exc, hint)
     if source.status_code == 404:
         return Link(stage, uid, BROKEN, "Grafana has no such datasource", "`make up` creates it")
     url = _json(source).get("url")
@@ -275,7 +276,7 @@ def panel_datasources(panels: list) -> Iterator[tuple[str, str]]:
         yield from panel_datasources(panel.get("panels") or [])
 
 
-def dashboard_link(endpoint: Endpoint, uid: str) -> Link:
+def dashboard_link(endpoint: Endpoint, uid: str, hint: str = "") -> Link:
     """The dashboard exists, and every datasource its panels query exists in Grafana."""
     stage = "dashboard"
     try:
@@ -287,7 +288,7 @@ def dashboard_link(endpoint: Endpoint, uid: str) -> Link:
             uses = list(panel_datasources(dashboard.get("panels") or []))
             missing = {ds for ds in {ds for _, ds in uses} if client.get_datasource(ds) is None}
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
-        return unreachable(stage, uid, "Grafana", endpoint.url, exc)
+        return unreachable(stage, uid, "Grafana", endpoint.url, exc, hint)
     panels = sorted({title for title, _ in uses})
     title = dashboard.get("title") or uid
     if missing:

@@ -192,11 +192,14 @@ def test_deleted_datasource_breaks_it_and_the_dashboard_panels_using_it(pipeline
 
 
 def test_a_service_that_does_not_answer_breaks_its_links_quickly(pipeline):
-    dead = dataclasses.replace(pipeline.targets, elasticsearch=dataclasses.replace(
+    forward = "kubectl port-forward -n clickstream svc/elasticsearch 9200:9200"
+    dead = dataclasses.replace(pipeline.targets, port_forward_commands=(forward,), elasticsearch=dataclasses.replace(
         pipeline.targets.elasticsearch, url="http://127.0.0.1:9", timeout=1.0, ready_timeout=1.0))
     report = status.check(dead, pipeline.chain)
     assert set(not_ok(report)) == {("index", index) for index in pipeline.chain.indexes}
-    assert "Elasticsearch at http://127.0.0.1:9 did not answer" in link(report, "index", "events_per_min").evidence
+    broken = link(report, "index", "events_per_min")
+    assert "Elasticsearch at http://127.0.0.1:9 did not answer" in broken.evidence
+    assert broken.action == f"start the stack's port-forwards: {forward}"
 
 
 def test_wait_for_data_ends_when_every_index_has_documents_and_prints_time_per_link():
