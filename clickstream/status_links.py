@@ -243,6 +243,10 @@ def datasource_link(endpoint: Endpoint, uid: str, hint: str = "") -> Link:
                 return Link(stage, uid, OK, f"Grafana: {response.json().get('message') or 'OK'}")
             body = _json(response)
             source = client.http.request("GET", f"/api/datasources/uid/{uid}", ok=(200, 404), attempts=1)
+    except requests.ReadTimeout:
+        return Link(stage, uid, BROKEN, f"Grafana's health check did not finish within {endpoint.timeout:g} s: "
+                                        "it waits for the Elasticsearch cluster to be at least yellow",
+                    "check Elasticsearch's health (`GET _cluster/health`) and the index line above")
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
         return unreachable(stage, uid, "Grafana", endpoint.url, exc, hint)
     if source.status_code == 404:

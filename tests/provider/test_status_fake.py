@@ -12,13 +12,14 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import socket
 import time
 
 import pytest
 
 from clickstream import status
-from clickstream.status_links import BROKEN, LAGGING, OK
-from providers.http import ServiceTimeout
+from clickstream.status_links import BROKEN, LAGGING, OK, datasource_link
+from providers.http import Endpoint, ServiceTimeout
 from tests.app_layer import GRAFANA_PASSWORD
 from tests.status_chain import Pipeline, deployed_pipeline, make_data_flow
 
@@ -225,3 +226,24 @@ def test_wait_for_data_times_out_naming_the_links_without_data():
     message = str(caught.value)
     assert message.startswith("timed out after 0.5 s waiting for data to reach every link")
     assert "source topic CLICKSTREAM BROKEN" in message and "more)" in message
+
+
+def test_red_elasticsearch_fails_grafanas_health_check(pipeline):
+    pipeline.fakes.elasticsearch.health = "red"
+    try:
+        report = status.check(pipeline.targets, pipeline.chain)
+    finally:
+        pipeline.fakes.elasticsearch.health = "green"
+    assert {key for key, state in not_ok(report).items() if state == BROKEN} == \
+        {("datasource", uid) for uid in pipeline.chain.datasources}
+    assert "(ERROR: Elasticsearch cluster is not healthy)" in link(report, "datasource", "es-events-per-min").evidence
+
+
+def test_health_check_that_does_not_finish_in_time_says_why():
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        endpoint = Endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.3, ready_timeout=0.3)
+        broken = datasource_link(endpoint, "es-events-per-min")
+    assert broken.state == BROKEN
+    assert broken.evidence.startswith("Grafana's health check did not finish within 0.3 s")
