@@ -78,12 +78,15 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
     try:
         with ConnectClient(endpoint) as client:
             status = client.status(name)
+            exists = status is not None or client.get_config(name) is not None
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
         return unreachable(stage, name, "Kafka Connect", endpoint.url, exc, hint)
     restart = f"curl -X POST '{endpoint.url.rstrip('/')}/connectors/{name}/restart?includeTasks=true&onlyFailed=true'"
-    if status is None:
+    if not exists:
         return Link(stage, name, BROKEN, "Kafka Connect has no such connector",
                     "`make up` creates it (pulumi up --refresh puts back what was deleted)")
+    if status is None:  # created a moment ago: the worker has not written its status yet
+        return Link(stage, name, LAGGING, "connector created, no status reported yet", "look again in a few seconds")
     failure = failure_summary(status)
     if failure:
         return Link(stage, name, BROKEN, failure, f"fix the cause named in the trace, then `{restart}`")

@@ -4,6 +4,7 @@ task is BROKEN with the first line of its trace and the restart to run, a paused
 missing one BROKEN — and the whole report exits 1."""
 from __future__ import annotations
 
+import pytest
 import requests
 
 from clickstream import status
@@ -47,15 +48,22 @@ def test_connector_links_running_failed_paused_missing(connect_backend):
     assert connect_backend.put_config(failing, {"connector.class": SINK, "tasks.max": "1", "topics": running,
                                                 "file": "/nonexistent-dir/status/out.txt"}) == 201
 
-    ok = wait_for_state(url, "source connector", running, OK)
+    ok = wait_for_state(url, "source connector", running, OK)  # right after the PUT: no status yet, then RUNNING
     assert ok.evidence == "connector RUNNING; tasks: 0=RUNNING"
-    broken = wait_for_state(url, "sink connector", failing, BROKEN)
+    broken = wait_for_state(url, "sink connector", failing, BROKEN, saying="FAILED")
     assert broken.evidence.startswith("task 0 FAILED on ")
     assert "Couldn't find or create file '/nonexistent-dir/status/out.txt'" in broken.evidence
     assert broken.action.endswith(f"/connectors/{failing}/restart?includeTasks=true&onlyFailed=true'`")
 
-    report = status.check(targets(url), only_connectors((running,), (failing,)))
-    assert [(link.name, link.state) for link in report.links] == [(running, OK), (failing, BROKEN)]
+    reports: list[status.Report] = []
+
+    def settled() -> bool:
+        reports[:] = [status.check(targets(url), only_connectors((running,), (failing,)))]
+        return [(link.name, link.state) for link in reports[0].links] == [(running, OK), (failing, BROKEN)]
+
+    wait_until(settled, timeout=TIMEOUT, description="the report to show the source OK and the sink BROKEN",
+               last_seen=lambda: reports[0].render() if reports else "nothing yet")
+    report = reports[0]
     assert report.exit_code == 1
     assert report.summary() == f"Data stops at sink connector {failing} (1 OK, 1 BROKEN)."
 
@@ -67,3 +75,13 @@ def test_connector_links_running_failed_paused_missing(connect_backend):
     missing = connector_link(Endpoint(url, timeout=10, ready_timeout=10), "source connector", "no-such-connector")
     assert missing.state == BROKEN and missing.evidence == "Kafka Connect has no such connector"
 
+
+
+@pytest.mark.fake
+def test_connector_created_a_moment_ago_without_a_status_yet_is_lagging(fake_connect):
+    name = "datagen-clickstream"
+    assert requests.put(f"{fake_connect.url}/connectors/{name}/config", timeout=10,
+                        json={"connector.class": SOURCE, "topic": "t", "file": "/tmp/in.txt"}).status_code == 201
+    fake_connect.fail_next(1, 404, f"No status found for connector {name}", methods=frozenset({"GET"}))
+    link = connector_link(Endpoint(fake_connect.url, timeout=5, ready_timeout=5), "source connector", name)
+    assert (link.state, link.evidence) == (LAGGING, "connector created, no status reported yet")
