@@ -260,16 +260,18 @@ def wait_for_data(targets: Targets, chain: Chain | None = None, *, timeout: floa
 
 
 def watch(run_once: Callable[[], Report], *, interval: float, duration: float, render: Callable[[Report], str],
-          out: Callable[[str], None] = print, stop: threading.Event | None = None) -> int:
+          out: Callable[[str], None] = print, stop: threading.Event | None = None, in_place: bool = True) -> int:
     """Redraw the status every ``interval`` seconds (a refresh rate, not a wait for a condition) for at most
-    ``duration`` seconds or until Ctrl-C; returns the last check's exit code (130 after Ctrl-C)."""
+    ``duration`` seconds or until Ctrl-C; returns the last check's exit code (130 after Ctrl-C).
+    ``in_place``: clear the screen before each redraw (else one rendering after the other, e.g. JSON lines)."""
     stop = stop or threading.Event()
     deadline = time.monotonic() + duration
     report = None
     try:
         while True:
             report = run_once()
-            out("\x1b[H\x1b[2J" + render(report) + f"\n(refreshing every {interval:g} s; Ctrl-C stops)")
+            out("\x1b[H\x1b[2J" + render(report) + f"\n(refreshing every {interval:g} s; Ctrl-C stops)"
+                if in_place else render(report))
             remaining = deadline - time.monotonic()
             if remaining <= 0 or stop.wait(min(interval, remaining)):
                 break
@@ -371,7 +373,7 @@ def _run(args: argparse.Namespace, targets: Targets | None, chain: Chain | None,
     if args.watch:
         return watch(lambda: check(targets, chain, limits), interval=args.interval, duration=args.duration,
                      render=lambda r: json.dumps(r.as_json()) if args.json else r.render(color=sys.stdout.isatty()),
-                     out=out)
+                     out=out, in_place=not args.json)
     report = check(targets, chain, limits)
     out(json.dumps(report.as_json(), indent=2) if args.json else report.render(color=sys.stdout.isatty()))
     return report.exit_code

@@ -214,6 +214,10 @@ def test_watch_redraws_in_place_and_is_bounded():
     assert all(frame.startswith("\x1b[H\x1b[2J") for frame in shown)
     assert "Data stops at source connector link0" in shown[0] and "all 1 links OK" in shown[1]
     assert status.watch(lambda: report(BROKEN), interval=60, duration=0, render=str, out=shown.append) == 1
+    lines: list[str] = []
+    status.watch(lambda: report(OK), interval=60, duration=0, render=lambda r: json.dumps(r.as_json()),
+                 out=lines.append, in_place=False)
+    assert json.loads(lines[0])["ok"] is True, "--watch --json prints plain JSON lines"
 
 
 def test_watch_stops_cleanly_on_ctrl_c():
