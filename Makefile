@@ -1,4 +1,5 @@
-# Single entry point. `make up` deploys the dev stack; `make test` runs every test this machine can run.
+# Single entry point. `make up` deploys the dev stack and waits for data; `make status` says, link by link,
+# whether data flows; `make test` runs every test this machine can run.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,8 +9,11 @@ STATE_DIR := $(CURDIR)/.pulumi-state
 export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(STATE_DIR)/passphrase
 export PULUMI_SKIP_UPDATE_CHECK := true
+PULUMI_DIR := $(CURDIR)/.tools/pulumi
+export PATH := $(PULUMI_DIR):$(PATH)
+WAIT_FOR_DATA ?= 900
 
-.PHONY: venv stack docker-check up preview destroy test test-unit test-provider test-integration grafana-schema dashboard-types bench clean
+.PHONY: venv pulumi-cli stack docker-check up status preview destroy test test-unit test-provider test-integration grafana-schema dashboard-types bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
@@ -23,8 +27,10 @@ $(STATE_DIR)/passphrase:
 	@mkdir -p $(STATE_DIR) && chmod 700 $(STATE_DIR)
 	@$(PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@ && chmod 600 $@
 
-stack: venv $(STATE_DIR)/passphrase
-	@command -v pulumi >/dev/null || { echo "The Pulumi CLI is missing: install it (https://www.pulumi.com/docs/install/, e.g. 'curl -fsSL https://get.pulumi.com | sh'), then re-run 'make up'."; exit 1; }
+pulumi-cli: ## the pinned Pulumi CLI in .tools/pulumi (official archive, checksum verified; no-op when present)
+	@$(PYTHON) tools/install_pulumi.py --dest $(PULUMI_DIR)
+
+stack: venv pulumi-cli $(STATE_DIR)/passphrase
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK) --secrets-provider passphrase
 	@[ "$(STACK)" = operators ] || pulumi config get grafanaAdminPassword >/dev/null 2>&1 || { \
 	  [ "$(STACK)" = dev ] || { echo "Stack $(STACK) has no grafanaAdminPassword: run 'pulumi config set --secret grafanaAdminPassword <password>' first."; exit 1; }; \
@@ -33,10 +39,15 @@ stack: venv $(STATE_DIR)/passphrase
 
 docker-check:
 	@[ "$(STACK)" != dev ] || docker info >/dev/null 2>&1 || { echo "The dev stack runs on Docker, but no Docker engine answers: install/start Docker (and check 'docker info'), then re-run 'make up'."; exit 1; }
+	@[ "$(STACK)" != dev ] || $(PYTHON) tools/check_max_map_count.py
 
-up: stack docker-check ## deploy (or converge) the stack, default dev; --refresh: what runs is read first
+up: stack docker-check ## deploy (or converge) the stack, default dev, and wait until every index has data
 	pulumi up --refresh --yes --stack $(STACK)
+	@[ "$(STACK)" = operators ] || $(PY) -m clickstream status --stack $(STACK) --wait-for-data --timeout $(WAIT_FOR_DATA)
 	@[ "$(STACK)" = operators ] || echo "Grafana: $$(pulumi stack output grafanaUrl --stack $(STACK))  (user: admin, password: pulumi config get grafanaAdminPassword)"
+
+status: venv pulumi-cli ## is data flowing? one line per link (STATUS_ARGS="--watch" or "--json")
+	@$(PY) -m clickstream status --stack $(STACK) $(STATUS_ARGS)
 
 preview: stack
 	pulumi preview --stack $(STACK)
@@ -66,9 +77,10 @@ tools/grafana-schema/node_modules/.installed: tools/grafana-schema/package-lock.
 dashboard-types: # installs the type-check packages where npm exists; without npm that test says how to get them
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory grafana-schema; fi
 
-bench: venv ## benchmarks: application-layer call counts, ksqlDB changes
+bench: venv ## benchmarks: application-layer call counts, ksqlDB changes, one status run
 	$(PY) -m benchmarks.app_layer_calls
 	$(PY) -m benchmarks.ksql_changes
+	$(PY) -m benchmarks.status_run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .cache tools/grafana-schema/node_modules tools/grafana-schema/build
+	rm -rf $(VENV) .pytest_cache .cache .tools tools/grafana-schema/node_modules tools/grafana-schema/build

@@ -32,6 +32,16 @@ What it models, and where each rule comes from (confluentinc/ksql at tag v8.2.1)
 - ``GET /info``, ``GET /healthcheck``; HTTP 503 with 50302 "KSQL is not yet ready to serve requests."
   for the next N requests (``unavailable``).
 
+- Traffic (``DESCRIBE ... EXTENDED`` / ``SHOW ... EXTENDED``; ``SourceDescriptionFactory``,
+  ``ListSourceExecutor``, ``MetricCollectors``, ``ConsumerCollector``, ``StreamsErrorCollector``,
+  ``QueryHostStat``): records put into a topic with ``record_traffic`` show up as
+  ``queryOffsetSummaries`` (one consumer group ``_confluent-ksql-default_query_<id>`` per query reading
+  the source, log-end and consumer offsets per partition) and as ``clusterStatistics``
+  (``consumer-messages-per-sec``, ``consumer-total-messages``, ``consumer-total-bytes`` summed over the
+  reading queries, ``timestamp`` = last record consumed, ``host`` = ``"host:port"``); failed records
+  as ``clusterErrorStats`` ``consumer-failed-messages``. The deprecated ``statistics``/``errorStats``
+  texts stay empty.
+
 Not modelled: expression type checking beyond unknown sources and columns named in a projection, and
 the formatting of expressions other than comparisons, AND/OR, LIKE and function calls. ``POST
 /ksql/terminate`` (cluster-wide wipe) answers an error and is counted, so tests can assert it is never
@@ -111,6 +121,17 @@ class _State:
     queries: dict[str, Query] = dataclasses.field(default_factory=dict)
     topics: dict[str, Topic] = dataclasses.field(default_factory=dict)
     counter: int = 0
+    traffic: dict[str, "Traffic"] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Traffic:
+    """What ksqlDB's queries consumed from one topic: records, the last one's time (epoch ms), failures."""
+
+    records: int
+    last_ms: int
+    failed: int = 0
+    consumed: int | None = None  # consumer offset (default: everything), to model lag
 
 
 def _with(toks: list[str], start: int) -> tuple[dict[str, str], int]:
@@ -296,6 +317,12 @@ class FakeKsqlDb:
         """A topic created outside ksqlDB (e.g. by a connector)."""
         self.state.topics[name] = Topic(partitions, replicas)
 
+    def record_traffic(self, topic: str, records: int, last_ms: int, failed: int = 0,
+                       consumed: int | None = None) -> None:
+        """``records`` are in ``topic``; the queries reading it consumed ``consumed`` (default: all) of
+        them, the last at ``last_ms``, and ``failed`` failed (processing log)."""
+        self.state.traffic[topic] = Traffic(records, last_ms, failed, consumed)
+
     def set_query_state(self, query_id: str, state: str) -> None:
         self.state.queries[query_id].state = state
 
@@ -463,7 +490,32 @@ class _Engine:
                 "topic": source.topic, "partitions": topic.partitions if extended and topic else 0,
                 "replication": topic.replicas if extended and topic else 0, "statement": source.statement,
                 "queryOffsetSummaries": [], "sourceConstraints": sorted(
-                    s.name for s in self.state.sources.values() if source.name in s.reads)}
+                    s.name for s in self.state.sources.values() if source.name in s.reads),
+                "clusterStatistics": [], "clusterErrorStats": [], **(self._traffic(source) if extended else {})}
+
+    def _traffic(self, source: Source) -> dict:
+        traffic = self.state.traffic.get(source.topic)
+        readers = [q for q in self.state.queries.values() if source.name in q.reads]
+        if traffic is None or not readers:
+            return {}
+        partitions = (self.state.topics.get(source.topic) or Topic(1, 1)).partitions
+        consumed = traffic.records if traffic.consumed is None else traffic.consumed
+
+        def spread(total: int) -> list[int]:
+            return [total // partitions + (p < total % partitions) for p in range(partitions)]
+
+        offsets = [{"partition": p, "logStartOffset": 0, "logEndOffset": end, "consumerOffset": done}
+                   for p, (end, done) in enumerate(zip(spread(traffic.records), spread(consumed)))]
+        summaries = [{"groupId": f"_confluent-ksql-default_query_{q.id}",
+                      "topicSummaries": [{"kafkaTopic": source.topic, "offsets": offsets}]} for q in readers]
+        host = "ksqldb:8088"
+        stats = [{"name": name, "host": host, "value": float(value), "timestamp": traffic.last_ms}
+                 for name, value in (("consumer-messages-per-sec", 0.0),
+                                     ("consumer-total-messages", consumed * len(readers)),
+                                     ("consumer-total-bytes", consumed * len(readers) * 200))]
+        errors = [{"name": "consumer-failed-messages", "host": host, "value": float(traffic.failed),
+                   "timestamp": traffic.last_ms}] if traffic.failed else []
+        return {"queryOffsetSummaries": summaries, "clusterStatistics": stats, "clusterErrorStats": errors}
 
     # --- writing -----------------------------------------------------------------------------------
     def _status(self, message: str, query_id: str | None = None) -> dict:

@@ -21,7 +21,7 @@ import pulumi
 import pytest
 from testcontainers.core.container import DockerContainer
 
-from clickstream import connectors
+from clickstream import connectors, status
 from tests import reference_model
 from clickstream.analytics import FOLDER_UID, declare_analytics
 from stackconfig import Secrets, StackConfig
@@ -146,6 +146,25 @@ def _apply_everything(cfg: StackConfig, pipeline: Pipeline, internal: dict[str, 
     Deployment().up(resources)
     pipeline.connector_names.extend(r.inputs["connector_name"] for r in resources if "connector_name" in r.inputs)
     pipeline.dashboard_uids.extend(r.inputs["dashboard"]["uid"] for r in resources if "dashboard" in r.inputs)
+
+
+def test_status_waits_for_data_first_and_records_time_to_first_data(pipeline):
+    """``clickstream status --wait-for-data`` over the real services: every link OK (indexes: the
+    PROMPT_TABLES ones, which fill within minutes), time to readiness per link kept in the logs."""
+    declared = status.declared_chain()
+    prompt = {connectors.index_name(t) for t in PROMPT_TABLES}
+    chain = dataclasses.replace(declared, indexes={i: c for i, c in declared.indexes.items() if i in prompt})
+    targets = status.Targets.from_outputs(
+        {"connectUrl": pipeline.connect_url, "ksqldbUrl": pipeline.ksqldb_url,
+         "elasticsearchUrl": pipeline.elasticsearch_url, "grafanaUrl": pipeline.grafana_url},
+        grafana_user=StackConfig().grafana_admin_user, grafana_password=pipeline.grafana_password, timeout=30)
+    lines: list[str] = []
+    started = time.monotonic()
+    report = status.wait_for_data(targets, chain, timeout=TIMEOUT, out=lines.append)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (LOG_DIR / "time-to-first-data.txt").write_text(
+        f"time to first data: {time.monotonic() - started:.1f} s\n" + "\n".join(lines) + "\n" + report.render() + "\n")
+    assert report.ok, report.render()
 
 
 def test_every_connector_and_its_tasks_run(pipeline):

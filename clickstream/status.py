@@ -1,0 +1,379 @@
+"""``python -m clickstream status``: is data flowing from the generator to the dashboards, and if not, where
+does it stop? One line per declared link, in data-flow order, each OK / LAGGING / BROKEN with its evidence.
+
+``check(targets, chain)`` does the work on plain data (tests call it with the fakes' URLs); only
+``stack_targets`` shells out, to the Pulumi CLI, for the stack's outputs and secrets, which are never
+printed. Independent links are checked in parallel; every request is read-only and bounded by the
+endpoint timeout. ``wait_for_data`` is the readiness gate of ``make up``: it polls with bounded backoff
+until every link is OK and names the links that were not when its time runs out.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+from clickstream import connectors
+from clickstream.status_links import (BROKEN, LAGGING, OK, SEVERITY, Limits, Link, connector_link, dashboard_link,
+                                      datasource_link, index_link, ksql_catalog, query_link, source_link,
+                                      unreachable)
+from providers.http import Endpoint, ServiceTimeout, wait_until
+from providers.ksqldb.parser import load_sql_dir, parse_sources
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KSQL_DIR = ROOT / "ksql"
+DASHBOARD_DIR = ROOT / "dashboards"
+PULUMI_IN_PROJECT = ROOT / ".tools" / "pulumi" / "pulumi"
+STAGES = ("source connector", "source topic", "ksqlDB query", "sink connector", "index", "datasource", "dashboard")
+OUTPUT_KEYS = {"connect": "connectUrl", "ksqldb": "ksqldbUrl", "elasticsearch": "elasticsearchUrl",
+               "grafana": "grafanaUrl"}
+PER_SERVICE = 4  # concurrent requests to one service: parallel, yet gentle on a small server
+PULUMI_TIMEOUT = 120.0  # seconds for one `pulumi stack output` / `pulumi config` call
+
+
+class StatusError(Exception):
+    """The status cannot be checked at all (no stack outputs, no Pulumi CLI...); the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Targets:
+    """Where each service's API is (with credentials), as the stack exports it."""
+
+    connect: Endpoint
+    ksqldb: Endpoint
+    elasticsearch: Endpoint
+    grafana: Endpoint
+    port_forward_commands: tuple[str, ...] = ()
+
+    @classmethod
+    def from_outputs(cls, outputs: Mapping[str, Any], *, grafana_user: str = "admin",
+                     grafana_password: str | None = None, elasticsearch_user: str | None = None,
+                     elasticsearch_password: str | None = None, timeout: float = 5.0) -> "Targets":
+        """From ``pulumi stack output --json`` values; a missing URL raises StatusError naming the output."""
+        missing = [key for key in OUTPUT_KEYS.values() if not outputs.get(key)]
+        if missing:
+            raise StatusError(f"the stack has no output {', '.join(missing)}: deploy it first (`make up`)")
+
+        def endpoint(service: str, **auth: Any) -> Endpoint:
+            return Endpoint(url=str(outputs[OUTPUT_KEYS[service]]), timeout=timeout, ready_timeout=timeout, **auth)
+
+        es_auth = {"username": elasticsearch_user, "password": elasticsearch_password} if elasticsearch_user else {}
+        return cls(connect=endpoint("connect"), ksqldb=endpoint("ksqldb"),
+                   elasticsearch=endpoint("elasticsearch", **es_auth),
+                   grafana=endpoint("grafana", username=grafana_user, password=grafana_password),
+                   port_forward_commands=tuple(outputs.get("portForwardCommands") or ()))
+
+
+@dataclasses.dataclass(frozen=True)
+class Chain:
+    """The declared links. ``sources``: ksqlDB source -> the connector writing its topic; ``indexes``:
+    index -> the sink connector writing it."""
+
+    source_connectors: tuple[str, ...]
+    sources: Mapping[str, str]
+    queries: tuple[str, ...]
+    sink_connectors: tuple[str, ...]
+    indexes: Mapping[str, str]
+    datasources: tuple[str, ...]
+    dashboards: tuple[str, ...]
+
+
+class _AnyValue(dict):
+    """Fills every ``${name}`` of the SQL files: only object names and topics are read from them."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return "1"
+
+
+@dataclasses.dataclass(frozen=True)
+class _GeneratorRates:
+    """The rates ``connectors.datagen_sources`` reads; only the connector names and topics are used here."""
+
+    clickstream_interval_ms: int = 1000
+    codes_interval_ms: int = 1000
+    users_interval_ms: int = 1000
+
+
+def declared_chain() -> Chain:
+    """The links the project declares: datagen connectors, ``ksql/*.sql``, sinks, datasources, dashboards."""
+    statements = parse_sources(load_sql_dir(KSQL_DIR), _AnyValue())
+    feeders = {str(spec.config["kafka.topic"]): spec.name for spec in connectors.datagen_sources(_GeneratorRates())}
+    sources = {}
+    for statement in statements:
+        topic = re.search(r"KAFKA_TOPIC\s*=\s*'([^']+)'", statement.text, re.IGNORECASE)
+        if not statement.is_query and topic and topic.group(1) in feeders:
+            sources[statement.name] = feeders[topic.group(1)]
+    queries = tuple(dict.fromkeys(s.target for s in statements if s.is_query))
+    sinks = connectors.elasticsearch_sinks("")
+    return Chain(
+        source_connectors=tuple(feeders.values()), sources=sources, queries=queries,
+        sink_connectors=tuple(spec.name for spec in sinks),
+        indexes={connectors.index_name(str(spec.config["topics"])): spec.name for spec in sinks},
+        datasources=tuple(connectors.datasource_uid(t) for t in connectors.DERIVED_TABLES),
+        dashboards=tuple(json.loads(p.read_text(encoding="utf-8"))["uid"] for p in sorted(DASHBOARD_DIR.glob("*.json"))))
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """One look at every link, in data-flow order."""
+
+    links: tuple[Link, ...]
+    checked_at: float
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(link.state == OK for link in self.links)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def counts(self) -> dict[str, int]:
+        return {state: sum(link.state == state for link in self.links) for state in (OK, LAGGING, BROKEN)}
+
+    def summary(self) -> str:
+        counts = self.counts()
+        tally = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+        if self.ok:
+            return f"Data flows from the generator to the dashboards: all {len(self.links)} links OK."
+        worst = max(SEVERITY[link.state] for link in self.links)
+        first = next(link for link in self.links if SEVERITY[link.state] == worst)
+        verb = "stops at" if first.state == BROKEN else "is slow at"
+        return f"Data {verb} {first.stage} {first.name} ({tally})."
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked_at": _iso(self.checked_at), "seconds": round(self.seconds, 3),
+                "counts": self.counts(), "summary": self.summary(),
+                "links": [dataclasses.asdict(link) for link in self.links]}
+
+    def render(self, color: bool = False) -> str:
+        stage_width = max(len(s) for s in STAGES)
+        name_width = max((len(link.name) for link in self.links), default=0)
+        paint = {OK: "\x1b[32m", LAGGING: "\x1b[33m", BROKEN: "\x1b[31m"}
+        lines = [f"checked {_iso(self.checked_at)} in {self.seconds:.2f} s"]
+        for link in self.links:
+            state = f"{link.state:<7}"
+            if color:
+                state = f"{paint[link.state]}{state}\x1b[0m"
+            lines.append(f"{state}  {link.stage:<{stage_width}}  {link.name:<{name_width}}  {link.evidence}")
+            if link.action and link.state != OK:
+                lines.append(f"{'':<9}{'':<{stage_width}}  {'':<{name_width}}  next: {link.action}")
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ksql_links(targets: Targets, chain: Chain, limits: Limits, now: float) -> tuple[list[Link], list[Link]]:
+    try:
+        descriptions, queries = ksql_catalog(targets.ksqldb)
+    except Exception as exc:  # noqa: BLE001 - an unreachable ksqlDB is evidence for each of its links
+        hint = _hint(targets)
+        return ([unreachable("source topic", name, "ksqlDB", targets.ksqldb.url, exc, hint) for name in chain.sources],
+                [unreachable("ksqlDB query", name, "ksqlDB", targets.ksqldb.url, exc, hint) for name in chain.queries])
+    return ([source_link(name, descriptions.get(name), limits, now, feeder) for name, feeder in chain.sources.items()],
+            [query_link(name, queries, descriptions) for name in chain.queries])
+
+
+def _hint(targets: Targets) -> str:
+    if targets.port_forward_commands:
+        return "start the stack's port-forwards: " + "; ".join(targets.port_forward_commands)
+    return ""
+
+
+def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(),
+          clock: Callable[[], float] = time.time) -> Report:
+    """Look at every link once; independent links are checked in parallel (``PER_SERVICE`` requests at a
+    time per service, the four services at once)."""
+    chain = chain or declared_chain()
+    started, now = time.monotonic(), clock()
+    with contextlib.ExitStack() as stack:
+        connect, ksqldb, elasticsearch, grafana = (
+            stack.enter_context(concurrent.futures.ThreadPoolExecutor(PER_SERVICE, thread_name_prefix=f"status-{s}"))
+            for s in ("connect", "ksqldb", "elasticsearch", "grafana"))
+        hint = _hint(targets)
+        source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n, hint)
+                             for n in chain.source_connectors]
+        ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now) if chain.sources or chain.queries else None
+        sink_connectors = [connect.submit(connector_link, targets.connect, "sink connector", n, hint)
+                           for n in chain.sink_connectors]
+        indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder, hint)
+                   for index, feeder in chain.indexes.items()]
+        datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint) for uid in chain.datasources]
+        dashboards = [grafana.submit(dashboard_link, targets.grafana, uid, hint) for uid in chain.dashboards]
+        sources, queries = ksql.result() if ksql else ([], [])
+        links = [f.result() for f in source_connectors] + sources + queries + \
+            [f.result() for f in sink_connectors + indexes + datasources + dashboards]
+    return Report(tuple(links), now, time.monotonic() - started)
+
+
+def wait_for_data(targets: Targets, chain: Chain | None = None, *, timeout: float, limits: Limits = Limits(),
+                  out: Callable[[str], None] = print) -> Report:
+    """Check until every link is OK, printing each link's time to readiness as it gets there.
+
+    Raises providers.http.ServiceTimeout after ``timeout`` seconds naming the links that were not OK.
+    """
+    chain = chain or declared_chain()
+    started = time.monotonic()
+    ready: set[tuple[str, str]] = set()
+    last: list[Report] = []
+
+    def all_ok() -> bool:
+        report = check(targets, chain, limits)
+        last[:] = [report]
+        for link in report.links:
+            if link.state == OK and (link.stage, link.name) not in ready:
+                ready.add((link.stage, link.name))
+                out(f"ready after {time.monotonic() - started:6.1f} s  {link.stage} {link.name}")
+        return report.ok
+
+    def not_ready() -> str:
+        waiting = [link for link in last[0].links if link.state != OK] if last else []
+        return "; ".join(f"{link.stage} {link.name} {link.state}: {link.evidence}" for link in waiting[:5]) + \
+            (f" (and {len(waiting) - 5} more)" if len(waiting) > 5 else "")
+
+    wait_until(all_ok, timeout=timeout, description="data to reach every link (documents in every index)",
+               last_seen=not_ready, max_interval=3.0)
+    out(f"data reached every link after {time.monotonic() - started:.1f} s")
+    return last[0]
+
+
+def watch(run_once: Callable[[], Report], *, interval: float, duration: float, render: Callable[[Report], str],
+          out: Callable[[str], None] = print, stop: threading.Event | None = None, in_place: bool = True) -> int:
+    """Redraw the status every ``interval`` seconds (a refresh rate, not a wait for a condition) for at most
+    ``duration`` seconds or until Ctrl-C; returns the last check's exit code (130 after Ctrl-C).
+    ``in_place``: clear the screen before each redraw (else one rendering after the other, e.g. JSON lines)."""
+    stop = stop or threading.Event()
+    deadline = time.monotonic() + duration
+    report = None
+    try:
+        while True:
+            report = run_once()
+            out("\x1b[H\x1b[2J" + render(report) + f"\n(refreshing every {interval:g} s; Ctrl-C stops)"
+                if in_place else render(report))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or stop.wait(min(interval, remaining)):
+                break
+    except KeyboardInterrupt:
+        out("\nstopped")
+        return 130
+    return report.exit_code if report else 1
+
+
+# the stack, through the Pulumi CLI ----------------------------------------------------------------------
+def pulumi_binary() -> str:
+    """``$PULUMI_BIN``, else the CLI `make` installs into the project, else ``pulumi`` on the PATH."""
+    chosen = os.environ.get("PULUMI_BIN") or (str(PULUMI_IN_PROJECT) if PULUMI_IN_PROJECT.exists() else None) \
+        or shutil.which("pulumi")
+    if not chosen:
+        raise StatusError("the Pulumi CLI is missing: `make up` installs it into .tools/pulumi")
+    return chosen
+
+
+def _pulumi_json(args: list[str], stack: str | None) -> Any:
+    command = [pulumi_binary(), *args, "--json", *(["--stack", stack] if stack else [])]
+    shown = "pulumi " + " ".join(args) + (f" --stack {stack}" if stack else "")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT, cwd=ROOT, check=False)
+    except subprocess.TimeoutExpired:
+        raise StatusError(f"`{shown}` did not finish within {PULUMI_TIMEOUT:g} s") from None
+    if done.returncode != 0:
+        raise StatusError(f"`{shown}` failed: {done.stderr.strip()[-400:] or 'no message'} "
+                          "(run it through `make status`, which sets the project's Pulumi backend)")
+    try:
+        return json.loads(done.stdout or "{}")
+    except ValueError:
+        raise StatusError(f"`{shown}` did not print JSON") from None
+
+
+def stack_targets(stack: str | None) -> Targets:
+    """The stack's service URLs (``pulumi stack output``) and credentials (its config secrets, read with
+    ``--show-secrets`` straight into memory: never printed, logged or put into errors)."""
+    outputs = _pulumi_json(["stack", "output", "--show-secrets"], stack)
+    config = _pulumi_json(["config", "--show-secrets"], stack)
+
+    def setting(key: str) -> Any:
+        for name, entry in config.items():
+            if name.split(":")[-1] == key:
+                return entry.get("value") if isinstance(entry, dict) else entry
+        return None
+
+    es_security = str(setting("elasticsearchSecurity")).lower() == "true"
+    return Targets.from_outputs(outputs, grafana_user=setting("grafanaAdminUser") or "admin",
+                                grafana_password=setting("grafanaAdminPassword"),
+                                elasticsearch_user="elastic" if es_security else None,
+                                elasticsearch_password=setting("elasticsearchPassword") if es_security else None)
+
+
+# command line -------------------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", help="the Pulumi stack (default: the selected one)")
+    parser.add_argument("--json", action="store_true", help="one JSON document for scripts")
+    parser.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C (at most --for seconds)")
+    parser.add_argument("--interval", type=float, default=5.0, help="--watch refresh period in seconds (default 5)")
+    parser.add_argument("--for", dest="duration", type=float, default=3600.0,
+                        help="--watch stops after this many seconds (default 3600)")
+    parser.add_argument("--wait-for-data", action="store_true",
+                        help="wait until every link is OK (documents in every index), printing each link's time")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="--wait-for-data gives up after this many seconds (default 600)")
+    parser.add_argument("--stale-after", type=float, default=Limits.stale_after,
+                        help="a link whose newest record is older than this many seconds is LAGGING (default 300)")
+
+
+def run(args: argparse.Namespace, targets: Targets | None = None, chain: Chain | None = None,
+        out: Callable[[str], None] = print) -> int:
+    """0: every link OK; 1: some link LAGGING or BROKEN (or --wait-for-data timed out); 2: no status at all;
+    130: stopped with Ctrl-C."""
+    try:
+        return _run(args, targets, chain, out)
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace, targets: Targets | None, chain: Chain | None, out: Callable[[str], None]) -> int:
+    limits = Limits(stale_after=args.stale_after)
+    try:
+        targets = targets or stack_targets(args.stack)
+        chain = chain or declared_chain()
+    except StatusError as exc:
+        print(f"status: {exc}", file=sys.stderr)
+        return 2
+    if args.wait_for_data:
+        try:
+            report = wait_for_data(targets, chain, timeout=args.timeout, limits=limits,
+                                   out=(lambda line: print(line, file=sys.stderr)) if args.json else out)
+        except ServiceTimeout as exc:
+            print(f"status: {exc}", file=sys.stderr)
+            return 1
+        out(json.dumps(report.as_json(), indent=2) if args.json else report.render(color=sys.stdout.isatty()))
+        return report.exit_code
+    if args.watch:
+        return watch(lambda: check(targets, chain, limits), interval=args.interval, duration=args.duration,
+                     render=lambda r: json.dumps(r.as_json()) if args.json else r.render(color=sys.stdout.isatty()),
+                     out=out, in_place=not args.json)
+    report = check(targets, chain, limits)
+    out(json.dumps(report.as_json(), indent=2) if args.json else report.render(color=sys.stdout.isatty()))
+    return report.exit_code
