@@ -4,7 +4,7 @@ The per-object resources of ``KsqlPipeline`` (declared under Pulumi mocks) are d
 drives them (``tests/provider/pulumi_engine.Deployment``) against the in-process FAKE ksqlDB, through:
 a first apply, a no-op apply, a one-table change (the error-burst threshold), a source that gains a column
 (``CREATE OR REPLACE``), a source column retyped (the source and everything downstream are replaced) and
-a partition change (refused by the dry run). Prints numbers; asserts nothing.
+a partition change (refused by the dry run), and a change of the ksqlDB URL. Prints numbers; asserts nothing.
 
     .venv/bin/python -m benchmarks.ksql_changes [--preview]
 """
@@ -81,6 +81,9 @@ def main() -> None:
                 continue
             _line(phase, fake, *_measure(fake, lambda: stack.up(changed)))
             stack.up(resources)  # back to the project's pipeline for the next change
+        if not args.preview:
+            moved = declare(files, variables, url=fake.url.replace("127.0.0.1", "localhost"))
+            _line("ksqlDB URL change (an address)", fake, *_measure(fake, lambda: stack.up(moved)))
 
 
 if __name__ == "__main__":
