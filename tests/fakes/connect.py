@@ -20,7 +20,8 @@ names as a 4.3.1 worker lists them), the plugin's own (``Plugin.keys``), the con
 set), and for each alias in ``transforms`` its ``type``, ``predicate`` and ``negate`` and the transformation's
 own keys under ``transforms.<alias>.`` (``ConnectorConfig.enrich``; Flatten and ReplaceField modelled).
 Declared keys nothing defines (``tasks.maxx``) are not in the answer, as on a real worker. Not modelled:
-predicates' definitions, the Mirror connectors' own keys, the ES sink's embedded ``elastic.https.ssl.*`` keys. The worker forgets a deleted connector only after ``forget_polls`` further
+predicates' definitions, the Mirror connectors' own keys, the ES sink's embedded ``elastic.https.ssl.*`` keys.
+The worker forgets a deleted connector only after ``forget_polls`` further
 status polls (it reports it UNASSIGNED meanwhile, as a real worker does until its status tombstone is
 read back).
 

@@ -362,8 +362,9 @@ class FakeElasticsearch(FakeServer):
             (rule,) = entry.values()
             if rule.get("match_mapping_type") in (kind, "*"):
                 return copy.deepcopy(rule["mapping"])
-        return {"boolean": {"type": "boolean"}, "long": {"type": "long"}, "double": {"type": "float"},
-                "string": copy.deepcopy(DEFAULT_STRING_MAPPING)}.get(kind, {"type": "object"})
+        defaults: dict[str, dict] = {"boolean": {"type": "boolean"}, "long": {"type": "long"},
+                                     "double": {"type": "float"}, "string": copy.deepcopy(DEFAULT_STRING_MAPPING)}
+        return defaults.get(kind, {"type": "object"})
 
     def _get_mapping(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
         if index not in self.indices:

@@ -139,7 +139,9 @@ def _format_with(props: dict[str, str]) -> str:
 
 
 def _split_top(toks: list[str], separator: str = ",") -> list[list[str]]:
-    parts, current, depth = [], [], 0
+    parts: list[list[str]] = []
+    current: list[str] = []
+    depth = 0
     for t in toks:
         depth += t in ("(", "<") and 1 or 0
         depth -= t in (")", ">") and 1 or 0

@@ -29,11 +29,12 @@ import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 Handler = Callable[..., tuple[int, Any]]
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_Fake = TypeVar("_Fake", bound="FakeServer")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,10 +151,9 @@ class FakeServer:
     @property
     def url(self) -> str:
         assert self._server is not None, "the fake is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self):
+    def __enter__(self: _Fake) -> _Fake:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._request_handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
