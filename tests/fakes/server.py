@@ -112,6 +112,9 @@ class FakeServer:
     def fail_next(self, method: str, path_pattern: str, status: int, body: Any, times: int = 1) -> None:
         """The next ``times`` requests of ``method`` (``"*"``: any) to a path matching ``path_pattern``
         answer ``status`` and ``body``."""
+        if not (isinstance(method, str) and isinstance(path_pattern, str) and isinstance(status, int)):
+            raise TypeError(f"fail_next(method, path_pattern, status, body, times=1), got {method!r}, "
+                            f"{path_pattern!r}, {status!r}")
         with self.lock:
             self._faults.append(_Fault(method, re.compile(f"^{path_pattern}$"), status, body, times))
 
