@@ -35,7 +35,7 @@ def _changes(files: dict[str, str], variables: dict[str, str]) -> dict[str, tupl
 
 
 def _measure(fake: FakeKsqlDb, step) -> tuple[str, float]:
-    fake.reset_log()
+    fake.reset_calls()
     start = time.perf_counter()
     try:
         ops = step()
@@ -46,8 +46,8 @@ def _measure(fake: FakeKsqlDb, step) -> tuple[str, float]:
 
 
 def _line(phase: str, fake: FakeKsqlDb, summary: str, seconds: float) -> None:
-    posts = fake.requests.count(("POST", "/ksql"))
-    print(f"{phase:<46} {len(fake.requests):>4} calls ({posts:>3} POST /ksql) {len(fake.mutations):>3} DDL "
+    posts = len(fake.calls_to("POST", "/ksql"))
+    print(f"{phase:<46} {len(fake.calls):>4} calls ({posts:>3} POST /ksql) {len(fake.mutations):>3} DDL "
           f"{seconds:6.2f} s   {summary}")
 
 

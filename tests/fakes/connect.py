@@ -20,30 +20,29 @@ names as a 4.3.1 worker lists them), the plugin's own (``Plugin.keys``), the con
 set), and for each alias in ``transforms`` its ``type``, ``predicate`` and ``negate`` and the transformation's
 own keys under ``transforms.<alias>.`` (``ConnectorConfig.enrich``; Flatten and ReplaceField modelled).
 Declared keys nothing defines (``tasks.maxx``) are not in the answer, as on a real worker. Not modelled:
-predicates' definitions, the Mirror connectors' own keys, the ES sink's embedded ``elastic.https.ssl.*`` keys. The worker forgets a deleted connector only after ``forget_polls`` further
+predicates' definitions, the Mirror connectors' own keys, the ES sink's embedded ``elastic.https.ssl.*`` keys.
+The worker forgets a deleted connector only after ``forget_polls`` further
 status polls (it reports it UNASSIGNED meanwhile, as a real worker does until its status tombstone is
 read back).
 
-Fault injection: ``drop_next(n)`` closes n connections without answering (a worker not listening yet),
-``fail_next(n, status, message)`` answers n requests with an error (503 starting, 409 rebalance ...),
-``html_404_next(n)`` answers n requests with Jetty's HTML 404 (a restarting worker whose REST resources
-are not registered yet).
+Fault injection and the call log are the common ones of ``tests.fakes.server``: ``drop_next(n)`` (a worker
+not listening yet), ``unavailable(n)`` (503 "Worker is still starting up.", on ``/health`` as
+``{"status": "starting"}``), ``fail_next(method, path, status, error_body(status, message))`` (409
+rebalance ...), and ``fail_next(method, path, 404, JETTY_NOT_FOUND)`` for Jetty's HTML 404 (a restarting
+worker whose REST resources are not registered yet).
 ``mask_passwords`` makes GET config return ``[hidden]`` for keys ending in ``password``, as managed
 Connect services do (Apache Kafka itself returns stored values as they are).
-Every request is recorded in ``calls`` as ``(method, path, status)``.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import socket
-import threading
+import re
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+from tests.fakes.server import FakeServer, HttpError, RawBody
+
 VERSION = "4.3.1"  # the Apache Kafka version whose answers this fake was checked against
 REBALANCE_MESSAGE = ("Cannot complete request momentarily due to no known leader URL, "
                      "likely because a rebalance is underway.")
@@ -187,194 +186,116 @@ class _Connector:
         self.settling, self.started = polls, False
 
 
-_HTML_404 = (b"<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=ISO-8859-1\"/>\n"
-             b"<title>Error 404 Not Found</title>\n</head>\n<body><h2>HTTP ERROR 404 Not Found</h2></body>\n</html>\n")
+JETTY_NOT_FOUND = RawBody(  # a restarting worker's answer before Connect's REST resources are registered
+    b"<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=ISO-8859-1\"/>\n"
+    b"<title>Error 404 Not Found</title>\n</head>\n<body><h2>HTTP ERROR 404 Not Found</h2></body>\n</html>\n",
+    "text/html;charset=iso-8859-1")
 
 
-class _Html404(Exception):
-    pass
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """Connect's error answer (``ErrorMessage``)."""
+    return {"error_code": status, "message": message}
 
 
-class _Error(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
+def _error(status: int, message: str) -> HttpError:
+    return HttpError(status, error_body(status, message))
 
 
-class FakeConnect:
+class FakeConnect(FakeServer):
     """The fake worker. Use as a context manager; ``url`` is its REST base URL."""
 
     def __init__(self, *, settle_polls: int = 1, stale_failed_polls: int = 1, forget_polls: int = 1,
                  mask_passwords: bool = True, health_endpoint: bool = True, extra_plugins: tuple[Plugin, ...] = ()):
+        super().__init__()
         self.plugins = PLUGINS + tuple(extra_plugins)  # e.g. DATAGEN and ELASTICSEARCH_SINK
         self.settle_polls = settle_polls
         self.forget_polls = forget_polls
         self.stale_failed_polls = stale_failed_polls
         self.mask_passwords = mask_passwords
-        self.health_endpoint = health_endpoint
         self.connectors: dict[str, _Connector] = {}
         self.forgetting: dict[str, int] = {}  # deleted connector -> status polls that still report it
-        self.calls: list[tuple[str, str, int]] = []
-        self._drops = 0
-        self._faults: list[tuple[int, str | None, frozenset[str]]] = []
-        self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-connect", daemon=True)
+        self.route("GET", "/", lambda body, query: (200, {"version": VERSION, "commit": "fake",
+                                                          "kafka_cluster_id": "fake-cluster-id"}))
+        if health_endpoint:
+            self.route("GET", "/health", lambda body, query: (200, {
+                "status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
+        self.route("GET", "/connector-plugins", lambda body, query: (
+            200, [{"class": p.cls, "type": p.type, "version": VERSION} for p in self.plugins]))
+        self.route("PUT", "/connector-plugins/([^/]+)/config/validate",
+                   lambda body, query, cls: (200, self._validate(cls, body or {})))
+        self.route("GET", "/connectors", lambda body, query: (200, sorted(self.connectors)))
+        self.route("POST", "/connectors", lambda body, query: self._post_connector(body or {}))
+        self.route("PUT", "/connectors/([^/]+)/config", self._put_config_route)
+        self.route("GET", "/connectors/([^/]+)/status", self._get_status)
+        self.route("GET", "/connectors/([^/]+)", lambda body, query, name: (200, self._info(name)))
+        self.route("DELETE", "/connectors/([^/]+)", self._delete)
+        self.route("GET", "/connectors/([^/]+)/config",
+                   lambda body, query, name: (200, self._shown_config(self._known(name, "config").config)))
+        self.route("PUT", "/connectors/([^/]+)/(pause|resume|stop)", self._set_target)
+        self.route("POST", "/connectors/([^/]+)/restart", self._restart)
 
-    def __enter__(self) -> "FakeConnect":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    # --- fault injection and inspection -------------------------------------------------------------
-    def drop_next(self, n: int) -> None:
-        """Close the next n connections without an answer (the client sees a connection error)."""
-        with self._lock:
-            self._drops += n
-
-    def fail_next(self, n: int, status: int, message: str, methods: frozenset[str] | None = None) -> None:
-        """Answer the next n requests (of ``methods``, default all) with ``status`` and ``message``."""
-        with self._lock:
-            self._faults.extend([(status, message, methods or frozenset({"GET", *MUTATING}))] * n)
-
+    # --- test controls (faults and the call log come from FakeServer) ----------------------------------
     def restart_tasks_out_of_band(self, name: str) -> None:
         """The worker restarts the connector's tasks by itself (e.g. after a rebalance)."""
-        with self._lock:
+        with self.lock:
             self.connectors[name].restart(0)
 
-    def html_404_next(self, n: int, methods: frozenset[str] | None = None) -> None:
-        """Answer the next n requests (of ``methods``, default all) with Jetty's HTML 404 page, as a worker
-        does before Connect's REST resources are registered."""
-        with self._lock:
-            self._faults.extend([(404, None, methods or frozenset({"GET", *MUTATING}))] * n)
+    # --- answers every fake gives its own way ----------------------------------------------------------
+    def unavailable_response(self, path: str) -> tuple[int, Any]:
+        if path == "/health":
+            return 503, {"status": "starting", "message": STARTING_MESSAGE}
+        return 503, error_body(503, STARTING_MESSAGE)
 
-    def mutating_calls(self) -> list[tuple[str, str, int]]:
-        return [call for call in self.calls if call[0] in MUTATING]
+    def not_found_response(self, method: str, path: str) -> tuple[int, Any]:
+        match = re.fullmatch(r"/connectors/([^/]+)(?:/(.*))?", path)
+        if match is None:
+            return 404, error_body(404, "HTTP 404 Not Found")
+        name = urllib.parse.unquote(match.group(1))
+        rest = [urllib.parse.unquote(p) for p in match.group(2).split("/")] if match.group(2) else []
+        if name not in self.connectors:
+            return 404, error_body(404, _not_found_message(name, rest))
+        return 405, error_body(405, "HTTP 405 Method Not Allowed")
 
-    def reset_calls(self) -> None:
-        with self._lock:
-            self.calls.clear()
+    def bad_json_response(self, error: ValueError) -> tuple[int, Any]:
+        return 400, error_body(400, f"Unrecognized JSON: {error}")
 
-    # --- request handling ------------------------------------------------------------------------------
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep pytest output quiet
-                pass
-
-            def _serve(self) -> None:
-                with fake._lock:
-                    if fake._drops:
-                        fake._drops -= 1
-                        self.close_connection = True
-                        self.connection.shutdown(socket.SHUT_RDWR)
-                        return
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                parsed = urllib.parse.urlsplit(self.path)
-                try:
-                    body = json.loads(raw) if raw else None
-                    status, payload = fake._dispatch(self.command, parsed.path,
-                                                     urllib.parse.parse_qs(parsed.query), body)
-                except _Html404:
-                    fake._send(self, parsed.path, 404, _HTML_404, "text/html;charset=iso-8859-1")
-                    return
-                except _Error as err:
-                    status, payload = err.status, {"error_code": err.status, "message": err.message}
-                except ValueError as err:
-                    status, payload = 400, {"error_code": 400, "message": f"Unrecognized JSON: {err}"}
-                fake._send(self, parsed.path, status, b"" if payload is None else json.dumps(payload).encode(),
-                           "application/json")
-
-            do_GET = do_PUT = do_POST = do_DELETE = _serve
-
-        return Handler
-
-    def _send(self, handler: BaseHTTPRequestHandler, path: str, status: int, data: bytes, content_type: str) -> None:
-        with self._lock:
-            self.calls.append((handler.command, path, status))
-        handler.send_response(status)
-        if data:
-            handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    def _dispatch(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        with self._lock:
-            for index, (status, message, methods) in enumerate(self._faults):
-                if method in methods:
-                    del self._faults[index]
-                    if message is None:
-                        raise _Html404()
-                    if path == "/health" and status == 503:
-                        return 503, {"status": "starting", "message": STARTING_MESSAGE}
-                    raise _Error(status, message)
-            parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
-            return self._route(method, parts, query, body)
-
-    def _route(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        if not parts and method == "GET":
-            return 200, {"version": VERSION, "commit": "fake", "kafka_cluster_id": "fake-cluster-id"}
-        if parts == ["health"] and method == "GET" and self.health_endpoint:
-            return 200, {"status": "healthy",
-                         "message": "Worker has completed startup and is ready to handle requests."}
-        if parts == ["connector-plugins"] and method == "GET":
-            return 200, [{"class": p.cls, "type": p.type, "version": VERSION} for p in self.plugins]
-        if len(parts) == 4 and parts[0] == "connector-plugins" and parts[2:] == ["config", "validate"] \
-                and method == "PUT":
-            return 200, self._validate(parts[1], body or {})
-        if parts == ["connectors"]:
-            if method == "GET":
-                return 200, sorted(self.connectors)
-            if method == "POST":
-                return self._post_connector(body or {})
-        if len(parts) >= 2 and parts[0] == "connectors":
-            return self._connector_route(method, parts[1], parts[2:], query, body)
-        raise _Error(404, "HTTP 404 Not Found")
-
-    def _connector_route(self, method: str, name: str, rest: list[str], query: dict[str, list[str]],
-                         body: Any) -> tuple[int, Any]:
-        if rest == ["config"] and method == "PUT":
-            created = self._put_config(name, dict(body or {}))
-            return (201 if created else 200), self._info(name)
+    # --- connector endpoints ---------------------------------------------------------------------------
+    def _known(self, name: str, *rest: str) -> _Connector:
         connector = self.connectors.get(name)
-        if connector is None and rest == ["status"] and self.forgetting.get(name):
+        if connector is None:
+            raise _error(404, _not_found_message(name, list(rest)))
+        return connector
+
+    def _put_config_route(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        created = self._put_config(name, dict(body or {}))
+        return (201 if created else 200), self._info(name)
+
+    def _get_status(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        if name not in self.connectors and self.forgetting.get(name):
             self.forgetting[name] -= 1
             worker = self.url.removeprefix("http://")
             return 200, {"name": name, "connector": {"state": "UNASSIGNED", "worker_id": worker, "version": VERSION},
                          "tasks": [], "type": "unknown"}
-        if connector is None:
-            raise _Error(404, _not_found_message(name, rest))
-        if not rest and method == "GET":
-            return 200, self._info(name)
-        if not rest and method == "DELETE":
-            del self.connectors[name]
-            self.forgetting[name] = self.forget_polls
+        return 200, self._status(name, self._known(name, "status"))
+
+    def _delete(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        self._known(name)
+        del self.connectors[name]
+        self.forgetting[name] = self.forget_polls
+        return 204, None
+
+    def _set_target(self, body: Any, query: dict[str, str], name: str, verb: str) -> tuple[int, Any]:
+        connector = self._known(name, verb)
+        connector.target = {"pause": "PAUSED", "resume": "STARTED", "stop": "STOPPED"}[verb]
+        connector.restart(self.settle_polls)
+        return (204 if verb == "stop" else 202), None
+
+    def _restart(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        connector = self._known(name, "restart")
+        connector.restart(self.settle_polls, self.stale_failed_polls)
+        if not any(query.get(key, "false") == "true" for key in ("includeTasks", "onlyFailed")):
             return 204, None
-        if rest == ["config"] and method == "GET":
-            return 200, self._shown_config(connector.config)
-        if rest == ["status"] and method == "GET":
-            return 200, self._status(name, connector)
-        if rest in (["pause"], ["resume"], ["stop"]) and method == "PUT":
-            connector.target = {"pause": "PAUSED", "resume": "STARTED", "stop": "STOPPED"}[rest[0]]
-            connector.restart(self.settle_polls)
-            return (204 if rest == ["stop"] else 202), None
-        if rest == ["restart"] and method == "POST":
-            connector.restart(self.settle_polls, self.stale_failed_polls)
-            flags = {key: query.get(key, ["false"])[0] == "true" for key in ("includeTasks", "onlyFailed")}
-            if not any(flags.values()):
-                return 204, None
-            return 202, self._status(name, connector)
-        raise _Error(405, "HTTP 405 Method Not Allowed")
+        return 202, self._status(name, connector)
 
     def _plugin(self, cls: str | None, *, validating: bool = False) -> Plugin:
         for plugin in self.plugins:
@@ -386,8 +307,8 @@ class FakeConnect:
         message = f"Failed to find any class that implements Connector and which name matches {cls}, " \
                   f"available connectors are: {listing}"
         if validating:  # Kafka 4 answers validate with a 500 wrapping the BadRequestException
-            raise _Error(500, f"org.apache.kafka.connect.runtime.rest.errors.BadRequestException: {message}")
-        raise _Error(400, f"org.apache.kafka.connect.errors.ConnectException: {message}")
+            raise _error(500, f"org.apache.kafka.connect.runtime.rest.errors.BadRequestException: {message}")
+        raise _error(400, f"org.apache.kafka.connect.errors.ConnectException: {message}")
 
     def _errors(self, config: dict[str, str]) -> tuple[Plugin, dict[str, list[str]]]:
         plugin = self._plugin(config.get("connector.class"))
@@ -411,7 +332,7 @@ class FakeConnect:
     def _validate(self, plugin_name: str, config: dict[str, str]) -> dict[str, Any]:
         included = config.get("connector.class")
         if included and not _alias(included).endswith(_alias(plugin_name)):
-            raise _Error(400, f"Included connector type {included} does not match request type {plugin_name}")
+            raise _error(400, f"Included connector type {included} does not match request type {plugin_name}")
         self._plugin(included or plugin_name, validating=True)
         config = {"connector.class": plugin_name, **config}
         plugin, errors = self._errors(config)
@@ -425,14 +346,14 @@ class FakeConnect:
 
     def _put_config(self, name: str, config: dict[str, str]) -> bool:
         if config.get("name", name) != name:
-            raise _Error(400, f"Connector name configuration ({config['name']}) doesn't match connector name "
+            raise _error(400, f"Connector name configuration ({config['name']}) doesn't match connector name "
                               f"in the URL ({name})")
         config["name"] = name
         self.forgetting.pop(name, None)
         plugin, errors = self._errors(config)
         messages = [message for key_errors in errors.values() for message in key_errors]
         if messages:
-            raise _Error(400, f"Connector configuration is invalid and contains the following {len(messages)} "
+            raise _error(400, f"Connector configuration is invalid and contains the following {len(messages)} "
                               f"error(s):\n" + "\n".join(messages) + "\nYou can also find the above list of errors "
                               "at the endpoint `/connector-plugins/{connectorType}/config/validate`")
         existing = self.connectors.get(name)
@@ -446,14 +367,14 @@ class FakeConnect:
     def _post_connector(self, body: dict[str, Any]) -> tuple[int, Any]:
         name = (body.get("name") or "").strip()
         if name in self.connectors:
-            raise _Error(409, f"Connector {name} already exists")
+            raise _error(409, f"Connector {name} already exists")
         self._put_config(name, dict(body.get("config") or {}))
         initial = body.get("initial_state", "RUNNING")
         self.connectors[name].target = {"RUNNING": "STARTED"}.get(initial, initial)
         return 201, self._info(name)
 
     def _info(self, name: str) -> dict[str, Any]:
-        connector = self.connectors[name]
+        connector = self._known(name)
         return {"name": name, "config": self._shown_config(connector.config),
                 "tasks": [{"connector": name, "task": 0}], "type": connector.plugin.type}
 

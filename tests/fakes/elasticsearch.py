@@ -42,7 +42,7 @@ import itertools
 import json
 from typing import Any
 
-from tests.fakes.json_http import FakeJsonServer
+from tests.fakes.server import FakeServer
 
 VERSION = "8.19.20"
 BODY_KEYS = {"index_patterns", "template", "priority", "version", "composed_of", "_meta", "data_stream",
@@ -184,7 +184,7 @@ def _name_problems(name: str, patterns: list[str]) -> list[str]:
     return problems
 
 
-class FakeElasticsearch(FakeJsonServer):
+class FakeElasticsearch(FakeServer):
     """``templates`` maps name -> stored body; ``indices`` maps name -> {"mappings", "docs"}; ``health`` is the
     cluster status the fake reports."""
 
@@ -208,7 +208,7 @@ class FakeElasticsearch(FakeJsonServer):
         self.route("GET", "/([a-z0-9][^/]*)/_mapping", self._get_mapping)
         self.route("DELETE", "/([a-z0-9][^/]*)", self._delete_index)
 
-    def unavailable_response(self) -> tuple[int, Any]:
+    def unavailable_response(self, path: str) -> tuple[int, Any]:
         return es_error(503, "master_not_discovered_exception", None)
 
     def unauthorized_response(self, path: str, user: str | None) -> tuple[int, Any]:
@@ -362,8 +362,9 @@ class FakeElasticsearch(FakeJsonServer):
             (rule,) = entry.values()
             if rule.get("match_mapping_type") in (kind, "*"):
                 return copy.deepcopy(rule["mapping"])
-        return {"boolean": {"type": "boolean"}, "long": {"type": "long"}, "double": {"type": "float"},
-                "string": copy.deepcopy(DEFAULT_STRING_MAPPING)}.get(kind, {"type": "object"})
+        defaults: dict[str, dict] = {"boolean": {"type": "boolean"}, "long": {"type": "long"},
+                                     "double": {"type": "float"}, "string": copy.deepcopy(DEFAULT_STRING_MAPPING)}
+        return defaults.get(kind, {"type": "object"})
 
     def _get_mapping(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
         if index not in self.indices:

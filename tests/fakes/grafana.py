@@ -32,7 +32,7 @@ import itertools
 import re
 from typing import Any
 
-from tests.fakes.json_http import FakeJsonServer
+from tests.fakes.server import FakeServer
 
 VERSION = "12.4.0"
 ES_HEALTHY = ("OK", "Elasticsearch cluster is healthy")
@@ -45,7 +45,7 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
-class FakeGrafana(FakeJsonServer):
+class FakeGrafana(FakeServer):
     """``datasources``/``folders``/``dashboards`` map uid -> stored object; ``secrets`` holds the
     write-only secureJsonData per datasource uid (what Grafana would encrypt)."""
 
@@ -79,7 +79,7 @@ class FakeGrafana(FakeJsonServer):
     def _health(database: str) -> dict:
         return {"commit": "fake", "database": database, "version": VERSION}
 
-    def unavailable_response(self) -> tuple[int, Any]:
+    def unavailable_response(self, path: str) -> tuple[int, Any]:
         return 503, self._health("failing")
 
     def unauthorized_response(self, path: str, user: str | None) -> tuple[int, Any]:

@@ -45,25 +45,34 @@ What it models, and where each rule comes from (confluentinc/ksql at tag v8.2.1)
 Not modelled: expression type checking beyond unknown sources and columns named in a projection, and
 the formatting of expressions other than comparisons, AND/OR, LIKE and function calls. ``POST
 /ksql/terminate`` (cluster-wide wipe) answers an error and is counted, so tests can assert it is never
-called. Test controls: ``create_topic``, ``set_query_state``, ``fail_once`` (an error while executing,
-after validation passed), ``unavailable``.
+called. Test controls: ``create_topic``, ``set_query_state``, ``fail_next_statement`` (an error while
+executing, after validation passed), and the common ones of ``tests.fakes.server`` (``unavailable``,
+``fail_next``, ``drop_next``, the call log).
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from providers.ksqldb.parser import identifier, split_statements, tokens
+from tests.fakes.server import FakeServer
 
 NOT_READY = {"@type": "generic_error", "error_code": 50302, "message": "KSQL is not yet ready to serve requests."}
 _CREATING = ("CSAS_", "CTAS_")
 _TYPES = {"VARCHAR": "STRING", "INT": "INTEGER"}
 _COMPARISONS = {"=", "<>", "!=", "<", ">", "<=", ">=", "LIKE"}
+_READS = {"SHOW", "LIST", "DESCRIBE", "EXPLAIN"}
+
+
+def _statements(request: Any) -> list[str]:
+    return split_statements(request.get("ksql", "")) if isinstance(request, dict) else []
+
+
+def _asks_for_change(request: Any) -> bool:
+    """A ``POST /ksql`` is a mutating call unless every statement only reads."""
+    return any((statement.split() or [""])[0].upper() not in _READS for statement in _statements(request))
 
 
 class StatementError(Exception):
@@ -151,7 +160,9 @@ def _format_with(props: dict[str, str]) -> str:
 
 
 def _split_top(toks: list[str], separator: str = ",") -> list[list[str]]:
-    parts, current, depth = [], [], 0
+    parts: list[list[str]] = []
+    current: list[str] = []
+    depth = 0
     for t in toks:
         depth += t in ("(", "<") and 1 or 0
         depth -= t in (")", ">") and 1 or 0
@@ -270,35 +281,27 @@ def _reads(toks: list[str]) -> list[str]:
     return found
 
 
-class FakeKsqlDb:
-    """Start with ``with FakeKsqlDb() as fake:``; ``fake.url`` is the base URL."""
+class FakeKsqlDb(FakeServer):
+    """Start with ``with FakeKsqlDb() as fake:``; ``fake.url`` is the base URL. Besides the common call log,
+    ``statements`` (every statement received), ``executed`` (run for real after validation, failed ones
+    included) and ``mutations`` (ran and changed state) are ksqlDB's views of it; ``reset_calls`` clears all."""
+
+    content_type = "application/vnd.ksql.v1+json"
 
     def __init__(self, topics: dict[str, int] | None = None):
+        super().__init__()
         self.state = _State(topics={name: Topic(n, 1) for name, n in (topics or {}).items()})
-        self.requests: list[tuple[str, str]] = []
-        self.statements: list[str] = []  # every statement received, in order
-        self.executed: list[str] = []  # statements run for real (after validation), failed ones included
-        self.mutations: list[str] = []  # statements that ran and changed state
-        self.terminate_endpoint_calls = 0
-        self._unavailable = 0
+        self.executed: list[str] = []
+        self.mutations: list[str] = []
         self._failures: list[tuple[str, StatementError]] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    # --- lifecycle ---------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> "FakeKsqlDb":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.route("GET", "/info", lambda body, query: (200, {"KsqlServerInfo": {
+            "version": "8.2.1", "kafkaClusterId": "fake", "ksqlServiceId": "default_", "serverStatus": "RUNNING"}}))
+        self.route("GET", "/healthcheck", lambda body, query: (200, {"isHealthy": True, "details": {
+            "metastore": {"isHealthy": True}, "kafka": {"isHealthy": True}}}))
+        self.route("POST", "/ksql/terminate", lambda body, query: (400, {  # counted in calls: never called
+            "@type": "generic_error", "error_code": 40000,
+            "message": "FAKE: POST /ksql/terminate must never be called"}))
+        self.route("POST", "/ksql", lambda body, query: self._request(body or {}), mutating=_asks_for_change)
 
     @property
     def sources(self) -> dict[str, Source]:
@@ -312,7 +315,12 @@ class FakeKsqlDb:
     def topics(self) -> dict[str, Topic]:
         return self.state.topics
 
-    # --- test controls -----------------------------------------------------------------------------
+    @property
+    def statements(self) -> list[str]:
+        """Every statement received on ``POST /ksql``, in order."""
+        return [statement for call in self.calls_to("POST", "/ksql") for statement in _statements(call.body)]
+
+    # --- test controls (faults and the call log come from FakeServer) ----------------------------------
     def create_topic(self, name: str, partitions: int, replicas: int = 1) -> None:
         """A topic created outside ksqlDB (e.g. by a connector)."""
         self.state.topics[name] = Topic(partitions, replicas)
@@ -326,88 +334,29 @@ class FakeKsqlDb:
     def set_query_state(self, query_id: str, state: str) -> None:
         self.state.queries[query_id].state = state
 
-    def fail_once(self, statement_prefix: str, message: str, kind: str = "server") -> None:
+    def fail_next_statement(self, statement_prefix: str, message: str, kind: str = "server") -> None:
         """The next statement starting with ``statement_prefix`` fails once while it is being executed
         (after the request passed validation), like a Kafka error during execution."""
-        self._failures.append((statement_prefix.upper(), StatementError(message, kind)))
+        with self.lock:
+            self._failures.append((statement_prefix.upper(), StatementError(message, kind)))
 
-    def unavailable(self, requests: int) -> None:
-        """The next ``requests`` requests answer 503 / 50302 (server starting or command queue catching up)."""
-        self._unavailable = requests
+    def reset_calls(self) -> None:
+        with self.lock:
+            super().reset_calls()
+            self.executed.clear()
+            self.mutations.clear()
 
-    def mutation_count(self) -> int:
-        return len(self.mutations)
+    # --- answers every fake gives its own way ----------------------------------------------------------
+    def unavailable_response(self, path: str) -> tuple[int, Any]:
+        return 503, NOT_READY
 
-    def mutations_matching(self, pattern: str) -> list[str]:
-        return [m for m in self.mutations if re.match(pattern, m, re.IGNORECASE)]
-
-    def reset_log(self) -> None:
-        self.requests.clear()
-        self.statements.clear()
-        self.executed.clear()
-        self.mutations.clear()
-
-    # --- HTTP --------------------------------------------------------------------------------------
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/vnd.ksql.v1+json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _unavailable(self) -> bool:
-                if fake._unavailable > 0:
-                    fake._unavailable -= 1
-                    self._send(503, NOT_READY)
-                    return True
-                return False
-
-            def do_GET(self) -> None:
-                with fake._lock:
-                    fake.requests.append(("GET", self.path))
-                    if self._unavailable():
-                        return
-                if self.path == "/info":
-                    return self._send(200, {"KsqlServerInfo": {"version": "8.2.1", "kafkaClusterId": "fake",
-                                                               "ksqlServiceId": "default_",
-                                                               "serverStatus": "RUNNING"}})
-                if self.path == "/healthcheck":
-                    return self._send(200, {"isHealthy": True, "details": {
-                        "metastore": {"isHealthy": True}, "kafka": {"isHealthy": True}}})
-                self._send(404, {"@type": "generic_error", "error_code": 40400, "message": "Not found"})
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b"{}"
-                with fake._lock:
-                    fake.requests.append(("POST", self.path))
-                    if self.path == "/ksql/terminate":
-                        fake.terminate_endpoint_calls += 1
-                        return self._send(400, {"@type": "generic_error", "error_code": 40000,
-                                                "message": "FAKE: POST /ksql/terminate must never be called"})
-                    if self.path != "/ksql":
-                        return self._send(404, {"@type": "generic_error", "error_code": 40400,
-                                                "message": "Not found"})
-                    if self._unavailable():
-                        return
-                    status, body = fake._request(json.loads(raw))
-                self._send(status, body)
-
-        return Handler
+    def not_found_response(self, method: str, path: str) -> tuple[int, Any]:
+        return 404, {"@type": "generic_error", "error_code": 40400, "message": "Not found"}
 
     # --- statements --------------------------------------------------------------------------------
     def _request(self, request: dict) -> tuple[int, Any]:
-        statements = split_statements(request.get("ksql", ""))
+        statements = _statements(request)
         properties = request.get("streamsProperties") or {}
-        self.statements.extend(statements)
         sandbox = copy.deepcopy(self.state)
         for statement in statements:
             try:

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.fakes.connect import MUTATING, FakeConnect
+from tests.fakes.connect import FakeConnect
+from tests.fakes.server import MUTATING_METHODS
 
 
 @dataclasses.dataclass
@@ -88,4 +89,4 @@ def http_calls(monkeypatch):
 
 
 def mutating(calls: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [call for call in calls if call[0] in MUTATING]
+    return [call for call in calls if call[0] in MUTATING_METHODS]

@@ -20,7 +20,7 @@ def declared() -> tuple[Registered, ...]:
 
 
 def total_calls(fakes) -> int:
-    return (len(fakes.connect.calls) + len(fakes.ksqldb.requests) + len(fakes.elasticsearch.calls)
+    return (len(fakes.connect.calls) + len(fakes.ksqldb.calls) + len(fakes.elasticsearch.calls)
             + len(fakes.grafana.calls))
 
 
@@ -50,6 +50,6 @@ def test_fake_whole_app_layer_applies_converges_with_zero_calls_and_destroys_cle
         stack.destroy()
         assert fakes.connect.connectors == {}
         assert set(fakes.ksqldb.sources) == set() and fakes.ksqldb.queries == {}
-        assert fakes.ksqldb.terminate_endpoint_calls == 0
+        assert fakes.ksqldb.calls_to("POST", "/ksql/terminate") == []
         assert "clickstream" not in fakes.elasticsearch.templates
         assert fakes.grafana.datasources == {} and fakes.grafana.dashboards == {} and fakes.grafana.folders == {}

@@ -6,7 +6,7 @@ import pytest
 
 from providers.connect import ConnectClient, ConnectorFailed, PluginNotInstalled
 from providers.http import ApiError, Endpoint, ServiceTimeout
-from tests.fakes.connect import FakeConnect
+from tests.fakes.connect import JETTY_NOT_FOUND, FakeConnect, error_body
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
@@ -106,39 +106,39 @@ def test_fake_failed_task_raises_with_trace_summary(fake_connect, tmp_path):
 
 
 def test_fake_reads_retry_500_rebalance_expected(fake_connect, tmp_path):
-    fake_connect.fail_next(2, 500, "Request cannot be completed because a rebalance is expected",
-                           methods=frozenset({"GET"}))
+    fake_connect.fail_next("GET", ".*", 500, error_body(500, "Request cannot be completed because a rebalance "
+                                                        "is expected"), times=2)
     with ConnectClient(Endpoint(fake_connect.url)) as client:
         assert client.get_config("absent") is None
-    assert [status for _, _, status in fake_connect.calls] == [500, 500, 404]
+    assert [c.status for c in fake_connect.calls] == [500, 500, 404]
 
 
 def test_fake_older_worker_without_health_endpoint_is_ready_on_root():
     with FakeConnect(health_endpoint=False) as fake, ConnectClient(Endpoint(fake.url, ready_timeout=5)) as client:
         client.wait_ready()
-        assert [(path, status) for _, path, status in fake.calls] == [("/health", 404), ("/", 200)]
+        assert [(c.path, c.status) for c in fake.calls] == [("/health", 404), ("/", 200)]
 
 
 def test_fake_reads_wait_through_jettys_html_404_while_a_worker_restarts(fake_connect):
-    fake_connect.html_404_next(2)
+    fake_connect.fail_next("*", ".*", 404, JETTY_NOT_FOUND, times=2)
     with ConnectClient(Endpoint(fake_connect.url)) as client:
         assert client.get_config("absent") is None  # Connect's own JSON 404, not Jetty's page
-    assert [status for _, _, status in fake_connect.calls] == [404, 404, 404]
+    assert [c.status for c in fake_connect.calls] == [404, 404, 404]
 
 
 def test_fake_writes_wait_through_jettys_html_404_while_a_worker_restarts(fake_connect, tmp_path):
-    fake_connect.html_404_next(2)
+    fake_connect.fail_next("*", ".*", 404, JETTY_NOT_FOUND, times=2)
     config = {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}
     with ConnectClient(Endpoint(fake_connect.url)) as client:
         assert client.put_config("restarting", config) is True
-        fake_connect.html_404_next(1)
+        fake_connect.fail_next("*", ".*", 404, JETTY_NOT_FOUND)
         assert client.delete("restarting") is True  # Jetty's 404 is not "already gone"
-    assert [(method, status) for method, _, status in fake_connect.mutating_calls()] == \
+    assert [(c.method, c.status) for c in fake_connect.mutating_calls] == \
         [("PUT", 404), ("PUT", 404), ("PUT", 201), ("DELETE", 404), ("DELETE", 204)]
 
 
 def test_fake_jetty_404_that_never_ends_times_out_naming_the_url(fake_connect):
-    fake_connect.html_404_next(1000)
+    fake_connect.fail_next("*", ".*", 404, JETTY_NOT_FOUND, times=1000)
     with ConnectClient(Endpoint(fake_connect.url, ready_timeout=1)) as client, \
             pytest.raises(ServiceTimeout, match=r"PUT .*/connectors/x/config.*worker starting"):
         client.put_config("x", {"connector.class": SOURCE, "topic": "t"})
@@ -149,7 +149,7 @@ def test_fake_delete_waits_while_the_worker_still_reports_the_connector(tmp_path
         client.put_config("slow", {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")})
         assert client.delete("slow") is True
         assert client.status("slow") is None
-        polls = [status for _, path, status in fake.calls if path == "/connectors/slow/status"]
+        polls = [c.status for c in fake.calls_to("GET", "/connectors/slow/status")]
     assert polls == [200, 200, 200, 404, 404]  # UNASSIGNED three times, then forgotten
 
 
@@ -175,5 +175,5 @@ def test_fake_wait_for_state_polls_through_unassigned_until_running(tmp_path):
     with FakeConnect(settle_polls=3) as fake, ConnectClient(Endpoint(fake.url)) as client:
         client.put_config("slow", {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")})
         client.wait_for_state("slow", "RUNNING", timeout=10)
-        polls = [call for call in fake.calls if call[1] == "/connectors/slow/status"]
+        polls = fake.calls_to("GET", "/connectors/slow/status")
     assert len(polls) == 4  # UNASSIGNED, UNASSIGNED, UNASSIGNED with its task, then RUNNING

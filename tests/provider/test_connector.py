@@ -18,7 +18,7 @@ from providers.connect.provider import secret_hash
 from providers.http import Endpoint, ServiceTimeout
 from clickstream import connectors
 from stackconfig import StackConfig
-from tests.fakes.connect import DATAGEN, ELASTICSEARCH_SINK, REBALANCE_MESSAGE, FakeConnect
+from tests.fakes.connect import DATAGEN, ELASTICSEARCH_SINK, JETTY_NOT_FOUND, REBALANCE_MESSAGE, FakeConnect, error_body
 from tests.provider.connect_backend import mutating
 from tests.provider.pulumi_engine import dill_round_trip, refresh, up
 
@@ -234,34 +234,33 @@ def test_secret_change_is_detected_by_hash_and_applied(connect_backend):
 
 def test_fake_worker_down_then_up_create_waits_for_readiness(fake_connect, tmp_path):
     fake_connect.drop_next(2)  # not listening yet
-    fake_connect.fail_next(1, 503, "Worker is still starting up.", methods=frozenset({"GET"}))
+    fake_connect.unavailable(1)
     provider = ConnectorProvider()
     inputs = {"connect_url": fake_connect.url, "connector_name": "late", "ready_timeout": 10,
               "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
     applied = up(provider, inputs)
     assert applied.outs["state"] == "running"
-    health = [call for call in fake_connect.calls if call[1] == "/health"]
-    assert [status for _, _, status in health][:2] == [503, 200]
+    assert [c.status for c in fake_connect.calls_to("GET", "/health")][:2] == [503, 200]
 
 
 def test_fake_rebalance_409_is_retried_with_backoff(fake_connect, tmp_path):
-    fake_connect.fail_next(2, 409, REBALANCE_MESSAGE, methods=frozenset({"PUT"}))
+    fake_connect.fail_next("PUT", ".*", 409, error_body(409, REBALANCE_MESSAGE), times=2)
     provider = ConnectorProvider()
     inputs = {"connect_url": fake_connect.url, "connector_name": "rebalanced", "ready_timeout": 10,
               "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
     up(provider, inputs)
-    assert [status for method, _, status in fake_connect.calls if method == "PUT"] == [409, 409, 200, 201]
+    assert [c.status for c in fake_connect.calls if c.method == "PUT"] == [409, 409, 200, 201]
     assert "rebalanced" in fake_connect.connectors
 
 
 def test_fake_worker_restarting_during_create_answers_writes_with_jetty_404_and_create_converges(
         fake_connect, tmp_path):
-    fake_connect.html_404_next(2, methods=frozenset({"PUT"}))  # writes meet a worker registering its resources
+    fake_connect.fail_next("PUT", ".*", 404, JETTY_NOT_FOUND, times=2)  # writes meet a worker registering its resources
     inputs = {"connect_url": fake_connect.url, "connector_name": "restarting", "ready_timeout": 10,
               "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
     applied = up(ConnectorProvider(), inputs)
     assert applied.outs["state"] == "running"
-    assert [(path.rsplit("/", 1)[-1], status) for _, path, status in fake_connect.mutating_calls()] == \
+    assert [(c.path.rsplit("/", 1)[-1], c.status) for c in fake_connect.mutating_calls] == \
         [("validate", 404), ("validate", 404), ("validate", 200), ("config", 201)]
 
 
@@ -287,7 +286,7 @@ def test_elasticsearch_sinks_ride_out_a_restart_and_dead_letter_what_they_cannot
 
 
 def test_fake_rebalance_that_never_ends_fails_with_connects_message(fake_connect, tmp_path):
-    fake_connect.fail_next(1000, 409, REBALANCE_MESSAGE, methods=frozenset({"PUT"}))
+    fake_connect.fail_next("PUT", ".*", 409, error_body(409, REBALANCE_MESSAGE), times=1000)
     inputs = {"connect_url": fake_connect.url, "connector_name": "stuck", "ready_timeout": 1,
               "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
     with pytest.raises(Exception, match="HTTP 409: Cannot complete request momentarily"):
@@ -340,8 +339,8 @@ def test_fake_failed_connector_seen_on_refresh_is_restarted_by_the_next_up(fake_
     out_dir.mkdir()
     fake_connect.reset_calls()
     up(provider, inputs, refreshed)
-    assert ("POST", "/connectors/heal/restart", 202) in fake_connect.calls
-    assert not any(call[0] == "PUT" and call[1].endswith("/config") for call in fake_connect.calls)
+    assert [c.status for c in fake_connect.calls_to("POST", "/connectors/heal/restart")] == [202]
+    assert not any(c.method == "PUT" and c.path.endswith("/config") for c in fake_connect.calls)
 
 
 # ---- check and diff: no network --------------------------------------------------------------------------

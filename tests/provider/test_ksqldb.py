@@ -58,7 +58,7 @@ PROJECT_VARIABLES = ksql_variables(StackConfig())
 def fake():
     with FakeKsqlDb() as server:
         yield server
-        assert server.terminate_endpoint_calls == 0, "POST /ksql/terminate must never be called"
+        assert server.calls_to("POST", "/ksql/terminate") == [], "POST /ksql/terminate must never be called"
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def deployed(fake, files=None, variables=None, **options) -> tuple[Deployment, l
     stack = Deployment()
     resources = program(fake, files, variables, **options)
     stack.up(resources)
-    fake.reset_log()
+    fake.reset_calls()
     return stack, resources
 
 
@@ -126,7 +126,7 @@ def test_fake_second_apply_with_same_inputs_makes_zero_calls_even_when_files_are
                    .replace("SELECT", "select\n") + "\n-- trailing comment\n" for name, text in FILES.items()}
     assert set(stack.preview(program(fake, reformatted)).values()) == {"same"}
     assert set(stack.up(program(fake, reformatted)).values()) == {"same"}
-    assert fake.requests == []
+    assert fake.calls == []
 
 
 def test_fake_url_and_credentials_are_addresses_updated_in_place_without_ddl(fake):
@@ -142,7 +142,7 @@ def test_fake_url_and_credentials_are_addresses_updated_in_place_without_ddl(fak
 def test_fake_streams_properties_change_alone_recreates_nothing(fake):
     stack, _ = deployed(fake)
     ops = stack.up(program(fake, streams_properties={"auto.offset.reset": "latest"}))
-    assert set(ops.values()) == {"same"} and fake.requests == []
+    assert set(ops.values()) == {"same"} and fake.calls == []
 
 
 # --- the plan: preview shows each object --------------------------------------------------------
@@ -244,7 +244,7 @@ def test_fake_an_undeclared_reader_stops_the_replacement_before_any_drop(fake):
     stack, _ = deployed(fake)
     with KsqlClient(Endpoint(fake.url)) as client:
         client.execute("CREATE STREAM HANDMADE AS SELECT * FROM ENRICHED EMIT CHANGES;")
-    fake.reset_log()
+    fake.reset_calls()
     changed = dict(FILES, **{"02_derived.sql": DERIVED.replace("C.BYTES, U.NAME", "C.BYTES, C.STATUS, U.NAME")})
     with pytest.raises(KsqlObjectError) as err:
         stack.up(program(fake, changed))
@@ -269,7 +269,7 @@ def test_fake_project_files_adopted_with_empty_state(fake):
     first, resources = Deployment(), declare(files, PROJECT_VARIABLES, url=fake.url)
     first.up(resources)
     objects = len(fake.sources)
-    fake.reset_log()
+    fake.reset_calls()
     again = Deployment()
     again.up(resources)
     assert fake.mutations == [] and len(again.state) == objects == len(resources)
@@ -279,7 +279,7 @@ def test_fake_an_existing_object_that_means_something_else_is_rebuilt_after_a_dr
     with KsqlClient(Endpoint(fake.url)) as client:
         client.execute(SOURCE_TEXT + "CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS "
                                      "WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY STATUS;")
-    fake.reset_log()
+    fake.reset_calls()
     Deployment().up(program(fake))
     assert ddl(fake)[:2] == ["DROP ERRORS", "CREATE ERRORS"] or "DROP ERRORS" in ddl(fake)
     assert fake.sources["ERRORS"].window is None
@@ -290,7 +290,7 @@ def test_fake_adoption_warns_when_only_the_query_expressions_differ(fake, messag
     with KsqlClient(Endpoint(fake.url)) as client:
         client.execute(SOURCE_TEXT + "CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS "
                                      "WHERE STATUS > 300 GROUP BY STATUS;")
-    fake.reset_log()
+    fake.reset_calls()
     Deployment().up(program(fake))
     assert "DROP ERRORS" not in ddl(fake)
     assert any(m.startswith("warning: ksqlDB: 02_derived.sql: statement 3") and "--replace" in m for m in messages)
@@ -305,7 +305,7 @@ def test_fake_an_object_dropped_out_of_band_is_seen_by_refresh_and_recreated_alo
     stack, _ = deployed(fake)
     with KsqlClient(Endpoint(fake.url)) as client:
         client.execute("DROP TABLE PER_MIN DELETE TOPIC;")
-    fake.reset_log()
+    fake.reset_calls()
     refreshed = stack.refresh()
     assert refreshed["ksql-per-min"] == "gone" and {v for k, v in refreshed.items() if k != "ksql-per-min"} == {"same"}
     ops = stack.up(program(fake))
@@ -321,7 +321,7 @@ def test_fake_a_paused_query_is_resumed_and_a_failed_one_rebuilt(fake):
     ops = stack.preview(program(fake))
     assert {n: op for n, op in ops.items() if op != "same"} == {
         "ksql-errors": "update", "ksql-enriched": "replace", "ksql-per-min": "replace"}
-    fake.reset_log()
+    fake.reset_calls()
     stack.up(program(fake))
     resume = "RESUME " + fake_query(fake, "ERRORS")
     assert sorted(ddl(fake)) == sorted([resume, "DROP PER_MIN", "DROP ENRICHED", "CREATE ENRICHED", "CREATE PER_MIN"])
@@ -334,7 +334,7 @@ def test_fake_an_object_replaced_out_of_band_by_another_shows_as_drift_and_is_re
     with KsqlClient(Endpoint(fake.url)) as client:
         client.execute("DROP TABLE ERRORS DELETE TOPIC; CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N "
                        "FROM CLICKS WINDOW TUMBLING (SIZE 30 SECONDS) GROUP BY STATUS;")
-    fake.reset_log()
+    fake.reset_calls()
     assert stack.refresh()["ksql-errors"] == "changed"
     assert stack.preview(program(fake))["ksql-errors"] == "replace"
     stack.up(program(fake))
@@ -348,14 +348,14 @@ def fake_query(fake, sink: str) -> str:
 # --- failures and re-runs -------------------------------------------------------------------------
 
 def test_fake_failure_halfway_then_rerun_converges(fake):
-    fake.fail_once("CREATE TABLE PER_MIN", "Could not write the statement 'CREATE TABLE PER_MIN ...' into the "
-                                           "command topic.")
+    fake.fail_next_statement("CREATE TABLE PER_MIN",
+                             "Could not write the statement 'CREATE TABLE PER_MIN ...' into the command topic.")
     stack = Deployment()
     with pytest.raises(KsqlObjectError) as err:
         stack.up(program(fake))
     assert "02_derived.sql: statement 2" in str(err.value) and "command topic" in str(err.value)
     assert "PER_MIN" not in fake.sources
-    fake.reset_log()
+    fake.reset_calls()
     ops = stack.up(program(fake))
     assert ops["ksql-per-min"] == "create" and "DROP" not in " ".join(ddl(fake))
     assert set(fake.sources) == {"CLICKS", "USERS", "ENRICHED", "PER_MIN", "ERRORS"}
@@ -363,7 +363,7 @@ def test_fake_failure_halfway_then_rerun_converges(fake):
 
 def test_fake_recreate_waits_while_kafka_still_deletes_the_old_topic(fake):
     stack, _ = deployed(fake)
-    fake.fail_once("CREATE TABLE ERRORS", "Topic 'ERRORS' is marked for deletion.")
+    fake.fail_next_statement("CREATE TABLE ERRORS", "Topic 'ERRORS' is marked for deletion.")
     stack.up(program(fake, variables={"minStatus": "499"}))
     assert [s.split()[0] for s in fake.executed if s.startswith(("CREATE TABLE ERRORS", "DROP TABLE IF"))] == [
         "DROP", "CREATE", "CREATE"]
@@ -401,7 +401,7 @@ def test_fake_503_is_retried_within_ready_timeout_not_a_fixed_count(fake, monkey
     with KsqlClient(Endpoint(fake.url, ready_timeout=30)) as client:
         fake.unavailable(12)  # more than the default attempt cap of other calls
         assert client.catalog() == ([], [])
-    assert fake.requests.count(("POST", "/ksql")) == 13
+    assert len(fake.calls_to("POST", "/ksql")) == 13
 
 
 def test_timeout_message_names_the_url():
@@ -429,7 +429,7 @@ def test_fake_insert_into_runs_under_its_own_query_id_and_is_terminated_before_i
     assert op_of(ops, "ALL_CLICKS") == "replace"
     assert ddl(fake) == [f"TERMINATE {insert_id}", "DROP ALL_CLICKS", "CREATE ALL_CLICKS", "INSERT ALL_CLICKS"]
     assert insert_id in fake.queries
-    fake.reset_log()
+    fake.reset_calls()
     stack.destroy()
     assert ddl(fake)[0] == f"TERMINATE {insert_id}" and fake.sources == {}
 
@@ -460,7 +460,7 @@ def test_fake_deleting_what_is_already_gone_sends_nothing(fake):
     stack, resources = deployed(fake)
     states = {n: s for n, s in stack.state.items()}
     stack.destroy()
-    fake.reset_log()
+    fake.reset_calls()
     for stored in reversed(list(states.values())):
         stored.provider.delete(stored.deployed.id, stored.deployed.outs)
     assert fake.mutations == []
@@ -471,7 +471,7 @@ def test_fake_deleting_what_is_already_gone_sends_nothing(fake):
 def test_fake_stacks_deployed_as_one_resource_move_to_one_resource_per_object_without_losing_anything(fake, messages):
     files = load_sql_dir(PROJECT_KSQL)
     Deployment().up(declare(files, PROJECT_VARIABLES, url=fake.url))  # what the old resource had created
-    fake.reset_log()
+    fake.reset_calls()
     old_state = {"ksqldb_url": fake.url, "objects": sorted(fake.sources), "statements": {}}
     stack = Deployment()
     stack.up(declare(files, PROJECT_VARIABLES, url=fake.url))
@@ -499,13 +499,13 @@ def test_diff_with_an_unknown_upstream_replaces_without_calling_the_server(fake)
     from pulumi.runtime import rpc
     diff = stored.provider.diff("id", stored.deployed.outs, dict(stored.deployed.inputs, upstream=rpc.UNKNOWN))
     assert diff.replaces == ["upstream"] and diff.delete_before_replace is True
-    assert fake.requests == []
+    assert fake.calls == []
 
 
 def test_secrets_stay_out_of_errors_and_are_secret_outputs(fake):
     stack, _ = deployed(fake, username="ksql", password="s3cret-pw")
     assert SECRET_OUTPUTS == ["password"]
-    fake.fail_once("DROP", "boom")
+    fake.fail_next_statement("DROP", "boom")
     with pytest.raises(KsqlObjectError) as err:
         stack.destroy()
     assert "s3cret-pw" not in str(err.value)

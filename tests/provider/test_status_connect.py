@@ -10,6 +10,7 @@ import requests
 from clickstream import status
 from clickstream.status_links import BROKEN, LAGGING, OK, connector_link
 from providers.http import Endpoint, wait_until
+from tests.fakes.connect import error_body
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
@@ -82,6 +83,7 @@ def test_connector_created_a_moment_ago_without_a_status_yet_is_lagging(fake_con
     name = "datagen-clickstream"
     assert requests.put(f"{fake_connect.url}/connectors/{name}/config", timeout=10,
                         json={"connector.class": SOURCE, "topic": "t", "file": "/tmp/in.txt"}).status_code == 201
-    fake_connect.fail_next(1, 404, f"No status found for connector {name}", methods=frozenset({"GET"}))
+    fake_connect.fail_next("GET", f"/connectors/{name}/status", 404,
+                           error_body(404, f"No status found for connector {name}"))
     link = connector_link(Endpoint(fake_connect.url, timeout=5, ready_timeout=5), "source connector", name)
     assert (link.state, link.evidence) == (LAGGING, "connector created, no status reported yet")

@@ -73,15 +73,13 @@ def test_json_output_for_scripts(pipeline):
 
 def test_status_only_reads(pipeline):
     fakes = pipeline.fakes
-    fakes.connect.reset_calls()
-    fakes.ksqldb.reset_log()
-    fakes.elasticsearch.reset_calls()
-    fakes.grafana.reset_calls()
+    for fake in (fakes.connect, fakes.ksqldb, fakes.elasticsearch, fakes.grafana):
+        fake.reset_calls()
     status.check(pipeline.targets, pipeline.chain)
-    assert fakes.connect.mutating_calls() == []
+    assert [fake.mutating_calls for fake in (fakes.connect, fakes.ksqldb, fakes.elasticsearch, fakes.grafana)] == \
+        [[], [], [], []]
     assert fakes.ksqldb.mutations == [] and all(s.upper().startswith("SHOW ") for s in fakes.ksqldb.statements)
-    assert fakes.elasticsearch.mutating_calls == [] and fakes.grafana.mutating_calls == []
-    assert fakes.ksqldb.terminate_endpoint_calls == 0
+    assert fakes.ksqldb.calls_to("POST", "/ksql/terminate") == []
 
 
 @contextlib.contextmanager

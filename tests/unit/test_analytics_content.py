@@ -370,7 +370,7 @@ def test_the_ksql_files_apply_and_drop_through_the_provider_on_a_fake_ksqldb(cfg
         stack = Deployment()
         stack.up(resources)
         assert set(fake.sources) == set(TUTORIAL_OBJECTS) | ADDED_TABLES
-        fake.reset_log()
-        assert set(stack.up(resources).values()) == {"same"} and fake.requests == []
+        fake.reset_calls()
+        assert set(stack.up(resources).values()) == {"same"} and fake.calls == []
         stack.destroy()
-        assert fake.sources == {} and fake.terminate_endpoint_calls == 0
+        assert fake.sources == {} and fake.calls_to("POST", "/ksql/terminate") == []

@@ -69,7 +69,7 @@ def state(fake: FakeConnect) -> str:
 
 
 def pause_resume_calls(fake: FakeConnect) -> list[str]:
-    return [path.rsplit("/", 1)[-1] for method, path, status in fake.mutating_calls() if method == "PUT"]
+    return [c.path.rsplit("/", 1)[-1] for c in fake.mutating_calls if c.method == "PUT"]
 
 
 def test_runs_the_requested_cycles_with_durations_from_the_arguments(connect):
