@@ -127,7 +127,7 @@ class StackConfig(BaseModel):
     @field_validator("kafka_heap", "connect_heap", "ksqldb_heap", "elasticsearch_heap")
     @classmethod
     def _jvm_memory(cls, value: str, info: ValidationInfo) -> str:
-        low, high = HEAP_BOUNDS_MIB[cls.model_fields[info.field_name].alias]
+        low, high = HEAP_BOUNDS_MIB[_alias(cls, info)]
         if not _MEMORY_RE.match(value) or not low <= mebibytes(value) <= high:
             raise ValueError(f"must be a JVM heap size such as '512m' or '2g', from {_size(low, 'm')} to "
                              f"{_size(high, 'm')}")
@@ -136,7 +136,7 @@ class StackConfig(BaseModel):
     @field_validator("kafka_storage", "elasticsearch_storage", "grafana_storage")
     @classmethod
     def _quantity(cls, value: str, info: ValidationInfo) -> str:
-        low, high = STORAGE_BOUNDS_MIB[cls.model_fields[info.field_name].alias]
+        low, high = STORAGE_BOUNDS_MIB[_alias(cls, info)]
         if not _QUANTITY_RE.match(value) or not low <= mebibytes(value) <= high:
             raise ValueError(f"must be a storage quantity such as '512Mi', '10Gi' or '1Ti', from "
                              f"{_size(low, 'Mi')} to {_size(high, 'Mi')}")
@@ -244,9 +244,16 @@ class Secrets(BaseModel):
     elasticsearch_password: Any = None
 
 
+def _alias(model: type[BaseModel], info: ValidationInfo) -> str:
+    """The config key of the field being validated."""
+    return str(model.model_fields[str(info.field_name)].alias)
+
+
 def mebibytes(size: str) -> int:
     """A validated JVM size (``512m``, ``2g``) or storage quantity (``512Mi``, ``10Gi``, ``1Ti``) in MiB."""
-    number = int(re.match(r"^[0-9]+", size).group())
+    digits = re.match(r"^[0-9]+", size)
+    assert digits is not None, size  # callers match the size's pattern first
+    number = int(digits.group())
     unit = size[len(str(number)):].lower()
     return number * {"m": 1, "mi": 1, "g": 1024, "gi": 1024, "ti": 1024 * 1024}[unit]
 
@@ -267,7 +274,7 @@ def parse_config(stack: str, raw: Mapping[str, Any]) -> StackConfig:
     """Validate ``raw`` (``clickstream:`` keys without the namespace, secrets excluded) for ``stack``;
     raise ConfigError listing every problem."""
     cfg, problems = _check_values(stack, raw)
-    if problems:
+    if problems or cfg is None:
         raise ConfigError(_report(stack, problems))
     return cfg
 
@@ -286,7 +293,7 @@ def check_stack(stack: str, config: Mapping[str, Any], secret_keys: Collection[s
     es_security = cfg.elasticsearch_security if cfg else str(own.get("elasticsearchSecurity")).lower() == "true"
     needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and es_security}
     problems += _secret_problems(needed, own, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})
-    if problems:
+    if problems or cfg is None:
         raise ConfigError(_report(stack, problems))
     return cfg
 

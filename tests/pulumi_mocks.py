@@ -199,7 +199,7 @@ def run_program(program: Callable[[], dict[str, Any] | None], stack: str = "test
     secrets = dict(secrets or {})
     values = {**(config or {}), **secrets}
     mocks = RecordingMocks()
-    set_root_resource(None)  # a fresh root stack per run, so stack outputs never leak between runs
+    set_root_resource(None)  # type: ignore[arg-type]  # a fresh root stack per run: no outputs leak
     pulumi.runtime.set_mocks(mocks, project="clickstream", stack=stack, preview=preview,
                              monitor=RecordingMonitor(mocks))
     pulumi.runtime.set_all_config({_namespaced(k): v for k, v in values.items()},
@@ -215,6 +215,7 @@ def run_program(program: Callable[[], dict[str, Any] | None], stack: str = "test
         exported.update({k: v for k, v in namespace.items() if isinstance(v, pulumi.Output)})
 
     _sync_await(run_pulumi_func(run))
-    stack_outputs = dict(get_root_resource().outputs)
+    root = get_root_resource()
+    stack_outputs = dict(getattr(root, "outputs", None) or {})
     resolved = _sync_await(pulumi.Output.from_input(stack_outputs).future(with_unknowns=True)) or {}
     return Graph(mocks.resources, exported, dict(resolved), bound)

@@ -100,8 +100,10 @@ def install(dest: pathlib.Path = DEST, version: str = VERSION, base_url: str | N
     staging = pathlib.Path(tempfile.mkdtemp(prefix=".pulumi-", dir=dest.parent))
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as unpacked:
-            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python's own guard, where present
-            unpacked.extractall(staging, members=_safe_members(unpacked), **safe)
+            if hasattr(tarfile, "data_filter"):  # Python's own guard, where present
+                unpacked.extractall(staging, members=_safe_members(unpacked), filter="data")
+            else:
+                unpacked.extractall(staging, members=_safe_members(unpacked))
         fresh = staging / "pulumi"
         if not (fresh / "pulumi").is_file():
             raise InstallError(f"{archive} has no pulumi/pulumi executable")
