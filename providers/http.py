@@ -343,4 +343,4 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, description: st
         retrying(condition)
     except RetryError:
         seen = f"; last seen: {last_seen()}" if last_seen else ""
-        raise ServiceTimeout(f"timed out after {timeout:g} s waiting for {description}{seen}") from None
+        raise ServiceTimeout(f"timed out after {round(timeout, 1):g} s waiting for {description}{seen}") from None
