@@ -41,8 +41,10 @@ class Field:
 
     ``role``: IDENTITY (a change replaces the object), IN_PLACE (a change updates it) or OUTPUT (computed,
     never compared). ``changed(olds, news)`` replaces the plain comparison for fields whose stored form
-    differs from the declared one (a normalised body, a secret kept as a hash). ``default`` fills a missing
-    input in ``check``; ``required`` inputs must be present.
+    differs from the declared one (a normalised body, a secret kept as a hash). ``replaced_when(olds,
+    news)`` marks the part of an in-place field that is identity (a dashboard's ``uid`` inside its JSON);
+    ``replaced_doc`` says which part. ``default`` fills a missing input in ``check``; ``required`` inputs
+    must be present.
     """
 
     name: str
@@ -52,6 +54,8 @@ class Field:
     default: Any = None
     doc: str = ""
     changed: Changed | None = None
+    replaced_when: Changed | None = None
+    replaced_doc: str = ""
 
     def differs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
         if self.changed is not None:
@@ -114,9 +118,10 @@ class Contract:
         """``(replaces, updates)``: the identity fields and the in-place fields that differ."""
         olds = self.with_defaults(olds)  # state written before a default existed compares as the default
         news = self.with_defaults(news)
-        differing = [f for f in self.fields if f.role != OUTPUT and f.differs(olds, news)]
-        return ([f.name for f in differing if f.role == IDENTITY],
-                [f.name for f in differing if f.role == IN_PLACE])
+        replaces = [f.name for f in self.fields if f.role == IDENTITY and f.differs(olds, news)
+                    or f.replaced_when is not None and f.replaced_when(olds, news)]
+        return replaces, [f.name for f in self.fields
+                          if f.role == IN_PLACE and f.name not in replaces and f.differs(olds, news)]
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any], *,
              delete_before_replace: bool = True) -> DiffResult:
@@ -129,6 +134,17 @@ class Contract:
 def gone() -> ReadResult:
     """What ``read`` returns for an object that no longer exists: the engine drops it from state."""
     return ReadResult("", {})
+
+
+class NotReadBack(Exception):
+    """A service accepted a write but does not return the object when it is read back."""
+
+
+def read_back_of_write(outs: dict[str, Any] | None, what: str, where: str) -> dict[str, Any]:
+    """``outs`` of the read-back that ends a create or update; NotReadBack when the object is not there."""
+    if outs is None:
+        raise NotReadBack(f"{where} accepted {what} but does not return it when read back")
+    return outs
 
 
 def report_adopted(what: str, where: str, detail: str = "") -> None:

@@ -15,7 +15,17 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
     UpdateResult
 
-from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, connection, gone, report_adopted
+from providers.contract import (
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    connection,
+    gone,
+    read_back_of_write,
+    report_adopted,
+)
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
@@ -172,10 +182,7 @@ class IndexTemplateProvider(ResourceProvider):
             es.simulate_index_template(name, props["body"])
             es.put_index_template(name, props["body"])
             outs = _read_back(es, name, {**props, "adopted": adopted})
-        if outs is None:
-            raise IndexTemplateMissing(f"Elasticsearch at {props['elasticsearch_url']} accepted index template "
-                                       f"{name!r} but does not return it when read back")
-        return outs
+        return read_back_of_write(outs, f"index template {name!r}", f"Elasticsearch at {props['elasticsearch_url']}")
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(props["template_name"], self._apply(props, adopted=None))
@@ -193,10 +200,6 @@ class IndexTemplateProvider(ResourceProvider):
         with ElasticsearchClient(_endpoint(props)) as es:
             es.wait_ready()
             es.delete_index_template(id_)
-
-
-class IndexTemplateMissing(Exception):
-    """Elasticsearch accepted a template but does not return it."""
 
 
 def _read_back(es: ElasticsearchClient, name: str, props: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -10,31 +10,49 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
     UpdateResult
 
-from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
+from providers.contract import (
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    gone,
+    read_back_of_write,
+    report_adopted,
+)
+from providers.grafana.common import CONNECTION, client, connection_failures
+from providers.grafana.client import GrafanaClient
 from providers.grafana.dashboards import check_uid
-from providers.http import ApiError
+from providers.http import Conflict
 from providers.inputs import is_unknown
+
+CONTRACT = Contract("GrafanaFolder", [
+    *CONNECTION,
+    Field("uid", IDENTITY, required=True, doc="the folder's uid"),
+    Field("title", IN_PLACE, required=True, doc="the folder's title"),
+    Field("adopted", OUTPUT, doc="the folder existed before it was created here"),
+])
 
 
 class FolderProvider(ResourceProvider):
     """Props: ``uid`` and ``title``."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        news = CONTRACT.with_defaults(news)
         failures = connection_failures(news)
         if not is_unknown(news.get("uid")) and (reason := check_uid(news.get("uid"))):
             failures.append(CheckFailure("uid", reason))
         title = news.get("title")
         if not is_unknown(title) and (not isinstance(title, str) or not title.strip()):
             failures.append(CheckFailure("title", "title must be a non-empty string"))
-        return CheckResult(news, failures)
+        return CONTRACT.result(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = changed(olds, news, CONNECTION_KEYS + ("uid", "title"))
-        return DiffResult(changes=bool(changes), replaces=["uid"] if "uid" in changes else [],
-                          delete_before_replace=True)
+        return CONTRACT.diff(olds, news)
 
-    def _upsert(self, props: dict[str, Any]) -> bool:
-        """Create the folder or rename the existing one; returns whether it existed already."""
+    def _upsert(self, props: dict[str, Any], adopted: bool | None) -> dict[str, Any]:
+        """Create the folder or rename the existing one, then read it back. ``adopted`` None: this is a
+        create, which adopts a folder that exists already."""
         uid, title = props["uid"], props["title"]
         with client(props) as grafana:
             grafana.wait_ready()
@@ -42,30 +60,39 @@ class FolderProvider(ResourceProvider):
             if existing is None:
                 try:
                     grafana.create_folder(uid, title)
-                    return False
-                except ApiError as exc:  # created concurrently, or Grafana refuses the title
-                    if exc.status != 409 or grafana.get_folder(uid) is None:
+                except Conflict:  # created concurrently (or Grafana refuses the title: then it is not there)
+                    if grafana.get_folder(uid) is None:
                         raise
-            if existing is None or existing.get("title") != title:
+                    grafana.update_folder(uid, title)
+            elif existing.get("title") != title:
                 grafana.update_folder(uid, title)
-        return True
+            if adopted is None:
+                adopted = existing is not None
+                if adopted:
+                    report_adopted(f"Grafana folder {uid!r}", props["grafana_url"])
+            outs = _read_back(grafana, uid, {**props, "adopted": adopted})
+        return read_back_of_write(outs, f"folder {uid!r}", f"Grafana at {props['grafana_url']}")
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(props["uid"], {**props, "adopted": self._upsert(props)})
+        return CreateResult(props["uid"], self._upsert(props, adopted=None))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        self._upsert(news)
-        return UpdateResult({**news, "adopted": olds.get("adopted", False)})
+        return UpdateResult(self._upsert(news, adopted=bool(olds.get("adopted", False))))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with client(props) as grafana:
             grafana.wait_ready()
-            live = grafana.get_folder(id_)
-        if live is None:
-            return ReadResult("", {})
-        return ReadResult(id_, {**props, "uid": id_, "title": live.get("title")})
+            outs = _read_back(grafana, id_, props)
+        return gone() if outs is None else ReadResult(id_, outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with client(props) as grafana:
             grafana.wait_ready()
             grafana.delete_folder(id_)
+
+
+def _read_back(grafana: GrafanaClient, uid: str, props: dict[str, Any]) -> dict[str, Any] | None:
+    """The folder as Grafana has it, in the shape of the outputs (None when there is none). Used by create,
+    update and read."""
+    live = grafana.get_folder(uid)
+    return None if live is None else {**props, "uid": uid, "title": live.get("title")}
