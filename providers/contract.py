@@ -30,6 +30,7 @@ HASH_ITERATIONS = 100_000
 
 IDENTITY = "identity"
 IN_PLACE = "in place"
+PROVIDER = "provider rule"  # compared by the provider's own rule (its ``doc`` says which), not by the table
 OUTPUT = "output"
 
 Changed = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
@@ -39,8 +40,8 @@ Changed = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
 class Field:
     """One input (or output) of a resource.
 
-    ``role``: IDENTITY (a change replaces the object), IN_PLACE (a change updates it) or OUTPUT (computed,
-    never compared). ``changed(olds, news)`` replaces the plain comparison for fields whose stored form
+    ``role``: IDENTITY (a change replaces the object), IN_PLACE (a change updates it), PROVIDER (the
+    provider's own rule decides, described in ``doc``) or OUTPUT (computed, never compared). ``changed(olds, news)`` replaces the plain comparison for fields whose stored form
     differs from the declared one (a normalised body, a secret kept as a hash). ``replaced_when(olds,
     news)`` marks the part of an in-place field that is identity (a dashboard's ``uid`` inside its JSON);
     ``replaced_doc`` says which part. ``default`` fills a missing input in ``check``; ``required`` inputs
@@ -60,7 +61,13 @@ class Field:
     def differs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
         if self.changed is not None:
             return self.changed(olds, news)
-        return is_unknown(news.get(self.name)) or olds.get(self.name) != news.get(self.name)
+        old, new = olds.get(self.name), news.get(self.name)
+        return is_unknown(new) or _blank(old) != _blank(new)
+
+
+def _blank(value: Any) -> Any:
+    """None for an empty string: an input left out and one given as "" mean the same."""
+    return None if isinstance(value, str) and not value else value
 
 
 def connection(url: str, *, secrets_: Iterable[str] = ("password",), others: Iterable[str] = ("username",),

@@ -168,6 +168,15 @@ def backoff(first: float, most: float):
     return wait_exponential(multiplier=first, max=most) + wait_random(0, first)
 
 
+def retrying(retry: Callable[[BaseException], bool], *, timeout: float, attempts: int | None = None) -> Retrying:
+    """The retry layer of a call path: bounded exponential backoff with jitter while ``retry(error)`` holds,
+    for at most ``timeout`` seconds and ``attempts`` tries (None: only the time bounds it); the last error
+    is raised as it is."""
+    return Retrying(retry=retry_if_exception(retry),
+                    stop=stop_after_delay(timeout) | stop_after_attempt(attempts or sys.maxsize),
+                    wait=backoff(first=0.2, most=5.0), reraise=True)
+
+
 def transient(exc: BaseException, statuses: Iterable[int] = ()) -> bool:
     """Whether ``exc`` may pass when the request is sent again: no connection, a timeout, or an ApiError
     whose status is in ``statuses``."""
@@ -237,13 +246,8 @@ class HttpClient:
                 raise api_error(method, url, response.status_code, message, body)
             return response
 
-        retrying = Retrying(
-            retry=retry_if_exception(_retryable(retry_statuses, retry_when)),
-            stop=stop_after_delay(self.within(retry_timeout)) | stop_after_attempt(attempts or sys.maxsize),
-            wait=backoff(first=0.2, most=5.0),
-            reraise=True,
-        )
-        return retrying(once)
+        return retrying(_retryable(retry_statuses, retry_when), timeout=self.within(retry_timeout),
+                        attempts=attempts)(once)
 
     def within(self, seconds: float) -> float:
         """``seconds``, cut to what is left of the client's deadline (if it has one)."""
@@ -333,14 +337,14 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, description: st
 
     Raises ServiceTimeout("timed out after N s waiting for <description>; last seen: ...").
     """
-    retrying = Retrying(
+    polling = Retrying(
         retry=lambda state: state.outcome is not None and not state.outcome.failed
         and state.outcome.result() is not True,
         stop=stop_after_delay(timeout),
         wait=backoff(first=0.1, most=max_interval),
     )
     try:
-        retrying(condition)
+        polling(condition)
     except RetryError:
         seen = f"; last seen: {last_seen()}" if last_seen else ""
         raise ServiceTimeout(f"timed out after {round(timeout, 1):g} s waiting for {description}{seen}") from None
