@@ -13,6 +13,7 @@ that lets ``diff`` see a changed secret without keeping it (:func:`secret_hash`,
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 import hashlib
 import json
@@ -20,7 +21,7 @@ import secrets
 from typing import Any, Callable, Iterable, Mapping
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, DiffResult, ReadResult
+from pulumi.dynamic import CheckFailure, CheckResult, DiffResult, ReadResult, ResourceProvider
 
 from providers.inputs import is_unknown
 
@@ -196,3 +197,37 @@ def secret_field(name: str, hash_key: str, salt_key: str, doc: str) -> Field:
     return Field(name, IN_PLACE, secret=True, doc=doc,
                  changed=lambda olds, news: not secret_unchanged(news.get(name) or {}, olds.get(salt_key),
                                                                   olds.get(hash_key)))
+
+
+class ReadBackProvider(ResourceProvider, abc.ABC):
+    """What the providers of objects addressed by an id share: ``diff`` from the field table, ``read``
+    through the same read-back that ends create and update, ``delete`` by id; each after waiting until
+    the service is ready."""
+
+    contract: Contract
+
+    @abc.abstractmethod
+    def client(self, props: Mapping[str, Any]) -> Any:
+        """A service client (context manager with ``wait_ready``) for the service ``props`` name."""
+
+    @abc.abstractmethod
+    def read_back(self, client: Any, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The object as the service has it, in the shape of the outputs; None when it does not exist."""
+
+    @abc.abstractmethod
+    def delete_object(self, client: Any, id_: str) -> None:
+        """Delete the object (nothing when it is gone already)."""
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return self.contract.diff(olds, news)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as client:
+            client.wait_ready()
+            outs = self.read_back(client, id_, props)
+        return gone() if outs is None else ReadResult(id_, outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with self.client(props) as client:
+            client.wait_ready()
+            self.delete_object(client, id_)

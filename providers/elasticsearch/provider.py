@@ -12,20 +12,10 @@ import fnmatch
 import re
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
-    UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, UpdateResult
 
-from providers.contract import (
-    IDENTITY,
-    IN_PLACE,
-    OUTPUT,
-    Contract,
-    Field,
-    connection,
-    gone,
-    read_back_of_write,
-    report_adopted,
-)
+from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, ReadBackProvider, connection
+from providers.contract import read_back_of_write, report_adopted
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
@@ -145,12 +135,10 @@ CONTRACT = Contract("IndexTemplate", [
 ])
 
 
-def _endpoint(props: Mapping[str, Any]) -> Endpoint:
-    return Endpoint.from_inputs({**props, "url": props["elasticsearch_url"]})
-
-
-class IndexTemplateProvider(ResourceProvider):
+class IndexTemplateProvider(ReadBackProvider):
     """Create/adopt, update, read and delete one composable index template. Holds no state."""
+
+    contract = CONTRACT
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news = CONTRACT.with_defaults(news)
@@ -166,14 +154,11 @@ class IndexTemplateProvider(ResourceProvider):
             failures.append(CheckFailure("elasticsearch_url", "elasticsearch_url must be an http(s) URL"))
         return CONTRACT.result(news, failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return CONTRACT.diff(olds, news)
-
     def _apply(self, props: dict[str, Any], adopted: bool | None) -> dict[str, Any]:
         """Validate with ``_simulate``, then PUT, then read back. ``adopted`` None: this is a create, which
         adopts a template that exists already."""
         name = props["template_name"]
-        with ElasticsearchClient(_endpoint(props)) as es:
+        with self.client(props) as es:
             es.wait_ready()
             if adopted is None:
                 adopted = es.get_index_template(name) is not None
@@ -181,7 +166,7 @@ class IndexTemplateProvider(ResourceProvider):
                     report_adopted(f"Index template {name!r}", props["elasticsearch_url"])
             es.simulate_index_template(name, props["body"])
             es.put_index_template(name, props["body"])
-            outs = _read_back(es, name, {**props, "adopted": adopted})
+            outs = self.read_back(es, name, {**props, "adopted": adopted})
         return read_back_of_write(outs, f"index template {name!r}", f"Elasticsearch at {props['elasticsearch_url']}")
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -190,20 +175,14 @@ class IndexTemplateProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._apply(news, adopted=bool(olds.get("adopted", False))))
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with ElasticsearchClient(_endpoint(props)) as es:
-            es.wait_ready()
-            outs = _read_back(es, id_, props)
-        return gone() if outs is None else ReadResult(id_, outs)
+    def client(self, props: Mapping[str, Any]) -> ElasticsearchClient:
+        return ElasticsearchClient(Endpoint.from_inputs({**props, "url": props["elasticsearch_url"]}))
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with ElasticsearchClient(_endpoint(props)) as es:
-            es.wait_ready()
-            es.delete_index_template(id_)
+    def read_back(self, es: ElasticsearchClient, name: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The template as Elasticsearch has it, in the shape of the outputs (None when there is none);
+        ``diff`` compares bodies normalised. Used by create, update and read."""
+        live = es.get_index_template(name)
+        return None if live is None else {**props, "template_name": name, "body": live}
 
-
-def _read_back(es: ElasticsearchClient, name: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The template as Elasticsearch has it, in the shape of the outputs (None when there is none); ``diff``
-    compares bodies normalised. Used by create, update and read."""
-    live = es.get_index_template(name)
-    return None if live is None else {**props, "template_name": name, "body": live}
+    def delete_object(self, es: ElasticsearchClient, name: str) -> None:
+        es.delete_index_template(name)

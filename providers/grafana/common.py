@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from pulumi.dynamic import CheckFailure
 
-from providers.contract import IN_PLACE, Field, connection
+from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
 from providers.http import Endpoint
 from providers.inputs import is_unknown
@@ -26,9 +26,12 @@ CONNECTION_KEYS = tuple(f.name for f in CONNECTION)
 SECRET_OUTPUTS = [f.name for f in CONNECTION if f.secret]
 
 
-def client(props: Mapping[str, Any]) -> GrafanaClient:
-    """A client for the Grafana the props name (``url`` of a dashboard is its own page, hence ``grafana_url``)."""
-    return GrafanaClient(Endpoint.from_inputs({**props, "url": props["grafana_url"]}))
+class GrafanaProvider(ReadBackProvider):
+    """Base of the Grafana providers: the client for the Grafana the props name."""
+
+    def client(self, props: Mapping[str, Any]) -> GrafanaClient:
+        """``url`` of a dashboard is its own page, hence ``grafana_url``."""
+        return GrafanaClient(Endpoint.from_inputs({**props, "url": props["grafana_url"]}))
 
 
 def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:

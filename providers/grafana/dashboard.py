@@ -16,20 +16,11 @@ import hashlib
 import json
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
-    UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, UpdateResult
 
-from providers.contract import (
-    IN_PLACE,
-    OUTPUT,
-    Contract,
-    Field,
-    gone,
-    read_back_of_write,
-    report_adopted,
-)
+from providers.contract import IN_PLACE, OUTPUT, Contract, Field, read_back_of_write, report_adopted
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, client, connection_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import canonical, check_uid, dashboard_problems, placeholders, resolve
 from providers.http import PreconditionFailed
 from providers.inputs import is_unknown, whole_numbers
@@ -74,8 +65,10 @@ CONTRACT = Contract("GrafanaDashboard", [
 ])
 
 
-class DashboardProvider(ResourceProvider):
+class DashboardProvider(GrafanaProvider):
     """Create/adopt (overwrite by uid), update, read and delete one dashboard."""
+
+    contract = CONTRACT
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news = CONTRACT.with_defaults(news)
@@ -102,15 +95,12 @@ class DashboardProvider(ResourceProvider):
             failures.append(CheckFailure("folder_uid", reason))
         return CONTRACT.result(news, failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return CONTRACT.diff(olds, news)
-
     def _save(self, props: dict[str, Any], adopted: bool | None) -> dict[str, Any]:
         """Save (overwrite by uid), then read back. ``adopted`` None: this is a create, which adopts a
         dashboard that exists already."""
         resolved = resolve(props["dashboard"], props.get("datasource_uids") or {})
         uid = resolved["uid"]
-        with client(props) as grafana:
+        with self.client(props) as grafana:
             grafana.wait_ready()
             if adopted is None:
                 adopted = grafana.get_dashboard(uid) is not None
@@ -124,7 +114,7 @@ class DashboardProvider(ResourceProvider):
                                    "the update again (it overwrites by uid)") from None
             declared = {**props, "uid": uid, "url": saved["url"], "version": saved["version"],
                         "content_hash": content_hash(resolved), "adopted": adopted}
-            outs = _read_back(grafana, uid, declared)
+            outs = self.read_back(grafana, uid, declared)
         return read_back_of_write(outs, f"dashboard {uid!r}", f"Grafana at {props['grafana_url']}")
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -134,29 +124,20 @@ class DashboardProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._save(news, adopted=bool(olds.get("adopted", False))))
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            outs = _read_back(grafana, id_, props)
-        return gone() if outs is None else ReadResult(id_, outs)
+    def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The dashboard as Grafana has it, in the shape of the outputs (None when there is none): its url,
+        version and folder; when its version is not the recorded one (an out-of-band save), the hash of
+        the live content. Used by create, update and read."""
+        live = grafana.get_dashboard(uid)
+        if live is None:
+            return None
+        meta = live.get("meta") or {}
+        version = live["dashboard"].get("version", meta.get("version"))
+        outs = {**props, "uid": uid, "url": meta.get("url", props.get("url")), "version": version,
+                "folder_uid": _folder(meta.get("folderUid"))}
+        if version != props.get("version"):
+            outs["content_hash"] = content_hash(live["dashboard"])
+        return outs
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            grafana.delete_dashboard(id_)
-
-
-def _read_back(grafana: GrafanaClient, uid: str, props: dict[str, Any]) -> dict[str, Any] | None:
-    """The dashboard as Grafana has it, in the shape of the outputs (None when there is none): its url,
-    version and folder; when its version is not the recorded one (an out-of-band save), the hash of the
-    live content. Used by create, update and read."""
-    live = grafana.get_dashboard(uid)
-    if live is None:
-        return None
-    meta = live.get("meta") or {}
-    version = live["dashboard"].get("version", meta.get("version"))
-    outs = {**props, "uid": uid, "url": meta.get("url", props.get("url")), "version": version,
-            "folder_uid": _folder(meta.get("folderUid"))}
-    if version != props.get("version"):
-        outs["content_hash"] = content_hash(live["dashboard"])
-    return outs
+    def delete_object(self, grafana: GrafanaClient, uid: str) -> None:
+        grafana.delete_dashboard(uid)

@@ -3,25 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
-    UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, UpdateResult
 
-from providers.contract import (
-    DRIFTED,
-    IDENTITY,
-    IN_PLACE,
-    OUTPUT,
-    Contract,
-    Field,
-    gone,
-    new_salt,
-    read_back_of_write,
-    report_adopted,
-    secret_field,
-    secret_hash,
-)
+from providers.contract import DRIFTED, IDENTITY, IN_PLACE, OUTPUT, Contract, Field, new_salt, read_back_of_write
+from providers.contract import report_adopted, secret_field, secret_hash
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, client, connection_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import check_uid
 from providers.http import ApiError, Conflict, Forbidden, ServiceTimeout, Unauthorized, wait_until
 from providers.inputs import is_unknown
@@ -44,7 +31,7 @@ CONTRACT = Contract("GrafanaDatasource", [
 ])
 
 
-class DatasourceProvider(ResourceProvider):
+class DatasourceProvider(GrafanaProvider):
     """Props: ``uid``, ``datasource`` (name, type, url, access, jsonData, ...), ``secure_json_data``.
 
     ``secure_json_data`` is write-only in Grafana; state keeps only ``secure_json_data_hash`` and its salt.
@@ -53,6 +40,8 @@ class DatasourceProvider(ResourceProvider):
     After every create or update, Grafana's health check of the datasource must pass (waited for up to
     ``ready_timeout``: the backend may still be starting); a failure is reported in Grafana's words.
     """
+
+    contract = CONTRACT
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news = CONTRACT.with_defaults(news)
@@ -69,9 +58,6 @@ class DatasourceProvider(ResourceProvider):
             failures.append(CheckFailure("secure_json_data", "secure_json_data must map names to secret values"))
         return CONTRACT.result(news, failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return CONTRACT.diff(olds, news)
-
     def _upsert(self, props: dict[str, Any], adopted: bool | None, salt: str) -> dict[str, Any]:
         """Create or update the datasource with ``props["uid"]``, wait for its health check, read it back.
         ``adopted`` None: this is a create, which adopts a datasource with that uid."""
@@ -79,7 +65,7 @@ class DatasourceProvider(ResourceProvider):
         body = {**props["datasource"], "uid": uid}
         if props.get("secure_json_data"):
             body["secureJsonData"] = dict(props["secure_json_data"])
-        with client(props) as grafana:
+        with self.client(props) as grafana:
             grafana.wait_ready()
             existed = self._write(grafana, uid, name, body)
             if adopted is None:
@@ -87,7 +73,7 @@ class DatasourceProvider(ResourceProvider):
                 if existed:
                     report_adopted(f"Grafana datasource {uid!r}", props["grafana_url"])
             _wait_healthy(grafana, uid, name, props.get("ready_timeout") or grafana.endpoint.ready_timeout)
-            outs = _read_back(grafana, uid, _declared(props, adopted, salt))
+            outs = self.read_back(grafana, uid, _declared(props, adopted, salt))
         return read_back_of_write(outs, f"datasource {uid!r}", f"Grafana at {props['grafana_url']}")
 
     @staticmethod
@@ -116,16 +102,26 @@ class DatasourceProvider(ResourceProvider):
         return UpdateResult(self._upsert(news, adopted=bool(olds.get("adopted", False)),
                                          salt=olds.get("secret_salt") or new_salt()))
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            outs = _read_back(grafana, id_, props)
-        return gone() if outs is None else ReadResult(id_, outs)
+    def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The datasource as Grafana has it, in the shape of the outputs (None when there is none): the
+        declared keys with their live values, and ``secure_json_data_hash`` marked DRIFTED when a secret
+        was removed out of band (Grafana never returns the values themselves). Used by create, update and
+        read."""
+        live = grafana.get_datasource(uid)
+        if live is None:
+            return None
+        declared = props.get("datasource") or {}
+        current = {key: live.get(key) for key in declared}
+        if isinstance(declared.get("jsonData"), Mapping):
+            current["jsonData"] = {k: (live.get("jsonData") or {}).get(k) for k in declared["jsonData"]}
+        outs = {**props, "uid": uid, "name": live.get("name"), "datasource": current}
+        stored = live.get("secureJsonFields") or {}
+        if not all(stored.get(key) for key in props.get("secure_keys") or []):
+            outs["secure_json_data_hash"] = DRIFTED
+        return outs
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            grafana.delete_datasource(id_)
+    def delete_object(self, grafana: GrafanaClient, uid: str) -> None:
+        grafana.delete_datasource(uid)
 
 
 def _declared(props: dict[str, Any], adopted: bool, salt: str) -> dict[str, Any]:
@@ -134,24 +130,6 @@ def _declared(props: dict[str, Any], adopted: bool, salt: str) -> dict[str, Any]
     outs = {k: v for k, v in props.items() if k != "secure_json_data"}
     return {**outs, "name": props["datasource"]["name"], "adopted": adopted, "secret_salt": salt,
             "secure_keys": sorted(secure), "secure_json_data_hash": secret_hash(secure, salt)}
-
-
-def _read_back(grafana: GrafanaClient, uid: str, props: dict[str, Any]) -> dict[str, Any] | None:
-    """The datasource as Grafana has it, in the shape of the outputs (None when there is none): the
-    declared keys with their live values, and ``secure_json_data_hash`` marked DRIFTED when a secret was
-    removed out of band (Grafana never returns the values themselves). Used by create, update and read."""
-    live = grafana.get_datasource(uid)
-    if live is None:
-        return None
-    declared = props.get("datasource") or {}
-    current = {key: live.get(key) for key in declared}
-    if isinstance(declared.get("jsonData"), Mapping):
-        current["jsonData"] = {k: (live.get("jsonData") or {}).get(k) for k in declared["jsonData"]}
-    outs = {**props, "uid": uid, "name": live.get("name"), "datasource": current}
-    stored = live.get("secureJsonFields") or {}
-    if not all(stored.get(key) for key in props.get("secure_keys") or []):
-        outs["secure_json_data_hash"] = DRIFTED
-    return outs
 
 
 def _wait_healthy(grafana: GrafanaClient, uid: str, name: str, timeout: float) -> None:

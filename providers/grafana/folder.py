@@ -5,22 +5,12 @@ the dashboards that name the new folder are then saved again by their own update
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
-    UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, UpdateResult
 
-from providers.contract import (
-    IDENTITY,
-    IN_PLACE,
-    OUTPUT,
-    Contract,
-    Field,
-    gone,
-    read_back_of_write,
-    report_adopted,
-)
-from providers.grafana.common import CONNECTION, client, connection_failures
+from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, read_back_of_write, report_adopted
+from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.client import GrafanaClient
 from providers.grafana.dashboards import check_uid
 from providers.http import Conflict
@@ -34,8 +24,10 @@ CONTRACT = Contract("GrafanaFolder", [
 ])
 
 
-class FolderProvider(ResourceProvider):
+class FolderProvider(GrafanaProvider):
     """Props: ``uid`` and ``title``."""
+
+    contract = CONTRACT
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news = CONTRACT.with_defaults(news)
@@ -47,14 +39,11 @@ class FolderProvider(ResourceProvider):
             failures.append(CheckFailure("title", "title must be a non-empty string"))
         return CONTRACT.result(news, failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return CONTRACT.diff(olds, news)
-
     def _upsert(self, props: dict[str, Any], adopted: bool | None) -> dict[str, Any]:
         """Create the folder or rename the existing one, then read it back. ``adopted`` None: this is a
         create, which adopts a folder that exists already."""
         uid, title = props["uid"], props["title"]
-        with client(props) as grafana:
+        with self.client(props) as grafana:
             grafana.wait_ready()
             existing = grafana.get_folder(uid)
             if existing is None:
@@ -70,7 +59,7 @@ class FolderProvider(ResourceProvider):
                 adopted = existing is not None
                 if adopted:
                     report_adopted(f"Grafana folder {uid!r}", props["grafana_url"])
-            outs = _read_back(grafana, uid, {**props, "adopted": adopted})
+            outs = self.read_back(grafana, uid, {**props, "adopted": adopted})
         return read_back_of_write(outs, f"folder {uid!r}", f"Grafana at {props['grafana_url']}")
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -79,20 +68,11 @@ class FolderProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._upsert(news, adopted=bool(olds.get("adopted", False))))
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            outs = _read_back(grafana, id_, props)
-        return gone() if outs is None else ReadResult(id_, outs)
+    def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The folder as Grafana has it, in the shape of the outputs (None when there is none). Used by
+        create, update and read."""
+        live = grafana.get_folder(uid)
+        return None if live is None else {**props, "uid": uid, "title": live.get("title")}
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            grafana.delete_folder(id_)
-
-
-def _read_back(grafana: GrafanaClient, uid: str, props: dict[str, Any]) -> dict[str, Any] | None:
-    """The folder as Grafana has it, in the shape of the outputs (None when there is none). Used by create,
-    update and read."""
-    live = grafana.get_folder(uid)
-    return None if live is None else {**props, "uid": uid, "title": live.get("title")}
+    def delete_object(self, grafana: GrafanaClient, uid: str) -> None:
+        grafana.delete_folder(uid)
