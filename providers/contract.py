@@ -21,7 +21,15 @@ import secrets
 from typing import Any, Callable, Iterable, Mapping
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, DiffResult, ReadResult, ResourceProvider
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from providers.inputs import is_unknown
 
@@ -160,6 +168,17 @@ def report_adopted(what: str, where: str, detail: str = "") -> None:
     pulumi.log.info(f"{what} already existed at {where}: adopted it{f' ({detail})' if detail else ''}")
 
 
+def adoption(olds: Mapping[str, Any] | None, found: Callable[[], bool], what: str, where: str) -> bool:
+    """The ``adopted`` output: kept from ``olds`` on update; on create (``olds`` None) whether ``found()``
+    sees the object already, which is then reported."""
+    if olds is not None:
+        return bool(olds.get("adopted", False))
+    adopted = found()
+    if adopted:
+        report_adopted(what, where)
+    return adopted
+
+
 def new_salt() -> str:
     return secrets.token_hex(16)
 
@@ -200,11 +219,22 @@ def secret_field(name: str, hash_key: str, salt_key: str, doc: str) -> Field:
 
 
 class ReadBackProvider(ResourceProvider, abc.ABC):
-    """What the providers of objects addressed by an id share: ``diff`` from the field table, ``read``
-    through the same read-back that ends create and update, ``delete`` by id; each after waiting until
-    the service is ready."""
+    """What the providers of objects addressed by an id share: ``check`` (defaults, required inputs, then
+    the provider's ``problems``) and ``diff`` from the field table, ``create``
+    and ``update`` through ``write`` (which ends with the read-back), ``read`` through the same read-back,
+    ``delete`` by id; each after waiting until the service is ready."""
 
     contract: Contract
+    id_output: str  # the output that is the object's id
+
+    @abc.abstractmethod
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs (defaults filled) are not usable, found without the network."""
+
+    @abc.abstractmethod
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Create (``olds`` None: adopting an object that exists) or update the object; return the outputs
+        its read-back gives."""
 
     @abc.abstractmethod
     def client(self, props: Mapping[str, Any]) -> Any:
@@ -218,8 +248,19 @@ class ReadBackProvider(ResourceProvider, abc.ABC):
     def delete_object(self, client: Any, id_: str) -> None:
         """Delete the object (nothing when it is gone already)."""
 
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = self.contract.with_defaults(news)
+        return self.contract.result(inputs, self.problems(inputs))
+
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return self.contract.diff(olds, news)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self.write(props, None)
+        return CreateResult(outs[self.id_output], outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self.write(news, olds))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self.client(props) as client:

@@ -14,8 +14,15 @@ import time
 from typing import Any, Callable, Iterable, TypeVar
 
 import requests
-from tenacity import (RetryError, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
-                      wait_exponential, wait_random)
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_random,
+)
 
 from providers.contract import DEFAULT_READY_TIMEOUT
 from providers.inputs import whole_numbers
@@ -297,6 +304,7 @@ class ServiceClient:
 
     service = "the service"
     credentials = "the configured credentials"
+    retry_statuses: tuple[int, ...] = ()  # statuses that ``_request`` retries until the deadline
 
     def __init__(self, endpoint: Endpoint, *, default_headers: dict[str, str] | None = None,
                  observer: Callable[[str, str, int], None] | None = None):
@@ -312,6 +320,14 @@ class ServiceClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request with the service's ``retry_statuses``; 401/403 become an ApiError that says whose
+        credentials were rejected."""
+        try:
+            return self.http.request(method, path, retry_statuses=self.retry_statuses, **kwargs)
+        except ApiError as exc:
+            raise self.auth_error(exc) from None
 
     def auth_error(self, exc: ApiError) -> ApiError:
         """``exc`` reworded to say whose credentials a 401/403 rejected (never the secret itself)."""

@@ -15,13 +15,7 @@ class ElasticsearchClient(ServiceClient):
 
     service = "Elasticsearch"
     credentials = "the Elasticsearch username/password (config secret elasticsearchPassword)"
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request; 401/403 become an ApiError that says which user was rejected."""
-        try:
-            return self.http.request(method, path, retry_statuses=RETRY_STATUSES, **kwargs)
-        except ApiError as exc:
-            raise self.auth_error(exc) from None
+    retry_statuses = RETRY_STATUSES
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until the cluster health is at least yellow (bounded backoff, ServiceTimeout names the URL).

@@ -12,10 +12,19 @@ import fnmatch
 import re
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, UpdateResult
+from pulumi.dynamic import CheckFailure
 
-from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, ReadBackProvider, connection
-from providers.contract import read_back_of_write, report_adopted
+from providers.contract import (
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    ReadBackProvider,
+    adoption,
+    connection,
+    read_back_of_write,
+)
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
@@ -139,9 +148,10 @@ class IndexTemplateProvider(ReadBackProvider):
     """Create/adopt, update, read and delete one composable index template. Holds no state."""
 
     contract = CONTRACT
+    id_output = "template_name"
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        news = CONTRACT.with_defaults(news)
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs are not a usable template (no network)."""
         failures = []
         name = news.get("template_name")
         if not is_unknown(name) and (reason := check_template_name(name)):
@@ -152,28 +162,19 @@ class IndexTemplateProvider(ReadBackProvider):
         url = news.get("elasticsearch_url")
         if not is_unknown(url) and not str(url or "").startswith(("http://", "https://")):
             failures.append(CheckFailure("elasticsearch_url", "elasticsearch_url must be an http(s) URL"))
-        return CONTRACT.result(news, failures)
+        return failures
 
-    def _apply(self, props: dict[str, Any], adopted: bool | None) -> dict[str, Any]:
-        """Validate with ``_simulate``, then PUT, then read back. ``adopted`` None: this is a create, which
-        adopts a template that exists already."""
-        name = props["template_name"]
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Validate with ``_simulate``, then PUT, then read back."""
+        name, where = props["template_name"], f"Elasticsearch at {props['elasticsearch_url']}"
         with self.client(props) as es:
             es.wait_ready()
-            if adopted is None:
-                adopted = es.get_index_template(name) is not None
-                if adopted:
-                    report_adopted(f"Index template {name!r}", props["elasticsearch_url"])
+            adopted = adoption(olds, lambda: es.get_index_template(name) is not None, f"index template {name!r}",
+                               where)
             es.simulate_index_template(name, props["body"])
             es.put_index_template(name, props["body"])
             outs = self.read_back(es, name, {**props, "adopted": adopted})
-        return read_back_of_write(outs, f"index template {name!r}", f"Elasticsearch at {props['elasticsearch_url']}")
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(props["template_name"], self._apply(props, adopted=None))
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._apply(news, adopted=bool(olds.get("adopted", False))))
+        return read_back_of_write(outs, f"index template {name!r}", where)
 
     def client(self, props: Mapping[str, Any]) -> ElasticsearchClient:
         return ElasticsearchClient(Endpoint.from_inputs({**props, "url": props["elasticsearch_url"]}))

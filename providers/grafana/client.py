@@ -20,13 +20,7 @@ class GrafanaClient(ServiceClient):
 
     service = "Grafana"
     credentials = "the Grafana admin user/password (config secret grafanaAdminPassword) or the API key"
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request; 401/403 become an ApiError that says which credentials were rejected."""
-        try:
-            return self.http.request(method, path, retry_statuses=RETRY_STATUSES, **kwargs)
-        except ApiError as exc:
-            raise self.auth_error(exc) from None
+    retry_statuses = RETRY_STATUSES
 
     def _get_or_none(self, path: str) -> dict | None:
         return or_none(lambda: self._request("GET", path).json())

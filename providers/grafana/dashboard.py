@@ -16,9 +16,9 @@ import hashlib
 import json
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, UpdateResult
+from pulumi.dynamic import CheckFailure
 
-from providers.contract import IN_PLACE, OUTPUT, Contract, Field, read_back_of_write, report_adopted
+from providers.contract import IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import canonical, check_uid, dashboard_problems, placeholders, resolve
@@ -69,19 +69,20 @@ class DashboardProvider(GrafanaProvider):
     """Create/adopt (overwrite by uid), update, read and delete one dashboard."""
 
     contract = CONTRACT
+    id_output = "uid"
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        news = CONTRACT.with_defaults(news)
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs are not a usable dashboard (no network)."""
         failures = connection_failures(news)
         dashboard, uids = news.get("dashboard"), news.get("datasource_uids") or {}
         if not isinstance(uids, Mapping):
             if not is_unknown(uids):
                 failures.append(CheckFailure("datasource_uids", "datasource_uids must map DS_<KEY> to a uid"))
-            return CONTRACT.result(news, failures)
+            return failures
         if is_unknown(dashboard):
-            return CONTRACT.result(news, failures)
+            return failures
         if not isinstance(dashboard, Mapping):
-            return CONTRACT.result(news, failures)
+            return failures
         failures += [CheckFailure("dashboard", reason) for reason in dashboard_problems(whole_numbers(dashboard))]
         missing = sorted(placeholders(dashboard) - set(uids))
         if missing:
@@ -93,19 +94,15 @@ class DashboardProvider(GrafanaProvider):
         folder = news.get("folder_uid")
         if folder is not None and not is_unknown(folder) and (reason := check_uid(folder, "folder_uid")):
             failures.append(CheckFailure("folder_uid", reason))
-        return CONTRACT.result(news, failures)
+        return failures
 
-    def _save(self, props: dict[str, Any], adopted: bool | None) -> dict[str, Any]:
-        """Save (overwrite by uid), then read back. ``adopted`` None: this is a create, which adopts a
-        dashboard that exists already."""
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Save (overwrite by uid), then read back."""
         resolved = resolve(props["dashboard"], props.get("datasource_uids") or {})
-        uid = resolved["uid"]
+        uid, where = resolved["uid"], f"Grafana at {props['grafana_url']}"
         with self.client(props) as grafana:
             grafana.wait_ready()
-            if adopted is None:
-                adopted = grafana.get_dashboard(uid) is not None
-                if adopted:
-                    report_adopted(f"Grafana dashboard {uid!r}", props["grafana_url"], "overwrote it by uid")
+            adopted = adoption(olds, lambda: grafana.get_dashboard(uid) is not None, f"dashboard {uid!r}", where)
             try:
                 saved = grafana.save_dashboard(resolved, props.get("folder_uid"), SAVE_MESSAGE)
             except PreconditionFailed as exc:
@@ -115,14 +112,7 @@ class DashboardProvider(GrafanaProvider):
             declared = {**props, "uid": uid, "url": saved["url"], "version": saved["version"],
                         "content_hash": content_hash(resolved), "adopted": adopted}
             outs = self.read_back(grafana, uid, declared)
-        return read_back_of_write(outs, f"dashboard {uid!r}", f"Grafana at {props['grafana_url']}")
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = self._save(props, adopted=None)
-        return CreateResult(outs["uid"], outs)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._save(news, adopted=bool(olds.get("adopted", False))))
+        return read_back_of_write(outs, f"dashboard {uid!r}", where)
 
     def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The dashboard as Grafana has it, in the shape of the outputs (None when there is none): its url,

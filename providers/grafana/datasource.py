@@ -3,10 +3,21 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, UpdateResult
+from pulumi.dynamic import CheckFailure
 
-from providers.contract import DRIFTED, IDENTITY, IN_PLACE, OUTPUT, Contract, Field, new_salt, read_back_of_write
-from providers.contract import report_adopted, secret_field, secret_hash
+from providers.contract import (
+    DRIFTED,
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    adoption,
+    new_salt,
+    read_back_of_write,
+    secret_field,
+    secret_hash,
+)
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import check_uid
@@ -42,9 +53,10 @@ class DatasourceProvider(GrafanaProvider):
     """
 
     contract = CONTRACT
+    id_output = "uid"
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        news = CONTRACT.with_defaults(news)
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs are not a usable datasource (no network)."""
         failures = connection_failures(news)
         uid, source = news.get("uid"), news.get("datasource")
         if not is_unknown(uid) and (reason := check_uid(uid)):
@@ -56,25 +68,23 @@ class DatasourceProvider(GrafanaProvider):
         secure = news.get("secure_json_data") or {}
         if not is_unknown(secure) and not isinstance(secure, Mapping):
             failures.append(CheckFailure("secure_json_data", "secure_json_data must map names to secret values"))
-        return CONTRACT.result(news, failures)
+        return failures
 
-    def _upsert(self, props: dict[str, Any], adopted: bool | None, salt: str) -> dict[str, Any]:
-        """Create or update the datasource with ``props["uid"]``, wait for its health check, read it back.
-        ``adopted`` None: this is a create, which adopts a datasource with that uid."""
-        uid, name = props["uid"], props["datasource"]["name"]
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Create or update the datasource with ``props["uid"]``, wait for its health check, read it back
+        (the secrets' hash keeps its salt across updates)."""
+        uid, name, where = props["uid"], props["datasource"]["name"], f"Grafana at {props['grafana_url']}"
+        salt = (olds or {}).get("secret_salt") or new_salt()
         body = {**props["datasource"], "uid": uid}
         if props.get("secure_json_data"):
             body["secureJsonData"] = dict(props["secure_json_data"])
         with self.client(props) as grafana:
             grafana.wait_ready()
             existed = self._write(grafana, uid, name, body)
-            if adopted is None:
-                adopted = existed
-                if existed:
-                    report_adopted(f"Grafana datasource {uid!r}", props["grafana_url"])
+            adopted = adoption(olds, lambda: existed, f"datasource {uid!r}", where)
             _wait_healthy(grafana, uid, name, props.get("ready_timeout") or grafana.endpoint.ready_timeout)
             outs = self.read_back(grafana, uid, _declared(props, adopted, salt))
-        return read_back_of_write(outs, f"datasource {uid!r}", f"Grafana at {props['grafana_url']}")
+        return read_back_of_write(outs, f"datasource {uid!r}", where)
 
     @staticmethod
     def _write(grafana: GrafanaClient, uid: str, name: str, body: dict[str, Any]) -> bool:
@@ -94,13 +104,6 @@ class DatasourceProvider(GrafanaProvider):
                                f"{uid!r}: declare uid {other.get('uid')!r} to adopt it, or delete it in "
                                "Grafana") from None
         return False
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(props["uid"], self._upsert(props, adopted=None, salt=new_salt()))
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._upsert(news, adopted=bool(olds.get("adopted", False)),
-                                         salt=olds.get("secret_salt") or new_salt()))
 
     def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The datasource as Grafana has it, in the shape of the outputs (None when there is none): the

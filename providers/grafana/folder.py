@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, UpdateResult
+from pulumi.dynamic import CheckFailure
 
-from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, read_back_of_write, report_adopted
-from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
+from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
 from providers.grafana.client import GrafanaClient
+from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import check_uid
 from providers.http import Conflict
 from providers.inputs import is_unknown
@@ -28,20 +28,20 @@ class FolderProvider(GrafanaProvider):
     """Props: ``uid`` and ``title``."""
 
     contract = CONTRACT
+    id_output = "uid"
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        news = CONTRACT.with_defaults(news)
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs are not a usable folder (no network)."""
         failures = connection_failures(news)
         if not is_unknown(news.get("uid")) and (reason := check_uid(news.get("uid"))):
             failures.append(CheckFailure("uid", reason))
         title = news.get("title")
         if not is_unknown(title) and (not isinstance(title, str) or not title.strip()):
             failures.append(CheckFailure("title", "title must be a non-empty string"))
-        return CONTRACT.result(news, failures)
+        return failures
 
-    def _upsert(self, props: dict[str, Any], adopted: bool | None) -> dict[str, Any]:
-        """Create the folder or rename the existing one, then read it back. ``adopted`` None: this is a
-        create, which adopts a folder that exists already."""
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Create the folder or rename the existing one, then read it back."""
         uid, title = props["uid"], props["title"]
         with self.client(props) as grafana:
             grafana.wait_ready()
@@ -55,18 +55,10 @@ class FolderProvider(GrafanaProvider):
                     grafana.update_folder(uid, title)
             elif existing.get("title") != title:
                 grafana.update_folder(uid, title)
-            if adopted is None:
-                adopted = existing is not None
-                if adopted:
-                    report_adopted(f"Grafana folder {uid!r}", props["grafana_url"])
+            where = f"Grafana at {props['grafana_url']}"
+            adopted = adoption(olds, lambda: existing is not None, f"folder {uid!r}", where)
             outs = self.read_back(grafana, uid, {**props, "adopted": adopted})
-        return read_back_of_write(outs, f"folder {uid!r}", f"Grafana at {props['grafana_url']}")
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(props["uid"], self._upsert(props, adopted=None))
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._upsert(news, adopted=bool(olds.get("adopted", False))))
+        return read_back_of_write(outs, f"folder {uid!r}", where)
 
     def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The folder as Grafana has it, in the shape of the outputs (None when there is none). Used by

@@ -29,6 +29,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+
 from providers.contract import (
     DEFAULT_READY_TIMEOUT,
     IDENTITY,
