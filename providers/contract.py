@@ -106,6 +106,13 @@ class Contract:
         """The ``additional_secret_outputs`` of the resource class."""
         return [f.name for f in self.fields if f.secret]
 
+    def markdown(self) -> str:
+        """The field table as the docs show it (docs/resources/*.md; a unit test keeps them equal)."""
+        rows = [f"| `{f.name}` | {_change(f)} | {'secret' if f.secret else ''} | {_default(f)} | {f.doc} |"
+                for f in self.fields]
+        return "\n".join([f"Fields of `{self.resource}`:", "",
+                          "| field | a change | secret | default | what it is |", "|---|---|---|---|---|", *rows])
+
     def with_defaults(self, news: Mapping[str, Any]) -> dict[str, Any]:
         """``news`` with every missing (or None) input that has a default set to it."""
         filled = dict(news)
@@ -145,6 +152,18 @@ class Contract:
         return DiffResult(changes=bool(replaces or updates), replaces=replaces,
                           stables=[] if replaces else self.names(IDENTITY),
                           delete_before_replace=delete_before_replace)
+
+
+def _change(f: Field) -> str:
+    words = {IDENTITY: "replaces", IN_PLACE: "updates in place", PROVIDER: "provider rule (see text)",
+             OUTPUT: "output, not compared"}[f.role]
+    return f"{words}; replaces when `{f.replaced_doc}` changes" if f.replaced_doc else words
+
+
+def _default(f: Field) -> str:
+    if f.required:
+        return "required"
+    return "" if f.default is None else f"`{f.default!r}`"
 
 
 def gone() -> ReadResult:

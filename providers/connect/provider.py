@@ -56,11 +56,11 @@ CONTRACT = Contract("Connector", [
     *connection("connect_url", secrets_=(), others=(), service="the Kafka Connect REST API"),
     Field("connector_name", IDENTITY, required=True, doc="the connector's name in Connect"),
     Field("config", IN_PLACE, required=True, changed=_config_changed,
-          doc="plain settings, with connector.class"),
+          doc="plain settings, with `connector.class`"),
     secret_field("secret_config", "secret_config_hash", "secret_salt",
                  doc="sensitive settings; state keeps a salted hash"),
     Field("state", IN_PLACE, default="running", doc="running or paused"),
-    Field("connector_class", OUTPUT, doc="connector.class as read back"),
+    Field("connector_class", OUTPUT, doc="`connector.class` as read back"),
     Field("secret_config_keys", OUTPUT, doc="names of the secret settings"),
     Field("secret_config_hash", OUTPUT, secret=True, doc=f"salted hash of secret_config; {DRIFTED!r} after "
                                                          "a secret key was removed out of band"),

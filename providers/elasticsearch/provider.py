@@ -139,7 +139,7 @@ CONTRACT = Contract("IndexTemplate", [
     Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
     Field("template_name", IDENTITY, required=True, doc="the template's name"),
     Field("body", IN_PLACE, required=True, changed=_body_changed,
-          doc="the PUT _index_template body, compared normalised"),
+          doc="the `PUT _index_template` body, compared normalised"),
     Field("adopted", OUTPUT, doc="the template existed before it was created here"),
 ])
 
