@@ -1,14 +1,15 @@
 """The one place for HTTP, retries and readiness waits used by every application-layer client.
 
-Retries use tenacity (bounded exponential backoff with jitter, a deadline, and a clear error naming the
-URL). ``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
+Errors are ``ApiError`` subclasses chosen by status (``NotFound``, ``Conflict``, ...); 404 becomes None in
+one place (``or_none``). Retries use tenacity (bounded exponential backoff with jitter) through one
+function (``retrying``), one layer per call path; a ``ServiceClient``'s ``Deadline`` (``ready_timeout``
+from its creation) bounds every retry and wait of the operation (docs/resources/README.md). ``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
 ``HttpClient`` inside provider methods and is never stored on a provider, so dill can serialize providers.
 Secrets (passwords, API keys) are kept out of ``repr`` and out of every error message.
 """
 from __future__ import annotations
 
 import dataclasses
-import logging
 import sys
 import time
 from typing import Any, Callable, Iterable, TypeVar
@@ -27,7 +28,6 @@ from tenacity import (
 from providers.contract import DEFAULT_READY_TIMEOUT
 from providers.inputs import whole_numbers
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

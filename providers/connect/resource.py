@@ -16,7 +16,8 @@ class Connector(pulumi.dynamic.Resource, module="connect", name="Connector"):
     ``config`` holds the plain settings (must include ``connector.class``); ``secret_config`` holds the
     sensitive ones (passwords, API keys): they are sent to Connect but kept out of outputs and state,
     where only a salted hash is stored. ``state`` ``"paused"`` pauses the connector declaratively.
-    ``ready_timeout`` bounds both the wait for Connect and the wait for the declared state.
+    ``ready_timeout`` is the deadline of each operation: the wait for Connect, every retry and the wait
+    for the declared state end there (docs/resources/README.md).
     Changing ``connector_name`` replaces the connector; everything else is updated in place
     (the field table: ``providers.connect.provider.CONTRACT``, docs/resources/connector.md).
     """

@@ -1,4 +1,4 @@
-"""What the Grafana providers share: connection inputs, the preview ``Unknown`` guard, diff helpers.
+"""What the Grafana providers share: the connection fields of their tables, the client, the URL check.
 
 Common inputs (plain props): ``grafana_url``, ``username``, ``password`` (secret), ``api_key`` (secret),
 ``verify`` (TLS: True, False or a CA bundle path) and ``ready_timeout``. Every create/update/read/delete
