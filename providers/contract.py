@@ -21,15 +21,7 @@ import secrets
 from typing import Any, Callable, Iterable, Mapping
 
 import pulumi
-from pulumi.dynamic import (
-    CheckFailure,
-    CheckResult,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    ResourceProvider,
-    UpdateResult,
-)
+from pulumi import dynamic
 
 from providers.inputs import is_unknown
 
@@ -50,11 +42,11 @@ class Field:
     """One input (or output) of a resource.
 
     ``role``: IDENTITY (a change replaces the object), IN_PLACE (a change updates it), PROVIDER (the
-    provider's own rule decides, described in ``doc``) or OUTPUT (computed, never compared). ``changed(olds, news)`` replaces the plain comparison for fields whose stored form
-    differs from the declared one (a normalised body, a secret kept as a hash). ``replaced_when(olds,
-    news)`` marks the part of an in-place field that is identity (a dashboard's ``uid`` inside its JSON);
-    ``replaced_doc`` says which part. ``default`` fills a missing input in ``check``; ``required`` inputs
-    must be present.
+    provider's own rule decides, described in ``doc``) or OUTPUT (computed, never compared).
+    ``changed(olds, news)`` replaces the plain comparison for fields whose stored form differs from the
+    declared one (a normalised body, a secret kept as a hash). ``replaced_when(olds, news)`` marks the part
+    of an in-place field that is identity (a dashboard's ``uid`` inside its JSON); ``replaced_doc`` says
+    which part. ``default`` fills a missing input in ``check``; ``required`` inputs must be present.
     """
 
     name: str
@@ -121,21 +113,21 @@ class Contract:
                 filled[f.name] = f.default
         return filled
 
-    def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
+    def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dynamic.CheckFailure]]:
         """Inputs with defaults filled, and a failure for each required input that is missing."""
         inputs = self.with_defaults(news)
-        failures = [CheckFailure(f.name, f"{f.name} is required ({f.doc})" if f.doc else f"{f.name} is required")
+        failures = [dynamic.CheckFailure(f.name, f"{f.name} is required" + (f" ({f.doc})" if f.doc else ""))
                     for f in self.fields if f.required and not is_unknown(inputs.get(f.name))
                     and inputs.get(f.name) in (None, "")]
         return inputs, failures
 
-    def result(self, inputs: Mapping[str, Any], failures: Iterable[CheckFailure]) -> CheckResult:
+    def result(self, inputs: Mapping[str, Any], failures: Iterable[dynamic.CheckFailure]) -> dynamic.CheckResult:
         """The CheckResult of ``inputs`` with the resource's own ``failures`` and, for each required input
         that is missing and has no failure of its own yet, "<name> is required"."""
         failures = list(failures)
         failed = {f.property for f in failures}
         missing = [f for f in self.check(inputs)[1] if f.property not in failed]
-        return CheckResult(dict(inputs), missing + failures)
+        return dynamic.CheckResult(dict(inputs), missing + failures)
 
     def changes(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         """``(replaces, updates)``: the identity fields and the in-place fields that differ."""
@@ -147,9 +139,9 @@ class Contract:
                           if f.role == IN_PLACE and f.name not in replaces and f.differs(olds, news)]
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any], *,
-             delete_before_replace: bool = True) -> DiffResult:
+             delete_before_replace: bool = True) -> dynamic.DiffResult:
         replaces, updates = self.changes(olds, news)
-        return DiffResult(changes=bool(replaces or updates), replaces=replaces,
+        return dynamic.DiffResult(changes=bool(replaces or updates), replaces=replaces,
                           stables=[] if replaces else self.names(IDENTITY),
                           delete_before_replace=delete_before_replace)
 
@@ -166,9 +158,9 @@ def _default(f: Field) -> str:
     return "" if f.default is None else f"`{f.default!r}`"
 
 
-def gone() -> ReadResult:
+def gone() -> dynamic.ReadResult:
     """What ``read`` returns for an object that no longer exists: the engine drops it from state."""
-    return ReadResult("", {})
+    return dynamic.ReadResult("", {})
 
 
 class NotReadBack(Exception):
@@ -237,7 +229,7 @@ def secret_field(name: str, hash_key: str, salt_key: str, doc: str) -> Field:
                                                                   olds.get(hash_key)))
 
 
-class ReadBackProvider(ResourceProvider, abc.ABC):
+class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
     """What the providers of objects addressed by an id share: ``check`` (defaults, required inputs, then
     the provider's ``problems``) and ``diff`` from the field table, ``create``
     and ``update`` through ``write`` (which ends with the read-back), ``read`` through the same read-back,
@@ -247,7 +239,7 @@ class ReadBackProvider(ResourceProvider, abc.ABC):
     id_output: str  # the output that is the object's id
 
     @abc.abstractmethod
-    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+    def problems(self, news: dict[str, Any]) -> list[dynamic.CheckFailure]:
         """Reasons the inputs (defaults filled) are not usable, found without the network."""
 
     @abc.abstractmethod
@@ -267,25 +259,25 @@ class ReadBackProvider(ResourceProvider, abc.ABC):
     def delete_object(self, client: Any, id_: str) -> None:
         """Delete the object (nothing when it is gone already)."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         inputs = self.contract.with_defaults(news)
         return self.contract.result(inputs, self.problems(inputs))
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         return self.contract.diff(olds, news)
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         outs = self.write(props, None)
-        return CreateResult(outs[self.id_output], outs)
+        return dynamic.CreateResult(outs[self.id_output], outs)
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self.write(news, olds))
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self.write(news, olds))
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         with self.client(props) as client:
             client.wait_ready()
             outs = self.read_back(client, id_, props)
-        return gone() if outs is None else ReadResult(id_, outs)
+        return gone() if outs is None else dynamic.ReadResult(id_, outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with self.client(props) as client:

@@ -3,7 +3,8 @@
 Errors are ``ApiError`` subclasses chosen by status (``NotFound``, ``Conflict``, ...); 404 becomes None in
 one place (``or_none``). Retries use tenacity (bounded exponential backoff with jitter) through one
 function (``retrying``), one layer per call path; a ``ServiceClient``'s ``Deadline`` (``ready_timeout``
-from its creation) bounds every retry and wait of the operation (docs/resources/README.md). ``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
+from its creation) bounds every retry and wait of the operation (docs/resources/README.md).
+``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
 ``HttpClient`` inside provider methods and is never stored on a provider, so dill can serialize providers.
 Secrets (passwords, API keys) are kept out of ``repr`` and out of every error message.
 """
@@ -298,9 +299,9 @@ class HttpClient:
 
 class ServiceClient:
     """Base of the per-service API clients: one ``HttpClient`` for one endpoint, used as a context manager
-    inside a provider method. The client's :class:`Deadline` is ``ready_timeout`` seconds from its creation:
-    no retry or wait of the operation goes past it. ``service`` and ``credentials`` name the service and where its credentials
-    come from in rejected-credentials errors."""
+    inside a provider method. The client's :class:`Deadline` is ``ready_timeout`` seconds from its
+    creation: no retry or wait of the operation goes past it. ``service`` and ``credentials`` name the
+    service and where its credentials come from in rejected-credentials errors."""
 
     service = "the service"
     credentials = "the configured credentials"

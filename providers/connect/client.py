@@ -244,8 +244,8 @@ class ConnectClient(ServiceClient):
             return (status.get("connector", {}).get("state") == state and bool(tasks)
                     and all(task.get("state") == state for task in tasks))
 
-        wait_until(reached, timeout=self.within(timeout), description=f"connector {name!r} and its tasks to be {state} at {url}",
-                   last_seen=lambda: last[0])
+        wait_until(reached, timeout=self.within(timeout), last_seen=lambda: last[0],
+                   description=f"connector {name!r} and its tasks to be {state} at {url}")
 
 
 def describe(status: Mapping[str, Any]) -> str:
