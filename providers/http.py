@@ -1,24 +1,35 @@
 """The one place for HTTP, retries and readiness waits used by every application-layer client.
 
-Retries use tenacity (bounded exponential backoff with jitter, a deadline, and a clear error naming the
-URL). ``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
+Errors are ``ApiError`` subclasses chosen by status (``NotFound``, ``Conflict``, ...); 404 becomes None in
+one place (``or_none``). Retries use tenacity (bounded exponential backoff with jitter) through one
+function (``retrying``), one layer per call path; a ``ServiceClient``'s ``Deadline`` (``ready_timeout``
+from its creation) bounds every retry and wait of the operation (docs/resources/README.md).
+``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
 ``HttpClient`` inside provider methods and is never stored on a provider, so dill can serialize providers.
 Secrets (passwords, API keys) are kept out of ``repr`` and out of every error message.
 """
 from __future__ import annotations
 
 import dataclasses
-import logging
 import sys
-from typing import Any, Callable, Iterable
+import time
+from typing import Any, Callable, Iterable, TypeVar
 
 import requests
-from tenacity import (RetryError, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
-                      wait_exponential, wait_random)
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_random,
+)
 
+from providers.contract import DEFAULT_READY_TIMEOUT
 from providers.inputs import whole_numbers
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -33,7 +44,7 @@ class Endpoint:
     api_key: str | None = dataclasses.field(default=None, repr=False)
     verify: bool | str = True  # False, True, or a CA bundle path
     timeout: float = 10.0  # seconds per request
-    ready_timeout: float = 300.0  # seconds to wait for the service to become ready
+    ready_timeout: float = DEFAULT_READY_TIMEOUT  # seconds: the deadline of one operation
 
     @classmethod
     def from_inputs(cls, props: dict[str, Any], prefix: str = "") -> "Endpoint":
@@ -44,11 +55,87 @@ class Endpoint:
 
 
 class ApiError(Exception):
-    """A service answered with an error status. ``message`` is the service's own error text."""
+    """A service answered with an error status. ``message`` is the service's own error text.
+
+    Raised as the subclass for its status (:func:`api_error`): ``except NotFound`` instead of comparing
+    ``status``; ``ApiError`` itself stays the base of all of them.
+    """
 
     def __init__(self, method: str, url: str, status: int, message: str, body: Any = None):
         super().__init__(f"{method} {url} -> HTTP {status}: {message}")
         self.method, self.url, self.status, self.message, self.body = method, url, status, message, body
+
+    def reworded(self, message: str) -> "ApiError":
+        """The same error (same class, status and body) with ``message`` instead of the service's text."""
+        return type(self)(self.method, self.url, self.status, message, self.body)
+
+
+class BadRequest(ApiError):
+    """HTTP 400: the service refused the request as malformed or invalid."""
+
+
+class Unauthorized(ApiError):
+    """HTTP 401: the credentials were rejected."""
+
+
+class Forbidden(ApiError):
+    """HTTP 403: the credentials are valid but not allowed to do this."""
+
+
+class NotFound(ApiError):
+    """HTTP 404: no such object (or, for a starting server, no such route yet)."""
+
+
+class Conflict(ApiError):
+    """HTTP 409: the object exists already, or the service is busy with a conflicting operation."""
+
+
+class PreconditionFailed(ApiError):
+    """HTTP 412: a version check failed (someone else saved first)."""
+
+
+class TooManyRequests(ApiError):
+    """HTTP 429: the service asks to slow down."""
+
+
+class ServerError(ApiError):
+    """HTTP 5xx: the service failed or is not ready."""
+
+
+_ERROR_CLASSES = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
+                  412: PreconditionFailed, 429: TooManyRequests}
+
+
+def api_error(method: str, url: str, status: int, message: str, body: Any = None) -> ApiError:
+    """The ApiError subclass for ``status`` (ServerError for 5xx, ApiError for any other status)."""
+    cls = _ERROR_CLASSES.get(status) or (ServerError if status >= 500 else ApiError)
+    return cls(method, url, status, message, body)
+
+
+def or_none(send: Callable[[], T], *, gone: Callable[[NotFound], bool] = lambda exc: True) -> T | None:
+    """``send()``, or None when it raises NotFound (and ``gone(error)`` agrees that the 404 means the object
+    does not exist): the one place where "404" becomes "absent"."""
+    try:
+        return send()
+    except NotFound as exc:
+        if gone(exc):
+            return None
+        raise
+
+
+class Deadline:
+    """The moment one provider operation must be done by: every retry and wait in it stops there.
+
+    Plain data (a monotonic time), created per operation inside provider methods."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+
+    def remaining(self, most: float | None = None) -> float:
+        """Seconds left (never negative), at most ``most``."""
+        left = max(0.0, self.ends - time.monotonic())
+        return left if most is None else min(left, most)
 
 
 class ServiceTimeout(Exception):
@@ -89,23 +176,36 @@ def backoff(first: float, most: float):
     return wait_exponential(multiplier=first, max=most) + wait_random(0, first)
 
 
-def _retryable(statuses: Iterable[int]) -> Callable[[BaseException], bool]:
+def retrying(retry: Callable[[BaseException], bool], *, timeout: float, attempts: int | None = None) -> Retrying:
+    """The retry layer of a call path: bounded exponential backoff with jitter while ``retry(error)`` holds,
+    for at most ``timeout`` seconds and ``attempts`` tries (None: only the time bounds it); the last error
+    is raised as it is."""
+    return Retrying(retry=retry_if_exception(retry),
+                    stop=stop_after_delay(timeout) | stop_after_attempt(attempts or sys.maxsize),
+                    wait=backoff(first=0.2, most=5.0), reraise=True)
+
+
+def transient(exc: BaseException, statuses: Iterable[int] = ()) -> bool:
+    """Whether ``exc`` may pass when the request is sent again: no connection, a timeout, or an ApiError
+    whose status is in ``statuses``."""
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return True
+    return isinstance(exc, ApiError) and exc.status in frozenset(statuses)
+
+
+def _retryable(statuses: Iterable[int],
+               also: Callable[[BaseException], bool] | None) -> Callable[[BaseException], bool]:
     statuses = frozenset(statuses)
-
-    def check(exc: BaseException) -> bool:
-        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-            return True
-        return isinstance(exc, ApiError) and exc.status in statuses
-
-    return check
+    return lambda exc: transient(exc, statuses) or (also is not None and also(exc))
 
 
 class HttpClient:
     """A JSON client for one service: base URL, auth, TLS verification, timeouts and retries."""
 
     def __init__(self, endpoint: Endpoint, *, default_headers: dict[str, str] | None = None,
-                 observer: Callable[[str, str, int], None] | None = None):
+                 observer: Callable[[str, str, int], None] | None = None, deadline: Deadline | None = None):
         self.endpoint = endpoint
+        self.deadline = deadline
         self.base_url = endpoint.url.rstrip("/")
         self._session = requests.Session()
         self._session.verify = endpoint.verify
@@ -131,11 +231,14 @@ class HttpClient:
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
                 headers: dict[str, str] | None = None, ok: Iterable[int] = (200, 201, 202, 204),
                 retry_statuses: Iterable[int] = (), retry_timeout: float = 60.0,
-                attempts: int | None = 8) -> requests.Response:
-        """Send one request; retry connection errors and ``retry_statuses`` with bounded backoff, for at most
-        ``retry_timeout`` seconds and ``attempts`` tries (None: only the time bounds the retries).
+                attempts: int | None = 8,
+                retry_when: Callable[[BaseException], bool] | None = None) -> requests.Response:
+        """Send one request; retry connection errors, ``retry_statuses`` and errors ``retry_when`` accepts
+        with bounded backoff, for at most ``retry_timeout`` seconds (and never past the client's deadline)
+        and ``attempts`` tries (None: only the time bounds the retries).
 
-        Raises ApiError for any status not in ``ok`` (after retries), with the service's error message.
+        Raises the ApiError subclass for any status not in ``ok`` (after retries), with the service's
+        error message.
         """
         ok = frozenset(ok)
         url = self.url(path)
@@ -148,28 +251,22 @@ class HttpClient:
                 self._observer(method, path, response.status_code)
             if response.status_code not in ok:
                 message, body = error_message(response)
-                raise ApiError(method, url, response.status_code, message, body)
+                raise api_error(method, url, response.status_code, message, body)
             return response
 
-        retrying = Retrying(
-            retry=retry_if_exception(_retryable(retry_statuses)),
-            stop=stop_after_delay(retry_timeout) | stop_after_attempt(attempts or sys.maxsize),
-            wait=backoff(first=0.2, most=5.0),
-            reraise=True,
-        )
-        return retrying(once)
+        return retrying(_retryable(retry_statuses, retry_when), timeout=self.within(retry_timeout),
+                        attempts=attempts)(once)
+
+    def within(self, seconds: float) -> float:
+        """``seconds``, cut to what is left of the client's deadline (if it has one)."""
+        return seconds if self.deadline is None else self.deadline.remaining(seconds)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs).json()
 
     def get_or_none(self, path: str, **kwargs: Any) -> Any:
         """GET a JSON document, or None when the service answers 404."""
-        try:
-            return self.request("GET", path, **kwargs).json()
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return or_none(lambda: self.get_json(path, **kwargs))
 
     def wait_ready(self, path: str, *, ready: Callable[[requests.Response], bool] | None = None,
                    what: str = "service", timeout: float | None = None) -> None:
@@ -178,7 +275,7 @@ class HttpClient:
         Raises ServiceTimeout naming the URL and the last answer after ``timeout`` seconds
         (default: the endpoint's ``ready_timeout``).
         """
-        timeout = self.endpoint.ready_timeout if timeout is None else timeout
+        timeout = self.within(self.endpoint.ready_timeout if timeout is None else timeout)
         url = self.url(path)
         last = ["no answer yet"]
 
@@ -202,16 +299,19 @@ class HttpClient:
 
 class ServiceClient:
     """Base of the per-service API clients: one ``HttpClient`` for one endpoint, used as a context manager
-    inside a provider method. ``service`` and ``credentials`` name the service and where its credentials
-    come from in rejected-credentials errors."""
+    inside a provider method. The client's :class:`Deadline` is ``ready_timeout`` seconds from its
+    creation: no retry or wait of the operation goes past it. ``service`` and ``credentials`` name the
+    service and where its credentials come from in rejected-credentials errors."""
 
     service = "the service"
     credentials = "the configured credentials"
+    retry_statuses: tuple[int, ...] = ()  # statuses that ``_request`` retries until the deadline
 
     def __init__(self, endpoint: Endpoint, *, default_headers: dict[str, str] | None = None,
                  observer: Callable[[str, str, int], None] | None = None):
         self.endpoint = endpoint
-        self.http = HttpClient(endpoint, default_headers=default_headers, observer=observer)
+        self.deadline = Deadline(endpoint.ready_timeout)
+        self.http = HttpClient(endpoint, default_headers=default_headers, observer=observer, deadline=self.deadline)
 
     def close(self) -> None:
         self.http.close()
@@ -221,6 +321,14 @@ class ServiceClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request with the service's ``retry_statuses``; 401/403 become an ApiError that says whose
+        credentials were rejected."""
+        try:
+            return self.http.request(method, path, retry_statuses=self.retry_statuses, **kwargs)
+        except ApiError as exc:
+            raise self.auth_error(exc) from None
 
     def auth_error(self, exc: ApiError) -> ApiError:
         """``exc`` reworded to say whose credentials a 401/403 rejected (never the secret itself)."""
@@ -233,8 +341,11 @@ class ServiceClient:
         else:
             who = "anonymous access (no username given)"
         what = "rejected the credentials of" if exc.status == 401 else "denied the request for"
-        return ApiError(exc.method, exc.url, exc.status,
-                        f"{self.service} {what} {who}: {exc.message}. Check {self.credentials}.", exc.body)
+        return exc.reworded(f"{self.service} {what} {who}: {exc.message}. Check {self.credentials}.")
+
+    def within(self, seconds: float | None = None) -> float:
+        """``seconds`` (default: the endpoint's ``ready_timeout``) cut to what is left of the deadline."""
+        return self.deadline.remaining(self.endpoint.ready_timeout if seconds is None else seconds)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, description: str,
@@ -243,14 +354,14 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, description: st
 
     Raises ServiceTimeout("timed out after N s waiting for <description>; last seen: ...").
     """
-    retrying = Retrying(
+    polling = Retrying(
         retry=lambda state: state.outcome is not None and not state.outcome.failed
         and state.outcome.result() is not True,
         stop=stop_after_delay(timeout),
         wait=backoff(first=0.1, most=max_interval),
     )
     try:
-        retrying(condition)
+        polling(condition)
     except RetryError:
         seen = f"; last seen: {last_seen()}" if last_seen else ""
-        raise ServiceTimeout(f"timed out after {timeout:g} s waiting for {description}{seen}") from None
+        raise ServiceTimeout(f"timed out after {round(timeout, 1):g} s waiting for {description}{seen}") from None

@@ -19,7 +19,16 @@ from typing import Any, Callable, Iterable, Mapping
 
 import requests
 
-from providers.http import ApiError, Endpoint, ServiceClient, wait_until
+from providers.http import (
+    ApiError,
+    Endpoint,
+    NotFound,
+    ServiceClient,
+    ServiceTimeout,
+    or_none,
+    transient,
+    wait_until,
+)
 
 CONFLICT = (409,)  # rebalance in progress / no known leader / stale config: retry writes
 # Reads also retry 500: Kafka 4 answers GET config with 500 "Request cannot be completed because a
@@ -62,43 +71,42 @@ class ConnectClient(ServiceClient):
     def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
         super().__init__(endpoint, default_headers={"Content-Type": "application/json"}, observer=observer)
 
+    def _send(self, method: str, path: str, *, ok: Iterable[int], retry_statuses: Iterable[int],
+              attempts: int | None = None, **kwargs: Any) -> requests.Response:
+        """The one retry layer of a Connect request: connection errors, ``retry_statuses`` and Jetty's 404
+        page of a worker still registering its REST resources (a 404 without Connect's JSON error body) are
+        retried with bounded backoff until the client's deadline."""
+        timeout = self.within()
+        try:
+            return self.http.request(method, path, ok=ok, retry_statuses=retry_statuses, attempts=attempts,
+                                     retry_when=_worker_starting, retry_timeout=timeout, **kwargs)
+        except NotFound as exc:
+            if not _worker_starting(exc) or attempts == 1:
+                raise
+            raise ServiceTimeout(f"timed out after {timeout:g} s waiting for Kafka Connect to answer {method} "
+                                 f"{exc.url}; last seen: HTTP 404 without a Connect error body (worker starting): "
+                                 f"{exc.message[:100]}") from None
+
     def _write(self, method: str, path: str, *, ok: Iterable[int], **kwargs: Any) -> requests.Response:
-        """Send a write, retrying 409 (rebalance); waits through Jetty's 404 pages like reads do."""
-        timeout = self.endpoint.ready_timeout
-        return self._answered(method, path, lambda: self.http.request(
-            method, path, ok=ok, retry_statuses=CONFLICT, retry_timeout=timeout, attempts=50, **kwargs), timeout)
+        """Send a write, retrying 409 (rebalance) and Jetty's 404 pages until the deadline."""
+        return self._send(method, path, ok=ok, retry_statuses=CONFLICT, **kwargs)
 
-    def _read(self, path: str) -> Any:
+    def _read(self, path: str, *, attempts: int | None = None) -> Any:
         """GET ``path``; None for Connect's own 404 (a JSON ``error_code`` body)."""
-        timeout = min(self.endpoint.ready_timeout, 60.0)
-        response = self._answered("GET", path, lambda: self.http.request(
-            "GET", path, ok=(200, 404), retry_statuses=READ_RETRY, retry_timeout=timeout, attempts=50), timeout)
-        return None if response.status_code == 404 else response.json()
+        return or_none(lambda: self._send("GET", path, ok=(200,), retry_statuses=READ_RETRY,
+                                          attempts=attempts).json(),
+                       gone=lambda exc: _connect_error(exc.body))
 
-    def _answered(self, method: str, path: str, send: Callable[[], requests.Response],
-                  timeout: float) -> requests.Response:
-        """``send()`` until Connect itself answers: a 404 without its JSON error body is Jetty's page of a
-        worker still registering its REST resources, so the request is sent again (bounded by ``timeout``)."""
-        answer: dict[str, requests.Response] = {}
-        last = ["no answer yet"]
-
-        def answered() -> bool:
-            try:
-                response = send()
-            except ApiError as exc:
-                if exc.status != 404 or _connect_error(exc.body):
-                    raise
-                last[0] = f"HTTP 404 without a Connect error body (worker starting): {exc.message[:100]}"
-                return False
-            if response.status_code == 404 and not _connect_error(_json_or_none(response)):
-                last[0] = f"HTTP 404 without a Connect error body (worker starting): {response.text[:100]}"
-                return False
-            answer["response"] = response
-            return True
-
-        wait_until(answered, timeout=timeout, description=f"Kafka Connect to answer {method} {self.http.url(path)}",
-                   last_seen=lambda: last[0])
-        return answer["response"]
+    def _poll_status(self, name: str, last: list[str]) -> dict[str, Any] | None | bool:
+        """One status read inside a wait (the wait is the retry layer): False when the answer was transient
+        (``last`` says what it was), else the status or None."""
+        try:
+            return self._read(self._path(name, "/status"), attempts=1)
+        except (ApiError, requests.RequestException) as exc:
+            if not (transient(exc, READ_RETRY) or _worker_starting(exc)):
+                raise
+            last[0] = f"{type(exc).__name__}: {exc}"
+            return False
 
     @staticmethod
     def _path(name: str, suffix: str = "") -> str:
@@ -109,7 +117,7 @@ class ConnectClient(ServiceClient):
 
         Raises providers.http.ServiceTimeout naming the URL and the last answer.
         """
-        timeout = self.endpoint.ready_timeout if timeout is None else timeout
+        timeout = self.within(timeout)
         last = ["no answer yet"]
 
         def probe() -> bool:
@@ -186,16 +194,18 @@ class ConnectClient(ServiceClient):
         """Delete the connector and wait until the worker has forgotten it (``GET /status`` is 404); False
         when it was already gone. Raises providers.http.ServiceTimeout when it is still reported after the
         endpoint's ``ready_timeout``."""
-        deleted = self._write("DELETE", self._path(name), ok=(200, 204, 404)).status_code != 404
+        deleted = or_none(lambda: self._write("DELETE", self._path(name), ok=(200, 204)),
+                          gone=lambda exc: _connect_error(exc.body)) is not None
         url = self.http.url(self._path(name, "/status"))
         last = ["no status yet"]
 
         def forgotten() -> bool:
-            status = self.status(name)
-            last[0] = "connector not found" if status is None else describe(status)
+            status = self._poll_status(name, last)
+            if status is not False:
+                last[0] = "connector not found" if status is None else describe(status)
             return status is None
 
-        wait_until(forgotten, timeout=self.endpoint.ready_timeout,
+        wait_until(forgotten, timeout=self.within(),
                    description=f"the worker to forget deleted connector {name!r} ({url} to answer 404)",
                    last_seen=lambda: last[0])
         return deleted
@@ -215,7 +225,9 @@ class ConnectClient(ServiceClient):
         failed_since: list[float | None] = [None]
 
         def reached() -> bool:
-            status = self.status(name)
+            status = self._poll_status(name, last)
+            if status is False:
+                return False
             if status is None:
                 last[0] = "connector not found (status not written yet)"
                 return False
@@ -232,8 +244,8 @@ class ConnectClient(ServiceClient):
             return (status.get("connector", {}).get("state") == state and bool(tasks)
                     and all(task.get("state") == state for task in tasks))
 
-        wait_until(reached, timeout=timeout, description=f"connector {name!r} and its tasks to be {state} at {url}",
-                   last_seen=lambda: last[0])
+        wait_until(reached, timeout=self.within(timeout), last_seen=lambda: last[0],
+                   description=f"connector {name!r} and its tasks to be {state} at {url}")
 
 
 def describe(status: Mapping[str, Any]) -> str:
@@ -268,11 +280,9 @@ def _trace_summary(trace: str | None) -> str:
 
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
+def _worker_starting(exc: BaseException) -> bool:
+    """A 404 without Connect's JSON error body: Jetty's page of a worker still registering its resources."""
+    return isinstance(exc, NotFound) and not _connect_error(exc.body)
 
 
 def _connect_error(body: Any) -> bool:

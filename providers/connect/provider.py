@@ -8,10 +8,7 @@ request body only inside ``create``/``update`` and never appear in outputs, logs
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import re
-import secrets
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import pulumi
@@ -26,17 +23,51 @@ from pulumi.dynamic import (
 )
 
 from providers.connect.client import ConnectClient, PluginNotInstalled, has_failed
+from providers.contract import (
+    DEFAULT_READY_TIMEOUT,
+    DRIFTED,
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    connection,
+    gone,
+    new_salt,
+    report_adopted,
+    secret_field,
+    secret_hash,
+)
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
-DEFAULT_READY_TIMEOUT = 300.0
 RESTART_GRACE = 15.0  # seconds a FAILED state may be stale after restarting failed tasks
 DESIRED = {"running": "RUNNING", "paused": "PAUSED"}
 LIVE_STATES = {"RUNNING": "running", "PAUSED": "paused", "STOPPED": "stopped"}
-OUT_KEYS = ("connect_url", "connector_name", "config", "state", "connector_class", "ready_timeout",
-            "secret_config_keys", "secret_config_hash", "secret_salt")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_HASH_ITERATIONS = 100_000
+
+
+def _config_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    old, new = olds.get("config"), news.get("config")
+    return is_unknown(new) or not isinstance(old, Mapping) or dict(old) != dict(new or {})
+
+
+CONTRACT = Contract("Connector", [
+    *connection("connect_url", secrets_=(), others=(), service="the Kafka Connect REST API"),
+    Field("connector_name", IDENTITY, required=True, doc="the connector's name in Connect"),
+    Field("config", IN_PLACE, required=True, changed=_config_changed,
+          doc="plain settings, with `connector.class`"),
+    secret_field("secret_config", "secret_config_hash", "secret_salt",
+                 doc="sensitive settings; state keeps a salted hash"),
+    Field("state", IN_PLACE, default="running", doc="running or paused"),
+    Field("connector_class", OUTPUT, doc="`connector.class` as read back"),
+    Field("secret_config_keys", OUTPUT, doc="names of the secret settings"),
+    Field("secret_config_hash", OUTPUT, secret=True, doc=f"salted hash of secret_config; {DRIFTED!r} after "
+                                                         "a secret key was removed out of band"),
+    Field("secret_salt", OUTPUT, doc="salt of the hash"),
+])
+WRITTEN_FIELDS = ("connect_url", "config", "secret_config")  # a change of one of these rewrites the config
+OUT_KEYS = tuple(f.name for f in CONTRACT.fields if not f.secret or f.role == OUTPUT)
 
 
 class ConnectorError(Exception):
@@ -75,22 +106,6 @@ def _name_problem(name: Any) -> str | None:
     if "/" in name:
         return f"connector_name {name!r} must not contain '/' (the Connect REST API cannot address it)"
     return None
-
-
-def secret_hash(salt: str, secret_config: Mapping[str, str]) -> str:
-    """A salted, slow hash of the secret config: lets diff see a change without keeping plaintext."""
-    payload = json.dumps(dict(secret_config), sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.pbkdf2_hmac("sha256", payload, salt.encode(), _HASH_ITERATIONS).hex()
-
-
-def _config_changed(old: Any, new: Any) -> bool:
-    return is_unknown(new) or not isinstance(old, Mapping) or dict(old) != dict(new)
-
-
-def _secret_changed(olds: Mapping[str, Any], new: Any) -> bool:
-    if is_unknown(new) or not olds.get("secret_salt"):
-        return True
-    return secret_hash(olds["secret_salt"], new) != olds.get("secret_config_hash")
 
 
 def _scrub(text: str, values: Iterable[str]) -> str:
@@ -135,7 +150,7 @@ class ConnectorProvider(ResourceProvider):
         def fail(prop: str, reason: str) -> None:
             failures.append(CheckFailure(prop, reason))
 
-        inputs = dict(news)
+        inputs = CONTRACT.with_defaults(news)
         url = news.get("connect_url")
         if not is_unknown(url) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
             fail("connect_url", "connect_url must be the http(s) base URL of the Kafka Connect REST API, "
@@ -162,37 +177,26 @@ class ConnectorProvider(ResourceProvider):
             if isinstance(config, Mapping):
                 for key in sorted(set(config) & set(secret) - {"connector.class", "name"}):
                     fail("secret_config", f"key {key!r} is in both config and secret_config; keep it in one")
-        state = news.get("state", "running")
+        state = inputs["state"]
         if not is_unknown(state):
             state = inputs["state"] = str(state).lower()
             if state not in DESIRED:
                 fail("state", f"state must be 'running' or 'paused', not {state!r}")
-        timeout = news.get("ready_timeout", DEFAULT_READY_TIMEOUT)
-        if timeout is None:
-            timeout = DEFAULT_READY_TIMEOUT
+        timeout = inputs["ready_timeout"]
         if not is_unknown(timeout):
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
                 fail("ready_timeout", f"ready_timeout must be a positive number of seconds, not {timeout!r}")
-            inputs["ready_timeout"] = timeout
-        return CheckResult(inputs, failures)
+        return CONTRACT.result(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = ["connector_name"] if news.get("connector_name") != olds.get("connector_name") else []
-        changes = [key for key, changed in (
-            ("connect_url", news.get("connect_url") != olds.get("connect_url")),
-            ("config", _config_changed(olds.get("config"), news.get("config"))),
-            ("secret_config", _secret_changed(olds, news.get("secret_config") or {})),
-            ("state", news.get("state", "running") != olds.get("state")),
-        ) if changed]
-        return DiffResult(changes=bool(replaces or changes), replaces=replaces, delete_before_replace=False)
+        return CONTRACT.diff(olds, news, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = self._apply(props, salt=secrets.token_hex(16), previous=None)
+        outs = self._apply(props, salt=new_salt(), previous=None)
         return CreateResult(id_=outs["connector_name"], outs=outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=self._apply(news, salt=olds.get("secret_salt") or secrets.token_hex(16),
-                                             previous=olds))
+        return UpdateResult(outs=self._apply(news, salt=olds.get("secret_salt") or new_salt(), previous=olds))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         name = props.get("connector_name") or id_
@@ -200,17 +204,8 @@ class ConnectorProvider(ResourceProvider):
             raise ConnectorError(f"cannot read connector {name!r}: its state has no connect_url "
                                  "(importing connectors is not supported; declare the resource instead)")
         with ConnectClient(_endpoint(props)) as client:
-            live = client.get_config(name)
-            if live is None:
-                return ReadResult(None, {})
-            status = client.status(name)
-        outs = {key: props[key] for key in OUT_KEYS if key in props}
-        outs["config"] = {key: live[key] for key in props.get("config") or {} if key in live}
-        outs["connector_class"] = live.get("connector.class")
-        outs["state"] = _live_state(status, props.get("state", "running"))
-        if any(key not in live for key in props.get("secret_config_keys") or []):
-            outs["secret_config_hash"] = ""  # a secret key was removed out of band: the next up rewrites it
-        return ReadResult(id_, outs)
+            outs = _read_back(client, name, props)
+        return gone() if outs is None else ReadResult(id_, outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         name = props.get("connector_name") or id_
@@ -228,8 +223,10 @@ class ConnectorProvider(ResourceProvider):
         with _secrets_scrubbed(secret_config.values()), ConnectClient(_endpoint(props)) as client:
             client.wait_ready()
             before = client.status(name)
-            if (previous is None or before is None or previous.get("connect_url") != url
-                    or _config_changed(previous.get("config"), config) or _secret_changed(previous, secret_config)):
+            news = {**props, "secret_config": secret_config}
+            written = previous is None or before is None or any(
+                CONTRACT.by_name[key].differs(previous, news) for key in WRITTEN_FIELDS)
+            if written:
                 self._write_config(client, name, config, secret_config, previous)
             live_state = (before or {}).get("connector", {}).get("state", "RUNNING")
             if desired == "PAUSED" and live_state != "PAUSED":
@@ -240,12 +237,15 @@ class ConnectorProvider(ResourceProvider):
             if restarted:
                 client.restart(name)
             client.wait_for_state(name, desired, timeout, failed_grace=RESTART_GRACE if restarted else 0.0)
-        return {
-            "connect_url": url, "connector_name": name, "config": config, "state": state,
-            "connector_class": config["connector.class"], "ready_timeout": timeout,
-            "secret_config_keys": sorted(secret_config), "secret_config_hash": secret_hash(salt, secret_config),
-            "secret_salt": salt,
-        }
+            declared = {"connect_url": url, "connector_name": name, "config": config, "state": state,
+                        "ready_timeout": timeout, "secret_config_keys": sorted(secret_config),
+                        "secret_config_hash": secret_hash(secret_config, salt), "secret_salt": salt}
+            outs = _read_back(client, name, declared)
+        wrong = _read_back_differences(outs, config, secret_config) if written else []
+        if wrong:
+            raise ConnectorError(f"connector {name!r}: Kafka Connect at {url} accepted the config but reads back "
+                                 f"different values: {'; '.join(wrong)}")
+        return outs
 
     @staticmethod
     def _write_config(client: ConnectClient, name: str, config: dict[str, str], secret_config: dict[str, str],
@@ -267,16 +267,39 @@ class ConnectorProvider(ResourceProvider):
                             "reads them (a typo?)")
         created = client.put_config(name, body)
         if not created and previous is None:
-            pulumi.log.info(f"Connector {name!r} already existed at {url}: adopted it and applied the declared config")
+            report_adopted(f"Connector {name!r}", url, "applied the declared config")
         elif created and previous is not None:
             pulumi.log.info(f"Connector {name!r} was missing at {url}: created it again")
-        live = client.get_config(name) or {}
-        wrong = [f"{key} (declared {value!r}, live {live.get(key)!r})" for key, value in config.items()
-                 if live.get(key) != value]
-        wrong += [f"{key} (secret, missing)" for key in secret_config if key not in live]
-        if wrong:
-            raise ConnectorError(f"connector {name!r}: Kafka Connect at {url} accepted the config but reads back "
-                                 f"different values: {'; '.join(wrong)}")
+
+
+def _read_back(client: ConnectClient, name: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The connector as the worker has it, in the shape of the outputs (None when it does not exist): the
+    declared config keys with their live values, the live state, and ``secret_config_hash`` marked
+    DRIFTED when a secret key is missing live. Used by create, update and read."""
+    live = client.get_config(name)
+    if live is None:
+        return None
+    status = client.status(name)
+    outs = {key: props[key] for key in OUT_KEYS if key in props}
+    outs["config"] = {key: live[key] for key in props.get("config") or {} if key in live}
+    outs["connector_class"] = live.get("connector.class")
+    outs["state"] = _live_state(status, props.get("state", "running"))
+    if any(key not in live for key in props.get("secret_config_keys") or []):
+        outs["secret_config_hash"] = DRIFTED  # a secret key was removed out of band: the next up rewrites it
+    return outs
+
+
+def _read_back_differences(outs: Mapping[str, Any] | None, config: Mapping[str, str],
+                           secret_config: Mapping[str, str]) -> list[str]:
+    """What the read-back after a write shows differently from what was declared."""
+    if outs is None:
+        return ["the connector is missing"]
+    live = outs["config"]
+    wrong = [f"{key} (declared {value!r}, live {live.get(key)!r})" for key, value in config.items()
+             if live.get(key) != value]
+    if outs.get("secret_config_hash") == DRIFTED:
+        wrong.append(f"a secret setting among {', '.join(sorted(secret_config))} (missing)")
+    return wrong
 
 
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:

@@ -6,7 +6,8 @@ from typing import Literal, Mapping
 import pulumi
 import pulumi.dynamic
 
-from providers.connect.provider import DEFAULT_READY_TIMEOUT, ConnectorProvider
+from providers.connect.provider import CONTRACT, ConnectorProvider
+from providers.contract import DEFAULT_READY_TIMEOUT
 
 
 class Connector(pulumi.dynamic.Resource, module="connect", name="Connector"):
@@ -15,8 +16,10 @@ class Connector(pulumi.dynamic.Resource, module="connect", name="Connector"):
     ``config`` holds the plain settings (must include ``connector.class``); ``secret_config`` holds the
     sensitive ones (passwords, API keys): they are sent to Connect but kept out of outputs and state,
     where only a salted hash is stored. ``state`` ``"paused"`` pauses the connector declaratively.
-    ``ready_timeout`` bounds both the wait for Connect and the wait for the declared state.
-    Changing ``connector_name`` replaces the connector; everything else is updated in place.
+    ``ready_timeout`` is the deadline of each operation: the wait for Connect, every retry and the wait
+    for the declared state end there (docs/resources/README.md).
+    Changing ``connector_name`` replaces the connector; everything else is updated in place
+    (the field table: ``providers.connect.provider.CONTRACT``, docs/resources/connector.md).
     """
 
     connector_name: pulumi.Output[str]
@@ -39,5 +42,5 @@ class Connector(pulumi.dynamic.Resource, module="connect", name="Connector"):
             "secret_config_hash": None,
         }
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            additional_secret_outputs=["secret_config", "secret_config_hash"]))
+            additional_secret_outputs=CONTRACT.secret_outputs))
         super().__init__(ConnectorProvider(), resource_name, props, opts)

@@ -5,7 +5,7 @@ from typing import Any, Mapping
 
 import requests
 
-from providers.http import ApiError, ServiceClient, wait_until
+from providers.http import ApiError, Forbidden, ServiceClient, Unauthorized, or_none, wait_until
 
 RETRY_STATUSES = (429, 502, 503, 504)
 
@@ -15,20 +15,14 @@ class ElasticsearchClient(ServiceClient):
 
     service = "Elasticsearch"
     credentials = "the Elasticsearch username/password (config secret elasticsearchPassword)"
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request; 401/403 become an ApiError that says which user was rejected."""
-        try:
-            return self.http.request(method, path, retry_statuses=RETRY_STATUSES, **kwargs)
-        except ApiError as exc:
-            raise self.auth_error(exc) from None
+    retry_statuses = RETRY_STATUSES
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until the cluster health is at least yellow (bounded backoff, ServiceTimeout names the URL).
 
         Bad credentials fail at once instead of waiting out the timeout.
         """
-        timeout = self.endpoint.ready_timeout if timeout is None else timeout
+        timeout = self.within(timeout)
         path = "/_cluster/health"
         last = ["no answer yet"]
 
@@ -39,9 +33,9 @@ class ElasticsearchClient(ServiceClient):
             except requests.RequestException as exc:
                 last[0] = f"{type(exc).__name__}: {exc}"
                 return False
+            except (Unauthorized, Forbidden) as exc:
+                raise self.auth_error(exc) from None
             except ApiError as exc:
-                if exc.status in (401, 403):
-                    raise self.auth_error(exc) from None
                 last[0] = f"HTTP {exc.status}: {exc.message}"
                 return False
             health = response.json()
@@ -53,12 +47,7 @@ class ElasticsearchClient(ServiceClient):
 
     def get_index_template(self, name: str) -> dict | None:
         """The stored composable template body, or None when there is none of that name."""
-        try:
-            answer = self._request("GET", f"/_index_template/{name}").json()
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        answer = or_none(lambda: self._request("GET", f"/_index_template/{name}").json()) or {}
         for item in answer.get("index_templates", []):
             if item.get("name") == name:
                 return item["index_template"]
@@ -76,11 +65,5 @@ class ElasticsearchClient(ServiceClient):
 
     def delete_index_template(self, name: str) -> bool:
         """Delete the template; False when it was already gone (404)."""
-        try:
-            self._request("DELETE", f"/_index_template/{name}")
-        except ApiError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        return or_none(lambda: self._request("DELETE", f"/_index_template/{name}")) is not None
 

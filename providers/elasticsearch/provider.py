@@ -1,10 +1,10 @@
 """The dynamic provider behind ``IndexTemplate``: one composable ``_index_template``, keyed by name.
 
-Inputs (plain props): ``elasticsearch_url``, ``username``, ``password`` (secret), ``verify``, ``ready_timeout``,
-``template_name`` and ``body`` (the ``PUT _index_template/<name>`` body). Outputs are the inputs plus
-``adopted`` (the template already existed when it was created here). ``read`` replaces ``body`` with the
-live template, so ``pulumi refresh`` shows edits made out of band; both sides are normalised before
-comparing (Elasticsearch returns settings nested, prefixed with ``index.`` and as strings).
+Its field table is ``CONTRACT`` (docs/resources/elasticsearch-grafana.md). Outputs are the inputs plus
+``adopted`` (the template already existed when it was created here). Create, update and read end with the
+same read-back, which records the live template as ``body``, so ``pulumi refresh`` shows edits made out of
+band; both sides are normalised before comparing (Elasticsearch returns settings nested, prefixed with
+``index.`` and as strings).
 """
 from __future__ import annotations
 
@@ -12,14 +12,23 @@ import fnmatch
 import re
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
-    UpdateResult
+from pulumi.dynamic import CheckFailure
 
+from providers.contract import (
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    ReadBackProvider,
+    adoption,
+    connection,
+    read_back_of_write,
+)
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
-CONNECTION_KEYS = ("elasticsearch_url", "username", "password", "verify", "ready_timeout")
 # Built-in templates of Elasticsearch 8 use priority 100 for these patterns (docs/resources/elasticsearch-grafana.md).
 BUILTIN_PATTERNS = ("logs-*-*", "metrics-*-*", "traces-*-*", "synthetics-*-*", "profiling-*")
 BUILTIN_PRIORITY = 100
@@ -120,14 +129,29 @@ def normalise_body(body: Mapping[str, Any]) -> dict[str, Any]:
     return normal
 
 
-def _endpoint(props: Mapping[str, Any]) -> Endpoint:
-    return Endpoint.from_inputs({**props, "url": props["elasticsearch_url"]})
+def _body_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    body = news.get("body")
+    return is_unknown(body) or normalise_body(body or {}) != normalise_body(olds.get("body") or {})
 
 
-class IndexTemplateProvider(ResourceProvider):
+CONTRACT = Contract("IndexTemplate", [
+    *connection("elasticsearch_url", service="Elasticsearch"),
+    Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
+    Field("template_name", IDENTITY, required=True, doc="the template's name"),
+    Field("body", IN_PLACE, required=True, changed=_body_changed,
+          doc="the `PUT _index_template` body, compared normalised"),
+    Field("adopted", OUTPUT, doc="the template existed before it was created here"),
+])
+
+
+class IndexTemplateProvider(ReadBackProvider):
     """Create/adopt, update, read and delete one composable index template. Holds no state."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    contract = CONTRACT
+    id_output = "template_name"
+
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs are not a usable template (no network)."""
         failures = []
         name = news.get("template_name")
         if not is_unknown(name) and (reason := check_template_name(name)):
@@ -138,42 +162,28 @@ class IndexTemplateProvider(ResourceProvider):
         url = news.get("elasticsearch_url")
         if not is_unknown(url) and not str(url or "").startswith(("http://", "https://")):
             failures.append(CheckFailure("elasticsearch_url", "elasticsearch_url must be an http(s) URL"))
-        return CheckResult(news, failures)
+        return failures
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = [key for key in CONNECTION_KEYS + ("template_name",) if olds.get(key) != news.get(key)]
-        body = news.get("body")
-        if is_unknown(body) or normalise_body(body) != normalise_body(olds.get("body") or {}):
-            changes.append("body")
-        replaces = ["template_name"] if "template_name" in changes else []
-        return DiffResult(changes=bool(changes), replaces=replaces, delete_before_replace=True)
-
-    def _apply(self, props: dict[str, Any]) -> bool:
-        """Validate with ``_simulate``, then PUT. Returns whether the template existed before."""
-        with ElasticsearchClient(_endpoint(props)) as es:
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Validate with ``_simulate``, then PUT, then read back."""
+        name, where = props["template_name"], f"Elasticsearch at {props['elasticsearch_url']}"
+        with self.client(props) as es:
             es.wait_ready()
-            existed = es.get_index_template(props["template_name"]) is not None
-            es.simulate_index_template(props["template_name"], props["body"])
-            es.put_index_template(props["template_name"], props["body"])
-        return existed
+            adopted = adoption(olds, lambda: es.get_index_template(name) is not None, f"index template {name!r}",
+                               where)
+            es.simulate_index_template(name, props["body"])
+            es.put_index_template(name, props["body"])
+            outs = self.read_back(es, name, {**props, "adopted": adopted})
+        return read_back_of_write(outs, f"index template {name!r}", where)
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        adopted = self._apply(props)
-        return CreateResult(props["template_name"], {**props, "adopted": adopted})
+    def client(self, props: Mapping[str, Any]) -> ElasticsearchClient:
+        return ElasticsearchClient(Endpoint.from_inputs({**props, "url": props["elasticsearch_url"]}))
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        self._apply(news)
-        return UpdateResult({**news, "adopted": olds.get("adopted", False)})
+    def read_back(self, es: ElasticsearchClient, name: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The template as Elasticsearch has it, in the shape of the outputs (None when there is none);
+        ``diff`` compares bodies normalised. Used by create, update and read."""
+        live = es.get_index_template(name)
+        return None if live is None else {**props, "template_name": name, "body": live}
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with ElasticsearchClient(_endpoint(props)) as es:
-            es.wait_ready()
-            live = es.get_index_template(id_)
-        if live is None:
-            return ReadResult("", {})
-        return ReadResult(id_, {**props, "template_name": id_, "body": live})
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with ElasticsearchClient(_endpoint(props)) as es:
-            es.wait_ready()
-            es.delete_index_template(id_)
+    def delete_object(self, es: ElasticsearchClient, name: str) -> None:
+        es.delete_index_template(name)

@@ -6,9 +6,10 @@ from typing import Any, Mapping
 import pulumi
 from pulumi.dynamic import Resource
 
-from providers.elasticsearch.provider import IndexTemplateProvider
+from providers.contract import DEFAULT_READY_TIMEOUT
+from providers.elasticsearch.provider import CONTRACT, IndexTemplateProvider
 
-SECRET_OUTPUTS = ["password"]
+SECRET_OUTPUTS = CONTRACT.secret_outputs
 
 
 class IndexTemplate(Resource, module="elasticsearch", name="IndexTemplate"):
@@ -24,7 +25,7 @@ class IndexTemplate(Resource, module="elasticsearch", name="IndexTemplate"):
     def __init__(self, resource_name: str, *, elasticsearch_url: pulumi.Input[str], template_name: str,
                  body: Mapping[str, Any], username: pulumi.Input[str] | None = None,
                  password: pulumi.Input[str] | None = None, verify: bool | str = True,
-                 ready_timeout: float = 300, opts: pulumi.ResourceOptions | None = None):
+                 ready_timeout: float = DEFAULT_READY_TIMEOUT, opts: pulumi.ResourceOptions | None = None):
         props = {
             "elasticsearch_url": elasticsearch_url,
             "username": username,

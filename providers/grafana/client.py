@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import requests
 
-from providers.http import ApiError, ServiceClient
+from providers.http import ApiError, ServiceClient, or_none
 
 # 500 too: Grafana on SQLite answers a transient 500 ("database is locked") under parallel writes. Every
 # request here may be repeated: reads and deletes are idempotent, updates and dashboard saves (overwrite)
@@ -20,34 +20,18 @@ class GrafanaClient(ServiceClient):
 
     service = "Grafana"
     credentials = "the Grafana admin user/password (config secret grafanaAdminPassword) or the API key"
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request; 401/403 become an ApiError that says which credentials were rejected."""
-        try:
-            return self.http.request(method, path, retry_statuses=RETRY_STATUSES, **kwargs)
-        except ApiError as exc:
-            raise self.auth_error(exc) from None
+    retry_statuses = RETRY_STATUSES
 
     def _get_or_none(self, path: str) -> dict | None:
-        try:
-            return self._request("GET", path).json()
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return or_none(lambda: self._request("GET", path).json())
 
     def _delete(self, path: str) -> bool:
-        try:
-            self._request("DELETE", path)
-        except ApiError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        """False when the object was already gone."""
+        return or_none(lambda: self._request("DELETE", path)) is not None
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until ``GET /api/health`` reports the database ok (ServiceTimeout names the URL)."""
-        self.http.wait_ready("/api/health", ready=_database_ok, what="Grafana", timeout=timeout)
+        self.http.wait_ready("/api/health", ready=_database_ok, what="Grafana", timeout=self.within(timeout))
 
     # datasources -------------------------------------------------------------------------------------
     def get_datasource(self, uid: str) -> dict | None:

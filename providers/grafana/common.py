@@ -1,4 +1,4 @@
-"""What the Grafana providers share: connection inputs, the preview ``Unknown`` guard, diff helpers.
+"""What the Grafana providers share: the connection fields of their tables, the client, the URL check.
 
 Common inputs (plain props): ``grafana_url``, ``username``, ``password`` (secret), ``api_key`` (secret),
 ``verify`` (TLS: True, False or a CA bundle path) and ``ready_timeout``. Every create/update/read/delete
@@ -12,20 +12,26 @@ from typing import Any, Mapping
 
 from pulumi.dynamic import CheckFailure
 
+from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
 from providers.http import Endpoint
 from providers.inputs import is_unknown
 
 # ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
 # old one), every object is re-applied; updates are upserts.
-CONNECTION_KEYS = ("grafana_url", "username", "password", "api_key", "verify", "ready_timeout",
-                   "service_revision")
-SECRET_OUTPUTS = ["password", "api_key"]
+CONNECTION = (*connection("grafana_url", secrets_=("password", "api_key"), service="Grafana"),
+              Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
+              Field("service_revision", IN_PLACE, doc="id of the Grafana instance; a change re-applies the object"))
+CONNECTION_KEYS = tuple(f.name for f in CONNECTION)
+SECRET_OUTPUTS = [f.name for f in CONNECTION if f.secret]
 
 
-def client(props: Mapping[str, Any]) -> GrafanaClient:
-    """A client for the Grafana the props name (``url`` of a dashboard is its own page, hence ``grafana_url``)."""
-    return GrafanaClient(Endpoint.from_inputs({**props, "url": props["grafana_url"]}))
+class GrafanaProvider(ReadBackProvider):
+    """Base of the Grafana providers: the client for the Grafana the props name."""
+
+    def client(self, props: Mapping[str, Any]) -> GrafanaClient:
+        """``url`` of a dashboard is its own page, hence ``grafana_url``."""
+        return GrafanaClient(Endpoint.from_inputs({**props, "url": props["grafana_url"]}))
 
 
 def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
@@ -34,7 +40,3 @@ def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
         return []
     return [CheckFailure("grafana_url", "grafana_url must be an http(s) URL of Grafana")]
 
-
-def changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
-    """The ``keys`` whose new value differs from the old one or is not known yet."""
-    return [key for key in keys if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]

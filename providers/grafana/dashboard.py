@@ -16,12 +16,13 @@ import hashlib
 import json
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
-    UpdateResult
+from pulumi.dynamic import CheckFailure
 
-from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
+from providers.contract import IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
+from providers.grafana.client import GrafanaClient
+from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import canonical, check_uid, dashboard_problems, placeholders, resolve
-from providers.http import ApiError
+from providers.http import PreconditionFailed
 from providers.inputs import is_unknown, whole_numbers
 
 SAVE_MESSAGE = "Saved by Pulumi (clickstream-iac)"
@@ -35,18 +36,53 @@ def _folder(value: Any) -> str | None:
     return value or None  # Grafana reports the General folder as ""
 
 
-class DashboardProvider(ResourceProvider):
+def _content_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    dashboard, uids = news.get("dashboard"), news.get("datasource_uids") or {}
+    return (is_unknown(dashboard) or is_unknown(uids)
+            or content_hash(resolve(dashboard, uids)) != olds.get("content_hash"))
+
+
+def _uid_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    dashboard = news.get("dashboard")
+    return not is_unknown(dashboard) and (dashboard or {}).get("uid") != olds.get("uid")
+
+
+def _folder_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    return is_unknown(news.get("folder_uid")) or _folder(news.get("folder_uid")) != _folder(olds.get("folder_uid"))
+
+
+CONTRACT = Contract("GrafanaDashboard", [
+    *CONNECTION,
+    Field("dashboard", IN_PLACE, required=True, changed=_content_changed, replaced_when=_uid_changed,
+          replaced_doc="dashboard.uid", doc="the dashboard JSON, compared by a hash of its canonical form"),
+    Field("datasource_uids", IN_PLACE, doc="`DS_<KEY>` -> uid of a datasource the dashboard uses"),
+    Field("folder_uid", IN_PLACE, changed=_folder_changed, doc="the folder (none: General)"),
+    Field("uid", OUTPUT, doc="`dashboard.uid`"),
+    Field("url", OUTPUT, doc="relative URL `/d/<uid>/<slug>`"),
+    Field("version", OUTPUT, doc="Grafana's version; a different live version is an out-of-band edit"),
+    Field("content_hash", OUTPUT, doc="hash of the canonical resolved dashboard"),
+    Field("adopted", OUTPUT, doc="the dashboard existed before it was created here"),
+])
+
+
+class DashboardProvider(GrafanaProvider):
     """Create/adopt (overwrite by uid), update, read and delete one dashboard."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    contract = CONTRACT
+    id_output = "uid"
+
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs are not a usable dashboard (no network)."""
         failures = connection_failures(news)
         dashboard, uids = news.get("dashboard"), news.get("datasource_uids") or {}
         if not isinstance(uids, Mapping):
             if not is_unknown(uids):
                 failures.append(CheckFailure("datasource_uids", "datasource_uids must map DS_<KEY> to a uid"))
-            return CheckResult(news, failures)
+            return failures
         if is_unknown(dashboard):
-            return CheckResult(news, failures)
+            return failures
+        if not isinstance(dashboard, Mapping):
+            return failures
         failures += [CheckFailure("dashboard", reason) for reason in dashboard_problems(whole_numbers(dashboard))]
         missing = sorted(placeholders(dashboard) - set(uids))
         if missing:
@@ -58,59 +94,40 @@ class DashboardProvider(ResourceProvider):
         folder = news.get("folder_uid")
         if folder is not None and not is_unknown(folder) and (reason := check_uid(folder, "folder_uid")):
             failures.append(CheckFailure("folder_uid", reason))
-        return CheckResult(news, failures)
+        return failures
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = changed(olds, news, CONNECTION_KEYS)
-        if is_unknown(news.get("folder_uid")) or _folder(news.get("folder_uid")) != _folder(olds.get("folder_uid")):
-            changes.append("folder_uid")
-        dashboard, uids = news["dashboard"], news.get("datasource_uids") or {}
-        if is_unknown(dashboard) or is_unknown(uids) or content_hash(resolve(dashboard, uids)) != olds.get("content_hash"):
-            changes.append("dashboard")
-        replaces = ["dashboard"] if not is_unknown(dashboard) and dashboard.get("uid") != olds.get("uid") else []
-        return DiffResult(changes=bool(changes), replaces=replaces, delete_before_replace=True)
-
-    def _save(self, props: dict[str, Any], *, create: bool) -> dict[str, Any]:
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Save (overwrite by uid), then read back."""
         resolved = resolve(props["dashboard"], props.get("datasource_uids") or {})
-        uid = resolved["uid"]
-        with client(props) as grafana:
+        uid, where = resolved["uid"], f"Grafana at {props['grafana_url']}"
+        with self.client(props) as grafana:
             grafana.wait_ready()
-            adopted = create and grafana.get_dashboard(uid) is not None
+            adopted = adoption(olds, lambda: grafana.get_dashboard(uid) is not None, f"dashboard {uid!r}", where)
             try:
                 saved = grafana.save_dashboard(resolved, props.get("folder_uid"), SAVE_MESSAGE)
-            except ApiError as exc:
-                if exc.status != 412:
-                    raise
-                raise ApiError(exc.method, exc.url, 412,
-                               f"{exc.message} (dashboard uid {uid!r}): Grafana reports a version mismatch, the "
-                               "dashboard was saved by someone else while this one was being saved; run the update "
-                               "again (it overwrites by uid)", exc.body) from None
-        outs = {**props, "uid": uid, "url": saved["url"], "version": saved["version"],
-                "content_hash": content_hash(resolved)}
-        return {**outs, "adopted": adopted} if create else outs
+            except PreconditionFailed as exc:
+                raise exc.reworded(f"{exc.message} (dashboard uid {uid!r}): Grafana reports a version mismatch, "
+                                   "the dashboard was saved by someone else while this one was being saved; run "
+                                   "the update again (it overwrites by uid)") from None
+            declared = {**props, "uid": uid, "url": saved["url"], "version": saved["version"],
+                        "content_hash": content_hash(resolved), "adopted": adopted}
+            outs = self.read_back(grafana, uid, declared)
+        return read_back_of_write(outs, f"dashboard {uid!r}", where)
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = self._save(props, create=True)
-        return CreateResult(outs["uid"], outs)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({**self._save(news, create=False), "adopted": olds.get("adopted", False)})
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            live = grafana.get_dashboard(id_)
+    def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The dashboard as Grafana has it, in the shape of the outputs (None when there is none): its url,
+        version and folder; when its version is not the recorded one (an out-of-band save), the hash of
+        the live content. Used by create, update and read."""
+        live = grafana.get_dashboard(uid)
         if live is None:
-            return ReadResult("", {})
+            return None
         meta = live.get("meta") or {}
         version = live["dashboard"].get("version", meta.get("version"))
-        outs = {**props, "uid": id_, "url": meta.get("url", props.get("url")), "version": version,
+        outs = {**props, "uid": uid, "url": meta.get("url", props.get("url")), "version": version,
                 "folder_uid": _folder(meta.get("folderUid"))}
         if version != props.get("version"):
             outs["content_hash"] = content_hash(live["dashboard"])
-        return ReadResult(id_, outs)
+        return outs
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            grafana.delete_dashboard(id_)
+    def delete_object(self, grafana: GrafanaClient, uid: str) -> None:
+        grafana.delete_dashboard(uid)

@@ -1,33 +1,48 @@
 """The dynamic provider behind ``GrafanaDatasource`` (``/api/datasources``, keyed by uid)."""
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
-    UpdateResult
+from pulumi.dynamic import CheckFailure
 
+from providers.contract import (
+    DRIFTED,
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    adoption,
+    new_salt,
+    read_back_of_write,
+    secret_field,
+    secret_hash,
+)
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import check_uid
-from providers.http import ApiError, ServiceTimeout, wait_until
+from providers.http import ApiError, Conflict, Forbidden, ServiceTimeout, Unauthorized, wait_until
 from providers.inputs import is_unknown
 
 # Keys of a datasource that have their own input (uid, secure_json_data) or are Grafana's bookkeeping.
 RESERVED_DATASOURCE_KEYS = {"uid", "id", "orgId", "version", "secureJsonData", "secureJsonFields", "readOnly"}
 
+CONTRACT = Contract("GrafanaDatasource", [
+    *CONNECTION,
+    Field("uid", IDENTITY, required=True, doc="the datasource's uid (dashboards refer to it)"),
+    Field("datasource", IN_PLACE, required=True, doc="name, type, url, access, jsonData, ..."),
+    secret_field("secure_json_data", "secure_json_data_hash", "secret_salt",
+                 doc="write-only secrets; state keeps a salted hash"),
+    Field("name", OUTPUT, doc="the name Grafana reports"),
+    Field("secure_keys", OUTPUT, doc="names of the secure_json_data entries"),
+    Field("secure_json_data_hash", OUTPUT, secret=True, doc=f"salted hash of secure_json_data; {DRIFTED!r} "
+                                                            "after a secret was removed out of band"),
+    Field("secret_salt", OUTPUT, doc="salt of the hash"),
+    Field("adopted", OUTPUT, doc="the datasource existed before it was created here"),
+])
 
-def secret_hash(values: Mapping[str, str] | None, salt: str) -> str:
-    """A salted, slow hash of secret values: lets diff notice a changed secret without keeping it."""
-    if not values:
-        return ""
-    data = json.dumps(dict(values), sort_keys=True).encode()
-    return hashlib.pbkdf2_hmac("sha256", data, bytes.fromhex(salt), 100_000).hex()
 
-
-class DatasourceProvider(ResourceProvider):
+class DatasourceProvider(GrafanaProvider):
     """Props: ``uid``, ``datasource`` (name, type, url, access, jsonData, ...), ``secure_json_data``.
 
     ``secure_json_data`` is write-only in Grafana; state keeps only ``secure_json_data_hash`` and its salt.
@@ -37,7 +52,11 @@ class DatasourceProvider(ResourceProvider):
     ``ready_timeout``: the backend may still be starting); a failure is reported in Grafana's words.
     """
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    contract = CONTRACT
+    id_output = "uid"
+
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs are not a usable datasource (no network)."""
         failures = connection_failures(news)
         uid, source = news.get("uid"), news.get("datasource")
         if not is_unknown(uid) and (reason := check_uid(uid)):
@@ -49,28 +68,23 @@ class DatasourceProvider(ResourceProvider):
         secure = news.get("secure_json_data") or {}
         if not is_unknown(secure) and not isinstance(secure, Mapping):
             failures.append(CheckFailure("secure_json_data", "secure_json_data must map names to secret values"))
-        return CheckResult(news, failures)
+        return failures
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = changed(olds, news, CONNECTION_KEYS + ("uid", "datasource"))
-        secure = news.get("secure_json_data")
-        if is_unknown(secure) or secret_hash(secure, olds.get("secret_salt") or "") != olds.get(
-                "secure_json_data_hash", ""):
-            changes.append("secure_json_data")
-        return DiffResult(changes=bool(changes), replaces=["uid"] if "uid" in changes else [],
-                          delete_before_replace=True)
-
-    def _upsert(self, props: dict[str, Any]) -> bool:
-        """Create or update the datasource with ``props["uid"]``; returns whether it existed already."""
-        uid, name = props["uid"], props["datasource"]["name"]
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Create or update the datasource with ``props["uid"]``, wait for its health check, read it back
+        (the secrets' hash keeps its salt across updates)."""
+        uid, name, where = props["uid"], props["datasource"]["name"], f"Grafana at {props['grafana_url']}"
+        salt = (olds or {}).get("secret_salt") or new_salt()
         body = {**props["datasource"], "uid": uid}
         if props.get("secure_json_data"):
             body["secureJsonData"] = dict(props["secure_json_data"])
-        with client(props) as grafana:
+        with self.client(props) as grafana:
             grafana.wait_ready()
             existed = self._write(grafana, uid, name, body)
+            adopted = adoption(olds, lambda: existed, f"datasource {uid!r}", where)
             _wait_healthy(grafana, uid, name, props.get("ready_timeout") or grafana.endpoint.ready_timeout)
-        return existed
+            outs = self.read_back(grafana, uid, _declared(props, adopted, salt))
+        return read_back_of_write(outs, f"datasource {uid!r}", where)
 
     @staticmethod
     def _write(grafana: GrafanaClient, uid: str, name: str, body: dict[str, Any]) -> bool:
@@ -79,56 +93,46 @@ class DatasourceProvider(ResourceProvider):
             return True
         try:
             grafana.create_datasource(body)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
+        except Conflict as exc:
             if grafana.get_datasource(uid) is not None:  # created concurrently (or by a retried POST): adopt it
                 grafana.update_datasource(uid, body)
                 return True
             other = grafana.get_datasource_by_name(name)
             if other is None:
                 raise
-            raise ApiError(exc.method, exc.url, 409,
-                           f"a datasource named {name!r} already exists with uid {other.get('uid')!r}, not "
-                           f"{uid!r}: declare uid {other.get('uid')!r} to adopt it, or delete it in Grafana",
-                           exc.body) from None
+            raise exc.reworded(f"a datasource named {name!r} already exists with uid {other.get('uid')!r}, not "
+                               f"{uid!r}: declare uid {other.get('uid')!r} to adopt it, or delete it in "
+                               "Grafana") from None
         return False
 
-    def _outs(self, props: dict[str, Any], adopted: bool) -> dict[str, Any]:
-        salt = secrets.token_hex(16)
-        outs = {k: v for k, v in props.items() if k != "secure_json_data"}
-        secure = props.get("secure_json_data") or {}
-        return {**outs, "name": props["datasource"]["name"], "adopted": adopted, "secret_salt": salt,
-                "secure_keys": sorted(secure), "secure_json_data_hash": secret_hash(secure, salt)}
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(props["uid"], self._outs(props, self._upsert(props)))
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        self._upsert(news)
-        return UpdateResult(self._outs(news, olds.get("adopted", False)))
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            live = grafana.get_datasource(id_)
+    def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The datasource as Grafana has it, in the shape of the outputs (None when there is none): the
+        declared keys with their live values, and ``secure_json_data_hash`` marked DRIFTED when a secret
+        was removed out of band (Grafana never returns the values themselves). Used by create, update and
+        read."""
+        live = grafana.get_datasource(uid)
         if live is None:
-            return ReadResult("", {})
+            return None
         declared = props.get("datasource") or {}
         current = {key: live.get(key) for key in declared}
         if isinstance(declared.get("jsonData"), Mapping):
             current["jsonData"] = {k: (live.get("jsonData") or {}).get(k) for k in declared["jsonData"]}
-        outs = {**props, "uid": id_, "name": live.get("name"), "datasource": current}
-        # A secret removed out of band shows as drift; Grafana never returns the values themselves.
+        outs = {**props, "uid": uid, "name": live.get("name"), "datasource": current}
         stored = live.get("secureJsonFields") or {}
         if not all(stored.get(key) for key in props.get("secure_keys") or []):
-            outs["secure_json_data_hash"] = "drifted"
-        return ReadResult(id_, outs)
+            outs["secure_json_data_hash"] = DRIFTED
+        return outs
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            grafana.delete_datasource(id_)
+    def delete_object(self, grafana: GrafanaClient, uid: str) -> None:
+        grafana.delete_datasource(uid)
+
+
+def _declared(props: dict[str, Any], adopted: bool, salt: str) -> dict[str, Any]:
+    """The outputs of a write: the inputs without the secret values, their names and salted hash."""
+    secure = props.get("secure_json_data") or {}
+    outs = {k: v for k, v in props.items() if k != "secure_json_data"}
+    return {**outs, "name": props["datasource"]["name"], "adopted": adopted, "secret_salt": salt,
+            "secure_keys": sorted(secure), "secure_json_data_hash": secret_hash(secure, salt)}
 
 
 def _wait_healthy(grafana: GrafanaClient, uid: str, name: str, timeout: float) -> None:
@@ -139,9 +143,9 @@ def _wait_healthy(grafana: GrafanaClient, uid: str, name: str, timeout: float) -
     def healthy() -> bool:
         try:
             answer = grafana.datasource_health(uid)
+        except (Unauthorized, Forbidden):
+            raise
         except ApiError as exc:
-            if exc.status in (401, 403):
-                raise
             last[0] = f"HTTP {exc.status}: {exc.message}"
             return False
         if answer is None or answer[0] == "OK":
@@ -150,7 +154,7 @@ def _wait_healthy(grafana: GrafanaClient, uid: str, name: str, timeout: float) -
         return False
 
     try:
-        wait_until(healthy, timeout=timeout, last_seen=lambda: last[0],
+        wait_until(healthy, timeout=grafana.within(timeout), last_seen=lambda: last[0],
                    description=f"Grafana's health check of datasource {uid!r} to pass")
     except ServiceTimeout:
         raise DatasourceUnhealthy(f"Grafana's health check of datasource {uid!r} ({name!r}) did not pass within "

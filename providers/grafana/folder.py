@@ -5,67 +5,66 @@ the dashboards that name the new folder are then saved again by their own update
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, \
-    UpdateResult
+from pulumi.dynamic import CheckFailure
 
-from providers.grafana.common import CONNECTION_KEYS, changed, client, connection_failures
+from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
+from providers.grafana.client import GrafanaClient
+from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import check_uid
-from providers.http import ApiError
+from providers.http import Conflict
 from providers.inputs import is_unknown
 
+CONTRACT = Contract("GrafanaFolder", [
+    *CONNECTION,
+    Field("uid", IDENTITY, required=True, doc="the folder's uid"),
+    Field("title", IN_PLACE, required=True, doc="the folder's title"),
+    Field("adopted", OUTPUT, doc="the folder existed before it was created here"),
+])
 
-class FolderProvider(ResourceProvider):
+
+class FolderProvider(GrafanaProvider):
     """Props: ``uid`` and ``title``."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    contract = CONTRACT
+    id_output = "uid"
+
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Reasons the inputs are not a usable folder (no network)."""
         failures = connection_failures(news)
         if not is_unknown(news.get("uid")) and (reason := check_uid(news.get("uid"))):
             failures.append(CheckFailure("uid", reason))
         title = news.get("title")
         if not is_unknown(title) and (not isinstance(title, str) or not title.strip()):
             failures.append(CheckFailure("title", "title must be a non-empty string"))
-        return CheckResult(news, failures)
+        return failures
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = changed(olds, news, CONNECTION_KEYS + ("uid", "title"))
-        return DiffResult(changes=bool(changes), replaces=["uid"] if "uid" in changes else [],
-                          delete_before_replace=True)
-
-    def _upsert(self, props: dict[str, Any]) -> bool:
-        """Create the folder or rename the existing one; returns whether it existed already."""
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Create the folder or rename the existing one, then read it back."""
         uid, title = props["uid"], props["title"]
-        with client(props) as grafana:
+        with self.client(props) as grafana:
             grafana.wait_ready()
             existing = grafana.get_folder(uid)
             if existing is None:
                 try:
                     grafana.create_folder(uid, title)
-                    return False
-                except ApiError as exc:  # created concurrently, or Grafana refuses the title
-                    if exc.status != 409 or grafana.get_folder(uid) is None:
+                except Conflict:  # created concurrently (or Grafana refuses the title: then it is not there)
+                    if grafana.get_folder(uid) is None:
                         raise
-            if existing is None or existing.get("title") != title:
+                    grafana.update_folder(uid, title)
+            elif existing.get("title") != title:
                 grafana.update_folder(uid, title)
-        return True
+            where = f"Grafana at {props['grafana_url']}"
+            adopted = adoption(olds, lambda: existing is not None, f"folder {uid!r}", where)
+            outs = self.read_back(grafana, uid, {**props, "adopted": adopted})
+        return read_back_of_write(outs, f"folder {uid!r}", where)
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(props["uid"], {**props, "adopted": self._upsert(props)})
+    def read_back(self, grafana: GrafanaClient, uid: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The folder as Grafana has it, in the shape of the outputs (None when there is none). Used by
+        create, update and read."""
+        live = grafana.get_folder(uid)
+        return None if live is None else {**props, "uid": uid, "title": live.get("title")}
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        self._upsert(news)
-        return UpdateResult({**news, "adopted": olds.get("adopted", False)})
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            live = grafana.get_folder(id_)
-        if live is None:
-            return ReadResult("", {})
-        return ReadResult(id_, {**props, "uid": id_, "title": live.get("title")})
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with client(props) as grafana:
-            grafana.wait_ready()
-            grafana.delete_folder(id_)
+    def delete_object(self, grafana: GrafanaClient, uid: str) -> None:
+        grafana.delete_folder(uid)

@@ -12,9 +12,12 @@ from typing import Any, Mapping
 import pulumi
 from pulumi.dynamic import Resource
 
-from providers.grafana.common import SECRET_OUTPUTS
+from providers.contract import DEFAULT_READY_TIMEOUT
+from providers.grafana.dashboard import CONTRACT as DASHBOARD
 from providers.grafana.dashboard import DashboardProvider
+from providers.grafana.datasource import CONTRACT as DATASOURCE
 from providers.grafana.datasource import DatasourceProvider
+from providers.grafana.folder import CONTRACT as FOLDER
 from providers.grafana.folder import FolderProvider
 
 
@@ -46,7 +49,7 @@ class GrafanaDatasource(Resource, module="grafana", name="Datasource"):
                  password: pulumi.Input[str] | None = None,
                  secure_json_data: Mapping[str, pulumi.Input[str]] | None = None,
                  api_key: pulumi.Input[str] | None = None, verify: bool | str = True,
-                 ready_timeout: float = 300, service_revision: pulumi.Input[str] | None = None,
+                 ready_timeout: float = DEFAULT_READY_TIMEOUT, service_revision: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout,
                                  service_revision),
@@ -54,7 +57,7 @@ class GrafanaDatasource(Resource, module="grafana", name="Datasource"):
                  "secure_json_data": None if not secure_json_data else pulumi.Output.secret(dict(secure_json_data)),
                  "name": None, "adopted": None}
         super().__init__(DatasourceProvider(), resource_name, props,
-                         _options(opts, SECRET_OUTPUTS + ["secure_json_data_hash"]))
+                         _options(opts, DATASOURCE.secret_outputs))
 
 
 class GrafanaFolder(Resource, module="grafana", name="Folder"):
@@ -67,12 +70,12 @@ class GrafanaFolder(Resource, module="grafana", name="Folder"):
     def __init__(self, resource_name: str, *, grafana_url: pulumi.Input[str], uid: str, title: str,
                  username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
                  api_key: pulumi.Input[str] | None = None, verify: bool | str = True,
-                 ready_timeout: float = 300, service_revision: pulumi.Input[str] | None = None,
+                 ready_timeout: float = DEFAULT_READY_TIMEOUT, service_revision: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout,
                                  service_revision),
                  "uid": uid, "title": title, "adopted": None}
-        super().__init__(FolderProvider(), resource_name, props, _options(opts, SECRET_OUTPUTS))
+        super().__init__(FolderProvider(), resource_name, props, _options(opts, FOLDER.secret_outputs))
 
 
 class GrafanaDashboard(Resource, module="grafana", name="Dashboard"):
@@ -92,11 +95,12 @@ class GrafanaDashboard(Resource, module="grafana", name="Dashboard"):
                  folder_uid: pulumi.Input[str] | None = None,
                  datasource_uids: Mapping[str, pulumi.Input[str]] | None = None,
                  api_key: pulumi.Input[str] | None = None, verify: bool | str = True,
-                 ready_timeout: float = 300, service_revision: pulumi.Input[str] | None = None,
+                 ready_timeout: float = DEFAULT_READY_TIMEOUT, service_revision: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         props = {**_connection(grafana_url, username, password, api_key, verify, ready_timeout,
                                  service_revision),
                  "dashboard": dict(dashboard), "folder_uid": folder_uid,
                  "datasource_uids": dict(datasource_uids or {}),
                  "uid": None, "url": None, "version": None, "adopted": None}
-        super().__init__(DashboardProvider(), resource_name, props, _options(opts, SECRET_OUTPUTS))
+        super().__init__(DashboardProvider(), resource_name, props,
+                         _options(opts, DASHBOARD.secret_outputs))

@@ -7,7 +7,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, Mapping
 
-from providers.http import ApiError, Endpoint, ServiceClient
+import requests
+
+from providers.http import ApiError, Endpoint, ServiceClient, retrying
 
 KSQL_MEDIA_TYPE = "application/vnd.ksql.v1+json"
 NOT_READY_STATUS = 503  # error codes 50301 (command queue catching up), 50302 (not ready), 50303
@@ -18,13 +20,13 @@ class KsqlError(Exception):
     ksqlDB named (empty when its answer names none: ``generic_error`` bodies carry no statement)."""
 
     def __init__(self, message: str, *, error_code: int | None = None, statement_text: str = "",
-                 entities: list | None = None, url: str = "", sent: str = ""):
+                 entities: list | None = None, url: str = "", sent: str = "", status: int | None = None):
         detail = f"ksqlDB error {error_code}: {message}" if error_code else f"ksqlDB error: {message}"
         if statement_text or sent:
             detail += f"\nstatement: {(statement_text or sent).strip()}"
         super().__init__(detail)
         self.message, self.error_code, self.statement_text = message, error_code, statement_text
-        self.entities, self.url = entities or [], url
+        self.entities, self.url, self.status = entities or [], url, status
 
 
 class KsqlClient(ServiceClient):
@@ -40,26 +42,36 @@ class KsqlClient(ServiceClient):
             info = response.json().get("KsqlServerInfo", {})
             return info.get("serverStatus", "RUNNING") == "RUNNING"
 
-        self.http.wait_ready("/info", ready=running, what="ksqlDB", timeout=timeout)
+        self.http.wait_ready("/info", ready=running, what="ksqlDB", timeout=self.within(timeout))
         self.http.wait_ready("/healthcheck", ready=lambda r: r.json().get("isHealthy") is True,
-                             what="ksqlDB health check", timeout=timeout)
+                             what="ksqlDB health check", timeout=self.within(timeout))
 
-    def execute(self, sql: str, properties: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    def execute(self, sql: str, properties: Mapping[str, str] | None = None, *,
+                retry_message: str | None = None) -> list[dict[str, Any]]:
         """POST statements to ``/ksql``. ksqlDB validates the whole request before it executes any of it.
 
-        HTTP 503 (50301 command queue catching up, 50302/50303 not ready) is answered before anything is
-        run, so it is retried with backoff for up to the endpoint's ``ready_timeout``. Returns the result
+        The one retry layer of a statement: no connection, and HTTP 503 (50301 command queue catching up,
+        50302/50303 not ready: answered before anything is run), and an error whose message contains
+        ``retry_message`` are retried with bounded backoff until the client's deadline. Returns the result
         entities; raises KsqlError with ksqlDB's message and the failing statement's text.
         """
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, requests.RequestException):
+                return isinstance(exc, (requests.ConnectionError, requests.Timeout))
+            return isinstance(exc, KsqlError) and (exc.status == NOT_READY_STATUS or bool(
+                retry_message and retry_message in exc.message))
+
+        return retrying(retryable, timeout=self.within())(self._execute_once, sql, properties)
+
+    def _execute_once(self, sql: str, properties: Mapping[str, str] | None) -> list[dict[str, Any]]:
         body = {"ksql": sql, "streamsProperties": dict(properties or {})}
         try:
-            entities = self.http.request("POST", "/ksql", json=body, ok=(200,), retry_statuses=(NOT_READY_STATUS,),
-                                         retry_timeout=self.endpoint.ready_timeout, attempts=None).json()
+            entities = self.http.request("POST", "/ksql", json=body, ok=(200,), attempts=1).json()
         except ApiError as exc:
             payload = exc.body if isinstance(exc.body, dict) else {}
             raise KsqlError(payload.get("message") or exc.message, error_code=payload.get("error_code"),
                             statement_text=payload.get("statementText") or "", sent=sql,
-                            entities=payload.get("entities"), url=exc.url) from None
+                            entities=payload.get("entities"), url=exc.url, status=exc.status) from None
         for entity in entities:
             status = entity.get("commandStatus") or {}
             if status.get("status") == "ERROR":

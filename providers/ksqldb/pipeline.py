@@ -6,8 +6,8 @@ from typing import Mapping, cast
 
 import pulumi
 
+from providers.contract import DEFAULT_READY_TIMEOUT
 from providers.ksqldb.parser import Statement, parse_sources
-from providers.ksqldb.provider import DEFAULT_READY_TIMEOUT
 from providers.ksqldb.resource import RESOURCE_BY_KIND, _KsqlObject
 
 

@@ -29,8 +29,19 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from providers.contract import (
+    DEFAULT_READY_TIMEOUT,
+    IDENTITY,
+    OUTPUT,
+    PROVIDER,
+    Contract,
+    Field,
+    connection,
+    gone,
+    read_back_of_write,
+    report_adopted,
+)
 from providers.http import Endpoint
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError
@@ -54,11 +65,27 @@ from providers.ksqldb.plan import (
     rebuild,
 )
 
-SECRET_OUTPUTS = ["password"]
-CONNECTION_KEYS = ("ksqldb_url", "username", "password", "ready_timeout")
-DEFAULT_READY_TIMEOUT = 300.0
-TOPIC_DELETION_TIMEOUT = 60.0  # seconds to wait for Kafka to finish deleting a dropped sink topic
-_TOPIC_DELETING = "marked for deletion"
+CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
+    *connection("ksqldb_url", service="ksqlDB"),
+    Field("object_name", IDENTITY, required=True, doc="the stream's, table's or query target's name"),
+    Field("kind", IDENTITY, doc="STREAM, TABLE or INSERT"),
+    Field("statement", PROVIDER, required=True,
+          doc="in place (CREATE OR REPLACE) when ksqlDB allows that change, else replace; proven by a dry run"),
+    Field("upstream", PROVIDER, doc="names of the objects it reads; a replaced one (not known yet) replaces it"),
+    Field("streams_properties", PROVIDER, doc="sent with the statements that run; a change alone sends nothing"),
+    Field("file", PROVIDER, doc="where the statement is, for messages only"),
+    Field("index", PROVIDER, doc="the statement's place in its file, for messages only"),
+    Field("pipeline", PROVIDER, doc="every statement of the SQL directory, to prove a rebuild; not compared"),
+    Field("sql", OUTPUT, doc="the normalised statement"),
+    Field("query_id", OUTPUT, doc="the persistent query's id"),
+    Field("query_state", OUTPUT, doc="RUNNING, PAUSED (resumed by the next update) or ERROR/UNRESPONSIVE "
+                                     "(replaced by the next update)"),
+    Field("topic", OUTPUT, doc="the Kafka topic"),
+    Field("live_differences", OUTPUT, doc="how the live object differs from the declared one (replaced)"),
+    Field("adopted", OUTPUT, doc="the object existed before it was created here"),
+])
+SECRET_OUTPUTS = CONTRACT.secret_outputs
+_TOPIC_DELETING = "marked for deletion"  # Kafka still deletes the old sink topic: the statement is retried
 _REPLACING_STATES = ("ERROR", "UNRESPONSIVE")
 
 
@@ -119,24 +146,22 @@ def _summary(script: list[str]) -> str:
     return "; ".join(f"{verb} {', '.join(names)}" for verb, names in steps.items())
 
 
-def _execute(client: KsqlClient, text: str, properties: Mapping[str, str]) -> None:
-    """Run a CREATE/INSERT; while Kafka still deletes the old sink topic ("Topic 'X' is marked for
-    deletion" right after DROP ... DELETE TOPIC), retry with bounded backoff."""
-    retrying = Retrying(retry=retry_if_exception(lambda e: isinstance(e, KsqlError) and _TOPIC_DELETING in e.message),
-                        stop=stop_after_delay(TOPIC_DELETION_TIMEOUT), wait=wait_exponential(multiplier=0.2, max=5),
-                        reraise=True)
-    retrying(client.execute, text, properties)
-
-
-def _outs(props: Mapping[str, Any], statement: Statement, catalog: Catalog, adopted: bool) -> dict[str, Any]:
+def _read_back(client: KsqlClient, statement: Statement, props: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The object as ksqlDB has it, in the shape of the outputs (None when it does not exist): its query's
+    id and state, its topic, and how it differs from the declared one. Used by create, update and read."""
+    catalog = Catalog(*client.catalog())
+    if not catalog.exists(statement):
+        return None
     query = catalog.query_of(statement) or {}
     source = catalog.sources.get(statement.target) or {}
-    return {**props, "sql": statement.sql, "adopted": adopted, "query_id": query.get("id"),
-            "query_state": catalog.query_state(statement), "topic": source.get("topic"), "live_differences": []}
+    return {**props, "sql": statement.sql, "query_id": query.get("id"),
+            "query_state": catalog.query_state(statement), "topic": source.get("topic"),
+            "live_differences": [] if statement.kind == "INSERT" else catalog.differences(statement)}
 
 
-def _changed(old: Any, new: Any) -> bool:
-    return is_unknown(new) or (new or None) != (old or None)
+def _written(client: KsqlClient, statement: Statement, props: Mapping[str, Any], adopted: bool) -> dict[str, Any]:
+    return read_back_of_write(_read_back(client, statement, {**props, "adopted": adopted}),
+                              f"{statement.kind} {statement.name}", f"ksqlDB at {props['ksqldb_url']}")
 
 
 def _proof(pipeline: list[Statement], catalog: Catalog, statement: Statement) -> list[str]:
@@ -149,8 +174,7 @@ class KsqlObjectProvider(ResourceProvider):
     """Create/adopt, diff, update, read and delete one ksqlDB stream, table or INSERT INTO query."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [CheckFailure(key, f"{key} is required") for key in ("ksqldb_url", "object_name", "statement")
-                    if not news.get(key)]
+        news, failures = CONTRACT.check(news)
         if not failures and not is_unknown(news["statement"]):
             try:
                 statement = statement_of(news)
@@ -169,8 +193,7 @@ class KsqlObjectProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if is_unknown(news.get("upstream")):  # an upstream object is being replaced: so is this one
             return DiffResult(changes=True, replaces=["upstream"], delete_before_replace=True)
-        replaces = [k for k in ("object_name", "kind") if news.get(k) != olds.get(k)]
-        changes = [k for k in CONNECTION_KEYS if _changed(olds.get(k), news.get(k))]
+        replaces, changes = CONTRACT.changes(olds, news)
         in_place = None
         if is_unknown(news.get("statement")) or is_unknown(news.get("sql")):
             changes.append("statement")
@@ -188,14 +211,14 @@ class KsqlObjectProvider(ResourceProvider):
         elif olds.get("query_state") == "PAUSED":
             changes.append("query_state")
         if not replaces and not changes:
-            return DiffResult(changes=False, replaces=[], stables=["object_name", "kind"], delete_before_replace=True)
+            return CONTRACT.diff(olds, news)
         if not is_unknown(news.get("ksqldb_url")) and not is_unknown(news.get("statement")):
             if replaces:
                 self._prove_rebuild(news)
             elif in_place is not None:
                 self._prove(news, in_place, [as_create_or_replace(in_place.text)])
         return DiffResult(changes=True, replaces=replaces, delete_before_replace=True,
-                          stables=[] if replaces else ["object_name", "kind"])
+                          stables=[] if replaces else CONTRACT.names(IDENTITY))
 
     def _prove_rebuild(self, props: Mapping[str, Any]) -> None:
         """Dry-run the rebuild this replacement causes (the object, everything downstream, and every other
@@ -222,9 +245,8 @@ class KsqlObjectProvider(ResourceProvider):
         statement = statement_of(props)
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
-            adopted = self._converge(client, statement, props)
-            catalog = Catalog(*client.catalog())
-        return CreateResult(f"ksql-{uuid.uuid4().hex[:12]}", _outs(props, statement, catalog, adopted))
+            outs = _written(client, statement, props, self._converge(client, statement, props))
+        return CreateResult(f"ksql-{uuid.uuid4().hex[:12]}", outs)
 
     def _converge(self, client: KsqlClient, statement: Statement, props: Mapping[str, Any]) -> bool:
         """Make the object exist as declared; True when an existing one was adopted."""
@@ -233,8 +255,8 @@ class KsqlObjectProvider(ResourceProvider):
         if catalog.exists(statement):
             found = [] if statement.kind == "INSERT" else catalog.differences(statement)
             if not found:
-                report(f"adopted existing {statement.kind} {statement.name} (same columns, formats, topic, window "
-                       f"and sources)")
+                report_adopted(f"ksqlDB {statement.kind} {statement.name}", props["ksqldb_url"],
+                               "same columns, formats, topic, window and sources")
                 if statement.kind != "INSERT" and catalog.expressions_differ(statement):
                     warn(f"{statement.where}: the adopted {statement.name} runs a query whose expressions differ "
                          f"from the declared ones; if you changed them while Pulumi had no state of it, run "
@@ -247,7 +269,7 @@ class KsqlObjectProvider(ResourceProvider):
             for text in rebuild(pipeline, catalog, {statement.name}).drops:
                 self._run(client, statement, text, properties)
         try:
-            _execute(client, executable(statement), properties)
+            client.execute(executable(statement), properties, retry_message=_TOPIC_DELETING)
         except KsqlError as exc:
             raise _fail(statement, f"create {statement.name}", exc) from None
         report(f"created {statement.kind} {statement.name}")
@@ -276,20 +298,15 @@ class KsqlObjectProvider(ResourceProvider):
             query = catalog.query_of(statement)
             if query and catalog.query_state(statement) == "PAUSED":
                 self._run(client, statement, f"RESUME {query['id']};", properties)
-            catalog = Catalog(*client.catalog())
-        return UpdateResult(_outs(news, statement, catalog, adopted))
+            outs = _written(client, statement, news, adopted)
+        return UpdateResult(outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         statement = statement_of(props)
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
-            catalog = Catalog(*client.catalog())
-        if not catalog.exists(statement):
-            return ReadResult("", {})
-        outs = _outs(props, statement, catalog, bool(props.get("adopted")))
-        if statement.kind != "INSERT":
-            outs["live_differences"] = catalog.differences(statement)
-        return ReadResult(id_, outs)
+            outs = _read_back(client, statement, props)
+        return gone() if outs is None else ReadResult(id_, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         statement = statement_of(props)

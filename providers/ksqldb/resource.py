@@ -7,11 +7,8 @@ from typing import Any, Mapping
 import pulumi
 import pulumi.dynamic
 
-from providers.ksqldb.provider import (
-    DEFAULT_READY_TIMEOUT,
-    SECRET_OUTPUTS,
-    KsqlObjectProvider,
-)
+from providers.contract import DEFAULT_READY_TIMEOUT
+from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlObjectProvider
 
 
 class _KsqlObject(pulumi.dynamic.Resource):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from providers.connect import ConnectClient, ConnectorFailed, PluginNotInstalled
-from providers.http import ApiError, Endpoint, ServiceTimeout
+from providers.http import ApiError, Endpoint, ServerError, ServiceTimeout
 from tests.fakes.connect import JETTY_NOT_FOUND, FakeConnect, error_body
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
@@ -111,6 +111,29 @@ def test_fake_reads_retry_500_rebalance_expected(fake_connect, tmp_path):
     with ConnectClient(Endpoint(fake_connect.url)) as client:
         assert client.get_config("absent") is None
     assert [c.status for c in fake_connect.calls] == [500, 500, 404]
+
+
+def test_fake_after_the_deadline_a_request_is_sent_once_without_retry(fake_connect):
+    """One deadline bounds every retry of a client's operation: once it has passed (ready_timeout 0 here),
+    a transient answer is not retried but raised, with the server's words."""
+    fake_connect.fail_next("GET", ".*", 500, error_body(500, "Request cannot be completed because a rebalance "
+                                                             "is expected"))
+    with ConnectClient(Endpoint(fake_connect.url, ready_timeout=0)) as client, \
+            pytest.raises(ServerError, match="rebalance is expected"):
+        client.get_config("absent")
+    assert [c.status for c in fake_connect.calls] == [500]
+
+
+def test_fake_a_state_wait_absorbs_transient_status_answers_as_failed_polls(fake_connect, tmp_path):
+    """The wait is the only retry layer of its path: each poll is one status request."""
+    with ConnectClient(Endpoint(fake_connect.url)) as client:
+        client.put_config("src", {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")})
+        fake_connect.reset_calls()
+        fake_connect.fail_next("GET", "/connectors/src/status", 409,
+                               error_body(409, "Cannot complete request because of a conflicting operation"), times=2)
+        client.wait_for_state("src", "RUNNING", timeout=30)
+    statuses = [c.status for c in fake_connect.calls if c.path == "/connectors/src/status"]
+    assert statuses[:2] == [409, 409] and set(statuses[2:]) == {200}
 
 
 def test_fake_older_worker_without_health_endpoint_is_ready_on_root():

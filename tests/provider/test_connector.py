@@ -14,7 +14,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from providers.connect import ConnectClient, ConnectorError, ConnectorFailed, ConnectorProvider
-from providers.connect.provider import secret_hash
+from providers.contract import secret_hash
 from providers.http import Endpoint, ServiceTimeout
 from clickstream import connectors
 from stackconfig import StackConfig
@@ -402,7 +402,7 @@ def test_diff_marks_only_the_name_as_a_replacement():
     provider = ConnectorProvider()
     olds = {"connect_url": "http://c:8083", "connector_name": "c", "config": {"connector.class": SOURCE},
             "state": "running", "secret_salt": "s"}
-    olds["secret_config_hash"] = secret_hash("s", {})
+    olds["secret_config_hash"] = secret_hash({}, "s")
     news = provider.check({}, dict(olds, secret_config={})).inputs
     assert not provider.diff("c", olds, news).changes
     assert provider.diff("c", olds, dict(news, connector_name="d")).replaces == ["connector_name"]

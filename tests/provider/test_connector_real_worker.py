@@ -196,7 +196,7 @@ def test_out_of_band_delete_is_drift_and_up_recreates_resuming_from_stored_offse
     wait_for_lines(sink_file, ["a", "b"])
 
     assert requests.delete(f"{worker.url}/connectors/{source_name}", timeout=30).status_code == 204
-    assert provider.read(source_name, created.outs).id is None  # refresh drops it from state
+    assert provider.read(source_name, created.outs).id == ""  # gone: refresh drops it from state
     provider.create(source_inputs)
     append(source_file, "c")
     # Connect keeps a deleted connector's offsets: the recreated source goes on after "b", no duplicates

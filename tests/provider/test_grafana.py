@@ -5,12 +5,14 @@ can run on this machine (no Docker; Grafana is not on Maven Central or PyPI); al
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 import pytest
 import requests
 from pulumi.output import Unknown
 
+from providers.contract import secret_hash
 from providers.grafana import GrafanaClient
 from providers.grafana.common import SECRET_OUTPUTS
 from providers.grafana.dashboard import DashboardProvider
@@ -18,7 +20,7 @@ from providers.grafana.datasource import DatasourceProvider, DatasourceUnhealthy
 from providers.grafana.folder import FolderProvider
 from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.grafana import FakeGrafana
-from tests.provider.pulumi_engine import CheckFailed, check, destroy, dill_round_trip, refresh, up
+from tests.provider.pulumi_engine import CheckFailed, Deployed, check, destroy, dill_round_trip, refresh, up
 
 pytestmark = pytest.mark.fake
 ADMIN_PASSWORD = "grafana-Admin-pw-42"
@@ -101,6 +103,25 @@ def test_fake_datasource_second_apply_and_clean_refresh_make_no_write(grafana):
     refreshed = refresh(provider, deployed)  # Grafana adds defaults (user, database, ...): not declared
     assert provider.diff(refreshed.id, refreshed.outs, ds_props(grafana)).changes is False
     assert grafana.mutating_calls == []
+
+
+def test_fake_datasource_state_of_the_first_release_shows_no_change_and_is_rehashed_by_the_next_update(grafana):
+    """The first release stored the secrets' hash with the salt as hex bytes and JSON with spaces; such state
+    must plan no change (no spurious update), and the next real update stores the current form."""
+    provider = DatasourceProvider()
+    deployed = up(provider, ds_props(grafana))
+    salt = deployed.outs["secret_salt"]
+    secrets = {"basicAuthPassword": ES_PASSWORD}
+    first_release = hashlib.pbkdf2_hmac("sha256", json.dumps(secrets, sort_keys=True).encode(), bytes.fromhex(salt),
+                                        100_000).hex()
+    old_state = Deployed(deployed.id, deployed.inputs, {**deployed.outs, "secure_json_data_hash": first_release})
+    grafana.reset_calls()
+    assert provider.diff(old_state.id, old_state.outs, ds_props(grafana)).changes is False
+    assert up(provider, ds_props(grafana), old_state) is old_state and grafana.calls == []
+    renamed = up(provider, ds_props(grafana, datasource={**DATASOURCE, "name": "Renamed"}), old_state)
+    assert renamed.outs["secure_json_data_hash"] == secret_hash(secrets, salt) != first_release
+    assert provider.diff(renamed.id, renamed.outs, ds_props(grafana, datasource={**DATASOURCE, "name": "Renamed"})
+                         ).changes is False
 
 
 def test_fake_datasource_changed_json_data_or_secret_or_name_updates_in_place(grafana):

@@ -261,7 +261,7 @@ def test_fake_empty_state_against_a_server_holding_every_object_adopts_all(fake,
     assert set(ops.values()) == {"create"}
     assert fake.mutations == []
     assert all(s.deployed.outs["adopted"] for s in stack.state.values())
-    assert sum("adopted existing" in m for m in messages) == 5 and not any("warning" in m for m in messages)
+    assert sum("already existed at" in m and "adopted it" in m for m in messages) == 5 and not any("warning" in m for m in messages)
 
 
 def test_fake_project_files_adopted_with_empty_state(fake):

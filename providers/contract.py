@@ -1,0 +1,285 @@
+"""The provider contract: what every dynamic resource of ``providers`` declares and how it behaves.
+
+Each resource has a field table (:class:`Contract` of :class:`Field`): per input, whether changing it
+replaces the object (``identity``) or updates it in place (``in place``; connection settings are in
+place: URLs and credentials are addresses, never identities), whether it is secret, and its default.
+``check`` fills defaults and reports missing required inputs, ``diff`` sorts changes into replacements
+and updates (a value not known yet counts as a change), and the resource classes take their
+``additional_secret_outputs`` from the table, so none of these can disagree.
+
+One convention each for: an object that is gone (:func:`gone`), a secret found changed out of band
+(:data:`DRIFTED`), an adopted object (:func:`report_adopted`, through ``pulumi.log``), and the salted hash
+that lets ``diff`` see a changed secret without keeping it (:func:`secret_hash`, :func:`secret_unchanged`).
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+import hashlib
+import json
+import secrets
+from typing import Any, Callable, Iterable, Mapping
+
+import pulumi
+from pulumi import dynamic
+
+from providers.inputs import is_unknown
+
+DEFAULT_READY_TIMEOUT = 300.0  # seconds: the deadline of one provider operation (docs/resources/README.md)
+DRIFTED = "drifted"  # the stored hash of a secret found changed out of band: the next update rewrites it
+HASH_ITERATIONS = 100_000
+
+IDENTITY = "identity"
+IN_PLACE = "in place"
+PROVIDER = "provider rule"  # compared by the provider's own rule (its ``doc`` says which), not by the table
+OUTPUT = "output"
+
+Changed = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One input (or output) of a resource.
+
+    ``role``: IDENTITY (a change replaces the object), IN_PLACE (a change updates it), PROVIDER (the
+    provider's own rule decides, described in ``doc``) or OUTPUT (computed, never compared).
+    ``changed(olds, news)`` replaces the plain comparison for fields whose stored form differs from the
+    declared one (a normalised body, a secret kept as a hash). ``replaced_when(olds, news)`` marks the part
+    of an in-place field that is identity (a dashboard's ``uid`` inside its JSON); ``replaced_doc`` says
+    which part. ``default`` fills a missing input in ``check``; ``required`` inputs must be present.
+    """
+
+    name: str
+    role: str
+    secret: bool = False
+    required: bool = False
+    default: Any = None
+    doc: str = ""
+    changed: Changed | None = None
+    replaced_when: Changed | None = None
+    replaced_doc: str = ""
+
+    def differs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+        if self.changed is not None:
+            return self.changed(olds, news)
+        old, new = olds.get(self.name), news.get(self.name)
+        return is_unknown(new) or _blank(old) != _blank(new)
+
+
+def _blank(value: Any) -> Any:
+    """None for an empty string: an input left out and one given as "" mean the same."""
+    return None if isinstance(value, str) and not value else value
+
+
+def connection(url: str, *, secrets_: Iterable[str] = ("password",), others: Iterable[str] = ("username",),
+               service: str = "the service") -> tuple[Field, ...]:
+    """The connection inputs every resource has: where the API is, how to log in, how long to wait."""
+    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}")]
+    fields += [Field(name, IN_PLACE, doc="login") for name in others]
+    fields += [Field(name, IN_PLACE, secret=True, doc="login secret") for name in secrets_]
+    fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT,
+                        doc="deadline of one operation, seconds"))
+    return tuple(fields)
+
+
+class Contract:
+    """The field table of one resource and the check/diff behaviour derived from it."""
+
+    def __init__(self, resource: str, fields: Iterable[Field]):
+        self.resource = resource
+        self.fields = tuple(fields)
+        self.by_name = {f.name: f for f in self.fields}
+
+    def names(self, role: str) -> list[str]:
+        return [f.name for f in self.fields if f.role == role]
+
+    @property
+    def secret_outputs(self) -> list[str]:
+        """The ``additional_secret_outputs`` of the resource class."""
+        return [f.name for f in self.fields if f.secret]
+
+    def markdown(self) -> str:
+        """The field table as the docs show it (docs/resources/*.md; a unit test keeps them equal)."""
+        rows = [f"| `{f.name}` | {_change(f)} | {'secret' if f.secret else ''} | {_default(f)} | {f.doc} |"
+                for f in self.fields]
+        return "\n".join([f"Fields of `{self.resource}`:", "",
+                          "| field | a change | secret | default | what it is |", "|---|---|---|---|---|", *rows])
+
+    def with_defaults(self, news: Mapping[str, Any]) -> dict[str, Any]:
+        """``news`` with every missing (or None) input that has a default set to it."""
+        filled = dict(news)
+        for f in self.fields:
+            if f.default is not None and filled.get(f.name) is None:
+                filled[f.name] = f.default
+        return filled
+
+    def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dynamic.CheckFailure]]:
+        """Inputs with defaults filled, and a failure for each required input that is missing."""
+        inputs = self.with_defaults(news)
+        failures = [dynamic.CheckFailure(f.name, f"{f.name} is required" + (f" ({f.doc})" if f.doc else ""))
+                    for f in self.fields if f.required and not is_unknown(inputs.get(f.name))
+                    and inputs.get(f.name) in (None, "")]
+        return inputs, failures
+
+    def result(self, inputs: Mapping[str, Any], failures: Iterable[dynamic.CheckFailure]) -> dynamic.CheckResult:
+        """The CheckResult of ``inputs`` with the resource's own ``failures`` and, for each required input
+        that is missing and has no failure of its own yet, "<name> is required"."""
+        failures = list(failures)
+        failed = {f.property for f in failures}
+        missing = [f for f in self.check(inputs)[1] if f.property not in failed]
+        return dynamic.CheckResult(dict(inputs), missing + failures)
+
+    def changes(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        """``(replaces, updates)``: the identity fields and the in-place fields that differ."""
+        olds = self.with_defaults(olds)  # state written before a default existed compares as the default
+        news = self.with_defaults(news)
+        replaces = [f.name for f in self.fields if f.role == IDENTITY and f.differs(olds, news)
+                    or f.replaced_when is not None and f.replaced_when(olds, news)]
+        return replaces, [f.name for f in self.fields
+                          if f.role == IN_PLACE and f.name not in replaces and f.differs(olds, news)]
+
+    def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any], *,
+             delete_before_replace: bool = True) -> dynamic.DiffResult:
+        replaces, updates = self.changes(olds, news)
+        return dynamic.DiffResult(changes=bool(replaces or updates), replaces=replaces,
+                          stables=[] if replaces else self.names(IDENTITY),
+                          delete_before_replace=delete_before_replace)
+
+
+def _change(f: Field) -> str:
+    words = {IDENTITY: "replaces", IN_PLACE: "updates in place", PROVIDER: "provider rule (see text)",
+             OUTPUT: "output, not compared"}[f.role]
+    return f"{words}; replaces when `{f.replaced_doc}` changes" if f.replaced_doc else words
+
+
+def _default(f: Field) -> str:
+    if f.required:
+        return "required"
+    return "" if f.default is None else f"`{f.default!r}`"
+
+
+def gone() -> dynamic.ReadResult:
+    """What ``read`` returns for an object that no longer exists: the engine drops it from state."""
+    return dynamic.ReadResult("", {})
+
+
+class NotReadBack(Exception):
+    """A service accepted a write but does not return the object when it is read back."""
+
+
+def read_back_of_write(outs: dict[str, Any] | None, what: str, where: str) -> dict[str, Any]:
+    """``outs`` of the read-back that ends a create or update; NotReadBack when the object is not there."""
+    if outs is None:
+        raise NotReadBack(f"{where} accepted {what} but does not return it when read back")
+    return outs
+
+
+def report_adopted(what: str, where: str, detail: str = "") -> None:
+    """Say (in ``pulumi up`` output) that ``what`` already existed at ``where`` and is managed from now on."""
+    pulumi.log.info(f"{what} already existed at {where}: adopted it{f' ({detail})' if detail else ''}")
+
+
+def adoption(olds: Mapping[str, Any] | None, found: Callable[[], bool], what: str, where: str) -> bool:
+    """The ``adopted`` output: kept from ``olds`` on update; on create (``olds`` None) whether ``found()``
+    sees the object already, which is then reported."""
+    if olds is not None:
+        return bool(olds.get("adopted", False))
+    adopted = found()
+    if adopted:
+        report_adopted(what, where)
+    return adopted
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def secret_hash(values: Mapping[str, Any] | None, salt: str) -> str:
+    """A salted, slow hash (PBKDF2-SHA256) of secret values: lets ``diff`` notice a changed secret without
+    keeping it. The salt is used as text; the values as compact, key-sorted JSON."""
+    payload = json.dumps(dict(values or {}), sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.pbkdf2_hmac("sha256", payload, salt.encode(), HASH_ITERATIONS).hex()
+
+
+def _earlier_grafana_hash(values: Mapping[str, Any] | None, salt: str) -> str | None:
+    """The form the Grafana datasource stored before this module: "" without secrets, else the salt as hex
+    bytes and the values as JSON with spaces."""
+    if not values:
+        return ""
+    try:
+        salt_bytes = bytes.fromhex(salt)
+    except ValueError:
+        return None
+    data = json.dumps(dict(values), sort_keys=True).encode()
+    return hashlib.pbkdf2_hmac("sha256", data, salt_bytes, HASH_ITERATIONS).hex()
+
+
+def secret_unchanged(values: Mapping[str, Any] | None, salt: str | None, stored: str | None) -> bool:
+    """Whether ``stored`` is the hash of ``values`` with ``salt``, in the current form or the one state
+    written by an earlier release holds (so such state shows no change; the next update rewrites it)."""
+    if is_unknown(values) or not salt or stored is None or stored == DRIFTED:
+        return False
+    return stored == secret_hash(values, salt) or stored == _earlier_grafana_hash(values, salt)
+
+
+def secret_field(name: str, hash_key: str, salt_key: str, doc: str) -> Field:
+    """An in-place secret input kept in state only as ``hash_key`` (salted with ``salt_key``)."""
+    return Field(name, IN_PLACE, secret=True, doc=doc,
+                 changed=lambda olds, news: not secret_unchanged(news.get(name) or {}, olds.get(salt_key),
+                                                                  olds.get(hash_key)))
+
+
+class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
+    """What the providers of objects addressed by an id share: ``check`` (defaults, required inputs, then
+    the provider's ``problems``) and ``diff`` from the field table, ``create``
+    and ``update`` through ``write`` (which ends with the read-back), ``read`` through the same read-back,
+    ``delete`` by id; each after waiting until the service is ready."""
+
+    contract: Contract
+    id_output: str  # the output that is the object's id
+
+    @abc.abstractmethod
+    def problems(self, news: dict[str, Any]) -> list[dynamic.CheckFailure]:
+        """Reasons the inputs (defaults filled) are not usable, found without the network."""
+
+    @abc.abstractmethod
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        """Create (``olds`` None: adopting an object that exists) or update the object; return the outputs
+        its read-back gives."""
+
+    @abc.abstractmethod
+    def client(self, props: Mapping[str, Any]) -> Any:
+        """A service client (context manager with ``wait_ready``) for the service ``props`` name."""
+
+    @abc.abstractmethod
+    def read_back(self, client: Any, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The object as the service has it, in the shape of the outputs; None when it does not exist."""
+
+    @abc.abstractmethod
+    def delete_object(self, client: Any, id_: str) -> None:
+        """Delete the object (nothing when it is gone already)."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        inputs = self.contract.with_defaults(news)
+        return self.contract.result(inputs, self.problems(inputs))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        return self.contract.diff(olds, news)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        outs = self.write(props, None)
+        return dynamic.CreateResult(outs[self.id_output], outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self.write(news, olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        with self.client(props) as client:
+            client.wait_ready()
+            outs = self.read_back(client, id_, props)
+        return gone() if outs is None else dynamic.ReadResult(id_, outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with self.client(props) as client:
+            client.wait_ready()
+            self.delete_object(client, id_)

@@ -1,0 +1,206 @@
+"""Unit tier (no network): the provider contract (``providers/contract.py``), the HTTP error classes and
+deadline of ``providers/http.py``, and the field tables in ``docs/resources/`` that must equal the code's."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import pathlib
+import re
+
+import pulumi
+import pytest
+from pulumi.dynamic import CheckFailure
+from pulumi.output import Unknown
+
+from providers import contract
+from providers.connect import Connector
+from providers.connect.provider import CONTRACT as CONNECTOR
+from providers.contract import (
+    DEFAULT_READY_TIMEOUT,
+    DRIFTED,
+    IDENTITY,
+    IN_PLACE,
+    Contract,
+    Field,
+    adoption,
+    gone,
+    secret_field,
+    secret_hash,
+    secret_unchanged,
+)
+from providers.elasticsearch import IndexTemplate
+from providers.elasticsearch.provider import CONTRACT as INDEX_TEMPLATE
+from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
+from providers.grafana.dashboard import CONTRACT as DASHBOARD
+from providers.grafana.datasource import CONTRACT as DATASOURCE
+from providers.grafana.folder import CONTRACT as FOLDER
+from providers.http import (
+    ApiError,
+    Conflict,
+    Deadline,
+    Endpoint,
+    HttpClient,
+    NotFound,
+    ServerError,
+    Unauthorized,
+    api_error,
+    or_none,
+)
+from providers.ksqldb import KsqlStream
+from providers.ksqldb.provider import CONTRACT as KSQL_OBJECT
+
+DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "resources"
+TABLES = [("connector.md", CONNECTOR), ("elasticsearch-grafana.md", INDEX_TEMPLATE),
+          ("elasticsearch-grafana.md", DATASOURCE), ("elasticsearch-grafana.md", FOLDER),
+          ("elasticsearch-grafana.md", DASHBOARD), ("ksqldb.md", KSQL_OBJECT)]
+
+EXAMPLE = Contract("Example", [
+    *contract.connection("url"),
+    Field("name", IDENTITY, required=True),
+    Field("body", IN_PLACE, default="{}"),
+    secret_field("secret", "secret_hash", "salt", doc="a secret input"),
+])
+
+
+@pytest.mark.parametrize(("page", "table"), TABLES, ids=[c.resource for _, c in TABLES])
+def test_each_resource_page_shows_its_field_table_as_the_code_has_it(page, table):
+    text = (DOCS / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- fields: [^\n]*-->\n(.*?)\n<!-- /fields -->", text, flags=re.S)
+    assert table.markdown() in blocks, (
+        f"docs/resources/{page} must hold the field table of {table.resource} between <!-- fields: ... --> "
+        f"and <!-- /fields -->, exactly as the code renders it:\n\n{table.markdown()}")
+
+
+def test_every_resource_declares_its_secret_outputs_from_its_table():
+    assert CONNECTOR.secret_outputs == ["secret_config", "secret_config_hash"]
+    assert INDEX_TEMPLATE.secret_outputs == ["password"]
+    assert DATASOURCE.secret_outputs == ["password", "api_key", "secure_json_data", "secure_json_data_hash"]
+    assert FOLDER.secret_outputs == DASHBOARD.secret_outputs == ["password", "api_key"]
+    assert KSQL_OBJECT.secret_outputs == ["password"]
+
+
+@pytest.mark.parametrize("resource", [Connector, IndexTemplate, GrafanaDatasource, GrafanaFolder,
+                                      GrafanaDashboard, KsqlStream])
+def test_every_resource_defaults_ready_timeout_to_the_one_constant(resource):
+    assert inspect.signature(resource.__init__).parameters["ready_timeout"].default == DEFAULT_READY_TIMEOUT
+    assert Endpoint("http://x").ready_timeout == DEFAULT_READY_TIMEOUT
+
+
+def test_check_fills_defaults_and_names_each_missing_required_input_once():
+    result = EXAMPLE.result(EXAMPLE.with_defaults({"name": ""}), [CheckFailure("name", "bad name")])
+    assert result.inputs["ready_timeout"] == DEFAULT_READY_TIMEOUT and result.inputs["body"] == "{}"
+    assert [(f.property, f.reason) for f in result.failures] == [
+        ("url", "url is required (base URL of the service)"), ("name", "bad name")]
+
+
+def test_check_does_not_count_a_value_not_known_yet_as_missing():
+    _, failures = EXAMPLE.check({"url": Unknown(), "name": Unknown()})
+    assert failures == []
+
+
+def test_diff_sorts_identity_into_replaces_and_the_rest_into_updates():
+    olds = {"url": "http://a", "name": "n", "body": "{}", "salt": "s", "secret_hash": secret_hash({}, "s")}
+    assert EXAMPLE.changes(olds, dict(olds)) == ([], [])
+    assert EXAMPLE.changes(olds, dict(olds, url="http://b", name="m")) == (["name"], ["url"])
+    assert EXAMPLE.changes(olds, dict(olds, body=Unknown())) == ([], ["body"])
+    diff = EXAMPLE.diff(olds, dict(olds, name="m"))
+    assert diff.changes and diff.replaces == ["name"] and diff.delete_before_replace is True
+
+
+def test_diff_treats_a_left_out_input_like_its_default_and_an_empty_string_like_none():
+    olds = {"url": "http://a", "name": "n", "username": "", "salt": "s", "secret_hash": secret_hash({}, "s")}
+    assert EXAMPLE.changes(olds, {"url": "http://a", "name": "n", "username": None, "ready_timeout": 300,
+                                  "body": "{}"}) == ([], [])
+
+
+def test_a_part_of_an_in_place_field_can_be_its_identity():
+    table = Contract("T", [Field("doc", IN_PLACE, replaced_when=lambda o, n: n["doc"]["uid"] != o["doc"]["uid"],
+                                 replaced_doc="doc.uid")])
+    old = {"doc": {"uid": "a", "title": "x"}}
+    assert table.changes(old, {"doc": {"uid": "a", "title": "y"}}) == ([], ["doc"])
+    assert table.changes(old, {"doc": {"uid": "b", "title": "x"}}) == (["doc"], [])
+    assert "replaces when `doc.uid` changes" in table.markdown()
+
+
+def test_secret_hash_sees_a_change_without_keeping_the_value():
+    stored = secret_hash({"password": "hunter2"}, "salt")
+    assert "hunter2" not in stored
+    assert secret_unchanged({"password": "hunter2"}, "salt", stored)
+    assert not secret_unchanged({"password": "hunter3"}, "salt", stored)
+    assert not secret_unchanged({"password": "hunter2"}, "other", stored)
+    assert not secret_unchanged(Unknown(), "salt", stored)
+    assert not secret_unchanged({"password": "hunter2"}, "salt", DRIFTED)
+    assert not secret_unchanged({"password": "hunter2"}, None, stored)
+
+
+def _grafana_hash_of_the_first_release(values: dict[str, str], salt_hex: str) -> str:
+    """What GrafanaDatasource stored before the contract module: JSON with spaces, the salt as hex bytes."""
+    if not values:
+        return ""
+    data = json.dumps(values, sort_keys=True).encode()
+    return hashlib.pbkdf2_hmac("sha256", data, bytes.fromhex(salt_hex), 100_000).hex()
+
+
+def test_state_written_by_the_first_release_shows_no_change():
+    salt = "00ff" * 8
+    values = {"basicAuthPassword": "hunter2"}
+    earlier = _grafana_hash_of_the_first_release(values, salt)
+    assert earlier != secret_hash(values, salt)
+    assert secret_unchanged(values, salt, earlier)
+    assert not secret_unchanged({"basicAuthPassword": "changed"}, salt, earlier)
+    assert secret_unchanged({}, salt, "")  # no secrets: the first release stored ""
+
+
+def test_connector_state_of_the_first_release_keeps_its_hash():
+    """The Connector stored secret_hash(salt, values) with the same encoding the contract uses."""
+    first_release = hashlib.pbkdf2_hmac("sha256", b'{"k":"v"}', b"salt", 100_000).hex()
+    assert secret_hash({"k": "v"}, "salt") == first_release
+
+
+def test_gone_is_an_empty_id():
+    assert gone().id == "" and gone().outs == {}
+
+
+def test_adoption_is_reported_through_pulumi_log_on_create_only(monkeypatch):
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "info", lambda message, *a, **k: said.append(message))
+    assert adoption(None, lambda: True, "folder 'f'", "Grafana at http://g") is True
+    assert adoption(None, lambda: False, "folder 'g'", "Grafana at http://g") is False
+    assert adoption({"adopted": True}, lambda: pytest.fail("not asked on update"), "x", "y") is True
+    assert said == ["folder 'f' already existed at Grafana at http://g: adopted it"]
+
+
+@pytest.mark.parametrize(("status", "cls"), [(404, NotFound), (409, Conflict), (401, Unauthorized),
+                                             (500, ServerError), (503, ServerError), (418, ApiError)])
+def test_http_errors_are_classes_chosen_by_status_with_the_servers_words(status, cls):
+    error = api_error("GET", "http://x/y", status, "the server's own words", {"k": 1})
+    assert type(error) is cls and isinstance(error, ApiError)
+    assert str(error) == f"GET http://x/y -> HTTP {status}: the server's own words"
+    reworded = error.reworded("other words")
+    assert type(reworded) is cls and reworded.status == status and reworded.body == {"k": 1}
+
+
+def test_or_none_turns_only_a_404_that_means_gone_into_none():
+    def missing():
+        raise api_error("GET", "http://x", 404, "no such thing", {"error_code": 404})
+
+    def failing():
+        raise api_error("GET", "http://x", 500, "broken")
+
+    assert or_none(missing) is None
+    assert or_none(lambda: 1) == 1
+    with pytest.raises(NotFound):
+        or_none(missing, gone=lambda exc: False)
+    with pytest.raises(ServerError):
+        or_none(failing)
+
+
+def test_a_deadline_cuts_every_retry_window_and_never_goes_negative():
+    deadline = Deadline(0.0)
+    assert deadline.remaining() == 0.0 and deadline.remaining(60) == 0.0
+    assert Deadline(100).remaining(5) == 5
+    with HttpClient(Endpoint("http://x"), deadline=Deadline(2)) as http:
+        assert http.within(60) <= 2
+    with HttpClient(Endpoint("http://x")) as http:
+        assert http.within(60) == 60
