@@ -55,6 +55,10 @@ preview: stack
 destroy: stack
 	pulumi destroy --yes --stack $(STACK)
 
+lint: venv ## ruff (lint + import order) and mypy over the whole project (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 test: venv dashboard-types ## every test this machine can run; Docker tiers skip with a reason when no Docker engine
 	$(PY) -m pytest
 

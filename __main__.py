@@ -2,8 +2,8 @@
 import pulumi
 
 from clickstream.analytics import declare_analytics
-from stackconfig import load_stack_config
 from components import deploy_operators, deploy_services
+from stackconfig import load_stack_config
 
 cfg, secrets = load_stack_config()
 if cfg.role == "operators":

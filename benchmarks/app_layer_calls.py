@@ -12,6 +12,7 @@ import collections
 import contextlib
 import time
 from typing import Iterator
+from unittest import mock
 
 import requests
 
@@ -29,11 +30,8 @@ def counting() -> Iterator[collections.Counter]:
         counts[(url.split("/")[2], method.upper())] += 1
         return original(self, method, url, *args, **kwargs)
 
-    requests.Session.request = request
-    try:
+    with mock.patch.object(requests.Session, "request", request):
         yield counts
-    finally:
-        requests.Session.request = original
 
 
 def report(phase: str, counts: collections.Counter, seconds: float, hosts: dict[str, str]) -> None:

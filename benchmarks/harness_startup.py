@@ -14,6 +14,7 @@ import argparse
 import pathlib
 import tempfile
 import time
+from typing import Any
 
 import requests
 
@@ -69,7 +70,7 @@ def elasticsearch(cold: bool) -> None:
     try:
         timed("start the node until status yellow", node.start)
         print(f"{'RSS when ready':<52} {rss_mib(node.pid):6.0f} MiB")
-        template = {"index_patterns": ["bench-*"], "priority": 200,
+        template: dict[str, Any] = {"index_patterns": ["bench-*"], "priority": 200,
                     "template": {"mappings": {"properties": {"EVENT_TS": {"type": "date", "format": "epoch_millis"}},
                                               "dynamic_templates": [{"strings": {"match_mapping_type": "string",
                                                                                  "mapping": {"type": "keyword"}}}]}}}

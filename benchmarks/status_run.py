@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import statistics
 import time
+from unittest import mock
 
 import requests
 
@@ -31,8 +32,7 @@ def main() -> None:
             calls[services.get(url.split("/")[2], "other")] += 1
             return original(self, method, url, *args, **kwargs)
 
-        requests.Session.request = counted
-        try:
+        with mock.patch.object(requests.Session, "request", counted):
             times = []
             for run in range(RUNS):
                 started = time.perf_counter()
@@ -41,8 +41,6 @@ def main() -> None:
                 times.append(time.perf_counter() - started)
                 if run == 0:
                     first_calls = dict(calls)
-        finally:
-            requests.Session.request = original
         parallel = status.PER_SERVICE
         status.PER_SERVICE = 1
         started = time.perf_counter()

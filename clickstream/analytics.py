@@ -8,6 +8,7 @@ reach another (the sinks and Grafana reaching Elasticsearch) is the target's ``i
 """
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 import re
@@ -15,12 +16,12 @@ import re
 import pulumi
 
 from clickstream import connectors, rates
-from stackconfig import Secrets, StackConfig
 from components.base import Services
 from providers.connect import Connector
 from providers.elasticsearch import IndexTemplate
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.ksqldb import KsqlPipeline, load_sql_dir
+from stackconfig import Secrets, StackConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KSQL_DIR = ROOT / "ksql"
@@ -94,8 +95,7 @@ class Analytics(pulumi.ComponentResource):
                                          folder_uid=folder.uid,
                                          datasource_uids={k: ds.uid for k, ds in used.items()},
                                          opts=self._child(GrafanaDashboard, folder, *used.values()), **grafana)
-            # Grafana's own path (/d/<uid>/<slug>); /d/<uid> serves the same dashboard while it is unknown
-            dashboards.append(dashboard.url.apply(lambda url, uid=body["uid"]: url or f"/d/{uid}"))
+            dashboards.append(dashboard.url.apply(functools.partial(_dashboard_path, uid=body["uid"])))
         self.dashboard_urls = pulumi.Output.all(services.grafana.admin_url, *dashboards).apply(
             lambda values: [values[0].rstrip("/") + path for path in values[1:]])
         self.register_outputs({"dashboard_urls": self.dashboard_urls})
@@ -118,9 +118,14 @@ class Analytics(pulumi.ComponentResource):
             "url": services.elasticsearch.internal_url,
             "jsonData": {"index": index, "timeField": connectors.TIME_FIELD, "maxConcurrentShardRequests": 5},
         }
-        secure = None
-        if es_user is not None:
+        secure: dict[str, pulumi.Input[str]] | None = None
+        if es_user is not None and es_password is not None:
             datasource.update(basicAuth=True, basicAuthUser=es_user)
             secure = {"basicAuthPassword": es_password}
         return GrafanaDatasource(f"{prefix}-datasource-{uid}", uid=uid, datasource=datasource,
                                  secure_json_data=secure, **grafana, opts=self._child(GrafanaDatasource))
+
+
+def _dashboard_path(url: str | None, uid: str) -> str:
+    """Grafana's own path (``/d/<uid>/<slug>``); ``/d/<uid>`` serves the same dashboard while it is unknown."""
+    return url or f"/d/{uid}"

@@ -160,7 +160,8 @@ def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, user
     secret_config: dict[str, pulumi.Input[str]] = {}
     if username is not None:
         config["connection.username"] = username
-        secret_config["connection.password"] = password
+        if password is not None:
+            secret_config["connection.password"] = password
     return ConnectorSpec(name=f"es-sink-{index_name(table).replace('_', '-')}", config=config,
                          secret_config=secret_config)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from statistics import fmean
 
-from stackconfig import StackConfig
 from clickstream.generator import BYTES, STATUSES, VISITORS
+from stackconfig import StackConfig
 
 MEAN_CLICK_BYTES = fmean(BYTES)
 ERROR_BURST_WINDOW_SECONDS = 60  # ERRORS_PER_MIN_ALERT: 60 s windows

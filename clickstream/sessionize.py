@@ -24,9 +24,9 @@ from typing import Callable, Protocol
 import requests
 from pydantic import ValidationError
 
-from stackconfig import ConfigError, StackConfig, parse_config
 from providers.connect import ConnectClient, ConnectorFailed
 from providers.http import ApiError, Endpoint, ServiceTimeout
+from stackconfig import ConfigError, StackConfig, parse_config
 
 SESSION_GAP_SECONDS = 30
 DEFAULT_CONNECTOR = "datagen-clickstream"

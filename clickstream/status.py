@@ -26,11 +26,25 @@ import time
 from typing import Any, Callable, Mapping
 
 from clickstream import connectors
-from clickstream.status_links import (BROKEN, LAGGING, OK, SEVERITY, Limits, Link, connector_link, dashboard_link,
-                                      datasource_link, index_link, ksql_catalog, query_link, source_link,
-                                      unreachable)
+from clickstream.status_links import (
+    BROKEN,
+    LAGGING,
+    OK,
+    SEVERITY,
+    Limits,
+    Link,
+    connector_link,
+    dashboard_link,
+    datasource_link,
+    index_link,
+    ksql_catalog,
+    query_link,
+    source_link,
+    unreachable,
+)
 from providers.http import Endpoint, ServiceTimeout, wait_until
 from providers.ksqldb.parser import load_sql_dir, parse_sources
+from stackconfig import StackConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KSQL_DIR = ROOT / "ksql"
@@ -103,19 +117,11 @@ class _AnyValue(dict):
         return "1"
 
 
-@dataclasses.dataclass(frozen=True)
-class _GeneratorRates:
-    """The rates ``connectors.datagen_sources`` reads; only the connector names and topics are used here."""
-
-    clickstream_interval_ms: int = 1000
-    codes_interval_ms: int = 1000
-    users_interval_ms: int = 1000
-
 
 def declared_chain() -> Chain:
     """The links the project declares: datagen connectors, ``ksql/*.sql``, sinks, datasources, dashboards."""
     statements = parse_sources(load_sql_dir(KSQL_DIR), _AnyValue())
-    feeders = {str(spec.config["kafka.topic"]): spec.name for spec in connectors.datagen_sources(_GeneratorRates())}
+    feeders = {str(spec.config["kafka.topic"]): spec.name for spec in connectors.datagen_sources(StackConfig())}
     sources = {}
     for statement in statements:
         topic = re.search(r"KAFKA_TOPIC\s*=\s*'([^']+)'", statement.text, re.IGNORECASE)
@@ -128,7 +134,8 @@ def declared_chain() -> Chain:
         sink_connectors=tuple(spec.name for spec in sinks),
         indexes={connectors.index_name(str(spec.config["topics"])): spec.name for spec in sinks},
         datasources=tuple(connectors.datasource_uid(t) for t in connectors.DERIVED_TABLES),
-        dashboards=tuple(json.loads(p.read_text(encoding="utf-8"))["uid"] for p in sorted(DASHBOARD_DIR.glob("*.json"))))
+        dashboards=tuple(json.loads(path.read_text(encoding="utf-8"))["uid"]
+                         for path in sorted(DASHBOARD_DIR.glob("*.json"))))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import requests
 
@@ -167,11 +167,12 @@ def source_link(name: str, description: Mapping[str, Any] | None, limits: Limits
     return Link(stage, name, OK, evidence)
 
 
-def query_link(sink: str, queries: list[Mapping[str, Any]], descriptions: Mapping[str, Mapping[str, Any]]) -> Link:
+def query_link(sink: str, queries: Sequence[Mapping[str, Any]], descriptions: Mapping[str, Mapping[str, Any]]) -> Link:
     """The persistent query writing ``sink``: its state on every host, and records ksqlDB's processing log
     counted as failed on the topics it reads."""
     stage = "ksqlDB query"
-    writing = [q for q in queries if sink in (q.get("sinks") or []) and q.get("queryType", "PERSISTENT") == "PERSISTENT"]
+    writing = [q for q in queries
+               if sink in (q.get("sinks") or []) and q.get("queryType", "PERSISTENT") == "PERSISTENT"]
     if not writing:
         return Link(stage, sink, BROKEN, f"no persistent query writes {sink} (terminated, or never started)",
                     "`make up` recreates it (pulumi up --refresh sees the missing query)")

@@ -1,8 +1,8 @@
 """Infrastructure: one component per service, with a Docker and a Kubernetes implementation."""
 from __future__ import annotations
 
-from stackconfig import Secrets, StackConfig
 from components.base import ServiceComponent, Services
+from stackconfig import Secrets, StackConfig
 
 __all__ = ["ServiceComponent", "Services", "deploy_operators", "deploy_services"]
 

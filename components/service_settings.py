@@ -1,8 +1,8 @@
 """What the services need, whatever the platform runs them on.
 
 The environment of ``cp-kafka-connect`` and ``cp-ksqldb-server`` (their ``CONNECT_*`` / ``KSQL_*``
-variables), the Confluent Hub plugins the pipeline installs, and JVM heap options. The Docker and Kubernetes components add
-only what is theirs: how a worker advertises itself, ports on the host, probes, replicas.
+variables), the Confluent Hub plugins the pipeline installs, and JVM heap options. The Docker and Kubernetes
+components add only what is theirs: how a worker advertises itself, ports on the host, probes, replicas.
 """
 from __future__ import annotations
 

@@ -15,8 +15,7 @@ import re
 from typing import Any, Collection, Literal, Mapping
 
 import pulumi
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 NAMESPACE = "clickstream"
 SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword")

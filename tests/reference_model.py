@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import defaultdict
-from typing import Callable, Hashable, Iterable, Sequence
+from typing import Callable, Hashable, Iterable, Protocol, Sequence, TypeVar
 
 from clickstream.generator import BYTES, CODES, REQUESTS, STATUSES, USERS, VISITORS
 
@@ -182,9 +182,19 @@ def hopping_windows(ts: int, size_ms: int, advance_ms: int) -> list[int]:
     return [start for start in range(last, ts - size_ms, -advance_ms) if start >= 0][::-1]
 
 
-def count_windows(clicks: Iterable[Click], key: Callable[[Click], Hashable],
+class Timed(Protocol):
+    """Anything with a record timestamp (a click, a joined row)."""
+
+    @property
+    def ts(self) -> int: ...
+
+
+T = TypeVar("T", bound=Timed)
+
+
+def count_windows(clicks: Iterable[T], key: Callable[[T], Hashable],
                   windows: Callable[[int], list[int]],
-                  where: Callable[[Click], bool] = lambda c: True) -> dict[tuple[Hashable, int], int]:
+                  where: Callable[[T], bool] = lambda c: True) -> dict[tuple[Hashable, int], int]:
     """COUNT(*) per (key, window start) of the clicks matching ``where``."""
     counts: dict[tuple[Hashable, int], int] = defaultdict(int)
     for click in clicks:

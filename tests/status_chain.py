@@ -56,7 +56,7 @@ class FlowingElasticsearch(FakeElasticsearch):
                             resource_type="index_or_alias", resource_id=index, index_uuid="_na_")
         docs = self.documents[index]
         body = body or {}
-        aggregations = {}
+        aggregations: dict[str, dict[str, Any]] = {}
         for name, spec in (body.get("aggs") or body.get("aggregations") or {}).items():
             values = [d[spec["max"]["field"]] for d in docs if d.get(spec["max"]["field"]) is not None]
             newest = max(values) if values else None
@@ -119,8 +119,10 @@ def make_data_flow(fakes: FakeServices, chain: status.Chain, now_ms: int | None 
     now_ms = now_ms or int(time.time() * 1000)
     for topic in SOURCE_TOPICS:
         fakes.ksqldb.record_traffic(topic, records=1000, last_ms=now_ms - 1000)
+    elasticsearch = fakes.elasticsearch
+    assert isinstance(elasticsearch, FlowingElasticsearch)
     for index in chain.indexes:
-        fakes.elasticsearch.index_documents(index, [{"EVENT_TS": now_ms - 60_000 + 5_000 * i, "COUNT": i}
+        elasticsearch.index_documents(index, [{"EVENT_TS": now_ms - 60_000 + 5_000 * i, "COUNT": i}
                                                     for i in range(5)])
 
 

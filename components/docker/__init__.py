@@ -5,7 +5,6 @@ parallel. Each container has a healthcheck and ``pulumi up`` waits for it to rep
 """
 from __future__ import annotations
 
-from stackconfig import Secrets, StackConfig
 from components.base import Services
 from components.docker.connect import ConnectService
 from components.docker.elasticsearch import ElasticsearchService
@@ -13,6 +12,7 @@ from components.docker.grafana import GrafanaService
 from components.docker.kafka import KafkaService
 from components.docker.ksqldb import KsqldbService
 from components.docker.network import create_network
+from stackconfig import Secrets, StackConfig
 
 __all__ = ["deploy"]
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from stackconfig import StackConfig
 from components.base import ServiceComponent
 from components.docker.common import Health, Spec, container_name, env_list, run_container
 from components.docker.kafka import KafkaService
 from components.service_settings import CONNECT_PORT as PORT
 from components.service_settings import connect_settings, plugin_install_steps
+from stackconfig import StackConfig
 
 
 def install_and_run_command(cfg: StackConfig) -> list[str]:

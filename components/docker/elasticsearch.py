@@ -10,10 +10,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from stackconfig import Secrets, StackConfig
 from components.base import ServiceComponent
-from components.service_settings import heap_opts
 from components.docker.common import Health, Spec, container_name, env_list, run_container, shell_check
+from components.service_settings import heap_opts
+from stackconfig import Secrets, StackConfig
 
 PORT = 9200
 DATA_PATH = "/usr/share/elasticsearch/data"
@@ -48,6 +48,7 @@ class ElasticsearchService(ServiceComponent):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clickstream:docker:Elasticsearch", name, None, opts)
         plain = env_list(elasticsearch_env(cfg))
+        env: pulumi.Input[list[str]]
         if cfg.elasticsearch_security:
             env = pulumi.Output.secret(secrets.elasticsearch_password).apply(
                 lambda password: sorted(plain + [f"ELASTIC_PASSWORD={password}"]))

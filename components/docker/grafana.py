@@ -8,9 +8,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from stackconfig import Secrets, StackConfig
 from components.base import ServiceComponent
 from components.docker.common import Health, Spec, env_list, run_container
+from stackconfig import Secrets, StackConfig
 
 PORT = 3000
 

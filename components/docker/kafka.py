@@ -13,10 +13,10 @@ import uuid
 import pulumi
 import pulumi_docker as docker
 
-from stackconfig import StackConfig
 from components.base import ServiceComponent
-from components.service_settings import heap_opts
 from components.docker.common import Health, Spec, container_name, env_list, run_container
+from components.service_settings import heap_opts
+from stackconfig import StackConfig
 
 INTERNAL_PORT = 29092
 EXTERNAL_PORT = 9092

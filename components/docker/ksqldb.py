@@ -4,13 +4,13 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from stackconfig import StackConfig
 from components.base import ServiceComponent
 from components.docker.common import Health, Spec, env_list, run_container
 from components.docker.connect import ConnectService
 from components.docker.kafka import KafkaService
 from components.service_settings import KSQLDB_PORT as PORT
 from components.service_settings import ksqldb_settings
+from stackconfig import StackConfig
 
 
 class KsqldbService(ServiceComponent):

@@ -5,7 +5,6 @@ are the stack's own or the cluster's shared ones (stack ``operators``, :mod:`.op
 """
 from __future__ import annotations
 
-from stackconfig import Secrets, StackConfig
 from components.base import Services
 from components.kubernetes import access
 from components.kubernetes.connect import ConnectService
@@ -15,6 +14,7 @@ from components.kubernetes.kafka import KafkaService
 from components.kubernetes.ksqldb import KsqldbService
 from components.kubernetes.operators import deploy_operators
 from components.kubernetes.platform import open_platform
+from stackconfig import Secrets, StackConfig
 
 __all__ = ["deploy", "deploy_operators"]
 

@@ -11,13 +11,14 @@ Connect and ksqlDB have no authentication of their own, so their ingresses admit
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stackconfig import allow_list
 from components.kubernetes import connect, elasticsearch, grafana, ksqldb
 from components.kubernetes.platform import Platform
+from stackconfig import allow_list
 
 # the APIs with no authentication of their own
 UNAUTHENTICATED = ("connect", "ksqldb")
@@ -81,7 +82,7 @@ def ingress(platform: Platform, target: Target, parent: pulumi.Resource,
     """An Ingress routing ``https://<api>.<ingressDomain>/`` to the API's Service."""
     cfg = platform.cfg
     name = platform.name(f"{target.api}-admin")
-    spec: dict[str, object] = {
+    spec: Any = {  # a NetworkingV1 IngressSpec
         "tls": [{"hosts": [host(platform, target)]}],
         "rules": [{"host": host(platform, target), "http": {"paths": [{
             "path": "/", "pathType": "Prefix",
@@ -89,7 +90,7 @@ def ingress(platform: Platform, target: Target, parent: pulumi.Resource,
     }
     if cfg.ingress_class:
         spec["ingressClassName"] = cfg.ingress_class
-    metadata: dict[str, object] = {"name": name, "namespace": platform.ns}
+    metadata: Any = {"name": name, "namespace": platform.ns}
     if annotations:
         metadata["annotations"] = annotations
     return k8s.networking.v1.Ingress(name, metadata=metadata, spec=spec, opts=platform.opts(parent))

@@ -7,12 +7,23 @@ versions as the Docker dev stack and need no registry.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from components.base import ServiceComponent
 from components.kubernetes.kafka import KafkaService
-from components.kubernetes.platform import (Platform, anti_affinity, deployment, disruption_budget, http_probe,
-                                            jvm_resources, labels, once_ready, service)
+from components.kubernetes.platform import (
+    Platform,
+    anti_affinity,
+    deployment,
+    disruption_budget,
+    http_probe,
+    jvm_resources,
+    labels,
+    once_ready,
+    service,
+)
 from components.service_settings import CONNECT_PORT as PORT
 from components.service_settings import PLUGIN_DIR, connect_settings, plugin_install_steps
 
@@ -22,10 +33,10 @@ def install_command(platform: Platform) -> list[str]:
     return ["bash", "-ec", " && ".join(plugin_install_steps(platform.cfg, skip_installed=False))]
 
 
-def connect_env(platform: Platform, bootstrap: str) -> list[dict[str, object]]:
+def connect_env(platform: Platform, bootstrap: str) -> list[dict[str, Any]]:
     plain = connect_settings(platform.cfg, bootstrap)
     # each worker advertises its pod IP so the group can forward REST requests to the leader
-    pod_ip = {"name": "CONNECT_REST_ADVERTISED_HOST_NAME",
+    pod_ip: dict[str, Any] = {"name": "CONNECT_REST_ADVERTISED_HOST_NAME",
               "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
     return [pod_ip, *({"name": k, "value": v} for k, v in sorted(plain.items()))]
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stackconfig import Secrets
 from components.base import ServiceComponent
-from components.service_settings import heap_opts
 from components.kubernetes import charts, operators
 from components.kubernetes.platform import Platform, anti_affinity, await_annotations, jvm_resources, once_ready
+from components.service_settings import heap_opts
+from stackconfig import Secrets
 
 PORT = 9200
 USER = "elastic"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stackconfig import Secrets
 from components.base import ServiceComponent
 from components.kubernetes import charts
 from components.kubernetes.platform import Platform, helm_release, once_ready
+from stackconfig import Secrets
 
 PORT = 3000
 USER_KEY, PASSWORD_KEY = "admin-user", "admin-password"

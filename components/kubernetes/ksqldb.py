@@ -5,20 +5,31 @@ queries between them; each advertises its pod IP for pull queries forwarded betw
 """
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from components.base import ServiceComponent
 from components.kubernetes.connect import ConnectService
 from components.kubernetes.kafka import KafkaService
-from components.kubernetes.platform import (Platform, anti_affinity, deployment, disruption_budget, http_probe,
-                                            jvm_resources, labels, once_ready, service)
+from components.kubernetes.platform import (
+    Platform,
+    anti_affinity,
+    deployment,
+    disruption_budget,
+    http_probe,
+    jvm_resources,
+    labels,
+    once_ready,
+    service,
+)
 from components.service_settings import KSQLDB_PORT as PORT
 from components.service_settings import ksqldb_settings
 
 
-def ksqldb_env(platform: Platform, bootstrap: str, connect_url: str) -> list[dict[str, object]]:
+def ksqldb_env(platform: Platform, bootstrap: str, connect_url: str) -> list[dict[str, Any]]:
     plain = ksqldb_settings(platform.cfg, bootstrap, connect_url)
-    pod_ip = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+    pod_ip: dict[str, Any] = {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
     # $(POD_IP) is expanded by Kubernetes from the variable defined before it
     advertised = {"name": "KSQL_KSQL_ADVERTISED_LISTENER", "value": f"http://$(POD_IP):{PORT}"}
     return [pod_ip, advertised, *({"name": k, "value": v} for k, v in sorted(plain.items()))]

@@ -16,21 +16,23 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stackconfig import StackConfig
 from components.kubernetes import charts
 from components.kubernetes.platform import Platform, helm_release, open_platform
+from stackconfig import StackConfig
 
 STRIMZI_RESOURCE, ECK_RESOURCE = "strimzi-operator", "eck-operator"
 
 
 def strimzi_values(cluster_wide: bool) -> dict[str, Any]:
-    """Overrides of ``helm-values/strimzi-kafka-operator.yaml``: Strimzi watches every namespace (shared layout) or only the one it runs in (the chart's default)."""
+    """Overrides of ``helm-values/strimzi-kafka-operator.yaml``: Strimzi watches every namespace (shared
+    layout) or only the one it runs in (the chart's default)."""
     return {"watchAnyNamespace": True} if cluster_wide else {}
 
 
 def eck_values(platform: Platform, cluster_wide: bool) -> dict[str, Any]:
-    """Overrides of ``helm-values/eck-operator.yaml``: ECK manages every namespace (shared layout) or only the stack's; in the latter case its
-    validating webhook is limited to that namespace too (the chart's default selects all namespaces)."""
+    """Overrides of ``helm-values/eck-operator.yaml``: ECK manages every namespace (shared layout) or only
+    the stack's; in the latter case its validating webhook is limited to that namespace too (the chart's
+    default selects all namespaces)."""
     overrides: dict[str, Any] = {"fullnameOverride": platform.name("eck-operator")}
     if not cluster_wide:
         overrides["managedNamespaces"] = [platform.ns]

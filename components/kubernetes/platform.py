@@ -12,8 +12,8 @@ from typing import Any, Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stackconfig import StackConfig, mebibytes
 from components.kubernetes.charts import Chart
+from stackconfig import StackConfig, mebibytes
 
 PART_OF = "clickstream"
 CPU_REQUEST = "250m"
@@ -106,34 +106,28 @@ def deployment(platform: Platform, component: str, replicas: int, pod_spec: Mapp
     """A Deployment ``<prefix>-<component>`` of ``replicas`` pods labelled for the component."""
     name = platform.name(component)
     pod_labels = labels(platform, component)
-    return k8s.apps.v1.Deployment(
-        name,
-        metadata={"name": name, "namespace": platform.ns, "labels": pod_labels},
-        spec={"replicas": replicas, "selector": {"matchLabels": pod_labels},
-              "template": {"metadata": {"labels": pod_labels}, "spec": dict(pod_spec)}},
-        opts=platform.opts(parent, depends_on=depends_on))
+    metadata: Any = {"name": name, "namespace": platform.ns, "labels": pod_labels}
+    spec: Any = {"replicas": replicas, "selector": {"matchLabels": pod_labels},
+                            "template": {"metadata": {"labels": pod_labels}, "spec": dict(pod_spec)}}
+    return k8s.apps.v1.Deployment(name, metadata=metadata, spec=spec, opts=platform.opts(parent, depends_on=depends_on))
 
 
 def service(platform: Platform, component: str, port: int, parent: pulumi.Resource) -> k8s.core.v1.Service:
     """A ClusterIP Service ``<prefix>-<component>`` in front of the component's pods."""
     name = platform.name(component)
-    return k8s.core.v1.Service(
-        f"{name}-service",
-        metadata={"name": name, "namespace": platform.ns, "labels": labels(platform, component)},
-        spec={"type": "ClusterIP", "selector": labels(platform, component),
-              "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}]},
-        opts=platform.opts(parent))
+    metadata: Any = {"name": name, "namespace": platform.ns, "labels": labels(platform, component)}
+    spec: Any = {"type": "ClusterIP", "selector": labels(platform, component),
+                            "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}]}
+    return k8s.core.v1.Service(f"{name}-service", metadata=metadata, spec=spec, opts=platform.opts(parent))
 
 
 def disruption_budget(platform: Platform, component: str,
                       parent: pulumi.Resource) -> k8s.policy.v1.PodDisruptionBudget:
     """At most one pod of the component voluntarily evicted at a time (node drains, upgrades)."""
     name = platform.name(component)
-    return k8s.policy.v1.PodDisruptionBudget(
-        f"{name}-pdb",
-        metadata={"name": name, "namespace": platform.ns, "labels": labels(platform, component)},
-        spec={"maxUnavailable": 1, "selector": {"matchLabels": labels(platform, component)}},
-        opts=platform.opts(parent))
+    metadata: Any = {"name": name, "namespace": platform.ns, "labels": labels(platform, component)}
+    spec: Any = {"maxUnavailable": 1, "selector": {"matchLabels": labels(platform, component)}}
+    return k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=metadata, spec=spec, opts=platform.opts(parent))
 
 
 def helm_release(platform: Platform, resource_name: str, chart: Chart, release_name: str,

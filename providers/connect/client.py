@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import urllib.parse
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping
 
 import requests
 
@@ -97,7 +97,7 @@ class ConnectClient(ServiceClient):
                                           attempts=attempts).json(),
                        gone=lambda exc: _connect_error(exc.body))
 
-    def _poll_status(self, name: str, last: list[str]) -> dict[str, Any] | None | bool:
+    def _poll_status(self, name: str, last: list[str]) -> dict[str, Any] | None | Literal[False]:
         """One status read inside a wait (the wait is the retry layer): False when the answer was transient
         (``last`` says what it was), else the status or None."""
         try:
@@ -172,7 +172,8 @@ class ConnectClient(ServiceClient):
             raise PluginNotInstalled(
                 f"connector plugin {cls!r} is not installed on the Kafka Connect worker at {self.endpoint.url}; "
                 f"installed connector plugins: {', '.join(installed) or 'none'}") from None
-        errors, defined = [], set()
+        errors: list[str] = []
+        defined: set[str] = set()
         for entry in result.get("configs", []):
             definition, value = entry.get("definition") or {}, entry.get("value") or {}
             defined.update(name for name in (definition.get("name"), value.get("name")) if name)
@@ -236,8 +237,8 @@ class ConnectClient(ServiceClient):
             if not failure:
                 failed_since[0] = None
             else:
-                failed_since[0] = failed_since[0] or time.monotonic()
-                if time.monotonic() - failed_since[0] >= failed_grace:
+                since = failed_since[0] = failed_since[0] or time.monotonic()
+                if time.monotonic() - since >= failed_grace:
                     raise ConnectorFailed(f"connector {name!r} failed at {url}: {failure}")
                 return False
             tasks = status.get("tasks", [])
@@ -255,7 +256,7 @@ def describe(status: Mapping[str, Any]) -> str:
 
 
 def has_failed(status: Mapping[str, Any] | None) -> bool:
-    return bool(status) and bool(failure_summary(status))
+    return status is not None and bool(failure_summary(status))
 
 
 def failure_summary(status: Mapping[str, Any]) -> str:

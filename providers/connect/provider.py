@@ -241,6 +241,8 @@ class ConnectorProvider(ResourceProvider):
                         "ready_timeout": timeout, "secret_config_keys": sorted(secret_config),
                         "secret_config_hash": secret_hash(secret_config, salt), "secret_salt": salt}
             outs = _read_back(client, name, declared)
+        if outs is None:
+            raise ConnectorError(f"connector {name!r}: Kafka Connect at {url} accepted it but does not list it")
         wrong = _read_back_differences(outs, config, secret_config) if written else []
         if wrong:
             raise ConnectorError(f"connector {name!r}: Kafka Connect at {url} accepted the config but reads back "

@@ -175,7 +175,7 @@ def datasource_problems(source: Mapping[str, Any]) -> list[str]:
     problems += [f"datasource.{key} is not declared here: use the resource's own input or leave it to Grafana"
                  for key in source if key in RESERVED_DATASOURCE_KEYS]
     if source.get("type") == "elasticsearch":
-        json_data = source.get("jsonData") if isinstance(source.get("jsonData"), Mapping) else {}
+        json_data: Mapping[str, Any] = source["jsonData"] if isinstance(source.get("jsonData"), Mapping) else {}
         if "database" in source:
             problems.append("datasource.database is deprecated for Elasticsearch: put the index in jsonData.index")
         if "esVersion" in json_data:

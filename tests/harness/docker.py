@@ -1,15 +1,16 @@
 """Apache Kafka (KRaft) and a Kafka Connect worker in Docker via testcontainers, one Docker network.
 
 Images are the stack's defaults (``StackConfig``). The worker's environment and command can be replaced
-(the integration tier passes the dev stack's own, which install datagen + the ES sink). Host ports are fixed at start so a restarted Connect
-container keeps its URL. A host folder is mounted into the worker at the same path (``work_dir``), so file
-connectors behave as with the JVM backend. Container logs are copied to ``log_dir`` by ``save_logs``.
+(the integration tier passes the dev stack's own, which install datagen + the ES sink). Host ports are
+fixed at start so a restarted Connect container keeps its URL. A host folder is mounted into the worker at
+the same path (``work_dir``), so file connectors behave as with the JVM backend. Container logs are
+copied to ``log_dir`` by ``save_logs``.
 """
 from __future__ import annotations
 
 import pathlib
 import shutil
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from testcontainers.community.kafka import KafkaContainer
 from testcontainers.core.container import DockerContainer
@@ -65,8 +66,8 @@ class DockerKafkaConnect:
         self.required_plugins = tuple(required_plugins)
         self.start_timeout = start_timeout
         self.network: Network | None = None
-        self._kafka: KafkaContainer | None = None
-        self._connect: DockerContainer | None = None
+        self._kafka: Any = None  # a KafkaContainer once started
+        self._connect: Any = None  # a DockerContainer once started
         self._work: pathlib.Path | None = None
         self.connect_port = 0
 

@@ -18,12 +18,22 @@ import json
 import os
 import pathlib
 import shutil
+from typing import Any
 
 from stackconfig import StackConfig
 from tests.harness.maven import CACHE_DIR, ELASTICSEARCH, cached_classpath, resolve_classpath
-from tests.harness.processes import (HarnessError, JavaProcess, free_port, java_executable, javac_executable,
-                                     make_work_dir, privilege_drop_unavailable, remove_stale_work_dirs, run_tool,
-                                     unprivileged_account)
+from tests.harness.processes import (
+    HarnessError,
+    JavaProcess,
+    free_port,
+    java_executable,
+    javac_executable,
+    make_work_dir,
+    privilege_drop_unavailable,
+    remove_stale_work_dirs,
+    run_tool,
+    unprivileged_account,
+)
 from tests.harness.readiness import wait_for_elasticsearch
 
 LAUNCHER = pathlib.Path(__file__).with_name("ElasticsearchTestNode.java")
@@ -168,7 +178,7 @@ class DockerElasticsearch:
         self.log_dir = pathlib.Path(log_dir)
         self.config = config or StackConfig()
         self.start_timeout = start_timeout
-        self._container = None
+        self._container: Any = None  # an ElasticSearchContainer once started
 
     @property
     def url(self) -> str:

@@ -21,7 +21,7 @@ import pytest
 from tests.harness.backends import choose_backend, choose_elasticsearch
 from tests.harness.processes import interrupt_on_termination
 
-_BACKENDS = pytest.StashKey()  # fixture name -> started backend
+_BACKENDS = pytest.StashKey[dict]()  # fixture name -> started backend
 _TITLES = {"kafka_connect": "Kafka / Kafka Connect logs", "elasticsearch_node": "Elasticsearch logs"}
 
 

@@ -12,10 +12,18 @@ import shutil
 import uuid
 
 from tests.harness.maven import resolve_classpath
-from tests.harness.processes import (LOG4J2_PROPERTIES, HarnessError, JavaProcess, free_port, java_command,
-                                     make_work_dir, remove_stale_work_dirs, run_tool, write_properties)
+from tests.harness.processes import (
+    LOG4J2_PROPERTIES,
+    HarnessError,
+    JavaProcess,
+    free_port,
+    java_command,
+    make_work_dir,
+    remove_stale_work_dirs,
+    run_tool,
+    write_properties,
+)
 from tests.harness.readiness import FILE_AND_MIRROR_PLUGINS, wait_for_broker, wait_for_connect
-
 
 WORK_PREFIX = "kafka-harness-"
 
@@ -51,13 +59,18 @@ class JvmKafkaConnect:
     @property
     def work_dir(self) -> pathlib.Path:
         """A folder the Connect worker sees at the same path (for file connectors)."""
+        return self._folder / "files"
+
+    @property
+    def _folder(self) -> pathlib.Path:
         assert self._data is not None, "harness not started"
-        return self._data / "files"
+        return self._data
 
     @property
     def pids(self) -> dict[str, int | None]:
         """Process ids of the broker and the worker (None when not running)."""
-        return {"broker": self._broker and self._broker.pid, "worker": self._connect and self._connect.pid}
+        return {"broker": self._broker.pid if self._broker else None,
+                "worker": self._connect.pid if self._connect else None}
 
     def connect_running(self) -> bool:
         return self._connect is not None and self._connect.running()
@@ -75,7 +88,7 @@ class JvmKafkaConnect:
         self._data = make_work_dir(WORK_PREFIX)
         self.work_dir.mkdir()
         self.kafka_port, self.controller_port, self.connect_port = free_port(), free_port(), free_port()
-        log4j = self._data / "log4j2.properties"
+        log4j = self._folder / "log4j2.properties"
         log4j.write_text(LOG4J2_PROPERTIES)
         try:
             self._start_broker(classpath, log4j)
@@ -91,7 +104,7 @@ class JvmKafkaConnect:
         return self
 
     def _start_broker(self, classpath: list[str], log4j: pathlib.Path) -> None:
-        properties = write_properties(self._data / "server.properties", {
+        properties = write_properties(self._folder / "server.properties", {
             "process.roles": "broker,controller",
             "node.id": 1,
             "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
@@ -100,7 +113,7 @@ class JvmKafkaConnect:
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port}",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "log.dirs": self._data / "kafka-data",
+            "log.dirs": self._folder / "kafka-data",
             "num.partitions": 1,
             "offsets.topic.replication.factor": 1,
             "offsets.topic.num.partitions": 1,
@@ -122,7 +135,7 @@ class JvmKafkaConnect:
                         check_alive=self._broker.check_alive, logs=str(self._broker.log_file))
 
     def _connect_properties(self) -> pathlib.Path:
-        return write_properties(self._data / "connect-distributed.properties", {
+        return write_properties(self._folder / "connect-distributed.properties", {
             "bootstrap.servers": self.bootstrap_servers,
             "group.id": "kafka-harness",
             "key.converter": "org.apache.kafka.connect.json.JsonConverter",
@@ -156,6 +169,8 @@ class JvmKafkaConnect:
             self.wait_connect()
 
     def wait_connect(self) -> None:
+        if self._connect is None:
+            raise HarnessError("the harness is not started")
         wait_for_connect(self.connect_url, FILE_AND_MIRROR_PLUGINS, timeout=self.start_timeout,
                          check_alive=self._connect.check_alive, logs=str(self._connect.log_file))
 

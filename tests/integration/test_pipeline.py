@@ -6,7 +6,8 @@ settings (``StackConfig`` defaults, ``components.docker.*`` environments). The a
 exactly what ``clickstream.analytics.declare_analytics`` declares (under Pulumi mocks), applied through its
 dynamic providers the way the Pulumi engine applies it (``tests.provider.pulumi_engine.Deployment``).
 The tests assert that data flows from the datagen connectors through ksqlDB into the Elasticsearch indexes
-and that Grafana answers queries on the datasources, and compare per-user tables with ``tests.reference_model`` for clicks the test inserts.
+and that Grafana answers queries on the datasources, and compare per-user tables with
+``tests.reference_model`` for clicks the test inserts.
 Skipped with the reason when no Docker engine answers. Logs: test-logs/integration/.
 """
 from __future__ import annotations
@@ -22,9 +23,7 @@ import pytest
 from testcontainers.core.container import DockerContainer
 
 from clickstream import connectors, status
-from tests import reference_model
 from clickstream.analytics import FOLDER_UID, declare_analytics
-from stackconfig import Secrets, StackConfig
 from components.base import Services
 from components.docker.connect import connect_env, install_and_run_command
 from components.docker.elasticsearch import elasticsearch_env
@@ -34,6 +33,8 @@ from providers.connect import ConnectClient
 from providers.http import Endpoint, HttpClient, wait_until
 from providers.ksqldb import KsqlClient
 from providers.ksqldb.client import KSQL_MEDIA_TYPE
+from stackconfig import Secrets, StackConfig
+from tests import reference_model
 from tests.app_layer import registered
 from tests.harness.backends import LOG_ROOT, docker_unavailable
 from tests.harness.docker import (

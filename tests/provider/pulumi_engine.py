@@ -34,11 +34,11 @@ def dill_round_trip(provider: ResourceProvider) -> ResourceProvider:
     return dill.loads(base64.b64decode(serialize_provider(provider)))
 
 
-def over_the_wire(props: dict[str, Any]) -> dict[str, Any]:
-    """``props`` as the provider process receives them: serialized to protobuf and back."""
+def over_the_wire(props: dict[str, Any] | None) -> dict[str, Any]:
+    """``props`` as the provider process receives them: serialized to protobuf and back (None: empty)."""
     loop = asyncio.new_event_loop()
     try:
-        struct = loop.run_until_complete(rpc.serialize_properties(props, {}))
+        struct = loop.run_until_complete(rpc.serialize_properties(props or {}, {}))
     finally:
         loop.close()
     return rpc.deserialize_properties(struct, keep_unknowns=True)

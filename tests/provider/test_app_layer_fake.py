@@ -35,7 +35,8 @@ def test_fake_whole_app_layer_applies_converges_with_zero_calls_and_destroys_cle
         assert {name for name, c in fakes.connect.connectors.items()
                 if c.config["connector.class"] == connectors.ELASTICSEARCH_SINK_CLASS} == \
             {f"es-sink-{t.replace('_', '-')}" for t in derived}
-        assert {"CLICKSTREAM", "WEB_USERS", "CLICKSTREAM_CODES", *connectors.DERIVED_TABLES} <= set(fakes.ksqldb.sources)
+        sources = {"CLICKSTREAM", "WEB_USERS", "CLICKSTREAM_CODES", *connectors.DERIVED_TABLES}
+        assert sources <= set(fakes.ksqldb.sources)
         assert "clickstream" in fakes.elasticsearch.templates
         assert {ds["jsonData"]["index"] for ds in fakes.grafana.datasources.values()} == derived
         assert set(fakes.grafana.dashboards) == {"clickstream-analysis", "clickstream-high-bandwidth"}

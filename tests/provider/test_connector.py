@@ -13,10 +13,10 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
+from clickstream import connectors
 from providers.connect import ConnectClient, ConnectorError, ConnectorFailed, ConnectorProvider
 from providers.contract import secret_hash
 from providers.http import Endpoint, ServiceTimeout
-from clickstream import connectors
 from stackconfig import StackConfig
 from tests.fakes.connect import DATAGEN, ELASTICSEARCH_SINK, JETTY_NOT_FOUND, REBALANCE_MESSAGE, FakeConnect, error_body
 from tests.provider.connect_backend import mutating

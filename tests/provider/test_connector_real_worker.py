@@ -108,6 +108,7 @@ def wait_for_lines(path: pathlib.Path, expected: list[str]) -> None:
 
 def task_states(client: ConnectClient, name: str) -> set[str]:
     status = client.status(name)
+    assert status is not None, f"connector {name!r} is gone"
     return {status["connector"]["state"], *(task["state"] for task in status["tasks"])}
 
 

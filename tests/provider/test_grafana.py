@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from typing import Any
 
 import pytest
 import requests
@@ -25,7 +26,7 @@ from tests.provider.pulumi_engine import CheckFailed, Deployed, check, destroy, 
 pytestmark = pytest.mark.fake
 ADMIN_PASSWORD = "grafana-Admin-pw-42"
 ES_PASSWORD = "es-Reader-pw-77"
-DATASOURCE = {"name": "ES events_per_min", "type": "elasticsearch", "url": "http://elasticsearch:9200",
+DATASOURCE: dict[str, Any] = {"name": "ES events_per_min", "type": "elasticsearch", "url": "http://elasticsearch:9200",
               "access": "proxy", "basicAuth": True, "basicAuthUser": "elastic",
               "jsonData": {"index": "events_per_min", "timeField": "EVENT_TS", "interval": "Daily"}}
 DASHBOARD = {

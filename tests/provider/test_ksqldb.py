@@ -17,7 +17,6 @@ import pulumi
 import pytest
 
 from clickstream.analytics import ksql_variables
-from stackconfig import StackConfig
 from providers.http import Endpoint, ServiceTimeout
 from providers.ksqldb import (
     KsqlClient,
@@ -27,6 +26,7 @@ from providers.ksqldb import (
     load_sql_dir,
 )
 from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlStatementsProvider
+from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb
 from tests.provider.ksql_stack import declare
 from tests.provider.pulumi_engine import Deployment, dill_round_trip
@@ -261,7 +261,8 @@ def test_fake_empty_state_against_a_server_holding_every_object_adopts_all(fake,
     assert set(ops.values()) == {"create"}
     assert fake.mutations == []
     assert all(s.deployed.outs["adopted"] for s in stack.state.values())
-    assert sum("already existed at" in m and "adopted it" in m for m in messages) == 5 and not any("warning" in m for m in messages)
+    assert sum("already existed at" in m and "adopted it" in m for m in messages) == 5
+    assert not any("warning" in m for m in messages)
 
 
 def test_fake_project_files_adopted_with_empty_state(fake):

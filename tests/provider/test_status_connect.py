@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from clickstream import status
-from clickstream.status_links import BROKEN, LAGGING, OK, connector_link
+from clickstream.status_links import BROKEN, LAGGING, OK, Link, connector_link
 from providers.http import Endpoint, wait_until
 from tests.fakes.connect import error_body
 
@@ -19,7 +19,7 @@ TIMEOUT = 120  # seconds for any one wait on the real worker
 
 def wait_for_state(url: str, stage: str, name: str, state: str, saying: str = ""):
     """The connector's status line once it is ``state`` and its evidence contains ``saying``."""
-    seen = []
+    seen: list[Link] = []
 
     def reached() -> bool:
         seen[:] = [connector_link(Endpoint(url, timeout=10, ready_timeout=10), stage, name)]

@@ -86,7 +86,8 @@ def test_status_only_reads(pipeline):
 def failed_task(pipeline: Pipeline, name: str):
     connector = pipeline.fakes.connect.connectors[name]
     connector.trace = ("org.apache.kafka.connect.errors.ConnectException: Failed to connect to Elasticsearch\n"
-                       "\tat io.confluent.connect.elasticsearch.ElasticsearchClient.<init>(ElasticsearchClient.java:95)\n"
+                       "\tat io.confluent.connect.elasticsearch.ElasticsearchClient.<init>"
+                       "(ElasticsearchClient.java:95)\n"
                        "Caused by: java.net.UnknownHostException: elasticsearch\n")
     try:
         yield

@@ -11,9 +11,9 @@ import pytest
 
 from clickstream import connectors, generator, rates
 from clickstream.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
-from stackconfig import ConfigError, StackConfig, parse_config
 from providers.grafana import load_dashboard
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
+from stackconfig import ConfigError, StackConfig, parse_config
 
 TUTORIAL_OBJECTS = {
     "CLICKSTREAM": "STREAM", "CLICKSTREAM_CODES": "TABLE", "WEB_USERS": "TABLE",
@@ -29,7 +29,7 @@ DASHBOARD_FILES = ("clickstream.json", "high_bandwidth_sessions.json")
 
 @pytest.fixture(scope="module")
 def cfg() -> StackConfig:
-    return StackConfig(highBandwidthPercent=150, sessionizeRunSeconds=90, kafkaPartitions=3)
+    return StackConfig(high_bandwidth_percent=150, sessionize_run_seconds=90, kafka_partitions=3)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,9 @@ def test_every_derived_table_exposes_event_ts_and_its_value_columns(by_name):
 
 def grouped(sql: str) -> list[str]:
     """The GROUP BY expressions (columns, or a quoted constant) of a normalised statement."""
-    return re.search(r"GROUP BY ([A-Za-z_, ']+?)(?: HAVING| EMIT|;)", sql).group(1).split(", ")
+    match = re.search(r"GROUP BY ([A-Za-z_, ']+?)(?: HAVING| EMIT|;)", sql)
+    assert match, sql
+    return match.group(1).split(", ")
 
 
 def test_session_tables_are_keyed_by_user_id_with_start_and_name(by_name):

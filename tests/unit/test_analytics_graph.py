@@ -17,9 +17,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from clickstream import connectors
 from clickstream.analytics import KSQL_DIR, declare_analytics, ksql_variables
-from stackconfig import Secrets, StackConfig
 from components.base import Services
 from providers.ksqldb import load_sql_dir, parse_sources
+from stackconfig import Secrets, StackConfig
 from tests.pulumi_mocks import Declared, Graph, RecordingMocks, is_secret, run_stack
 
 
@@ -164,7 +164,8 @@ def test_dashboard_urls_are_grafana_base_plus_dashboard_path():
                                      revision=pulumi.Output.from_input(""))
 
     def program() -> None:
-        services = Services(*(service(f"http://{n}:1") for n in ("kafka", "connect", "ksqldb", "es")),
+        services = Services(kafka=service("http://kafka:1"), connect=service("http://connect:1"),
+                            ksqldb=service("http://ksqldb:1"), elasticsearch=service("http://es:1"),
                             grafana=service("http://grafana.example:3000/"))
         secrets = Secrets(grafana_admin_password=pulumi.Output.secret("pw"))
         captured["urls"] = declare_analytics(StackConfig(), secrets, services).dashboard_urls

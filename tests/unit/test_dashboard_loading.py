@@ -10,8 +10,8 @@ import pytest
 
 from clickstream import analytics
 from providers.grafana import DashboardError, load_dashboard, load_dashboards
-from tests.pulumi_mocks import run_stack
 from providers.grafana.dashboards import canonical, placeholders, resolve
+from tests.pulumi_mocks import run_stack
 
 PANEL = {"id": 1, "type": "timeseries", "title": "Events", "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
          "datasource": {"type": "elasticsearch", "uid": "${DS_EVENTS}"},

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from stackconfig import StackConfig
 from components.docker.common import go_duration
+from stackconfig import StackConfig
 from tests.pulumi_mocks import Graph, is_secret, run_stack
 
 GRAFANA_PW = "test-grafana-pw"

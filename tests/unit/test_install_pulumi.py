@@ -40,7 +40,8 @@ class Release:
     """A folder served over HTTP on 127.0.0.1; ``requests`` lists the paths asked for."""
 
     def __init__(self, folder: pathlib.Path):
-        self.folder, self.requests = folder, []
+        self.folder = folder
+        self.requests: list[str] = []
         release = self
 
         class Handler(SimpleHTTPRequestHandler):
@@ -105,8 +106,8 @@ def test_bad_checksum_installs_nothing_and_keeps_the_previous_cli(release, tmp_p
 
 def test_unreachable_release_says_which_url_and_installs_nothing(tmp_path):
     dest = tmp_path / "pulumi"
-    with pytest.raises(install_pulumi.InstallError,
-                       match=rf"cannot reach http://127\.0\.0\.1:9/pulumi-{VERSION}-checksums\.txt: .*re-run `make up`"):
+    unreachable = rf"cannot reach http://127\.0\.0\.1:9/pulumi-{VERSION}-checksums\.txt: .*re-run `make up`"
+    with pytest.raises(install_pulumi.InstallError, match=unreachable):
         install(dest, "http://127.0.0.1:9")
     assert not dest.exists()
 

@@ -12,8 +12,8 @@ import shlex
 import pytest
 from pulumi.runtime import rpc
 
-from stackconfig import ConfigError, parse_config
 from components.kubernetes import charts
+from stackconfig import ConfigError, parse_config
 from tests.k8s_cluster_scope import deep_merge, release_values
 from tests.pulumi_mocks import Graph, base_config, run_stack
 

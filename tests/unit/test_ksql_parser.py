@@ -3,11 +3,9 @@ dependency extraction, ordering and the error messages that name file and statem
 import pytest
 
 from clickstream.analytics import ksql_variables
-from stackconfig import StackConfig
-
 from providers.ksqldb import KsqlParseError, load_sql_dir, normalise, parse_sources
-from providers.ksqldb.parser import (as_create_or_replace, dependents, replace_in_place_allowed,
-                                     split_statements)
+from providers.ksqldb.parser import as_create_or_replace, dependents, replace_in_place_allowed, split_statements
+from stackconfig import StackConfig
 
 SOURCES = """
 CREATE STREAM CLICKS (USERID INT, BYTES BIGINT, REQUEST VARCHAR)

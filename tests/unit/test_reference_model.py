@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 
 from clickstream import generator, rates
-from tests import reference_model as rm
 from stackconfig import StackConfig
+from tests import reference_model as rm
 from tests.reference_model import Click
 
 T0 = 1_700_000_040_000  # a multiple of 60 s

@@ -12,9 +12,9 @@ import pytest
 
 from clickstream import sessionize
 from clickstream.__main__ import main as cli_main
-from stackconfig import StackConfig
 from providers.connect import ConnectClient
 from providers.http import Endpoint
+from stackconfig import StackConfig
 from tests.fakes.connect import FakeConnect
 
 CONNECTOR = sessionize.DEFAULT_CONNECTOR

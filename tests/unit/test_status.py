@@ -13,8 +13,7 @@ import pytest
 
 from clickstream import connectors, status
 from clickstream.__main__ import main
-from clickstream.status_links import (BROKEN, LAGGING, OK, Limits, Link, panel_datasources, query_link,
-                                      source_link)
+from clickstream.status_links import BROKEN, LAGGING, OK, Limits, Link, panel_datasources, query_link, source_link
 
 NOW = 1_800_000_000.0  # seconds
 HOST = "ksqldb:8088"
