@@ -126,20 +126,14 @@ class StackConfig(BaseModel):
     @field_validator("kafka_heap", "connect_heap", "ksqldb_heap", "elasticsearch_heap")
     @classmethod
     def _jvm_memory(cls, value: str, info: ValidationInfo) -> str:
-        low, high = HEAP_BOUNDS_MIB[_alias(cls, info)]
-        if not _MEMORY_RE.match(value) or not low <= mebibytes(value) <= high:
-            raise ValueError(f"must be a JVM heap size such as '512m' or '2g', from {_size(low, 'm')} to "
-                             f"{_size(high, 'm')}")
-        return value
+        return _sized(value, _MEMORY_RE, HEAP_BOUNDS_MIB[_alias(cls, info)], "m",
+                      "a JVM heap size such as '512m' or '2g'")
 
     @field_validator("kafka_storage", "elasticsearch_storage", "grafana_storage")
     @classmethod
     def _quantity(cls, value: str, info: ValidationInfo) -> str:
-        low, high = STORAGE_BOUNDS_MIB[_alias(cls, info)]
-        if not _QUANTITY_RE.match(value) or not low <= mebibytes(value) <= high:
-            raise ValueError(f"must be a storage quantity such as '512Mi', '10Gi' or '1Ti', from "
-                             f"{_size(low, 'Mi')} to {_size(high, 'Mi')}")
-        return value
+        return _sized(value, _QUANTITY_RE, STORAGE_BOUNDS_MIB[_alias(cls, info)], "Mi",
+                      "a storage quantity such as '512Mi', '10Gi' or '1Ti'")
 
     @field_validator("storage_class", "ingress_class", "ingress_domain")
     @classmethod
@@ -241,6 +235,14 @@ class Secrets(BaseModel):
 
     grafana_admin_password: Any = None
     elasticsearch_password: Any = None
+
+
+def _sized(value: str, pattern: re.Pattern[str], bounds: tuple[int, int], unit: str, what: str) -> str:
+    """``value`` when it matches ``pattern`` and lies within ``bounds`` (MiB), else a ValueError saying so."""
+    low, high = bounds
+    if not pattern.match(value) or not low <= mebibytes(value) <= high:
+        raise ValueError(f"must be {what}, from {_size(low, unit)} to {_size(high, unit)}")
+    return value
 
 
 def _alias(model: type[BaseModel], info: ValidationInfo) -> str:
