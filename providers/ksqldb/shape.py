@@ -9,7 +9,8 @@ writes ``STRING`` for ``VARCHAR``; ``TopicCreateInjector`` and ``DefaultFormatIn
 - kind (STREAM/TABLE), Kafka topic, and every key/value format, partition and replica count the
   declaration names;
 - window type (TUMBLING/HOPPING/SESSION or none);
-- columns: for a declared schema, name, type and key/value role of every column in order; for a query,
+- columns: for a declared schema, name, type and key/value role of every column, in order (keys first, as
+  ``DESCRIBE`` lists them); for a query,
   the column names its projection produces (when it has no ``*``);
 - the objects the query reads (``FROM``/``JOIN`` of the stored statement);
 - the statement's expressions after :func:`canonical` (filters, groupings, windows, HAVING).
@@ -175,7 +176,7 @@ def differences(declared: Shape, live: Shape) -> list[str]:
             have_names = sorted(name for name, _, _ in live.columns)
             if want_names != have_names:
                 found.append(f"columns {', '.join(have_names)} (declared: {', '.join(want_names)})")
-        elif declared.columns != live.columns:
+        elif _keys_first(declared.columns) != _keys_first(live.columns):
             found.append(f"columns {_show(live.columns)} (declared: {_show(declared.columns)})")
     if sorted(declared.sources) != sorted(live.sources):
         found.append(f"reads {', '.join(live.sources) or 'nothing'} "
@@ -185,6 +186,11 @@ def differences(declared: Shape, live: Shape) -> list[str]:
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
+
+
+def _keys_first(columns: tuple[tuple[str, str | None, bool], ...]) -> list[tuple[str, str | None, bool]]:
+    """Key columns, then value columns, each in their order: how ``DESCRIBE`` lists a schema."""
+    return sorted(columns, key=lambda column: not column[2])
 
 
 def _show(columns: tuple[tuple[str, str | None, bool], ...]) -> str:

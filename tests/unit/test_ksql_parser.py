@@ -185,3 +185,17 @@ def test_files_are_read_as_utf8_tolerating_a_bom_and_naming_the_file_otherwise(t
 def test_insert_into_reading_its_own_target_is_rejected():
     with pytest.raises(KsqlParseError, match=r"x\.sql: statement 1 .*INSERT INTO CLICKS reads from CLICKS itself"):
         parse_sources({"a.sql": SOURCES, "x.sql": "INSERT INTO CLICKS SELECT * FROM CLICKS WHERE BYTES > 0;"})
+
+
+def test_a_declared_key_column_after_value_columns_is_the_same_object_as_describe_lists_it():
+    from providers.ksqldb.shape import declared_shape, differences, live_shape
+    (statement,) = parse_sources({"a.sql": "CREATE TABLE T (NAME VARCHAR, ID INT PRIMARY KEY) "
+                                           "WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');"})
+    described = {"name": "T", "type": "TABLE", "topic": "t", "keyFormat": "KAFKA", "valueFormat": "JSON",
+                 "windowType": None, "statement": "", "fields": [
+                     {"name": "ID", "schema": {"type": "INTEGER"}, "type": "KEY"},
+                     {"name": "NAME", "schema": {"type": "STRING"}}]}
+    assert differences(declared_shape(statement), live_shape(described)) == []
+    described["fields"][1]["schema"]["type"] = "BIGINT"
+    assert differences(declared_shape(statement), live_shape(described)) == [
+        "columns ID INTEGER KEY, NAME BIGINT (declared: NAME STRING, ID INTEGER KEY)"]
