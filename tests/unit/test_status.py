@@ -14,6 +14,7 @@ import pytest
 from clickstream import connectors, status
 from clickstream.__main__ import main
 from clickstream.status_links import BROKEN, LAGGING, OK, Limits, Link, panel_datasources, query_link, source_link
+from stackconfig import StackConfig
 
 NOW = 1_800_000_000.0  # seconds
 HOST = "ksqldb:8088"
@@ -126,7 +127,7 @@ def test_rendered_lines_carry_state_evidence_and_next_step():
 # the declared chain -------------------------------------------------------------------------------------
 def test_declared_chain_follows_the_project_content():
     chain = status.declared_chain()
-    assert chain.source_connectors == tuple(s.name for s in connectors.datagen_sources(status._GeneratorRates()))
+    assert chain.source_connectors == tuple(s.name for s in connectors.datagen_sources(StackConfig()))
     assert chain.sources == {"CLICKSTREAM": "datagen-clickstream", "CLICKSTREAM_CODES": "datagen-clickstream-codes",
                              "WEB_USERS": "datagen-clickstream-users"}
     assert set(connectors.DERIVED_TABLES) <= set(chain.queries)
