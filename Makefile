@@ -13,7 +13,7 @@ PULUMI_DIR := $(CURDIR)/.tools/pulumi
 export PATH := $(PULUMI_DIR):$(PATH)
 WAIT_FOR_DATA ?= 900
 
-.PHONY: venv pulumi-cli stack docker-check up status preview destroy test test-unit test-provider test-integration grafana-schema dashboard-types bench clean
+.PHONY: venv pulumi-cli stack docker-check up status preview destroy lint test test-unit test-provider test-integration grafana-schema dashboard-types bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
