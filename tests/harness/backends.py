@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+from typing import Any, Callable
 
 from tests.harness.maven import ROOT, cached_classpath
 from tests.harness.processes import HarnessError, java_executable
@@ -48,34 +49,38 @@ def _forced(variable: str) -> tuple[str, str | None]:
 
 def choose_backend(log_root: pathlib.Path = LOG_ROOT):
     """An unstarted Kafka + Connect backend, or a str with the reason none can run here."""
-    forced, bad = _forced("KAFKA_HARNESS")
-    if bad:
-        return bad
-    docker_reason = docker_unavailable() if forced in ("", "docker") else "not chosen (KAFKA_HARNESS=jvm)"
-    if docker_reason is None:
+    def docker() -> Any:
         from tests.harness.docker import DockerKafkaConnect
 
         return DockerKafkaConnect(log_root / "docker")
-    jvm_reason = jvm_unavailable() if forced in ("", "jvm") else "not chosen (KAFKA_HARNESS=docker)"
-    if jvm_reason is None:
+
+    def jvm() -> Any:
         from tests.harness.jvm import JvmKafkaConnect
 
         return JvmKafkaConnect(log_root / "jvm")
-    return f"no Kafka/Connect backend: Docker: {docker_reason}; JVM: {jvm_reason}"
+
+    return _choose("KAFKA_HARNESS", "Kafka/Connect", docker, jvm_unavailable, jvm)
 
 
 def choose_elasticsearch(log_root: pathlib.Path = ES_LOG_ROOT):
     """An unstarted Elasticsearch backend, or a str with the reason none can run here."""
     from tests.harness import elasticsearch
 
-    forced, bad = _forced("ELASTICSEARCH_HARNESS")
+    return _choose("ELASTICSEARCH_HARNESS", "Elasticsearch",
+                   lambda: elasticsearch.DockerElasticsearch(log_root / "docker"),
+                   elasticsearch.jvm_unavailable, lambda: elasticsearch.JvmElasticsearch(log_root / "jvm"))
+
+
+def _choose(variable: str, what: str, docker: Callable[[], Any], jvm_problem: Callable[[], str | None],
+            jvm: Callable[[], Any]):
+    """Docker when it answers, else the JVM when it can run, unless ``variable`` forces one; else the reasons."""
+    forced, bad = _forced(variable)
     if bad:
         return bad
-    docker_reason = docker_unavailable() if forced in ("", "docker") else "not chosen (ELASTICSEARCH_HARNESS=jvm)"
+    docker_reason = docker_unavailable() if forced in ("", "docker") else f"not chosen ({variable}=jvm)"
     if docker_reason is None:
-        return elasticsearch.DockerElasticsearch(log_root / "docker")
-    jvm_reason = elasticsearch.jvm_unavailable() if forced in ("", "jvm") else \
-        "not chosen (ELASTICSEARCH_HARNESS=docker)"
+        return docker()
+    jvm_reason = jvm_problem() if forced in ("", "jvm") else f"not chosen ({variable}=docker)"
     if jvm_reason is None:
-        return elasticsearch.JvmElasticsearch(log_root / "jvm")
-    return f"no Elasticsearch backend: Docker: {docker_reason}; JVM: {jvm_reason}"
+        return jvm()
+    return f"no {what} backend: Docker: {docker_reason}; JVM: {jvm_reason}"
