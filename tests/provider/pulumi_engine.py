@@ -1,7 +1,8 @@
-"""What the Pulumi engine does with one dynamic resource, driven in-process for provider tests.
+"""What the Pulumi engine does with dynamic resources, driven in-process for provider tests.
 
-``up`` runs check -> create, or check -> diff -> update / replace (honouring ``delete_before_replace``),
-``refresh`` runs read, ``destroy`` runs delete. Inputs and outputs cross the same protobuf encoding as
+:class:`Deployment` drives a stack of them (see there); ``up`` is a deployment of one resource: check ->
+create, or check -> diff -> update / replace (honouring ``delete_before_replace``); ``refresh`` runs read,
+``destroy`` runs delete. Inputs and outputs cross the same protobuf encoding as
 in the engine (``over_the_wire``: numbers become floats, secrets plain values, unknowns ``Unknown``).
 ``dill_round_trip`` serializes a provider exactly as Pulumi does when it registers a dynamic resource,
 and loads it back the way the provider process does.
@@ -52,22 +53,12 @@ def check(provider: ResourceProvider, news: dict[str, Any], old: Deployed | None
 
 
 def up(provider: ResourceProvider, news: dict[str, Any], old: Deployed | None = None) -> Deployed:
-    inputs = check(provider, news, old)
-    if old is None:
-        created = provider.create(inputs)
-        return Deployed(created.id, inputs, over_the_wire(created.outs))
-    diff = provider.diff(old.id, old.outs, inputs)
-    if not diff.changes:
-        return old
-    if diff.replaces:
-        if diff.delete_before_replace:
-            provider.delete(old.id, old.outs)
-        created = provider.create(inputs)
-        if not diff.delete_before_replace:
-            provider.delete(old.id, old.outs)
-        return Deployed(created.id, inputs, over_the_wire(created.outs))
-    updated = provider.update(old.id, old.outs, inputs)
-    return Deployed(old.id, inputs, over_the_wire(updated.outs))
+    """``pulumi up`` of a stack holding this one resource (see :class:`Deployment`)."""
+    stack = Deployment()
+    if old is not None:
+        stack.state["resource"] = _Stored(old, provider, {})
+    stack.up([Registered("resource", provider, news)])
+    return stack.state["resource"].deployed
 
 
 def refresh(provider: ResourceProvider, deployed: Deployed) -> Deployed | None:
