@@ -9,29 +9,11 @@ Connect, ksqlDB, Elasticsearch and Grafana (tests/app_layer.py). Prints numbers;
 from __future__ import annotations
 
 import collections
-import contextlib
 import time
-from typing import Iterator
-from unittest import mock
 
-import requests
-
+from benchmarks.http_calls import counting
 from tests.app_layer import URL_KEYS, app_layer, fake_services, pointed_at
 from tests.provider.pulumi_engine import Deployment
-
-
-@contextlib.contextmanager
-def counting() -> Iterator[collections.Counter]:
-    """Count every HTTP request made through requests, by (host:port, method)."""
-    counts: collections.Counter = collections.Counter()
-    original = requests.Session.request
-
-    def request(self, method, url, *args, **kwargs):
-        counts[(url.split("/")[2], method.upper())] += 1
-        return original(self, method, url, *args, **kwargs)
-
-    with mock.patch.object(requests.Session, "request", request):
-        yield counts
 
 
 def report(phase: str, counts: collections.Counter, seconds: float, hosts: dict[str, str]) -> None:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import collections
 import statistics
 import time
-from unittest import mock
 
-import requests
-
+from benchmarks.http_calls import counting
 from clickstream import status
 from tests.status_chain import deployed_pipeline
 
@@ -25,14 +23,7 @@ RUNS = 5
 def main() -> None:
     with deployed_pipeline() as pipeline:
         services = {pipeline.fakes.url(s).split("/")[2]: s for s in ("connect", "ksqldb", "elasticsearch", "grafana")}
-        calls: collections.Counter = collections.Counter()
-        original = requests.Session.request
-
-        def counted(self, method, url, *args, **kwargs):
-            calls[services.get(url.split("/")[2], "other")] += 1
-            return original(self, method, url, *args, **kwargs)
-
-        with mock.patch.object(requests.Session, "request", counted):
+        with counting() as calls:
             times = []
             for run in range(RUNS):
                 started = time.perf_counter()
@@ -40,7 +31,9 @@ def main() -> None:
                 report.render()
                 times.append(time.perf_counter() - started)
                 if run == 0:
-                    first_calls = dict(calls)
+                    first_calls: collections.Counter = collections.Counter()
+                    for (host, _), n in calls.items():
+                        first_calls[services.get(host, "other")] += n
         parallel = status.PER_SERVICE
         status.PER_SERVICE = 1
         started = time.perf_counter()
