@@ -332,17 +332,14 @@ def _columns_and_rest(sql: str) -> tuple[list[str], list[str]] | None:
     return None
 
 
-def replace_in_place_allowed(old: Statement | Mapping, new: Statement) -> bool:
+def replace_in_place_allowed(old: Statement, new: Statement) -> bool:
     """True when ``CREATE OR REPLACE`` can apply the change: a plain (non-query) stream/table of the
     same kind whose new definition only appends columns and keeps its WITH clause. Windowed,
     aggregated and joined queries cannot be upgraded by ksqlDB, so every query change is a recreate.
     """
-    old_kind = old["kind"] if isinstance(old, Mapping) else old.kind
-    old_sql = old["sql"] if isinstance(old, Mapping) else old.sql
-    old_query = old.get("is_query", True) if isinstance(old, Mapping) else old.is_query
-    if new.is_query or old_query or old_kind != new.kind:
+    if new.is_query or old.is_query or old.kind != new.kind:
         return False
-    before, after = _columns_and_rest(old_sql), _columns_and_rest(new.sql)
+    before, after = _columns_and_rest(old.sql), _columns_and_rest(new.sql)
     if before is None or after is None:
         return False
     (old_cols, old_rest), (new_cols, new_rest) = before, after
