@@ -1,5 +1,6 @@
 """Shared pytest set-up: the project root on sys.path and tier markers from the test's folder."""
 import pathlib
+import socket
 import sys
 
 import pytest
@@ -20,3 +21,12 @@ def pytest_collection_modifyitems(config, items):
         folder = pathlib.Path(str(item.fspath)).parent.name
         if folder in _TIER_BY_FOLDER:
             item.add_marker(getattr(pytest.mark, _TIER_BY_FOLDER[folder]))
+
+
+@pytest.fixture
+def unanswered_url():
+    """A URL on 127.0.0.1 whose port is bound but never listens: every connection is refused, and no other
+    process can take the port while the test runs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -8,7 +8,6 @@ stage what only a fake can (faults, security: the real node has no x-pack).
 from __future__ import annotations
 
 import copy
-import socket
 
 import pytest
 import requests
@@ -316,12 +315,9 @@ def test_fake_red_cluster_times_out_naming_the_url(secured, provider):
 
 
 @pytest.mark.fake
-def test_fake_nothing_listening_times_out_naming_the_url(provider):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with pytest.raises(ServiceTimeout, match=rf"timed out after 1 s waiting for Elasticsearch at {url}"):
-        provider.create({"elasticsearch_url": url, "ready_timeout": 1, "template_name": "t",
+def test_fake_nothing_listening_times_out_naming_the_url(provider, unanswered_url):
+    with pytest.raises(ServiceTimeout, match=rf"timed out after 1 s waiting for Elasticsearch at {unanswered_url}"):
+        provider.create({"elasticsearch_url": unanswered_url, "ready_timeout": 1, "template_name": "t",
                          "body": {"index_patterns": ["a*"]}})
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import socket
 
 import pulumi
 import pytest
@@ -405,14 +404,11 @@ def test_fake_503_is_retried_within_ready_timeout_not_a_fixed_count(fake, monkey
     assert len(fake.calls_to("POST", "/ksql")) == 13
 
 
-def test_timeout_message_names_the_url():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    resources = declare(FILES, VARIABLES, url=url, ready_timeout=1)
+def test_timeout_message_names_the_url(unanswered_url):
+    resources = declare(FILES, VARIABLES, url=unanswered_url, ready_timeout=1)
     with pytest.raises(ServiceTimeout) as err:
         Deployment().up(resources)
-    assert url in str(err.value)
+    assert unanswered_url in str(err.value)
 
 
 # --- INSERT INTO ----------------------------------------------------------------------------------
