@@ -22,7 +22,9 @@ from tests.provider.ksql_stack import declare
 from tests.provider.pulumi_engine import Deployment
 
 
-def _changes(files: dict[str, str], variables: dict[str, str]) -> dict[str, tuple[dict, dict]]:
+def changes(files: dict[str, str], variables: dict[str, str]) -> dict[str, tuple[dict, dict]]:
+    """The change kinds measured here (also previewed by tests/provider/test_ksqldb_preview.py): name ->
+    (files, variables)."""
     retyped = files["01_sources.sql"].replace("BYTES BIGINT", "BYTES DOUBLE", 1)
     appended = files["01_sources.sql"].replace("AGENT VARCHAR\n)", "AGENT VARCHAR,\n    REFERRER VARCHAR\n)", 1)
     threshold = str(int(variables["errorBurstCount"]) + 1)
@@ -74,7 +76,7 @@ def main() -> None:
         print(f"{len(resources)} ksqlDB objects of ksql/, against the FAKE ksqlDB\n")
         _line("first apply", fake, *_measure(fake, lambda: stack.up(resources)))
         _line("no-op apply", fake, *_measure(fake, lambda: stack.up(resources)))
-        for phase, (changed_files, changed_variables) in _changes(files, variables).items():
+        for phase, (changed_files, changed_variables) in changes(files, variables).items():
             changed = declare(changed_files, changed_variables, url=fake.url)
             if args.preview:
                 _preview(phase, stack, changed)

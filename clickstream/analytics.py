@@ -18,6 +18,7 @@ import pulumi
 from clickstream import connectors, rates
 from components.base import Services
 from providers.connect import Connector
+from providers.contract import UNTYPED_DYNAMIC_RESOURCE
 from providers.elasticsearch import IndexTemplate
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.ksqldb import KsqlPipeline, load_sql_dir
@@ -30,7 +31,6 @@ FOLDER_UID = "clickstream"
 FOLDER_TITLE = "Clickstream"
 ELASTICSEARCH_USER = "elastic"
 DS_PLACEHOLDER = re.compile(r"\$\{(DS_[A-Z0-9_]+)\}")  # datasource references in dashboards/*.json
-UNTYPED_DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"  # the type of a dynamic resource without a token
 
 
 def ksql_variables(cfg: StackConfig) -> dict[str, str]:

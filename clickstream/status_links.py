@@ -108,7 +108,7 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
 def ksql_catalog(endpoint: Endpoint) -> tuple[dict[str, dict], list[dict]]:
     """Every stream/table description (EXTENDED) by name, and every query, in one read-only request."""
     with KsqlClient(endpoint) as client:
-        descriptions, queries = client.catalog()
+        descriptions, queries, _ = client.catalog()
     return {d.get("name"): d for d in descriptions}, queries
 
 

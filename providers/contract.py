@@ -26,6 +26,7 @@ from pulumi import dynamic
 from providers.inputs import is_unknown
 
 DEFAULT_READY_TIMEOUT = 300.0  # seconds: the deadline of one provider operation (docs/resources/README.md)
+UNTYPED_DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"  # the type of a dynamic resource without a token
 DRIFTED = "drifted"  # the stored hash of a secret found changed out of band: the next update rewrites it
 HASH_ITERATIONS = 100_000
 

@@ -102,15 +102,17 @@ class KsqlClient(ServiceClient):
         raise KsqlError(f"dry run: ksqlDB accepted DROP STREAM {marker}, which names no stream; "
                         f"the statements before it may have run: {' '.join(statements)}")
 
-    def catalog(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Every stream and table as ``DESCRIBE ... EXTENDED`` reports it, and every persistent query
-        (``SHOW QUERIES``), in one request."""
+    def catalog(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+        """Every stream and table as ``DESCRIBE ... EXTENDED`` reports it, every persistent query
+        (``SHOW QUERIES``) and the name of every Kafka topic ksqlDB sees (``SHOW TOPICS``), in one request."""
         descriptions: list[dict[str, Any]] = []
         queries: list[dict[str, Any]] = []
-        for entity in self.execute("SHOW STREAMS EXTENDED; SHOW TABLES EXTENDED; SHOW QUERIES;"):
+        topics: list[str] = []
+        for entity in self.execute("SHOW STREAMS EXTENDED; SHOW TABLES EXTENDED; SHOW QUERIES; SHOW TOPICS;"):
             descriptions.extend(entity.get("sourceDescriptions", []))
             queries.extend(entity.get("queries", []))
-        return descriptions, queries
+            topics.extend(topic["name"] for topic in entity.get("topics", []))
+        return descriptions, queries, topics
 
     def terminate(self, query_id: str) -> None:
         """``TERMINATE <queryId>`` (one query; never the cluster-wide terminate endpoint)."""

@@ -138,18 +138,22 @@ def substitute(text: str, variables: Mapping[str, object], file: str, index: int
     return _VARIABLE.sub(value, text)
 
 
-def tokens(sql: str) -> list[str]:
-    """Tokens of a statement; words upper-cased, literals and quoted identifiers kept verbatim."""
+def token_spans(sql: str) -> list[tuple[str, int, int]]:
+    """``(token, start, end)`` of every token; words upper-cased, literals and quoted identifiers verbatim."""
     out, pos = [], 0
     while pos < len(sql):
         match = _TOKEN.match(sql, pos)
         assert match is not None  # the last alternatives match any character
         kind, value = match.lastgroup, match.group()
+        if kind != "space":
+            out.append((value.upper() if kind == "word" else value, pos, match.end()))
         pos = match.end()
-        if kind == "space":
-            continue
-        out.append(value.upper() if kind == "word" else value)
     return out
+
+
+def tokens(sql: str) -> list[str]:
+    """Tokens of a statement; words upper-cased, literals and quoted identifiers kept verbatim."""
+    return [token for token, _, _ in token_spans(sql)]
 
 
 def normalise(sql: str) -> str:
@@ -294,15 +298,38 @@ def topological_order(statements: Iterable[Statement]) -> list[Statement]:
 
 def dependents(graph: Mapping[str, Iterable[str]], roots: Iterable[str]) -> set[str]:
     """``roots`` plus every object that (transitively) depends on one of them. graph: name -> deps."""
-    result = set(roots)
-    changed = True
-    while changed:
-        changed = False
-        for name, deps in graph.items():
-            if name not in result and result.intersection(deps):
-                result.add(name)
-                changed = True
+    readers: dict[str, list[str]] = {}
+    for name, deps in graph.items():
+        for dep in deps:
+            readers.setdefault(dep, []).append(name)
+    return _closure(roots, lambda name: readers.get(name, ()))
+
+
+def ancestors(graph: Mapping[str, Iterable[str]], roots: Iterable[str]) -> set[str]:
+    """``roots`` plus every object one of them (transitively) depends on. graph: name -> deps."""
+    return _closure(roots, lambda name: graph.get(name, ()))
+
+
+def _closure(roots: Iterable[str], step) -> set[str]:
+    result, pending = set(roots), list(roots)
+    while pending:
+        for nxt in step(pending.pop()):
+            if nxt not in result:
+                result.add(nxt)
+                pending.append(nxt)
     return result
+
+
+def related(statements: Iterable[Statement], name: str) -> list[Statement]:
+    """What a rebuild of ``name`` needs besides its own statement, in order: every object downstream of it,
+    and what those read that is neither ``name`` nor upstream of it (ksqlDB has the upstream objects live
+    whenever ``name`` exists). So an object's related statements change only when something downstream
+    or beside it changes, never when an object it reads does."""
+    statements = list(statements)
+    graph = {s.name: s.depends_on for s in statements}
+    downstream = dependents(graph, {name})
+    wanted = (downstream | ancestors(graph, downstream)) - ancestors(graph, {name})
+    return [s for s in statements if s.name in wanted]
 
 
 def _columns_and_rest(sql: str) -> tuple[list[str], list[str]] | None:

@@ -6,8 +6,9 @@ from typing import Mapping, cast
 
 import pulumi
 
-from providers.contract import DEFAULT_READY_TIMEOUT
-from providers.ksqldb.parser import Statement, parse_sources
+from providers.contract import DEFAULT_READY_TIMEOUT, UNTYPED_DYNAMIC_RESOURCE
+from providers.ksqldb.directory import KsqlDirectory
+from providers.ksqldb.parser import Statement, parse_sources, related
 from providers.ksqldb.resource import RESOURCE_BY_KIND, _KsqlObject
 
 
@@ -23,7 +24,10 @@ class KsqlPipeline(pulumi.ComponentResource):
     """Every statement of ``sources`` (file name -> SQL text, e.g. ``load_sql_dir("ksql")``) as its own
     resource, declared in dependency order with ``parent=self``. Each object takes the names of the objects
     it reads from their resources, so Pulumi orders creates, deletes and cascading replacements, and
-    ``pulumi preview`` shows one line per object. ``variables`` fill ``${name}``; ``streams_properties``
+    ``pulumi preview`` shows one line per object; and the statements a rebuild of it needs (``related``),
+    so its state does not grow with the directory. A ``KsqlDirectory`` of the declared names comes first
+    (it retires what the first release's single resource managed and no file declares any more). ``variables``
+    fill ``${name}``; ``streams_properties``
     (e.g. ``{"auto.offset.reset": "earliest"}``) are sent with every CREATE and INSERT.
 
     Outputs: ``objects`` (names in dependency order); ``resources``: name -> resource.
@@ -37,16 +41,21 @@ class KsqlPipeline(pulumi.ComponentResource):
         # e.g. the connectors feeding the sources: the objects wait for them too
         external = cast(list, opts.depends_on) if opts and isinstance(opts.depends_on, list) else []
         statements = parse_sources(sources, variables or {})
-        pipeline = [{"file": s.file, "index": s.index, "statement": s.text} for s in statements]
+        connection = dict(ksqldb_url=ksqldb_url, username=username, password=password, ready_timeout=ready_timeout)
+        self.directory = KsqlDirectory(
+            name, declared=[s.name for s in statements], **connection,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=external, aliases=[
+                pulumi.Alias(type_=UNTYPED_DYNAMIC_RESOURCE, parent=pulumi.ROOT_STACK_RESOURCE)]))
         self.resources: dict[str, _KsqlObject] = {}
         for statement in statements:
             upstream = {dep: self.resources[dep] for dep in statement.depends_on}
             self.resources[statement.name] = RESOURCE_BY_KIND[statement.kind](
-                child_name(name, statement), ksqldb_url=ksqldb_url, object_name=statement.name,
-                kind=statement.kind, statement=statement.text, file=statement.file, index=statement.index,
-                upstream={dep: resource.object_name for dep, resource in upstream.items()}, pipeline=pipeline,
-                streams_properties=streams_properties, username=username, password=password,
-                ready_timeout=ready_timeout,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*external, *upstream.values()]))
+                child_name(name, statement), object_name=statement.name, kind=statement.kind,
+                statement=statement.text, file=statement.file, index=statement.index,
+                upstream={dep: resource.object_name for dep, resource in upstream.items()},
+                related=[{"file": s.file, "index": s.index, "statement": s.text}
+                         for s in related(statements, statement.name)],
+                streams_properties=streams_properties, **connection,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*external, self.directory, *upstream.values()]))
         self.objects = [s.name for s in statements]
         self.register_outputs({"objects": self.objects})

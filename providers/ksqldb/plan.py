@@ -1,8 +1,8 @@
 """What ksqlDB runs now (``Catalog``) and the statements that take it to what the SQL files declare.
 
-A replacement is always planned as one script — terminate the INSERT queries that touch the objects to
-rebuild, drop them dependents first, create them again in dependency order — so that the whole script
-can be proven with :meth:`KsqlClient.dry_run` before its first statement runs.
+A replacement is proven as one script — terminate the INSERT queries that touch the objects to rebuild,
+drop them dependents first, create them again in dependency order — sent to ksqlDB as a dry run
+(:meth:`KsqlClient.dry_run`) that can change nothing (:func:`proof`), before the engine drops anything.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from providers.ksqldb.canonical import same_expressions
 from providers.ksqldb.client import quote
-from providers.ksqldb.parser import Statement, dependents, normalise, tokens
+from providers.ksqldb.parser import Statement, dependents, normalise, token_spans, tokens
 from providers.ksqldb.shape import (
     declared_shape,
     differences,
@@ -54,12 +54,14 @@ def drop_sql(kind: str, name: str, *, delete_topic: bool) -> str:
 
 
 class Catalog:
-    """One snapshot of a ksqlDB server: its streams and tables (as ``DESCRIBE ... EXTENDED`` reports them)
-    and its persistent queries."""
+    """One snapshot of a ksqlDB server: its streams and tables (as ``DESCRIBE ... EXTENDED`` reports them),
+    its persistent queries and the Kafka topics it sees (``SHOW TOPICS``)."""
 
-    def __init__(self, descriptions: Iterable[Mapping[str, Any]], queries: Iterable[Mapping[str, Any]]):
+    def __init__(self, descriptions: Iterable[Mapping[str, Any]], queries: Iterable[Mapping[str, Any]],
+                 topics: Iterable[str] | None = None):
         self.sources = {d["name"]: d for d in descriptions}
         self.queries = {q["id"]: q for q in queries}
+        self.topics = None if topics is None else set(topics)  # None: not read
 
     def exists(self, statement: Statement) -> bool:
         if statement.kind == "INSERT":
@@ -93,8 +95,23 @@ class Catalog:
                        if not q["id"].startswith(CREATING_QUERY_PREFIXES)})
 
     def differences(self, statement: Statement) -> list[str]:
-        """Why the live object is another object than the declared one (empty: the same object)."""
-        return differences(declared_shape(statement), live_shape(self.sources[statement.name]))
+        """Why the live object is not the declared one (empty: the same object, working): another shape,
+        its topic gone, no query writing it, or a query whose expressions differ from the declared ones."""
+        source = self.sources[statement.name]
+        found = differences(declared_shape(statement), live_shape(source))
+        topic = source.get("topic")
+        if self.topics is not None and topic and topic not in self.topics:
+            found.append(f"its topic '{topic}' is missing")
+        if statement.is_query and self.query_of(statement) is None:
+            found.append("no persistent query writes it")
+        elif self.expressions_differ(statement):
+            found.append("its query's expressions differ from the declared ones")
+        return found
+
+    def readers(self, name: str) -> set[str]:
+        """The streams and tables whose queries read ``name`` (a DROP of ``name`` is refused while any do)."""
+        reads = (self.sources.get(name) or {}).get("readQueries") or []
+        return {sink for q in reads if q["id"].startswith(CREATING_QUERY_PREFIXES) for sink in q.get("sinks") or []}
 
     def expressions_differ(self, statement: Statement) -> bool:
         """Whether the stored query's expressions (filters, projections, HAVING...) read differently from
@@ -105,34 +122,83 @@ class Catalog:
 
 @dataclasses.dataclass
 class Rebuild:
-    """Statements that rebuild ``names``: ``drops`` (with terminations first) and ``creates``, in order."""
+    """What recreating ``root`` takes: ``names``, the objects recreated (it and everything downstream);
+    ``script``, every statement of the rebuild in order, and ``origins``, the declared statement each one
+    belongs to (so an error can name it)."""
 
     names: list[str]
-    drops: list[str]
-    creates: list[str]
+    script: list[str]
+    origins: list[Statement]
 
-    @property
-    def script(self) -> list[str]:
-        return self.drops + self.creates
+    def origin_of(self, sent: str) -> Statement | None:
+        """The declared statement behind the script statement ``sent`` (None when it is not one of them)."""
+        wanted = normalise(sent)
+        found = [o for text, o in zip(self.script, self.origins) if normalise(text) == wanted]
+        return found[0] if len(found) == 1 else None
 
 
-def rebuild(pipeline: list[Statement], catalog: Catalog, roots: Iterable[str]) -> Rebuild:
-    """Everything that must be recreated when ``roots`` are recreated: the roots and every declared object
-    downstream of them, dropped dependents first (and their INSERT queries terminated first of all), then
-    created in dependency order. Objects that do not exist yet are created too, so the script stands on
-    its own against the server."""
-    graph = {s.name: s.depends_on for s in pipeline}
-    names = dependents(graph, roots)
-    order = [s for s in pipeline if s.name in names]
+def proof(statements: list[Statement], catalog: Catalog, root: str, marker: str) -> Rebuild:
+    """The dry run that proves rebuilding ``root`` (``statements``: it and its related statements, in
+    dependency order): terminate the INSERT queries that touch what is rebuilt, drop it dependents first,
+    create it all again, and create what is missing around it, so the script stands on its own.
+
+    It changes nothing on the server even when ksqlDB validates it: ksqlDB's sandbox passes topic
+    deletions through to Kafka, so no ``DELETE TOPIC`` is in it. A derived object whose topic the real
+    rebuild deletes and creates again is created in the proof on a topic of its own
+    (``pulumi_proof_<marker>_<topic>``, which the sandbox only records in memory), so the proof sees the
+    topic as the real rebuild will: new, with the partitions and replicas the statement asks for.
+    """
+    graph = {s.name: s.depends_on for s in statements}
+    names = dependents(graph, {root})
+    order = [s for s in statements if s.name in names]
     live = [s for s in order if catalog.exists(s)]
-    terminate = sorted({qid for s in live if s.kind != "INSERT" for qid in catalog.inserts_touching(s.name)}
-                       | {insert_query_id(s) for s in live if s.kind == "INSERT"})
-    drops = [f"TERMINATE {qid};" for qid in terminate]
-    drops += [drop_sql(s.kind, s.name, delete_topic=s.is_query) for s in reversed(live) if s.kind != "INSERT"]
-    creates = [executable(s) for s in pipeline if s.name in names or not catalog.exists(s)]
-    return Rebuild([s.name for s in order], drops, creates)
+    script: list[str] = []
+    origins: list[Statement] = []
+    for statement in live:
+        ids = {insert_query_id(statement)} if statement.kind == "INSERT" else catalog.inserts_touching(statement.name)
+        for query_id in sorted(ids):
+            if f"TERMINATE {query_id};" not in script:
+                script.append(f"TERMINATE {query_id};")
+                origins.append(statement)
+    for statement in reversed(live):
+        if statement.kind != "INSERT":
+            script.append(drop_sql(statement.kind, statement.name, delete_topic=False))
+            origins.append(statement)
+    recreated_topics = {catalog.sources[s.name].get("topic") for s in live if s.kind != "INSERT" and s.is_query}
+    for statement in statements:
+        if statement.name in names or not catalog.exists(statement):
+            text = executable(statement)
+            topic = declared_topic(statement)
+            if statement.kind != "INSERT" and statement.is_query and topic in recreated_topics:
+                text = with_topic(text, proof_topic(marker, topic))
+            script.append(text)
+            origins.append(statement)
+    return Rebuild([s.name for s in order], script, origins)
 
 
-def changed(pipeline: list[Statement], catalog: Catalog) -> set[str]:
-    """Declared objects whose live counterpart is another object (missing ones are not "changed")."""
-    return {s.name for s in pipeline if s.kind != "INSERT" and s.name in catalog.sources and catalog.differences(s)}
+def declared_topic(statement: Statement) -> str:
+    """The Kafka topic a stream/table writes to: its ``KAFKA_TOPIC``, else its name (ksqlDB's default)."""
+    return with_properties(tokens(statement.text)).get("KAFKA_TOPIC") or statement.name
+
+
+def proof_topic(marker: str, topic: str) -> str:
+    """A topic name no one uses, for the proof's copy of ``topic`` (Kafka allows 249 characters)."""
+    return f"pulumi_proof_{marker.lower()}_{topic}"[:249]
+
+
+def with_topic(text: str, topic: str) -> str:
+    """``CREATE STREAM|TABLE ... AS SELECT`` with its ``KAFKA_TOPIC`` set to ``topic``."""
+    spans = token_spans(text)
+    words = [w for w, _, _ in spans]
+    select = words.index("SELECT")
+    literal = "'" + topic.replace("'", "''") + "'"
+    if "WITH" not in words[:select]:
+        as_start = spans[select - 1][1]  # the AS of AS SELECT
+        return f"{text[:as_start]}WITH (KAFKA_TOPIC={literal}) {text[as_start:]}"
+    opening = words.index("WITH") + 1
+    for i in range(opening + 1, select - 2):
+        if words[i].strip("`").upper() == "KAFKA_TOPIC" and words[i + 1] == "=":
+            _, start, end = spans[i + 2]
+            return f"{text[:start]}{literal}{text[end:]}"
+    after = spans[opening][2]
+    return f"{text[:after]}KAFKA_TOPIC={literal}, {text[after:]}"

@@ -5,10 +5,11 @@ object is replaced (delete-before-replace: names are fixed) the engine deletes i
 recreates them afterwards, and ``pulumi preview`` lists every one of them.
 
 Nothing is dropped before its replacement is proven: a replacement (or a ``CREATE OR REPLACE`` in place)
-is first sent to ksqlDB as a dry run (:meth:`KsqlClient.dry_run`) of the whole rebuild — terminations,
-drops, creates of the object and of everything downstream of it — from ``diff``, so a change ksqlDB would
-refuse (a topic with other partitions, an unknown column, a reader that is not declared) fails at preview
-and at the start of ``up``, before any request that changes something.
+is first sent to ksqlDB as a dry run (:func:`providers.ksqldb.plan.proof`, which can change nothing) of the
+whole rebuild — terminations, drops, creates of the object and of everything downstream of it — from
+``diff``, so a change ksqlDB would refuse (a topic with other partitions, an unknown column, a reader that
+is not declared) fails at preview and at the start of ``up``, naming the statement it is about. Only the
+engine's ``delete`` of an object drops it (with ``DELETE TOPIC`` for a derived one), after that proof.
 
 Identity is the object's name and kind. URL and credentials are addresses: changing them sends no DDL.
 Adoption is by meaning (:mod:`providers.ksqldb.shape`), never by statement text.
@@ -42,9 +43,10 @@ from providers.contract import (
     read_back_of_write,
     report_adopted,
 )
-from providers.http import Endpoint
+from providers.http import Endpoint, wait_until
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError
+from providers.ksqldb.directory import KsqlDirectoryProvider
 from providers.ksqldb.parser import (
     KsqlParseError,
     Statement,
@@ -52,17 +54,16 @@ from providers.ksqldb.parser import (
     identifier,
     parse_file,
     replace_in_place_allowed,
-    split_statements,
     tokens,
     topological_order,
 )
 from providers.ksqldb.plan import (
     Catalog,
-    changed,
+    Rebuild,
     drop_sql,
     executable,
     insert_query_id,
-    rebuild,
+    proof,
 )
 
 CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
@@ -75,13 +76,15 @@ CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
     Field("streams_properties", PROVIDER, doc="sent with the statements that run; a change alone sends nothing"),
     Field("file", PROVIDER, doc="where the statement is, for messages only"),
     Field("index", PROVIDER, doc="the statement's place in its file, for messages only"),
-    Field("pipeline", PROVIDER, doc="every statement of the SQL directory, to prove a rebuild; not compared"),
+    Field("related", PROVIDER, doc="the statements a rebuild of it needs (everything downstream of it, and what "
+                                   "those read beside it), to prove a rebuild; not compared"),
     Field("sql", OUTPUT, doc="the normalised statement"),
     Field("query_id", OUTPUT, doc="the persistent query's id"),
     Field("query_state", OUTPUT, doc="RUNNING, PAUSED (resumed by the next update) or ERROR/UNRESPONSIVE "
                                      "(replaced by the next update)"),
     Field("topic", OUTPUT, doc="the Kafka topic"),
-    Field("live_differences", OUTPUT, doc="how the live object differs from the declared one (replaced)"),
+    Field("live_differences", OUTPUT, doc="how the live object differs from the declared one, or that its topic "
+                                          "or query is gone (replaced by the next update)"),
     Field("adopted", OUTPUT, doc="the object existed before it was created here"),
 ])
 SECRET_OUTPUTS = CONTRACT.secret_outputs
@@ -108,9 +111,15 @@ def statement_of(entry: Mapping[str, Any]) -> Statement:
     return dataclasses.replace(parsed, index=int(entry["index"]))
 
 
-def pipeline_of(props: Mapping[str, Any]) -> list[Statement]:
-    """Every statement of the object's SQL directory, in dependency order."""
-    return topological_order(statement_of(e) for e in props.get("pipeline") or [])
+def statements_of(props: Mapping[str, Any]) -> list[Statement]:
+    """The object's own statement and its ``related`` ones, in dependency order."""
+    return topological_order([statement_of(props), *(statement_of(e) for e in props.get("related") or [])])
+
+
+def declared_names(props: Mapping[str, Any]) -> set[str]:
+    """Names of the declared objects a rebuild of this one touches (``pipeline``: a state written before
+    ``related`` existed, which held every statement of the directory)."""
+    return {statement_of(e).name for e in props.get("related") or props.get("pipeline") or []}
 
 
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:
@@ -123,18 +132,17 @@ def _fail(statement: Statement, action: str, exc: KsqlError) -> KsqlObjectError:
     return KsqlObjectError(f"{statement.where}: {action} failed: {exc}")
 
 
-def _refused(statement: Statement, script: list[str], exc: KsqlError) -> KsqlObjectError:
-    """A dry run was refused: nothing was changed; say why and what to do."""
+def _refused(culprit: Statement, change: Statement, plan: Rebuild, exc: KsqlError) -> KsqlObjectError:
+    """A dry run was refused: nothing was changed; name the statement it is about, say why and what to do."""
     hint = ""
     if "partition" in exc.message and "already exists" in exc.message:
         hint = ("\nKafka keeps a topic's partitions and ksqlDB never changes them: declare the partition count "
                 "the topic has (stack config kafkaPartitions), or move the stream to a new topic, or delete the "
                 "topic (and its data) before running `pulumi up` again.")
-    refused = exc.statement_text.strip()
-    named = f"\nrefused statement: {refused}" if refused and len(split_statements(refused)) == 1 else ""
-    return KsqlObjectError(f"{statement.where}: ksqlDB refused this change in a dry run, so nothing was changed. "
-                           f"The change: {_summary(script)}.\nksqlDB error {exc.error_code}: {exc.message}"
-                           f"{named}{hint}")
+    during = "" if culprit == change else f" while proving the change of {change.where}"
+    return KsqlObjectError(f"{culprit.where}: ksqlDB refused this statement in a dry run{during}, so nothing "
+                           f"was changed. The change: {_summary(plan.script)}.\nksqlDB error {exc.error_code}: "
+                           f"{exc.message}{hint}")
 
 
 def _summary(script: list[str]) -> str:
@@ -162,12 +170,6 @@ def _read_back(client: KsqlClient, statement: Statement, props: Mapping[str, Any
 def _written(client: KsqlClient, statement: Statement, props: Mapping[str, Any], adopted: bool) -> dict[str, Any]:
     return read_back_of_write(_read_back(client, statement, {**props, "adopted": adopted}),
                               f"{statement.kind} {statement.name}", f"ksqlDB at {props['ksqldb_url']}")
-
-
-def _proof(pipeline: list[Statement], catalog: Catalog, statement: Statement) -> list[str]:
-    """The script to dry-run before ``statement``'s object is rebuilt: it, everything downstream, and every
-    other declared object that differs from what runs (they may be rebuilt in the same deployment)."""
-    return rebuild(pipeline, catalog, {statement.name} | changed(pipeline, catalog)).script
 
 
 class KsqlObjectProvider(ResourceProvider):
@@ -212,34 +214,40 @@ class KsqlObjectProvider(ResourceProvider):
             changes.append("query_state")
         if not replaces and not changes:
             return CONTRACT.diff(olds, news)
-        if not is_unknown(news.get("ksqldb_url")) and not is_unknown(news.get("statement")):
+        if not is_unknown(news.get("ksqldb_url")) and not is_unknown(news.get("statement")) \
+                and not is_unknown(news.get("related")):
             if replaces:
                 self._prove_rebuild(news)
             elif in_place is not None:
-                self._prove(news, in_place, [as_create_or_replace(in_place.text)])
+                self._prove(news, in_place, Rebuild([in_place.name], [as_create_or_replace(in_place.text)],
+                                                    [in_place]))
         return DiffResult(changes=True, replaces=replaces, delete_before_replace=True,
                           stables=[] if replaces else CONTRACT.names(IDENTITY))
 
     def _prove_rebuild(self, props: Mapping[str, Any]) -> None:
-        """Dry-run the rebuild this replacement causes (the object, everything downstream, and every other
-        declared object that differs from what runs), against the live server."""
-        statement, pipeline = statement_of(props), pipeline_of(props)
+        """Dry-run the rebuild this replacement causes (the object and everything downstream of it) against
+        the live server, in a way that changes nothing there."""
+        statement = statement_of(props)
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
             catalog = Catalog(*client.catalog())
-            self._dry_run(client, statement, _proof(pipeline, catalog, statement), props)
+            plan = proof(statements_of(props), catalog, statement.name, uuid.uuid4().hex[:12])
+            self._dry_run(client, statement, plan, props)
 
-    def _prove(self, props: Mapping[str, Any], statement: Statement, script: list[str]) -> None:
+    def _prove(self, props: Mapping[str, Any], statement: Statement, plan: Rebuild) -> None:
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
-            self._dry_run(client, statement, script, props)
+            self._dry_run(client, statement, plan, props)
 
     @staticmethod
-    def _dry_run(client: KsqlClient, statement: Statement, script: list[str], props: Mapping[str, Any]) -> None:
+    def _dry_run(client: KsqlClient, statement: Statement, plan: Rebuild, props: Mapping[str, Any]) -> None:
+        properties = props.get("streams_properties") or {}
         try:
-            client.dry_run(script, props.get("streams_properties") or {})
+            client.dry_run(plan.script, properties)
         except KsqlError as exc:
-            raise _refused(statement, script, exc) from None
+            culprit = plan.origin_of(exc.statement_text) if exc.statement_text else None
+            raise _refused(culprit or _first_refused(client, plan, properties) or statement, statement, plan,
+                           exc) from None
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         statement = statement_of(props)
@@ -249,27 +257,24 @@ class KsqlObjectProvider(ResourceProvider):
         return CreateResult(f"ksql-{uuid.uuid4().hex[:12]}", outs)
 
     def _converge(self, client: KsqlClient, statement: Statement, props: Mapping[str, Any]) -> bool:
-        """Make the object exist as declared; True when an existing one was adopted."""
+        """Make the object exist; True when an existing one was adopted. An existing object is adopted as it
+        is, never dropped here: when it differs from its declaration, the outputs record how
+        (``live_differences``) and the next ``pulumi up`` rebuilds it, shown in its preview."""
         catalog = Catalog(*client.catalog())
-        properties = props.get("streams_properties") or {}
         if catalog.exists(statement):
             found = [] if statement.kind == "INSERT" else catalog.differences(statement)
-            if not found:
+            if found:
+                warn(f"{statement.where}: {statement.kind} {statement.name} already existed at "
+                     f"{props['ksqldb_url']} as another object ({'; '.join(found)}): adopted it as it is, nothing "
+                     f"was dropped; the next `pulumi up` rebuilds it and what reads from it, and its preview shows "
+                     f"that replacement")
+            else:
                 report_adopted(f"ksqlDB {statement.kind} {statement.name}", props["ksqldb_url"],
-                               "same columns, formats, topic, window and sources")
-                if statement.kind != "INSERT" and catalog.expressions_differ(statement):
-                    warn(f"{statement.where}: the adopted {statement.name} runs a query whose expressions differ "
-                         f"from the declared ones; if you changed them while Pulumi had no state of it, run "
-                         f"`pulumi up --replace <urn of {statement.name}>`")
-                return True
-            pipeline = pipeline_of(props)
-            report(f"{statement.kind} {statement.name} exists as another object ({'; '.join(found)}): "
-                   f"rebuilding it and what reads from it")
-            self._dry_run(client, statement, _proof(pipeline, catalog, statement), props)
-            for text in rebuild(pipeline, catalog, {statement.name}).drops:
-                self._run(client, statement, text, properties)
+                               "same columns, formats, topic, window, sources and query")
+            return True
         try:
-            client.execute(executable(statement), properties, retry_message=_TOPIC_DELETING)
+            client.execute(executable(statement), props.get("streams_properties") or {},
+                           retry_message=_TOPIC_DELETING)
         except KsqlError as exc:
             raise _fail(statement, f"create {statement.name}", exc) from None
         report(f"created {statement.kind} {statement.name}")
@@ -321,19 +326,52 @@ class KsqlObjectProvider(ResourceProvider):
                 return
             for query_id in catalog.inserts_touching(statement.name):
                 self._run(client, statement, f"TERMINATE {query_id};", {})
+            if catalog.readers(statement.name):
+                catalog = _await_readers_dropped(client, statement, catalog, declared_names(props))
             kind = catalog.sources[statement.name].get("type", statement.kind).upper()
             self._run(client, statement, drop_sql(kind, statement.name, delete_topic=statement.is_query), {})
 
 
-class KsqlStatementsProvider(ResourceProvider):
-    """The provider of the earlier single ``KsqlStatements`` resource, kept so that stacks deployed with it
-    move to one resource per object without losing anything: Pulumi loads this class from the old state to
-    delete that resource once the new per-object resources have adopted what runs, so ``delete`` releases
-    the objects instead of dropping them, and ``read`` keeps the recorded state."""
+def _first_refused(client: KsqlClient, plan: Rebuild, properties: Mapping[str, str]) -> Statement | None:
+    """The declared statement behind the first script statement ksqlDB refuses, found by dry-running ever
+    shorter prefixes of the script (each dry run changes nothing), for errors that name no statement or
+    quote the whole request. None when every prefix passes."""
+    passing, failing = 0, len(plan.script)
+    while failing - passing > 1:
+        middle = (passing + failing) // 2
+        try:
+            client.dry_run(plan.script[:middle], properties)
+        except KsqlError:
+            failing = middle
+        else:
+            passing = middle
+    return plan.origins[failing - 1] if failing else None
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        return ReadResult(id_, props)
 
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        names = ", ".join(props.get("objects") or [])
-        report(f"released {names or 'no objects'} to the per-object resources (nothing dropped)")
+def _await_readers_dropped(client: KsqlClient, statement: Statement, catalog: Catalog,
+                           declared: set[str]) -> Catalog:
+    """Wait until the declared objects that read ``statement``'s object are dropped: the engine runs the
+    deletes of one deployment in parallel, and when two replaced objects share readers, those readers
+    are dropped by the other replacement. A reader that is not declared (made by hand) is never dropped by
+    Pulumi, so the DROP is refused at once, naming it."""
+    readers = catalog.readers(statement.name)
+    strangers = sorted(readers - declared)
+    if strangers:
+        raise KsqlObjectError(f"{statement.where}: cannot drop {statement.name}: {', '.join(strangers)} read from "
+                              f"it and are not declared in the SQL files (made by hand?). Drop them, or declare "
+                              f"them, then run `pulumi up` again.")
+    report(f"waiting for {', '.join(sorted(readers))} (dropped by this deployment) before dropping {statement.name}")
+    latest = [catalog]
+
+    def readers_gone() -> bool:
+        latest[0] = Catalog(*client.catalog())
+        return not latest[0].readers(statement.name)
+
+    wait_until(readers_gone, timeout=client.within(), description=f"the readers of {statement.name} to be dropped",
+               last_seen=lambda: ", ".join(sorted(latest[0].readers(statement.name))))
+    return latest[0]
+
+
+# The first release's single ``KsqlStatements`` resource was served by a class of this name in this module;
+# its state names it, so Pulumi loads this class to read and update that state (see providers/ksqldb/directory.py).
+KsqlStatementsProvider = KsqlDirectoryProvider

@@ -14,8 +14,9 @@ from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlObjectProvider
 class _KsqlObject(pulumi.dynamic.Resource):
     """Inputs: the object's ``statement`` (variables substituted) with its ``file`` and ``index`` for
     messages; ``upstream``: the names of the objects it reads, taken from their resources' outputs, so that
-    replacing one replaces this one too; ``pipeline``: every statement of the SQL directory, used to prove
-    a rebuild before it starts. Outputs: ``sql`` (normalised), ``query_id``, ``query_state``, ``topic``,
+    replacing one replaces this one too; ``related``: the statements a rebuild of it needs (everything
+    downstream, and what those read beside it), used to prove a rebuild before it starts. Outputs: ``sql``
+    (normalised), ``query_id``, ``query_state``, ``topic``,
     ``adopted``."""
 
     object_name: pulumi.Output[str]
@@ -27,13 +28,15 @@ class _KsqlObject(pulumi.dynamic.Resource):
 
     def __init__(self, resource_name: str, *, ksqldb_url: pulumi.Input[str], object_name: str, kind: str,
                  statement: str, file: str, index: int, upstream: Mapping[str, pulumi.Input[str]],
-                 pipeline: list[dict[str, Any]], streams_properties: Mapping[str, str] | None = None,
+                 related: list[dict[str, Any]], streams_properties: Mapping[str, str] | None = None,
                  username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
                  ready_timeout: float = DEFAULT_READY_TIMEOUT, opts: pulumi.ResourceOptions | None = None):
         props = {
-            "ksqldb_url": ksqldb_url, "username": username, "password": password, "ready_timeout": ready_timeout,
+            "ksqldb_url": ksqldb_url, "username": username,
+            "password": pulumi.Output.secret(password) if password is not None else None,
+            "ready_timeout": ready_timeout,
             "object_name": object_name, "kind": kind, "statement": statement, "file": file, "index": index,
-            "upstream": dict(upstream), "pipeline": pipeline,
+            "upstream": dict(upstream), "related": related,
             "streams_properties": dict(streams_properties or {}),
             "sql": None, "query_id": None, "query_state": None, "topic": None, "adopted": None,
             "live_differences": None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+from typing import Any, Mapping
 
 import pulumi
 import pytest
@@ -24,6 +25,7 @@ from providers.ksqldb import (
     KsqlObjectProvider,
     load_sql_dir,
 )
+from providers.ksqldb.directory import KsqlDirectoryProvider, RetireError
 from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlStatementsProvider
 from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb
@@ -101,12 +103,20 @@ def op_of(ops: dict[str, str], obj: str) -> str:
     return ops[f"ksql-{obj.lower().replace('_', '-')}"]
 
 
+DIRECTORY = "ksql"  # the pipeline's KsqlDirectory resource, named like the component
+
+
+def objects_of(ops: Mapping[str, Any]) -> dict[str, Any]:
+    """The per-object entries of an engine result or state (without the pipeline's KsqlDirectory)."""
+    return {name: value for name, value in ops.items() if name != DIRECTORY}
+
+
 # --- create, no-op, address changes -------------------------------------------------------------
 
 def test_fake_first_apply_creates_each_object_in_dependency_order_with_properties(fake, messages):
     stack = Deployment()
     ops = stack.up(program(fake))
-    assert set(ops.values()) == {"create"} and len(ops) == 5
+    assert set(ops.values()) == {"create"} and len(objects_of(ops)) == 5 and DIRECTORY in ops
     created = [d.split()[1] for d in ddl(fake)]
     assert sorted(created) == ["CLICKS", "ENRICHED", "ERRORS", "PER_MIN", "USERS"]
     assert in_order(created, "CLICKS", "ENRICHED", "PER_MIN") and in_order(created, "USERS", "ENRICHED")
@@ -132,8 +142,8 @@ def test_fake_url_and_credentials_are_addresses_updated_in_place_without_ddl(fak
     stack, _ = deployed(fake)
     moved = declare(FILES, VARIABLES, url=fake.url.replace("127.0.0.1", "localhost"), username="ksql",
                     password="rotated-pw")
-    assert set(stack.preview(moved).values()) == {"update"}
-    assert set(stack.up(moved).values()) == {"update"}
+    assert set(objects_of(stack.preview(moved)).values()) == {"update"}
+    assert set(objects_of(stack.up(moved)).values()) == {"update"}
     assert fake.mutations == [] and all(s.split()[0] == "SHOW" for s in fake.statements)
     assert stack.state["ksql-clicks"].deployed.outs["ksqldb_url"].startswith("http://localhost:")
 
@@ -259,7 +269,7 @@ def test_fake_empty_state_against_a_server_holding_every_object_adopts_all(fake,
     ops = stack.up(program(fake))
     assert set(ops.values()) == {"create"}
     assert fake.mutations == []
-    assert all(s.deployed.outs["adopted"] for s in stack.state.values())
+    assert all(s.deployed.outs["adopted"] for s in objects_of(stack.state).values())
     assert sum("already existed at" in m and "adopted it" in m for m in messages) == 5
     assert not any("warning" in m for m in messages)
 
@@ -272,28 +282,40 @@ def test_fake_project_files_adopted_with_empty_state(fake):
     fake.reset_calls()
     again = Deployment()
     again.up(resources)
-    assert fake.mutations == [] and len(again.state) == objects == len(resources)
+    assert fake.mutations == [] and len(objects_of(again.state)) == objects == len(resources) - 1
 
 
-def test_fake_an_existing_object_that_means_something_else_is_rebuilt_after_a_dry_run(fake, messages):
+def test_fake_an_existing_object_that_means_something_else_is_adopted_as_it_is_then_rebuilt_by_a_shown_replace(
+        fake, messages):
     with KsqlClient(Endpoint(fake.url)) as client:
         client.execute(SOURCE_TEXT + "CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS "
                                      "WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY STATUS;")
     fake.reset_calls()
-    Deployment().up(program(fake))
-    assert ddl(fake)[:2] == ["DROP ERRORS", "CREATE ERRORS"] or "DROP ERRORS" in ddl(fake)
-    assert fake.sources["ERRORS"].window is None
-    assert any("TABLE ERRORS exists as another object (window TUMBLING (declared: none))" in m for m in messages)
+    stack = Deployment()
+    stack.up(program(fake))
+    assert "DROP ERRORS" not in ddl(fake) and fake.sources["ERRORS"].window == "TUMBLING"
+    assert any("TABLE ERRORS already existed" in m and "window TUMBLING (declared: none)" in m
+               and "the next `pulumi up` rebuilds it" in m for m in messages)
+    assert stack.state["ksql-errors"].deployed.outs["live_differences"]
+    fake.reset_calls()
+    assert op_of(stack.preview(program(fake)), "ERRORS") == "replace" and fake.mutations == []
+    assert op_of(stack.up(program(fake)), "ERRORS") == "replace"
+    assert ddl(fake) == ["DROP ERRORS", "CREATE ERRORS"] and fake.sources["ERRORS"].window is None
 
 
-def test_fake_adoption_warns_when_only_the_query_expressions_differ(fake, messages):
+def test_fake_an_adopted_query_whose_expressions_differ_is_rebuilt_by_the_next_up(fake, messages):
     with KsqlClient(Endpoint(fake.url)) as client:
         client.execute(SOURCE_TEXT + "CREATE TABLE ERRORS AS SELECT STATUS, COUNT(*) AS N FROM CLICKS "
                                      "WHERE STATUS > 300 GROUP BY STATUS;")
     fake.reset_calls()
-    Deployment().up(program(fake))
+    stack = Deployment()
+    stack.up(program(fake))
     assert "DROP ERRORS" not in ddl(fake)
-    assert any(m.startswith("warning: ksqlDB: 02_derived.sql: statement 3") and "--replace" in m for m in messages)
+    assert any(m.startswith("warning: ksqlDB: 02_derived.sql: statement 3") and "expressions differ" in m
+               for m in messages)
+    fake.reset_calls()
+    assert op_of(stack.up(program(fake)), "ERRORS") == "replace"
+    assert ddl(fake) == ["DROP ERRORS", "CREATE ERRORS"] and "STATUS > 400" in fake.sources["ERRORS"].statement
 
 
 SOURCE_TEXT = SOURCES.replace("${partitions}", "1")
@@ -400,7 +422,7 @@ def test_fake_503_is_retried_within_ready_timeout_not_a_fixed_count(fake, monkey
     monkeypatch.setattr("providers.http.backoff", lambda first, most: wait_fixed(0.01))
     with KsqlClient(Endpoint(fake.url, ready_timeout=30)) as client:
         fake.unavailable(12)  # more than the default attempt cap of other calls
-        assert client.catalog() == ([], [])
+        assert client.catalog() == ([], [], [])
     assert len(fake.calls_to("POST", "/ksql")) == 13
 
 
@@ -465,18 +487,33 @@ def test_fake_deleting_what_is_already_gone_sends_nothing(fake):
 
 # --- moving from the single-resource shape --------------------------------------------------------
 
-def test_fake_stacks_deployed_as_one_resource_move_to_one_resource_per_object_without_losing_anything(fake, messages):
+def test_fake_first_release_state_moves_to_one_resource_per_object_retiring_what_is_no_longer_declared(
+        fake, messages):
     files = load_sql_dir(PROJECT_KSQL)
     Deployment().up(declare(files, PROJECT_VARIABLES, url=fake.url))  # what the old resource had created
+    with KsqlClient(Endpoint(fake.url)) as client:  # an object the first release declared and today's SQL does not
+        client.execute("CREATE STREAM SITE_CLICKSTREAM AS SELECT * FROM CLICKSTREAM EMIT CHANGES;")
     fake.reset_calls()
     old_state = {"ksqldb_url": fake.url, "objects": sorted(fake.sources), "statements": {}}
-    stack = Deployment()
-    stack.up(declare(files, PROJECT_VARIABLES, url=fake.url))
     legacy = dill_round_trip(KsqlStatementsProvider())
     assert legacy.read("ksql-0", old_state).outs == old_state
-    legacy.delete("ksql-0", old_state)  # the engine deletes the old resource last, with this class
-    assert fake.mutations == [] and len(fake.sources) == len(old_state["objects"])
-    assert any("released" in m and "nothing dropped" in m for m in messages)
+    news = {"ksqldb_url": fake.url, "declared": sorted(set(old_state["objects"]) - {"SITE_CLICKSTREAM"})}
+    assert legacy.diff("ksql-0", old_state, news).changes is True  # the preview warns, changing nothing
+    assert fake.mutations == [] and any("SITE_CLICKSTREAM no longer declared" in m for m in messages)
+    outs = legacy.update("ksql-0", old_state, news).outs
+    assert ddl(fake) == ["DROP SITE_CLICKSTREAM"] and "DELETE TOPIC" in fake.mutations[0]
+    assert "objects" not in outs and legacy.diff("ksql-0", outs, news).changes is False
+
+
+def test_fake_retiring_an_object_that_a_hand_made_stream_reads_is_refused_naming_it(fake):
+    with KsqlClient(Endpoint(fake.url)) as client:
+        client.execute(SOURCE_TEXT + "CREATE STREAM OLD AS SELECT * FROM CLICKS EMIT CHANGES; "
+                                     "CREATE STREAM HANDMADE AS SELECT * FROM OLD EMIT CHANGES;")
+    fake.reset_calls()
+    old_state = {"ksqldb_url": fake.url, "objects": ["CLICKS", "USERS", "OLD"], "statements": {}}
+    with pytest.raises(RetireError, match="cannot drop OLD.*HANDMADE read from it"):
+        KsqlDirectoryProvider().update("ksql-0", old_state, {"ksqldb_url": fake.url, "declared": ["CLICKS", "USERS"]})
+    assert fake.mutations == []
 
 
 # --- inputs, secrets, serialization ---------------------------------------------------------------

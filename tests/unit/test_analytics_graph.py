@@ -92,7 +92,7 @@ def test_datagen_sources_and_ksql_statements():
         assert config["kafka.topic"] == topic and config == declared.config
         assert config["max.interval"] == str(interval)
         assert by_name[name].inputs["connect_url"] == "http://localhost:8083"
-    objects = with_input(g, "ksqldb_url")
+    objects = with_input(g, "object_name")
     expected = parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(cfg))
     assert sorted(o.inputs["object_name"] for o in objects) == sorted(s.name for s in expected)
     assert set(connectors.DERIVED_TABLES) <= {s.name for s in expected}
@@ -111,7 +111,7 @@ def test_datagen_sources_and_ksql_statements():
 def test_high_bandwidth_threshold_comes_from_stack_config():
     g = run_stack("dev", {"highBandwidthPercent": "200"})
     expected = ksql_variables(StackConfig(high_bandwidth_percent=200))["highBandwidthBytes"]
-    (table,) = [o for o in with_input(g, "ksqldb_url") if o.inputs["object_name"] == "HIGH_BANDWIDTH_SESSIONS"]
+    (table,) = [o for o in with_input(g, "object_name") if o.inputs["object_name"] == "HIGH_BANDWIDTH_SESSIONS"]
     assert f"> {expected}" in table.inputs["statement"] and expected == "501893"
 
 

@@ -48,12 +48,14 @@ from providers.http import (
     or_none,
 )
 from providers.ksqldb import KsqlStream
+from providers.ksqldb.directory import CONTRACT as KSQL_DIRECTORY
 from providers.ksqldb.provider import CONTRACT as KSQL_OBJECT
 
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "resources"
 TABLES = [("connector.md", CONNECTOR), ("elasticsearch-grafana.md", INDEX_TEMPLATE),
           ("elasticsearch-grafana.md", DATASOURCE), ("elasticsearch-grafana.md", FOLDER),
-          ("elasticsearch-grafana.md", DASHBOARD), ("ksqldb.md", KSQL_OBJECT)]
+          ("elasticsearch-grafana.md", DASHBOARD), ("ksqldb.md", KSQL_OBJECT),
+          ("ksqldb.md", KSQL_DIRECTORY)]
 
 EXAMPLE = Contract("Example", [
     *contract.connection("url"),

@@ -1,0 +1,126 @@
+"""``KsqlDirectory``: the names a SQL directory declares, one resource per ``KsqlPipeline``.
+
+It takes over the state of the first release's single ``KsqlStatements`` resource (same URN, through an
+alias), so a stack deployed with it moves to one resource per object without leaving anything behind: the
+objects the old resource managed that the SQL files no longer declare are **retired** — dropped by ``up``
+(readers first, derived objects with their topics), announced as a warning by the preview, before any
+per-object resource runs (they all depend on this one). Everything still declared is adopted by its own
+per-object resource (0 DROP, 0 CREATE). A stack that never had the old resource never retires anything:
+removing a statement from the files deletes its own resource.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Mapping
+
+import pulumi
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+from providers.contract import DEFAULT_READY_TIMEOUT, OUTPUT, PROVIDER, Contract, Field, connection
+from providers.http import Endpoint
+from providers.ksqldb.client import KsqlClient, KsqlError
+from providers.ksqldb.plan import CREATING_QUERY_PREFIXES, Catalog, drop_sql
+
+CONTRACT = Contract("KsqlDirectory", [
+    *connection("ksqldb_url", service="ksqlDB"),
+    Field("declared", PROVIDER, doc="names of the objects the SQL files declare; not compared"),
+    Field("objects", OUTPUT, doc="only in a state the first release wrote: the objects its single resource "
+                                 "managed; those no longer declared are dropped by the next `up`"),
+])
+SECRET_OUTPUTS = CONTRACT.secret_outputs
+
+
+class RetireError(Exception):
+    """An object to retire cannot be dropped; the message names it and what to do."""
+
+
+def retired(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """Objects the first release's resource managed (``objects`` of its state) that are declared no more."""
+    declared = set(news.get("declared") or [])
+    return [name for name in olds.get("objects") or [] if name not in declared]
+
+
+class KsqlDirectoryProvider(ResourceProvider):
+    """Keeps the declared names; retires what the first release's resource managed and is no longer declared."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        news, failures = CONTRACT.check(news)
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if "objects" not in olds:
+            return CONTRACT.diff(olds, news)  # an address or credential change: recorded, nothing sent
+        gone = retired(olds, news)
+        if gone:
+            pulumi.log.warn(f"ksqlDB: {', '.join(gone)} no longer declared in the SQL files: `pulumi up` drops "
+                            f"{'it' if len(gone) == 1 else 'them'} (readers first; derived objects with their "
+                            f"topics) before it changes anything else")
+        return DiffResult(changes=True)  # the first release's state is rewritten in this shape
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"ksql-directory-{uuid.uuid4().hex[:12]}", _outs(props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        gone = retired(olds, news)
+        if gone:
+            endpoint = Endpoint(url=news["ksqldb_url"], username=news.get("username") or None,
+                                password=news.get("password") or None,
+                                ready_timeout=float(news.get("ready_timeout") or DEFAULT_READY_TIMEOUT))
+            with KsqlClient(endpoint) as client:
+                client.wait_ready()
+                _retire(client, gone)
+        return UpdateResult(_outs(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Each declared object is deleted by its own resource; nothing is left here to drop."""
+
+
+def _outs(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in props.items() if key not in ("objects", "statements", "sources")}
+
+
+def _retire(client: KsqlClient, names: list[str]) -> None:
+    """Drop ``names`` (readers first; derived objects with their topics), after terminating the INSERT
+    queries that touch them. A reader that is neither retired nor gone stops it, naming the reader."""
+    catalog = Catalog(*client.catalog())
+    pending = [name for name in names if name in catalog.sources]
+    while pending:
+        free = [name for name in pending if not catalog.readers(name) & set(pending)]
+        blocked = {name: sorted(catalog.readers(name)) for name in pending if catalog.readers(name) - set(pending)}
+        if blocked:
+            name, readers = next(iter(blocked.items()))
+            raise RetireError(f"cannot drop {name}, no longer declared in the SQL files: {', '.join(readers)} read "
+                              f"from it and are not declared either (made by hand?). Drop them, or declare "
+                              f"{name} again, then run `pulumi up` again.")
+        for name in free:
+            for query_id in catalog.inserts_touching(name):
+                _run(client, f"TERMINATE {query_id};")
+            source = catalog.sources[name]
+            derived = any(q["id"].startswith(CREATING_QUERY_PREFIXES) for q in source.get("writeQueries") or [])
+            _run(client, drop_sql(source.get("type", "STREAM").upper(), name, delete_topic=derived))
+        catalog = Catalog(*client.catalog())
+        pending = [name for name in pending if name in catalog.sources]
+
+
+def _run(client: KsqlClient, text: str) -> None:
+    try:
+        client.execute(text)
+    except KsqlError as exc:
+        raise RetireError(f"{text.rstrip(';')} failed: {exc}") from None
+    pulumi.log.info(f"ksqlDB: {text.rstrip(';').replace(' IF EXISTS', '').lower()} (no longer declared)")
+
+
+class KsqlDirectory(pulumi.dynamic.Resource, module="ksqldb", name="Directory"):
+    """The names ``KsqlPipeline`` declares; see the module docstring."""
+
+    def __init__(self, resource_name: str, *, ksqldb_url: pulumi.Input[str], declared: list[str],
+                 username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
+                 ready_timeout: float = DEFAULT_READY_TIMEOUT, opts: pulumi.ResourceOptions | None = None):
+        props = {"ksqldb_url": ksqldb_url, "username": username,
+                 "password": pulumi.Output.secret(password) if password is not None else None,
+                 "ready_timeout": ready_timeout, "declared": list(declared)}
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
+        super().__init__(KsqlDirectoryProvider(), resource_name, props, opts)

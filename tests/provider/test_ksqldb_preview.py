@@ -1,0 +1,189 @@
+"""Provider tier (fake ksqlDB): a preview and a refused change touch nothing; a missing topic is drift.
+
+ksqlDB validates a request in a sandbox whose topic client passes deletions through to Kafka, so a dry
+run holding ``DROP ... DELETE TOPIC`` deletes topics even when it is refused. These tests hold the proof
+of a rebuild to "no request that can change anything": every request a preview sends is a read or a dry
+run without ``DELETE TOPIC``, and the topics, objects and queries are the same afterwards.
+"""
+from __future__ import annotations
+
+import threading
+
+import pulumi
+import pytest
+
+from benchmarks.ksql_changes import changes
+from clickstream.analytics import KSQL_DIR, ksql_variables
+from providers.http import Endpoint, wait_until
+from providers.ksqldb import KsqlObjectError, load_sql_dir
+from providers.ksqldb.client import KsqlClient
+from providers.ksqldb.parser import dependents, parse_sources
+from providers.ksqldb.provider import KsqlObjectProvider
+from stackconfig import StackConfig
+from tests.fakes.ksqldb import FakeKsqlDb
+from tests.provider.ksql_stack import declare
+from tests.provider.pulumi_engine import Deployment
+
+pytestmark = pytest.mark.fake
+
+FILES = load_sql_dir(KSQL_DIR)
+VARIABLES = ksql_variables(StackConfig())
+READS = ("SHOW", "LIST", "DESCRIBE")
+
+
+@pytest.fixture
+def fake():
+    with FakeKsqlDb() as server:
+        yield server
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "info", lambda msg, *a, **k: said.append(msg))
+    monkeypatch.setattr(pulumi.log, "warn", lambda msg, *a, **k: said.append("warning: " + msg))
+    return said
+
+
+def deployed(fake) -> Deployment:
+    stack = Deployment()
+    stack.up(declare(FILES, VARIABLES, url=fake.url))
+    fake.reset_calls()
+    return stack
+
+
+def snapshot(fake) -> tuple:
+    """Topics (with partitions), objects (with statements) and query states of the fake."""
+    return (sorted((name, topic.partitions) for name, topic in fake.topics.items()),
+            sorted((name, source.statement) for name, source in fake.sources.items()),
+            sorted((query_id, query.state) for query_id, query in fake.queries.items()))
+
+
+def assert_nothing_could_change(fake) -> None:
+    """Every POST /ksql was a read, or a dry run (ends with the sentinel) holding no DELETE TOPIC."""
+    for call in fake.calls_to("POST", "/ksql"):
+        sql = call.body["ksql"]
+        if sql.lstrip().upper().startswith(READS):
+            continue
+        assert "PULUMI_DRY_RUN_" in sql.rstrip().rsplit(";", 2)[-2], f"not a dry run: {sql[:200]}"
+        assert "DELETE TOPIC" not in sql.upper(), f"a dry run that deletes topics: {sql[:200]}"
+
+
+@pytest.mark.parametrize("kind", list(changes(FILES, VARIABLES)))
+def test_the_preview_of_every_change_kind_touches_nothing(fake, kind):
+    stack = deployed(fake)
+    before = snapshot(fake)
+    changed_files, changed_variables = changes(FILES, VARIABLES)[kind]
+    try:
+        stack.preview(declare(changed_files, changed_variables, url=fake.url))
+    except KsqlObjectError:
+        assert "partition" in kind  # the one change ksqlDB refuses
+    assert fake.mutations == [] and snapshot(fake) == before
+    assert_nothing_could_change(fake)
+
+
+def test_a_refused_partition_change_leaves_all_17_topics_at_preview_and_at_up(fake):
+    stack = deployed(fake)
+    before = snapshot(fake)
+    assert len(before[0]) == 17
+    refused = declare(FILES, {**VARIABLES, "partitions": "6"}, url=fake.url)
+    for attempt in (stack.preview, stack.up):
+        with pytest.raises(KsqlObjectError, match="refused this statement in a dry run"):
+            attempt(refused)
+    assert fake.mutations == [] and snapshot(fake) == before
+    assert_nothing_could_change(fake)
+
+
+def test_a_refusal_names_the_statement_it_is_about_whichever_object_is_proven(fake):
+    stack = deployed(fake)
+    refused = {r.name: r for r in declare(FILES, {**VARIABLES, "partitions": "6"}, url=fake.url)}
+    provider = KsqlObjectProvider()
+    for name, file_statement, topic in (("clickstream-codes", "statement 2", "clickstream_codes"),
+                                        ("clickstream", "statement 1", "'clickstream'"),
+                                        ("web-users", "statement 3", "clickstream_users")):
+        stored = stack.state[f"ksql-{name}"]
+        news = provider.check(stored.deployed.inputs, refused[f"ksql-{name}"].inputs).inputs
+        with pytest.raises(KsqlObjectError) as err:
+            provider.diff(stored.deployed.id, stored.deployed.outs, news)
+        assert str(err.value).startswith(f"01_sources.sql: {file_statement} ") and topic in str(err.value)
+
+
+def test_a_derived_object_whose_partitions_change_is_proven_on_a_topic_of_its_own_and_rebuilt(fake):
+    stack = deployed(fake)
+    files = {**FILES, "40_errors.sql": FILES["40_errors.sql"].replace(
+        "CREATE TABLE ERRORS_PER_MIN_ALERT AS", "CREATE TABLE ERRORS_PER_MIN_ALERT WITH (PARTITIONS = 2) AS", 1)}
+    changed = declare(files, VARIABLES, url=fake.url)
+    plan = stack.preview(changed)
+    assert plan["ksql-errors-per-min-alert"] == "replace" and fake.mutations == []
+    assert any("pulumi_proof_" in call.body["ksql"] for call in fake.calls_to("POST", "/ksql"))
+    assert_nothing_could_change(fake)
+    stack.up(changed)
+    assert fake.topics["ERRORS_PER_MIN_ALERT"].partitions == 2
+    assert not [name for name in fake.topics if name.startswith("pulumi_proof_")]
+
+
+def test_a_deleted_topic_is_drift_seen_by_refresh_and_rebuilt_with_its_readers_by_up(fake):
+    stack = deployed(fake)
+    del fake.topics["USER_CLICKSTREAM"]  # deleted out of band (the object and its query still run)
+    refreshed = stack.refresh()
+    assert refreshed["ksql-user-clickstream"] == "changed"
+    assert "its topic 'USER_CLICKSTREAM' is missing" in stack.state["ksql-user-clickstream"].deployed.outs[
+        "live_differences"]
+    ops = stack.up(declare(FILES, VARIABLES, url=fake.url))
+    assert ops["ksql-user-clickstream"] == "replace" and ops["ksql-clicks-per-city"] == "replace"
+    assert ops["ksql-clickstream"] == "same" and "USER_CLICKSTREAM" in fake.topics
+    fake.reset_calls()
+    assert set(stack.up(declare(FILES, VARIABLES, url=fake.url)).values()) == {"same"} and fake.calls == []
+
+
+def test_an_adoption_over_a_missing_topic_is_not_same(fake, messages):
+    deployed(fake)
+    del fake.topics["EVENTS_PER_MIN"]
+    stack = Deployment()
+    stack.up(declare(FILES, VARIABLES, url=fake.url))
+    assert fake.mutations == []
+    assert stack.state["ksql-events-per-min"].deployed.outs["live_differences"] == [
+        "its topic 'EVENTS_PER_MIN' is missing"]
+    assert any("EVENTS_PER_MIN already existed" in m and "topic 'EVENTS_PER_MIN' is missing" in m for m in messages)
+    assert stack.preview(declare(FILES, VARIABLES, url=fake.url))["ksql-events-per-min"] == "replace"
+
+
+def test_a_drop_waits_for_declared_readers_that_another_replacement_drops(fake, messages):
+    """Two replaced sources share readers; the engine runs their chains in parallel, so one source's DROP
+    can come while the other chain still has to drop the shared readers: it waits for them."""
+    stack = deployed(fake)
+    stored = stack.state["ksql-web-users"]
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def drop_web_users() -> None:
+        try:
+            KsqlObjectProvider().delete(stored.deployed.id, stored.deployed.outs)
+        except BaseException as exc:  # reported by the assertion below
+            failure.append(exc)
+        done.set()
+
+    thread = threading.Thread(target=drop_web_users)
+    thread.start()
+    wait_until(lambda: any("waiting for" in m and "before dropping WEB_USERS" in m for m in messages),
+               timeout=10, description="the drop of WEB_USERS to wait for its readers")
+    assert "WEB_USERS" in fake.sources
+    statements = parse_sources(FILES, VARIABLES)
+    readers = dependents({s.name: s.depends_on for s in statements}, {"USER_CLICKSTREAM"})
+    with KsqlClient(Endpoint(fake.url)) as client:  # what the other replacement's chain does meanwhile
+        for reader in reversed([s for s in statements if s.name in readers]):
+            client.execute(f"DROP {reader.kind} {reader.name} DELETE TOPIC;")
+    wait_until(done.is_set, timeout=10, description="the drop of WEB_USERS")
+    thread.join()
+    assert failure == [] and "WEB_USERS" not in fake.sources
+
+
+def test_a_drop_refused_for_a_reader_made_by_hand_names_it_at_once(fake):
+    stack = deployed(fake)
+    with KsqlClient(Endpoint(fake.url)) as client:
+        client.execute("CREATE STREAM HANDMADE AS SELECT * FROM CLICKSTREAM EMIT CHANGES;")
+    fake.reset_calls()
+    stored = stack.state["ksql-clickstream"]
+    with pytest.raises(KsqlObjectError, match="HANDMADE read from it and are not declared"):
+        KsqlObjectProvider().delete(stored.deployed.id, {**stored.deployed.outs, "ready_timeout": 300})
+    assert fake.mutations == []
