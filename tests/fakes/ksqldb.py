@@ -403,8 +403,9 @@ class _Engine:
         if head in ("SHOW QUERIES", "LIST QUERIES"):
             return {"@type": "queries", "queries": [self._running(q) for q in self.state.queries.values()]}
         if head in ("SHOW TOPICS", "LIST TOPICS"):
-            return {"@type": "kafka_topics", "topics": [{"name": name, "replicaInfo": [topic.replicas] * topic.partitions}
-                                                        for name, topic in sorted(self.state.topics.items())]}
+            return {"@type": "kafka_topics",
+                    "topics": [{"name": name, "replicaInfo": [topic.replicas] * topic.partitions}
+                               for name, topic in sorted(self.state.topics.items())]}
         verb = toks[0] if toks else ""
         if verb == "DESCRIBE":
             name = identifier(toks[1])
