@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Mapping, cast
+from typing import Any, Mapping, cast
 
 import pulumi
 
@@ -41,7 +41,8 @@ class KsqlPipeline(pulumi.ComponentResource):
         # e.g. the connectors feeding the sources: the objects wait for them too
         external = cast(list, opts.depends_on) if opts and isinstance(opts.depends_on, list) else []
         statements = parse_sources(sources, variables or {})
-        connection = dict(ksqldb_url=ksqldb_url, username=username, password=password, ready_timeout=ready_timeout)
+        connection: dict[str, Any] = dict(ksqldb_url=ksqldb_url, username=username, password=password,
+                                          ready_timeout=ready_timeout)
         self.directory = KsqlDirectory(
             name, declared=[s.name for s in statements], **connection,
             opts=pulumi.ResourceOptions(parent=self, depends_on=external, aliases=[
