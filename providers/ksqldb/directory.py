@@ -1,4 +1,10 @@
-"""``KsqlDirectory``: the names a SQL directory declares, one resource per ``KsqlPipeline``.
+"""``KsqlDirectory``: the statements a SQL directory declares, stored once, one resource per ``KsqlPipeline``.
+
+When the declared objects change (first of all when the stack is new), its ``check`` has ksqlDB check the
+creation of every declared object that does not run yet, in a dry run that changes nothing
+(:func:`providers.ksqldb.plan.first_refused`), and reports **every** statement ksqlDB refuses, with its file
+and statement number, at preview — before anything is created. Offline (ksqlDB not answering within a few
+seconds) that check is left to the statements themselves, and says so.
 
 It takes over the state of the first release's single ``KsqlStatements`` resource (same URN, through an
 alias), so a stack deployed with it moves to one resource per object without leaving anything behind: the
@@ -14,16 +20,29 @@ import uuid
 from typing import Any, Mapping
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from providers.contract import DEFAULT_READY_TIMEOUT, OUTPUT, PROVIDER, Contract, Field, connection
-from providers.http import Endpoint
+from providers.http import Endpoint, ServiceTimeout
+from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError
-from providers.ksqldb.plan import CREATING_QUERY_PREFIXES, Catalog, drop_sql
+from providers.ksqldb.parser import Statement, dependents, statement_of
+from providers.ksqldb.plan import CREATING_QUERY_PREFIXES, Catalog, Rebuild, drop_sql, executable, refusal
+
+CHECK_WAIT = 10.0  # seconds: how long a preview waits for ksqlDB before it leaves the check to the statements
 
 CONTRACT = Contract("KsqlDirectory", [
     *connection("ksqldb_url", service="ksqlDB"),
-    Field("declared", PROVIDER, doc="names of the objects the SQL files declare; not compared"),
+    Field("statements", PROVIDER, doc="every statement of the SQL files (file, index, text), in dependency order; "
+                                      "checked by ksqlDB when the declared objects change; not compared"),
     Field("objects", OUTPUT, doc="only in a state the first release wrote: the objects its single resource "
                                  "managed; those no longer declared are dropped by the next `up`"),
 ])
@@ -34,17 +53,28 @@ class RetireError(Exception):
     """An object to retire cannot be dropped; the message names it and what to do."""
 
 
+def declared(props: Mapping[str, Any]) -> list[Statement]:
+    """The statements of ``props`` (none in a state the first release wrote)."""
+    return [statement_of(entry) for entry in props.get("statements") or []]
+
+
 def retired(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
     """Objects the first release's resource managed (``objects`` of its state) that are declared no more."""
-    declared = set(news.get("declared") or [])
-    return [name for name in olds.get("objects") or [] if name not in declared]
+    names = {statement.name for statement in declared(news)}
+    return [name for name in olds.get("objects") or [] if name not in names]
 
 
 class KsqlDirectoryProvider(ResourceProvider):
-    """Keeps the declared names; retires what the first release's resource managed and is no longer declared."""
+    """Checks and keeps the declared statements; retires what the first release's resource managed and
+    no file declares any more."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news, failures = CONTRACT.check(news)
+        if failures or is_unknown(news.get("ksqldb_url")) or is_unknown(news.get("statements")):
+            return CheckResult(news, failures)
+        statements = declared(news)
+        if {s.name for s in statements} != {s.name for s in declared(olds)}:
+            failures.extend(CheckFailure("statements", reason) for reason in _refused_creations(news, statements))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -105,6 +135,38 @@ def _retire(client: KsqlClient, names: list[str]) -> None:
         pending = [name for name in pending if name in catalog.sources]
 
 
+def _refused_creations(props: Mapping[str, Any], statements: list[Statement]) -> list[str]:
+    """Every declared statement whose creation ksqlDB refuses (with what it said), found by dry runs that
+    change nothing: the creation of every object that does not run yet, in order; a refused one is left
+    out with everything that reads it, and the rest is checked again."""
+    endpoint = Endpoint(url=props["ksqldb_url"], username=props.get("username") or None,
+                        password=props.get("password") or None,
+                        ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT))
+    with KsqlClient(endpoint) as client:
+        try:
+            client.wait_ready(timeout=min(CHECK_WAIT, endpoint.ready_timeout))
+        except ServiceTimeout as exc:
+            pulumi.log.info(f"ksqlDB: not checking the SQL files against ksqlDB now ({exc}); each statement is "
+                            f"checked when it runs")
+            return []
+        catalog = Catalog(*client.catalog())
+        pending = [s for s in statements if not catalog.exists(s)]
+        graph = {s.name: s.depends_on for s in statements}
+        reasons: list[str] = []
+        while pending:
+            plan = Rebuild([s.name for s in pending], [executable(s) for s in pending], pending)
+            try:
+                client.dry_run(plan.script)
+                break
+            except KsqlError as exc:
+                culprit, answer = refusal(client, plan, {}, exc) or (pending[0], exc)
+            reasons.append(f"{culprit.where}: ksqlDB refuses it (checked in a dry run, nothing was changed): "
+                           f"ksqlDB error {answer.error_code}: {answer.message}")
+            skipped = dependents(graph, {culprit.name})
+            pending = [s for s in pending if s.name not in skipped]
+        return reasons
+
+
 def _run(client: KsqlClient, text: str) -> None:
     try:
         client.execute(text)
@@ -114,13 +176,13 @@ def _run(client: KsqlClient, text: str) -> None:
 
 
 class KsqlDirectory(pulumi.dynamic.Resource, module="ksqldb", name="Directory"):
-    """The names ``KsqlPipeline`` declares; see the module docstring."""
+    """The statements ``KsqlPipeline`` declares; see the module docstring."""
 
-    def __init__(self, resource_name: str, *, ksqldb_url: pulumi.Input[str], declared: list[str],
+    def __init__(self, resource_name: str, *, ksqldb_url: pulumi.Input[str], statements: list[dict[str, Any]],
                  username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
                  ready_timeout: float = DEFAULT_READY_TIMEOUT, opts: pulumi.ResourceOptions | None = None):
         props = {"ksqldb_url": ksqldb_url, "username": username,
                  "password": pulumi.Output.secret(password) if password is not None else None,
-                 "ready_timeout": ready_timeout, "declared": list(declared)}
+                 "ready_timeout": ready_timeout, "statements": list(statements)}
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
         super().__init__(KsqlDirectoryProvider(), resource_name, props, opts)

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import pathlib
 import re
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TOKEN = re.compile(r"""
@@ -245,6 +245,12 @@ def parse_file(file: str, text: str, variables: Mapping[str, object] | None = No
         out.append(Statement(file=file, index=index, kind=kind, name=name, sql=normalise(body),
                              depends_on=tuple(depends), text=body, is_query=is_query, target=target))
     return out
+
+
+def statement_of(entry: Mapping[str, Any]) -> Statement:
+    """The Statement of one ``{"file", "index", "statement"}`` entry (``statement`` already substituted)."""
+    (parsed,) = parse_file(entry["file"], entry["statement"])
+    return dataclasses.replace(parsed, index=int(entry["index"]))
 
 
 def parse_sources(sources: Mapping[str, str], variables: Mapping[str, object] | None = None) -> list[Statement]:

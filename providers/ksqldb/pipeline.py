@@ -43,8 +43,9 @@ class KsqlPipeline(pulumi.ComponentResource):
         statements = parse_sources(sources, variables or {})
         connection: dict[str, Any] = dict(ksqldb_url=ksqldb_url, username=username, password=password,
                                           ready_timeout=ready_timeout)
+        entries = {s.name: {"file": s.file, "index": s.index, "statement": s.text} for s in statements}
         self.directory = KsqlDirectory(
-            name, declared=[s.name for s in statements], **connection,
+            name, statements=list(entries.values()), **connection,
             opts=pulumi.ResourceOptions(parent=self, depends_on=external, aliases=[
                 pulumi.Alias(type_=UNTYPED_DYNAMIC_RESOURCE, parent=pulumi.ROOT_STACK_RESOURCE)]))
         self.resources: dict[str, _KsqlObject] = {}
@@ -54,8 +55,7 @@ class KsqlPipeline(pulumi.ComponentResource):
                 child_name(name, statement), object_name=statement.name, kind=statement.kind,
                 statement=statement.text, file=statement.file, index=statement.index,
                 upstream={dep: resource.object_name for dep, resource in upstream.items()},
-                related=[{"file": s.file, "index": s.index, "statement": s.text}
-                         for s in related(statements, statement.name)],
+                related=[entries[s.name] for s in related(statements, statement.name)],
                 streams_properties=streams_properties, **connection,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*external, self.directory, *upstream.values()]))
         self.objects = [s.name for s in statements]

@@ -12,7 +12,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from providers.ksqldb.canonical import same_expressions
-from providers.ksqldb.client import quote
+from providers.ksqldb.client import KsqlClient, KsqlError, quote
 from providers.ksqldb.parser import Statement, dependents, normalise, token_spans, tokens
 from providers.ksqldb.shape import (
     declared_shape,
@@ -202,3 +202,24 @@ def with_topic(text: str, topic: str) -> str:
             return f"{text[:start]}{literal}{text[end:]}"
     after = spans[opening][2]
     return f"{text[:after]}KAFKA_TOPIC={literal}, {text[after:]}"
+
+
+def refusal(client: KsqlClient, plan: Rebuild, properties: Mapping[str, str], error: KsqlError
+            ) -> tuple[Statement, KsqlError] | None:
+    """The declared statement behind the first script statement ksqlDB refuses, and ksqlDB's answer to it,
+    given ``error``, its answer to the whole script. When that answer names no single script statement
+    (errors that name none, or quote the whole request), ever shorter prefixes of the script are dry-run
+    (each changes nothing) to find it. None when every prefix passes."""
+    named = plan.origin_of(error.statement_text) if error.statement_text else None
+    if named is not None:
+        return named, error
+    passing, failing, answer = 0, len(plan.script), error
+    while failing - passing > 1:
+        middle = (passing + failing) // 2
+        try:
+            client.dry_run(plan.script[:middle], properties)
+        except KsqlError as exc:
+            failing, answer = middle, exc
+        else:
+            passing = middle
+    return (plan.origins[failing - 1], answer) if failing else None

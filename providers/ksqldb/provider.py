@@ -16,7 +16,6 @@ Adoption is by meaning (:mod:`providers.ksqldb.shape`), never by statement text.
 """
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from typing import Any, Mapping
 
@@ -52,8 +51,8 @@ from providers.ksqldb.parser import (
     Statement,
     as_create_or_replace,
     identifier,
-    parse_file,
     replace_in_place_allowed,
+    statement_of,
     tokens,
     topological_order,
 )
@@ -64,6 +63,7 @@ from providers.ksqldb.plan import (
     executable,
     insert_query_id,
     proof,
+    refusal,
 )
 
 CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
@@ -103,12 +103,6 @@ def report(message: str) -> None:
 
 def warn(message: str) -> None:
     pulumi.log.warn(f"ksqlDB: {message}")
-
-
-def statement_of(entry: Mapping[str, Any]) -> Statement:
-    """The Statement of one ``{"file", "index", "statement"}`` entry (``statement`` already substituted)."""
-    (parsed,) = parse_file(entry["file"], entry["statement"])
-    return dataclasses.replace(parsed, index=int(entry["index"]))
 
 
 def statements_of(props: Mapping[str, Any]) -> list[Statement]:
@@ -245,9 +239,8 @@ class KsqlObjectProvider(ResourceProvider):
         try:
             client.dry_run(plan.script, properties)
         except KsqlError as exc:
-            culprit = plan.origin_of(exc.statement_text) if exc.statement_text else None
-            raise _refused(culprit or _first_refused(client, plan, properties) or statement, statement, plan,
-                           exc) from None
+            culprit, answer = refusal(client, plan, properties, exc) or (statement, exc)
+            raise _refused(culprit, statement, plan, answer) from None
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         statement = statement_of(props)
@@ -330,22 +323,6 @@ class KsqlObjectProvider(ResourceProvider):
                 catalog = _await_readers_dropped(client, statement, catalog, declared_names(props))
             kind = catalog.sources[statement.name].get("type", statement.kind).upper()
             self._run(client, statement, drop_sql(kind, statement.name, delete_topic=statement.is_query), {})
-
-
-def _first_refused(client: KsqlClient, plan: Rebuild, properties: Mapping[str, str]) -> Statement | None:
-    """The declared statement behind the first script statement ksqlDB refuses, found by dry-running ever
-    shorter prefixes of the script (each dry run changes nothing), for errors that name no statement or
-    quote the whole request. None when every prefix passes."""
-    passing, failing = 0, len(plan.script)
-    while failing - passing > 1:
-        middle = (passing + failing) // 2
-        try:
-            client.dry_run(plan.script[:middle], properties)
-        except KsqlError:
-            failing = middle
-        else:
-            passing = middle
-    return plan.origins[failing - 1] if failing else None
 
 
 def _await_readers_dropped(client: KsqlClient, statement: Statement, catalog: Catalog,

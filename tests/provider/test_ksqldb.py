@@ -26,11 +26,12 @@ from providers.ksqldb import (
     load_sql_dir,
 )
 from providers.ksqldb.directory import KsqlDirectoryProvider, RetireError
+from providers.ksqldb.parser import parse_sources
 from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlStatementsProvider
 from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb
 from tests.provider.ksql_stack import declare
-from tests.provider.pulumi_engine import Deployment, dill_round_trip
+from tests.provider.pulumi_engine import CheckFailed, Deployment, dill_round_trip
 
 pytestmark = pytest.mark.fake
 
@@ -392,21 +393,26 @@ def test_fake_recreate_waits_while_kafka_still_deletes_the_old_topic(fake):
     assert "ERRORS" in fake.sources
 
 
-def test_fake_bad_statement_surfaces_ksqldb_message_statement_and_file(fake):
+def test_fake_bad_statement_surfaces_ksqldb_message_statement_and_file_at_preview(fake):
     files = dict(FILES, **{"09_bad.sql": "-- header\nINSERT INTO PER_MIN SELECT USERID, COUNT(*) AS HITS "
                                          "FROM ENRICHED WINDOW TUMBLING (SIZE 60 SECONDS) GROUP BY USERID;"})
-    with pytest.raises(KsqlObjectError) as err:
-        Deployment().up(program(fake, files))
+    with pytest.raises(CheckFailed) as err:
+        Deployment().preview(program(fake, files))
     message = str(err.value)
     assert "09_bad.sql: statement 1" in message
     assert "ksqlDB error 40001: INSERT INTO can only be used to insert into a stream. PER_MIN is a table." in message
+    assert fake.mutations == []
 
 
-def test_fake_missing_topic_error_names_file_and_statement():
+def test_fake_missing_topic_error_names_file_and_statement_at_preview_and_when_it_runs(messages):
     with FakeKsqlDb() as fake:
         files = {"01.sql": "CREATE STREAM CLICKS (USERID INT) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');"}
+        resources = declare(files, url=fake.url)
+        with pytest.raises(CheckFailed, match=r"01.sql: statement 1 .*Topic 'clicks' does not exist"):
+            Deployment().preview(resources)
+        clicks = next(r for r in resources if r.name == "ksql-clicks")  # as if the preview had been offline
         with pytest.raises(KsqlObjectError) as err:
-            Deployment().up(declare(files, url=fake.url))
+            KsqlObjectProvider().create(KsqlObjectProvider().check({}, clicks.inputs).inputs)
     message = str(err.value)
     assert "01.sql: statement 1" in message and "Topic 'clicks' does not exist" in message
 
@@ -497,7 +503,8 @@ def test_fake_first_release_state_moves_to_one_resource_per_object_retiring_what
     old_state = {"ksqldb_url": fake.url, "objects": sorted(fake.sources), "statements": {}}
     legacy = dill_round_trip(KsqlStatementsProvider())
     assert legacy.read("ksql-0", old_state).outs == old_state
-    news = {"ksqldb_url": fake.url, "declared": sorted(set(old_state["objects"]) - {"SITE_CLICKSTREAM"})}
+    news = {"ksqldb_url": fake.url, "statements": [{"file": s.file, "index": s.index, "statement": s.text}
+                                                   for s in parse_sources(files, PROJECT_VARIABLES)]}
     assert legacy.diff("ksql-0", old_state, news).changes is True  # the preview warns, changing nothing
     assert fake.mutations == [] and any("SITE_CLICKSTREAM no longer declared" in m for m in messages)
     outs = legacy.update("ksql-0", old_state, news).outs
@@ -512,7 +519,8 @@ def test_fake_retiring_an_object_that_a_hand_made_stream_reads_is_refused_naming
     fake.reset_calls()
     old_state = {"ksqldb_url": fake.url, "objects": ["CLICKS", "USERS", "OLD"], "statements": {}}
     with pytest.raises(RetireError, match="cannot drop OLD.*HANDMADE read from it"):
-        KsqlDirectoryProvider().update("ksql-0", old_state, {"ksqldb_url": fake.url, "declared": ["CLICKS", "USERS"]})
+        KsqlDirectoryProvider().update("ksql-0", old_state, {"ksqldb_url": fake.url, "statements": [
+            {"file": "01_sources.sql", "index": 1, "statement": SOURCE_TEXT.split(";")[0] + ";"}]})
     assert fake.mutations == []
 
 

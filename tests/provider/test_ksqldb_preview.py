@@ -17,6 +17,7 @@ from clickstream.analytics import KSQL_DIR, ksql_variables
 from providers.http import Endpoint, wait_until
 from providers.ksqldb import KsqlObjectError, load_sql_dir
 from providers.ksqldb.client import KsqlClient
+from providers.ksqldb.directory import KsqlDirectoryProvider
 from providers.ksqldb.parser import dependents, parse_sources
 from providers.ksqldb.provider import KsqlObjectProvider
 from stackconfig import StackConfig
@@ -187,3 +188,37 @@ def test_a_drop_refused_for_a_reader_made_by_hand_names_it_at_once(fake):
     with pytest.raises(KsqlObjectError, match="HANDMADE read from it and are not declared"):
         KsqlObjectProvider().delete(stored.deployed.id, {**stored.deployed.outs, "ready_timeout": 300})
     assert fake.mutations == []
+
+
+# --- the first preview has ksqlDB check every statement ---------------------------------------------
+
+def entries(files, variables=None) -> list[dict]:
+    return [{"file": s.file, "index": s.index, "statement": s.text}
+            for s in parse_sources(files, {**VARIABLES, **(variables or {})})]
+
+
+def test_a_first_preview_has_ksqldb_check_every_statement_and_reports_every_refused_one(fake):
+    files = {**FILES,
+             "10_traffic.sql": FILES["10_traffic.sql"].replace("COUNT(*) AS EVENTS", "COUNT(NOPE) AS EVENTS", 1),
+             "40_errors.sql": FILES["40_errors.sql"].replace("FROM CLICKSTREAM", "FROM CLICKSTREAM_CODES", 1)}
+    news = {"ksqldb_url": fake.url, "statements": entries(files)}
+    failures = KsqlDirectoryProvider().check({}, news).failures
+    reasons = [f.reason for f in failures]
+    assert [f.property for f in failures] == ["statements", "statements"], reasons
+    assert reasons[0].startswith("10_traffic.sql: statement 1 ") and "NOPE" in reasons[0]
+    assert reasons[1].startswith("40_errors.sql: statement 1 ")
+    assert fake.mutations == [] and fake.sources == {}
+    assert_nothing_could_change(fake)
+
+
+def test_the_statement_check_sends_nothing_when_the_declared_objects_are_the_same(fake):
+    news = {"ksqldb_url": fake.url, "statements": entries(FILES)}
+    assert KsqlDirectoryProvider().check({}, news).failures == []
+    fake.reset_calls()
+    assert KsqlDirectoryProvider().check(news, news).failures == [] and fake.calls == []
+
+
+def test_the_statement_check_of_a_preview_offline_waits_seconds_and_says_so(unanswered_url, messages):
+    news = {"ksqldb_url": unanswered_url, "statements": entries(FILES), "ready_timeout": 0.5}
+    assert KsqlDirectoryProvider().check({}, news).failures == []
+    assert any("not checking the SQL files against ksqlDB now" in m and unanswered_url in m for m in messages)
