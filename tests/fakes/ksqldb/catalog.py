@@ -80,7 +80,7 @@ class Catalog:
         sink = self.state.sources.get(q.sink)
         return {"id": q.id, "statementText": q.statement, "windowType": sink.window[0] if sink and sink.window else None,
                 "fields": fields(sink.columns) if sink else [], "sources": list(q.reads), "sinks": [q.sink],
-                "topology": "", "executionPlan": "", "overriddenProperties": dict(q.properties),
+                "topology": "", "executionPlan": "", "overriddenProperties": q.properties,
                 "ksqlHostQueryStatus": {self.host: q.state}, "queryType": "PERSISTENT", "queryErrors": [],
                 "tasksMetadata": [], "state": "ERROR" if q.state == "ERROR" else "RUNNING"}
 

@@ -223,7 +223,7 @@ class Engine:
                                           tuple(reads), shape, True)
         replaced = [q.id for q in self.state.queries.values() if q.sink == name and q.id.startswith(CREATING)]
         query_id = replaced[0] if replaced else self._next_id(f"{'CTAS' if kind == 'TABLE' else 'CSAS'}_{name}")
-        self.state.queries[query_id] = Query(query_id, name, stored, tuple(reads), tuple(self.properties.items()))
+        self.state.queries[query_id] = Query(query_id, name, stored, tuple(reads), dict(self.properties))
         return self._status(f"Created query with ID {query_id}", query_id, stored)
 
     def _known_sources(self, clauses: dict[str, list[str]]) -> list[str]:
@@ -311,7 +311,7 @@ class Engine:
         query_id = props["QUERY_ID"].upper() if "QUERY_ID" in props else self._next_id("INSERTQUERY")
         if query_id in self.state.queries:
             raise StatementError(f"Query ID '{query_id}' already exists.")
-        self.state.queries[query_id] = Query(query_id, target, statement, tuple(reads), tuple(self.properties.items()))
+        self.state.queries[query_id] = Query(query_id, target, statement, tuple(reads), dict(self.properties))
         return self._status(f"Created query with ID {query_id}", query_id)
 
     def _drop(self, statement: str, toks: list[str]) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import MutableMapping
 from typing import Any
 
 from providers.ksqldb.parser import split_statements
@@ -13,6 +14,7 @@ from tests.fakes.server import FakeServer
 
 NOT_READY = {"@type": "generic_error", "error_code": 50302, "message": "KSQL is not yet ready to serve requests."}
 _READS = {"SHOW", "LIST", "DESCRIBE", "EXPLAIN"}
+PROCESSING_LOG = "KSQL_PROCESSING_LOG"
 # ProcessingLogMessageSchema at v8.2.1, as the recorded server describes KSQL_PROCESSING_LOG
 _ERROR = "ERRORMESSAGE STRING"
 _PROCESSING_LOG_MESSAGE = (
@@ -81,18 +83,24 @@ class FakeKsqlDb(FakeServer):
         self.create_topic(topic, 1)
         columns = (("LOGGER", "STRING", False), ("LEVEL", "STRING", False), ("TIME", "BIGINT", False),
                    ("MESSAGE", _PROCESSING_LOG_MESSAGE, False))
-        statement = (f"CREATE STREAM KSQL_PROCESSING_LOG ({', '.join(f'{n} {t}' for n, t, _ in columns)}) WITH "
+        statement = (f"CREATE STREAM {PROCESSING_LOG} ({', '.join(f'{n} {t}' for n, t, _ in columns)}) WITH "
                      f"(CLEANUP_POLICY='delete', KAFKA_TOPIC='{topic}', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON');")
-        self.state.sources["KSQL_PROCESSING_LOG"] = Source("KSQL_PROCESSING_LOG", "STREAM", topic, statement, columns,
-                                                           "KAFKA", "JSON", None, (), None, False)
+        self.state.sources[PROCESSING_LOG] = Source(PROCESSING_LOG, "STREAM", topic, statement, columns, "KAFKA",
+                                                    "JSON", None, (), None, False)
 
     @property
-    def sources(self) -> dict[str, Source]:
-        return dict(self.state.sources)
+    def sources(self) -> MutableMapping[str, Source]:
+        """Every stream and table, the processing-log stream included (live: tests may change it)."""
+        return self.state.sources
 
     @property
-    def queries(self) -> dict[str, Query]:
-        return dict(self.state.queries)
+    def user_sources(self) -> dict[str, Source]:
+        """The streams and tables statements created: every source but the server's processing log."""
+        return {name: s for name, s in self.state.sources.items() if name != PROCESSING_LOG}
+
+    @property
+    def queries(self) -> MutableMapping[str, Query]:
+        return self.state.queries
 
     @property
     def topics(self) -> dict[str, Topic]:

@@ -73,7 +73,7 @@ class Query:
     sink: str
     statement: str
     reads: tuple[str, ...]
-    properties: tuple[tuple[str, str], ...]
+    properties: dict[str, str]
     state: str = "RUNNING"
 
 
