@@ -148,3 +148,48 @@ def test_the_comparison_sees_a_difference():
                      "'IP STRING', 'CITY STRING', 'REQUEST STRING', 'STATUS INTEGER', 'BYTES BIGINT'], fake "
                      "['USERID INTEGER', 'USERNAME STRING', 'IP STRING', 'CITY STRING', 'REQUEST STRING', "
                      "'STATUS INTEGER', 'BYTES BIGINT']"]
+
+
+def post(fake: FakeKsqlDb, ksql: str) -> requests.Response:
+    return requests.post(f"{fake.url}/ksql", json=with_fake_ids({"ksql": ksql}, fake), timeout=10)
+
+
+def snapshot(fake: FakeKsqlDb) -> tuple:
+    """Everything a refused request must leave as it was: topics, sources with columns, query states."""
+    return (dict(fake.topics), {n: s.columns for n, s in fake.sources.items()},
+            {q: query.state for q, query in fake.queries.items()})
+
+
+@pytest.mark.parametrize("case", recorded("side_effects.json")["cases"], ids=lambda c: c["request"][:40])
+def test_a_refused_request_deletes_the_topic_of_its_drop_delete_topic_as_the_real_server(case):
+    """``SandboxedKafkaTopicClient.deleteTopics`` passes through to Kafka: validating ``DROP ... DELETE TOPIC``
+    deletes the topic although a later statement refuses the request; the stream stays defined."""
+    effects = recorded("side_effects.json")
+    name = re.search(r"DROP STREAM IF EXISTS (\w+) DELETE TOPIC", case["request"]).group(1)
+    with FakeKsqlDb(service_id=SERVICE_ID) as fake:
+        for statement in effects["setup"]:
+            assert post(fake, statement).status_code == 200, statement
+        topic = fake.sources[name].topic
+        assert (topic in fake.topics) is case[f"topic {name} before"]
+        answer = post(fake, case["request"])
+        assert (answer.status_code, answer.json()["error_code"]) == (case["status"], case["error_code"])
+        assert (topic in fake.topics) is case["after"]
+        assert (name in fake.sources) is case[f"stream {name} still defined"]
+        assert next(q for q in fake.queries.values() if q.sink == name).state == "RUNNING"
+
+
+def test_refused_requests_without_delete_topic_change_nothing_as_on_the_real_server():
+    effects = recorded("side_effects.json")["without DELETE TOPIC"]
+    with FakeKsqlDb(service_id=SERVICE_ID) as fake:
+        setup = ["CREATE STREAM SBX_SRC (A INT) WITH (KAFKA_TOPIC='sbx_src', VALUE_FORMAT='JSON', PARTITIONS=1);",
+                 *(f"CREATE STREAM SBX_{x} AS SELECT * FROM SBX_SRC EMIT CHANGES;" for x in "ABCDE")]
+        for statement in setup:
+            assert post(fake, statement).status_code == 200, statement
+        for case in effects["cases"]:
+            before = snapshot(fake)
+            answer = post(fake, case["request"])
+            body = answer.json()
+            assert (answer.status_code, body["error_code"], body["message"]) == (
+                case["status"], case["error_code"], case["message"]), case["case"]
+            assert snapshot(fake) == before, case["case"]
+        assert [name for name, _, _ in fake.sources["SBX_SRC"].columns] == effects["source columns after all of them"]
