@@ -11,7 +11,9 @@ from tests.fakes.ksqldb.errors import StatementError
 from tests.fakes.ksqldb.kafka import Topic
 from tests.fakes.ksqldb.state import Query, Source, State
 
-HIDDEN_TOPIC = re.compile(r"_confluent-ksql-.*")  # ReservedInternalTopics: hidden from SHOW TOPICS
+# ReservedInternalTopics + KsqlConfig.KSQL_HIDDEN_TOPICS_DEFAULT: hidden from SHOW TOPICS (not SHOW ALL TOPICS)
+HIDDEN_TOPIC = re.compile(r"_confluent-ksql-.*|_confluent.*|__confluent.*|_schemas|__consumer_offsets"
+                          r"|__transaction_state|connect-configs|connect-offsets|connect-status|connect-statuses")
 
 
 class Catalog:
