@@ -62,7 +62,8 @@ class Catalog:
         answer carries the warning ``Error from Kafka: ...`` (``ListSourceExecutor.describeSource``)."""
         topic = self.state.topics.get(source.topic)
         readers = [q for q in self.state.queries.values() if source.name in q.reads]
-        warnings = [] if topic else [{"message": f"Error from Kafka: Failed to Describe Kafka Topic(s): [{source.topic}]"}]
+        failed = f"Error from Kafka: Failed to Describe Kafka Topic(s): [{source.topic}]"
+        warnings = [] if topic else [{"message": failed}]
         constraints = sorted(s.name for s in self.state.sources.values() if source.name in s.reads) if topic else []
         description = {
             "name": source.name, "windowType": source.window[0] if source.window else None,
@@ -80,7 +81,8 @@ class Catalog:
 
     def _query_description(self, q: Query) -> dict:
         sink = self.state.sources.get(q.sink)
-        return {"id": q.id, "statementText": q.statement, "windowType": sink.window[0] if sink and sink.window else None,
+        window = sink.window[0] if sink and sink.window else None
+        return {"id": q.id, "statementText": q.statement, "windowType": window,
                 "fields": fields(sink.columns) if sink else [], "sources": list(q.reads), "sinks": [q.sink],
                 "topology": "", "executionPlan": "", "overriddenProperties": q.properties,
                 "ksqlHostQueryStatus": {self.host: q.state}, "queryType": "PERSISTENT", "queryErrors": [],

@@ -208,11 +208,11 @@ class Engine:
             if not replacing.is_query:
                 raise StatementError(f"Cannot upgrade data source: DataSource '`{name}`' has type source "
                                      f"which cannot be replaced by this statement", text=stored)
-            if (replacing.key_format, replacing.value_format, replacing.window) != (key_format, value_format, window):
-                raise StatementError(f"Cannot upgrade data source: DataSource '`{name}`' has topic = "
-                                     f"{_ksql_topic(replacing.topic, replacing.key_format, replacing.value_format, replacing.window)}"
-                                     f" which is not upgradeable to "
-                                     f"{_ksql_topic(topic, key_format, value_format, window)}", text=stored)
+            old = _ksql_topic(replacing.topic, replacing.key_format, replacing.value_format, replacing.window)
+            new = _ksql_topic(topic, key_format, value_format, window)
+            if old != new:
+                raise StatementError(f"Cannot upgrade data source: DataSource '`{name}`' has topic = {old} which is "
+                                     f"not upgradeable to {new}", text=stored)
             if shape or replacing.shape:
                 raise StatementError(f"Upgrades not yet supported for {shape or replacing.shape}", "generic")
         existing_topic = self.state.topics.get(topic)
@@ -239,7 +239,7 @@ class Engine:
         selected become the key (``LogicalPlanner``: a join's key is its join column)."""
         available = {n: t for r in reads for n, t, _ in self.state.sources[r].columns}
         aliases = self._aliases(clauses)
-        keys = [p for p in split_top(clauses.get("GROUP", [])[1:])] + [p for p in split_top(clauses.get("PARTITION", [])[1:])]
+        keys = split_top(clauses.get("GROUP", [])[1:]) + split_top(clauses.get("PARTITION", [])[1:])
         join_columns = _join_columns(clauses)
         columns = []
         for item in split_top(clauses["SELECT"]):
@@ -250,8 +250,9 @@ class Engine:
             alias, expression = identifier(item[-1]), (item[:-2] if aliased else item)
             for ref in (identifier(t) for t in expression if t[0].isalpha() or t[0] in "`_"):
                 if ref not in available and ref not in FUNCTIONS and ref not in aliases:
-                    offset = re.search(rf"\b{re.escape(ref)}\b", statement[statement.upper().index("SELECT"):])
-                    line, column = origin.of(statement, statement.upper().index("SELECT") + (offset.start() if offset else 0))
+                    select = statement.upper().index("SELECT")
+                    found = re.search(rf"\b{re.escape(ref)}\b", statement[select:])
+                    line, column = origin.of(statement, select + (found.start() if found else 0))
                     raise StatementError(f"Could not determine output schema for query due to error: Line: {line}, "
                                          f"Col: {column}: SELECT column '{ref}' cannot be resolved.", text=stored)
             is_key = expression in keys or (len(reads) > 1 and _column_ref(expression) in join_columns)
@@ -351,9 +352,8 @@ class Engine:
     def _delete_topic(self, source: Source) -> None:
         """``TopicDeleteInjector``: runs before the DROP is checked, in validation too, and its sandbox
         deletes for real (``SandboxTopics``)."""
-        if not source.is_query and source.statement.startswith("CREATE SOURCE"):
-            raise StatementError(f"Cannot delete topic for read-only source: {source.name}", "generic")
-        others = sorted(s.name for s in self.state.sources.values() if s.topic == source.topic and s.name != source.name)
+        others = sorted(s.name for s in self.state.sources.values()
+                        if s.topic == source.topic and s.name != source.name)
         if others:
             raise StatementError(f"Refusing to delete topic. Found other data sources ({', '.join(others)}) using "
                                  f"topic {source.topic}", "server")

@@ -5,6 +5,7 @@ parentheses, one select item per line, window units in the plural."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from providers.ksqldb.parser import identifier
 
@@ -170,6 +171,6 @@ def quoted(name: str) -> str:
     return name if re.fullmatch(r"[A-Z_][A-Z0-9_@]*", name) else f"`{name}`"
 
 
-def schema_text(columns: list[tuple[str, str, bool]]) -> str:
+def schema_text(columns: Sequence[tuple[str, str, bool]]) -> str:
     return ", ".join(f"`{n}` {t}{' KEY' if k else ''}" for n, t, k in columns)
 
