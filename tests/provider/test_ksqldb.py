@@ -1,5 +1,5 @@
 """Provider tests for the per-object ksqlDB resources (``KsqlPipeline`` -> ``KsqlStream``/``KsqlTable``/
-``KsqlInsert``) against a FAKE ksqlDB 8.2.1 (tests/fakes/ksqldb.py, an in-process HTTP server).
+``KsqlInsert``) against a FAKE ksqlDB 8.2.1 (tests/fakes/ksqldb/, an in-process HTTP server).
 
 ksqlDB cannot run on this machine, so every test here runs against the fake. The program is declared under
 Pulumi mocks (tests/provider/ksql_stack.py) and driven by ``Deployment``, which makes the engine's

@@ -360,7 +360,7 @@ def test_high_bandwidth_dashboard_is_about_high_bandwidth_sessions(dashboards):
 
 
 def test_the_ksql_files_apply_and_drop_through_the_provider_on_a_fake_ksqldb(cfg):
-    """The real per-object resources against the FAKE ksqlDB (tests/fakes/ksqldb.py), driven the way the
+    """The real per-object resources against the FAKE ksqlDB (tests/fakes/ksqldb/), driven the way the
     engine drives them: every statement is accepted in dependency order, a second apply is a no-op, and
     destroy drops everything again."""
     from tests.fakes.ksqldb import FakeKsqlDb
