@@ -84,6 +84,7 @@ dashboard-types: # installs the type-check packages where npm exists; without np
 bench: venv ## benchmarks: application-layer call counts, ksqlDB changes, one status run
 	$(PY) -m benchmarks.app_layer_calls
 	$(PY) -m benchmarks.ksql_changes
+	$(PY) -m benchmarks.fake_ksqldb_scale
 	$(PY) -m benchmarks.status_run
 
 clean:

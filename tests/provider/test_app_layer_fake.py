@@ -36,7 +36,7 @@ def test_fake_whole_app_layer_applies_converges_with_zero_calls_and_destroys_cle
                 if c.config["connector.class"] == connectors.ELASTICSEARCH_SINK_CLASS} == \
             {f"es-sink-{t.replace('_', '-')}" for t in derived}
         sources = {"CLICKSTREAM", "WEB_USERS", "CLICKSTREAM_CODES", *connectors.DERIVED_TABLES}
-        assert sources <= set(fakes.ksqldb.sources)
+        assert sources <= set(fakes.ksqldb.user_sources)
         assert "clickstream" in fakes.elasticsearch.templates
         assert {ds["jsonData"]["index"] for ds in fakes.grafana.datasources.values()} == derived
         assert set(fakes.grafana.dashboards) == {"clickstream-analysis", "clickstream-high-bandwidth"}
@@ -50,7 +50,7 @@ def test_fake_whole_app_layer_applies_converges_with_zero_calls_and_destroys_cle
 
         stack.destroy()
         assert fakes.connect.connectors == {}
-        assert set(fakes.ksqldb.sources) == set() and fakes.ksqldb.queries == {}
+        assert set(fakes.ksqldb.user_sources) == set() and fakes.ksqldb.queries == {}
         assert fakes.ksqldb.calls_to("POST", "/ksql/terminate") == []
         assert "clickstream" not in fakes.elasticsearch.templates
         assert fakes.grafana.datasources == {} and fakes.grafana.dashboards == {} and fakes.grafana.folders == {}

@@ -1,5 +1,5 @@
 """Provider tests for the per-object ksqlDB resources (``KsqlPipeline`` -> ``KsqlStream``/``KsqlTable``/
-``KsqlInsert``) against a FAKE ksqlDB 8.2.1 (tests/fakes/ksqldb.py, an in-process HTTP server).
+``KsqlInsert``) against a FAKE ksqlDB 8.2.1 (tests/fakes/ksqldb/, an in-process HTTP server).
 
 ksqlDB cannot run on this machine, so every test here runs against the fake. The program is declared under
 Pulumi mocks (tests/provider/ksql_stack.py) and driven by ``Deployment``, which makes the engine's
@@ -198,7 +198,7 @@ def test_fake_appending_a_column_to_a_source_updates_it_in_place(fake):
     assert {n: op for n, op in ops.items() if op != "same"} == {"ksql-clicks": "update"}
     stack.up(program(fake, appended))
     assert ddl(fake) == ["CREATE CLICKS"] and fake.mutations[0].startswith("CREATE OR REPLACE STREAM CLICKS")
-    assert "AGENT STRING" in fake.sources["CLICKS"].statement
+    assert "AGENT STRING" in fake.user_sources["CLICKS"].statement
 
 
 def test_fake_changing_a_source_column_type_replaces_everything_downstream(fake):
@@ -220,7 +220,7 @@ def test_fake_add_and_remove_objects(fake):
     ops = stack.up(program(fake, files))
     assert ops["ksql-big"] == "create" and ops["ksql-errors"] == "delete"
     assert ddl(fake) == ["CREATE BIG", "DROP ERRORS"]
-    assert "ERRORS" not in fake.sources and "BIG" in fake.sources
+    assert "ERRORS" not in fake.user_sources and "BIG" in fake.user_sources
 
 
 # --- no DROP before a proven CREATE ---------------------------------------------------------------
@@ -236,7 +236,7 @@ def test_fake_partitions_change_fails_at_preview_and_up_with_zero_drops(fake):
         assert "KSQL expects 6 partitions (topic has 1)" in message
         assert "declare the partition count the topic has" in message
     assert fake.mutations == []
-    assert set(fake.sources) == {"CLICKS", "USERS", "ENRICHED", "PER_MIN", "ERRORS"}
+    assert set(fake.user_sources) == {"CLICKS", "USERS", "ENRICHED", "PER_MIN", "ERRORS"}
     assert set(stack.up(program(fake)).values()) == {"same"}  # reverting the config: nothing to do
 
 
@@ -247,7 +247,7 @@ def test_fake_a_bad_replacement_is_refused_before_anything_is_dropped(fake):
         stack.up(program(fake, broken))
     assert "02_derived.sql: statement 1 ('CREATE STREAM ENRICHED" in str(err.value)
     assert "SELECT column 'NOPE' cannot be resolved" in str(err.value)
-    assert fake.mutations == [] and len(fake.sources) == 5
+    assert fake.mutations == [] and len(fake.user_sources) == 5
 
 
 def test_fake_an_undeclared_reader_stops_the_replacement_before_any_drop(fake):
@@ -279,7 +279,7 @@ def test_fake_project_files_adopted_with_empty_state(fake):
     files = load_sql_dir(PROJECT_KSQL)
     first, resources = Deployment(), declare(files, PROJECT_VARIABLES, url=fake.url)
     first.up(resources)
-    objects = len(fake.sources)
+    objects = len(fake.user_sources)
     fake.reset_calls()
     again = Deployment()
     again.up(resources)
@@ -294,7 +294,7 @@ def test_fake_an_existing_object_that_means_something_else_is_adopted_as_it_is_t
     fake.reset_calls()
     stack = Deployment()
     stack.up(program(fake))
-    assert "DROP ERRORS" not in ddl(fake) and fake.sources["ERRORS"].window == "TUMBLING"
+    assert "DROP ERRORS" not in ddl(fake) and fake.sources["ERRORS"].window[0] == "TUMBLING"
     assert any("TABLE ERRORS already existed" in m and "window TUMBLING (declared: none)" in m
                and "the next `pulumi up` rebuilds it" in m for m in messages)
     assert stack.state["ksql-errors"].deployed.outs["live_differences"]
@@ -361,7 +361,7 @@ def test_fake_an_object_replaced_out_of_band_by_another_shows_as_drift_and_is_re
     assert stack.refresh()["ksql-errors"] == "changed"
     assert stack.preview(program(fake))["ksql-errors"] == "replace"
     stack.up(program(fake))
-    assert fake.sources["ERRORS"].window is None
+    assert fake.user_sources["ERRORS"].window is None
 
 
 def fake_query(fake, sink: str) -> str:
@@ -377,11 +377,11 @@ def test_fake_failure_halfway_then_rerun_converges(fake):
     with pytest.raises(KsqlObjectError) as err:
         stack.up(program(fake))
     assert "02_derived.sql: statement 2" in str(err.value) and "command topic" in str(err.value)
-    assert "PER_MIN" not in fake.sources
+    assert "PER_MIN" not in fake.user_sources
     fake.reset_calls()
     ops = stack.up(program(fake))
     assert ops["ksql-per-min"] == "create" and "DROP" not in " ".join(ddl(fake))
-    assert set(fake.sources) == {"CLICKS", "USERS", "ENRICHED", "PER_MIN", "ERRORS"}
+    assert set(fake.user_sources) == {"CLICKS", "USERS", "ENRICHED", "PER_MIN", "ERRORS"}
 
 
 def test_fake_recreate_waits_while_kafka_still_deletes_the_old_topic(fake):
@@ -390,7 +390,7 @@ def test_fake_recreate_waits_while_kafka_still_deletes_the_old_topic(fake):
     stack.up(program(fake, variables={"minStatus": "499"}))
     assert [s.split()[0] for s in fake.executed if s.startswith(("CREATE TABLE ERRORS", "DROP TABLE IF"))] == [
         "DROP", "CREATE", "CREATE"]
-    assert "ERRORS" in fake.sources
+    assert "ERRORS" in fake.user_sources
 
 
 def test_fake_bad_statement_surfaces_ksqldb_message_statement_and_file_at_preview(fake):
@@ -420,7 +420,7 @@ def test_fake_missing_topic_error_names_file_and_statement_at_preview_and_when_i
 def test_fake_service_not_ready_is_waited_for(fake):
     fake.unavailable(4)
     Deployment().up(program(fake))
-    assert len(fake.sources) == 5
+    assert len(fake.user_sources) == 5
 
 
 def test_fake_503_is_retried_within_ready_timeout_not_a_fixed_count(fake, monkeypatch):
@@ -428,7 +428,8 @@ def test_fake_503_is_retried_within_ready_timeout_not_a_fixed_count(fake, monkey
     monkeypatch.setattr("providers.http.backoff", lambda first, most: wait_fixed(0.01))
     with KsqlClient(Endpoint(fake.url, ready_timeout=30)) as client:
         fake.unavailable(12)  # more than the default attempt cap of other calls
-        assert client.catalog() == ([], [], [])
+        sources, queries, topics = client.catalog()
+    assert [s["name"] for s in sources] == ["KSQL_PROCESSING_LOG"] and queries == []  # the server's own stream
     assert len(fake.calls_to("POST", "/ksql")) == 13
 
 
@@ -456,7 +457,7 @@ def test_fake_insert_into_runs_under_its_own_query_id_and_is_terminated_before_i
     assert insert_id in fake.queries
     fake.reset_calls()
     stack.destroy()
-    assert ddl(fake)[0] == f"TERMINATE {insert_id}" and fake.sources == {}
+    assert ddl(fake)[0] == f"TERMINATE {insert_id}" and fake.user_sources == {}
 
 
 def test_fake_self_insert_is_refused_at_check(fake):
@@ -477,7 +478,7 @@ def test_fake_destroy_drops_dependents_first_and_topics_only_of_derived_objects(
     assert in_order(dropped, "PER_MIN", "ENRICHED", "CLICKS") and in_order(dropped, "ENRICHED", "USERS")
     assert in_order(dropped, "ERRORS", "CLICKS")
     assert all(s.endswith("DELETE TOPIC;") for s in fake.mutations if "CLICKS" not in s and "USERS" not in s)
-    assert "DROP STREAM IF EXISTS CLICKS;" in fake.mutations and fake.sources == {} and fake.queries == {}
+    assert "DROP STREAM IF EXISTS CLICKS;" in fake.mutations and fake.user_sources == {} and fake.queries == {}
     assert "clicks" in fake.topics and "PER_MIN" not in fake.topics
 
 
@@ -500,7 +501,7 @@ def test_fake_first_release_state_moves_to_one_resource_per_object_retiring_what
     with KsqlClient(Endpoint(fake.url)) as client:  # an object the first release declared and today's SQL does not
         client.execute("CREATE STREAM SITE_CLICKSTREAM AS SELECT * FROM CLICKSTREAM EMIT CHANGES;")
     fake.reset_calls()
-    old_state = {"ksqldb_url": fake.url, "objects": sorted(fake.sources), "statements": {}}
+    old_state = {"ksqldb_url": fake.url, "objects": sorted(fake.user_sources), "statements": {}}
     legacy = dill_round_trip(KsqlStatementsProvider())
     assert legacy.read("ksql-0", old_state).outs == old_state
     news = {"ksqldb_url": fake.url, "statements": [{"file": s.file, "index": s.index, "statement": s.text}
@@ -566,9 +567,9 @@ def test_fake_itself_validates_a_whole_request_before_running_any_of_it(fake):
             client.execute(SOURCE_TEXT + "CREATE STREAM S AS SELECT * FROM NOPE;")
         assert (err.value.error_code, err.value.message) == (40001, "Exception while preparing statement: NOPE "
                                                                     "does not exist.")
-        assert fake.sources == {} and fake.mutations == []
+        assert fake.user_sources == {} and fake.mutations == []
         client.dry_run([SOURCE_TEXT])
-        assert fake.sources == {}
+        assert fake.user_sources == {}
 
 
 def test_fake_itself_answers_with_ksqldb_error_bodies(fake):
@@ -580,20 +581,20 @@ def test_fake_itself_answers_with_ksqldb_error_bodies(fake):
                 (40001, "Cannot add table 'T': A table with the same name already exists"),
             "CREATE OR REPLACE TABLE T AS SELECT USERID, COUNT(*) AS M FROM CLICKS GROUP BY USERID;":
                 (40000, "Upgrades not yet supported for StreamAggregate"),
-            "DROP STREAM CLICKS;": (40000, "Cannot drop CLICKS.\nThe following streams and/or tables read from this "
+            "DROP STREAM CLICKS;": (40001, "Cannot drop CLICKS.\nThe following streams and/or tables read from this "
                                            "source: [T].\nYou need to drop them before dropping CLICKS."),
             "DROP TABLE NOPE;": (40001, "Table NOPE does not exist."),
             "CREATE STREAM C2 (X INT) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=3);":
-                (50000, "A Kafka topic with the name 'clicks' already exists, with different partition/replica "
-                        "configuration than required. KSQL expects 3 partitions (topic has 1), -1 replication "
-                        "factor (topic has 1)."),
+                (50000, "A Kafka topic with the name 'clicks' already exists, with different partition/replica/"
+                        "retention configuration than required. KSQL expects 3 partitions (topic has 1), 1 "
+                        "replication factor (topic has 1), and 604800000 retention (topic has 604800000)."),
         }
         for statement, (code, message) in cases.items():
             with pytest.raises(KsqlError) as err:
                 client.execute(statement)
             assert (err.value.error_code, err.value.message) == (code, message)
-        stored = fake.sources["T"].statement
+        stored = fake.user_sources["T"].statement
         assert stored.startswith("CREATE TABLE T WITH (CLEANUP_POLICY='compact', KAFKA_TOPIC='T', PARTITIONS=1, "
                                  "REPLICAS=1, RETENTION_MS=604800000) AS SELECT\n  CLICKS.USERID USERID,\n")
         client.execute("DROP TABLE T DELETE TOPIC;")  # ends CTAS_T_n itself
-        assert fake.queries == {} and "T" not in fake.sources and "T" not in fake.topics
+        assert fake.queries == {} and "T" not in fake.user_sources and "T" not in fake.topics

@@ -86,7 +86,7 @@ def test_the_preview_of_every_change_kind_touches_nothing(fake, kind):
 def test_a_refused_partition_change_leaves_all_17_topics_at_preview_and_at_up(fake):
     stack = deployed(fake)
     before = snapshot(fake)
-    assert len(before[0]) == 17
+    assert len({source.topic for source in fake.user_sources.values()} & set(fake.topics)) == 17
     refused = declare(FILES, {**VARIABLES, "partitions": "6"}, url=fake.url)
     for attempt in (stack.preview, stack.up):
         with pytest.raises(KsqlObjectError, match="refused this statement in a dry run"):
@@ -125,7 +125,7 @@ def test_a_derived_object_whose_partitions_change_is_proven_on_a_topic_of_its_ow
 
 def test_a_deleted_topic_is_drift_seen_by_refresh_and_rebuilt_with_its_readers_by_up(fake):
     stack = deployed(fake)
-    del fake.topics["USER_CLICKSTREAM"]  # deleted out of band (the object and its query still run)
+    fake.delete_topic("USER_CLICKSTREAM")  # deleted out of band (the object and its query still run)
     refreshed = stack.refresh()
     assert refreshed["ksql-user-clickstream"] == "changed"
     assert "its topic 'USER_CLICKSTREAM' is missing" in stack.state["ksql-user-clickstream"].deployed.outs[
@@ -139,7 +139,7 @@ def test_a_deleted_topic_is_drift_seen_by_refresh_and_rebuilt_with_its_readers_b
 
 def test_an_adoption_over_a_missing_topic_is_not_same(fake, messages):
     deployed(fake)
-    del fake.topics["EVENTS_PER_MIN"]
+    fake.delete_topic("EVENTS_PER_MIN")
     stack = Deployment()
     stack.up(declare(FILES, VARIABLES, url=fake.url))
     assert fake.mutations == []
@@ -207,7 +207,7 @@ def test_a_first_preview_has_ksqldb_check_every_statement_and_reports_every_refu
     assert [f.property for f in failures] == ["statements", "statements"], reasons
     assert reasons[0].startswith("10_traffic.sql: statement 1 ") and "NOPE" in reasons[0]
     assert reasons[1].startswith("40_errors.sql: statement 1 ")
-    assert fake.mutations == [] and fake.sources == {}
+    assert fake.mutations == [] and fake.user_sources == {}
     assert_nothing_could_change(fake)
 
 

@@ -360,7 +360,7 @@ def test_high_bandwidth_dashboard_is_about_high_bandwidth_sessions(dashboards):
 
 
 def test_the_ksql_files_apply_and_drop_through_the_provider_on_a_fake_ksqldb(cfg):
-    """The real per-object resources against the FAKE ksqlDB (tests/fakes/ksqldb.py), driven the way the
+    """The real per-object resources against the FAKE ksqlDB (tests/fakes/ksqldb/), driven the way the
     engine drives them: every statement is accepted in dependency order, a second apply is a no-op, and
     destroy drops everything again."""
     from tests.fakes.ksqldb import FakeKsqlDb
@@ -371,8 +371,8 @@ def test_the_ksql_files_apply_and_drop_through_the_provider_on_a_fake_ksqldb(cfg
         resources = declare(load_sql_dir(KSQL_DIR), ksql_variables(cfg), url=fake.url, ready_timeout=10)
         stack = Deployment()
         stack.up(resources)
-        assert set(fake.sources) == set(TUTORIAL_OBJECTS) | ADDED_TABLES
+        assert set(fake.user_sources) == set(TUTORIAL_OBJECTS) | ADDED_TABLES
         fake.reset_calls()
         assert set(stack.up(resources).values()) == {"same"} and fake.calls == []
         stack.destroy()
-        assert fake.sources == {} and fake.calls_to("POST", "/ksql/terminate") == []
+        assert fake.user_sources == {} and fake.calls_to("POST", "/ksql/terminate") == []
