@@ -295,8 +295,8 @@ def _report(stack: str, problems: list[str]) -> str:
 def _check_values(stack: str, raw: Mapping[str, Any],
                   secret_keys: Collection[str]) -> tuple[StackConfig, list[str]]:
     """The config of ``raw`` and every problem in it: unknown keys, invalid values, and the rules across
-    keys and of ``stack`` among the valid values. In the config returned, an invalid value is left at its
-    default (so the secrets can still be checked); it is only returned alone when there is no problem."""
+    keys and of ``stack`` among the valid values. In the config returned, an invalid value stays at its
+    default, so the secrets can still be checked; only a config without problems is ever used."""
     unknown = sorted(set(raw) - set(StackConfig.keys()))
     problems = _unknown_keys(unknown, raw, secret_keys)
     values = {k: v for k, v in raw.items() if k not in SECRET_KEYS and k not in unknown}
