@@ -2,20 +2,26 @@
 
 Every key is declared once here, with its type, default and allowed values; ``Pulumi.yaml`` declares the
 same keys for the CLI (a unit test keeps the two in step). ``load_stack_config`` reads the stack's whole
-config and fails the preview with ONE message listing every problem: each invalid value with its key,
-the value and what is allowed; keys in a namespace this project does not read; every missing secret;
-passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana). Secret
-values are checked in this process but never quoted, not even one character; the program then reads
-them with ``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never given defaults.
+config and fails the preview with ONE message listing every problem: unknown keys and keys in a
+namespace this project does not read; each invalid value with its key, the value and what is allowed;
+every rule across keys and of the stack (``stackconfig.rules``) among the valid values; every missing
+secret; passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana).
+No problem hides another. Secret values are checked in this process but never quoted, not even one
+character; the program then reads them with ``get_secret``, so they stay ``pulumi.Output`` secrets.
+Passwords are never given defaults. What is allowed but risky (an allow list admitting every address)
+is a warning of the preview (``config_warnings``).
 """
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import Any, Collection, Literal, Mapping
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from stackconfig.rules import rule_problems
 
 NAMESPACE = "clickstream"
 SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword")
@@ -47,7 +53,8 @@ class ConfigError(Exception):
 
 
 class StackConfig(BaseModel):
-    """All settings of one stack. Field aliases are the camelCase config keys."""
+    """All settings of one stack. Field aliases are the camelCase config keys. The model checks each key
+    on its own; :func:`parse_config` and :func:`check_stack` add the rules across keys and stacks."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
 
@@ -144,6 +151,14 @@ class StackConfig(BaseModel):
                              "most 253 in all")
         return value
 
+    @field_validator("ingress_domain")
+    @classmethod
+    def _longest_host_fits(cls, value: str) -> str:
+        if len(_LONGEST_INGRESS_LABEL + value) > 253:
+            raise ValueError(f"is too long: the host '{_LONGEST_INGRESS_LABEL}<ingressDomain>' must be at most "
+                             f"253 characters, so ingressDomain at most {253 - len(_LONGEST_INGRESS_LABEL)}")
+        return value
+
     @field_validator("grafana_admin_user")
     @classmethod
     def _basic_auth_user(cls, value: str) -> str:
@@ -165,11 +180,8 @@ class StackConfig(BaseModel):
     @field_validator("ingress_allow_list")
     @classmethod
     def _cidrs(cls, value: str) -> str:
-        try:
-            allow_list(value)
-        except ValueError:
-            raise ValueError("must be a comma-separated list of IP networks (CIDR), e.g. "
-                             "'203.0.113.0/24,198.51.100.7/32'") from None
+        if value:
+            allow_list(value)  # its ValueError names the entry
         return value
 
     @field_validator("datagen_version", "elasticsearch_sink_version")
@@ -178,49 +190,6 @@ class StackConfig(BaseModel):
         if not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+$", value):
             raise ValueError("must be a released version such as '0.6.7'")
         return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "StackConfig":
-        problems = []
-        if self.replication_factor > self.kafka_brokers:
-            problems.append(f"replicationFactor ({self.replication_factor}) must be <= kafkaBrokers "
-                            f"({self.kafka_brokers})")
-        if self.min_insync_replicas > self.replication_factor:
-            problems.append(f"minInsyncReplicas ({self.min_insync_replicas}) must be <= replicationFactor "
-                            f"({self.replication_factor})")
-        if self.platform == "docker" and (self.kafka_brokers, self.connect_workers, self.ksqldb_servers,
-                                          self.elasticsearch_nodes) != (1, 1, 1, 1):
-            problems.append("the docker platform runs one of each service: kafkaBrokers, connectWorkers, "
-                            "ksqldbServers and elasticsearchNodes must be 1 (use platform 'kubernetes' "
-                            "for clusters)")
-        ports = [self.kafka_host_port, self.connect_port, self.ksqldb_port, self.elasticsearch_port,
-                 self.grafana_port]
-        if len(set(ports)) != len(ports):
-            problems.append(f"host ports must be distinct, got {ports}")
-        if self.admin_access == "ingress" and not self.ingress_domain:
-            problems.append("adminAccess 'ingress' needs ingressDomain (e.g. 'clickstream.example.com')")
-        if len(_LONGEST_INGRESS_LABEL + self.ingress_domain) > 253:
-            problems.append(f"ingressDomain is too long: the host '{_LONGEST_INGRESS_LABEL}<ingressDomain>' "
-                            f"must be at most 253 characters")
-        if self.admin_access == "ingress" and not self.ingress_allow_list:
-            problems.append("adminAccess 'ingress' exposes Kafka Connect and ksqlDB, which have no "
-                            "authentication of their own: set ingressAllowList to the networks allowed to "
-                            "reach them (CIDRs, including the address `pulumi up` runs from), or keep "
-                            "adminAccess 'port-forward'")
-        if self.platform == "kubernetes" and not self.kube_context:
-            problems.append("the kubernetes platform needs kubeContext: name the kubeconfig context of the "
-                            "target cluster (never the current one by accident), e.g. "
-                            "`pulumi config set kubeContext clickstream-prod`")
-        if self.role == "operators" and self.platform != "kubernetes":
-            problems.append("role 'operators' installs the shared Kubernetes operators: it needs platform "
-                            "'kubernetes'")
-        if self.platform == "kubernetes" and self.role == "pipeline" and not self.elasticsearch_security:
-            problems.append("the kubernetes platform runs Elasticsearch with ECK, which always enables "
-                            "security: set elasticsearchSecurity to true (and the elasticsearchPassword "
-                            "secret)")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -267,34 +236,54 @@ def _size(mib: int, unit: str) -> str:
 
 
 def allow_list(value: str) -> list[str]:
-    """The IP networks of a comma-separated ``ingressAllowList`` (normalised CIDRs); ValueError if invalid."""
-    return [str(ipaddress.ip_network(part.strip(), strict=False)) for part in value.split(",") if part.strip()]
+    """The IP networks of a comma-separated ``ingressAllowList`` (normalised CIDRs); a ValueError naming the
+    first entry that is empty or no IP network (an empty entry would silently narrow or empty the list)."""
+    networks = []
+    for position, part in enumerate(value.split(","), start=1):
+        try:
+            networks.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+        except ValueError:
+            entry = f"{part.strip()!r} is no IP network" if part.strip() else "is empty"
+            raise ValueError(f"must be a comma-separated list of IP networks (CIDR) without empty entries, e.g. "
+                             f"'203.0.113.0/24,198.51.100.7/32': entry {position} {entry}") from None
+    return networks
+
+
+def config_warnings(cfg: StackConfig) -> list[str]:
+    """What the config allows but should not usually do (shown as warnings of the preview)."""
+    everyone = [n for n in (allow_list(cfg.ingress_allow_list) if cfg.ingress_allow_list else [])
+                if ipaddress.ip_network(n).prefixlen == 0]
+    if not everyone:
+        return []
+    return [f"{NAMESPACE}:ingressAllowList holds {', '.join(everyone)}: every address can reach the Kafka Connect "
+            f"and ksqlDB ingresses, which have no authentication of their own (anyone there can run any "
+            f"connector class); list only the networks that need them"]
 
 
 def parse_config(stack: str, raw: Mapping[str, Any]) -> StackConfig:
     """Validate ``raw`` (``clickstream:`` keys without the namespace, secrets excluded) for ``stack``;
     raise ConfigError listing every problem."""
-    cfg, problems = _check_values(stack, raw)
-    if problems or cfg is None:
+    cfg, problems = _check_values(stack, raw, secret_keys=())
+    if problems:
         raise ConfigError(_report(stack, problems))
     return cfg
 
 
 def check_stack(stack: str, config: Mapping[str, Any], secret_keys: Collection[str]) -> StackConfig:
     """Validate a stack's whole config (namespaced keys, secrets included, as the engine passes it) and
-    raise one ConfigError listing every problem: unknown namespaces and keys, invalid values, missing,
-    plain-text or unusable secrets. Secret values are checked but never quoted."""
+    raise one ConfigError listing every problem: unknown namespaces and keys, invalid values, rules across
+    keys and of the stack, missing, plain-text or unusable secrets. Secret values are checked but never
+    quoted."""
     prefix = NAMESPACE + ":"
     own = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+    secret = {k[len(prefix):] for k in secret_keys if k.startswith(prefix)}
     problems = _foreign_namespaces(config)
-    cfg, value_problems = _check_values(stack, {k: v for k, v in own.items() if k not in SECRET_KEYS})
+    cfg, value_problems = _check_values(stack, {k: v for k, v in own.items() if k not in SECRET_KEYS}, secret)
     problems += value_problems
-    # secrets are checked even when other values are invalid, so one preview reports every problem
-    pipeline = (cfg.role if cfg else own.get("role", "pipeline")) == "pipeline"
-    es_security = cfg.elasticsearch_security if cfg else str(own.get("elasticsearchSecurity")).lower() == "true"
-    needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and es_security}
-    problems += _secret_problems(needed, own, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})
-    if problems or cfg is None:
+    pipeline = cfg.role == "pipeline"
+    needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and cfg.elasticsearch_security}
+    problems += _secret_problems(needed, own, secret)
+    if problems:
         raise ConfigError(_report(stack, problems))
     return cfg
 
@@ -303,17 +292,36 @@ def _report(stack: str, problems: list[str]) -> str:
     return f"invalid config for stack '{stack}':\n" + "\n".join(f"  - {p}" for p in problems)
 
 
-def _check_values(stack: str, raw: Mapping[str, Any]) -> tuple[StackConfig | None, list[str]]:
+def _check_values(stack: str, raw: Mapping[str, Any],
+                  secret_keys: Collection[str]) -> tuple[StackConfig, list[str]]:
+    """The config of ``raw`` and every problem in it: unknown keys, invalid values, and the rules across
+    keys and of ``stack`` among the valid values. In the config returned, an invalid value stays at its
+    default, so the secrets can still be checked; only a config without problems is ever used."""
     unknown = sorted(set(raw) - set(StackConfig.keys()))
-    if unknown:
-        return None, [f"unknown config key(s) {', '.join(NAMESPACE + ':' + k for k in unknown)}; "
-                      f"allowed keys: {', '.join(StackConfig.keys())}"]
-    values = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
+    problems = _unknown_keys(unknown, raw, secret_keys)
+    values = {k: v for k, v in raw.items() if k not in SECRET_KEYS and k not in unknown}
+    invalid: set[str] = set()
     try:
         cfg = StackConfig.model_validate(values)
     except ValidationError as exc:
-        return None, _describe(exc, values)
-    return cfg, _production_problems(cfg) if stack == "prod" else []
+        described, invalid = _describe(exc, values)
+        problems += described
+        cfg = StackConfig.model_validate({k: v for k, v in values.items() if k not in invalid})
+    return cfg, problems + rule_problems(stack, cfg, invalid)
+
+
+def _unknown_keys(unknown: list[str], raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
+    """One line per unknown key (its value, unless secret, and the key it most resembles), then the keys
+    that are allowed."""
+    if not unknown:
+        return []
+    lines = []
+    for key in unknown:
+        value = "(value not shown)" if key in secret_keys else f"= {raw[key]!r}"
+        close = difflib.get_close_matches(key, StackConfig.keys(), n=1)
+        hint = f" (did you mean {NAMESPACE}:{close[0]}?)" if close else ""
+        lines.append(f"{NAMESPACE}:{key} {value}: unknown key{hint}")
+    return [*lines, f"allowed keys: {', '.join(StackConfig.keys())}"]
 
 
 def _foreign_namespaces(config: Mapping[str, Any]) -> list[str]:
@@ -361,31 +369,16 @@ def _password_problems(key: str, password: str) -> list[str]:
     return problems
 
 
-def _production_problems(cfg: StackConfig) -> list[str]:
-    """The ``prod`` stack must be a real, protected cluster: RF ≥ 3, min ISR ≥ 2, security and protect on."""
-    if cfg.role != "pipeline":
-        return [] if cfg.protect else ["protect must be true on stack 'prod'"]
-    problems = []
-    if cfg.replication_factor < 3 or cfg.min_insync_replicas < 2:
-        problems.append(f"replicationFactor must be >= 3 and minInsyncReplicas >= 2, got "
-                        f"{cfg.replication_factor} and {cfg.min_insync_replicas} (production needs a "
-                        f"replicated cluster)")
-    if not cfg.elasticsearch_security:
-        problems.append("elasticsearchSecurity must be true on stack 'prod'")
-    if not cfg.protect:
-        problems.append("protect must be true on stack 'prod' (stateful resources are protected from deletion)")
-    return problems
-
-
-def _describe(exc: ValidationError, values: Mapping[str, Any]) -> list[str]:
-    lines = []
+def _describe(exc: ValidationError, values: Mapping[str, Any]) -> tuple[list[str], set[str]]:
+    """One line per invalid value (key, value, what is allowed) and the keys of those values."""
+    lines, invalid = [], set()
     by_name = {name: f.alias or name for name, f in StackConfig.model_fields.items()}
     for err in exc.errors():
         reason = err["msg"].removeprefix("Value error, ")
-        loc = err["loc"][0] if err["loc"] else None
-        key = by_name.get(str(loc), str(loc)) if loc is not None else None
-        lines.append(reason if key is None else f"{NAMESPACE}:{key} = {values.get(key)!r}: {reason}")
-    return lines
+        key = by_name.get(str(err["loc"][0]), str(err["loc"][0]))
+        invalid.add(key)
+        lines.append(f"{NAMESPACE}:{key} = {values.get(key)!r}: {reason}")
+    return lines, invalid
 
 
 def _stack_config() -> tuple[dict[str, Any], set[str]]:
@@ -401,6 +394,8 @@ def load_stack_config() -> tuple[StackConfig, Secrets]:
     """Read and validate this stack's config; raise ConfigError (fails the preview) when invalid."""
     config, secret_keys = _stack_config()
     cfg = check_stack(pulumi.get_stack(), config, secret_keys)
+    for warning in config_warnings(cfg):
+        pulumi.log.warn(warning)
     conf = pulumi.Config(NAMESPACE)
     return cfg, Secrets(grafana_admin_password=conf.get_secret("grafanaAdminPassword"),
                         elasticsearch_password=conf.get_secret("elasticsearchPassword"))

@@ -64,6 +64,17 @@ def shell_check(command: str) -> list[str]:
 
 
 @dataclasses.dataclass(frozen=True)
+class SecretFile:
+    """A secret a container reads from a file (its image's ``*_FILE`` setting): uploaded into the container
+    before it starts, so it is in no part of the container's configuration (``docker inspect``: environment,
+    command, labels), readable only by ``owner`` (the uid the image runs as), a Pulumi secret in the state."""
+
+    path: str
+    content: pulumi.Input[str]
+    owner: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Spec:
     """What one service container needs; :func:`run_container` turns it into Docker resources."""
 
@@ -74,6 +85,7 @@ class Spec:
     health: Health
     command: Sequence[str] | None = None
     data_path: str | None = None  # where a named volume is mounted, if the service keeps data
+    secret_files: Sequence[SecretFile] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +122,8 @@ def run_container(cfg: StackConfig, spec: Spec, network: docker.Network, parent:
         ports=[docker.ContainerPortArgs(internal=inner, external=outer, ip=HOST_IP)
                for inner, outer in spec.ports.items()],
         volumes=mounts,
+        uploads=[docker.ContainerUploadArgs(file=f.path, content=pulumi.Output.secret(f.content), owner=str(f.owner),
+                                            group="0", permissions="0400") for f in spec.secret_files],
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=[spec.service])],
         restart=RESTART_POLICY,
         healthcheck=spec.health.args(),

@@ -2,8 +2,9 @@
 
 ``elasticsearchSecurity`` on Docker means authentication: the built-in ``elastic`` user with the
 ``elasticsearchPassword`` secret. HTTP stays plain on the private network and the loopback port (TLS is
-the Kubernetes platform's job), so the URLs stay ``http://``. The password reaches the container only
-through its (secret) environment; the healthcheck reads it from there.
+the Kubernetes platform's job), so the URLs stay ``http://``. The password reaches the container only as
+a file (``ELASTIC_PASSWORD_FILE``, which the image's entry point reads and the Elasticsearch docker docs
+describe), never in its configuration; the healthcheck reads the same file.
 """
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import pulumi
 import pulumi_docker as docker
 
 from components.base import ServiceComponent
-from components.docker.common import Health, Spec, container_name, env_list, run_container, shell_check
+from components.docker.common import (
+    Health,
+    SecretFile,
+    Spec,
+    container_name,
+    env_list,
+    run_container,
+    shell_check,
+)
 from components.service_settings import heap_opts
 from stackconfig import Secrets, StackConfig
 
@@ -19,6 +28,8 @@ PORT = 9200
 DATA_PATH = "/usr/share/elasticsearch/data"
 USER = "elastic"
 HEALTH_PATH = "_cluster/health?wait_for_status=yellow&timeout=5s"
+PASSWORD_FILE = "/run/secrets/elastic-password"
+IMAGE_UID = 1000  # the user the Elasticsearch image runs as
 
 
 def elasticsearch_env(cfg: StackConfig) -> dict[str, str]:
@@ -33,11 +44,12 @@ def elasticsearch_env(cfg: StackConfig) -> dict[str, str]:
         # explicit TLS settings switch off the image's security auto-configuration (self-signed TLS)
         env["xpack.security.http.ssl.enabled"] = "false"
         env["xpack.security.transport.ssl.enabled"] = "false"
+        env["ELASTIC_PASSWORD_FILE"] = PASSWORD_FILE
     return env
 
 
 def healthcheck(cfg: StackConfig) -> list[str]:
-    credentials = f'-u "{USER}:$ELASTIC_PASSWORD" ' if cfg.elasticsearch_security else ""
+    credentials = f'-u "{USER}:$(cat {PASSWORD_FILE})" ' if cfg.elasticsearch_security else ""
     return shell_check(f"curl -fsS -o /dev/null {credentials}'http://localhost:{PORT}/{HEALTH_PATH}'")
 
 
@@ -47,17 +59,13 @@ class ElasticsearchService(ServiceComponent):
     def __init__(self, name: str, cfg: StackConfig, secrets: Secrets, network: docker.Network,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clickstream:docker:Elasticsearch", name, None, opts)
-        plain = env_list(elasticsearch_env(cfg))
-        env: pulumi.Input[list[str]]
-        if cfg.elasticsearch_security:
-            env = pulumi.Output.secret(secrets.elasticsearch_password).apply(
-                lambda password: sorted(plain + [f"ELASTIC_PASSWORD={password}"]))
-        else:
-            env = plain
+        password = ([SecretFile(PASSWORD_FILE, secrets.elasticsearch_password, IMAGE_UID)]
+                    if cfg.elasticsearch_security else [])
         spec = Spec(
             service="elasticsearch",
             image=cfg.elasticsearch_image,
-            env=env,
+            env=env_list(elasticsearch_env(cfg)),
+            secret_files=password,
             ports={PORT: cfg.elasticsearch_port},
             data_path=DATA_PATH,
             health=Health(test=healthcheck(cfg), start_period=60, wait_timeout=300),

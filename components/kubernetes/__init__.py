@@ -6,7 +6,7 @@ are the stack's own or the cluster's shared ones (stack ``operators``, :mod:`.op
 from __future__ import annotations
 
 from components.base import Services
-from components.kubernetes import access
+from components.kubernetes import access, network_policy
 from components.kubernetes.connect import ConnectService
 from components.kubernetes.elasticsearch import ElasticsearchService
 from components.kubernetes.grafana import GrafanaService
@@ -29,6 +29,7 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Services:
     ksqldb = KsqldbService("ksqldb", platform, kafka, connect, url["ksqldb"])
     elasticsearch = ElasticsearchService("elasticsearch", platform, secrets, url["elasticsearch"])
     grafana = GrafanaService("grafana", platform, secrets, url["grafana"])
+    network_policy.restrict(platform, connect, ksqldb, elasticsearch)
     forwards: tuple[str, ...] = ()
     if cfg.admin_access == "ingress":
         owners = {"connect": connect, "ksqldb": ksqldb, "elasticsearch": elasticsearch, "grafana": grafana}

@@ -11,6 +11,7 @@ Connect and ksqlDB have no authentication of their own, so their ingresses admit
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from typing import Any
 
 import pulumi
@@ -59,9 +60,11 @@ def admin_url(platform: Platform, target: Target) -> str:
 
 
 def port_forward_command(platform: Platform, target: Target) -> str:
-    context = f" --context {platform.cfg.kube_context}" if platform.cfg.kube_context else ""
-    return (f"kubectl{context} --namespace {platform.ns} port-forward service/{target.service} "
-            f"{target.local_port}:{target.port}")
+    """The ``kubectl port-forward`` command line, every argument shell-quoted (``kubeContext`` may hold any
+    printable character)."""
+    context = ["--context", platform.cfg.kube_context] if platform.cfg.kube_context else []
+    return shlex.join(["kubectl", *context, "--namespace", platform.ns, "port-forward",
+                       f"service/{target.service}", f"{target.local_port}:{target.port}"])
 
 
 def allow_list_annotations(platform: Platform, parent: pulumi.Resource) -> dict[str, str]:

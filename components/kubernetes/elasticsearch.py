@@ -20,6 +20,7 @@ from components.service_settings import heap_opts
 from stackconfig import Secrets
 
 PORT = 9200
+TRANSPORT_PORT = 9300  # node to node
 USER = "elastic"
 NODE_SET = "default"
 
@@ -27,6 +28,11 @@ NODE_SET = "default"
 def http_service(platform: Platform) -> str:
     """Name of the Service ECK creates for the HTTP API of the cluster ``<namePrefix>``."""
     return f"{platform.cfg.name_prefix}-es-http"
+
+
+def pod_labels(platform: Platform) -> dict[str, str]:
+    """The label ECK gives every node (pod) of the cluster ``<namePrefix>``."""
+    return {"elasticsearch.k8s.elastic.co/cluster-name": platform.cfg.name_prefix}
 
 
 def image_version(image: str) -> str:
@@ -51,7 +57,7 @@ def elasticsearch_spec(platform: Platform, credentials_secret: str) -> dict[str,
             # no mmap: no need to raise vm.max_map_count on the nodes (a privileged init container)
             "config": {"node.store.allow_mmap": False},
             "podTemplate": {"spec": {
-                "affinity": anti_affinity({"elasticsearch.k8s.elastic.co/cluster-name": cfg.name_prefix}),
+                "affinity": anti_affinity(pod_labels(platform)),
                 "containers": [{"name": "elasticsearch",
                                 "env": [{"name": "ES_JAVA_OPTS", "value": heap_opts(cfg.elasticsearch_heap)}],
                                 "resources": jvm_resources(cfg.elasticsearch_heap)}],

@@ -30,6 +30,11 @@ RESET_SCRIPT = (f'if [ -f "{DATA_DIR}/grafana.db" ]; then '
                 'admin reset-admin-password --password-from-stdin; fi')
 
 
+def pod_labels(platform: Platform) -> dict[str, str]:
+    """The selector labels the chart gives Grafana's pod (``grafana.selectorLabels``: chart name, release)."""
+    return {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": platform.name("grafana")}
+
+
 def split_image(image: str) -> dict[str, str]:
     """The chart's ``image`` values (registry, repository, tag) of a pinned image reference."""
     name, tag = image.rsplit(":", 1)

@@ -12,7 +12,14 @@ import pulumi_kubernetes as k8s
 
 from components.base import ServiceComponent
 from components.kubernetes import charts, operators
-from components.kubernetes.platform import Platform, anti_affinity, await_annotations, jvm_resources, once_ready
+from components.kubernetes.platform import (
+    Platform,
+    anti_affinity,
+    await_annotations,
+    jvm_resources,
+    labels,
+    once_ready,
+)
 
 PORT = 9092
 POOL = "dual-role"
@@ -50,10 +57,18 @@ def node_pool_spec(platform: Platform, cluster: str) -> dict[str, object]:
     }
 
 
+def listener_peers(platform: Platform) -> list[dict[str, object]]:
+    """Who may connect to the brokers' listener: the Connect workers and ksqlDB servers. Strimzi writes
+    them into the Kafka pods' NetworkPolicy (with its own rules for its operator and the brokers'
+    replication and controller ports); without peers a listener is open to every pod."""
+    return [{"podSelector": {"matchLabels": labels(platform, component)}} for component in ("connect", "ksqldb")]
+
+
 def kafka_spec(platform: Platform) -> dict[str, object]:
     return {"kafka": {
         "version": charts.STRIMZI_KAFKA_VERSION,
-        "listeners": [{"name": "plain", "port": PORT, "type": "internal", "tls": False}],
+        "listeners": [{"name": "plain", "port": PORT, "type": "internal", "tls": False,
+                       "networkPolicyPeers": listener_peers(platform)}],
         "config": kafka_config(platform),
     }}
 

@@ -27,7 +27,7 @@ from clickstream.analytics import FOLDER_UID, declare_analytics
 from components.base import Services
 from components.docker.connect import connect_env, install_and_run_command
 from components.docker.elasticsearch import elasticsearch_env
-from components.docker.grafana import grafana_env
+from components.docker.grafana import PASSWORD_FILE, grafana_env
 from components.service_settings import ksqldb_settings
 from providers.connect import ConnectClient
 from providers.http import Endpoint, HttpClient, wait_until
@@ -90,7 +90,7 @@ def _save_logs(containers: dict[str, DockerContainer]) -> None:
 
 
 @pytest.fixture(scope="module")
-def pipeline():
+def pipeline(tmp_path_factory):
     cfg = StackConfig()
     connect_internal = f"http://{CONNECT_ALIAS}:8083"
     es_internal = f"http://{ES_ALIAS}:{ES_PORT}"
@@ -99,6 +99,11 @@ def pipeline():
         connect_command=install_and_run_command(cfg), start_timeout=TIMEOUT,
         required_plugins=(connectors.DATAGEN_CLASS, connectors.ELASTICSEARCH_SINK_CLASS))
     password = secrets.token_urlsafe(18)
+    # Grafana reads its admin password from a file, as on the dev stack (readable by the image's user)
+    password_file = tmp_path_factory.mktemp("grafana-secret") / "admin-password"
+    password_file.write_text(password)
+    password_file.chmod(0o444)
+    password_file.parent.chmod(0o755)
     services: dict[str, DockerContainer] = {}
     kafka_connect.start()
     try:
@@ -107,8 +112,8 @@ def pipeline():
                                              network)
         services["ksqldb"] = _service(cfg.ksqldb_image, KSQLDB_ALIAS, KSQLDB_PORT,
                                       ksqldb_settings(cfg, KAFKA_INTERNAL_BOOTSTRAP, connect_internal), network)
-        services["grafana"] = _service(cfg.grafana_image, "grafana", GRAFANA_PORT,
-                                       {**grafana_env(cfg), "GF_SECURITY_ADMIN_PASSWORD": password}, network)
+        services["grafana"] = _service(cfg.grafana_image, "grafana", GRAFANA_PORT, grafana_env(cfg),
+                                       network).with_volume_mapping(password_file, PASSWORD_FILE)
         for container in services.values():
             container.start()
         pipeline = Pipeline(kafka_connect.connect_url, _url(services["ksqldb"], KSQLDB_PORT),

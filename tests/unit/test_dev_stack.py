@@ -294,24 +294,37 @@ def test_elasticsearch_is_a_single_node_without_security_by_default():
     assert e["ES_JAVA_OPTS"] == "-Xms1g -Xmx1g" and "ELASTIC_PASSWORD" not in e
 
 
-def test_elasticsearch_security_uses_the_secret_password_and_authenticated_healthcheck():
+def uploads(name: str, g: Graph | None = None) -> dict[str, dict]:
+    """The files uploaded into a container before it starts, by path (the list is a Pulumi secret)."""
+    declared = container(name, g).inputs["uploads"]
+    assert is_secret(declared)
+    return {u["file"]: u for u in unwrap(declared)}
+
+
+def test_elasticsearch_security_uses_the_secret_password_file_and_authenticated_healthcheck():
     g = graph(elasticsearchSecurity="true")
     inputs = container("elasticsearch", g).inputs
-    assert is_secret(inputs["envs"])
     e = env("elasticsearch", g)
-    assert e["xpack.security.enabled"] == "true" and e["ELASTIC_PASSWORD"] == ES_PW
+    assert e["xpack.security.enabled"] == "true" and "ELASTIC_PASSWORD" not in e
+    assert e["ELASTIC_PASSWORD_FILE"] == "/run/secrets/elastic-password"
+    password = uploads("elasticsearch", g)["/run/secrets/elastic-password"]
+    assert password["content"] == ES_PW
+    # read by the image's user (uid 1000) only
+    assert (password["owner"], password["group"], password["permissions"]) == ("1000", "0", "0400")
     assert e["xpack.security.http.ssl.enabled"] == "false"  # auth on Docker; TLS is the Kubernetes platform's
-    assert '-u "elastic:$ELASTIC_PASSWORD"' in inputs["healthcheck"]["tests"][1]
+    assert '-u "elastic:$(cat /run/secrets/elastic-password)"' in inputs["healthcheck"]["tests"][1]
     assert g.exports["elasticsearchUrl"] == "http://localhost:9200"
 
 
 # --- Grafana -------------------------------------------------------------------------------------
 
 def test_grafana_admin_credentials_come_from_config():
-    inputs = container("grafana").inputs
-    assert is_secret(inputs["envs"])
     e = env("grafana")
-    assert e["GF_SECURITY_ADMIN_USER"] == "admin" and e["GF_SECURITY_ADMIN_PASSWORD"] == GRAFANA_PW
+    assert e["GF_SECURITY_ADMIN_USER"] == "admin" and "GF_SECURITY_ADMIN_PASSWORD" not in e
+    assert e["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana-admin-password"
+    password = uploads("grafana")["/run/secrets/grafana-admin-password"]
+    assert password["content"] == GRAFANA_PW
+    assert (password["owner"], password["group"], password["permissions"]) == ("472", "0", "0400")
     assert e["GF_USERS_ALLOW_SIGN_UP"] == "false"
     assert env("grafana", graph(grafanaAdminUser="ops"))["GF_SECURITY_ADMIN_USER"] == "ops"
 
@@ -325,6 +338,16 @@ def test_passwords_appear_only_inside_secret_inputs(config):
         leaked = [s for s in plain_strings(resource.inputs) if GRAFANA_PW in s or ES_PW in s]
         assert not leaked, f"{resource.type} {resource.name} has a password in a plain input"
     assert not [s for s in plain_strings(g.exports) if GRAFANA_PW in s or ES_PW in s]
+
+
+@pytest.mark.parametrize("config", [{}, {"elasticsearchSecurity": "true"}])
+def test_no_password_in_what_docker_inspect_shows(config):
+    """Environment, command, healthcheck and labels are the container's configuration (``docker inspect``):
+    no password there, not even inside a Pulumi secret; only the uploaded files hold them."""
+    g = graph(**config)
+    for resource in g.of_type(CONTAINER):
+        inspected = {k: unwrap(v) for k, v in resource.inputs.items() if k != "uploads"}
+        assert GRAFANA_PW not in repr(inspected) and ES_PW not in repr(inspected), resource.name
 
 
 # --- outputs and config wiring -------------------------------------------------------------------

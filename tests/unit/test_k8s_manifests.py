@@ -64,7 +64,7 @@ def validation_errors(resources: list[Declared]) -> list[str]:
 def test_every_typed_manifest_validates_against_the_kubernetes_schema(graphs, variant):
     resources = typed(graphs[variant])
     kinds = {r.inputs["kind"] for r in resources}
-    expected = {"Namespace", "Deployment", "Service", "PodDisruptionBudget", "Secret"}
+    expected = {"Namespace", "Deployment", "Service", "PodDisruptionBudget", "Secret", "NetworkPolicy"}
     assert expected <= kinds
     if "ingress" in variant or "traefik" in variant:
         assert "Ingress" in kinds

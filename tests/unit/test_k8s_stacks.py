@@ -415,6 +415,16 @@ def test_port_forward_commands_name_the_configured_context():
                for c in graph.exports["portForwardCommands"])
 
 
+@pytest.mark.parametrize("context", ["ops's cluster", "prod; rm -rf ~", "$(id)", "a  b"])
+def test_port_forward_commands_quote_every_argument(context):
+    """A shell splits each command back into exactly the arguments meant, whatever kubeContext holds."""
+    graph = run_stack("staging", {"kubeContext": context})
+    commands = [shlex.split(c) for c in graph.exports["portForwardCommands"]]
+    assert ["kubectl", "--context", context, "--namespace", "clickstream-staging", "port-forward",
+            "service/clickstream-connect", "8083:8083"] in commands
+    assert all(c[:3] == ["kubectl", "--context", context] and len(c) == 8 for c in commands)
+
+
 def test_prod_must_be_replicated_secured_and_protected():
     raw = {**base_config("prod"), "replicationFactor": "1", "minInsyncReplicas": "1", "protect": "false"}
     with pytest.raises(ConfigError) as error:

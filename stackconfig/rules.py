@@ -1,0 +1,138 @@
+"""The rules that read more than one key (cross-key rules) and the rules of one stack (per-stack rules).
+
+Each rule names the keys it reads. A rule runs only when every one of its keys holds a valid value, so
+one preview reports every invalid value AND every broken rule among the valid ones, and no rule ever
+judges a value the user did not set (an invalid value is not replaced by its default for a rule).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Callable, Collection, Sequence
+
+if TYPE_CHECKING:
+    from stackconfig import StackConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """``check`` returns what is wrong with a config, or None; it reads only ``keys`` (config keys)."""
+
+    keys: tuple[str, ...]
+    check: Callable[[StackConfig], str | None]
+
+
+def _replication(cfg: StackConfig) -> str | None:
+    if cfg.replication_factor > cfg.kafka_brokers:
+        return (f"replicationFactor ({cfg.replication_factor}) must be <= kafkaBrokers ({cfg.kafka_brokers}): "
+                f"each partition needs a copy on that many distinct brokers")
+    return None
+
+
+def _min_isr(cfg: StackConfig) -> str | None:
+    if cfg.min_insync_replicas > cfg.replication_factor:
+        return (f"minInsyncReplicas ({cfg.min_insync_replicas}) must be <= replicationFactor "
+                f"({cfg.replication_factor}): no write could ever be acknowledged")
+    return None
+
+
+def _one_of_each_on_docker(cfg: StackConfig) -> str | None:
+    counts = {"kafkaBrokers": cfg.kafka_brokers, "connectWorkers": cfg.connect_workers,
+              "ksqldbServers": cfg.ksqldb_servers, "elasticsearchNodes": cfg.elasticsearch_nodes}
+    if cfg.platform == "docker" and set(counts.values()) != {1}:
+        got = ", ".join(f"{key} = {value}" for key, value in counts.items() if value != 1)
+        return (f"the docker platform runs one of each service: kafkaBrokers, connectWorkers, ksqldbServers "
+                f"and elasticsearchNodes must be 1, got {got} (use platform 'kubernetes' for clusters)")
+    return None
+
+
+def _distinct_ports(cfg: StackConfig) -> str | None:
+    ports = [cfg.kafka_host_port, cfg.connect_port, cfg.ksqldb_port, cfg.elasticsearch_port, cfg.grafana_port]
+    if len(set(ports)) != len(ports):
+        return f"host ports must be distinct, got {ports}"
+    return None
+
+
+def _ingress_domain(cfg: StackConfig) -> str | None:
+    if cfg.admin_access == "ingress" and not cfg.ingress_domain:
+        return "adminAccess 'ingress' needs ingressDomain (e.g. 'clickstream.example.com')"
+    return None
+
+
+def _ingress_allow_list(cfg: StackConfig) -> str | None:
+    if cfg.admin_access == "ingress" and not cfg.ingress_allow_list:
+        return ("adminAccess 'ingress' exposes Kafka Connect and ksqlDB, which have no authentication of their "
+                "own: set ingressAllowList to the networks allowed to reach them (CIDRs, including the address "
+                "`pulumi up` runs from), or keep adminAccess 'port-forward'")
+    return None
+
+
+def _kube_context(cfg: StackConfig) -> str | None:
+    if cfg.platform == "kubernetes" and not cfg.kube_context:
+        return ("the kubernetes platform needs kubeContext: name the kubeconfig context of the target cluster "
+                "(never the current one by accident), e.g. `pulumi config set kubeContext clickstream-prod`")
+    return None
+
+
+def _operators_on_kubernetes(cfg: StackConfig) -> str | None:
+    if cfg.role == "operators" and cfg.platform != "kubernetes":
+        return (f"role 'operators' installs the shared Kubernetes operators: it needs platform 'kubernetes', "
+                f"got '{cfg.platform}'")
+    return None
+
+
+def _eck_security(cfg: StackConfig) -> str | None:
+    if cfg.platform == "kubernetes" and cfg.role == "pipeline" and not cfg.elasticsearch_security:
+        return ("the kubernetes platform runs Elasticsearch with ECK, which always enables security: set "
+                "elasticsearchSecurity to true (and the elasticsearchPassword secret)")
+    return None
+
+
+CROSS_KEY_RULES: Sequence[Rule] = (
+    Rule(("replicationFactor", "kafkaBrokers"), _replication),
+    Rule(("minInsyncReplicas", "replicationFactor"), _min_isr),
+    Rule(("platform", "kafkaBrokers", "connectWorkers", "ksqldbServers", "elasticsearchNodes"),
+         _one_of_each_on_docker),
+    Rule(("kafkaHostPort", "connectPort", "ksqldbPort", "elasticsearchPort", "grafanaPort"), _distinct_ports),
+    Rule(("adminAccess", "ingressDomain"), _ingress_domain),
+    Rule(("adminAccess", "ingressAllowList"), _ingress_allow_list),
+    Rule(("platform", "kubeContext"), _kube_context),
+    Rule(("role", "platform"), _operators_on_kubernetes),
+    Rule(("platform", "role", "elasticsearchSecurity"), _eck_security),
+)
+
+
+def _prod_replicated(cfg: StackConfig) -> str | None:
+    if cfg.role == "pipeline" and (cfg.replication_factor < 3 or cfg.min_insync_replicas < 2):
+        return (f"replicationFactor must be >= 3 and minInsyncReplicas >= 2, got {cfg.replication_factor} and "
+                f"{cfg.min_insync_replicas} (production needs a replicated cluster)")
+    return None
+
+
+def _prod_secured(cfg: StackConfig) -> str | None:
+    if cfg.role == "pipeline" and not cfg.elasticsearch_security:
+        return "elasticsearchSecurity must be true, got false"
+    return None
+
+
+def _prod_protected(cfg: StackConfig) -> str | None:
+    if not cfg.protect:
+        return "protect must be true, got false (stateful resources are protected from deletion)"
+    return None
+
+
+# stack name -> the rules that stack adds to the cross-key rules
+STACK_RULES: dict[str, Sequence[Rule]] = {
+    "prod": (Rule(("role", "replicationFactor", "minInsyncReplicas"), _prod_replicated),
+             Rule(("role", "elasticsearchSecurity"), _prod_secured),
+             Rule(("protect",), _prod_protected)),
+}
+
+
+def rule_problems(stack: str, cfg: StackConfig, invalid: Collection[str]) -> list[str]:
+    """What the cross-key rules and ``stack``'s own rules find in ``cfg``, skipping every rule that reads
+    one of the ``invalid`` keys (their values are reported on their own)."""
+    problems = [problem for rule in CROSS_KEY_RULES
+                if not set(rule.keys) & set(invalid) and (problem := rule.check(cfg))]
+    problems += [f"stack '{stack}': {problem}" for rule in STACK_RULES.get(stack, ())
+                 if not set(rule.keys) & set(invalid) and (problem := rule.check(cfg))]
+    return problems

@@ -1,0 +1,173 @@
+"""Unit tier (Pulumi mocks, no cluster): who may connect to which service of the staging/prod stacks.
+
+The NetworkPolicies the REAL ``__main__.py`` declares (and the Kafka listener's ``networkPolicyPeers``,
+from which Strimzi writes the Kafka pods' policy) are evaluated by a small model of the NetworkPolicy
+rules (``networking.k8s.io/v1``: a pod selected by no policy accepts everything; a selected pod accepts a
+connection that one of the policies selecting it admits on that port; a peer's pod selector applies in the
+policy's namespace unless it has a namespace selector, ``{}`` being every namespace). The labels of the
+pods come from the declared Deployments, the Elasticsearch resource (the labels ECK gives its nodes) and
+the Grafana release (the chart's selector labels). Every manifest is also schema-validated in
+``test_k8s_manifests.py``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import pytest
+
+from components.kubernetes import charts, network_policy
+from tests.pulumi_mocks import Graph, run_stack
+from tests.unit.test_k8s_manifests import manifest
+
+NAMESPACE = "clickstream-prod"
+INGRESS = {"adminAccess": "ingress", "ingressDomain": "example.com", "ingressAllowList": "203.0.113.0/24"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Pod:
+    namespace: str
+    labels: Mapping[str, str]
+
+
+def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, f"the model knows matchLabels only: {selector}"
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+
+
+def peer_admits(peer: Mapping[str, Any], policy_namespace: str, source: Pod) -> bool:
+    assert "ipBlock" not in peer, "no policy of the stack admits by address"
+    if "namespaceSelector" in peer:
+        # the only namespace selector the stack uses is {} (every namespace)
+        assert peer["namespaceSelector"] == {}, peer
+    elif source.namespace != policy_namespace:
+        return False
+    return selects(peer.get("podSelector", {}), source.labels)
+
+
+def admitted(policies: list[dict], target: Pod, port: int, source: Pod) -> bool:
+    selecting = [p for p in policies if p["metadata"]["namespace"] == target.namespace
+                 and selects(p["spec"]["podSelector"], target.labels)]
+    if not selecting:
+        return True
+    for policy in selecting:
+        assert policy["spec"].get("policyTypes", ["Ingress"]) == ["Ingress"]
+        for rule in policy["spec"].get("ingress", []):
+            ports = [p["port"] for p in rule.get("ports", [])]
+            peers = rule.get("from")
+            if (not ports or port in ports) and (not peers or any(
+                    peer_admits(peer, target.namespace, source) for peer in peers)):
+                return True
+    return False
+
+
+def declared_policies(graph: Graph) -> list[dict]:
+    return [manifest(r.inputs) for r in graph.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")]
+
+
+def strimzi_policy(graph: Graph) -> dict:
+    """The rule Strimzi writes for the plain listener from its ``networkPolicyPeers`` (an empty list or
+    none admits every pod), selecting the brokers by ``strimzi.io/cluster``."""
+    kafka = manifest(graph.named("clickstream-kafka").inputs)
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    rule: dict[str, Any] = {"ports": [{"port": listener["port"], "protocol": "TCP"}]}
+    if listener.get("networkPolicyPeers"):
+        rule["from"] = listener["networkPolicyPeers"]
+    return {"metadata": {"namespace": kafka["metadata"]["namespace"]},
+            "spec": {"podSelector": {"matchLabels": {"strimzi.io/cluster": kafka["metadata"]["name"]}},
+                     "ingress": [rule]}}
+
+
+def pods(graph: Graph) -> dict[str, Pod]:
+    def template_labels(name: str) -> dict[str, str]:
+        return graph.named(name).inputs["spec"]["template"]["metadata"]["labels"]
+
+    es = graph.named("clickstream-elasticsearch").inputs["metadata"]["name"]
+    return {
+        "connect": Pod(NAMESPACE, template_labels("clickstream-connect")),
+        "ksqldb": Pod(NAMESPACE, template_labels("clickstream-ksqldb")),
+        "elasticsearch": Pod(NAMESPACE, {"elasticsearch.k8s.elastic.co/cluster-name": es,
+                                         "common.k8s.elastic.co/type": "elasticsearch"}),
+        "grafana": Pod(NAMESPACE, {"app.kubernetes.io/name": "grafana",
+                                   "app.kubernetes.io/instance": graph.named("grafana-chart").inputs["name"]}),
+        "kafka": Pod(NAMESPACE, {"strimzi.io/cluster": "clickstream-kafka", "strimzi.io/kind": "Kafka"}),
+        "eck-operator": Pod("clickstream-operators", {"app.kubernetes.io/name": "elastic-operator"}),
+        "other pod in the namespace": Pod(NAMESPACE, {"app": "debug"}),
+        "pod of another namespace": Pod("team-x", {"app": "debug"}),
+        "ingress-nginx": Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx",
+                                               "app.kubernetes.io/component": "controller"}),
+        "traefik": Pod("traefik", {"app.kubernetes.io/name": "traefik"}),
+    }
+
+
+# service, port -> who must reach it on every pipeline stack
+NEEDED = {
+    ("connect", 8083): {"connect", "ksqldb"},
+    ("ksqldb", 8088): {"ksqldb"},
+    ("elasticsearch", 9200): {"connect", "grafana", "eck-operator"},
+    ("elasticsearch", 9300): {"elasticsearch"},
+    ("kafka", 9092): {"connect", "ksqldb"},
+}
+ADMIN_APIS = {("connect", 8083), ("ksqldb", 8088), ("elasticsearch", 9200)}
+
+
+@pytest.fixture(scope="module")
+def graphs() -> dict[str, Graph]:
+    return {"port-forward": run_stack("prod"),
+            "ingress-nginx": run_stack("prod", INGRESS),
+            "traefik": run_stack("prod", {**INGRESS, "ingressController": "traefik"})}
+
+
+@pytest.mark.parametrize("admin", ["port-forward", "ingress-nginx", "traefik"])
+@pytest.mark.parametrize("service, port", list(NEEDED))
+def test_each_service_admits_exactly_what_needs_it(graphs, admin, service, port):
+    graph = graphs[admin]
+    policies = [*declared_policies(graph), strimzi_policy(graph)]
+    everyone = pods(graph)
+    needed = set(NEEDED[(service, port)])
+    if admin != "port-forward" and (service, port) in ADMIN_APIS:
+        needed.add(admin)  # the ingress controller is the admin path
+    got = {name for name, source in everyone.items() if admitted(policies, everyone[service], port, source)}
+    assert got == needed
+
+
+def test_strimzi_writes_the_kafka_policy_from_the_listener_peers():
+    """Kafka's only policy is Strimzi's: the operator values keep its generation on."""
+    assert charts.STRIMZI.base_values()["generateNetworkPolicy"] is True
+
+
+def test_grafana_stays_open_to_the_cluster(graphs):
+    """Grafana authenticates every request itself; no policy selects its pod."""
+    graph = graphs["port-forward"]
+    grafana = pods(graph)["grafana"]
+    assert not [p for p in declared_policies(graph) if selects(p["spec"]["podSelector"], grafana.labels)]
+
+
+def test_each_policy_selects_its_service_pods_only(graphs):
+    graph = graphs["ingress-nginx"]
+    everyone = pods(graph)
+    selected = {p["metadata"]["name"]: {n for n, pod in everyone.items() if pod.namespace == NAMESPACE
+                                        and selects(p["spec"]["podSelector"], pod.labels)}
+                for p in declared_policies(graph)}
+    assert selected == {"clickstream-connect-ingress": {"connect"}, "clickstream-ksqldb-ingress": {"ksqldb"},
+                        "clickstream-elasticsearch-ingress": {"elasticsearch"}}
+
+
+def test_policies_are_children_of_their_services(graphs):
+    graph = graphs["port-forward"]
+    assert {name: graph.parent_name(name) for name in ("clickstream-connect-ingress", "clickstream-ksqldb-ingress",
+                                                       "clickstream-elasticsearch-ingress")} == {
+        "clickstream-connect-ingress": "connect", "clickstream-ksqldb-ingress": "ksqldb",
+        "clickstream-elasticsearch-ingress": "elasticsearch"}
+
+
+def test_a_port_without_peers_is_refused():
+    """An empty `from` admits every pod of the cluster: the helper never writes one."""
+    with pytest.raises(ValueError, match="NetworkPolicy of connect: port 8083 needs at least one peer"):
+        network_policy.admit_only(None, "connect", {"a": "b"}, {8083: []}, None)  # type: ignore[arg-type]
+
+
+def test_the_model_admits_everything_without_policies(graphs):
+    """The evaluator itself: a pod no policy selects accepts every connection (why the stack needs them)."""
+    everyone = pods(graphs["port-forward"])
+    assert all(admitted([], everyone["connect"], 8083, source) for source in everyone.values())
