@@ -5,7 +5,7 @@ It never calls ``POST /ksql/terminate`` (that endpoint wipes the whole cluster's
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import requests
 
@@ -102,14 +102,37 @@ class KsqlClient(ServiceClient):
         raise KsqlError(f"dry run: ksqlDB accepted DROP STREAM {marker}, which names no stream; "
                         f"the statements before it may have run: {' '.join(statements)}")
 
-    def catalog(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-        """Every stream and table as ``DESCRIBE ... EXTENDED`` reports it, every persistent query
-        (``SHOW QUERIES``) and the name of every Kafka topic ksqlDB sees (``SHOW TOPICS``), in one request."""
+    def catalog(self, names: Iterable[str] | None = None
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+        """Streams and tables as ``DESCRIBE ... EXTENDED`` reports them, persistent queries, and the name of
+        every Kafka topic ksqlDB sees (``SHOW TOPICS``).
+
+        Without ``names``: every stream, table and query (``SHOW QUERIES``), in one request. With ``names``:
+        only those of them that exist (a listing of names and topics, then one ``DESCRIBE`` each, in a second
+        request), and the queries that read or write them — so what one object reads does not grow with
+        the number of objects on the server.
+        """
+        if names is None:
+            return self._split(self.execute("SHOW STREAMS EXTENDED; SHOW TABLES EXTENDED; SHOW QUERIES; SHOW TOPICS;"))
+        listing = self.execute("LIST STREAMS; LIST TABLES; SHOW TOPICS;")
+        existing = {source["name"] for entity in listing
+                    for source in entity.get("streams", []) + entity.get("tables", [])}
+        wanted = [name for name in dict.fromkeys(names) if name in existing]
+        described = self.execute(" ".join(f"DESCRIBE {quote(name)} EXTENDED;" for name in wanted)) if wanted else []
+        descriptions, _, _ = self._split(described)
+        queries = {query["id"]: query for description in descriptions
+                   for query in description.get("writeQueries", []) + description.get("readQueries", [])}
+        return descriptions, list(queries.values()), self._split(listing)[2]
+
+    @staticmethod
+    def _split(entities: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         descriptions: list[dict[str, Any]] = []
         queries: list[dict[str, Any]] = []
         topics: list[str] = []
-        for entity in self.execute("SHOW STREAMS EXTENDED; SHOW TABLES EXTENDED; SHOW QUERIES; SHOW TOPICS;"):
+        for entity in entities:
             descriptions.extend(entity.get("sourceDescriptions", []))
+            if "sourceDescription" in entity:
+                descriptions.append(entity["sourceDescription"])
             queries.extend(entity.get("queries", []))
             topics.extend(topic["name"] for topic in entity.get("topics", []))
         return descriptions, queries, topics

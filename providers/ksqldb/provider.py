@@ -17,7 +17,7 @@ Adoption is by meaning (:mod:`providers.ksqldb.shape`), never by statement text.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import pulumi
 from pulumi.dynamic import (
@@ -116,6 +116,11 @@ def declared_names(props: Mapping[str, Any]) -> set[str]:
     return {statement_of(e).name for e in props.get("related") or props.get("pipeline") or []}
 
 
+def _catalog(client: KsqlClient, statements: Iterable[Statement]) -> Catalog:
+    """What the server has of ``statements``' objects (and of what their queries write), nothing else."""
+    return Catalog(*client.catalog({s.target for s in statements}))
+
+
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:
     return Endpoint(url=props["ksqldb_url"], username=props.get("username") or None,
                     password=props.get("password") or None,
@@ -151,7 +156,7 @@ def _summary(script: list[str]) -> str:
 def _read_back(client: KsqlClient, statement: Statement, props: Mapping[str, Any]) -> dict[str, Any] | None:
     """The object as ksqlDB has it, in the shape of the outputs (None when it does not exist): its query's
     id and state, its topic, and how it differs from the declared one. Used by create, update and read."""
-    catalog = Catalog(*client.catalog())
+    catalog = _catalog(client, [statement])
     if not catalog.exists(statement):
         return None
     query = catalog.query_of(statement) or {}
@@ -224,8 +229,8 @@ class KsqlObjectProvider(ResourceProvider):
         statement = statement_of(props)
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
-            catalog = Catalog(*client.catalog())
-            plan = proof(statements_of(props), catalog, statement.name, uuid.uuid4().hex[:12])
+            statements = statements_of(props)
+            plan = proof(statements, _catalog(client, statements), statement.name, uuid.uuid4().hex[:12])
             self._dry_run(client, statement, plan, props)
 
     def _prove(self, props: Mapping[str, Any], statement: Statement, plan: Rebuild) -> None:
@@ -253,7 +258,7 @@ class KsqlObjectProvider(ResourceProvider):
         """Make the object exist; True when an existing one was adopted. An existing object is adopted as it
         is, never dropped here: when it differs from its declaration, the outputs record how
         (``live_differences``) and the next ``pulumi up`` rebuilds it, shown in its preview."""
-        catalog = Catalog(*client.catalog())
+        catalog = _catalog(client, [statement])
         if catalog.exists(statement):
             found = [] if statement.kind == "INSERT" else catalog.differences(statement)
             if found:
@@ -286,7 +291,7 @@ class KsqlObjectProvider(ResourceProvider):
         properties = news.get("streams_properties") or {}
         with KsqlClient(_endpoint(news)) as client:
             client.wait_ready()
-            catalog = Catalog(*client.catalog())
+            catalog = _catalog(client, [statement])
             adopted = bool(olds.get("adopted"))
             if not catalog.exists(statement):
                 report(f"{statement.kind} {statement.name} is missing at {news['ksqldb_url']}: creating it")
@@ -310,7 +315,7 @@ class KsqlObjectProvider(ResourceProvider):
         statement = statement_of(props)
         with KsqlClient(_endpoint(props)) as client:
             client.wait_ready()
-            catalog = Catalog(*client.catalog())
+            catalog = _catalog(client, [statement])
             if statement.kind == "INSERT":
                 if catalog.exists(statement):
                     self._run(client, statement, f"TERMINATE {insert_query_id(statement)};", {})
@@ -341,7 +346,7 @@ def _await_readers_dropped(client: KsqlClient, statement: Statement, catalog: Ca
     latest = [catalog]
 
     def readers_gone() -> bool:
-        latest[0] = Catalog(*client.catalog())
+        latest[0] = _catalog(client, [statement])
         return not latest[0].readers(statement.name)
 
     wait_until(readers_gone, timeout=client.within(), description=f"the readers of {statement.name} to be dropped",
