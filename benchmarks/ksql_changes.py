@@ -73,7 +73,7 @@ def main() -> None:
     with FakeKsqlDb() as fake:
         stack = Deployment()
         resources = declare(files, variables, url=fake.url)
-        print(f"{len(resources)} ksqlDB objects of ksql/, against the FAKE ksqlDB\n")
+        print(f"{len(resources) - 1} ksqlDB objects of ksql/ and their KsqlDirectory, against the FAKE ksqlDB\n")
         _line("first apply", fake, *_measure(fake, lambda: stack.up(resources)))
         _line("no-op apply", fake, *_measure(fake, lambda: stack.up(resources)))
         for phase, (changed_files, changed_variables) in changes(files, variables).items():

@@ -108,21 +108,25 @@ class KsqlClient(ServiceClient):
         every Kafka topic ksqlDB sees (``SHOW TOPICS``).
 
         Without ``names``: every stream, table and query (``SHOW QUERIES``), in one request. With ``names``:
-        only those of them that exist (a listing of names and topics, then one ``DESCRIBE`` each, in a second
-        request), and the queries that read or write them — so what one object reads does not grow with
-        the number of objects on the server.
+        only those of them that exist (a listing of names, then one ``DESCRIBE`` each and the topics in a
+        second request), and the queries that read or write them — so what one object reads does not grow
+        with the number of objects on the server.
         """
         if names is None:
             return self._split(self.execute("SHOW STREAMS EXTENDED; SHOW TABLES EXTENDED; SHOW QUERIES; SHOW TOPICS;"))
-        listing = self.execute("LIST STREAMS; LIST TABLES; SHOW TOPICS;")
+        listing = self.execute("LIST STREAMS; LIST TABLES;")
         existing = {source["name"] for entity in listing
                     for source in entity.get("streams", []) + entity.get("tables", [])}
-        wanted = [name for name in dict.fromkeys(names) if name in existing]
-        described = self.execute(" ".join(f"DESCRIBE {quote(name)} EXTENDED;" for name in wanted)) if wanted else []
-        descriptions, _, _ = self._split(described)
+        return self.described([name for name in dict.fromkeys(names) if name in existing])
+
+    def described(self, names: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+        """Like :meth:`catalog` for ``names`` known to exist, in one request (``DESCRIBE`` of a stream or table
+        that does not exist is refused)."""
+        entities = self.execute(" ".join([*(f"DESCRIBE {quote(name)} EXTENDED;" for name in names), "SHOW TOPICS;"]))
+        descriptions, _, topics = self._split(entities)
         queries = {query["id"]: query for description in descriptions
                    for query in description.get("writeQueries", []) + description.get("readQueries", [])}
-        return descriptions, list(queries.values()), self._split(listing)[2]
+        return descriptions, list(queries.values()), topics
 
     @staticmethod
     def _split(entities: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:

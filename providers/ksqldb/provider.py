@@ -153,10 +153,12 @@ def _summary(script: list[str]) -> str:
     return "; ".join(f"{verb} {', '.join(names)}" for verb, names in steps.items())
 
 
-def _read_back(client: KsqlClient, statement: Statement, props: Mapping[str, Any]) -> dict[str, Any] | None:
+def _read_back(client: KsqlClient, statement: Statement, props: Mapping[str, Any], *, written: bool = False
+               ) -> dict[str, Any] | None:
     """The object as ksqlDB has it, in the shape of the outputs (None when it does not exist): its query's
-    id and state, its topic, and how it differs from the declared one. Used by create, update and read."""
-    catalog = _catalog(client, [statement])
+    id and state, its topic, and how it differs from the declared one. Used by create, update (``written``:
+    just written, so known to exist: one request) and read."""
+    catalog = Catalog(*client.described([statement.target])) if written else _catalog(client, [statement])
     if not catalog.exists(statement):
         return None
     query = catalog.query_of(statement) or {}
@@ -167,7 +169,7 @@ def _read_back(client: KsqlClient, statement: Statement, props: Mapping[str, Any
 
 
 def _written(client: KsqlClient, statement: Statement, props: Mapping[str, Any], adopted: bool) -> dict[str, Any]:
-    return read_back_of_write(_read_back(client, statement, {**props, "adopted": adopted}),
+    return read_back_of_write(_read_back(client, statement, {**props, "adopted": adopted}, written=True),
                               f"{statement.kind} {statement.name}", f"ksqlDB at {props['ksqldb_url']}")
 
 
