@@ -2,8 +2,9 @@
 
 ``tests/unit/data/urns_v1.json`` holds the URN of every resource the first release declared. The current
 program must reach each of them — under the same URN or through an alias — so that the engine matches old
-state to new resources instead of replacing them. The one exception is the single ``KsqlStatements``
-resource, whose objects the per-object ksqlDB resources adopt (tests/provider/test_ksqldb.py).
+state to new resources instead of replacing them. The single ``KsqlStatements`` resource is reached by the
+pipeline's ``KsqlDirectory`` (which retires what it managed and no file declares any more), and its objects
+are adopted by the per-object ksqlDB resources (tests/provider/test_ksqldb.py).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from tests.pulumi_mocks import engine_urn, run_stack
 
 V1 = json.loads((pathlib.Path(__file__).parent / "data" / "urns_v1.json").read_text())
-RELEASED = "pulumi-python:dynamic:Resource::clickstream-ksql"  # adopted per object, then released
+KSQL_STATEMENTS = "pulumi-python:dynamic:Resource::clickstream-ksql"  # the first release's single ksqlDB resource
 
 
 def reachable(stack: str) -> dict[str, str]:
@@ -30,15 +31,21 @@ def reachable(stack: str) -> dict[str, str]:
 @pytest.mark.parametrize("stack", ["dev"])
 def test_every_resource_of_the_first_release_is_found_again(stack):
     found = reachable(stack)
-    missing = [urn for urn in V1[stack] if urn not in found and not urn.endswith(RELEASED)]
+    missing = [urn for urn in V1[stack] if urn not in found]
     assert not missing, "these would be deleted and created again:\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_every_application_resource_of_the_first_release_is_found_again_on_kubernetes(stack):
     found = reachable(stack)
-    application = [urn for urn in V1[stack] if "pulumi-python:dynamic" in urn and not urn.endswith(RELEASED)]
+    application = [urn for urn in V1[stack] if "pulumi-python:dynamic" in urn]
     assert application and not [urn for urn in application if urn not in found]
+
+
+def test_the_first_releases_ksql_resource_is_reached_by_the_pipelines_directory():
+    found = reachable("dev")
+    assert found[f"urn:pulumi:dev::clickstream::{KSQL_STATEMENTS}"] == "clickstream-ksql"
+    assert any(urn.endswith("$pulumi-python:dynamic/ksqldb:Directory::clickstream-ksql") for urn in found)
 
 
 def test_aliases_name_the_untyped_root_children_they_were():
