@@ -16,6 +16,7 @@ import time
 from typing import Any, Callable, Iterable, TypeVar
 
 import requests
+import urllib3.exceptions
 from tenacity import (
     RetryError,
     Retrying,
@@ -193,10 +194,24 @@ def transient(exc: BaseException, statuses: Iterable[int] = ()) -> bool:
     return isinstance(exc, ApiError) and exc.status in frozenset(statuses)
 
 
-def _retryable(statuses: Iterable[int],
-               also: Callable[[BaseException], bool] | None) -> Callable[[BaseException], bool]:
+def maybe_sent(exc: BaseException) -> bool:
+    """Whether a request that failed with ``exc`` may have reached the server (and run there): a read
+    timeout, or a connection closed after the request was sent. No: an error while connecting (nothing
+    listens, the name does not resolve, the connect timeout), or an answer."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps what went wrong
+        return not isinstance(cause, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+    return isinstance(exc, requests.Timeout)
+
+
+def _retryable(statuses: Iterable[int], also: Callable[[BaseException], bool] | None,
+               idempotent: bool) -> Callable[[BaseException], bool]:
     statuses = frozenset(statuses)
-    return lambda exc: transient(exc, statuses) or (also is not None and also(exc))
+    return lambda exc: ((transient(exc, statuses) and (idempotent or not maybe_sent(exc)))
+                        or (also is not None and also(exc)))
 
 
 class HttpClient:
@@ -231,11 +246,13 @@ class HttpClient:
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
                 headers: dict[str, str] | None = None, ok: Iterable[int] = (200, 201, 202, 204),
                 retry_statuses: Iterable[int] = (), retry_timeout: float = 60.0,
-                attempts: int | None = 8,
+                attempts: int | None = 8, idempotent: bool = True,
                 retry_when: Callable[[BaseException], bool] | None = None) -> requests.Response:
         """Send one request; retry connection errors, ``retry_statuses`` and errors ``retry_when`` accepts
         with bounded backoff, for at most ``retry_timeout`` seconds (and never past the client's deadline)
-        and ``attempts`` tries (None: only the time bounds the retries).
+        and ``attempts`` tries (None: only the time bounds the retries). A request that is not
+        ``idempotent`` is never sent again after a failure that may have reached the server
+        (:func:`maybe_sent`): that error is raised for the caller to look at what is there.
 
         Raises the ApiError subclass for any status not in ``ok`` (after retries), with the service's
         error message.
@@ -254,7 +271,7 @@ class HttpClient:
                 raise api_error(method, url, response.status_code, message, body)
             return response
 
-        return retrying(_retryable(retry_statuses, retry_when), timeout=self.within(retry_timeout),
+        return retrying(_retryable(retry_statuses, retry_when, idempotent), timeout=self.within(retry_timeout),
                         attempts=attempts)(once)
 
     def within(self, seconds: float) -> float:

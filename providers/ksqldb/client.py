@@ -9,7 +9,8 @@ from typing import Any, Mapping
 
 import requests
 
-from providers.http import ApiError, Endpoint, ServiceClient, retrying
+from providers.http import ApiError, Endpoint, ServiceClient, maybe_sent, retrying
+from providers.ksqldb.landed import Effect, effect_of
 
 KSQL_MEDIA_TYPE = "application/vnd.ksql.v1+json"
 NOT_READY_STATUS = 503  # error codes 50301 (command queue catching up), 50302 (not ready), 50303
@@ -52,16 +53,47 @@ class KsqlClient(ServiceClient):
 
         The one retry layer of a statement: no connection, and HTTP 503 (50301 command queue catching up,
         50302/50303 not ready: answered before anything is run), and an error whose message contains
-        ``retry_message`` are retried with bounded backoff until the client's deadline. Returns the result
-        entities; raises KsqlError with ksqlDB's message and the failing statement's text.
+        ``retry_message`` are retried with bounded backoff until the client's deadline. A request that
+        changes something is never sent again blindly after a failure that may have reached ksqlDB (a read
+        timeout, a connection closed after sending): the catalog is read first (:mod:`landed`), and when it
+        shows the change (or an error of a later attempt meets a change that is there), the request ran and
+        returns no entities. Returns the result entities; raises KsqlError with ksqlDB's message and the
+        failing statement's text.
         """
+        effect = effect_of(sql)
+        lost = [False]  # an attempt may have run without its answer reaching us
+
         def retryable(exc: BaseException) -> bool:
             if isinstance(exc, requests.RequestException):
                 return isinstance(exc, (requests.ConnectionError, requests.Timeout))
             return isinstance(exc, KsqlError) and (exc.status == NOT_READY_STATUS or bool(
                 retry_message and retry_message in exc.message))
 
-        return retrying(retryable, timeout=self.within())(self._execute_once, sql, properties)
+        def attempt() -> list[dict[str, Any]]:
+            try:
+                return self._execute_once(sql, properties)
+            except requests.RequestException as exc:
+                if effect is None or not maybe_sent(exc):
+                    raise
+                lost[0] = True
+                if self._ran(effect, sql):
+                    return []
+                raise
+            except KsqlError:
+                if effect is not None and lost[0] and self._ran(effect, sql):
+                    return []
+                raise
+
+        return retrying(retryable, timeout=self.within())(attempt)
+
+    def _ran(self, effect: Effect, sql: str) -> bool:
+        """Whether the catalog shows ``effect``: the request whose answer was lost ran."""
+        if effect.kind is None:
+            raise KsqlError(f"the answer from {self.http.url('/ksql')} was lost and ksqlDB's catalog cannot tell "
+                            "whether this request ran, so it was not sent again; check what runs (SHOW STREAMS; "
+                            "SHOW TABLES; SHOW QUERIES;) before you run it again", sent=sql)
+        descriptions, queries = self.catalog()
+        return effect.seen({d.get("name", "") for d in descriptions}, {q.get("id", "") for q in queries})
 
     def _execute_once(self, sql: str, properties: Mapping[str, str] | None) -> list[dict[str, Any]]:
         body = {"ksql": sql, "streamsProperties": dict(properties or {})}

@@ -13,7 +13,11 @@ fake with the same vocabulary:
   fake's own "not ready" answer; ``fail_next(method, path_pattern, status, body, times=1)``: the next
   ``times`` requests matching ``method`` (``"*"``: any) and the ``path_pattern`` regex get ``status`` and
   ``body`` (a ``RawBody`` for a non-JSON page); ``drop_next(n)``: the next n connections are closed
-  without an answer (a server not listening yet; not logged, as nothing was answered).
+  without an answer (a server not listening yet; not logged, as nothing was answered);
+  ``drop_answer_next(method, path_pattern, times=1, when=None)``: the next ``times`` matching requests
+  (``when(body)``, if given, also holds for the parsed request body) are carried out
+  (and logged) but their connection is closed before the answer is sent (a read timeout or a proxy that
+  dropped the connection: the client cannot know whether the request ran).
 
 Routes: ``route(method, pattern, handler)``; ``handler(body, query, *groups) -> (status, body)`` with
 ``query`` the last value of each query parameter and ``groups`` the pattern's (URL-decoded); a handler
@@ -92,6 +96,7 @@ class FakeServer:
         self._faults: list[_Fault] = []
         self._unavailable = 0
         self._drops = 0
+        self._lost_answers: list[_Fault] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -122,6 +127,14 @@ class FakeServer:
         """Close the next ``connections`` connections without an answer (the client sees a connection error)."""
         with self.lock:
             self._drops += connections
+
+    def drop_answer_next(self, method: str, path_pattern: str, times: int = 1,
+                         when: Callable[[Any], bool] | None = None) -> None:
+        """Carry out the next ``times`` requests of ``method`` (``"*"``: any) to a path matching
+        ``path_pattern`` (and whose parsed body ``when`` accepts), then close their connections without
+        sending the answer."""
+        with self.lock:
+            self._lost_answers.append(_Fault(method, re.compile(f"^{path_pattern}$"), 0, when, times))
 
     # what subclasses override ------------------------------------------------------------------------
     def unavailable_response(self, path: str) -> tuple[int, Any]:
@@ -183,6 +196,10 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, body = fake._dispatch(self.command, self.path, self.headers, raw)
+                if fake._take_lost_answer(self.command, urlsplit(self.path).path, raw):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if isinstance(body, RawBody):
                     data, content_type = body.data, body.content_type
                 else:
@@ -207,6 +224,15 @@ class FakeServer:
             if self._drops > 0:
                 self._drops -= 1
                 return True
+            return False
+
+    def _take_lost_answer(self, method: str, path: str, raw: bytes) -> bool:
+        with self.lock:
+            for fault in self._lost_answers:
+                if fault.times > 0 and fault.method in (method, "*") and fault.path.match(path) \
+                        and (fault.body is None or fault.body(json.loads(raw) if raw else None)):
+                    fault.times -= 1
+                    return True
             return False
 
     def _authorized(self, headers: Any) -> tuple[bool, str | None]:
