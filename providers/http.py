@@ -4,12 +4,16 @@ Errors are ``ApiError`` subclasses chosen by status (``NotFound``, ``Conflict``,
 one place (``or_none``). Retries use tenacity (bounded exponential backoff with jitter) through one
 function (``retrying``), one layer per call path; a ``ServiceClient``'s ``Deadline`` (``ready_timeout``
 from its creation) bounds every retry and wait of the operation (docs/resources/README.md).
+Waits come in two lengths: a create, update or delete waits up to ``ready_timeout`` for its service (it may
+be starting); preview and refresh only ``probe`` it, for ``probe_timeout`` seconds, and say why it does not
+answer (:class:`ServiceUnreachable`). Rejected credentials (401/403) end every wait at once.
 ``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
 ``HttpClient`` inside provider methods and is never stored on a provider, so dill can serialize providers.
 Secrets (passwords, API keys) are kept out of ``repr`` and out of every error message.
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 import sys
 import time
@@ -27,8 +31,10 @@ from tenacity import (
     wait_random,
 )
 
-from providers.contract import DEFAULT_READY_TIMEOUT
 from providers.inputs import whole_numbers
+
+DEFAULT_READY_TIMEOUT = 300.0  # seconds: the deadline of one provider operation (docs/resources/README.md)
+DEFAULT_PROBE_TIMEOUT = 10.0  # seconds preview and refresh wait for a service that does not answer
 
 T = TypeVar("T")
 
@@ -46,6 +52,7 @@ class Endpoint:
     verify: bool | str = True  # False, True, or a CA bundle path
     timeout: float = 10.0  # seconds per request
     ready_timeout: float = DEFAULT_READY_TIMEOUT  # seconds: the deadline of one operation
+    probe_timeout: float = DEFAULT_PROBE_TIMEOUT  # seconds: how long preview and refresh wait for the service
 
     @classmethod
     def from_inputs(cls, props: dict[str, Any], prefix: str = "") -> "Endpoint":
@@ -141,6 +148,28 @@ class Deadline:
 
 class ServiceTimeout(Exception):
     """A bounded wait ran out; the message says what was awaited, where, and the last thing seen."""
+
+
+class ServiceUnreachable(ServiceTimeout):
+    """A service did not answer within the short wait of a preview or refresh; the message names the
+    service, its URL and the likely cause."""
+
+
+# What the last failed probe says about why a service does not answer, first match wins.
+_LIKELY_CAUSES = (
+    (("refused",), "nothing listens there: the service is stopped, or its container or pod was removed "
+                   "(`make up` re-creates it), or the port-forward to it is not running"),
+    (("NameResolution", "Name or service not known", "nodename nor servname", "getaddrinfo"),
+     "the host name does not resolve: check the URL"),
+    (("HTTP 5", "not ready"), "the service answers but is not ready: it is starting, or failing (see its logs)"),
+    (("Timeout", "timed out"), "no answer in time: a firewall, a wrong address, or an overloaded service"),
+)
+
+
+def likely_cause(last_seen: str) -> str:
+    """Why a service does not answer, guessed from the last thing a probe saw."""
+    return next((cause for marks, cause in _LIKELY_CAUSES if any(mark in last_seen for mark in marks)),
+                "see the last answer above")
 
 
 def elasticsearch_reason(error: dict) -> str:
@@ -290,7 +319,7 @@ class HttpClient:
         """Poll ``path`` until it answers 2xx (and ``ready(response)`` holds), with bounded backoff.
 
         Raises ServiceTimeout naming the URL and the last answer after ``timeout`` seconds
-        (default: the endpoint's ``ready_timeout``).
+        (default: the endpoint's ``ready_timeout``), and the ApiError of a 401 or 403 at once.
         """
         timeout = self.within(self.endpoint.ready_timeout if timeout is None else timeout)
         url = self.url(path)
@@ -302,6 +331,8 @@ class HttpClient:
             except requests.RequestException as exc:
                 last[0] = f"{type(exc).__name__}: {exc}"
                 return False
+            if response.status_code in (401, 403):
+                raise api_error("GET", url, response.status_code, *error_message(response))
             if response.status_code >= 300:
                 last[0] = f"HTTP {response.status_code}: {error_message(response)[0]}"
                 return False
@@ -314,7 +345,7 @@ class HttpClient:
                    description=f"{what} at {url} to become ready", last_seen=lambda: last[0])
 
 
-class ServiceClient:
+class ServiceClient(abc.ABC):
     """Base of the per-service API clients: one ``HttpClient`` for one endpoint, used as a context manager
     inside a provider method. The client's :class:`Deadline` is ``ready_timeout`` seconds from its
     creation: no retry or wait of the operation goes past it. ``service`` and ``credentials`` name the
@@ -338,6 +369,32 @@ class ServiceClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @abc.abstractmethod
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until the service can serve requests, at most ``timeout`` seconds (default: what is left of
+        the deadline); ServiceTimeout when it does not, the ApiError of rejected credentials at once."""
+
+    def probe(self) -> None:
+        """The wait of a preview or refresh: at most the endpoint's ``probe_timeout``. Raises
+        ServiceUnreachable naming the service, its URL and the likely cause, and rejected credentials at
+        once (naming whose)."""
+        timeout = self.endpoint.probe_timeout
+        try:
+            self.wait_ready(timeout)
+        except ServiceTimeout as exc:
+            raise ServiceUnreachable(f"{self.service} at {self.endpoint.url} did not answer within {timeout:g} s: "
+                                     f"{likely_cause(str(exc))} ({exc})") from None
+        except ApiError as exc:
+            raise self.auth_error(exc) from None
+
+    def _wait_ready(self, path: str, *, ready: Callable[[requests.Response], bool] | None, what: str,
+                    timeout: float | None) -> None:
+        """``HttpClient.wait_ready`` within the deadline, with rejected credentials named."""
+        try:
+            self.http.wait_ready(path, ready=ready, what=what, timeout=self.within(timeout))
+        except ApiError as exc:
+            raise self.auth_error(exc) from None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One request with the service's ``retry_statuses``; 401/403 become an ApiError that says whose

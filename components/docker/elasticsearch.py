@@ -11,7 +11,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.base import ServiceComponent
-from components.docker.common import Health, Spec, container_name, env_list, run_container, shell_check
+from components.docker.common import Health, Spec, container_name, env_list, once_healthy, run_container, shell_check
 from components.service_settings import heap_opts
 from stackconfig import Secrets, StackConfig
 
@@ -66,4 +66,4 @@ class ElasticsearchService(ServiceComponent):
         self.container = deployed.container
         self.volume = deployed.volume
         self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),
-                     f"http://localhost:{cfg.elasticsearch_port}")
+                     once_healthy(f"http://localhost:{cfg.elasticsearch_port}", self.container))

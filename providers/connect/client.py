@@ -70,6 +70,8 @@ class ConnectorFailed(Exception):
 class ConnectClient(ServiceClient):
     """One Kafka Connect cluster, reached through ``endpoint``. Create it per operation and close it."""
 
+    service = "Kafka Connect"
+
     def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
         super().__init__(endpoint, default_headers={"Content-Type": "application/json"}, observer=observer)
 

@@ -33,19 +33,23 @@ class KsqlError(Exception):
 class KsqlClient(ServiceClient):
     """Run statements against one ksqlDB server (or cluster behind one URL)."""
 
+    service = "ksqlDB"
+    credentials = "the ksqlDB username/password (the resources' username and password inputs)"
+
     def __init__(self, endpoint: Endpoint, observer=None):
         super().__init__(endpoint, default_headers={"Accept": KSQL_MEDIA_TYPE, "Content-Type": KSQL_MEDIA_TYPE},
                          observer=observer)
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Wait until ``/info`` reports RUNNING and ``/healthcheck`` reports healthy."""
+        """Wait until ``/info`` reports RUNNING and ``/healthcheck`` reports healthy; rejected credentials
+        (``/info`` needs them, ``/healthcheck`` does not) fail at once."""
         def running(response) -> bool:
             info = response.json().get("KsqlServerInfo", {})
             return info.get("serverStatus", "RUNNING") == "RUNNING"
 
-        self.http.wait_ready("/info", ready=running, what="ksqlDB", timeout=self.within(timeout))
-        self.http.wait_ready("/healthcheck", ready=lambda r: r.json().get("isHealthy") is True,
-                             what="ksqlDB health check", timeout=self.within(timeout))
+        self._wait_ready("/info", ready=running, what="ksqlDB", timeout=timeout)
+        self._wait_ready("/healthcheck", ready=lambda r: r.json().get("isHealthy") is True,
+                         what="ksqlDB health check", timeout=timeout)
 
     def execute(self, sql: str, properties: Mapping[str, str] | None = None, *,
                 retry_message: str | None = None) -> list[dict[str, Any]]:

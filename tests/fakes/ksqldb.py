@@ -31,6 +31,10 @@ What it models, and where each rule comes from (confluentinc/ksql at tag v8.2.1)
   the query that creates it; ``TERMINATE``, ``PAUSE``, ``RESUME`` of one query.
 - ``GET /info``, ``GET /healthcheck``; HTTP 503 with 50302 "KSQL is not yet ready to serve requests."
   for the next N requests (``unavailable``).
+- Credentials (``username``/``password``: basic authentication on): ``/healthcheck`` needs none (it is
+  among ``AuthHandlers.KSQL_AUTHENTICATION_SKIP_PATHS`` with ``/v1/metadata``), every other path does;
+  a request without valid credentials answers 401 ``{"@type": "generic_error", "error_code": 40100,
+  "message": "Unauthorized"}`` (``FailureHandler``: ``Errors.ERROR_CODE_UNAUTHORIZED``).
 
 - Traffic (``DESCRIBE ... EXTENDED`` / ``SHOW ... EXTENDED``; ``SourceDescriptionFactory``,
   ``ListSourceExecutor``, ``MetricCollectors``, ``ConsumerCollector``, ``StreamsErrorCollector``,
@@ -288,8 +292,9 @@ class FakeKsqlDb(FakeServer):
 
     content_type = "application/vnd.ksql.v1+json"
 
-    def __init__(self, topics: dict[str, int] | None = None):
-        super().__init__()
+    def __init__(self, topics: dict[str, int] | None = None, *, username: str | None = None,
+                 password: str | None = None):
+        super().__init__(username=username, password=password)
         self.state = _State(topics={name: Topic(n, 1) for name, n in (topics or {}).items()})
         self.executed: list[str] = []
         self.mutations: list[str] = []
@@ -297,7 +302,7 @@ class FakeKsqlDb(FakeServer):
         self.route("GET", "/info", lambda body, query: (200, {"KsqlServerInfo": {
             "version": "8.2.1", "kafkaClusterId": "fake", "ksqlServiceId": "default_", "serverStatus": "RUNNING"}}))
         self.route("GET", "/healthcheck", lambda body, query: (200, {"isHealthy": True, "details": {
-            "metastore": {"isHealthy": True}, "kafka": {"isHealthy": True}}}))
+            "metastore": {"isHealthy": True}, "kafka": {"isHealthy": True}}}), public=True)
         self.route("POST", "/ksql/terminate", lambda body, query: (400, {  # counted in calls: never called
             "@type": "generic_error", "error_code": 40000,
             "message": "FAKE: POST /ksql/terminate must never be called"}))
@@ -352,6 +357,9 @@ class FakeKsqlDb(FakeServer):
 
     def not_found_response(self, method: str, path: str) -> tuple[int, Any]:
         return 404, {"@type": "generic_error", "error_code": 40400, "message": "Not found"}
+
+    def unauthorized_response(self, path: str, user: str | None) -> tuple[int, Any]:
+        return 401, {"@type": "generic_error", "error_code": 40100, "message": "Unauthorized"}
 
     # --- statements --------------------------------------------------------------------------------
     def _request(self, request: dict) -> tuple[int, Any]:
