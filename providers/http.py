@@ -14,6 +14,7 @@ Secrets (passwords, API keys) are kept out of ``repr`` and out of every error me
 from __future__ import annotations
 
 import abc
+import base64
 import dataclasses
 import sys
 import time
@@ -296,12 +297,21 @@ class HttpClient:
             if self._observer:
                 self._observer(method, path, response.status_code)
             if response.status_code not in ok:
-                message, body = error_message(response)
+                message, body = self.redact(error_message(response))
                 raise api_error(method, url, response.status_code, message, body)
             return response
 
         return retrying(_retryable(retry_statuses, retry_when, idempotent), timeout=self.within(retry_timeout),
                         attempts=attempts)(once)
+
+    def redact(self, value: T) -> T:
+        """``value`` (text, or JSON made of dicts, lists and text) with this client's secrets (password,
+        API key, and the basic-auth header made of them) replaced by ``[secret]``: a server may quote what
+        it was sent in its error answers, which end up in error messages and logs."""
+        secrets = [s for s in (self.endpoint.password, self.endpoint.api_key) if s]
+        if self.endpoint.username is not None and self.endpoint.password:
+            secrets.append(base64.b64encode(f"{self.endpoint.username}:{self.endpoint.password}".encode()).decode())
+        return _redacted(value, sorted(secrets, key=len, reverse=True)) if secrets else value
 
     def within(self, seconds: float) -> float:
         """``seconds``, cut to what is left of the client's deadline (if it has one)."""
@@ -332,9 +342,9 @@ class HttpClient:
                 last[0] = f"{type(exc).__name__}: {exc}"
                 return False
             if response.status_code in (401, 403):
-                raise api_error("GET", url, response.status_code, *error_message(response))
+                raise api_error("GET", url, response.status_code, *self.redact(error_message(response)))
             if response.status_code >= 300:
-                last[0] = f"HTTP {response.status_code}: {error_message(response)[0]}"
+                last[0] = f"HTTP {response.status_code}: {self.redact(error_message(response)[0])}"
                 return False
             if ready is not None and not ready(response):
                 last[0] = f"HTTP {response.status_code}, not ready yet: {response.text[:200]}"
@@ -420,6 +430,18 @@ class ServiceClient(abc.ABC):
     def within(self, seconds: float | None = None) -> float:
         """``seconds`` (default: the endpoint's ``ready_timeout``) cut to what is left of the deadline."""
         return self.deadline.remaining(self.endpoint.ready_timeout if seconds is None else seconds)
+
+
+def _redacted(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[secret]")
+        return value
+    if isinstance(value, dict):
+        return {key: _redacted(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redacted(item, secrets) for item in value)
+    return value
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, description: str,

@@ -108,7 +108,7 @@ class KsqlClient(ServiceClient):
             raise KsqlError(payload.get("message") or exc.message, error_code=payload.get("error_code"),
                             statement_text=payload.get("statementText") or "", sent=sql,
                             entities=payload.get("entities"), url=exc.url, status=exc.status) from None
-        for entity in entities:
+        for entity in self.http.redact(entities):
             status = entity.get("commandStatus") or {}
             if status.get("status") == "ERROR":
                 raise KsqlError(status.get("message", "command failed"),

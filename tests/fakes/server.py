@@ -9,6 +9,9 @@ fake with the same vocabulary:
   body)`` (``path`` without the query string, ``body`` the parsed JSON request body or ``None``);
   ``fake.mutating_calls`` the calls that asked for a change; ``fake.calls_to(method, path)`` the calls
   to one endpoint; ``fake.reset_calls()`` forgets them (and what a fake derives from them).
+- ``echo_credentials = True``: every error answer with a ``message`` quotes the credentials the request
+  carried (the ``Authorization`` header, decoded), so a client that copies server messages into its
+  errors would show them.
 - faults, each for the next requests only: ``unavailable(n)``: the next n requests (any path) get the
   fake's own "not ready" answer; ``fail_next(method, path_pattern, status, body, times=1)``: the next
   ``times`` requests matching ``method`` (``"*"``: any) and the ``path_pattern`` regex get ``status`` and
@@ -90,6 +93,7 @@ class FakeServer:
 
     def __init__(self, *, username: str | None = None, password: str | None = None, token: str | None = None):
         self.username, self.password, self.token = username, password, token
+        self.echo_credentials = False
         self.lock = threading.RLock()
         self.calls: list[Call] = []
         self._routes: list[_Route] = []
@@ -258,6 +262,8 @@ class FakeServer:
             route, groups = next(((r, m.groups()) for r in self._routes
                                   if r.method == method and (m := r.pattern.match(path))), (None, ()))
             status, answer = self._answer(method, path, query, headers, body, bad_json, route, groups)
+            if self.echo_credentials and status >= 400 and isinstance(answer, dict) and "message" in answer:
+                answer = {**answer, "message": f"{answer['message']} (request credentials: {_sent(headers)})"}
             if route is None:
                 mutating = method in MUTATING_METHODS
             else:
@@ -285,3 +291,11 @@ class FakeServer:
             return route.handler(body, query, *(None if g is None else unquote(g) for g in groups))
         except HttpError as error:
             return error.status, error.body
+
+
+def _sent(headers: Any) -> str:
+    """The credentials a request carried, decoded, as a careless server would quote them in an error."""
+    auth = headers.get("Authorization") or ""
+    if auth.startswith("Basic "):
+        return f"{auth} = {base64.b64decode(auth[6:]).decode()}"
+    return auth or "none"

@@ -546,9 +546,11 @@ def test_diff_with_an_unknown_upstream_replaces_without_calling_the_server(fake)
 def test_secrets_stay_out_of_errors_and_are_secret_outputs(fake):
     stack, _ = deployed(fake, username="ksql", password="s3cret-pw")
     assert SECRET_OUTPUTS == ["password"]
+    fake.echo_credentials = True  # its error answers quote the credentials each request carried
     fake.fail_next_statement("DROP", "boom")
     with pytest.raises(KsqlObjectError) as err:
         stack.destroy()
+    assert "boom (request credentials: Basic [secret] = ksql:[secret])" in str(err.value)
     assert "s3cret-pw" not in str(err.value)
 
 

@@ -69,6 +69,7 @@ def test_ksqldb_probe_names_the_service_url_and_likely_cause_after_a_short_wait(
 
 def test_wrong_ksqldb_credentials_fail_at_once_naming_the_service_and_user():
     with FakeKsqlDb(username="ksql", password="right") as fake:
+        fake.echo_credentials = True  # a leak of the rejected password into the error would show
         started = time.monotonic()
         with KsqlClient(Endpoint(fake.url, "ksql", "wrong", ready_timeout=READY_TIMEOUT)) as client, \
                 pytest.raises(ApiError) as err:
