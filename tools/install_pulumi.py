@@ -3,7 +3,7 @@
 ``python tools/install_pulumi.py [--dest DIR] [--base-url URL] [--rerun COMMAND]``: downloads Pulumi's
 official release archive for this OS and CPU (``pulumi-v<version>-<linux|darwin>-<x64|arm64>.tar.gz``, a
 ``pulumi/`` folder with the CLI and its language hosts) and the release's checksum file
-(``pulumi-<version>-checksums.txt``, lines of ``<sha256> <file>``, as Pulumi's GoReleaser publishes them),
+(``pulumi-<version>-checksums.txt``, lines of ``<sha256>  <file>``, as Pulumi's GoReleaser publishes them),
 checks the archive's SHA-256 against it, unpacks into a temporary folder beside the destination and only then
 swaps it in. A failed or tampered download leaves the previous installation as it was. Re-running with the
 pinned version installed makes no request at all. Standard library only: it runs before the project's
