@@ -39,7 +39,7 @@ UNSET VALUES VIEW WHEN WHERE WINDOW WITH WITHIN YEARS
 """.split())
 TOPIC_CHARS = re.compile(r"[a-zA-Z0-9._-]+")
 TOPIC_MAX_LENGTH = 249
-_SCAN = re.compile(r"(?P<comment>--[^\n]*|/\*(?s:.*?)\*/)|" + TOKEN.pattern, re.VERBOSE)
+_SCAN = re.compile(r"(?P<comment>--[^\n]*|/\*(?s:.*?)\*/)|(?P<variable>\$\{\w+\})|" + TOKEN.pattern, re.VERBOSE)
 _INVISIBLE = {"\x00": "a NUL character (U+0000)",
               "\ufeff": "a byte order mark (U+FEFF, invisible in most editors) inside the file"}
 
@@ -77,8 +77,11 @@ def problems(sources: Mapping[str, str], variables: Mapping[str, object]) -> lis
 
 def _statements(text: str, variables: Mapping[str, object], found: list[tuple[int, str]]) -> list[list[_Token]]:
     """The tokens of each statement of one file (variables substituted, comments and spaces dropped);
-    invisible characters, and non-ASCII ones outside literals, are added to ``found`` as (line, message)."""
-    text = VARIABLE.sub(lambda m: str(variables.get(m.group(1), m.group(0))), text.removeprefix("\ufeff"))
+    invisible characters and non-ASCII ones outside literals are added to ``found`` as (line, message). An
+    unknown variable stays a token of its own, a literal or name as in ksqlDB's grammar (the parser names it).
+    """
+    text = VARIABLE.sub(lambda m: str(variables[m.group(1)]) if m.group(1) in variables else m.group(0),
+                        text.removeprefix("\ufeff"))
     starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
 
     def where(offset: int) -> tuple[int, int]:
@@ -133,7 +136,8 @@ def _statement_problems(toks: list[_Token], kinds: Mapping[str, str]) -> list[tu
     select = words.index("SELECT") if "SELECT" in words else len(words)
     props = _with_properties(toks[:select], out)
     partitions = props.get("PARTITIONS")
-    if partitions is not None and not (partitions.text.isdigit() and int(partitions.text) >= 1):
+    if partitions is not None and partitions.kind != "variable" and not (partitions.text.isdigit()
+                                                                         and int(partitions.text) >= 1):
         out.append((partitions.line, f"PARTITIONS={partitions.text}: a topic needs at least 1 partition"))
     if created:
         topic = props.get("KAFKA_TOPIC")
@@ -167,7 +171,7 @@ def _with_properties(toks: list[_Token], out: list[tuple[int, str]]) -> dict[str
 
     while True:
         key, eq, value = at(i + 1), at(i + 2), at(i + 3)
-        if key is None or key.kind not in ("word", "quoted", "string"):
+        if key is None or key.kind not in ("word", "quoted", "string", "variable"):
             out.append(((key or end).line, f"WITH (...): expected a property name, found "
                                            f"{key.text if key else 'the end of the statement'}"))
             return props
@@ -177,7 +181,7 @@ def _with_properties(toks: list[_Token], out: list[tuple[int, str]]) -> dict[str
         i += 3
         if value.text == "-" and (number := at(i + 1)) is not None and number.kind == "number":
             value, i = _Token("number", f"-{number.text}", number.line, number.column), i + 1
-        if value.kind not in ("string", "number") and value.word not in ("TRUE", "FALSE", "NULL"):
+        if value.kind not in ("string", "number", "variable") and value.word not in ("TRUE", "FALSE", "NULL"):
             out.append((value.line, f"WITH (...): {key.text}= needs a literal (a 'string', a number, TRUE, "
                                     f"FALSE or NULL), found {value.text}"))
             return props

@@ -54,6 +54,15 @@ def test_every_problem_of_every_file_is_reported_at_once():
     assert [line.split(":")[1] for line in message.splitlines()[1:]] == [" line 1", " line 2", " line 3"]
 
 
+def test_an_unknown_variable_is_left_to_the_parser_and_hides_no_other_problem():
+    message = refused("CREATE STREAM S (A INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=${nope});\n"
+                      "CREATE STREAM SELECT AS SELECT * FROM CLICKS EMIT CHANGES;", {"partitions": "1"})
+    assert message.splitlines()[1:] == [
+        "02_bad.sql: line 2: SELECT is a reserved word in ksqlDB and cannot be a bare name: quote it (`SELECT`) "
+        "or choose another name"]
+    assert "unknown variable ${nope}" in refused("CREATE STREAM S (A INT) WITH (KAFKA_TOPIC='s', PARTITIONS=${nope});")
+
+
 def test_what_ksqldb_accepts_passes():
     ok = ("CREATE TABLE PER_USER AS SELECT USERID, COUNT(*) AS N FROM CLICKS GROUP BY USERID EMIT CHANGES;\n"
           "CREATE TABLE COPY AS SELECT * FROM PER_USER EMIT CHANGES;\n"
