@@ -12,6 +12,8 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 PULUMI_DIR := $(CURDIR)/.tools/pulumi
 export PATH := $(PULUMI_DIR):$(PATH)
 WAIT_FOR_DATA ?= 900
+# what a failure tells the user to run again: the target that was run (and the stack, when not dev)
+RERUN := $(if $(filter-out dev,$(STACK)),STACK=$(STACK) )make $(or $(MAKECMDGOALS),up)
 
 .PHONY: venv pulumi-cli stack docker-check up status preview destroy lint test test-unit test-provider test-integration grafana-schema dashboard-types bench clean
 
@@ -28,7 +30,7 @@ $(STATE_DIR)/passphrase:
 	@$(PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@ && chmod 600 $@
 
 pulumi-cli: ## the pinned Pulumi CLI in .tools/pulumi (official archive, checksum verified; no-op when present)
-	@$(PYTHON) tools/install_pulumi.py --dest $(PULUMI_DIR)
+	@$(PYTHON) tools/install_pulumi.py --dest $(PULUMI_DIR) --rerun "$(RERUN)"
 
 stack: venv pulumi-cli $(STATE_DIR)/passphrase
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK) --secrets-provider passphrase
@@ -38,7 +40,7 @@ stack: venv pulumi-cli $(STATE_DIR)/passphrase
 	  echo "Generated a Grafana admin password for dev: 'pulumi config get grafanaAdminPassword' shows it."; }
 
 docker-check:
-	@[ "$(STACK)" != dev ] || docker info >/dev/null 2>&1 || { echo "The dev stack runs on Docker, but no Docker engine answers: install/start Docker (and check 'docker info'), then re-run 'make up'."; exit 1; }
+	@[ "$(STACK)" != dev ] || docker info >/dev/null 2>&1 || { echo "The dev stack runs on Docker, but no Docker engine answers: install/start Docker (and check 'docker info'), then re-run '$(RERUN)'."; exit 1; }
 	@[ "$(STACK)" != dev ] || $(PYTHON) tools/check_max_map_count.py
 
 up: stack docker-check ## deploy (or converge) the stack, default dev, and wait until every index has data

@@ -9,9 +9,7 @@ reach another (the sinks and Grafana reaching Elasticsearch) is the target's ``i
 from __future__ import annotations
 
 import functools
-import json
 import pathlib
-import re
 
 import pulumi
 
@@ -21,6 +19,7 @@ from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
 from providers.elasticsearch import IndexTemplate
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
+from providers.grafana.dashboards import placeholders
 from providers.ksqldb import KsqlPipeline, load_sql_dir
 from stackconfig import Secrets, StackConfig
 
@@ -30,7 +29,6 @@ DASHBOARD_DIR = ROOT / "dashboards"
 FOLDER_UID = "clickstream"
 FOLDER_TITLE = "Clickstream"
 ELASTICSEARCH_USER = "elastic"
-DS_PLACEHOLDER = re.compile(r"\$\{(DS_[A-Z0-9_]+)\}")  # datasource references in dashboards/*.json
 
 
 def ksql_variables(cfg: StackConfig) -> dict[str, str]:
@@ -85,12 +83,10 @@ class Analytics(pulumi.ComponentResource):
         folder = GrafanaFolder(f"{prefix}-grafana-folder", uid=FOLDER_UID, title=FOLDER_TITLE, **grafana,
                                opts=self._child(GrafanaFolder))
         dashboards = []
-        for path, body in load_dashboards(sorted(DASHBOARD_DIR.glob("*.json"))):
-            keys = set(DS_PLACEHOLDER.findall(json.dumps(body)))
-            if unknown := sorted(keys - set(datasources)):
-                raise ValueError(f"{path}: no datasource for {', '.join(unknown)}; "
-                                 f"known: {', '.join(sorted(datasources))}")
-            used = {key: datasources[key] for key in sorted(keys)}
+        declared = {connectors.datasource_key(table): connectors.datasource_uid(table)
+                    for table in connectors.DERIVED_TABLES}
+        for path, body in load_dashboards(sorted(DASHBOARD_DIR.glob("*.json")), declared):
+            used = {key: datasources[key] for key in sorted(placeholders(body))}
             dashboard = GrafanaDashboard(f"{prefix}-dashboard-{path.stem.replace('_', '-')}", dashboard=body,
                                          folder_uid=folder.uid,
                                          datasource_uids={k: ds.uid for k, ds in used.items()},

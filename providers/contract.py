@@ -23,9 +23,9 @@ from typing import Any, Callable, Iterable, Mapping
 import pulumi
 from pulumi import dynamic
 
+from providers.http import DEFAULT_PROBE_TIMEOUT, DEFAULT_READY_TIMEOUT, ServiceClient, ServiceUnreachable
 from providers.inputs import is_unknown
 
-DEFAULT_READY_TIMEOUT = 300.0  # seconds: the deadline of one provider operation (docs/resources/README.md)
 UNTYPED_DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"  # the type of a dynamic resource without a token
 DRIFTED = "drifted"  # the stored hash of a secret found changed out of band: the next update rewrites it
 HASH_ITERATIONS = 100_000
@@ -80,6 +80,8 @@ def connection(url: str, *, secrets_: Iterable[str] = ("password",), others: Ite
     fields += [Field(name, IN_PLACE, secret=True, doc="login secret") for name in secrets_]
     fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT,
                         doc="deadline of one operation, seconds"))
+    fields.append(Field("probe_timeout", IN_PLACE, default=DEFAULT_PROBE_TIMEOUT,
+                        doc="how long preview and refresh wait for the service, seconds"))
     return tuple(fields)
 
 
@@ -164,6 +166,23 @@ def gone() -> dynamic.ReadResult:
     return dynamic.ReadResult("", {})
 
 
+def refreshed(client: ServiceClient, id_: str, props: Mapping[str, Any],
+              read_back: Callable[[], dict[str, Any] | None]) -> dynamic.ReadResult:
+    """What ``read`` (a refresh) returns: the object as ``read_back()`` finds it (gone when None) once
+    ``client.probe()`` found its service; when the service does not answer within ``probe_timeout``, the
+    recorded state, kept with a warning: the infrastructure's own refresh sees a stopped or removed
+    container, the same ``pulumi up`` re-creates it before the application layer (whose URLs wait for it)
+    is applied, so nothing here may fail or be forgotten because the service is down."""
+    try:
+        client.probe()
+    except ServiceUnreachable as exc:
+        pulumi.log.warn(f"{exc}. Kept the recorded state of {id_}; if the service was stopped or removed, "
+                        "`pulumi up` re-creates it before it applies the application layer")
+        return dynamic.ReadResult(id_, dict(props))
+    outs = read_back()
+    return gone() if outs is None else dynamic.ReadResult(id_, outs)
+
+
 class NotReadBack(Exception):
     """A service accepted a write but does not return the object when it is read back."""
 
@@ -233,8 +252,8 @@ def secret_field(name: str, hash_key: str, salt_key: str, doc: str) -> Field:
 class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
     """What the providers of objects addressed by an id share: ``check`` (defaults, required inputs, then
     the provider's ``problems``) and ``diff`` from the field table, ``create``
-    and ``update`` through ``write`` (which ends with the read-back), ``read`` through the same read-back,
-    ``delete`` by id; each after waiting until the service is ready."""
+    and ``update`` through ``write`` (which ends with the read-back), ``read`` through the same read-back
+    (:func:`refreshed`: a short wait), ``delete`` by id; each after waiting until the service is ready."""
 
     contract: Contract
     id_output: str  # the output that is the object's id
@@ -249,8 +268,8 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
         its read-back gives."""
 
     @abc.abstractmethod
-    def client(self, props: Mapping[str, Any]) -> Any:
-        """A service client (context manager with ``wait_ready``) for the service ``props`` name."""
+    def client(self, props: Mapping[str, Any]) -> ServiceClient:
+        """A service client for the service ``props`` name."""
 
     @abc.abstractmethod
     def read_back(self, client: Any, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -276,9 +295,7 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         with self.client(props) as client:
-            client.wait_ready()
-            outs = self.read_back(client, id_, props)
-        return gone() if outs is None else dynamic.ReadResult(id_, outs)
+            return refreshed(client, id_, props, lambda: self.read_back(client, id_, props))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with self.client(props) as client:

@@ -4,18 +4,24 @@ Errors are ``ApiError`` subclasses chosen by status (``NotFound``, ``Conflict``,
 one place (``or_none``). Retries use tenacity (bounded exponential backoff with jitter) through one
 function (``retrying``), one layer per call path; a ``ServiceClient``'s ``Deadline`` (``ready_timeout``
 from its creation) bounds every retry and wait of the operation (docs/resources/README.md).
+Waits come in two lengths: a create, update or delete waits up to ``ready_timeout`` for its service (it may
+be starting); preview and refresh only ``probe`` it, for ``probe_timeout`` seconds, and say why it does not
+answer (:class:`ServiceUnreachable`). Rejected credentials (401/403) end every wait at once.
 ``Endpoint`` is a plain, picklable description of a service; the ``requests.Session`` is created per
 ``HttpClient`` inside provider methods and is never stored on a provider, so dill can serialize providers.
 Secrets (passwords, API keys) are kept out of ``repr`` and out of every error message.
 """
 from __future__ import annotations
 
+import abc
+import base64
 import dataclasses
 import sys
 import time
 from typing import Any, Callable, Iterable, TypeVar
 
 import requests
+import urllib3.exceptions
 from tenacity import (
     RetryError,
     Retrying,
@@ -26,8 +32,10 @@ from tenacity import (
     wait_random,
 )
 
-from providers.contract import DEFAULT_READY_TIMEOUT
 from providers.inputs import whole_numbers
+
+DEFAULT_READY_TIMEOUT = 300.0  # seconds: the deadline of one provider operation (docs/resources/README.md)
+DEFAULT_PROBE_TIMEOUT = 10.0  # seconds preview and refresh wait for a service that does not answer
 
 T = TypeVar("T")
 
@@ -45,6 +53,7 @@ class Endpoint:
     verify: bool | str = True  # False, True, or a CA bundle path
     timeout: float = 10.0  # seconds per request
     ready_timeout: float = DEFAULT_READY_TIMEOUT  # seconds: the deadline of one operation
+    probe_timeout: float = DEFAULT_PROBE_TIMEOUT  # seconds: how long preview and refresh wait for the service
 
     @classmethod
     def from_inputs(cls, props: dict[str, Any], prefix: str = "") -> "Endpoint":
@@ -142,6 +151,28 @@ class ServiceTimeout(Exception):
     """A bounded wait ran out; the message says what was awaited, where, and the last thing seen."""
 
 
+class ServiceUnreachable(ServiceTimeout):
+    """A service did not answer within the short wait of a preview or refresh; the message names the
+    service, its URL and the likely cause."""
+
+
+# What the last failed probe says about why a service does not answer, first match wins.
+_LIKELY_CAUSES = (
+    (("refused",), "nothing listens there: the service is stopped, or its container or pod was removed "
+                   "(`make up` re-creates it), or the port-forward to it is not running"),
+    (("NameResolution", "Name or service not known", "nodename nor servname", "getaddrinfo"),
+     "the host name does not resolve: check the URL"),
+    (("HTTP 5", "not ready"), "the service answers but is not ready: it is starting, or failing (see its logs)"),
+    (("Timeout", "timed out"), "no answer in time: a firewall, a wrong address, or an overloaded service"),
+)
+
+
+def likely_cause(last_seen: str) -> str:
+    """Why a service does not answer, guessed from the last thing a probe saw."""
+    return next((cause for marks, cause in _LIKELY_CAUSES if any(mark in last_seen for mark in marks)),
+                "see the last answer above")
+
+
 def elasticsearch_reason(error: dict) -> str:
     """Elasticsearch's ``reason``, followed by the deepest ``caused_by`` reason when there is one: the outer
     reason says what failed ("composable template [x] template after composition is invalid"), the
@@ -193,10 +224,24 @@ def transient(exc: BaseException, statuses: Iterable[int] = ()) -> bool:
     return isinstance(exc, ApiError) and exc.status in frozenset(statuses)
 
 
-def _retryable(statuses: Iterable[int],
-               also: Callable[[BaseException], bool] | None) -> Callable[[BaseException], bool]:
+def maybe_sent(exc: BaseException) -> bool:
+    """Whether a request that failed with ``exc`` may have reached the server (and run there): a read
+    timeout, or a connection closed after the request was sent. No: an error while connecting (nothing
+    listens, the name does not resolve, the connect timeout), or an answer."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps what went wrong
+        return not isinstance(cause, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+    return isinstance(exc, requests.Timeout)
+
+
+def _retryable(statuses: Iterable[int], also: Callable[[BaseException], bool] | None,
+               idempotent: bool) -> Callable[[BaseException], bool]:
     statuses = frozenset(statuses)
-    return lambda exc: transient(exc, statuses) or (also is not None and also(exc))
+    return lambda exc: ((transient(exc, statuses) and (idempotent or not maybe_sent(exc)))
+                        or (also is not None and also(exc)))
 
 
 class HttpClient:
@@ -231,11 +276,13 @@ class HttpClient:
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
                 headers: dict[str, str] | None = None, ok: Iterable[int] = (200, 201, 202, 204),
                 retry_statuses: Iterable[int] = (), retry_timeout: float = 60.0,
-                attempts: int | None = 8,
+                attempts: int | None = 8, idempotent: bool = True,
                 retry_when: Callable[[BaseException], bool] | None = None) -> requests.Response:
         """Send one request; retry connection errors, ``retry_statuses`` and errors ``retry_when`` accepts
         with bounded backoff, for at most ``retry_timeout`` seconds (and never past the client's deadline)
-        and ``attempts`` tries (None: only the time bounds the retries).
+        and ``attempts`` tries (None: only the time bounds the retries). A request that is not
+        ``idempotent`` is never sent again after a failure that may have reached the server
+        (:func:`maybe_sent`): that error is raised for the caller to look at what is there.
 
         Raises the ApiError subclass for any status not in ``ok`` (after retries), with the service's
         error message.
@@ -250,12 +297,21 @@ class HttpClient:
             if self._observer:
                 self._observer(method, path, response.status_code)
             if response.status_code not in ok:
-                message, body = error_message(response)
+                message, body = self.redact(error_message(response))
                 raise api_error(method, url, response.status_code, message, body)
             return response
 
-        return retrying(_retryable(retry_statuses, retry_when), timeout=self.within(retry_timeout),
+        return retrying(_retryable(retry_statuses, retry_when, idempotent), timeout=self.within(retry_timeout),
                         attempts=attempts)(once)
+
+    def redact(self, value: T) -> T:
+        """``value`` (text, or JSON made of dicts, lists and text) with this client's secrets (password,
+        API key, and the basic-auth header made of them) replaced by ``[secret]``: a server may quote what
+        it was sent in its error answers, which end up in error messages and logs."""
+        secrets = [s for s in (self.endpoint.password, self.endpoint.api_key) if s]
+        if self.endpoint.username is not None and self.endpoint.password:
+            secrets.append(base64.b64encode(f"{self.endpoint.username}:{self.endpoint.password}".encode()).decode())
+        return _redacted(value, sorted(secrets, key=len, reverse=True)) if secrets else value
 
     def within(self, seconds: float) -> float:
         """``seconds``, cut to what is left of the client's deadline (if it has one)."""
@@ -273,7 +329,7 @@ class HttpClient:
         """Poll ``path`` until it answers 2xx (and ``ready(response)`` holds), with bounded backoff.
 
         Raises ServiceTimeout naming the URL and the last answer after ``timeout`` seconds
-        (default: the endpoint's ``ready_timeout``).
+        (default: the endpoint's ``ready_timeout``), and the ApiError of a 401 or 403 at once.
         """
         timeout = self.within(self.endpoint.ready_timeout if timeout is None else timeout)
         url = self.url(path)
@@ -285,8 +341,10 @@ class HttpClient:
             except requests.RequestException as exc:
                 last[0] = f"{type(exc).__name__}: {exc}"
                 return False
+            if response.status_code in (401, 403):
+                raise api_error("GET", url, response.status_code, *self.redact(error_message(response)))
             if response.status_code >= 300:
-                last[0] = f"HTTP {response.status_code}: {error_message(response)[0]}"
+                last[0] = f"HTTP {response.status_code}: {self.redact(error_message(response)[0])}"
                 return False
             if ready is not None and not ready(response):
                 last[0] = f"HTTP {response.status_code}, not ready yet: {response.text[:200]}"
@@ -297,7 +355,7 @@ class HttpClient:
                    description=f"{what} at {url} to become ready", last_seen=lambda: last[0])
 
 
-class ServiceClient:
+class ServiceClient(abc.ABC):
     """Base of the per-service API clients: one ``HttpClient`` for one endpoint, used as a context manager
     inside a provider method. The client's :class:`Deadline` is ``ready_timeout`` seconds from its
     creation: no retry or wait of the operation goes past it. ``service`` and ``credentials`` name the
@@ -321,6 +379,32 @@ class ServiceClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @abc.abstractmethod
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Wait until the service can serve requests, at most ``timeout`` seconds (default: what is left of
+        the deadline); ServiceTimeout when it does not, the ApiError of rejected credentials at once."""
+
+    def probe(self) -> None:
+        """The wait of a preview or refresh: at most the endpoint's ``probe_timeout``. Raises
+        ServiceUnreachable naming the service, its URL and the likely cause, and rejected credentials at
+        once (naming whose)."""
+        timeout = self.endpoint.probe_timeout
+        try:
+            self.wait_ready(timeout)
+        except ServiceTimeout as exc:
+            raise ServiceUnreachable(f"{self.service} at {self.endpoint.url} did not answer within {timeout:g} s: "
+                                     f"{likely_cause(str(exc))} ({exc})") from None
+        except ApiError as exc:
+            raise self.auth_error(exc) from None
+
+    def _wait_ready(self, path: str, *, ready: Callable[[requests.Response], bool] | None, what: str,
+                    timeout: float | None) -> None:
+        """``HttpClient.wait_ready`` within the deadline, with rejected credentials named."""
+        try:
+            self.http.wait_ready(path, ready=ready, what=what, timeout=self.within(timeout))
+        except ApiError as exc:
+            raise self.auth_error(exc) from None
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One request with the service's ``retry_statuses``; 401/403 become an ApiError that says whose
@@ -346,6 +430,18 @@ class ServiceClient:
     def within(self, seconds: float | None = None) -> float:
         """``seconds`` (default: the endpoint's ``ready_timeout``) cut to what is left of the deadline."""
         return self.deadline.remaining(self.endpoint.ready_timeout if seconds is None else seconds)
+
+
+def _redacted(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[secret]")
+        return value
+    if isinstance(value, dict):
+        return {key: _redacted(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redacted(item, secrets) for item in value)
+    return value
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, description: str,

@@ -1,12 +1,13 @@
 """Install the pinned Pulumi CLI into the project (``.tools/pulumi``), touching nothing outside it.
 
-``python tools/install_pulumi.py [--dest DIR] [--base-url URL]``: downloads Pulumi's official release archive
-for this OS and CPU (``pulumi-v<version>-<linux|darwin>-<x64|arm64>.tar.gz``, a ``pulumi/`` folder with the
-CLI and its language hosts) and the release's checksum file (``pulumi-<version>-checksums.txt``, lines of
-``<sha256>  <file>``, as Pulumi's GoReleaser publishes them), checks the archive's SHA-256 against it,
-unpacks into a temporary folder beside the destination and only then swaps it in. A failed or tampered
-download leaves the previous installation as it was. Re-running with the pinned version installed makes
-no request at all. Standard library only: it runs before the project's virtualenv exists.
+``python tools/install_pulumi.py [--dest DIR] [--base-url URL] [--rerun COMMAND]``: downloads Pulumi's
+official release archive for this OS and CPU (``pulumi-v<version>-<linux|darwin>-<x64|arm64>.tar.gz``, a
+``pulumi/`` folder with the CLI and its language hosts) and the release's checksum file
+(``pulumi-<version>-checksums.txt``, lines of ``<sha256>  <file>``, as Pulumi's GoReleaser publishes them),
+checks the archive's SHA-256 against it, unpacks into a temporary folder beside the destination and only then
+swaps it in. A failed or tampered download leaves the previous installation as it was. Re-running with the
+pinned version installed makes no request at all. Standard library only: it runs before the project's
+virtualenv exists.
 """
 from __future__ import annotations
 
@@ -59,8 +60,7 @@ def download(url: str, timeout: float) -> bytes:
         raise InstallError(f"downloading {url} failed: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise InstallError(f"cannot reach {url}: {reason}; check the network (or a proxy: HTTPS_PROXY), "
-                           "then re-run `make up`") from None
+        raise InstallError(f"cannot reach {url}: {reason}; check the network (or a proxy: HTTPS_PROXY)") from None
 
 
 def expected_sha256(checksums: str, archive: str, url: str) -> str:
@@ -94,7 +94,7 @@ def install(dest: pathlib.Path = DEST, version: str = VERSION, base_url: str | N
     got = hashlib.sha256(data).hexdigest()
     if got != want:
         raise InstallError(f"checksum mismatch for {base}/{archive}: expected sha256 {want} ({checksums_url}), "
-                           f"got {got}; nothing was installed. Re-run `make up`; if it persists, the download "
+                           f"got {got}; nothing was installed. If it persists when you run it again, the download "
                            "is being altered on its way (proxy?)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=".pulumi-", dir=dest.parent))
@@ -122,12 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=pathlib.Path, default=DEST, help="install folder (default .tools/pulumi)")
     parser.add_argument("--version", default=VERSION, help=f"Pulumi CLI version (default, pinned: {VERSION})")
     parser.add_argument("--base-url", help="where the release files are (default: the GitHub release)")
+    parser.add_argument("--rerun", default="make up", help="the command a failure says to run again "
+                                                           "(the Makefile passes the target that was run)")
     args = parser.parse_args(argv)
     already = installed_version(args.dest) == args.version
     try:
         path = install(args.dest, args.version, args.base_url)
     except InstallError as exc:
-        print(f"install_pulumi: {exc}", file=sys.stderr)
+        print(f"install_pulumi: {exc}\nThen re-run `{args.rerun}`.", file=sys.stderr)
         return 1
     if not already:
         print(f"Installed the Pulumi CLI {args.version} at {path} (checksum verified)")

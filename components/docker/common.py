@@ -134,3 +134,10 @@ def run_container(cfg: StackConfig, spec: Spec, network: docker.Network, parent:
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )
     return Deployed(container, volume)
+
+
+def once_healthy(url: str, container: docker.Container) -> pulumi.Output[str]:
+    """``url`` as an Output that resolves only once ``container`` is created and healthy (``wait=True``),
+    so the application layer using it, even its checks, starts once the service answers; a container that
+    ``pulumi up --refresh`` found stopped or removed is re-created first."""
+    return container.id.apply(lambda _: url)

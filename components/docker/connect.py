@@ -11,7 +11,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.base import ServiceComponent
-from components.docker.common import Health, Spec, container_name, env_list, run_container
+from components.docker.common import Health, Spec, container_name, env_list, once_healthy, run_container
 from components.docker.kafka import KafkaService
 from components.service_settings import CONNECT_PORT as PORT
 from components.service_settings import connect_settings, plugin_install_steps
@@ -49,4 +49,4 @@ class ConnectService(ServiceComponent):
         )
         self.container = run_container(cfg, spec, network, parent=self, depends_on=[kafka.container]).container
         self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),
-                     f"http://localhost:{cfg.connect_port}")
+                     once_healthy(f"http://localhost:{cfg.connect_port}", self.container))

@@ -18,6 +18,7 @@ from components.docker.common import (
     Spec,
     container_name,
     env_list,
+    once_healthy,
     run_container,
     shell_check,
 )
@@ -74,4 +75,4 @@ class ElasticsearchService(ServiceComponent):
         self.container = deployed.container
         self.volume = deployed.volume
         self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),
-                     f"http://localhost:{cfg.elasticsearch_port}")
+                     once_healthy(f"http://localhost:{cfg.elasticsearch_port}", self.container))

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.base import ServiceComponent
-from components.docker.common import Health, SecretFile, Spec, env_list, run_container
+from components.docker.common import Health, SecretFile, Spec, env_list, once_healthy, run_container
 from stackconfig import Secrets, StackConfig
 
 PORT = 3000
@@ -50,4 +50,4 @@ class GrafanaService(ServiceComponent):
         )
         self.container = run_container(cfg, spec, network, parent=self).container
         self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),
-                     f"http://localhost:{cfg.grafana_port}", revision=self.container.id)
+                     once_healthy(f"http://localhost:{cfg.grafana_port}", self.container), revision=self.container.id)

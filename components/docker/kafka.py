@@ -14,7 +14,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.base import ServiceComponent
-from components.docker.common import Health, Spec, container_name, env_list, run_container
+from components.docker.common import Health, Spec, container_name, env_list, once_healthy, run_container
 from components.service_settings import heap_opts
 from stackconfig import StackConfig
 
@@ -86,4 +86,4 @@ class KafkaService(ServiceComponent):
         self.container = deployed.container
         self.volume = deployed.volume
         self.publish(self.container.name.apply(lambda host: f"{host}:{INTERNAL_PORT}"),
-                     f"localhost:{cfg.kafka_host_port}")
+                     once_healthy(f"localhost:{cfg.kafka_host_port}", self.container))

@@ -5,7 +5,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.base import ServiceComponent
-from components.docker.common import Health, Spec, env_list, run_container
+from components.docker.common import Health, Spec, env_list, once_healthy, run_container
 from components.docker.connect import ConnectService
 from components.docker.kafka import KafkaService
 from components.service_settings import KSQLDB_PORT as PORT
@@ -32,4 +32,4 @@ class KsqldbService(ServiceComponent):
         self.container = run_container(cfg, spec, network, parent=self,
                                        depends_on=[kafka.container, connect.container]).container
         self.publish(self.container.name.apply(lambda h: f"http://{h}:{PORT}"),
-                     f"http://localhost:{cfg.ksqldb_port}")
+                     once_healthy(f"http://localhost:{cfg.ksqldb_port}", self.container))

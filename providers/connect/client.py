@@ -25,7 +25,9 @@ from providers.http import (
     NotFound,
     ServiceClient,
     ServiceTimeout,
+    maybe_sent,
     or_none,
+    retrying,
     transient,
     wait_until,
 )
@@ -67,6 +69,8 @@ class ConnectorFailed(Exception):
 
 class ConnectClient(ServiceClient):
     """One Kafka Connect cluster, reached through ``endpoint``. Create it per operation and close it."""
+
+    service = "Kafka Connect"
 
     def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
         super().__init__(endpoint, default_headers={"Content-Type": "application/json"}, observer=observer)
@@ -147,9 +151,23 @@ class ConnectClient(ServiceClient):
         return self._read(self._path(name, "/status"))
 
     def put_config(self, name: str, config: Mapping[str, str]) -> bool:
-        """Create or update the connector; True when Connect created it (201), False when it existed (200)."""
-        response = self._write("PUT", self._path(name, "/config"), json=dict(config), ok=(200, 201))
-        return response.status_code == 201
+        """Create or update the connector; True when Connect created it (201), False when it existed (200).
+
+        After a failure that may have reached the worker (a read timeout, a connection closed after
+        sending) the PUT is not sent again blindly (a second PUT answers 200, "it existed"): the stored
+        config is read, and when it is ``config`` this request wrote it (True); else the PUT is sent again.
+        """
+        def attempt() -> bool:
+            try:
+                response = self._write("PUT", self._path(name, "/config"), json=dict(config), ok=(200, 201),
+                                       idempotent=False)
+            except requests.RequestException as exc:
+                if maybe_sent(exc) and self.get_config(name) == {**config, "name": name}:
+                    return True
+                raise
+            return response.status_code == 201
+
+        return retrying(lambda exc: transient(exc), timeout=self.within())(attempt)
 
     def plugins(self) -> list[str]:
         """Class names of the connector plugins installed on the worker (``GET /connector-plugins``)."""

@@ -24,6 +24,7 @@ from pulumi.dynamic import (
 
 from providers.connect.client import ConnectClient, PluginNotInstalled, has_failed
 from providers.contract import (
+    DEFAULT_PROBE_TIMEOUT,
     DEFAULT_READY_TIMEOUT,
     DRIFTED,
     IDENTITY,
@@ -32,8 +33,8 @@ from providers.contract import (
     Contract,
     Field,
     connection,
-    gone,
     new_salt,
+    refreshed,
     report_adopted,
     secret_field,
     secret_hash,
@@ -182,10 +183,11 @@ class ConnectorProvider(ResourceProvider):
             state = inputs["state"] = str(state).lower()
             if state not in DESIRED:
                 fail("state", f"state must be 'running' or 'paused', not {state!r}")
-        timeout = inputs["ready_timeout"]
-        if not is_unknown(timeout):
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-                fail("ready_timeout", f"ready_timeout must be a positive number of seconds, not {timeout!r}")
+        for key in ("ready_timeout", "probe_timeout"):
+            timeout = inputs[key]
+            if not is_unknown(timeout) and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                            or timeout <= 0):
+                fail(key, f"{key} must be a positive number of seconds, not {timeout!r}")
         return CONTRACT.result(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -204,8 +206,7 @@ class ConnectorProvider(ResourceProvider):
             raise ConnectorError(f"cannot read connector {name!r}: its state has no connect_url "
                                  "(importing connectors is not supported; declare the resource instead)")
         with ConnectClient(_endpoint(props)) as client:
-            outs = _read_back(client, name, props)
-        return gone() if outs is None else ReadResult(id_, outs)
+            return refreshed(client, id_, props, lambda: _read_back(client, name, props))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         name = props.get("connector_name") or id_
@@ -306,4 +307,4 @@ def _read_back_differences(outs: Mapping[str, Any] | None, config: Mapping[str, 
 
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:
     return Endpoint(props["connect_url"], ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT),
-                    timeout=30.0)
+                    probe_timeout=float(props.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT), timeout=30.0)

@@ -31,7 +31,7 @@ class GrafanaClient(ServiceClient):
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until ``GET /api/health`` reports the database ok (ServiceTimeout names the URL)."""
-        self.http.wait_ready("/api/health", ready=_database_ok, what="Grafana", timeout=self.within(timeout))
+        self._wait_ready("/api/health", ready=_database_ok, what="Grafana", timeout=timeout)
 
     # datasources -------------------------------------------------------------------------------------
     def get_datasource(self, uid: str) -> dict | None:

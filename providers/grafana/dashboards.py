@@ -10,7 +10,11 @@ from typing import Any, Iterable, Iterator, Mapping
 from providers.inputs import whole_numbers
 
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-PLACEHOLDER_RE = re.compile(r"\$\{(DS_[A-Za-z0-9_]+)\}")
+PLACEHOLDER_RE = re.compile(r"\$\{(DS_[A-Z0-9_]+)\}")
+MISSPELT_PLACEHOLDER_RE = re.compile(r"\$\{\s*(ds_[^}]*)\}", re.IGNORECASE)  # checked against PLACEHOLDER_RE
+# Grafana's own datasources, addressable without a declared one: "-- Grafana --" (uid "grafana"), "-- Mixed --"
+# and "-- Dashboard --" (pkg/tsdb/grafanads and the frontend's built-in datasource uids).
+BUILT_IN_DATASOURCE_UIDS = frozenset({"grafana", "-- Grafana --", "-- Mixed --", "-- Dashboard --"})
 # Fields Grafana sets itself on every save; they are never part of what we declare.
 SERVER_FIELDS = ("id", "version", "iteration")
 
@@ -102,18 +106,57 @@ def load_dashboard(path: str | pathlib.Path) -> dict:
     return dashboard
 
 
-def load_dashboards(paths: Iterable[str | pathlib.Path]) -> list[tuple[pathlib.Path, dict]]:
+def load_dashboards(paths: Iterable[str | pathlib.Path],
+                    datasources: Mapping[str, str] | None = None) -> list[tuple[pathlib.Path, dict]]:
     """``load_dashboard`` for each file, refusing two files that declare the same uid (each would overwrite
-    the other's dashboard on every apply, and deleting one would delete the other's); the error names both."""
+    the other's dashboard on every apply, and deleting one would delete the other's; the error names both)
+    and, given ``datasources`` (``DS_<KEY>`` -> uid of each declared datasource), every reference to a
+    datasource that none of them is (:func:`datasource_problems`). DashboardError lists every problem of
+    every file at once, each naming its file."""
     loaded: list[tuple[pathlib.Path, dict]] = []
     seen: dict[str, pathlib.Path] = {}
+    problems: list[str] = []
     for path in map(pathlib.Path, paths):
-        dashboard = load_dashboard(path)
+        try:
+            dashboard = load_dashboard(path)
+        except DashboardError as exc:
+            problems.append(str(exc))
+            continue
         if (first := seen.setdefault(dashboard["uid"], path)) != path:
-            raise DashboardError(f"{first} and {path} both declare dashboard uid {dashboard['uid']!r}: a uid "
-                                 "identifies one dashboard in Grafana; give each file its own uid")
+            problems.append(f"{first} and {path} both declare dashboard uid {dashboard['uid']!r}: a uid "
+                            "identifies one dashboard in Grafana; give each file its own uid")
+        if datasources is not None:
+            problems.extend(f"{path}: {problem}" for problem in datasource_problems(dashboard, datasources))
         loaded.append((path, dashboard))
+    if problems:
+        raise DashboardError("\n".join(problems))
     return loaded
+
+
+def datasource_problems(dashboard: Mapping[str, Any], datasources: Mapping[str, str]) -> list[str]:
+    """How ``dashboard`` names a datasource that is not declared: a placeholder not written ``${DS_<KEY>}``
+    in upper case, a ``DS_<KEY>`` no datasource has, or a panel's or query's literal datasource uid that is
+    neither a declared one, Grafana's own nor a ``$variable``. ``datasources``: ``DS_<KEY>`` -> uid."""
+    problems = []
+    text = json.dumps(dashboard)
+    for written in sorted(set(MISSPELT_PLACEHOLDER_RE.findall(text))):
+        if not PLACEHOLDER_RE.fullmatch(f"${{{written}}}"):
+            problems.append(f"datasource placeholder ${{{written}}} must be written ${{{written.strip().upper()}}}")
+    if unknown := sorted(placeholders(dashboard) - set(datasources)):
+        problems.append(f"no datasource for {', '.join(unknown)}; declared: {', '.join(sorted(datasources))}")
+    allowed = set(datasources.values()) | BUILT_IN_DATASOURCE_UIDS
+    for label, panel in _panels(dashboard.get("panels") or [], "panels"):
+        if not isinstance(panel, Mapping):
+            continue
+        targets = panel.get("targets")
+        queries = enumerate(targets if isinstance(targets, list) else [])
+        for where, item in [(label, panel), *((f"{label}.targets[{i}]", t) for i, t in queries)]:
+            source = item.get("datasource") if isinstance(item, Mapping) else None
+            uid = source.get("uid") if isinstance(source, Mapping) else None
+            if isinstance(uid, str) and not uid.startswith("$") and uid not in allowed:
+                problems.append(f"{where}: datasource uid {uid!r} is not a declared datasource (use a ${{DS_<KEY>}} "
+                                f"placeholder; declared uids: {', '.join(sorted(datasources.values()))})")
+    return problems
 
 
 def placeholders(value: Any) -> set[str]:

@@ -9,7 +9,8 @@ from typing import Any, Iterable, Mapping
 
 import requests
 
-from providers.http import ApiError, Endpoint, ServiceClient, retrying
+from providers.http import ApiError, Endpoint, ServiceClient, maybe_sent, retrying
+from providers.ksqldb.landed import Effect, effect_of
 
 KSQL_MEDIA_TYPE = "application/vnd.ksql.v1+json"
 NOT_READY_STATUS = 503  # error codes 50301 (command queue catching up), 50302 (not ready), 50303
@@ -32,36 +33,72 @@ class KsqlError(Exception):
 class KsqlClient(ServiceClient):
     """Run statements against one ksqlDB server (or cluster behind one URL)."""
 
+    service = "ksqlDB"
+    credentials = "the ksqlDB username/password (the resources' username and password inputs)"
+
     def __init__(self, endpoint: Endpoint, observer=None):
         super().__init__(endpoint, default_headers={"Accept": KSQL_MEDIA_TYPE, "Content-Type": KSQL_MEDIA_TYPE},
                          observer=observer)
 
     def wait_ready(self, timeout: float | None = None) -> None:
-        """Wait until ``/info`` reports RUNNING and ``/healthcheck`` reports healthy."""
+        """Wait until ``/info`` reports RUNNING and ``/healthcheck`` reports healthy; rejected credentials
+        (``/info`` needs them, ``/healthcheck`` does not) fail at once."""
         def running(response) -> bool:
             info = response.json().get("KsqlServerInfo", {})
             return info.get("serverStatus", "RUNNING") == "RUNNING"
 
-        self.http.wait_ready("/info", ready=running, what="ksqlDB", timeout=self.within(timeout))
-        self.http.wait_ready("/healthcheck", ready=lambda r: r.json().get("isHealthy") is True,
-                             what="ksqlDB health check", timeout=self.within(timeout))
+        self._wait_ready("/info", ready=running, what="ksqlDB", timeout=timeout)
+        self._wait_ready("/healthcheck", ready=lambda r: r.json().get("isHealthy") is True,
+                         what="ksqlDB health check", timeout=timeout)
 
     def execute(self, sql: str, properties: Mapping[str, str] | None = None, *,
-                retry_message: str | None = None) -> list[dict[str, Any]]:
+                retry_message: str | None = None, resendable: bool = False) -> list[dict[str, Any]]:
         """POST statements to ``/ksql``. ksqlDB validates the whole request before it executes any of it.
 
         The one retry layer of a statement: no connection, and HTTP 503 (50301 command queue catching up,
         50302/50303 not ready: answered before anything is run), and an error whose message contains
-        ``retry_message`` are retried with bounded backoff until the client's deadline. Returns the result
-        entities; raises KsqlError with ksqlDB's message and the failing statement's text.
+        ``retry_message`` are retried with bounded backoff until the client's deadline. A request that
+        changes something is never sent again blindly after a failure that may have reached ksqlDB (a read
+        timeout, a connection closed after sending): the catalog is read first (:mod:`landed`), and when it
+        shows the change (or an error of a later attempt meets a change that is there), the request ran and
+        returns no entities (``resendable``: a request that can never change anything, such as a dry run, is
+        simply sent again). Returns the result entities; raises KsqlError with ksqlDB's message and the
+        failing statement's text.
         """
+        effect = None if resendable else effect_of(sql)
+        lost = [False]  # an attempt may have run without its answer reaching us
+
         def retryable(exc: BaseException) -> bool:
             if isinstance(exc, requests.RequestException):
                 return isinstance(exc, (requests.ConnectionError, requests.Timeout))
             return isinstance(exc, KsqlError) and (exc.status == NOT_READY_STATUS or bool(
                 retry_message and retry_message in exc.message))
 
-        return retrying(retryable, timeout=self.within())(self._execute_once, sql, properties)
+        def attempt() -> list[dict[str, Any]]:
+            try:
+                return self._execute_once(sql, properties)
+            except requests.RequestException as exc:
+                if effect is None or not maybe_sent(exc):
+                    raise
+                lost[0] = True
+                if self._ran(effect, sql):
+                    return []
+                raise
+            except KsqlError:
+                if effect is not None and lost[0] and self._ran(effect, sql):
+                    return []
+                raise
+
+        return retrying(retryable, timeout=self.within())(attempt)
+
+    def _ran(self, effect: Effect, sql: str) -> bool:
+        """Whether the catalog shows ``effect``: the request whose answer was lost ran."""
+        if effect.kind is None:
+            raise KsqlError(f"the answer from {self.http.url('/ksql')} was lost and ksqlDB's catalog cannot tell "
+                            "whether this request ran, so it was not sent again; check what runs (SHOW STREAMS; "
+                            "SHOW TABLES; SHOW QUERIES;) before you run it again", sent=sql)
+        descriptions, queries, _ = self.catalog()
+        return effect.seen({d.get("name", "") for d in descriptions}, {q.get("id", "") for q in queries})
 
     def _execute_once(self, sql: str, properties: Mapping[str, str] | None) -> list[dict[str, Any]]:
         body = {"ksql": sql, "streamsProperties": dict(properties or {})}
@@ -72,7 +109,7 @@ class KsqlClient(ServiceClient):
             raise KsqlError(payload.get("message") or exc.message, error_code=payload.get("error_code"),
                             statement_text=payload.get("statementText") or "", sent=sql,
                             entities=payload.get("entities"), url=exc.url, status=exc.status) from None
-        for entity in entities:
+        for entity in self.http.redact(entities):
             status = entity.get("commandStatus") or {}
             if status.get("status") == "ERROR":
                 raise KsqlError(status.get("message", "command failed"),
@@ -94,7 +131,7 @@ class KsqlClient(ServiceClient):
         marker = f"PULUMI_DRY_RUN_{uuid.uuid4().hex.upper()}"
         sentinel = f"DROP STREAM {marker};"
         try:
-            self.execute(" ".join([*statements, sentinel]), properties)
+            self.execute(" ".join([*statements, sentinel]), properties, resendable=True)
         except KsqlError as exc:
             if exc.error_code == 40001 and exc.statement_text.strip() == sentinel:
                 return
@@ -148,6 +185,12 @@ class KsqlClient(ServiceClient):
     def resume(self, query_id: str) -> None:
         """``RESUME <queryId>``: a paused query processes records again."""
         self.execute(f"RESUME {query_id};")
+
+
+def endpoint_of(props: Mapping[str, Any]) -> Endpoint:
+    """The Endpoint of a ksqlDB resource's inputs (``ksqldb_url``, ``username``, ``password``, timeouts)."""
+    return Endpoint(url=props["ksqldb_url"], **{name: props[name] for name in (
+        "username", "password", "ready_timeout", "probe_timeout") if props.get(name)})
 
 
 def quote(name: str) -> str:

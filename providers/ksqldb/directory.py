@@ -31,13 +31,11 @@ from pulumi.dynamic import (
 )
 
 from providers.contract import DEFAULT_READY_TIMEOUT, OUTPUT, PROVIDER, Contract, Field, connection
-from providers.http import Endpoint, ServiceTimeout
+from providers.http import ServiceUnreachable
 from providers.inputs import is_unknown
-from providers.ksqldb.client import KsqlClient, KsqlError
+from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
 from providers.ksqldb.parser import Statement, dependents, statement_of
 from providers.ksqldb.plan import CREATING_QUERY_PREFIXES, Catalog, Rebuild, drop_sql, executable, refusal
-
-CHECK_WAIT = 10.0  # seconds: how long a preview waits for ksqlDB before it leaves the check to the statements
 
 CONTRACT = Contract("KsqlDirectory", [
     *connection("ksqldb_url", service="ksqlDB"),
@@ -93,10 +91,7 @@ class KsqlDirectoryProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         gone = retired(olds, news)
         if gone:
-            endpoint = Endpoint(url=news["ksqldb_url"], username=news.get("username") or None,
-                                password=news.get("password") or None,
-                                ready_timeout=float(news.get("ready_timeout") or DEFAULT_READY_TIMEOUT))
-            with KsqlClient(endpoint) as client:
+            with KsqlClient(endpoint_of(news)) as client:
                 client.wait_ready()
                 _retire(client, gone)
         return UpdateResult(_outs(news))
@@ -139,13 +134,10 @@ def _refused_creations(props: Mapping[str, Any], statements: list[Statement]) ->
     """Every declared statement whose creation ksqlDB refuses (with what it said), found by dry runs that
     change nothing: the creation of every object that does not run yet, in order; a refused one is left
     out with everything that reads it, and the rest is checked again."""
-    endpoint = Endpoint(url=props["ksqldb_url"], username=props.get("username") or None,
-                        password=props.get("password") or None,
-                        ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT))
-    with KsqlClient(endpoint) as client:
+    with KsqlClient(endpoint_of(props)) as client:
         try:
-            client.wait_ready(timeout=min(CHECK_WAIT, endpoint.ready_timeout))
-        except ServiceTimeout as exc:
+            client.probe()
+        except ServiceUnreachable as exc:
             pulumi.log.info(f"ksqlDB: not checking the SQL files against ksqlDB now ({exc}); each statement is "
                             f"checked when it runs")
             return []

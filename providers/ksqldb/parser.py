@@ -15,15 +15,9 @@ import pathlib
 import re
 from typing import Any, Iterable, Mapping
 
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_TOKEN = re.compile(r"""
-    (?P<string>'(?:[^']|'')*')          # string literal, '' escapes a quote
-  | (?P<quoted>`(?:[^`]|``)*`)          # quoted identifier
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<number>\d+(?:\.\d*)?)
-  | (?P<op><=|>=|<>|!=|=>|->|::|\|\||[^\sA-Za-z0-9_])
-  | (?P<space>\s+)
-""", re.VERBOSE)
+from providers.ksqldb.lexer import TOKEN, VARIABLE, identifier
+from providers.ksqldb.lint import problems
+
 _NO_SPACE_BEFORE = {",", ")", ";", ".", "]"}
 _NO_SPACE_AFTER = {"(", ".", "["}
 _KINDS = ("STREAM", "TABLE")
@@ -66,7 +60,11 @@ def load_sql_dir(path: str | pathlib.Path) -> dict[str, str]:
     folder = pathlib.Path(path)
     if not folder.is_dir():
         raise KsqlParseError(f"SQL directory {folder} does not exist")
-    return {p.name: read_sql_file(p) for p in sorted(folder.glob("*.sql"))}
+    paths = sorted(folder.glob("*.sql"))
+    if folders := [p.name for p in paths if not p.is_file()]:
+        raise KsqlParseError(f"{folder}: {', '.join(folders)} named like SQL files but not files (folders?): "
+                             "rename or remove them")
+    return {p.name: read_sql_file(p) for p in paths}
 
 
 def read_sql_file(path: pathlib.Path) -> str:
@@ -135,14 +133,14 @@ def substitute(text: str, variables: Mapping[str, object], file: str, index: int
             raise KsqlParseError(f"{describe_location(file, index, text)}: unknown variable ${{{name}}} "
                                  f"(defined: {known})", file, index)
         return str(variables[name])
-    return _VARIABLE.sub(value, text)
+    return VARIABLE.sub(value, text)
 
 
 def token_spans(sql: str) -> list[tuple[str, int, int]]:
     """``(token, start, end)`` of every token; words upper-cased, literals and quoted identifiers verbatim."""
     out, pos = [], 0
     while pos < len(sql):
-        match = _TOKEN.match(sql, pos)
+        match = TOKEN.match(sql, pos)
         assert match is not None  # the last alternatives match any character
         kind, value = match.lastgroup, match.group()
         if kind != "space":
@@ -165,13 +163,6 @@ def normalise(sql: str) -> str:
         parts.append(token)
     text = "".join(parts)
     return text if text.endswith(";") else text + ";"
-
-
-def identifier(token: str) -> str:
-    """Object name as ksqlDB stores it: unquoted names upper-case, `quoted` names verbatim."""
-    if token.startswith("`"):
-        return token[1:-1].replace("``", "`")
-    return token.upper()
 
 
 def _is_name(token: str) -> bool:
@@ -256,9 +247,15 @@ def statement_of(entry: Mapping[str, Any]) -> Statement:
 def parse_sources(sources: Mapping[str, str], variables: Mapping[str, object] | None = None) -> list[Statement]:
     """Parse every file (in file-name order) and return the statements in dependency order.
 
-    Errors: duplicate object names, a dependency no statement defines (external source streams/tables
-    must be declared with CREATE STREAM/TABLE too), cycles, self-references.
+    Errors: first everything :mod:`providers.ksqldb.lint` finds, all at once (file and line each); then
+    duplicate object names, a dependency no statement defines (external source streams/tables must be
+    declared with CREATE STREAM/TABLE too), cycles, self-references.
     """
+    for file in sorted(sources):
+        split_statements(sources[file], file)  # an unterminated literal or comment first: lint needs statements
+    found = problems(sources, variables or {})
+    if found:
+        raise KsqlParseError(f"ksqlDB would refuse {len(found)} thing(s) in the SQL files:\n" + "\n".join(found))
     statements: list[Statement] = []
     for file in sorted(sources):
         statements.extend(parse_file(file, sources[file], variables))

@@ -31,20 +31,19 @@ from pulumi.dynamic import (
 )
 
 from providers.contract import (
-    DEFAULT_READY_TIMEOUT,
     IDENTITY,
     OUTPUT,
     PROVIDER,
     Contract,
     Field,
     connection,
-    gone,
     read_back_of_write,
+    refreshed,
     report_adopted,
 )
-from providers.http import Endpoint, wait_until
+from providers.http import wait_until
 from providers.inputs import is_unknown
-from providers.ksqldb.client import KsqlClient, KsqlError
+from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
 from providers.ksqldb.directory import KsqlDirectoryProvider
 from providers.ksqldb.parser import (
     KsqlParseError,
@@ -119,12 +118,6 @@ def declared_names(props: Mapping[str, Any]) -> set[str]:
 def _catalog(client: KsqlClient, statements: Iterable[Statement]) -> Catalog:
     """What the server has of ``statements``' objects (and of what their queries write), nothing else."""
     return Catalog(*client.catalog({s.target for s in statements}))
-
-
-def _endpoint(props: Mapping[str, Any]) -> Endpoint:
-    return Endpoint(url=props["ksqldb_url"], username=props.get("username") or None,
-                    password=props.get("password") or None,
-                    ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT))
 
 
 def _fail(statement: Statement, action: str, exc: KsqlError) -> KsqlObjectError:
@@ -229,15 +222,15 @@ class KsqlObjectProvider(ResourceProvider):
         """Dry-run the rebuild this replacement causes (the object and everything downstream of it) against
         the live server, in a way that changes nothing there."""
         statement = statement_of(props)
-        with KsqlClient(_endpoint(props)) as client:
-            client.wait_ready()
+        with KsqlClient(endpoint_of(props)) as client:
+            client.probe()
             statements = statements_of(props)
             plan = proof(statements, _catalog(client, statements), statement.name, uuid.uuid4().hex[:12])
             self._dry_run(client, statement, plan, props)
 
     def _prove(self, props: Mapping[str, Any], statement: Statement, plan: Rebuild) -> None:
-        with KsqlClient(_endpoint(props)) as client:
-            client.wait_ready()
+        with KsqlClient(endpoint_of(props)) as client:
+            client.probe()
             self._dry_run(client, statement, plan, props)
 
     @staticmethod
@@ -251,7 +244,7 @@ class KsqlObjectProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         statement = statement_of(props)
-        with KsqlClient(_endpoint(props)) as client:
+        with KsqlClient(endpoint_of(props)) as client:
             client.wait_ready()
             outs = _written(client, statement, props, self._converge(client, statement, props))
         return CreateResult(f"ksql-{uuid.uuid4().hex[:12]}", outs)
@@ -291,7 +284,7 @@ class KsqlObjectProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         statement = statement_of(news)
         properties = news.get("streams_properties") or {}
-        with KsqlClient(_endpoint(news)) as client:
+        with KsqlClient(endpoint_of(news)) as client:
             client.wait_ready()
             catalog = _catalog(client, [statement])
             adopted = bool(olds.get("adopted"))
@@ -308,14 +301,12 @@ class KsqlObjectProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         statement = statement_of(props)
-        with KsqlClient(_endpoint(props)) as client:
-            client.wait_ready()
-            outs = _read_back(client, statement, props)
-        return gone() if outs is None else ReadResult(id_, outs)
+        with KsqlClient(endpoint_of(props)) as client:
+            return refreshed(client, id_, props, lambda: _read_back(client, statement, props))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         statement = statement_of(props)
-        with KsqlClient(_endpoint(props)) as client:
+        with KsqlClient(endpoint_of(props)) as client:
             client.wait_ready()
             catalog = _catalog(client, [statement])
             if statement.kind == "INSERT":

@@ -9,11 +9,18 @@ fake with the same vocabulary:
   body)`` (``path`` without the query string, ``body`` the parsed JSON request body or ``None``);
   ``fake.mutating_calls`` the calls that asked for a change; ``fake.calls_to(method, path)`` the calls
   to one endpoint; ``fake.reset_calls()`` forgets them (and what a fake derives from them).
+- ``echo_credentials = True``: every error answer with a ``message`` quotes the credentials the request
+  carried (the ``Authorization`` header, decoded), so a client that copies server messages into its
+  errors would show them.
 - faults, each for the next requests only: ``unavailable(n)``: the next n requests (any path) get the
   fake's own "not ready" answer; ``fail_next(method, path_pattern, status, body, times=1)``: the next
   ``times`` requests matching ``method`` (``"*"``: any) and the ``path_pattern`` regex get ``status`` and
   ``body`` (a ``RawBody`` for a non-JSON page); ``drop_next(n)``: the next n connections are closed
-  without an answer (a server not listening yet; not logged, as nothing was answered).
+  without an answer (a server not listening yet; not logged, as nothing was answered);
+  ``drop_answer_next(method, path_pattern, times=1, when=None)``: the next ``times`` matching requests
+  (``when(body)``, if given, also holds for the parsed request body) are carried out
+  (and logged) but their connection is closed before the answer is sent (a read timeout or a proxy that
+  dropped the connection: the client cannot know whether the request ran).
 
 Routes: ``route(method, pattern, handler)``; ``handler(body, query, *groups) -> (status, body)`` with
 ``query`` the last value of each query parameter and ``groups`` the pattern's (URL-decoded); a handler
@@ -86,12 +93,14 @@ class FakeServer:
 
     def __init__(self, *, username: str | None = None, password: str | None = None, token: str | None = None):
         self.username, self.password, self.token = username, password, token
+        self.echo_credentials = False
         self.lock = threading.RLock()
         self.calls: list[Call] = []
         self._routes: list[_Route] = []
         self._faults: list[_Fault] = []
         self._unavailable = 0
         self._drops = 0
+        self._lost_answers: list[_Fault] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -122,6 +131,14 @@ class FakeServer:
         """Close the next ``connections`` connections without an answer (the client sees a connection error)."""
         with self.lock:
             self._drops += connections
+
+    def drop_answer_next(self, method: str, path_pattern: str, times: int = 1,
+                         when: Callable[[Any], bool] | None = None) -> None:
+        """Carry out the next ``times`` requests of ``method`` (``"*"``: any) to a path matching
+        ``path_pattern`` (and whose parsed body ``when`` accepts), then close their connections without
+        sending the answer."""
+        with self.lock:
+            self._lost_answers.append(_Fault(method, re.compile(f"^{path_pattern}$"), 0, when, times))
 
     # what subclasses override ------------------------------------------------------------------------
     def unavailable_response(self, path: str) -> tuple[int, Any]:
@@ -183,6 +200,10 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, body = fake._dispatch(self.command, self.path, self.headers, raw)
+                if fake._take_lost_answer(self.command, urlsplit(self.path).path, raw):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if isinstance(body, RawBody):
                     data, content_type = body.data, body.content_type
                 else:
@@ -209,6 +230,15 @@ class FakeServer:
                 return True
             return False
 
+    def _take_lost_answer(self, method: str, path: str, raw: bytes) -> bool:
+        with self.lock:
+            for fault in self._lost_answers:
+                if fault.times > 0 and fault.method in (method, "*") and fault.path.match(path) \
+                        and (fault.body is None or fault.body(json.loads(raw) if raw else None)):
+                    fault.times -= 1
+                    return True
+            return False
+
     def _authorized(self, headers: Any) -> tuple[bool, str | None]:
         """Whether the request may pass, and the user name it presented (if any)."""
         if self.username is None and self.token is None:
@@ -232,6 +262,8 @@ class FakeServer:
             route, groups = next(((r, m.groups()) for r in self._routes
                                   if r.method == method and (m := r.pattern.match(path))), (None, ()))
             status, answer = self._answer(method, path, query, headers, body, bad_json, route, groups)
+            if self.echo_credentials and status >= 400 and isinstance(answer, dict) and "message" in answer:
+                answer = {**answer, "message": f"{answer['message']} (request credentials: {_sent(headers)})"}
             if route is None:
                 mutating = method in MUTATING_METHODS
             else:
@@ -259,3 +291,11 @@ class FakeServer:
             return route.handler(body, query, *(None if g is None else unquote(g) for g in groups))
         except HttpError as error:
             return error.status, error.body
+
+
+def _sent(headers: Any) -> str:
+    """The credentials a request carried, decoded, as a careless server would quote them in an error."""
+    auth = headers.get("Authorization") or ""
+    if auth.startswith("Basic "):
+        return f"{auth} = {base64.b64decode(auth[6:]).decode()}"
+    return auth or "none"

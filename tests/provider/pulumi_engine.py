@@ -5,19 +5,26 @@ create, or check -> diff -> update / replace (honouring ``delete_before_replace`
 ``destroy`` runs delete. Inputs and outputs cross the same protobuf encoding as
 in the engine (``over_the_wire``: numbers become floats, secrets plain values, unknowns ``Unknown``).
 ``dill_round_trip`` serializes a provider exactly as Pulumi does when it registers a dynamic resource,
-and loads it back the way the provider process does.
+and loads it the way the provider host does, in a separate process.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
 import dataclasses
+import os
+import pathlib
+import selectors
+import subprocess
+import sys
 from typing import Any
 
 import dill
+import grpc
 from pulumi.dynamic import ResourceProvider
-from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.runtime import rpc
+from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
+from pulumi.runtime import proto, rpc
+from pulumi.runtime.proto import provider_pb2_grpc
 
 
 @dataclasses.dataclass
@@ -31,8 +38,56 @@ class CheckFailed(Exception):
     pass
 
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+HOST_START_TIMEOUT = 60.0  # seconds for the provider host to start and print its port
+
+
 def dill_round_trip(provider: ResourceProvider) -> ResourceProvider:
-    return dill.loads(base64.b64decode(serialize_provider(provider)))
+    """``provider`` serialized as Pulumi does, then loaded by the dynamic provider host itself in another
+    process, as the engine runs it (``python -m pulumi.dynamic`` in the project folder, sent ``Configure``
+    and then ``Check`` over gRPC: the host decodes the provider with dill and runs its ``check``). dill
+    pickles importable classes by reference, so only another process shows whether the host can import
+    what they refer to. AssertionError with the host's error when it cannot load or run the provider.
+    Returns a copy loaded here, for the test to drive."""
+    serialized = serialize_provider(provider)
+    name = f"{type(provider).__module__}.{type(provider).__qualname__}"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    host = subprocess.Popen([sys.executable, "-m", "pulumi.dynamic"], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        port = _first_line(host, HOST_START_TIMEOUT)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            stub.Configure(proto.ConfigureRequest(args=_struct({})), timeout=60)
+            stub.Check(proto.CheckRequest(urn=f"urn:pulumi:test::clickstream::{name}::host", olds=_struct({}),
+                                          news=_struct({PROVIDER_KEY: serialized})), timeout=60)
+    except grpc.RpcError as exc:
+        raise AssertionError(f"the provider host could not load or run {name}: {exc.details()}") from None
+    finally:
+        host.kill()
+        host.communicate()
+    return dill.loads(base64.b64decode(serialized))
+
+
+def _first_line(process: subprocess.Popen, timeout: float) -> str:
+    """The first line ``process`` prints, waiting at most ``timeout`` seconds."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise AssertionError(f"the provider host printed no port within {timeout:g} s")
+    line = process.stdout.readline().strip()
+    if not line:
+        raise AssertionError(f"the provider host exited: {process.communicate()[1][-1500:]}")
+    return line
+
+
+def _struct(props: dict[str, Any]) -> Any:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
 
 
 def over_the_wire(props: dict[str, Any] | None) -> dict[str, Any]:

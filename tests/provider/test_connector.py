@@ -243,6 +243,18 @@ def test_fake_worker_down_then_up_create_waits_for_readiness(fake_connect, tmp_p
     assert [c.status for c in fake_connect.calls_to("GET", "/health")][:2] == [503, 200]
 
 
+def test_fake_a_create_whose_answer_was_lost_is_reported_created_not_adopted(fake_connect, tmp_path, monkeypatch):
+    said: list[str] = []
+    monkeypatch.setattr("pulumi.log.info", lambda msg, *a, **k: said.append(msg))
+    fake_connect.drop_answer_next("PUT", "/connectors/lost/config")
+    inputs = {"connect_url": fake_connect.url, "connector_name": "lost", "ready_timeout": 10,
+              "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
+    applied = up(ConnectorProvider(), inputs)
+    assert applied.outs["state"] == "running"
+    assert [c.status for c in fake_connect.calls_to("PUT", "/connectors/lost/config")] == [201]
+    assert not any("adopted" in message for message in said), said
+
+
 def test_fake_rebalance_409_is_retried_with_backoff(fake_connect, tmp_path):
     fake_connect.fail_next("PUT", ".*", 409, error_body(409, REBALANCE_MESSAGE), times=2)
     provider = ConnectorProvider()

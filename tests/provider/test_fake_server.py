@@ -69,6 +69,15 @@ def test_fake_dropped_connections_are_not_answered_nor_logged():
         assert [c.status for c in fake.calls] == [200]
 
 
+def test_fake_lost_answers_are_carried_out_and_logged_but_not_answered():
+    with Notes() as fake:
+        fake.drop_answer_next("PUT", "/notes/.*")
+        with pytest.raises(requests.ConnectionError):
+            requests.put(f"{fake.url}/notes/a", json={"text": "x"}, timeout=5)
+        assert requests.get(f"{fake.url}/notes/a", timeout=5).status_code == 200  # the PUT ran
+        assert [(c.method, c.status) for c in fake.calls] == [("PUT", 201), ("GET", 200)]
+
+
 def test_fake_credentials_unreadable_bodies_and_unknown_routes_get_the_fakes_answers():
     with Notes(username="u", password="p") as fake:
         assert requests.get(f"{fake.url}/health", timeout=5).status_code == 200  # a public route

@@ -110,3 +110,37 @@ def test_canonical_form_ignores_what_grafana_sets_and_key_order():
     saved = {**dict(reversed(list(DASHBOARD.items()))), "id": 7, "version": 3, "iteration": 123}
     assert canonical(saved) == canonical(DASHBOARD)
     assert canonical({**DASHBOARD, "refresh": "10s"}) != canonical(DASHBOARD)
+
+
+DECLARED = {"DS_EVENTS": "es-events", "DS_NOT_A_UID_X": "es-x"}
+
+
+def test_a_misspelt_placeholder_or_an_undeclared_datasource_is_refused_naming_the_file(tmp_path):
+    lower = json.loads(json.dumps(DASHBOARD).replace("${DS_EVENTS}", "${ds_events}"))
+    literal = {**DASHBOARD, "uid": "lit", "panels": [{**PANEL, "datasource": {"uid": "es-nobody-declared"}}]}
+    unknown = {**DASHBOARD, "uid": "unk", "panels": [{**PANEL, "targets": [{"refId": "A", "expr": "${DS_OTHER}"}]}]}
+    fine = {**DASHBOARD, "uid": "fine", "panels": [{**PANEL, "datasource": {"uid": "grafana"}},
+                                                   {**PANEL, "id": 2, "datasource": {"uid": "${datasource}"}}]}
+    paths = [write(tmp_path, body, f"{name}.json") for name, body in
+             (("lower", lower), ("literal", literal), ("unknown", unknown), ("fine", fine))]
+    with pytest.raises(DashboardError) as caught:
+        load_dashboards(paths, DECLARED)
+    message = str(caught.value).splitlines()
+    assert f"{paths[0]}: datasource placeholder ${{ds_events}} must be written ${{DS_EVENTS}}" in message
+    assert f"{paths[1]}: panels[0] ('Events'): datasource uid 'es-nobody-declared' is not a declared datasource " \
+           "(use a ${DS_<KEY>} placeholder; declared uids: es-events, es-x)" in message
+    assert f"{paths[2]}: no datasource for DS_OTHER; declared: DS_EVENTS, DS_NOT_A_UID_X" in message
+    assert not any(str(paths[3]) in line for line in message) and len(message) == 3
+    assert [path for path, _ in load_dashboards([paths[3]], DECLARED)] == [paths[3]]
+
+
+def test_preview_refuses_a_dashboard_naming_a_datasource_no_resource_declares(tmp_path, monkeypatch):
+    for path in sorted(analytics.DASHBOARD_DIR.glob("*.json")):
+        shutil.copy(path, tmp_path / path.name)
+    body = json.loads((tmp_path / "clickstream.json").read_text())
+    body["panels"][0]["datasource"] = {"type": "elasticsearch", "uid": "es-typo"}
+    (tmp_path / "clickstream.json").write_text(json.dumps(body))
+    monkeypatch.setattr(analytics, "DASHBOARD_DIR", tmp_path)
+    with pytest.raises(DashboardError, match=rf"^{tmp_path / 'clickstream.json'}: panels\[0\] .*datasource uid "
+                                             r"'es-typo' is not a declared datasource"):
+        run_stack("dev", preview=True)

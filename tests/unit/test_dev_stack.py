@@ -398,3 +398,17 @@ def test_components_publish_internal_and_admin_urls(service, internal, admin):
     g = graph()
     component = getattr(g.namespace["services"], service)
     assert (g.resolve(component.internal_url), g.resolve(component.admin_url)) == (internal, admin)
+
+
+@pytest.mark.parametrize("service, url_input", [
+    ("connect", "connect_url"), ("ksqldb", "ksqldb_url"), ("elasticsearch", "elasticsearch_url"),
+    ("grafana", "grafana_url"),
+])
+def test_the_application_layer_reaches_a_service_only_once_its_container_is_healthy(service, url_input):
+    """The admin URL waits for the container (``wait=True``: healthy), so a container re-created by
+    ``pulumi up --refresh`` is back before anything of the application layer is checked or applied."""
+    g = graph()
+    users = [r for r in g.resources if url_input in r.inputs]
+    assert users, url_input
+    for resource in users:
+        assert container(service, g).urn in resource.property_dependencies.get(url_input, ()), resource.name

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import io
 import pathlib
+import shlex
 import subprocess
 import tarfile
 import threading
@@ -19,6 +20,7 @@ import pytest
 from tools import check_max_map_count, install_pulumi
 
 VERSION = "9.9.9"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARCHIVE = "pulumi-v9.9.9-linux-x64.tar.gz"
 
 
@@ -106,10 +108,26 @@ def test_bad_checksum_installs_nothing_and_keeps_the_previous_cli(release, tmp_p
 
 def test_unreachable_release_says_which_url_and_installs_nothing(tmp_path):
     dest = tmp_path / "pulumi"
-    unreachable = rf"cannot reach http://127\.0\.0\.1:9/pulumi-{VERSION}-checksums\.txt: .*re-run `make up`"
+    unreachable = rf"cannot reach http://127\.0\.0\.1:9/pulumi-{VERSION}-checksums\.txt: .*check the network"
     with pytest.raises(install_pulumi.InstallError, match=unreachable):
         install(dest, "http://127.0.0.1:9")
     assert not dest.exists()
+
+
+@pytest.mark.parametrize("goal, stack, rerun", [
+    ("preview", "dev", "make preview"), ("status", "dev", "make status"), ("destroy", "dev", "make destroy"),
+    ("up", "staging", "STACK=staging make up"),
+])
+def test_offline_failures_name_the_make_target_that_was_run(tmp_path, capsys, goal, stack, rerun):
+    made = subprocess.run(["make", "-n", goal, f"STACK={stack}"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+    (line,) = [line for line in made.splitlines() if "tools/install_pulumi.py" in line]
+    passed = shlex.split(line)[shlex.split(line).index("--rerun") + 1]
+    assert passed == rerun
+    dest = tmp_path / "pulumi"
+    assert install_pulumi.main(["--dest", str(dest), "--base-url", "http://127.0.0.1:9", "--rerun", passed]) == 1
+    said = capsys.readouterr().err
+    assert f"Then re-run `{rerun}`." in said and ("make up" not in said or goal == "up")
 
 
 def test_missing_checksum_line_or_unsafe_archive_is_refused(release, tmp_path):

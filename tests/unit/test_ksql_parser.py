@@ -21,13 +21,13 @@ def names(statements):
 def test_comments_multiline_and_literals_with_separators():
     text = """-- leading comment; with a semicolon
     CREATE STREAM A (X VARCHAR) /* block ; comment
-       over lines */ WITH (KAFKA_TOPIC='a;--b', VALUE_FORMAT='JSON');
+       over lines */ WITH (KAFKA_TOPIC='a', VALUE_FORMAT='JSON;--b');
     CREATE STREAM B AS SELECT 'it''s; -- not a comment' AS S, X
       FROM A   -- trailing comment
       EMIT CHANGES;"""
     parts = split_statements(text)
     assert len(parts) == 2
-    assert "'a;--b'" in parts[0] and "block" not in parts[0]
+    assert "'JSON;--b'" in parts[0] and "block" not in parts[0]
     assert "'it''s; -- not a comment'" in parts[1] and "trailing" not in parts[1]
     statements = parse_sources({"x.sql": text})
     assert names(statements) == ["A", "B"]
@@ -124,7 +124,7 @@ def test_errors_name_the_problem(text, expected):
 
 def test_duplicate_object_names_name_both_places():
     with pytest.raises(KsqlParseError) as err:
-        parse_sources({"a.sql": SOURCES, "b.sql": "CREATE STREAM clicks AS SELECT * FROM USERS;"})
+        parse_sources({"a.sql": SOURCES, "b.sql": "CREATE TABLE clicks AS SELECT * FROM USERS;"})
     assert "b.sql: statement 1" in str(err.value) and "a.sql: statement 1" in str(err.value)
 
 

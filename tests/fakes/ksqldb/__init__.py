@@ -14,6 +14,10 @@ Modules: ``fake`` (routes, test controls, validate-then-execute), ``engine`` (st
   sandbox (``KsqlEngine.createSandbox``) holds the metastore in copy-on-write overlays. Its Kafka view is
   ``SandboxedKafkaTopicClient``: created topics stay in memory, but ``deleteTopics`` passes through, so
   a refused request still deletes the topic of its ``DROP ... DELETE TOPIC`` (recorded side effects).
+- Credentials (``username``/``password``: basic authentication on): ``/healthcheck`` needs none (it is
+  among ``AuthHandlers.KSQL_AUTHENTICATION_SKIP_PATHS`` with ``/v1/metadata``), every other path does;
+  a request without valid credentials answers 401 ``{"@type": "generic_error", "error_code": 40100,
+  "message": "Unauthorized"}`` (``FailureHandler``: ``Errors.ERROR_CODE_UNAUTHORIZED``).
 - Refusals (``Errors``, ``KsqlRestException``): 400 ``statement_error`` 40001 naming the statement (a
   ``CREATE`` refused after the injectors is named re-written: recorded #49, #51, #54, #57); 400
   ``generic_error`` 40000 without it (a missing topic, "Upgrades not yet supported for ..."); 500

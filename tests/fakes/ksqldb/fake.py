@@ -60,8 +60,9 @@ class FakeKsqlDb(FakeServer):
 
     content_type = "application/vnd.ksql.v1+json"
 
-    def __init__(self, topics: dict[str, int] | None = None, service_id: str = "default_"):
-        super().__init__()
+    def __init__(self, topics: dict[str, int] | None = None, service_id: str = "default_", *,
+                 username: str | None = None, password: str | None = None):
+        super().__init__(username=username, password=password)
         self.state = State(KafkaTopics(), service_id=service_id)
         for name, partitions in (topics or {}).items():
             self.create_topic(name, partitions)
@@ -72,7 +73,7 @@ class FakeKsqlDb(FakeServer):
         self.route("GET", "/info", lambda body, query: (200, {"KsqlServerInfo": {
             "version": "8.2.1", "kafkaClusterId": "fake", "ksqlServiceId": service_id, "serverStatus": "RUNNING"}}))
         self.route("GET", "/healthcheck", lambda body, query: (200, {"isHealthy": True, "details": {
-            "metastore": {"isHealthy": True}, "kafka": {"isHealthy": True}}}))
+            "metastore": {"isHealthy": True}, "kafka": {"isHealthy": True}}}), public=True)
         self.route("POST", "/ksql/terminate", lambda body, query: (400, {  # counted in calls: never called
             "@type": "generic_error", "error_code": 40000,
             "message": "FAKE: POST /ksql/terminate must never be called"}))
@@ -153,6 +154,9 @@ class FakeKsqlDb(FakeServer):
 
     def not_found_response(self, method: str, path: str) -> tuple[int, Any]:
         return 404, {"@type": "generic_error", "error_code": 40400, "message": "Not found"}
+
+    def unauthorized_response(self, path: str, user: str | None) -> tuple[int, Any]:
+        return 401, {"@type": "generic_error", "error_code": 40100, "message": "Unauthorized"}
 
     # --- statements --------------------------------------------------------------------------------
     def _request(self, request: dict) -> tuple[int, Any]:
