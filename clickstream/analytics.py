@@ -18,6 +18,7 @@ import pulumi
 from clickstream import connectors, rates
 from components.base import Services
 from providers.connect import Connector
+from providers.declare import DeclaredResource
 from providers.elasticsearch import IndexTemplate
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.ksqldb import KsqlPipeline, load_sql_dir
@@ -107,7 +108,7 @@ class Analytics(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), aliases=[was])
 
     def _datasource(self, prefix: str, table: str, services: Services, es_user: str | None,
-                    es_password: pulumi.Input[str] | None, grafana: dict) -> GrafanaDatasource:
+                    es_password: pulumi.Input[str] | None, grafana: dict) -> DeclaredResource:
         """The Elasticsearch datasource of one table's index (time field EVENT_TS)."""
         index = connectors.index_name(table)
         uid = connectors.datasource_uid(table)

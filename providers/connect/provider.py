@@ -38,6 +38,7 @@ from providers.contract import (
     secret_field,
     secret_hash,
 )
+from providers.declare import declare
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
@@ -307,3 +308,13 @@ def _read_back_differences(outs: Mapping[str, Any] | None, config: Mapping[str, 
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:
     return Endpoint(props["connect_url"], ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT),
                     timeout=30.0)
+
+
+Connector = declare(CONTRACT, ConnectorProvider, module="connect", name="Connector", doc="""\
+A connector created (or adopted) by name, updated in place, awaited until it and its tasks run.
+
+``config`` holds the plain settings (must include ``connector.class``); ``secret_config`` the sensitive ones
+(passwords, API keys): sent to Connect, kept out of outputs and state, where only a salted hash is stored.
+``state`` ``"paused"`` pauses the connector declaratively. ``ready_timeout`` is the deadline of each
+operation (docs/resources/README.md). Changing ``connector_name`` replaces the connector; everything else is
+updated in place (docs/resources/connector.md).""")

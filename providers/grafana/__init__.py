@@ -1,7 +1,9 @@
 """Grafana application layer: datasources, folders and dashboards by uid, and their HTTP client."""
 from providers.grafana.client import GrafanaClient
+from providers.grafana.dashboard import GrafanaDashboard
 from providers.grafana.dashboards import DashboardError, load_dashboard, load_dashboards
-from providers.grafana.resource import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
+from providers.grafana.datasource import GrafanaDatasource
+from providers.grafana.folder import GrafanaFolder
 
 __all__ = ["DashboardError", "GrafanaClient", "GrafanaDashboard", "GrafanaDatasource", "GrafanaFolder",
            "load_dashboard", "load_dashboards"]

@@ -7,8 +7,9 @@ from typing import Mapping, cast
 import pulumi
 
 from providers.contract import DEFAULT_READY_TIMEOUT
+from providers.declare import DeclaredResource
 from providers.ksqldb.parser import Statement, parse_sources
-from providers.ksqldb.resource import RESOURCE_BY_KIND, _KsqlObject
+from providers.ksqldb.resource import RESOURCE_BY_KIND
 
 
 def child_name(prefix: str, statement: Statement) -> str:
@@ -38,7 +39,7 @@ class KsqlPipeline(pulumi.ComponentResource):
         external = cast(list, opts.depends_on) if opts and isinstance(opts.depends_on, list) else []
         statements = parse_sources(sources, variables or {})
         pipeline = [{"file": s.file, "index": s.index, "statement": s.text} for s in statements]
-        self.resources: dict[str, _KsqlObject] = {}
+        self.resources: dict[str, DeclaredResource] = {}
         for statement in statements:
             upstream = {dep: self.resources[dep] for dep in statement.depends_on}
             self.resources[statement.name] = RESOURCE_BY_KIND[statement.kind](

@@ -11,12 +11,12 @@ import copy
 
 import pytest
 import requests
+from providers.elasticsearch.resource import SECRET_OUTPUTS
 from pulumi.output import Unknown
 
 from clickstream import connectors
 from providers.elasticsearch import ElasticsearchClient
 from providers.elasticsearch.provider import IndexTemplateProvider, normalise_body
-from providers.elasticsearch.resource import SECRET_OUTPUTS
 from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.elasticsearch import FakeElasticsearch
 from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend  # noqa: F401  (the fixture)

@@ -119,7 +119,7 @@ def test_dev_stack_reaches_elasticsearch_without_credentials():
     g = graph("dev")
     for sink in sinks(g).values():
         assert sink.inputs["config"]["connection.url"].startswith("http://")
-        assert "connection.username" not in sink.inputs["config"] and not sink.inputs["secret_config"]
+        assert "connection.username" not in sink.inputs["config"] and not sink.inputs.get("secret_config")
     (template,) = with_input(g, "template_name")
     assert template.inputs["body"]["template"]["settings"]["number_of_replicas"] == 0
     assert "password" not in template.inputs or template.inputs["password"] is None
