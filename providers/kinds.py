@@ -9,7 +9,10 @@ from __future__ import annotations
 from providers.connect import Connector
 from providers.elasticsearch import IndexTemplate
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
+from providers.grafana.alert_rule import GrafanaAlertRule
+from providers.grafana.contact_point import GrafanaContactPoint
+from providers.grafana.notification_policy import GrafanaNotificationPolicy
 from providers.ksqldb import KsqlInsert, KsqlStream, KsqlTable
 
 KINDS = (Connector, IndexTemplate, GrafanaDatasource, GrafanaFolder, GrafanaDashboard, KsqlStream, KsqlTable,
-         KsqlInsert)
+         KsqlInsert, GrafanaAlertRule, GrafanaContactPoint, GrafanaNotificationPolicy)

@@ -4,7 +4,8 @@ Every key is declared once here, with its type, default and allowed values; ``Pu
 same keys for the CLI (a unit test keeps the two in step). ``load_stack_config`` reads the stack's whole
 config and fails the preview with ONE message listing every problem: each invalid value with its key,
 the value and what is allowed; keys in a namespace this project does not read; every missing secret;
-passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana). Secret
+passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana); an alert
+webhook URL set as plain config or not an http(s) URL. Secret
 values are checked in this process but never quoted, not even one character; the program then reads
 them with ``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never given defaults.
 """
@@ -18,7 +19,8 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 NAMESPACE = "clickstream"
-SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword")
+SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword", "alertWebhookUrl")
+PASSWORD_KEYS = ("grafanaAdminPassword", "elasticsearchPassword")
 _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*:[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DNS_LABEL_RE = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _MEMORY_RE = re.compile(r"^[1-9][0-9]*[mg]$")
@@ -235,6 +237,7 @@ class Secrets(BaseModel):
 
     grafana_admin_password: Any = None
     elasticsearch_password: Any = None
+    alert_webhook_url: Any = None  # None: no contact point, the alert rules notify no one
 
 
 def _sized(value: str, pattern: re.Pattern[str], bounds: tuple[int, int], unit: str, what: str) -> str:
@@ -292,7 +295,8 @@ def check_stack(stack: str, config: Mapping[str, Any], secret_keys: Collection[s
     # secrets are checked even when other values are invalid, so one preview reports every problem
     pipeline = (cfg.role if cfg else own.get("role", "pipeline")) == "pipeline"
     es_security = cfg.elasticsearch_security if cfg else str(own.get("elasticsearchSecurity")).lower() == "true"
-    needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and es_security}
+    needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and es_security,
+              "alertWebhookUrl": False}
     problems += _secret_problems(needed, own, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})
     if problems or cfg is None:
         raise ConfigError(_report(stack, problems))
@@ -341,10 +345,12 @@ def _secret_problems(needed: Mapping[str, bool], own: Mapping[str, Any],
                                 f"{key} <password>`{dev}")
             continue
         if key not in secret_keys:
+            what = "password" if key in PASSWORD_KEYS else "value (rotate a token it carries)"
             problems.append(f"{NAMESPACE}:{key} is set as plain text (it is stored readable in the stack file "
-                            f"and state): run `pulumi config rm {key}`, choose a new password and set it with "
-                            f"`pulumi config set --secret {key} <password>`")
-        problems += [f"{NAMESPACE}:{key} (value not shown) {p}" for p in _password_problems(key, str(value))]
+                            f"and state): run `pulumi config rm {key}`, choose a new {what} and set it with "
+                            f"`pulumi config set --secret {key} <{what.split()[0]}>`")
+        check = _password_problems if key in PASSWORD_KEYS else _webhook_problems
+        problems += [f"{NAMESPACE}:{key} (value not shown) {p}" for p in check(key, str(value))]
     return problems
 
 
@@ -359,6 +365,13 @@ def _password_problems(key: str, password: str) -> list[str]:
     if key == "grafanaAdminPassword" and len(password) < GRAFANA_PASSWORD_MIN_LENGTH:
         problems.append(f"is shorter than {GRAFANA_PASSWORD_MIN_LENGTH} characters, which Grafana refuses")
     return problems
+
+
+def _webhook_problems(key: str, url: str) -> list[str]:
+    """``alertWebhookUrl``: the http(s) URL Grafana posts alerts to (it may carry a token, so it is a secret)."""
+    if not re.match(r"^https?://[^\s/]+", url) or not _PRINTABLE_ASCII_RE.match(url) or " " in url:
+        return ["must be an http(s) URL without spaces, e.g. https://hooks.example.com/alerts/<token>"]
+    return []
 
 
 def _production_problems(cfg: StackConfig) -> list[str]:
@@ -403,4 +416,5 @@ def load_stack_config() -> tuple[StackConfig, Secrets]:
     cfg = check_stack(pulumi.get_stack(), config, secret_keys)
     conf = pulumi.Config(NAMESPACE)
     return cfg, Secrets(grafana_admin_password=conf.get_secret("grafanaAdminPassword"),
-                        elasticsearch_password=conf.get_secret("elasticsearchPassword"))
+                        elasticsearch_password=conf.get_secret("elasticsearchPassword"),
+                        alert_webhook_url=conf.get_secret("alertWebhookUrl"))

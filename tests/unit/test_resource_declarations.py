@@ -27,6 +27,9 @@ SECRETS = {  # kind -> every field that must never be in clear: secret inputs an
     "KsqlStream": {"password"},
     "KsqlTable": {"password"},
     "KsqlInsert": {"password"},
+    "GrafanaAlertRule": LOGIN,
+    "GrafanaContactPoint": LOGIN | {"secure_settings", "secure_settings_hash"},
+    "GrafanaNotificationPolicy": LOGIN,
 }
 IDS = [kind.__name__ for kind in KINDS]
 
