@@ -316,6 +316,8 @@ def alert_rule_links(endpoint: Endpoint, uids: Sequence[str], hint: str = "") ->
     or FIRING -> OK (the rule works; what it reports is in the evidence); missing or in error (its query
     fails) -> BROKEN."""
     stage = "alert rule"
+    if not uids:
+        return []
     try:
         with GrafanaClient(endpoint) as client:
             body = client.get_or_none("/api/prometheus/grafana/api/v1/rules") or {}

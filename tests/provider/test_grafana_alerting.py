@@ -244,9 +244,11 @@ def test_policy_naming_no_contact_point_fails_in_grafanas_words(grafana):
 
 # the stack's alerting as one deployment ---------------------------------------------------------------
 def test_the_stacks_alerting_goes_through_its_whole_lifecycle(grafana):
-    program = [Registered(f"rule-{a.uid}", AlertRuleProvider(), rule_props(grafana, a)) for a in alerting.ALERTS]
-    program += [Registered("contact", ContactPointProvider(), contact_props(grafana)),
-                Registered("policy", NotificationPolicyProvider(), policy_props(grafana))]
+    """Providers as the provider host loads them (dill), as in ``pulumi up``."""
+    program = [Registered(f"rule-{a.uid}", dill_round_trip(AlertRuleProvider()), rule_props(grafana, a))
+               for a in alerting.ALERTS]
+    program += [Registered("contact", dill_round_trip(ContactPointProvider()), contact_props(grafana)),
+                Registered("policy", dill_round_trip(NotificationPolicyProvider()), policy_props(grafana))]
     stack = Deployment()
     assert set(stack.up(program).values()) == {"create"}
     assert sorted(grafana.alert_rules) == sorted(a.uid for a in alerting.ALERTS)
