@@ -4,12 +4,15 @@ output. The secrets each kind must have are stated here on their own, so a field
 kind that bypasses ``providers.declare``) fails."""
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
+import pkgutil
 from typing import Any
 
 import pytest
 
+import providers
 from providers.connect import Connector
 from providers.contract import DEFAULT_READY_TIMEOUT, OUTPUT
 from providers.declare import DeclaredResource
@@ -79,3 +82,12 @@ def test_a_wrong_input_name_is_refused_naming_it_and_the_inputs():
         Connector("c", connect_url="http://x", conect_url="http://x", connector_name="c", config={})
     with pytest.raises(TypeError, match="Connector 'c': missing a required argument: 'connector_name'"):
         Connector("c", connect_url="http://x", config={})
+
+
+def test_every_declared_kind_is_registered():
+    """A kind declared with ``providers.declare`` but missing from ``providers.kinds.KINDS`` escapes the
+    contract tests: importing every module of ``providers`` finds each declared class."""
+    for module in pkgutil.walk_packages(providers.__path__, "providers."):
+        importlib.import_module(module.name)
+    declared = {cls.__name__ for cls in DeclaredResource.__subclasses__()}
+    assert declared == {kind.__name__ for kind in KINDS}, "add the missing kinds to providers/kinds.py"
