@@ -2,7 +2,7 @@
 
 The dev stack's application layer is applied to the in-process fakes of Kafka Connect, ksqlDB,
 Elasticsearch and Grafana with data flowing (tests/status_chain.py; not timed), then ``status`` checks
-every link (58) as the command does, rendering included. The target is under 2 s per run. Prints numbers;
+every link (60) as the command does, rendering included. The target is under 2 s per run. Prints numbers;
 asserts nothing.
 
     .venv/bin/python -m benchmarks.status_run        (or: make bench)

@@ -3,8 +3,10 @@
 Order (each step ``depends_on`` the previous ones it needs):
 datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template] -> one
 Elasticsearch sink per derived table; Grafana: a datasource per index and a folder -> the dashboards
-(``dashboards/*.json``). APIs are reached at each service's ``admin_url``; what one service uses to
-reach another (the sinks and Grafana reaching Elasticsearch) is the target's ``internal_url``.
+(``dashboards/*.json``) and the alert rules (``clickstream.alerting``; with a webhook configured, its
+contact point and the notification policy). APIs are reached at each service's ``admin_url``; what one
+service uses to reach another (the sinks and Grafana reaching Elasticsearch) is the target's
+``internal_url``.
 """
 from __future__ import annotations
 
@@ -13,13 +15,17 @@ import pathlib
 
 import pulumi
 
-from clickstream import connectors, rates
+from clickstream import alerting, connectors, rates
 from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
+from providers.declare import DeclaredResource
 from providers.elasticsearch import IndexTemplate
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
+from providers.grafana.alert_rule import GrafanaAlertRule
+from providers.grafana.contact_point import GrafanaContactPoint
 from providers.grafana.dashboards import placeholders
+from providers.grafana.notification_policy import GrafanaNotificationPolicy
 from providers.ksqldb import KsqlPipeline, load_sql_dir
 from stackconfig import Secrets, StackConfig
 
@@ -92,9 +98,28 @@ class Analytics(pulumi.ComponentResource):
                                          datasource_uids={k: ds.uid for k, ds in used.items()},
                                          opts=self._child(GrafanaDashboard, folder, *used.values()), **grafana)
             dashboards.append(dashboard.url.apply(functools.partial(_dashboard_path, uid=body["uid"])))
+        self._alerting(prefix, secrets, grafana, folder, datasources)
         self.dashboard_urls = pulumi.Output.all(services.grafana.admin_url, *dashboards).apply(
             lambda values: [values[0].rstrip("/") + path for path in values[1:]])
         self.register_outputs({"dashboard_urls": self.dashboard_urls})
+
+    def _alerting(self, prefix: str, secrets: Secrets, grafana: dict, folder: pulumi.Resource,
+                  datasources: dict[str, DeclaredResource]) -> None:
+        """The alert rules (``clickstream.alerting``) and, with ``alertWebhookUrl`` set, the webhook contact
+        point and the notification policy tree that routes every alert to it."""
+        for alert in alerting.ALERTS:
+            datasource = datasources[connectors.datasource_key(alert.table)]
+            GrafanaAlertRule(f"{prefix}-alert-{alert.uid}", uid=alert.uid, rule=alerting.alert_rule(alert, FOLDER_UID),
+                             **grafana, opts=pulumi.ResourceOptions(parent=self, depends_on=[folder, datasource]))
+        if secrets.alert_webhook_url is None:
+            return
+        contact = GrafanaContactPoint(f"{prefix}-contact-point", uid=alerting.CONTACT_POINT_UID,
+                                      name=alerting.CONTACT_POINT_NAME, type="webhook",
+                                      settings={"httpMethod": "POST"},
+                                      secure_settings={"url": secrets.alert_webhook_url}, **grafana,
+                                      opts=pulumi.ResourceOptions(parent=self))
+        GrafanaNotificationPolicy(f"{prefix}-notification-policy", policy=alerting.webhook_policy(), **grafana,
+                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[contact]))
 
     def _child(self, kind: type, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
         """Options of a child that used to be a direct child of the stack, as ``kind``."""
@@ -103,7 +128,7 @@ class Analytics(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), aliases=[was])
 
     def _datasource(self, prefix: str, table: str, services: Services, es_user: str | None,
-                    es_password: pulumi.Input[str] | None, grafana: dict) -> GrafanaDatasource:
+                    es_password: pulumi.Input[str] | None, grafana: dict) -> DeclaredResource:
         """The Elasticsearch datasource of one table's index (time field EVENT_TS)."""
         index = connectors.index_name(table)
         uid = connectors.datasource_uid(table)

@@ -1,5 +1,6 @@
 """``python -m clickstream status``: is data flowing from the generator to the dashboards, and if not, where
-does it stop? One line per declared link, in data-flow order, each OK / LAGGING / BROKEN with its evidence.
+does it stop? One line per declared link, in data-flow order, each OK / LAGGING / BROKEN with its evidence;
+last, each alert rule: normal, pending or FIRING (OK: the rule evaluates), or in error (BROKEN).
 
 ``check(targets, chain)`` does the work on plain data (tests call it with the fakes' URLs); only
 ``stack_targets`` shells out, to the Pulumi CLI, for the stack's outputs and secrets, which are never
@@ -25,7 +26,7 @@ import threading
 import time
 from typing import Any, Callable, Mapping
 
-from clickstream import connectors
+from clickstream import alerting, connectors
 from clickstream.status_links import (
     BROKEN,
     LAGGING,
@@ -33,6 +34,7 @@ from clickstream.status_links import (
     SEVERITY,
     Limits,
     Link,
+    alert_rule_links,
     connector_link,
     dashboard_link,
     datasource_link,
@@ -50,7 +52,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 KSQL_DIR = ROOT / "ksql"
 DASHBOARD_DIR = ROOT / "dashboards"
 PULUMI_IN_PROJECT = ROOT / ".tools" / "pulumi" / "pulumi"
-STAGES = ("source connector", "source topic", "ksqlDB query", "sink connector", "index", "datasource", "dashboard")
+STAGES = ("source connector", "source topic", "ksqlDB query", "sink connector", "index", "datasource", "dashboard",
+          "alert rule")
 OUTPUT_KEYS = {"connect": "connectUrl", "ksqldb": "ksqldbUrl", "elasticsearch": "elasticsearchUrl",
                "grafana": "grafanaUrl"}
 PER_SERVICE = 4  # concurrent requests to one service: parallel, yet gentle on a small server
@@ -93,7 +96,7 @@ class Targets:
 @dataclasses.dataclass(frozen=True)
 class Chain:
     """The declared links. ``sources``: ksqlDB source -> the connector writing its topic; ``indexes``:
-    index -> the sink connector writing it."""
+    index -> the sink connector writing it; ``alert_rules``: uids of the alert rules."""
 
     source_connectors: tuple[str, ...]
     sources: Mapping[str, str]
@@ -102,6 +105,7 @@ class Chain:
     indexes: Mapping[str, str]
     datasources: tuple[str, ...]
     dashboards: tuple[str, ...]
+    alert_rules: tuple[str, ...] = ()
 
 
 class _AnyValue(dict):
@@ -135,7 +139,8 @@ def declared_chain() -> Chain:
         indexes={connectors.index_name(str(spec.config["topics"])): spec.name for spec in sinks},
         datasources=tuple(connectors.datasource_uid(t) for t in connectors.DERIVED_TABLES),
         dashboards=tuple(json.loads(path.read_text(encoding="utf-8"))["uid"]
-                         for path in sorted(DASHBOARD_DIR.glob("*.json"))))
+                         for path in sorted(DASHBOARD_DIR.glob("*.json"))),
+        alert_rules=tuple(alert.uid for alert in alerting.ALERTS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,9 +234,10 @@ def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(
                    for index, feeder in chain.indexes.items()]
         datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint) for uid in chain.datasources]
         dashboards = [grafana.submit(dashboard_link, targets.grafana, uid, hint) for uid in chain.dashboards]
+        rules = grafana.submit(alert_rule_links, targets.grafana, chain.alert_rules, hint)
         sources, queries = ksql.result() if ksql else ([], [])
         links = [f.result() for f in source_connectors] + sources + queries + \
-            [f.result() for f in sink_connectors + indexes + datasources + dashboards]
+            [f.result() for f in sink_connectors + indexes + datasources + dashboards] + rules.result()
     return Report(tuple(links), now, time.monotonic() - started)
 
 

@@ -14,6 +14,9 @@ Facts the checks rely on:
   aggregation of ``EVENT_TS`` (null while no document has the field); 404 ``index_not_found_exception``.
 * Grafana 12 ``GET /api/datasources/uid/<uid>/health``: 200 ``{"status": "OK"}``, 400 with the plugin's
   ``status``/``message`` when the check fails, 500 when it cannot run; ``GET /api/dashboards/uid/<uid>``.
+* Grafana 12.4 ``GET /api/prometheus/grafana/api/v1/rules`` (``pkg/services/ngalert/api/prometheus``): every
+  Grafana-managed rule in ``data.groups[].rules[]`` with its ``uid``, ``state`` (inactive, pending, firing,
+  recovering), ``health`` (ok, nodata, error) and ``lastError``.
 """
 from __future__ import annotations
 
@@ -307,3 +310,32 @@ def dashboard_link(endpoint: Endpoint, uid: str, hint: str = "") -> Link:
                     "`make up` recreates the datasources and re-points the dashboard")
     return Link(stage, uid, OK, f"{title!r}: {len(panels)} panels, every datasource present")
 
+
+def alert_rule_links(endpoint: Endpoint, uids: Sequence[str], hint: str = "") -> list[Link]:
+    """Each alert rule's state as Grafana's rule evaluation sees it (one request for all): normal, pending
+    or FIRING -> OK (the rule works; what it reports is in the evidence); missing or in error (its query
+    fails) -> BROKEN."""
+    stage = "alert rule"
+    if not uids:
+        return []
+    try:
+        with GrafanaClient(endpoint) as client:
+            body = client.get_or_none("/api/prometheus/grafana/api/v1/rules") or {}
+    except Exception as exc:  # noqa: BLE001 - any failure is evidence for each rule
+        return [unreachable(stage, uid, "Grafana", endpoint.url, exc, hint) for uid in uids]
+    rules = {rule.get("uid"): rule for group in (body.get("data") or {}).get("groups") or []
+             for rule in group.get("rules") or []}
+    return [_alert_rule_link(stage, uid, rules.get(uid)) for uid in uids]
+
+
+def _alert_rule_link(stage: str, uid: str, rule: Mapping[str, Any] | None) -> Link:
+    if rule is None:
+        return Link(stage, uid, BROKEN, "Grafana has no such alert rule", "`make up` creates it")
+    title, state, health = rule.get("name") or uid, str(rule.get("state") or "inactive"), rule.get("health")
+    if health == "error":
+        return Link(stage, uid, BROKEN, f"{title!r} is in error: {rule.get('lastError') or 'no message'}",
+                    "its query fails: check its datasource and index (the lines above)")
+    words = {"inactive": "normal", "pending": "pending (the condition holds, waiting for its 'for' period)",
+             "firing": "FIRING", "recovering": "recovering"}
+    nodata = ", no data" if health == "nodata" else ""
+    return Link(stage, uid, OK, f"{title!r}: {words.get(state, state)}{nodata}")

@@ -250,13 +250,19 @@ def secret_field(name: str, hash_key: str, salt_key: str, doc: str) -> Field:
 
 
 class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
-    """What the providers of objects addressed by an id share: ``check`` (defaults, required inputs, then
-    the provider's ``problems``) and ``diff`` from the field table, ``create``
-    and ``update`` through ``write`` (which ends with the read-back), ``read`` through the same read-back
+    """The one provider shape of objects addressed by an id: ``check`` (``normalised`` inputs, required
+    inputs, then the provider's ``problems``) and ``diff`` from the field table, ``create`` and ``update``
+    through ``write`` (which ends with the read-back), ``read`` through the same read-back
     (:func:`refreshed`: a short wait), ``delete`` by id; each after waiting until the service is ready."""
 
     contract: Contract
     id_output: str  # the output that is the object's id
+    delete_before_replace = True  # False: a replacement is created before the old object is deleted
+
+    def normalised(self, news: dict[str, Any]) -> dict[str, Any]:
+        """The inputs as the provider keeps them: defaults filled (a provider may also bring values into the
+        form its service stores, e.g. Connect's string maps)."""
+        return self.contract.with_defaults(news)
 
     @abc.abstractmethod
     def problems(self, news: dict[str, Any]) -> list[dynamic.CheckFailure]:
@@ -280,11 +286,11 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
         """Delete the object (nothing when it is gone already)."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        inputs = self.contract.with_defaults(news)
+        inputs = self.normalised(news)
         return self.contract.result(inputs, self.problems(inputs))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        return self.contract.diff(olds, news)
+        return self.contract.diff(olds, news, delete_before_replace=self.delete_before_replace)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         outs = self.write(props, None)

@@ -5,11 +5,11 @@ same keys for the CLI (a unit test keeps the two in step). ``load_stack_config``
 config and fails the preview with ONE message listing every problem: unknown keys and keys in a
 namespace this project does not read; each invalid value with its key, the value and what is allowed;
 every rule across keys and of the stack (``stackconfig.rules``) among the valid values; every missing
-secret; passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana).
-No problem hides another. Secret values are checked in this process but never quoted, not even one
-character; the program then reads them with ``get_secret``, so they stay ``pulumi.Output`` secrets.
-Passwords are never given defaults. What is allowed but risky (an allow list admitting every address)
-is a warning of the preview (``config_warnings``).
+secret; passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana); an
+alert webhook URL set as plain config or not an http(s) URL. No problem hides another. Secret values are
+checked in this process but never quoted, not even one character; the program then reads them with
+``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never given defaults. What is
+allowed but risky (an allow list admitting every address) is a warning of the preview (``config_warnings``).
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from stackconfig.rules import rule_problems
 
 NAMESPACE = "clickstream"
-SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword")
+SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword", "alertWebhookUrl")
+PASSWORD_KEYS = ("grafanaAdminPassword", "elasticsearchPassword")
 _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*:[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DNS_LABEL_RE = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _MEMORY_RE = re.compile(r"^[1-9][0-9]*[mg]$")
@@ -204,6 +205,7 @@ class Secrets(BaseModel):
 
     grafana_admin_password: Any = None
     elasticsearch_password: Any = None
+    alert_webhook_url: Any = None  # None: no contact point, the alert rules notify no one
 
 
 def _sized(value: str, pattern: re.Pattern[str], bounds: tuple[int, int], unit: str, what: str) -> str:
@@ -281,7 +283,8 @@ def check_stack(stack: str, config: Mapping[str, Any], secret_keys: Collection[s
     cfg, value_problems = _check_values(stack, {k: v for k, v in own.items() if k not in SECRET_KEYS}, secret)
     problems += value_problems
     pipeline = cfg.role == "pipeline"
-    needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and cfg.elasticsearch_security}
+    needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and cfg.elasticsearch_security,
+              "alertWebhookUrl": False}
     problems += _secret_problems(needed, own, secret)
     if problems:
         raise ConfigError(_report(stack, problems))
@@ -349,10 +352,12 @@ def _secret_problems(needed: Mapping[str, bool], own: Mapping[str, Any],
                                 f"{key} <password>`{dev}")
             continue
         if key not in secret_keys:
+            what = "password" if key in PASSWORD_KEYS else "value (rotate a token it carries)"
             problems.append(f"{NAMESPACE}:{key} is set as plain text (it is stored readable in the stack file "
-                            f"and state): run `pulumi config rm {key}`, choose a new password and set it with "
-                            f"`pulumi config set --secret {key} <password>`")
-        problems += [f"{NAMESPACE}:{key} (value not shown) {p}" for p in _password_problems(key, str(value))]
+                            f"and state): run `pulumi config rm {key}`, choose a new {what} and set it with "
+                            f"`pulumi config set --secret {key} <{what.split()[0]}>`")
+        check = _password_problems if key in PASSWORD_KEYS else _webhook_problems
+        problems += [f"{NAMESPACE}:{key} (value not shown) {p}" for p in check(key, str(value))]
     return problems
 
 
@@ -367,6 +372,13 @@ def _password_problems(key: str, password: str) -> list[str]:
     if key == "grafanaAdminPassword" and len(password) < GRAFANA_PASSWORD_MIN_LENGTH:
         problems.append(f"is shorter than {GRAFANA_PASSWORD_MIN_LENGTH} characters, which Grafana refuses")
     return problems
+
+
+def _webhook_problems(key: str, url: str) -> list[str]:
+    """``alertWebhookUrl``: the http(s) URL Grafana posts alerts to (it may carry a token, so it is a secret)."""
+    if not re.match(r"^https?://[^\s/]+", url) or not _PRINTABLE_ASCII_RE.match(url) or " " in url:
+        return ["must be an http(s) URL without spaces, e.g. https://hooks.example.com/alerts/<token>"]
+    return []
 
 
 def _describe(exc: ValidationError, values: Mapping[str, Any]) -> tuple[list[str], set[str]]:
@@ -398,4 +410,5 @@ def load_stack_config() -> tuple[StackConfig, Secrets]:
         pulumi.log.warn(warning)
     conf = pulumi.Config(NAMESPACE)
     return cfg, Secrets(grafana_admin_password=conf.get_secret("grafanaAdminPassword"),
-                        elasticsearch_password=conf.get_secret("elasticsearchPassword"))
+                        elasticsearch_password=conf.get_secret("elasticsearchPassword"),
+                        alert_webhook_url=conf.get_secret("alertWebhookUrl"))

@@ -38,8 +38,8 @@ class Declared:
 
     ``urn``, ``parent`` (URN), ``dependencies`` (URNs of explicit and Output-derived dependencies),
     ``property_dependencies`` (input name -> URNs its value came from), ``aliases`` (the URNs its alias specs
-    name, see :func:`engine_urn`) and ``protect`` come from the registration request (recorded by
-    :class:`RecordingMonitor`)."""
+    name, see :func:`engine_urn`), ``protect`` and ``additional_secret_outputs`` come from the registration
+    request (recorded by :class:`RecordingMonitor`)."""
 
     type: str
     name: str
@@ -52,6 +52,7 @@ class Declared:
     property_dependencies: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     protect: bool = False
+    additional_secret_outputs: tuple[str, ...] = ()
 
 
 def _computed_outputs(type_token: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +77,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             declared.property_dependencies = {key: tuple(deps.urns)
                                               for key, deps in request.propertyDependencies.items()}
             declared.protect = bool(request.protect)
+            declared.additional_secret_outputs = tuple(request.additionalSecretOutputs)
             self.registering.declared = declared
         self.resources.append(declared)
         return f"{args.name}-id", {**args.inputs, **_computed_outputs(args.typ, args.inputs)}

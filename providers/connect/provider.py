@@ -12,15 +12,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import pulumi
-from pulumi.dynamic import (
-    CheckFailure,
-    CheckResult,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    ResourceProvider,
-    UpdateResult,
-)
+from pulumi.dynamic import CheckFailure
 
 from providers.connect.client import ConnectClient, PluginNotInstalled, has_failed
 from providers.contract import (
@@ -32,13 +24,14 @@ from providers.contract import (
     OUTPUT,
     Contract,
     Field,
+    ReadBackProvider,
     connection,
     new_salt,
-    refreshed,
     report_adopted,
     secret_field,
     secret_hash,
 )
+from providers.declare import declare
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
@@ -76,14 +69,15 @@ class ConnectorError(Exception):
 
 
 def _string_map(value: Any, prop: str, fail: Callable[[str, str], None]) -> Any:
-    """Connect configs are string maps: booleans become ``true``/``false``, numbers ``str(n)``."""
+    """Connect configs are string maps: booleans become ``true``/``false``, numbers ``str(n)``; anything else
+    is reported through ``fail`` and kept as given."""
     if value is None:
         return {}
     if is_unknown(value) and not isinstance(value, Mapping):
         return value
     if not isinstance(value, Mapping):
         fail(prop, f"{prop} must be a mapping of config keys to values, not {type(value).__name__}")
-        return {}
+        return value  # kept as given, so that ``problems`` names it
     out = {}
     for key, item in value.items():
         if is_unknown(item):
@@ -94,6 +88,7 @@ def _string_map(value: Any, prop: str, fail: Callable[[str, str], None]) -> Any:
             out[key] = str(whole_numbers(item))  # 1 arrives from the engine as 1.0; Connect wants "1"
         else:
             fail(prop, f"{prop}[{key!r}] must be a string, number or boolean, not {type(item).__name__}")
+            out[key] = item  # kept as given, so that ``problems`` names it
     return out
 
 
@@ -142,16 +137,29 @@ def _live_state(status: Mapping[str, Any] | None, declared: str) -> str:
     return declared
 
 
-class ConnectorProvider(ResourceProvider):
-    """Create-or-adopt, update in place, read drift and delete one connector through the Connect REST API."""
+class ConnectorProvider(ReadBackProvider):
+    """Create-or-adopt, update in place, read drift and delete one connector through the Connect REST API.
+    A replacement (new ``connector_name``) is created before the old connector is deleted."""
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    contract = CONTRACT
+    id_output = "connector_name"
+    delete_before_replace = False
+
+    def normalised(self, news: dict[str, Any]) -> dict[str, Any]:
+        """Defaults filled, ``config``/``secret_config`` as Connect's string maps, ``state`` in lower case."""
+        inputs = CONTRACT.with_defaults(news)
+        inputs["config"] = _string_map(news.get("config"), "config", lambda prop, reason: None)
+        inputs["secret_config"] = _string_map(news.get("secret_config"), "secret_config", lambda prop, reason: None)
+        if not is_unknown(inputs["state"]):
+            inputs["state"] = str(inputs["state"]).lower()
+        return inputs
+
+    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         failures: list[CheckFailure] = []
 
         def fail(prop: str, reason: str) -> None:
             failures.append(CheckFailure(prop, reason))
 
-        inputs = CONTRACT.with_defaults(news)
         url = news.get("connect_url")
         if not is_unknown(url) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
             fail("connect_url", "connect_url must be the http(s) base URL of the Kafka Connect REST API, "
@@ -160,8 +168,8 @@ class ConnectorProvider(ResourceProvider):
         problem = None if is_unknown(name) else _name_problem(name)
         if problem:
             fail("connector_name", problem)
-        config = inputs["config"] = _string_map(news.get("config"), "config", fail)
-        secret = inputs["secret_config"] = _string_map(news.get("secret_config"), "secret_config", fail)
+        config = _string_map(news.get("config"), "config", fail)
+        secret = _string_map(news.get("secret_config"), "secret_config", fail)
         if isinstance(config, Mapping):
             cls = config.get("connector.class")
             if not is_unknown(cls) and not (cls or "").strip():
@@ -178,42 +186,32 @@ class ConnectorProvider(ResourceProvider):
             if isinstance(config, Mapping):
                 for key in sorted(set(config) & set(secret) - {"connector.class", "name"}):
                     fail("secret_config", f"key {key!r} is in both config and secret_config; keep it in one")
-        state = inputs["state"]
-        if not is_unknown(state):
-            state = inputs["state"] = str(state).lower()
-            if state not in DESIRED:
-                fail("state", f"state must be 'running' or 'paused', not {state!r}")
+        state = news["state"]
+        if not is_unknown(state) and state not in DESIRED:
+            fail("state", f"state must be 'running' or 'paused', not {state!r}")
         for key in ("ready_timeout", "probe_timeout"):
-            timeout = inputs[key]
+            timeout = news[key]
             if not is_unknown(timeout) and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                             or timeout <= 0):
                 fail(key, f"{key} must be a positive number of seconds, not {timeout!r}")
-        return CONTRACT.result(inputs, failures)
+        return failures
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return CONTRACT.diff(olds, news, delete_before_replace=False)
+    def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
+        salt = (olds or {}).get("secret_salt") or new_salt()
+        return self._apply(props, salt=salt, previous=olds)
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = self._apply(props, salt=new_salt(), previous=None)
-        return CreateResult(id_=outs["connector_name"], outs=outs)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=self._apply(news, salt=olds.get("secret_salt") or new_salt(), previous=olds))
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        name = props.get("connector_name") or id_
+    def client(self, props: Mapping[str, Any]) -> ConnectClient:
         if not props.get("connect_url"):
-            raise ConnectorError(f"cannot read connector {name!r}: its state has no connect_url "
+            raise ConnectorError(f"connector {props.get('connector_name')!r}: its state has no connect_url "
                                  "(importing connectors is not supported; declare the resource instead)")
-        with ConnectClient(_endpoint(props)) as client:
-            return refreshed(client, id_, props, lambda: _read_back(client, name, props))
+        return ConnectClient(_endpoint(props))
 
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        name = props.get("connector_name") or id_
-        with ConnectClient(_endpoint(props)) as client:
-            client.wait_ready()
-            if not client.delete(name):
-                pulumi.log.info(f"Connector {name!r} was already gone from {props['connect_url']}; nothing to delete")
+    def read_back(self, client: ConnectClient, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        return _read_back(client, props.get("connector_name") or id_, props)
+
+    def delete_object(self, client: ConnectClient, id_: str) -> None:
+        if not client.delete(id_):
+            pulumi.log.info(f"Connector {id_!r} was already gone from {client.endpoint.url}; nothing to delete")
 
     def _apply(self, props: Mapping[str, Any], *, salt: str, previous: Mapping[str, Any] | None) -> dict[str, Any]:
         """Write config (create or adopt) when needed, converge the declared state and wait for it."""
@@ -308,3 +306,13 @@ def _read_back_differences(outs: Mapping[str, Any] | None, config: Mapping[str, 
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:
     return Endpoint(props["connect_url"], ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT),
                     probe_timeout=float(props.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT), timeout=30.0)
+
+
+Connector = declare(CONTRACT, ConnectorProvider, module="connect", name="Connector", doc="""\
+A connector created (or adopted) by name, updated in place, awaited until it and its tasks run.
+
+``config`` holds the plain settings (must include ``connector.class``); ``secret_config`` the sensitive ones
+(passwords, API keys): sent to Connect, kept out of outputs and state, where only a salted hash is stored.
+``state`` ``"paused"`` pauses the connector declaratively. ``ready_timeout`` is the deadline of each
+operation (docs/resources/README.md). Changing ``connector_name`` replaces the connector; everything else is
+updated in place (docs/resources/connector.md).""")

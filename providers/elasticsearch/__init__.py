@@ -1,5 +1,5 @@
 """Elasticsearch application layer: composable index templates (``IndexTemplate``) and their client."""
 from providers.elasticsearch.client import ElasticsearchClient
-from providers.elasticsearch.resource import IndexTemplate
+from providers.elasticsearch.provider import IndexTemplate
 
 __all__ = ["ElasticsearchClient", "IndexTemplate"]

@@ -25,6 +25,7 @@ from providers.contract import (
     connection,
     read_back_of_write,
 )
+from providers.declare import declare
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
@@ -187,3 +188,8 @@ class IndexTemplateProvider(ReadBackProvider):
 
     def delete_object(self, es: ElasticsearchClient, name: str) -> None:
         es.delete_index_template(name)
+
+
+IndexTemplate = declare(CONTRACT, IndexTemplateProvider, module="elasticsearch", name="IndexTemplate", doc="""\
+``PUT _index_template/<template_name>`` with ``body``, validated with ``_simulate`` first; ``body`` is the
+live body after a refresh.""")

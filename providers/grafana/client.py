@@ -1,5 +1,6 @@
 """A small client for the Grafana HTTP API (``/api/...``, Grafana 12): health, datasources, folders and
-dashboards, all addressed by uid."""
+dashboards, all addressed by uid; ``get_or_none``, ``send`` and ``delete`` for the kinds that keep their
+paths in their own module (alerting)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -22,11 +23,17 @@ class GrafanaClient(ServiceClient):
     credentials = "the Grafana admin user/password (config secret grafanaAdminPassword) or the API key"
     retry_statuses = RETRY_STATUSES
 
-    def _get_or_none(self, path: str) -> dict | None:
+    def get_or_none(self, path: str) -> Any:
+        """The JSON at ``path``, or None when Grafana answers 404."""
         return or_none(lambda: self._request("GET", path).json())
 
-    def _delete(self, path: str) -> bool:
-        """False when the object was already gone."""
+    def send(self, method: str, path: str, body: Any) -> Any:
+        """``method`` ``path`` with the JSON ``body``; the JSON answer (None when it has no body)."""
+        response = self._request(method, path, json=body)
+        return response.json() if response.content else None
+
+    def delete(self, path: str) -> bool:
+        """False when the object was already gone (404)."""
         return or_none(lambda: self._request("DELETE", path)) is not None
 
     def wait_ready(self, timeout: float | None = None) -> None:
@@ -35,10 +42,10 @@ class GrafanaClient(ServiceClient):
 
     # datasources -------------------------------------------------------------------------------------
     def get_datasource(self, uid: str) -> dict | None:
-        return self._get_or_none(f"/api/datasources/uid/{uid}")
+        return self.get_or_none(f"/api/datasources/uid/{uid}")
 
     def get_datasource_by_name(self, name: str) -> dict | None:
-        return self._get_or_none(f"/api/datasources/name/{name}")
+        return self.get_or_none(f"/api/datasources/name/{name}")
 
     def create_datasource(self, body: Mapping[str, Any]) -> dict:
         """``POST /api/datasources``; a duplicate name or uid raises ApiError 409."""
@@ -62,11 +69,11 @@ class GrafanaClient(ServiceClient):
 
     def delete_datasource(self, uid: str) -> bool:
         """False when it was already gone."""
-        return self._delete(f"/api/datasources/uid/{uid}")
+        return self.delete(f"/api/datasources/uid/{uid}")
 
     # folders -----------------------------------------------------------------------------------------
     def get_folder(self, uid: str) -> dict | None:
-        return self._get_or_none(f"/api/folders/{uid}")
+        return self.get_or_none(f"/api/folders/{uid}")
 
     def create_folder(self, uid: str, title: str) -> dict:
         return self._request("POST", "/api/folders", json={"uid": uid, "title": title}).json()
@@ -77,12 +84,12 @@ class GrafanaClient(ServiceClient):
 
     def delete_folder(self, uid: str) -> bool:
         """Delete the folder (Grafana deletes the dashboards in it too); False when already gone."""
-        return self._delete(f"/api/folders/{uid}")
+        return self.delete(f"/api/folders/{uid}")
 
     # dashboards --------------------------------------------------------------------------------------
     def get_dashboard(self, uid: str) -> dict | None:
         """``{"dashboard": {...}, "meta": {"version", "folderUid", "url", ...}}`` or None."""
-        return self._get_or_none(f"/api/dashboards/uid/{uid}")
+        return self.get_or_none(f"/api/dashboards/uid/{uid}")
 
     def save_dashboard(self, dashboard: Mapping[str, Any], folder_uid: str | None, message: str) -> dict:
         """Create or overwrite the dashboard with ``dashboard["uid"]``; returns {id, uid, url, version, ...}."""
@@ -91,7 +98,7 @@ class GrafanaClient(ServiceClient):
         return self._request("POST", "/api/dashboards/db", json=payload).json()
 
     def delete_dashboard(self, uid: str) -> bool:
-        return self._delete(f"/api/dashboards/uid/{uid}")
+        return self.delete(f"/api/dashboards/uid/{uid}")
 
 
 def _database_ok(response: requests.Response) -> bool:

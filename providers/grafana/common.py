@@ -8,14 +8,14 @@ clash with the old one. Providers hold no state, so dill pickles them.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
 from providers.http import Endpoint
-from providers.inputs import is_unknown
+from providers.inputs import is_unknown, whole_numbers
 
 # ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
 # old one), every object is re-applied; updates are upserts.
@@ -40,3 +40,23 @@ def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
         return []
     return [CheckFailure("grafana_url", "grafana_url must be an http(s) URL of Grafana")]
 
+
+
+def declared_part(declared: Any, live: Any) -> Any:
+    """The part of ``live`` that ``declared`` names: for a mapping, its declared keys (recursively); for a
+    list, element by element; else ``live`` itself. What Grafana adds on its own (defaults, ids,
+    timestamps) is left out, so only out-of-band changes of declared values count as drift."""
+    if isinstance(declared, Mapping) and isinstance(live, Mapping):
+        return {key: declared_part(value, live.get(key)) for key, value in declared.items()}
+    if isinstance(declared, (list, tuple)) and isinstance(live, (list, tuple)) and len(declared) == len(live):
+        return [declared_part(d, v) for d, v in zip(declared, live)]
+    return live
+
+
+def body_changed(name: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
+    """The ``changed`` rule of a declared JSON body ``name``: unknown, or different once numbers are
+    compared as numbers (the engine sends 1 as 1.0)."""
+    def changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+        new = news.get(name)
+        return is_unknown(new) or whole_numbers(new) != whole_numbers(olds.get(name))
+    return changed

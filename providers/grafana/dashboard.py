@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
+from providers.declare import declare
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import canonical, check_uid, dashboard_problems, placeholders, resolve
@@ -131,3 +132,9 @@ class DashboardProvider(GrafanaProvider):
 
     def delete_object(self, grafana: GrafanaClient, uid: str) -> None:
         grafana.delete_dashboard(uid)
+
+
+GrafanaDashboard = declare(CONTRACT, DashboardProvider, module="grafana", name="Dashboard", doc="""\
+A dashboard, by ``dashboard["uid"]``, saved with overwrite into ``folder_uid`` (None: General).
+``datasource_uids`` maps each ``DS_<KEY>`` used as ``${DS_<KEY>}`` in the dashboard to a datasource uid;
+``url`` is relative (``/d/<uid>/<slug>``).""")

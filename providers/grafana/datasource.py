@@ -18,6 +18,7 @@ from providers.contract import (
     secret_field,
     secret_hash,
 )
+from providers.declare import declare
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import check_uid
@@ -183,3 +184,9 @@ def datasource_problems(source: Mapping[str, Any]) -> list[str]:
         problems += [f"datasource.jsonData.{key} is required for an Elasticsearch datasource"
                      for key in ("index", "timeField") if not json_data.get(key)]
     return problems
+
+
+GrafanaDatasource = declare(CONTRACT, DatasourceProvider, module="grafana", name="Datasource", doc="""\
+A datasource, by ``uid``. ``datasource`` holds name, type, url, access, basicAuth..., jsonData (for
+Elasticsearch: ``jsonData.index`` and ``jsonData.timeField``); ``secure_json_data`` the write-only secrets
+(e.g. ``basicAuthPassword``), compared by a salted hash.""")

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
+from providers.declare import declare
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
 from providers.grafana.dashboards import check_uid
@@ -68,3 +69,7 @@ class FolderProvider(GrafanaProvider):
 
     def delete_object(self, grafana: GrafanaClient, uid: str) -> None:
         grafana.delete_folder(uid)
+
+
+GrafanaFolder = declare(CONTRACT, FolderProvider, module="grafana", name="Folder",
+                        doc="A folder, by ``uid``, with ``title``.")

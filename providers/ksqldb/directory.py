@@ -30,7 +30,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers.contract import DEFAULT_READY_TIMEOUT, OUTPUT, PROVIDER, Contract, Field, connection
+from providers.contract import OUTPUT, PROVIDER, Contract, Field, connection
 from providers.http import ServiceUnreachable
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
@@ -76,7 +76,7 @@ class KsqlDirectoryProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        if "objects" not in olds:
+        if olds.get("objects") is None:
             return CONTRACT.diff(olds, news)  # an address or credential change: recorded, nothing sent
         gone = retired(olds, news)
         if gone:
@@ -165,16 +165,3 @@ def _run(client: KsqlClient, text: str) -> None:
     except KsqlError as exc:
         raise RetireError(f"{text.rstrip(';')} failed: {exc}") from None
     pulumi.log.info(f"ksqlDB: {text.rstrip(';').replace(' IF EXISTS', '').lower()} (no longer declared)")
-
-
-class KsqlDirectory(pulumi.dynamic.Resource, module="ksqldb", name="Directory"):
-    """The statements ``KsqlPipeline`` declares; see the module docstring."""
-
-    def __init__(self, resource_name: str, *, ksqldb_url: pulumi.Input[str], statements: list[dict[str, Any]],
-                 username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
-                 ready_timeout: float = DEFAULT_READY_TIMEOUT, opts: pulumi.ResourceOptions | None = None):
-        props = {"ksqldb_url": ksqldb_url, "username": username,
-                 "password": pulumi.Output.secret(password) if password is not None else None,
-                 "ready_timeout": ready_timeout, "statements": list(statements)}
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
-        super().__init__(KsqlDirectoryProvider(), resource_name, props, opts)

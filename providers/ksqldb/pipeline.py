@@ -7,9 +7,9 @@ from typing import Any, Mapping, cast
 import pulumi
 
 from providers.contract import DEFAULT_READY_TIMEOUT, UNTYPED_DYNAMIC_RESOURCE
-from providers.ksqldb.directory import KsqlDirectory
+from providers.declare import DeclaredResource
 from providers.ksqldb.parser import Statement, parse_sources, related
-from providers.ksqldb.resource import RESOURCE_BY_KIND, _KsqlObject
+from providers.ksqldb.resource import RESOURCE_BY_KIND, KsqlDirectory
 
 
 def child_name(prefix: str, statement: Statement) -> str:
@@ -48,7 +48,7 @@ class KsqlPipeline(pulumi.ComponentResource):
             name, statements=list(entries.values()), **connection,
             opts=pulumi.ResourceOptions(parent=self, depends_on=external, aliases=[
                 pulumi.Alias(type_=UNTYPED_DYNAMIC_RESOURCE, parent=pulumi.ROOT_STACK_RESOURCE)]))
-        self.resources: dict[str, _KsqlObject] = {}
+        self.resources: dict[str, DeclaredResource] = {}
         for statement in statements:
             upstream = {dep: self.resources[dep] for dep in statement.depends_on}
             self.resources[statement.name] = RESOURCE_BY_KIND[statement.kind](

@@ -1,60 +1,27 @@
-"""One Pulumi resource per ksqlDB object: ``KsqlStream``, ``KsqlTable`` and ``KsqlInsert`` (an INSERT INTO
-query), all served by :class:`KsqlObjectProvider`. :class:`KsqlPipeline` declares them from SQL files."""
+"""One Pulumi resource kind per ksqlDB object — ``KsqlStream``, ``KsqlTable`` and ``KsqlInsert`` (an INSERT
+INTO query) — all three over one field table (``providers.ksqldb.provider.CONTRACT``) and served by
+:class:`KsqlObjectProvider`; and ``KsqlDirectory``, the declared statements stored once
+(:mod:`providers.ksqldb.directory`). :class:`KsqlPipeline` declares them from SQL files."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from providers.declare import declare
+from providers.ksqldb import directory
+from providers.ksqldb.provider import CONTRACT, KsqlObjectProvider
 
-import pulumi
-import pulumi.dynamic
+_OBJECT = ("Inputs: the object's ``statement`` (variables substituted) with its ``file`` and ``index`` for "
+           "messages; ``upstream``: the names of the objects it reads, taken from their resources' outputs, so "
+           "that replacing one replaces this one too; ``related``: the statements a rebuild of it needs "
+           "(everything downstream, and what those read beside it), used to prove a rebuild before it starts.")
 
-from providers.contract import DEFAULT_READY_TIMEOUT
-from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlObjectProvider
-
-
-class _KsqlObject(pulumi.dynamic.Resource):
-    """Inputs: the object's ``statement`` (variables substituted) with its ``file`` and ``index`` for
-    messages; ``upstream``: the names of the objects it reads, taken from their resources' outputs, so that
-    replacing one replaces this one too; ``related``: the statements a rebuild of it needs (everything
-    downstream, and what those read beside it), used to prove a rebuild before it starts. Outputs: ``sql``
-    (normalised), ``query_id``, ``query_state``, ``topic``,
-    ``adopted``."""
-
-    object_name: pulumi.Output[str]
-    sql: pulumi.Output[str]
-    query_id: pulumi.Output[str | None]
-    query_state: pulumi.Output[str | None]
-    topic: pulumi.Output[str | None]
-    adopted: pulumi.Output[bool]
-
-    def __init__(self, resource_name: str, *, ksqldb_url: pulumi.Input[str], object_name: str, kind: str,
-                 statement: str, file: str, index: int, upstream: Mapping[str, pulumi.Input[str]],
-                 related: list[dict[str, Any]], streams_properties: Mapping[str, str] | None = None,
-                 username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
-                 ready_timeout: float = DEFAULT_READY_TIMEOUT, opts: pulumi.ResourceOptions | None = None):
-        props = {
-            "ksqldb_url": ksqldb_url, "username": username,
-            "password": pulumi.Output.secret(password) if password is not None else None,
-            "ready_timeout": ready_timeout,
-            "object_name": object_name, "kind": kind, "statement": statement, "file": file, "index": index,
-            "upstream": dict(upstream), "related": related,
-            "streams_properties": dict(streams_properties or {}),
-            "sql": None, "query_id": None, "query_state": None, "topic": None, "adopted": None,
-            "live_differences": None,
-        }
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
-        super().__init__(KsqlObjectProvider(), resource_name, props, opts)
-
-
-class KsqlStream(_KsqlObject, module="ksqldb", name="Stream"):
-    """A ksqlDB stream (``CREATE STREAM``, with columns or ``AS SELECT``)."""
-
-
-class KsqlTable(_KsqlObject, module="ksqldb", name="Table"):
-    """A ksqlDB table (``CREATE TABLE``, with columns or ``AS SELECT``)."""
-
-
-class KsqlInsert(_KsqlObject, module="ksqldb", name="InsertQuery"):
-    """A persistent ``INSERT INTO ... SELECT`` query, found again by its ``QUERY_ID``."""
-
+KsqlStream = declare(CONTRACT, KsqlObjectProvider, module="ksqldb", name="Stream", class_name="KsqlStream",
+                     doc=f"A ksqlDB stream (``CREATE STREAM``, with columns or ``AS SELECT``). {_OBJECT}")
+KsqlTable = declare(CONTRACT, KsqlObjectProvider, module="ksqldb", name="Table", class_name="KsqlTable",
+                    doc=f"A ksqlDB table (``CREATE TABLE``, with columns or ``AS SELECT``). {_OBJECT}")
+KsqlInsert = declare(CONTRACT, KsqlObjectProvider, module="ksqldb", name="InsertQuery", class_name="KsqlInsert",
+                     doc=f"A persistent ``INSERT INTO ... SELECT`` query, found again by its ``QUERY_ID``. {_OBJECT}")
 
 RESOURCE_BY_KIND = {"STREAM": KsqlStream, "TABLE": KsqlTable, "INSERT": KsqlInsert}
+KsqlDirectory = declare(directory.CONTRACT, directory.KsqlDirectoryProvider, module="ksqldb", name="Directory",
+                        class_name="KsqlDirectory", doc="The statements a ``KsqlPipeline`` declares, stored once: it "
+                        "checks them with ksqlDB when the declared objects change, and retires what the first "
+                        "release's single ksqlDB resource managed and no file declares any more.")

@@ -24,6 +24,28 @@ What it models, and where each rule comes from in grafana/grafana (``pkg/api``; 
   "message": "The dashboard has been changed by someone else"}``. Deleting a folder deletes its dashboards.
 - Health (``GET /api/health``): ``{"database": "ok", "version"}``; ``unavailable(n)`` answers 503
   ``"database": "failing"``.
+- Alerting provisioning API (``pkg/services/ngalert/api/api_provisioning.go``; bodies from
+  ``pkg/services/ngalert/api/tooling/definitions``): alert rules ``GET .../alert-rules/:uid`` 200 or 404
+  with an EMPTY body (``response.Empty``); ``POST .../alert-rules`` 201 with the stored rule, 400 for a
+  missing required key (title, folderUID, ruleGroup, condition, data, noDataState, execErrState: an
+  empty state is not a state option) or a uid that exists
+  (``ErrAlertRuleUniqueConstraintViolation`` is answered 400, not 409); ``PUT .../:uid`` 200, 404 (empty)
+  for an unknown uid; ``DELETE .../:uid`` 204 whether or not the rule existed. Grafana adds to the stored
+  rule what was not sent (``id``, ``orgID``, ``updated``, ``provenance`` "api" — this fake does not model
+  ``X-Disable-Provenance`` — and defaults for ``for``, ``isPaused``, ``labels`` and ``annotations``).
+  Contact points (``pkg/services/ngalert/provisioning/contactpoints.go``): ``GET .../contact-points``
+  (``?name=`` filters) lists them sorted by name with secure settings as ``[REDACTED]`` (webhook:
+  ``password``, ``authorization_credentials``; its ``url`` is not secure, from the integration schema);
+  ``POST`` 202 (400 for an existing uid), ``PUT .../:uid`` 202 (404 for an unknown uid; a secure setting
+  sent as ``[REDACTED]`` keeps its stored value), ``DELETE .../:uid`` 202, 409 "Contact point is currently
+  referenced by a notification policy." (``ErrContactPointReferenced``). The policy tree: ``GET
+  .../policies`` 200; ``PUT`` 202 ``{"message": "policies updated"}``, 400 when a ``receiver`` names no
+  contact point; ``DELETE`` 202 with the default tree (receiver ``grafana-default-email``).
+- Rule state (``pkg/services/ngalert/api/prometheus/api_prometheus.go``, ``GET
+  /api/prometheus/grafana/api/v1/rules``): ``{"status": "success", "data": {"groups": [{"name", "file",
+  "folderUid", "rules": [{"uid", "name", "state", "health", "lastError", "type": "alerting", ...}]}]}}``;
+  ``state`` is inactive, pending, firing or recovering, ``health`` ok, nodata or error (``lastError``
+  says why); ``rule_states`` stages them per rule uid (default: inactive, ok).
 """
 from __future__ import annotations
 
@@ -35,6 +57,13 @@ from typing import Any
 from tests.fakes.server import FakeServer
 
 VERSION = "12.4.0"
+PROVISIONING = "/api/v1/provisioning"
+RULE_REQUIRED = ("title", "folderUID", "ruleGroup", "condition", "data", "noDataState", "execErrState")
+RULE_DEFAULTS = {"for": "0s", "isPaused": False, "annotations": {}, "labels": {}}
+SECURE_SETTINGS = {"webhook": {"password", "authorization_credentials"}}
+REDACTED = "[REDACTED]"
+DEFAULT_POLICY_TREE = {"receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"]}
+DEFAULT_RECEIVER = "grafana-default-email"
 ES_HEALTHY = ("OK", "Elasticsearch cluster is healthy")
 DATASOURCE_DEFAULTS = {"access": "proxy", "url": "", "user": "", "database": "", "basicAuth": False,
                        "basicAuthUser": "", "withCredentials": False, "isDefault": False, "jsonData": {},
@@ -74,6 +103,22 @@ class FakeGrafana(FakeServer):
         self.route("POST", "/api/dashboards/db", self._save_dashboard)
         self.route("GET", "/api/dashboards/uid/([^/]+)", self._get_dashboard)
         self.route("DELETE", "/api/dashboards/uid/([^/]+)", self._delete_dashboard)
+        self.alert_rules: dict[str, dict] = {}
+        self.contact_points: dict[str, dict] = {}  # uid -> stored contact point, secure values in clear
+        self.policy_tree: dict = copy.deepcopy(DEFAULT_POLICY_TREE)
+        self.rule_states: dict[str, tuple[str, str, str]] = {}  # uid -> (state, health, lastError)
+        self.route("GET", f"{PROVISIONING}/alert-rules/([^/]+)", self._get_alert_rule)
+        self.route("POST", f"{PROVISIONING}/alert-rules", self._create_alert_rule)
+        self.route("PUT", f"{PROVISIONING}/alert-rules/([^/]+)", self._update_alert_rule)
+        self.route("DELETE", f"{PROVISIONING}/alert-rules/([^/]+)", self._delete_alert_rule)
+        self.route("GET", f"{PROVISIONING}/contact-points", self._list_contact_points)
+        self.route("POST", f"{PROVISIONING}/contact-points", self._create_contact_point)
+        self.route("PUT", f"{PROVISIONING}/contact-points/([^/]+)", self._update_contact_point)
+        self.route("DELETE", f"{PROVISIONING}/contact-points/([^/]+)", self._delete_contact_point)
+        self.route("GET", f"{PROVISIONING}/policies", lambda body, query: (200, copy.deepcopy(self.policy_tree)))
+        self.route("PUT", f"{PROVISIONING}/policies", self._put_policy_tree)
+        self.route("DELETE", f"{PROVISIONING}/policies", self._reset_policy_tree)
+        self.route("GET", "/api/prometheus/grafana/api/v1/rules", self._rule_statuses)
 
     @staticmethod
     def _health(database: str) -> dict:
@@ -241,3 +286,111 @@ class FakeGrafana(FakeServer):
         title = stored["dashboard"]["title"]
         return 200, {"title": title, "message": f"Dashboard {title} deleted", "id": stored["dashboard"]["id"],
                      "uid": uid}
+
+    # alerting ---------------------------------------------------------------------------------------
+    def _stored_rule(self, uid: str, body: dict, id_: int) -> dict:
+        fields = {k: v for k, v in body.items() if k not in ("id", "orgID", "provenance", "updated")}
+        return {**RULE_DEFAULTS, **fields, "uid": uid, "id": id_, "orgID": 1, "provenance": "api",
+                "updated": f"2026-01-01T00:00:{id_ % 60:02d}Z"}
+
+    def _get_alert_rule(self, body: Any, query: dict, uid: str) -> tuple[int, Any]:
+        rule = self.alert_rules.get(uid)
+        return (404, None) if rule is None else (200, copy.deepcopy(rule))
+
+    def _create_alert_rule(self, body: Any, query: dict) -> tuple[int, Any]:
+        if not isinstance(body, dict):
+            return 400, {"message": "bad request data"}
+        missing = [key for key in RULE_REQUIRED if not body.get(key)]
+        if missing:
+            return 400, {"message": f"invalid alert rule: {missing[0]} is required"}
+        uid = body.get("uid") or f"r{next(self._ids)}"
+        if uid in self.alert_rules:
+            return 400, {"message": "failed to insert alert rules: a conflicting alert rule is found: rule UID "
+                                    "under the same organisation should be unique"}
+        self.alert_rules[uid] = self._stored_rule(uid, body, next(self._ids))
+        return 201, copy.deepcopy(self.alert_rules[uid])
+
+    def _update_alert_rule(self, body: Any, query: dict, uid: str) -> tuple[int, Any]:
+        current = self.alert_rules.get(uid)
+        if current is None:
+            return 404, None
+        if not isinstance(body, dict) or [key for key in RULE_REQUIRED if not body.get(key)]:
+            return 400, {"message": f"invalid alert rule: {', '.join(RULE_REQUIRED)} are required"}
+        self.alert_rules[uid] = self._stored_rule(uid, body, current["id"])
+        return 200, copy.deepcopy(self.alert_rules[uid])
+
+    def _delete_alert_rule(self, body: Any, query: dict, uid: str) -> tuple[int, Any]:
+        self.alert_rules.pop(uid, None)
+        return 204, None
+
+    def _contact_point_view(self, point: dict) -> dict:
+        secure = SECURE_SETTINGS.get(point["type"], set())
+        settings = {k: (REDACTED if k in secure and v else v) for k, v in point["settings"].items()}
+        return {**copy.deepcopy(point), "settings": settings}
+
+    def _list_contact_points(self, body: Any, query: dict) -> tuple[int, Any]:
+        points = sorted(self.contact_points.values(), key=lambda p: p["name"])
+        return 200, [self._contact_point_view(p) for p in points if query.get("name") in (None, p["name"])]
+
+    def _contact_point(self, body: Any, uid: str) -> dict | None:
+        if not isinstance(body, dict) or not body.get("name") or not body.get("type"):
+            return None
+        return {"uid": uid, "name": body["name"], "type": body["type"], "settings": dict(body.get("settings") or {}),
+                "disableResolveMessage": bool(body.get("disableResolveMessage")), "provenance": "api"}
+
+    def _create_contact_point(self, body: Any, query: dict) -> tuple[int, Any]:
+        uid = (body or {}).get("uid") or f"c{next(self._ids)}"
+        point = self._contact_point(body, uid)
+        if point is None:
+            return 400, {"message": "contact point is not valid: name and type are required"}
+        if uid in self.contact_points:
+            return 400, {"message": f"contact point with uid {uid!r} already exists"}
+        self.contact_points[uid] = point
+        return 202, self._contact_point_view(point)
+
+    def _update_contact_point(self, body: Any, query: dict, uid: str) -> tuple[int, Any]:
+        current = self.contact_points.get(uid)
+        if current is None:
+            return 404, {"message": f"contact point with uid {uid!r} not found"}
+        point = self._contact_point(body, uid)
+        if point is None:
+            return 400, {"message": "contact point is not valid: name and type are required"}
+        point["settings"] = {k: current["settings"].get(k) if v == REDACTED else v
+                             for k, v in point["settings"].items()}
+        self.contact_points[uid] = point
+        return 202, {"message": "contactpoint updated"}
+
+    def _receivers(self, route: dict) -> set[str]:
+        return {route.get("receiver", "")} | {r for child in route.get("routes") or [] for r in self._receivers(child)}
+
+    def _delete_contact_point(self, body: Any, query: dict, uid: str) -> tuple[int, Any]:
+        point = self.contact_points.get(uid)
+        if point is not None and point["name"] in self._receivers(self.policy_tree):
+            return 409, {"message": "Contact point is currently referenced by a notification policy."}
+        self.contact_points.pop(uid, None)
+        return 202, {"message": "contactpoint deleted"}
+
+    def _put_policy_tree(self, body: Any, query: dict) -> tuple[int, Any]:
+        if not isinstance(body, dict) or not body.get("receiver"):
+            return 400, {"message": "invalid object specification: root route must specify a default receiver"}
+        known = {p["name"] for p in self.contact_points.values()} | {DEFAULT_RECEIVER}
+        unknown = sorted(self._receivers(body) - known)
+        if unknown:
+            return 400, {"message": f"invalid object specification: receiver '{unknown[0]}' does not exist"}
+        self.policy_tree = {**copy.deepcopy(body), "provenance": "api"}
+        return 202, {"message": "policies updated"}
+
+    def _reset_policy_tree(self, body: Any, query: dict) -> tuple[int, Any]:
+        self.policy_tree = copy.deepcopy(DEFAULT_POLICY_TREE)
+        return 202, copy.deepcopy(self.policy_tree)
+
+    def _rule_statuses(self, body: Any, query: dict) -> tuple[int, Any]:
+        groups: dict[tuple[str, str], list] = {}
+        for uid, rule in self.alert_rules.items():
+            state, health, error = self.rule_states.get(uid, ("inactive", "ok", ""))
+            groups.setdefault((rule["folderUID"], rule["ruleGroup"]), []).append(
+                {"uid": uid, "name": rule["title"], "folderUid": rule["folderUID"], "state": state, "health": health,
+                 "lastError": error, "type": "alerting", "labels": rule.get("labels") or {}, "alerts": []})
+        return 200, {"status": "success", "data": {"groups": [
+            {"name": group, "file": (self.folders.get(folder) or {}).get("title", folder), "folderUid": folder,
+             "rules": rules} for (folder, group), rules in sorted(groups.items())]}}

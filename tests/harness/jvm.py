@@ -29,8 +29,12 @@ WORK_PREFIX = "kafka-harness-"
 
 
 def _cluster_id() -> str:
-    """A random KRaft cluster id in Kafka's format (URL-safe base64 of 16 bytes, no padding)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A random KRaft cluster id in Kafka's format (URL-safe base64 of 16 bytes, no padding), never starting
+    with '-': the storage tool would read it as an option (Kafka's ``Uuid.randomUuid`` draws again too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class JvmKafkaConnect:

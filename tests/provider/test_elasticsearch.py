@@ -15,8 +15,7 @@ from pulumi.output import Unknown
 
 from clickstream import connectors
 from providers.elasticsearch import ElasticsearchClient
-from providers.elasticsearch.provider import IndexTemplateProvider, normalise_body
-from providers.elasticsearch.resource import SECRET_OUTPUTS
+from providers.elasticsearch.provider import CONTRACT, IndexTemplateProvider, normalise_body
 from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.elasticsearch import FakeElasticsearch
 from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend  # noqa: F401  (the fixture)
@@ -295,7 +294,7 @@ def secured_props(es, **overrides):
 @pytest.mark.fake
 def test_fake_password_is_a_secret_output(secured, provider):
     deployed = up(provider, secured_props(secured))
-    assert [k for k, v in deployed.outs.items() if v == PASSWORD] == SECRET_OUTPUTS
+    assert [k for k, v in deployed.outs.items() if v == PASSWORD] == CONTRACT.secret_outputs
 
 
 @pytest.mark.fake

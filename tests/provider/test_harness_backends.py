@@ -3,10 +3,11 @@ processes are started."""
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 
-from tests.harness import fixtures
+from tests.harness import fixtures, jvm
 from tests.harness.backends import choose_elasticsearch
 from tests.harness.processes import supervised
 
@@ -37,3 +38,11 @@ def test_the_parent_death_watchdog_is_set_only_from_the_main_thread():
     worker.start()
     worker.join()
     assert from_thread[0][1:] == ["--reuid=65534", "--regid=65534", "--clear-groups", "java"]
+
+
+def test_a_kraft_cluster_id_never_starts_with_a_dash(monkeypatch):
+    """``kafka-storage format -t <id>`` reads an id starting with '-' as an option (1 id in 64), so the
+    harness draws again, as Kafka's own ``Uuid.randomUuid`` does."""
+    drawn = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x04" + bytes(15))])
+    monkeypatch.setattr(jvm.uuid, "uuid4", lambda: next(drawn))
+    assert jvm._cluster_id() == "BAAAAAAAAAAAAAAAAAAAAA"

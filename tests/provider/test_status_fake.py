@@ -56,7 +56,7 @@ def test_healthy_chain_exits_0_with_one_ok_line_per_link_in_data_flow_order(pipe
     code, text = run(pipeline)
     assert code == 0
     lines = text.splitlines()
-    assert lines[-1] == "Data flows from the generator to the dashboards: all 58 links OK."
+    assert lines[-1] == "Data flows from the generator to the dashboards: all 60 links OK."
     stages = [line.split()[1] for line in lines[1:-1]]
     order = [s.split()[0] for s in status.STAGES]
     assert stages == sorted(stages, key=order.index), "lines are not in data-flow order"
@@ -67,7 +67,7 @@ def test_healthy_chain_exits_0_with_one_ok_line_per_link_in_data_flow_order(pipe
 def test_json_output_for_scripts(pipeline):
     code, text = run(pipeline, json=True)
     document = json.loads(text)
-    assert code == 0 and document["ok"] is True and document["counts"] == {"OK": 58, "LAGGING": 0, "BROKEN": 0}
+    assert code == 0 and document["ok"] is True and document["counts"] == {"OK": 60, "LAGGING": 0, "BROKEN": 0}
     assert {entry["stage"] for entry in document["links"]} == set(status.STAGES)
 
 
@@ -191,6 +191,31 @@ def test_deleted_datasource_breaks_it_and_the_dashboard_panels_using_it(pipeline
     assert "use a missing datasource (es-events-per-min)" in link(report, "dashboard", "clickstream-analysis").evidence
 
 
+def test_each_alert_rule_shows_normal_firing_or_error_and_a_missing_or_failing_one_is_broken(pipeline):
+    grafana = pipeline.fakes.grafana
+    burst, bandwidth = pipeline.chain.alert_rules
+    report = status.check(pipeline.targets, pipeline.chain)
+    assert link(report, "alert rule", burst).evidence == "'Error burst': normal"
+    grafana.rule_states[burst] = ("firing", "ok", "")
+    grafana.rule_states[bandwidth] = ("inactive", "error", "[sse.dataQueryError] failed to execute query A")
+    try:
+        report = status.check(pipeline.targets, pipeline.chain)
+        saved = grafana.alert_rules.pop(burst)
+        try:
+            missing = status.check(pipeline.targets, pipeline.chain)
+        finally:
+            grafana.alert_rules[burst] = saved
+    finally:
+        grafana.rule_states.clear()
+    firing = link(report, "alert rule", burst)
+    assert (firing.state, firing.evidence) == (OK, "'Error burst': FIRING")
+    failing = link(report, "alert rule", bandwidth)
+    assert failing.state == BROKEN and "failed to execute query A" in failing.evidence
+    assert "datasource" in failing.action
+    assert not_ok(missing) == {("alert rule", burst): BROKEN, ("alert rule", bandwidth): BROKEN}
+    assert link(missing, "alert rule", burst).evidence == "Grafana has no such alert rule"
+
+
 def test_a_service_that_does_not_answer_breaks_its_links_quickly(pipeline):
     forward = "kubectl port-forward -n clickstream svc/elasticsearch 9200:9200"
     dead = dataclasses.replace(pipeline.targets, port_forward_commands=(forward,), elasticsearch=dataclasses.replace(
@@ -214,7 +239,7 @@ def test_wait_for_data_ends_when_every_index_has_documents_and_prints_time_per_l
         report = status.wait_for_data(fresh.targets, fresh.chain, timeout=60, out=out)
     assert report.ok
     ready = [line for line in shown if line.startswith("ready after")]
-    assert len(ready) == 58 and any(line.endswith("index events_per_min") for line in ready)
+    assert len(ready) == 60 and any(line.endswith("index events_per_min") for line in ready)
     assert shown[-1].startswith("data reached every link after")
 
 

@@ -15,7 +15,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from clickstream import connectors
+from clickstream import alerting, connectors
 from clickstream.analytics import KSQL_DIR, declare_analytics, ksql_variables
 from components.base import Services
 from providers.ksqldb import load_sql_dir, parse_sources
@@ -119,7 +119,7 @@ def test_dev_stack_reaches_elasticsearch_without_credentials():
     g = graph("dev")
     for sink in sinks(g).values():
         assert sink.inputs["config"]["connection.url"].startswith("http://")
-        assert "connection.username" not in sink.inputs["config"] and not sink.inputs["secret_config"]
+        assert "connection.username" not in sink.inputs["config"] and not sink.inputs.get("secret_config")
     (template,) = with_input(g, "template_name")
     assert template.inputs["body"]["template"]["settings"]["number_of_replicas"] == 0
     assert "password" not in template.inputs or template.inputs["password"] is None
@@ -184,3 +184,32 @@ def test_dev_grafana_objects_follow_the_grafana_container():
     assert len(grafana_objects) >= 3
     container = g.named("grafana-container")
     assert {r.inputs["service_revision"] for r in grafana_objects} == {f"{container.name}-id"}
+
+
+def test_each_alert_rule_queries_its_tables_datasource_in_the_dashboards_folder():
+    g = graph("dev")
+    rules = {r.inputs["uid"]: r for r in app_layer(g) if r.type == "pulumi-python:dynamic/grafana:AlertRule"}
+    assert sorted(rules) == sorted(a.uid for a in alerting.ALERTS)
+    for alert in alerting.ALERTS:
+        rule = rules[alert.uid].inputs["rule"]
+        assert rule["folderUID"] == "clickstream" and rule["condition"] == "C"
+        assert rule["data"][0]["datasourceUid"] == datasources(g)[connectors.datasource_uid(alert.table)].inputs["uid"]
+        assert {g.by_urn(urn).name for urn in g.named(rules[alert.uid].name).dependencies} >= {
+            "clickstream-grafana-folder", f"clickstream-datasource-{connectors.datasource_uid(alert.table)}"}
+
+
+def test_without_a_webhook_no_contact_point_or_policy_is_declared():
+    kinds = {r.type for r in app_layer(graph("dev"))}
+    assert "pulumi-python:dynamic/grafana:ContactPoint" not in kinds
+    assert "pulumi-python:dynamic/grafana:NotificationPolicy" not in kinds
+
+
+def test_a_webhook_is_a_secret_contact_point_that_the_policy_routes_every_alert_to():
+    url = "https://hooks.example.com/alerts/t0ken"
+    g = run_stack("dev", secrets={"grafanaAdminPassword": "test-grafana-pw", "alertWebhookUrl": url})
+    (contact,) = [r for r in app_layer(g) if r.type == "pulumi-python:dynamic/grafana:ContactPoint"]
+    (policy,) = [r for r in app_layer(g) if r.type == "pulumi-python:dynamic/grafana:NotificationPolicy"]
+    assert is_secret(contact.inputs["secure_settings"]) and url not in json.dumps(
+        {k: v for k, v in contact.inputs.items() if k != "secure_settings"})
+    assert policy.inputs["policy"]["receiver"] == contact.inputs["name"] == alerting.CONTACT_POINT_NAME
+    assert g.dependency_names(policy.name) >= {contact.name}

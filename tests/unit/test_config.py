@@ -421,3 +421,22 @@ def test_program_fails_at_preview_for_a_docker_cluster():
 def test_program_fails_at_preview_for_a_kubernetes_stack_without_context():
     with pytest.raises(ConfigError, match="the kubernetes platform needs kubeContext"):
         run_stack("staging", {"kubeContext": ""}, preview=True)
+
+
+# --- the alert webhook: optional, a secret, an http(s) URL; never quoted ---------------------------------
+
+WEBHOOK = "https://hooks.example.com/alerts/t0ken-123"
+
+
+def test_alert_webhook_is_optional_and_accepted_as_a_secret_url():
+    check_stack("dev", {**GOOD_SECRETS, "clickstream:alertWebhookUrl": WEBHOOK},
+                secret_keys=[*GOOD_SECRETS, "clickstream:alertWebhookUrl"])
+
+
+def test_alert_webhook_set_as_plain_config_or_not_a_url_is_refused_without_showing_it():
+    plain = stack_problems({**GOOD_SECRETS, "clickstream:alertWebhookUrl": WEBHOOK}, secret_keys=list(GOOD_SECRETS))
+    assert "clickstream:alertWebhookUrl is set as plain text" in plain and "rotate a token it carries" in plain
+    assert "t0ken" not in plain
+    bad = stack_problems({**GOOD_SECRETS, "clickstream:alertWebhookUrl": "hooks.example.com/t0ken"},
+                         secret_keys=[*GOOD_SECRETS, "clickstream:alertWebhookUrl"])
+    assert "clickstream:alertWebhookUrl (value not shown) must be an http(s) URL" in bad and "t0ken" not in bad

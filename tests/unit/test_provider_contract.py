@@ -3,7 +3,6 @@ deadline of ``providers/http.py``, and the field tables in ``docs/resources/`` t
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import pathlib
 import re
@@ -14,8 +13,6 @@ from pulumi.dynamic import CheckFailure
 from pulumi.output import Unknown
 
 from providers import contract
-from providers.connect import Connector
-from providers.connect.provider import CONTRACT as CONNECTOR
 from providers.contract import (
     DEFAULT_READY_TIMEOUT,
     DRIFTED,
@@ -29,12 +26,6 @@ from providers.contract import (
     secret_hash,
     secret_unchanged,
 )
-from providers.elasticsearch import IndexTemplate
-from providers.elasticsearch.provider import CONTRACT as INDEX_TEMPLATE
-from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
-from providers.grafana.dashboard import CONTRACT as DASHBOARD
-from providers.grafana.datasource import CONTRACT as DATASOURCE
-from providers.grafana.folder import CONTRACT as FOLDER
 from providers.http import (
     ApiError,
     Conflict,
@@ -47,15 +38,10 @@ from providers.http import (
     api_error,
     or_none,
 )
-from providers.ksqldb import KsqlStream
-from providers.ksqldb.directory import CONTRACT as KSQL_DIRECTORY
-from providers.ksqldb.provider import CONTRACT as KSQL_OBJECT
+from providers.kinds import KINDS
 
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "resources"
-TABLES = [("connector.md", CONNECTOR), ("elasticsearch-grafana.md", INDEX_TEMPLATE),
-          ("elasticsearch-grafana.md", DATASOURCE), ("elasticsearch-grafana.md", FOLDER),
-          ("elasticsearch-grafana.md", DASHBOARD), ("ksqldb.md", KSQL_OBJECT),
-          ("ksqldb.md", KSQL_DIRECTORY)]
+TABLES = list({kind.contract.resource: kind.contract for kind in KINDS}.values())  # the ksqlDB kinds share one
 
 EXAMPLE = Contract("Example", [
     *contract.connection("url"),
@@ -65,28 +51,14 @@ EXAMPLE = Contract("Example", [
 ])
 
 
-@pytest.mark.parametrize(("page", "table"), TABLES, ids=[c.resource for _, c in TABLES])
-def test_each_resource_page_shows_its_field_table_as_the_code_has_it(page, table):
-    text = (DOCS / page).read_text(encoding="utf-8")
-    blocks = re.findall(r"<!-- fields: [^\n]*-->\n(.*?)\n<!-- /fields -->", text, flags=re.S)
+@pytest.mark.parametrize("table", TABLES, ids=[c.resource for c in TABLES])
+def test_each_resource_page_shows_its_field_table_as_the_code_has_it(table):
+    blocks = [block for page in sorted(DOCS.glob("*.md"))
+              for block in re.findall(r"<!-- fields: [^\n]*-->\n(.*?)\n<!-- /fields -->",
+                                      page.read_text(encoding="utf-8"), flags=re.S)]
     assert table.markdown() in blocks, (
-        f"docs/resources/{page} must hold the field table of {table.resource} between <!-- fields: ... --> "
+        f"a page of docs/resources must hold the field table of {table.resource} between <!-- fields: ... --> "
         f"and <!-- /fields -->, exactly as the code renders it:\n\n{table.markdown()}")
-
-
-def test_every_resource_declares_its_secret_outputs_from_its_table():
-    assert CONNECTOR.secret_outputs == ["secret_config", "secret_config_hash"]
-    assert INDEX_TEMPLATE.secret_outputs == ["password"]
-    assert DATASOURCE.secret_outputs == ["password", "api_key", "secure_json_data", "secure_json_data_hash"]
-    assert FOLDER.secret_outputs == DASHBOARD.secret_outputs == ["password", "api_key"]
-    assert KSQL_OBJECT.secret_outputs == ["password"]
-
-
-@pytest.mark.parametrize("resource", [Connector, IndexTemplate, GrafanaDatasource, GrafanaFolder,
-                                      GrafanaDashboard, KsqlStream])
-def test_every_resource_defaults_ready_timeout_to_the_one_constant(resource):
-    assert inspect.signature(resource.__init__).parameters["ready_timeout"].default == DEFAULT_READY_TIMEOUT
-    assert Endpoint("http://x").ready_timeout == DEFAULT_READY_TIMEOUT
 
 
 def test_check_fills_defaults_and_names_each_missing_required_input_once():
