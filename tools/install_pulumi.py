@@ -169,9 +169,11 @@ def go_build(folder: pathlib.Path, version: str, go: str, log: Callable[[str], N
 
 
 def write_dynamic_plugin(folder: pathlib.Path, python: pathlib.Path) -> None:
-    """The provider plugin of Python dynamic resources, run by the project's Python."""
+    """The provider plugin of Python dynamic resources, run by the project's Python. The engine may start it
+    in any folder: ``PYTHONSAFEPATH`` (Python 3.11+) keeps that folder off ``sys.path``, so the providers a
+    program serialized are loaded from ``PYTHONPATH`` and the virtualenv, never from a stray folder."""
     plugin = folder / DYNAMIC_PLUGIN
-    plugin.write_text(f'#!/bin/sh\nexec "{python}" -u -m pulumi.dynamic "$@"\n', encoding="utf-8")
+    plugin.write_text(f'#!/bin/sh\nPYTHONSAFEPATH=1 exec "{python}" -u -m pulumi.dynamic "$@"\n', encoding="utf-8")
     plugin.chmod(0o755)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import json
 import pathlib
 import sys
@@ -39,11 +40,10 @@ def declare(endpoints: dict[str, str]) -> None:
     """The application layer against ``endpoints`` (service -> URL); exports ``dashboardUrls``."""
     analytics = importlib.import_module("clickstream.analytics")
     services_type = importlib.import_module("components.base").Services
-    try:
-        load_stack_config = importlib.import_module("stackconfig").load_stack_config
-    except ModuleNotFoundError:  # the first release kept it in clickstream.config
-        load_stack_config = importlib.import_module("clickstream.config").load_stack_config
-    cfg, secrets = load_stack_config()
+    # the first release kept the stack config in clickstream.config (today's editable install provides
+    # ``stackconfig`` to every tree, so the older place is looked for first)
+    config = "clickstream.config" if importlib.util.find_spec("clickstream.config") else "stackconfig"
+    cfg, secrets = importlib.import_module(config).load_stack_config()
     services = services_type(**{name: Endpoint.at(endpoints[name]) for name in SERVICES})
     pulumi.export("dashboardUrls", analytics.declare_analytics(cfg, secrets, services).dashboard_urls)
 

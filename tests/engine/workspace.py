@@ -156,8 +156,10 @@ class EngineStack:
             "stack": STACK, "project": PROJECT, "endpoints": self.endpoints, "work_dir": str(self.work_dir),
             "cli_dir": str(self.cli_root), "env": {**self.env, "PYTHONPATH": str(root)}}))
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        # the provider plugin starts in the program's folder and puts it first on sys.path: it must not be
+        # this repository, or today's modules would stand in for the release's
         return subprocess.run([sys.executable, str(ROOT / "tests" / "engine" / "program.py"), str(root), str(spec)],
-                              env=env, capture_output=True, text=True, timeout=900)
+                              cwd=self.work_dir, env=env, capture_output=True, text=True, timeout=900)
 
 
 class EngineFailed(Exception):

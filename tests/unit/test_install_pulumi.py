@@ -209,12 +209,12 @@ def test_a_failed_go_build_names_the_step_and_keeps_the_previous_cli(tmp_path, o
 
 def test_the_dynamic_provider_plugin_runs_pulumi_dynamic_with_the_given_python(release, tmp_path):
     release.publish(GOOD)
-    python = executable(tmp_path / "venv" / "python", 'echo "$@"\n')
+    python = executable(tmp_path / "venv" / "python", 'echo "PYTHONSAFEPATH=$PYTHONSAFEPATH $*"\n')
     dest = tmp_path / "cli"
     install_pulumi.install(dest, VERSION, release.url, archive=ARCHIVE, go=NO_GO, python=python)
     plugin = dest / install_pulumi.DYNAMIC_PLUGIN
     ran = subprocess.run([str(plugin), "127.0.0.1:5000"], capture_output=True, text=True, check=True)
-    assert ran.stdout == "-u -m pulumi.dynamic 127.0.0.1:5000\n"
+    assert ran.stdout == "PYTHONSAFEPATH=1 -u -m pulumi.dynamic 127.0.0.1:5000\n"
 
 
 def test_missing_checksum_line_or_unsafe_archive_is_refused(release, tmp_path):

@@ -1,0 +1,20 @@
+"""An earlier release of the project, materialised from git at test time into a folder of its own."""
+from __future__ import annotations
+
+import io
+import pathlib
+import subprocess
+import tarfile
+
+from tests.engine.workspace import ROOT
+
+FIRST_RELEASE = "63c4354"  # the first release's program: one KsqlStatements resource for all of ksql/
+
+
+def checkout(commit: str, folder: pathlib.Path) -> pathlib.Path:
+    """The tree of ``commit`` (``git archive``) unpacked into ``folder``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit],
+                             capture_output=True, check=True, timeout=120).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tree:
+        tree.extractall(folder, filter="data") if hasattr(tarfile, "data_filter") else tree.extractall(folder)
+    return folder
