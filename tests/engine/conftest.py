@@ -1,11 +1,12 @@
 """Fixtures of the engine tier: the pinned CLI, the services the application layer is deployed to, and
 an editable copy of ``ksql/``.
 
-``pipeline`` (module scope): fresh fakes of Kafka Connect (with the datagen and Elasticsearch sink plugins),
-ksqlDB and Grafana, the session's real Elasticsearch node (its ``clickstream`` template removed first) and
-real Kafka broker. Two :class:`~tests.engine.proxy.CountingProxy` stand in front of each HTTP service (two
-URLs for one service: a URL change), so every request the engine's providers send is counted, for real
-services and fakes alike. ``ksql_dir`` (module scope): a copy of ``ksql/`` the program reads instead.
+``pipeline`` (module scope; ``fresh_pipeline``: one test's own): new fakes of Kafka Connect (with the
+datagen and Elasticsearch sink plugins), ksqlDB and Grafana, the session's real Elasticsearch node (its
+``clickstream`` template removed first) and real Kafka broker. Two :class:`~tests.engine.proxy.CountingProxy`
+stand in front of each HTTP service (two URLs for one service: a URL change), so every request the
+engine's providers send is counted, for real services and fakes alike. ``ksql_dir`` (module scope;
+``fresh_ksql_dir``: one test's own): a copy of ``ksql/`` the program reads instead.
 """
 from __future__ import annotations
 
@@ -72,8 +73,8 @@ class Pipeline:
             fake.reset_calls()
 
 
-@pytest.fixture(scope="module")
-def pipeline(pulumi_cli, kafka_connect, elasticsearch_node) -> Iterator[Pipeline]:
+@contextlib.contextmanager
+def running_pipeline(kafka_connect, elasticsearch_node) -> Iterator[Pipeline]:
     requests.delete(f"{elasticsearch_node.url}/_index_template/{connectors.INDEX_TEMPLATE_NAME}", timeout=30)
     with contextlib.ExitStack() as running:
         connect = running.enter_context(FakeConnect(extra_plugins=CONTENT_PLUGINS))
@@ -84,6 +85,20 @@ def pipeline(pulumi_cli, kafka_connect, elasticsearch_node) -> Iterator[Pipeline
         proxies = {name: (running.enter_context(CountingProxy(targets[name])),
                           running.enter_context(CountingProxy(targets[name]))) for name in HTTP_SERVICES}
         yield Pipeline(connect, ksqldb, grafana, elasticsearch_node.url, proxies, kafka_connect.bootstrap_servers)
+
+
+@pytest.fixture(scope="module")
+def pipeline(pulumi_cli, kafka_connect, elasticsearch_node) -> Iterator[Pipeline]:
+    """Shared by the ordered steps of one module."""
+    with running_pipeline(kafka_connect, elasticsearch_node) as services:
+        yield services
+
+
+@pytest.fixture
+def fresh_pipeline(pulumi_cli, kafka_connect, elasticsearch_node) -> Iterator[Pipeline]:
+    """A test's own services (new fakes, the Elasticsearch template removed)."""
+    with running_pipeline(kafka_connect, elasticsearch_node) as services:
+        yield services
 
 
 class KsqlDir:
@@ -101,11 +116,23 @@ class KsqlDir:
         path.write_text(text.replace(old, new))
 
 
-@pytest.fixture(scope="module")
-def ksql_dir(tmp_path_factory) -> Iterator[KsqlDir]:
-    copy = KsqlDir(tmp_path_factory.mktemp("ksql") / "ksql")
+@contextlib.contextmanager
+def ksql_copy(folder: pathlib.Path) -> Iterator[KsqlDir]:
+    copy = KsqlDir(folder / "ksql")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(analytics, "KSQL_DIR", copy.folder)
+        yield copy
+
+
+@pytest.fixture(scope="module")
+def ksql_dir(tmp_path_factory) -> Iterator[KsqlDir]:
+    with ksql_copy(tmp_path_factory.mktemp("ksql")) as copy:
+        yield copy
+
+
+@pytest.fixture
+def fresh_ksql_dir(tmp_path) -> Iterator[KsqlDir]:
+    with ksql_copy(tmp_path) as copy:
         yield copy
 
 

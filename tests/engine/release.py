@@ -6,7 +6,7 @@ import pathlib
 import subprocess
 import tarfile
 
-from tests.engine.workspace import ROOT
+from tests.engine.workspace import ROOT, EngineStack
 
 FIRST_RELEASE = "63c4354"  # the first release's program: one KsqlStatements resource for all of ksql/
 
@@ -18,3 +18,9 @@ def checkout(commit: str, folder: pathlib.Path) -> pathlib.Path:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tree:
         tree.extractall(folder, filter="data") if hasattr(tarfile, "data_filter") else tree.extractall(folder)
     return folder
+
+
+def deploy(stack: EngineStack, root: pathlib.Path) -> None:
+    """``pulumi up`` of the release at ``root`` on ``stack``; fails the test with the engine's output if it fails."""
+    done = stack.run_release(root)
+    assert done.returncode == 0, f"the release's up failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"

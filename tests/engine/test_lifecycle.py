@@ -11,26 +11,12 @@ import pytest
 import requests
 from pulumi import automation as auto
 
-from clickstream import analytics, connectors
-from providers.ksqldb.parser import load_sql_dir, parse_sources
-from providers.ksqldb.pipeline import child_name
-from stackconfig import parse_config
+from clickstream import connectors
+from tests.engine.declared import KSQL_PREFIX, executed_verbs, ksql_objects
 from tests.engine.workspace import GRAFANA_PASSWORD, PASSPHRASE, EngineFailed, EngineStack
 
-KSQL_PREFIX = "clickstream-ksql"
 REPLACED = {"replace", "create-replacement", "delete-replaced"}  # the engine's three steps of one replacement
 MUTATING_OPS = {"create", "update", "replace", "create-replacement", "delete-replaced", "delete", "import"}
-
-
-def ksql_objects(folder) -> dict[str, str]:
-    """Resource name -> ksqlDB object of every statement in ``folder`` (the dev stack's variables)."""
-    variables = analytics.ksql_variables(parse_config("dev", {"platform": "docker"}))
-    return {child_name(KSQL_PREFIX, s): s.name for s in parse_sources(load_sql_dir(folder), variables)}
-
-
-def executed_verbs(ksqldb) -> list[str]:
-    """The first two words of every statement the fake ksqlDB executed and that changed its state."""
-    return [" ".join(statement.split()[:2]).upper() for statement in ksqldb.mutations]
 
 
 def test_preview_plans_every_ksqldb_object_as_its_own_resource_and_sends_no_write(engine_stack, pipeline, ksql_dir):

@@ -130,11 +130,12 @@ class EngineStack:
         changes = summary if isinstance(summary, dict) else getattr(summary, "resource_changes", None) or {}
         return Outcome(steps, {str(k): int(v) for k, v in changes.items()}, "\n".join(lines))
 
-    def preview(self, **kwargs) -> Outcome:
-        return self._run(self.stack.preview, diff=True, **kwargs)
+    def preview(self, diff: bool = True, **kwargs) -> Outcome:
+        """``diff``: the output shows every changed property (else one line per resource with its reason)."""
+        return self._run(self.stack.preview, diff=diff, **kwargs)
 
-    def up(self, **kwargs) -> Outcome:
-        return self._run(self.stack.up, diff=True, **kwargs)
+    def up(self, diff: bool = True, **kwargs) -> Outcome:
+        return self._run(self.stack.up, diff=diff, **kwargs)
 
     def refresh(self) -> Outcome:
         return self._run(self.stack.refresh)
