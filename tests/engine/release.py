@@ -13,8 +13,12 @@ FIRST_RELEASE = "63c4354"  # the first release's program: one KsqlStatements res
 
 def checkout(commit: str, folder: pathlib.Path) -> pathlib.Path:
     """The tree of ``commit`` (``git archive``) unpacked into ``folder``."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit],
-                             capture_output=True, check=True, timeout=120).stdout
+    done = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit],
+                          capture_output=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"cannot read commit {commit} from {ROOT} (a shallow clone lacks it: fetch the full "
+                           f"history): {done.stderr.decode(errors='replace').strip()}")
+    archive = done.stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tree:
         tree.extractall(folder, filter="data") if hasattr(tarfile, "data_filter") else tree.extractall(folder)
     return folder
