@@ -15,7 +15,7 @@ WAIT_FOR_DATA ?= 900
 # what a failure tells the user to run again: the target that was run (and the stack, when not dev)
 RERUN := $(if $(filter-out dev,$(STACK)),STACK=$(STACK) )make $(or $(MAKECMDGOALS),up)
 
-.PHONY: venv pulumi-cli stack docker-check up status preview destroy lint test test-unit test-provider test-integration grafana-schema dashboard-types bench clean
+.PHONY: venv pulumi-cli stack docker-check up status preview destroy lint test test-unit test-provider test-engine test-integration grafana-schema dashboard-types bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ $(STATE_DIR)/passphrase:
 	@mkdir -p $(STATE_DIR) && chmod 700 $(STATE_DIR)
 	@$(PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@ && chmod 600 $@
 
-pulumi-cli: ## the pinned Pulumi CLI in .tools/pulumi (official archive, checksum verified; no-op when present)
-	@$(PYTHON) tools/install_pulumi.py --dest $(PULUMI_DIR) --rerun "$(RERUN)"
+pulumi-cli: ## the pinned Pulumi CLI in .tools/pulumi (on PATH, else official archive, else built with Go; no-op when present)
+	@$(PYTHON) tools/install_pulumi.py --dest $(PULUMI_DIR) --python $(CURDIR)/$(PY) --rerun "$(RERUN)"
 
 stack: venv pulumi-cli $(STATE_DIR)/passphrase
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK) --secrets-provider passphrase
@@ -61,7 +61,7 @@ lint: venv ## ruff (lint + import order) and mypy over the whole project (settin
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv dashboard-types ## every test this machine can run; Docker tiers skip with a reason when no Docker engine
+test: venv dashboard-types pulumi-cli ## every test this machine can run; Docker tiers skip with a reason when no Docker engine
 	$(PY) -m pytest
 
 test-unit: venv
@@ -69,6 +69,9 @@ test-unit: venv
 
 test-provider: venv
 	$(PY) -m pytest -m provider
+
+test-engine: venv pulumi-cli ## the application layer through the real Pulumi engine (tests/engine)
+	$(PY) -m pytest -m engine
 
 test-integration: venv ## the whole pipeline in Docker (testcontainers); needs a Docker engine
 	$(PY) -m pytest -m integration tests/integration

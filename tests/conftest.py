@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
 # connect_backend (fake + real), fake_connect, http_calls: see tests/provider/connect_backend.py
 pytest_plugins = ["tests.harness.fixtures", "tests.provider.connect_backend"]
 
-_TIER_BY_FOLDER = {"unit": "unit", "provider": "provider", "integration": "integration"}
+_TIER_BY_FOLDER = {"unit": "unit", "provider": "provider", "engine": "engine", "integration": "integration"}
 
 
 def pytest_collection_modifyitems(config, items):

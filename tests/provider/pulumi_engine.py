@@ -1,4 +1,23 @@
-"""What the Pulumi engine does with dynamic resources, driven in-process for provider tests.
+"""A MODEL of what the Pulumi engine does with dynamic resources, driven in-process for provider tests.
+
+The real engine (CLI 3.274.1 through the Automation API) runs the whole application layer in
+``tests/engine/``; this model stays where the real engine cannot serve: one provider's create / diff /
+update / replace / read / delete against a fake with faults injected per request, in milliseconds and
+without a CLI (provider tier), the status chain and the benchmarks, and the Docker tier. Where it differs
+from the real engine (issue 18, held against 3.274.1):
+
+- steps run one at a time in program order; the engine runs independent steps in parallel (default
+  parallelism), so two chains of dependent replacements can interleave (tests/engine/test_engine_fixes.py);
+- a create-before-delete replacement deletes the old resource right after creating the new one; the engine
+  deletes replaced resources at the end of the update;
+- at preview no output is unknown; the engine gives a dynamic resource's output-only fields to the resources
+  that read them as unknown;
+- no pending-replacement state (a delete-before-replace that fails between its delete and its create);
+- destroy deletes in reverse registration order; the engine in reverse dependency order of its state,
+  which after a replacement can differ;
+- secrets reach providers as plain values and state is a Python dict; the engine keeps them encrypted;
+- providers run in the test's process, not in a ``pulumi-resource-pulumi-python`` plugin process (``dill``
+  round trips are modelled by ``dill_round_trip``); no component resources, aliases or refresh diffs.
 
 :class:`Deployment` drives a stack of them (see there); ``up`` is a deployment of one resource: check ->
 create, or check -> diff -> update / replace (honouring ``delete_before_replace``); ``refresh`` runs read,

@@ -1,0 +1,38 @@
+"""The move from a real first-release stack, through the REAL engine: the first release's program (commit
+63c4354, one ``KsqlStatements`` resource for all of ``ksql/``) deploys the application layer, then today's
+program takes the same stack over. With the first release's own SQL the move changes no ksqlDB object
+(0 statements), the next ``up`` is a no-op with 0 requests, and ``destroy`` removes everything. (With
+today's SQL, see tests/engine/test_engine_fixes.py.)"""
+from __future__ import annotations
+
+import pytest
+
+from clickstream import analytics
+from tests.engine.release import FIRST_RELEASE, checkout, deploy
+from tests.engine.workspace import EngineStack
+
+
+def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb(fresh_pipeline, tmp_path):
+    release = checkout(FIRST_RELEASE, tmp_path / "release")
+    stack = EngineStack(tmp_path / "stack", fresh_pipeline.endpoints())
+    deploy(stack, release)
+    first = dict(fresh_pipeline.ksqldb.sources)
+    assert len(first) == 17, sorted(first)
+
+    fresh_pipeline.reset_calls()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(analytics, "KSQL_DIR", release / "ksql")
+        preview = stack.preview()
+        assert preview.changed()["clickstream-ksql"] == {"create", "delete"}, "the one resource becomes a component"
+        assert not preview.all_ops() & {"replace", "create-replacement", "delete-replaced"}
+        moved = stack.up()
+        assert fresh_pipeline.ksqldb.mutations == [], "every object is adopted as it runs"
+        assert set(fresh_pipeline.ksqldb.sources) == set(first)
+        assert moved.summary == preview.summary
+
+        fresh_pipeline.reset_calls()
+        assert stack.up().all_ops() == {"same"}
+        assert sum(fresh_pipeline.requests().values()) == 0
+
+        stack.destroy()
+    assert fresh_pipeline.ksqldb.sources == {} and fresh_pipeline.connect.connectors == {}
