@@ -19,7 +19,7 @@ from providers.ksqldb import KsqlObjectError, load_sql_dir
 from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb
 from tests.provider.ksql_stack import declare
-from tests.provider.pulumi_engine import Deployment
+from tests.provider.pulumi_engine import CheckFailed, Deployment
 
 
 def changes(files: dict[str, str], variables: dict[str, str]) -> dict[str, tuple[dict, dict]]:
@@ -42,8 +42,8 @@ def _measure(fake: FakeKsqlDb, step) -> tuple[str, float]:
     try:
         ops = step()
         summary = ", ".join(f"{n} {op}" for op, n in sorted(collections.Counter(ops.values()).items()))
-    except KsqlObjectError as exc:
-        summary = "refused: " + str(exc).split("ksqlDB said: ")[-1].splitlines()[0][:70]
+    except (KsqlObjectError, CheckFailed) as exc:
+        summary = "refused: " + str(exc).split("ksqlDB error ")[-1].splitlines()[0][:70]
     return summary, time.perf_counter() - start
 
 
@@ -57,7 +57,7 @@ def _preview(phase: str, stack: Deployment, changed: list) -> None:
     print(f"\n{phase}:")
     try:
         plan = stack.preview(changed)
-    except KsqlObjectError as exc:
+    except (KsqlObjectError, CheckFailed) as exc:
         print("  error: " + str(exc).replace("\n", "\n         "))
         return
     for name, op in plan.items():

@@ -16,6 +16,7 @@ removing a statement from the files deletes its own resource.
 """
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any, Mapping
 
@@ -35,7 +36,16 @@ from providers.http import ServiceUnreachable
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
 from providers.ksqldb.parser import Statement, dependents, statement_of
-from providers.ksqldb.plan import CREATING_QUERY_PREFIXES, Catalog, Rebuild, drop_sql, executable, refusal
+from providers.ksqldb.plan import (
+    CREATING_QUERY_PREFIXES,
+    Catalog,
+    Rebuild,
+    drop_sql,
+    executable,
+    proof,
+    readers_first,
+    refusal,
+)
 
 CONTRACT = Contract("KsqlDirectory", [
     *connection("ksqldb_url", service="ksqlDB"),
@@ -78,56 +88,126 @@ class KsqlDirectoryProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if olds.get("objects") is None:
             return CONTRACT.diff(olds, news)  # an address or credential change: recorded, nothing sent
-        gone = retired(olds, news)
-        if gone:
-            pulumi.log.warn(f"ksqlDB: {', '.join(gone)} no longer declared in the SQL files: `pulumi up` drops "
-                            f"{'it' if len(gone) == 1 else 'them'} (readers first; derived objects with their "
-                            f"topics) before it changes anything else")
+        if not is_unknown(news.get("ksqldb_url")) and not is_unknown(news.get("statements")):
+            with KsqlClient(endpoint_of(news)) as client:
+                try:
+                    client.probe()
+                except ServiceUnreachable as exc:
+                    pulumi.log.warn(f"ksqlDB: cannot tell now what the move from the first release drops ({exc}); "
+                                    f"`pulumi up` says it before it drops anything")
+                else:
+                    move = _move(client, olds, news)
+                    if move.drops:
+                        pulumi.log.warn(f"ksqlDB: {move.announcement()}")
         return DiffResult(changes=True)  # the first release's state is rewritten in this shape
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(f"ksql-directory-{uuid.uuid4().hex[:12]}", _outs(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        gone = retired(olds, news)
-        if gone:
+        if olds.get("objects") is not None:
             with KsqlClient(endpoint_of(news)) as client:
                 client.wait_ready()
-                _retire(client, gone)
+                move = _move(client, olds, news)
+                if move.drops:
+                    pulumi.log.info(f"ksqlDB: {move.announcement()}")
+                    _drop(client, move.drops)
         return UpdateResult(_outs(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, props)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Each declared object is deleted by its own resource; nothing is left here to drop."""
+        """Each declared object is deleted by its own resource. Only a state the first release wrote (a
+        stack destroyed before it moved) still names objects no other resource owns: those are dropped."""
+        owned = props.get("objects") or []
+        if owned:
+            with KsqlClient(endpoint_of(props)) as client:
+                client.wait_ready()
+                _drop(client, _to_drop(Catalog(*client.catalog()), owned, set(owned)))
 
 
-def _outs(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in props.items() if key not in ("objects", "statements", "sources")}
+def _outs(news: Mapping[str, Any]) -> dict[str, Any]:
+    """The outputs: the inputs, without the first release's list of objects (which is dropped or owned now)."""
+    return {key: value for key, value in news.items() if key != "objects"}
 
 
-def _retire(client: KsqlClient, names: list[str]) -> None:
-    """Drop ``names`` (readers first; derived objects with their topics), after terminating the INSERT
-    queries that touch them. A reader that is neither retired nor gone stops it, naming the reader."""
-    catalog = Catalog(*client.catalog())
-    pending = [name for name in names if name in catalog.sources]
+def _to_drop(catalog: Catalog, names: list[str], declared_names: set[str]) -> list[str]:
+    """``names`` that exist, with every object that reads one of them (transitively, from the live catalog):
+    those must go first. A reader that is declared in the SQL files is created again by its own resource
+    (in a move from the first release, every per-object resource is created after this one); a reader
+    neither listed nor declared (made by hand) stops it, named."""
+    found = [name for name in names if name in catalog.sources]
+    pending = list(found)
     while pending:
-        free = [name for name in pending if not catalog.readers(name) & set(pending)]
-        blocked = {name: sorted(catalog.readers(name)) for name in pending if catalog.readers(name) - set(pending)}
-        if blocked:
-            name, readers = next(iter(blocked.items()))
-            raise RetireError(f"cannot drop {name}, no longer declared in the SQL files: {', '.join(readers)} read "
-                              f"from it and are not declared either (made by hand?). Drop them, or declare "
-                              f"{name} again, then run `pulumi up` again.")
-        for name in free:
-            for query_id in catalog.inserts_touching(name):
-                _run(client, f"TERMINATE {query_id};")
-            source = catalog.sources[name]
-            derived = any(q["id"].startswith(CREATING_QUERY_PREFIXES) for q in source.get("writeQueries") or [])
-            _run(client, drop_sql(source.get("type", "STREAM").upper(), name, delete_topic=derived))
-        catalog = Catalog(*client.catalog())
-        pending = [name for name in pending if name in catalog.sources]
+        for reader in sorted(catalog.readers(pending.pop())):
+            if reader in found:
+                continue
+            if reader not in declared_names:
+                raise RetireError(f"cannot drop {', '.join(found)}: {reader} reads from it and is not declared in "
+                                  f"the SQL files (made by hand?). Drop it, or declare it, then run `pulumi up` "
+                                  f"again.")
+            found.append(reader)
+            pending.append(reader)
+    return found
+
+
+@dataclasses.dataclass
+class Move:
+    """What the move from the first release drops: ``retired`` (no longer declared) and ``rebuilt``
+    (declared, but running what the first release declared, or reading a retired object, and everything
+    downstream of them: created again by their own resources), ``drops`` all of them readers first."""
+
+    retired: list[str]
+    rebuilt: list[str]
+    drops: list[str]
+
+    def announcement(self) -> str:
+        parts = []
+        if self.retired:
+            parts.append(f"drops {', '.join(self.retired)} (no longer declared in the SQL files)")
+        if self.rebuilt:
+            parts.append(f"drops {', '.join(self.rebuilt)} (running the first release's queries, or reading what "
+                         f"is dropped) and creates them again from the SQL files, each by its own resource")
+        return (f"the move from the first release's single ksqlDB resource {' and '.join(parts)}, proven by a dry "
+                f"run, before any other ksqlDB change (derived objects lose their topics and are refilled from "
+                f"their sources)")
+
+
+def _move(client: KsqlClient, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Move:
+    """The move's drops, proven by a dry run that changes nothing (ksqlDB's refusal names the statement)."""
+    catalog = Catalog(*client.catalog())
+    statements = declared(news)
+    names = {statement.name for statement in statements}
+    gone = retired(olds, news)
+    readers = [name for name in _to_drop(catalog, gone, names) if name in names]
+    differing = {s.name for s in statements if s.kind != "INSERT" and s.name in catalog.sources
+                 and catalog.differences(s)}
+    roots = set(readers) | differing
+    live_retired = [name for name in gone if name in catalog.sources]
+    if not roots and not live_retired:
+        return Move([], [], [])
+    plan = proof(statements, catalog, roots, uuid.uuid4().hex[:12], retired=live_retired)
+    try:
+        client.dry_run(plan.script)
+    except KsqlError as exc:
+        culprit, answer = refusal(client, plan, {}, exc) or (statements[0], exc)
+        raise RetireError(f"{culprit.where}: ksqlDB refused the move from the first release in a dry run, so "
+                          f"nothing was changed. ksqlDB error {answer.error_code}: {answer.message}") from None
+    rebuilt = [name for name in plan.names if name in catalog.sources]
+    return Move(live_retired, rebuilt, readers_first(catalog, [*rebuilt, *live_retired]))
+
+
+def _drop(client: KsqlClient, names: list[str]) -> None:
+    """Drop ``names`` readers first (derived objects with their topics), after terminating the INSERT
+    queries that touch them."""
+    catalog = Catalog(*client.catalog())
+    for name in readers_first(catalog, [name for name in names if name in catalog.sources]):
+        for query_id in catalog.inserts_touching(name):
+            _run(client, f"TERMINATE {query_id};")
+        source = catalog.sources[name]
+        derived = any(q["id"].startswith(CREATING_QUERY_PREFIXES) for q in source.get("writeQueries") or [])
+        _run(client, drop_sql(source.get("type", "STREAM").upper(), name, delete_topic=derived))
 
 
 def _refused_creations(props: Mapping[str, Any], statements: list[Statement]) -> list[str]:

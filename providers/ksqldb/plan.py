@@ -137,43 +137,66 @@ class Rebuild:
         return found[0] if len(found) == 1 else None
 
 
-def proof(statements: list[Statement], catalog: Catalog, root: str, marker: str) -> Rebuild:
-    """The dry run that proves rebuilding ``root`` (``statements``: it and its related statements, in
-    dependency order): terminate the INSERT queries that touch what is rebuilt, drop it dependents first,
-    create it all again, and create what is missing around it, so the script stands on its own.
+def proof(statements: list[Statement], catalog: Catalog, roots: Iterable[str], marker: str,
+          retired: Iterable[str] = ()) -> Rebuild:
+    """The dry run that proves rebuilding ``roots`` (``statements``: they and their related statements, in
+    dependency order) and dropping ``retired`` (live objects no statement declares): terminate the INSERT
+    queries that touch what is dropped, drop it readers first (as the live catalog has them), create the
+    rebuilt objects again, and create what is missing around them, so the script stands on its own.
 
     It changes nothing on the server even when ksqlDB validates it: ksqlDB's sandbox passes topic
     deletions through to Kafka, so no ``DELETE TOPIC`` is in it. A derived object whose topic the real
     rebuild deletes and creates again is created in the proof on a topic of its own
     (``pulumi_proof_<marker>_<topic>``, which the sandbox only records in memory), so the proof sees the
     topic as the real rebuild will: new, with the partitions and replicas the statement asks for.
+    Statements of ``retired`` objects are attributed to the first root (there is no declared one).
     """
     graph = {s.name: s.depends_on for s in statements}
-    names = dependents(graph, {root})
+    names = dependents(graph, roots)
     order = [s for s in statements if s.name in names]
     live = [s for s in order if catalog.exists(s)]
+    first = order[0] if order else statements[0]
+    origin = {s.name: s for s in live}
+    dropped = [s.name for s in live if s.kind != "INSERT"] + [n for n in retired if n in catalog.sources]
     script: list[str] = []
     origins: list[Statement] = []
-    for statement in live:
-        ids = {insert_query_id(statement)} if statement.kind == "INSERT" else catalog.inserts_touching(statement.name)
-        for query_id in sorted(ids):
-            if f"TERMINATE {query_id};" not in script:
-                script.append(f"TERMINATE {query_id};")
-                origins.append(statement)
-    for statement in reversed(live):
-        if statement.kind != "INSERT":
-            script.append(drop_sql(statement.kind, statement.name, delete_topic=False))
+
+    def add(text: str, statement: Statement) -> None:
+        if text not in script:
+            script.append(text)
             origins.append(statement)
-    recreated_topics = {catalog.sources[s.name].get("topic") for s in live if s.kind != "INSERT" and s.is_query}
+
+    for statement in live:
+        if statement.kind == "INSERT":
+            add(f"TERMINATE {insert_query_id(statement)};", statement)
+    for name in dropped:
+        for query_id in catalog.inserts_touching(name):
+            add(f"TERMINATE {query_id};", origin.get(name, first))
+    for name in readers_first(catalog, dropped):
+        add(drop_sql(catalog.sources[name].get("type", "STREAM").upper(), name, delete_topic=False),
+            origin.get(name, first))
+    recreated_topics = {catalog.sources[n].get("topic") for n in dropped
+                        if any(q["id"].startswith(CREATING_QUERY_PREFIXES)
+                               for q in catalog.sources[n].get("writeQueries") or [])}
     for statement in statements:
         if statement.name in names or not catalog.exists(statement):
             text = executable(statement)
             topic = declared_topic(statement)
             if statement.kind != "INSERT" and statement.is_query and topic in recreated_topics:
                 text = with_topic(text, proof_topic(marker, topic))
-            script.append(text)
-            origins.append(statement)
+            add(text, statement)
     return Rebuild([s.name for s in order], script, origins)
+
+
+def readers_first(catalog: Catalog, names: list[str]) -> list[str]:
+    """``names`` ordered so that every one comes before the objects it reads (as the live catalog has it),
+    otherwise in reverse of the given order."""
+    pending, ordered = list(reversed(names)), []
+    while pending:
+        free = next((n for n in pending if not catalog.readers(n) & set(pending) - {n}), pending[0])
+        ordered.append(free)
+        pending.remove(free)
+    return ordered
 
 
 def declared_topic(statement: Statement) -> str:

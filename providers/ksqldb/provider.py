@@ -41,7 +41,7 @@ from providers.contract import (
     refreshed,
     report_adopted,
 )
-from providers.http import wait_until
+from providers.http import ApiError, ServiceUnreachable, wait_until
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
 from providers.ksqldb.directory import KsqlDirectoryProvider
@@ -184,20 +184,36 @@ class KsqlObjectProvider(ResourceProvider):
         props = news.get("streams_properties") or {}
         if not is_unknown(props) and not all(isinstance(v, str) for v in props.values()):
             failures.append(CheckFailure("streams_properties", "streams_properties values must be strings"))
+        if not failures and olds.get("sql") and news.get("sql") != olds["sql"] \
+                and not any(is_unknown(news.get(key)) for key in ("ksqldb_url", "related", "password")):
+            failures += self._proven_change(olds, news)
         return CheckResult(news, failures)
+
+    def _proven_change(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
+        """A changed statement is proven where the user sees the answer as a plain error (``check`` runs in
+        ``pulumi preview`` and again in ``pulumi up`` before any step of this object): its in-place
+        ``CREATE OR REPLACE``, or the whole rebuild it causes, dry-run against the live server. A refusal,
+        or a ksqlDB that does not answer within ``probe_timeout``, fails the check: nothing unproven runs."""
+        new = statement_of(news)
+        try:
+            if replace_in_place_allowed(statement_of(olds), new):
+                self._prove(news, new, Rebuild([new.name], [as_create_or_replace(new.text)], [new]))
+            else:
+                self._prove_rebuild(news)
+        except (KsqlObjectError, ServiceUnreachable, ApiError) as exc:
+            return [CheckFailure("statement", str(exc))]
+        return []
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         if is_unknown(news.get("upstream")):  # an upstream object is being replaced: so is this one
             return DiffResult(changes=True, replaces=["upstream"], delete_before_replace=True)
         replaces, changes = CONTRACT.changes(olds, news)
-        in_place = None
         if is_unknown(news.get("statement")) or is_unknown(news.get("sql")):
             changes.append("statement")
         elif news.get("sql") != olds.get("sql"):
             new, old = statement_of(news), statement_of(olds)
             if replace_in_place_allowed(old, new):
                 changes.append("statement")
-                in_place = new
             else:
                 replaces.append("statement")
         if olds.get("live_differences"):
@@ -208,13 +224,9 @@ class KsqlObjectProvider(ResourceProvider):
             changes.append("query_state")
         if not replaces and not changes:
             return CONTRACT.diff(olds, news)
-        if not is_unknown(news.get("ksqldb_url")) and not is_unknown(news.get("statement")) \
-                and not is_unknown(news.get("related")):
-            if replaces:
-                self._prove_rebuild(news)
-            elif in_place is not None:
-                self._prove(news, in_place, Rebuild([in_place.name], [as_create_or_replace(in_place.text)],
-                                                    [in_place]))
+        if replaces and "statement" not in replaces and not any(
+                is_unknown(news.get(key)) for key in ("ksqldb_url", "statement", "related")):
+            self._prove_rebuild(news)  # a live difference (seen by refresh) is rebuilt: check proved no change
         return DiffResult(changes=True, replaces=replaces, delete_before_replace=True,
                           stables=[] if replaces else CONTRACT.names(IDENTITY))
 
@@ -225,7 +237,7 @@ class KsqlObjectProvider(ResourceProvider):
         with KsqlClient(endpoint_of(props)) as client:
             client.probe()
             statements = statements_of(props)
-            plan = proof(statements, _catalog(client, statements), statement.name, uuid.uuid4().hex[:12])
+            plan = proof(statements, _catalog(client, statements), {statement.name}, uuid.uuid4().hex[:12])
             self._dry_run(client, statement, plan, props)
 
     def _prove(self, props: Mapping[str, Any], statement: Statement, plan: Rebuild) -> None:

@@ -43,7 +43,7 @@ def defining(stored: str) -> str:
 
 def running(ksqldb: FakeKsqlDb) -> dict[str, str]:
     """Object -> the statement that defines it now."""
-    return {name: defining(source.statement) for name, source in ksqldb.sources.items()}
+    return {name: defining(source.statement) for name, source in ksqldb.user_sources.items()}
 
 
 def as_stored_fresh(folder: pathlib.Path) -> dict[str, str]:

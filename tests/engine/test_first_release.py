@@ -16,7 +16,7 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
     release = checkout(FIRST_RELEASE, tmp_path / "release")
     stack = EngineStack(tmp_path / "stack", fresh_pipeline.endpoints())
     deploy(stack, release)
-    first = dict(fresh_pipeline.ksqldb.sources)
+    first = dict(fresh_pipeline.ksqldb.user_sources)
     assert len(first) == 17, sorted(first)
 
     fresh_pipeline.reset_calls()
@@ -27,7 +27,7 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
         assert not preview.all_ops() & {"replace", "create-replacement", "delete-replaced"}
         moved = stack.up()
         assert fresh_pipeline.ksqldb.mutations == [], "every object is adopted as it runs"
-        assert set(fresh_pipeline.ksqldb.sources) == set(first)
+        assert set(fresh_pipeline.ksqldb.user_sources) == set(first)
         assert moved.summary == preview.summary
 
         fresh_pipeline.reset_calls()
@@ -35,4 +35,4 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
         assert sum(fresh_pipeline.requests().values()) == 0
 
         stack.destroy()
-    assert fresh_pipeline.ksqldb.sources == {} and fresh_pipeline.connect.connectors == {}
+    assert fresh_pipeline.ksqldb.user_sources == {} and fresh_pipeline.connect.connectors == {}

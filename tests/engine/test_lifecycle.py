@@ -33,7 +33,7 @@ def test_first_up_creates_the_whole_application_layer(engine_stack, pipeline, ks
     assert up.all_ops() == {"create"} and up.summary == {"create": len(up.steps) + 1}  # + the stack
     derived = {t.lower() for t in connectors.DERIVED_TABLES}
     assert len(pipeline.connect.connectors) == 3 + len(derived)
-    assert set(ksql_objects(ksql_dir.folder).values()) == set(pipeline.ksqldb.sources)
+    assert set(ksql_objects(ksql_dir.folder).values()) == set(pipeline.ksqldb.user_sources)
     assert pipeline.template_exists()
     assert {ds["jsonData"]["index"] for ds in pipeline.grafana.datasources.values()} == derived
     assert set(pipeline.grafana.dashboards) == {"clickstream-analysis", "clickstream-high-bandwidth"}
@@ -86,7 +86,7 @@ def test_a_having_change_replaces_exactly_that_table(engine_stack, pipeline, ksq
     up = engine_stack.up()
     assert up.changed() == {table: REPLACED}, up.changed()
     assert executed_verbs(pipeline.ksqldb) == ["DROP TABLE", "CREATE TABLE"]
-    assert "ENRICHED_ERROR_CODES_COUNT" in pipeline.ksqldb.sources
+    assert "ENRICHED_ERROR_CODES_COUNT" in pipeline.ksqldb.user_sources
 
 
 def test_an_added_column_is_one_create_or_replace(engine_stack, pipeline, ksql_dir):
@@ -96,7 +96,7 @@ def test_an_added_column_is_one_create_or_replace(engine_stack, pipeline, ksql_d
     assert up.changed() == {f"{KSQL_PREFIX}-clickstream": {"update"}}, up.changed()
     assert len(pipeline.ksqldb.mutations) == 1 and pipeline.ksqldb.mutations[0].startswith(
         "CREATE OR REPLACE STREAM CLICKSTREAM"), pipeline.ksqldb.mutations
-    assert "REFERRER" in [column[0] for column in pipeline.ksqldb.sources["CLICKSTREAM"].columns]
+    assert "REFERRER" in [column[0] for column in pipeline.ksqldb.user_sources["CLICKSTREAM"].columns]
 
 
 def test_an_object_dropped_out_of_band_is_found_by_refresh_and_recreated_alone(engine_stack, pipeline):
@@ -108,7 +108,7 @@ def test_an_object_dropped_out_of_band_is_found_by_refresh_and_recreated_alone(e
     up = engine_stack.up()
     assert up.changed() == {f"{KSQL_PREFIX}-high-bandwidth-sessions": {"create"}}, up.changed()
     assert executed_verbs(pipeline.ksqldb) == ["CREATE TABLE"]
-    assert "HIGH_BANDWIDTH_SESSIONS" in pipeline.ksqldb.sources
+    assert "HIGH_BANDWIDTH_SESSIONS" in pipeline.ksqldb.user_sources
 
 
 def test_stack_export_holds_no_secret_in_plain_text(engine_stack):
@@ -133,7 +133,7 @@ def test_destroy_removes_everything(engine_stack, pipeline):
     destroyed = engine_stack.destroy()
     assert destroyed.all_ops() == {"delete"}
     assert pipeline.connect.connectors == {}
-    assert pipeline.ksqldb.sources == {} and pipeline.ksqldb.queries == {}
+    assert pipeline.ksqldb.user_sources == {} and pipeline.ksqldb.queries == {}
     assert not pipeline.template_exists()
     assert pipeline.grafana.datasources == {} and pipeline.grafana.dashboards == {}
     assert pipeline.grafana.folders == {}

@@ -228,7 +228,7 @@ def test_fake_add_and_remove_objects(fake):
 def test_fake_partitions_change_fails_at_preview_and_up_with_zero_drops(fake):
     stack, _ = deployed(fake)
     for attempt in (stack.preview, stack.up):
-        with pytest.raises(KsqlObjectError) as err:
+        with pytest.raises(CheckFailed) as err:  # refused by the check of the changed statement: no traceback
             attempt(program(fake, variables={"partitions": "6"}))
         message = str(err.value)
         # CLICKS and USERS both change and are independent: either may be diffed first
@@ -244,7 +244,7 @@ def test_fake_partitions_change_fails_at_preview_and_up_with_zero_drops(fake):
 def test_fake_a_bad_replacement_is_refused_before_anything_is_dropped(fake):
     stack, _ = deployed(fake)
     broken = dict(FILES, **{"02_derived.sql": DERIVED.replace("C.USERID, C.BYTES", "C.USERID, C.NOPE")})
-    with pytest.raises(KsqlObjectError) as err:
+    with pytest.raises(CheckFailed) as err:
         stack.up(program(fake, broken))
     assert "02_derived.sql: statement 1 ('CREATE STREAM ENRICHED" in str(err.value)
     assert "SELECT column 'NOPE' cannot be resolved" in str(err.value)
@@ -257,7 +257,7 @@ def test_fake_an_undeclared_reader_stops_the_replacement_before_any_drop(fake):
         client.execute("CREATE STREAM HANDMADE AS SELECT * FROM ENRICHED EMIT CHANGES;")
     fake.reset_calls()
     changed = dict(FILES, **{"02_derived.sql": DERIVED.replace("C.BYTES, U.NAME", "C.BYTES, C.STATUS, U.NAME")})
-    with pytest.raises(KsqlObjectError) as err:
+    with pytest.raises(CheckFailed) as err:
         stack.up(program(fake, changed))
     assert "Cannot drop ENRICHED" in str(err.value) and "HANDMADE" in str(err.value)
     assert fake.mutations == []
@@ -542,19 +542,37 @@ def test_fake_first_release_state_moves_to_one_resource_per_object_retiring_what
         fake, messages):
     files = load_sql_dir(PROJECT_KSQL)
     Deployment().up(declare(files, PROJECT_VARIABLES, url=fake.url))  # what the old resource had created
-    with KsqlClient(Endpoint(fake.url)) as client:  # an object the first release declared and today's SQL does not
-        client.execute("CREATE STREAM SITE_CLICKSTREAM AS SELECT * FROM CLICKSTREAM EMIT CHANGES;")
+    with KsqlClient(Endpoint(fake.url)) as client:  # as the first release had them: an object today's SQL does
+        client.execute("CREATE STREAM SITE_CLICKSTREAM AS SELECT * FROM CLICKSTREAM EMIT CHANGES; "  # not declare,
+                       "DROP TABLE BANDWIDTH_PER_MIN DELETE TOPIC; "  # and a declared one that reads it
+                       "CREATE TABLE BANDWIDTH_PER_MIN AS SELECT USERID, COUNT(*) AS HITS FROM SITE_CLICKSTREAM "
+                       "GROUP BY USERID EMIT CHANGES;")
     fake.reset_calls()
     old_state = {"ksqldb_url": fake.url, "objects": sorted(fake.user_sources), "statements": {}}
     legacy = dill_round_trip(KsqlStatementsProvider())
     assert legacy.read("ksql-0", old_state).outs == old_state
     news = {"ksqldb_url": fake.url, "statements": [{"file": s.file, "index": s.index, "statement": s.text}
                                                    for s in parse_sources(files, PROJECT_VARIABLES)]}
-    assert legacy.diff("ksql-0", old_state, news).changes is True  # the preview warns, changing nothing
-    assert fake.mutations == [] and any("SITE_CLICKSTREAM no longer declared" in m for m in messages)
+    assert legacy.diff("ksql-0", old_state, news).changes is True  # the preview proves and warns, changing nothing
+    assert fake.mutations == [] and set(fake.topics) >= {"SITE_CLICKSTREAM", "BANDWIDTH_PER_MIN"}
+    (said,) = [m for m in messages if m.startswith("warning: ksqlDB: the move from the first release")]
+    assert "drops SITE_CLICKSTREAM (no longer declared" in said and "drops BANDWIDTH_PER_MIN (running" in said
     outs = legacy.update("ksql-0", old_state, news).outs
-    assert ddl(fake) == ["DROP SITE_CLICKSTREAM"] and "DELETE TOPIC" in fake.mutations[0]
+    assert ddl(fake) == ["DROP BANDWIDTH_PER_MIN", "DROP SITE_CLICKSTREAM"]
+    assert all("DELETE TOPIC" in statement for statement in fake.mutations)
     assert "objects" not in outs and legacy.diff("ksql-0", outs, news).changes is False
+    stack = Deployment()  # the per-object resources, created after the directory: BANDWIDTH_PER_MIN anew
+    stack.up(declare(files, PROJECT_VARIABLES, url=fake.url))
+    assert "SITE_CLICKSTREAM" not in fake.user_sources
+    assert not any(s.deployed.outs.get("live_differences") for s in objects_of(stack.state).values())
+
+
+def test_fake_a_stack_destroyed_before_it_moved_drops_what_the_first_release_managed(fake):
+    Deployment().up(program(fake))
+    fake.reset_calls()
+    old_state = {"ksqldb_url": fake.url, "objects": sorted(fake.user_sources), "statements": {}}
+    KsqlStatementsProvider().delete("ksql-0", old_state)
+    assert fake.user_sources == {} and ddl(fake)[-2:] in (["DROP USERS", "DROP CLICKS"], ["DROP CLICKS", "DROP USERS"])
 
 
 def test_fake_retiring_an_object_that_a_hand_made_stream_reads_is_refused_naming_it(fake):
@@ -563,7 +581,7 @@ def test_fake_retiring_an_object_that_a_hand_made_stream_reads_is_refused_naming
                                      "CREATE STREAM HANDMADE AS SELECT * FROM OLD EMIT CHANGES;")
     fake.reset_calls()
     old_state = {"ksqldb_url": fake.url, "objects": ["CLICKS", "USERS", "OLD"], "statements": {}}
-    with pytest.raises(RetireError, match="cannot drop OLD.*HANDMADE read from it"):
+    with pytest.raises(RetireError, match="cannot drop .*OLD.*HANDMADE reads from it"):
         KsqlDirectoryProvider().update("ksql-0", old_state, {"ksqldb_url": fake.url, "statements": [
             {"file": "01_sources.sql", "index": 1, "statement": SOURCE_TEXT.split(";")[0] + ";"}]})
     assert fake.mutations == []

@@ -23,7 +23,7 @@ from providers.ksqldb.provider import KsqlObjectProvider
 from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb
 from tests.provider.ksql_stack import declare
-from tests.provider.pulumi_engine import Deployment
+from tests.provider.pulumi_engine import CheckFailed, Deployment
 
 pytestmark = pytest.mark.fake
 
@@ -77,7 +77,7 @@ def test_the_preview_of_every_change_kind_touches_nothing(fake, kind):
     changed_files, changed_variables = changes(FILES, VARIABLES)[kind]
     try:
         stack.preview(declare(changed_files, changed_variables, url=fake.url))
-    except KsqlObjectError:
+    except CheckFailed:
         assert "partition" in kind  # the one change ksqlDB refuses
     assert fake.mutations == [] and snapshot(fake) == before
     assert_nothing_could_change(fake)
@@ -89,7 +89,7 @@ def test_a_refused_partition_change_leaves_all_17_topics_at_preview_and_at_up(fa
     assert len({source.topic for source in fake.user_sources.values()} & set(fake.topics)) == 17
     refused = declare(FILES, {**VARIABLES, "partitions": "6"}, url=fake.url)
     for attempt in (stack.preview, stack.up):
-        with pytest.raises(KsqlObjectError, match="refused this statement in a dry run"):
+        with pytest.raises(CheckFailed, match="refused this statement in a dry run"):
             attempt(refused)
     assert fake.mutations == [] and snapshot(fake) == before
     assert_nothing_could_change(fake)
@@ -103,10 +103,9 @@ def test_a_refusal_names_the_statement_it_is_about_whichever_object_is_proven(fa
                                         ("clickstream", "statement 1", "'clickstream'"),
                                         ("web-users", "statement 3", "clickstream_users")):
         stored = stack.state[f"ksql-{name}"]
-        news = provider.check(stored.deployed.inputs, refused[f"ksql-{name}"].inputs).inputs
-        with pytest.raises(KsqlObjectError) as err:
-            provider.diff(stored.deployed.id, stored.deployed.outs, news)
-        assert str(err.value).startswith(f"01_sources.sql: {file_statement} ") and topic in str(err.value)
+        (failure,) = provider.check(stored.deployed.inputs, refused[f"ksql-{name}"].inputs).failures
+        assert failure.property == "statement"
+        assert failure.reason.startswith(f"01_sources.sql: {file_statement} ") and topic in failure.reason
 
 
 def test_a_derived_object_whose_partitions_change_is_proven_on_a_topic_of_its_own_and_rebuilt(fake):
