@@ -49,6 +49,12 @@ class Statement:
     def where(self) -> str:
         return describe_location(self.file, self.index, self.text)
 
+    @property
+    def revision(self) -> str:
+        """A digest of the normalised statement: what its readers take as ``upstream``, so that when it
+        changes their inputs change with it and the preview names it as their reason."""
+        return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+
 
 def describe_location(file: str, index: int, text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""

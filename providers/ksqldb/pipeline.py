@@ -43,6 +43,7 @@ class KsqlPipeline(pulumi.ComponentResource):
         statements = parse_sources(sources, variables or {})
         connection: dict[str, Any] = dict(ksqldb_url=ksqldb_url, username=username, password=password,
                                           ready_timeout=ready_timeout)
+        by_name = {s.name: s for s in statements}
         entries = {s.name: {"file": s.file, "index": s.index, "statement": s.text} for s in statements}
         self.directory = KsqlDirectory(
             name, statements=list(entries.values()), **connection,
@@ -54,9 +55,15 @@ class KsqlPipeline(pulumi.ComponentResource):
             self.resources[statement.name] = RESOURCE_BY_KIND[statement.kind](
                 child_name(name, statement), object_name=statement.name, kind=statement.kind,
                 statement=statement.text, file=statement.file, index=statement.index,
-                upstream={dep: resource.object_name for dep, resource in upstream.items()},
+                upstream={dep: _revision(resource, by_name[dep]) for dep, resource in upstream.items()},
                 related=[entries[s.name] for s in related(statements, statement.name)],
                 streams_properties=streams_properties, **connection,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*external, self.directory, *upstream.values()]))
         self.objects = [s.name for s in statements]
         self.register_outputs({"objects": self.objects})
+
+
+def _revision(resource: DeclaredResource, statement: Statement) -> pulumi.Output[str]:
+    """``statement``'s revision, as an output of its resource: a dependency of the reader (replacing the
+    resource replaces its readers), known at preview (the reason the preview shows for them)."""
+    return resource.object_name.apply(lambda _: statement.revision)

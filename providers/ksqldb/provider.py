@@ -71,7 +71,9 @@ CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
     Field("kind", IDENTITY, doc="STREAM, TABLE or INSERT"),
     Field("statement", PROVIDER, required=True,
           doc="in place (CREATE OR REPLACE) when ksqlDB allows that change, else replace; proven by a dry run"),
-    Field("upstream", PROVIDER, doc="names of the objects it reads; a replaced one (not known yet) replaces it"),
+    Field("upstream", PROVIDER, doc="the objects it reads (name -> a digest of their statement, taken from their "
+                                    "resources); a replaced one (not known yet) replaces it, and a changed one is "
+                                    "the reason the preview shows"),
     Field("streams_properties", PROVIDER, doc="sent with the statements that run; a change alone sends nothing"),
     Field("file", PROVIDER, doc="where the statement is, for messages only"),
     Field("index", PROVIDER, doc="the statement's place in its file, for messages only"),
