@@ -1,8 +1,10 @@
 """The move from a real first-release stack, through the REAL engine: the first release's program (commit
 63c4354, one ``KsqlStatements`` resource for all of ``ksql/``) deploys the application layer, then today's
-program takes the same stack over. With the first release's own SQL the move changes no ksqlDB object
-(0 statements), the next ``up`` is a no-op with 0 requests, and ``destroy`` removes everything. (With
-today's SQL, see tests/engine/test_engine_fixes.py.)"""
+program takes the same stack over. With the first release's own SQL the move rebuilds only what runs
+differently from what today's program declares — HIGH_BANDWIDTH_SESSIONS, whose threshold today's
+program derives from the configured rates (the first release took a fixed 500000) — and announces it in
+the preview; every other object is adopted as it runs, the next ``up`` is a no-op with 0 requests, and
+``destroy`` removes everything. (With today's SQL, see tests/engine/test_engine_fixes.py.)"""
 from __future__ import annotations
 
 import pytest
@@ -22,13 +24,17 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
     fresh_pipeline.reset_calls()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(analytics, "KSQL_DIR", release / "ksql")
-        preview = stack.preview()
+        preview = stack.preview(diff=False)  # resource lines and messages
         # the pipeline component is created; the one resource is taken over (an alias) by its KsqlDirectory
         assert preview.changed()["clickstream-ksql"] == {"create", "update"}, preview.changed()["clickstream-ksql"]
         assert "delete" not in preview.all_ops()
         assert not preview.all_ops() & {"replace", "create-replacement", "delete-replaced"}
+        announced = [line for line in preview.output.splitlines() if "move from the first release" in line]
+        assert announced and "drops HIGH_BANDWIDTH_SESSIONS (running the first release's" in announced[0]
         moved = stack.up()
-        assert fresh_pipeline.ksqldb.mutations == [], "every object is adopted as it runs"
+        assert [m.split()[0] + " " + m.split()[1] for m in fresh_pipeline.ksqldb.mutations] == [
+            "DROP TABLE", "CREATE TABLE"], "only the announced object is rebuilt; every other one is adopted"
+        assert all("HIGH_BANDWIDTH_SESSIONS" in m for m in fresh_pipeline.ksqldb.mutations)
         assert set(fresh_pipeline.ksqldb.user_sources) == set(first)
         assert moved.summary == preview.summary
 
