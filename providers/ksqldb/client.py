@@ -13,6 +13,7 @@ from providers.http import ApiError, Endpoint, ServiceClient, maybe_sent, retryi
 from providers.ksqldb.landed import Effect, effect_of
 
 KSQL_MEDIA_TYPE = "application/vnd.ksql.v1+json"
+MISSING_SOURCE = "Could not find STREAM/TABLE"  # DESCRIBE of a source that does not exist (recorded 8.2.1 answer)
 NOT_READY_STATUS = 503  # error codes 50301 (command queue catching up), 50302 (not ready), 50303
 
 
@@ -139,7 +140,7 @@ class KsqlClient(ServiceClient):
         raise KsqlError(f"dry run: ksqlDB accepted DROP STREAM {marker}, which names no stream; "
                         f"the statements before it may have run: {' '.join(statements)}")
 
-    def catalog(self, names: Iterable[str] | None = None
+    def catalog(self, names: Iterable[str] | None = None, *, expected: bool = False
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         """Streams and tables as ``DESCRIBE ... EXTENDED`` reports them, persistent queries, and the name of
         every Kafka topic ksqlDB sees (``SHOW TOPICS``).
@@ -147,14 +148,22 @@ class KsqlClient(ServiceClient):
         Without ``names``: every stream, table and query (``SHOW QUERIES``), in one request. With ``names``:
         only those of them that exist (a listing of names, then one ``DESCRIBE`` each and the topics in a
         second request), and the queries that read or write them — so what one object reads does not grow
-        with the number of objects on the server.
+        with the number of objects on the server. ``expected``: the names most likely exist, so they are
+        described at once (one request), and listed only when ksqlDB says one of them is missing.
         """
         if names is None:
             return self._split(self.execute("SHOW STREAMS EXTENDED; SHOW TABLES EXTENDED; SHOW QUERIES; SHOW TOPICS;"))
+        names = list(dict.fromkeys(names))
+        if expected:
+            try:
+                return self.described(names)
+            except KsqlError as exc:
+                if MISSING_SOURCE not in exc.message:
+                    raise
         listing = self.execute("LIST STREAMS; LIST TABLES;")
         existing = {source["name"] for entity in listing
                     for source in entity.get("streams", []) + entity.get("tables", [])}
-        return self.described([name for name in dict.fromkeys(names) if name in existing])
+        return self.described([name for name in names if name in existing])
 
     def described(self, names: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         """Like :meth:`catalog` for ``names`` known to exist, in one request (``DESCRIBE`` of a stream or table

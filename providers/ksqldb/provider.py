@@ -87,6 +87,8 @@ CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
     Field("live_differences", OUTPUT, doc="how the live object differs from the declared one, or that its topic "
                                           "or query is gone (replaced by the next update)"),
     Field("adopted", OUTPUT, doc="the object existed before it was created here"),
+    Field("related_names", OUTPUT, doc="the names of its `related` objects (the statements stay in the inputs "
+                                       "only); its delete waits for those that read it"),
 ])
 SECRET_OUTPUTS = CONTRACT.secret_outputs
 _TOPIC_DELETING = "marked for deletion"  # Kafka still deletes the old sink topic: the statement is retried
@@ -112,14 +114,17 @@ def statements_of(props: Mapping[str, Any]) -> list[Statement]:
 
 
 def declared_names(props: Mapping[str, Any]) -> set[str]:
-    """Names of the declared objects a rebuild of this one touches (``pipeline``: a state written before
-    ``related`` existed, which held every statement of the directory)."""
+    """Names of the declared objects a rebuild of this one touches, from the outputs (``pipeline``: a state
+    written before ``related`` existed, which held every statement of the directory)."""
+    if props.get("related_names") is not None:
+        return set(props["related_names"])
     return {statement_of(e).name for e in props.get("related") or props.get("pipeline") or []}
 
 
-def _catalog(client: KsqlClient, statements: Iterable[Statement]) -> Catalog:
-    """What the server has of ``statements``' objects (and of what their queries write), nothing else."""
-    return Catalog(*client.catalog({s.target for s in statements}))
+def _catalog(client: KsqlClient, statements: Iterable[Statement], *, expected: bool = False) -> Catalog:
+    """What the server has of ``statements``' objects (and of what their queries write), nothing else;
+    ``expected``: they most likely exist (one request then)."""
+    return Catalog(*client.catalog({s.target for s in statements}, expected=expected))
 
 
 def _fail(statement: Statement, action: str, exc: KsqlError) -> KsqlObjectError:
@@ -153,12 +158,14 @@ def _read_back(client: KsqlClient, statement: Statement, props: Mapping[str, Any
     """The object as ksqlDB has it, in the shape of the outputs (None when it does not exist): its query's
     id and state, its topic, and how it differs from the declared one. Used by create, update (``written``:
     just written, so known to exist: one request) and read."""
-    catalog = Catalog(*client.described([statement.target])) if written else _catalog(client, [statement])
+    catalog = Catalog(*client.described([statement.target])) if written else \
+        _catalog(client, [statement], expected=True)
     if not catalog.exists(statement):
         return None
     query = catalog.query_of(statement) or {}
     source = catalog.sources.get(statement.target) or {}
-    return {**props, "sql": statement.sql, "query_id": query.get("id"),
+    kept = {key: value for key, value in props.items() if key not in ("related", "pipeline")}
+    return {**kept, "related_names": sorted(declared_names(props)), "sql": statement.sql, "query_id": query.get("id"),
             "query_state": catalog.query_state(statement), "topic": source.get("topic"),
             "live_differences": [] if statement.kind == "INSERT" else catalog.differences(statement)}
 
@@ -300,7 +307,7 @@ class KsqlObjectProvider(ResourceProvider):
         properties = news.get("streams_properties") or {}
         with KsqlClient(endpoint_of(news)) as client:
             client.wait_ready()
-            catalog = _catalog(client, [statement])
+            catalog = _catalog(client, [statement], expected=True)
             adopted = bool(olds.get("adopted"))
             if not catalog.exists(statement):
                 report(f"{statement.kind} {statement.name} is missing at {news['ksqldb_url']}: creating it")
@@ -322,7 +329,7 @@ class KsqlObjectProvider(ResourceProvider):
         statement = statement_of(props)
         with KsqlClient(endpoint_of(props)) as client:
             client.wait_ready()
-            catalog = _catalog(client, [statement])
+            catalog = _catalog(client, [statement], expected=True)
             if statement.kind == "INSERT":
                 if catalog.exists(statement):
                     self._run(client, statement, f"TERMINATE {insert_query_id(statement)};", {})
@@ -353,7 +360,7 @@ def _await_readers_dropped(client: KsqlClient, statement: Statement, catalog: Ca
     latest = [catalog]
 
     def readers_gone() -> bool:
-        latest[0] = _catalog(client, [statement])
+        latest[0] = _catalog(client, [statement], expected=True)
         return not latest[0].readers(statement.name)
 
     wait_until(readers_gone, timeout=client.within(), description=f"the readers of {statement.name} to be dropped",

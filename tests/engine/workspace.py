@@ -77,11 +77,14 @@ class Outcome:
 
 class EngineStack:
     """The stack ``dev`` of project ``clickstream`` in ``folder``, deploying the application layer against
-    ``endpoints`` (service -> URL). ``endpoints`` may be changed between operations."""
+    ``endpoints`` (service -> URL), or what ``declares`` declares. ``endpoints`` may be changed between
+    operations."""
 
-    def __init__(self, folder: pathlib.Path, endpoints: dict[str, str]):
+    def __init__(self, folder: pathlib.Path, endpoints: dict[str, str],
+                 declares: Callable[[], None] | None = None):
         self.folder = folder
         self.endpoints = dict(endpoints)
+        self.declares = declares  # another program than the application layer (e.g. benchmarks/scale.py)
         self.work_dir = folder / "work"
         self.work_dir.mkdir(parents=True, exist_ok=True)
         (folder / "state").mkdir(exist_ok=True)
@@ -109,7 +112,7 @@ class EngineStack:
         self.stack.set_config("clickstream:grafanaAdminPassword", auto.ConfigValue(GRAFANA_PASSWORD, secret=True))
 
     def _program(self) -> None:
-        program(self.endpoints)()
+        (self.declares or program(self.endpoints))()
 
     def _run(self, operation: Callable[..., object], **kwargs) -> Outcome:
         steps: list[Step] = []
