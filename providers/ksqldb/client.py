@@ -148,8 +148,9 @@ class KsqlClient(ServiceClient):
         Without ``names``: every stream, table and query (``SHOW QUERIES``), in one request. With ``names``:
         only those of them that exist (a listing of names, then one ``DESCRIBE`` each and the topics in a
         second request), and the queries that read or write them — so what one object reads does not grow
-        with the number of objects on the server. ``expected``: the names most likely exist, so they are
-        described at once (one request), and listed only when ksqlDB says one of them is missing.
+        with the number of objects on the server (another deployment step may drop one of them between the
+        two: then they are listed again). ``expected``: the names most likely exist, so they are described
+        at once (one request), and listed only when ksqlDB says one of them is missing.
         """
         if names is None:
             return self._split(self.execute("SHOW STREAMS EXTENDED; SHOW TABLES EXTENDED; SHOW QUERIES; SHOW TOPICS;"))
@@ -160,10 +161,16 @@ class KsqlClient(ServiceClient):
             except KsqlError as exc:
                 if MISSING_SOURCE not in exc.message:
                     raise
-        listing = self.execute("LIST STREAMS; LIST TABLES;")
-        existing = {source["name"] for entity in listing
-                    for source in entity.get("streams", []) + entity.get("tables", [])}
-        return self.described([name for name in names if name in existing])
+        for _ in range(len(names) + 1):  # each refusal is one that was dropped meanwhile: list them again
+            listing = self.execute("LIST STREAMS; LIST TABLES;")
+            existing = {source["name"] for entity in listing
+                        for source in entity.get("streams", []) + entity.get("tables", [])}
+            try:
+                return self.described([name for name in names if name in existing])
+            except KsqlError as exc:
+                if MISSING_SOURCE not in exc.message:
+                    raise
+        raise KsqlError(f"the streams and tables {', '.join(names)} kept being dropped while they were read")
 
     def described(self, names: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         """Like :meth:`catalog` for ``names`` known to exist, in one request (``DESCRIBE`` of a stream or table

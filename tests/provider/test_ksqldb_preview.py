@@ -221,3 +221,16 @@ def test_the_statement_check_of_a_preview_offline_waits_seconds_and_says_so(unan
     news = {"ksqldb_url": unanswered_url, "statements": entries(FILES), "ready_timeout": 0.5}
     assert KsqlDirectoryProvider().check({}, news).failures == []
     assert any("not checking the SQL files against ksqlDB now" in m and unanswered_url in m for m in messages)
+
+
+def test_a_catalog_read_survives_an_object_dropped_by_a_parallel_step_between_listing_and_describing(fake):
+    """The engine runs steps in parallel: another object's replacement may drop a stream this read has just
+    listed. ksqlDB then refuses the DESCRIBE; the read lists again instead of failing the deployment."""
+    deployed(fake)
+    fake.fail_next_statement("DESCRIBE USER_CLICKSTREAM", "Could not find STREAM/TABLE 'USER_CLICKSTREAM' in the "
+                                                          "Metastore", kind="statement")
+    with KsqlClient(Endpoint(fake.url)) as client:
+        descriptions, _, _ = client.catalog(["USER_CLICKSTREAM", "CLICKSTREAM"])
+    assert sorted(d["name"] for d in descriptions) == ["CLICKSTREAM", "USER_CLICKSTREAM"]
+    assert [c.body["ksql"].split(";")[0] for c in fake.calls_to("POST", "/ksql")] == [
+        "LIST STREAMS", "DESCRIBE USER_CLICKSTREAM EXTENDED", "LIST STREAMS", "DESCRIBE USER_CLICKSTREAM EXTENDED"]
