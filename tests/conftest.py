@@ -3,6 +3,7 @@ import pathlib
 import socket
 import sys
 
+import pulumi
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -30,3 +31,12 @@ def unanswered_url():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """What the providers told the user through ``pulumi.log`` (warnings prefixed ``warning: ``)."""
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "info", lambda msg, *a, **k: said.append(msg))
+    monkeypatch.setattr(pulumi.log, "warn", lambda msg, *a, **k: said.append("warning: " + msg))
+    return said

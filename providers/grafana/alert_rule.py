@@ -22,8 +22,7 @@ from pulumi.dynamic import CheckFailure
 from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
 from providers.declare import declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, connection_failures, declared_part
-from providers.grafana.dashboards import check_uid
+from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, uid_failures
 from providers.http import BadRequest
 from providers.inputs import is_unknown
 
@@ -76,9 +75,7 @@ class AlertRuleProvider(GrafanaProvider):
     id_output = "uid"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = connection_failures(news)
-        if not is_unknown(news.get("uid")) and (reason := check_uid(news.get("uid"))):
-            failures.append(CheckFailure("uid", reason))
+        failures = uid_failures(news)
         if not is_unknown(news.get("rule")):
             failures += [CheckFailure("rule", reason) for reason in rule_problems(news.get("rule"))]
         return failures

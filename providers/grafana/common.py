@@ -14,6 +14,7 @@ from pulumi.dynamic import CheckFailure
 
 from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
+from providers.grafana.dashboards import check_uid
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
@@ -39,6 +40,15 @@ def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     if is_unknown(url) or (isinstance(url, str) and url.startswith(("http://", "https://"))):
         return []
     return [CheckFailure("grafana_url", "grafana_url must be an http(s) URL of Grafana")]
+
+
+def uid_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
+    """:func:`connection_failures` and the problems of the ``uid`` input, for the kinds addressed by uid."""
+    failures = connection_failures(news)
+    uid = news.get("uid")
+    if not is_unknown(uid) and (reason := check_uid(uid)):
+        failures.append(CheckFailure("uid", reason))
+    return failures
 
 
 

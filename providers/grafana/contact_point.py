@@ -33,8 +33,7 @@ from providers.contract import (
 )
 from providers.declare import declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, connection_failures, declared_part
-from providers.grafana.dashboards import check_uid
+from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, uid_failures
 from providers.http import BadRequest
 from providers.inputs import is_unknown
 
@@ -69,9 +68,7 @@ class ContactPointProvider(GrafanaProvider):
     id_output = "uid"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = connection_failures(news)
-        if not is_unknown(news.get("uid")) and (reason := check_uid(news.get("uid"))):
-            failures.append(CheckFailure("uid", reason))
+        failures = uid_failures(news)
         for key in ("name", "type"):
             value = news.get(key)
             if not is_unknown(value) and (not isinstance(value, str) or not value.strip()):

@@ -20,8 +20,7 @@ from providers.contract import (
 )
 from providers.declare import declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
-from providers.grafana.dashboards import check_uid
+from providers.grafana.common import CONNECTION, GrafanaProvider, uid_failures
 from providers.http import ApiError, Conflict, Forbidden, ServiceTimeout, Unauthorized, wait_until
 from providers.inputs import is_unknown
 
@@ -58,10 +57,8 @@ class DatasourceProvider(GrafanaProvider):
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         """Reasons the inputs are not a usable datasource (no network)."""
-        failures = connection_failures(news)
-        uid, source = news.get("uid"), news.get("datasource")
-        if not is_unknown(uid) and (reason := check_uid(uid)):
-            failures.append(CheckFailure("uid", reason))
+        failures = uid_failures(news)
+        source = news.get("datasource")
         if isinstance(source, Mapping):
             failures += [CheckFailure("datasource", reason) for reason in datasource_problems(source)]
         elif not is_unknown(source):

@@ -12,8 +12,7 @@ from pulumi.dynamic import CheckFailure
 from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
 from providers.declare import declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
-from providers.grafana.dashboards import check_uid
+from providers.grafana.common import CONNECTION, GrafanaProvider, uid_failures
 from providers.http import Conflict
 from providers.inputs import is_unknown
 
@@ -33,9 +32,7 @@ class FolderProvider(GrafanaProvider):
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         """Reasons the inputs are not a usable folder (no network)."""
-        failures = connection_failures(news)
-        if not is_unknown(news.get("uid")) and (reason := check_uid(news.get("uid"))):
-            failures.append(CheckFailure("uid", reason))
+        failures = uid_failures(news)
         title = news.get("title")
         if not is_unknown(title) and (not isinstance(title, str) or not title.strip()):
             failures.append(CheckFailure("title", "title must be a non-empty string"))

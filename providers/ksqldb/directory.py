@@ -90,15 +90,11 @@ class KsqlDirectoryProvider(ResourceProvider):
             return CONTRACT.diff(olds, news)  # an address or credential change: recorded, nothing sent
         if not is_unknown(news.get("ksqldb_url")) and not is_unknown(news.get("statements")):
             with KsqlClient(endpoint_of(news)) as client:
-                try:
-                    client.probe()
-                except ServiceUnreachable as exc:
-                    pulumi.log.warn(f"ksqlDB: cannot tell now what the move from the first release drops ({exc}); "
+                if (down := _unreachable(client)) is not None:
+                    pulumi.log.warn(f"ksqlDB: cannot tell now what the move from the first release drops ({down}); "
                                     f"`pulumi up` says it before it drops anything")
-                else:
-                    move = _move(client, olds, news)
-                    if move.drops:
-                        pulumi.log.warn(f"ksqlDB: {move.announcement()}")
+                elif (move := _move(client, olds, news)).drops:
+                    pulumi.log.warn(f"ksqlDB: {move.announcement()}")
         return DiffResult(changes=True)  # the first release's state is rewritten in this shape
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -125,6 +121,15 @@ class KsqlDirectoryProvider(ResourceProvider):
             with KsqlClient(endpoint_of(props)) as client:
                 client.wait_ready()
                 _drop(client, _to_drop(Catalog(*client.catalog()), owned, set(owned)))
+
+
+def _unreachable(client: KsqlClient) -> ServiceUnreachable | None:
+    """Why ksqlDB does not answer within ``probe_timeout`` (a preview goes on without it), or None."""
+    try:
+        client.probe()
+    except ServiceUnreachable as exc:
+        return exc
+    return None
 
 
 def _outs(news: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,10 +220,8 @@ def _refused_creations(props: Mapping[str, Any], statements: list[Statement]) ->
     change nothing: the creation of every object that does not run yet, in order; a refused one is left
     out with everything that reads it, and the rest is checked again."""
     with KsqlClient(endpoint_of(props)) as client:
-        try:
-            client.probe()
-        except ServiceUnreachable as exc:
-            pulumi.log.info(f"ksqlDB: not checking the SQL files against ksqlDB now ({exc}); each statement is "
+        if (down := _unreachable(client)) is not None:
+            pulumi.log.info(f"ksqlDB: not checking the SQL files against ksqlDB now ({down}); each statement is "
                             f"checked when it runs")
             return []
         catalog = Catalog(*client.catalog())

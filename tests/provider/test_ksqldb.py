@@ -13,7 +13,6 @@ import pathlib
 import re
 from typing import Any, Mapping
 
-import pulumi
 import pytest
 
 from clickstream.analytics import ksql_variables
@@ -62,14 +61,6 @@ def fake():
         yield server
         assert server.calls_to("POST", "/ksql/terminate") == [], "POST /ksql/terminate must never be called"
 
-
-@pytest.fixture
-def messages(monkeypatch):
-    """What the providers told the user through pulumi.log."""
-    said: list[str] = []
-    monkeypatch.setattr(pulumi.log, "info", lambda msg, *a, **k: said.append(msg))
-    monkeypatch.setattr(pulumi.log, "warn", lambda msg, *a, **k: said.append("warning: " + msg))
-    return said
 
 
 def program(fake, files=None, variables=None, **options):

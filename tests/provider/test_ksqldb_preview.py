@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 
-import pulumi
 import pytest
 
 from benchmarks.ksql_changes import changes
@@ -37,13 +36,6 @@ def fake():
     with FakeKsqlDb() as server:
         yield server
 
-
-@pytest.fixture
-def messages(monkeypatch):
-    said: list[str] = []
-    monkeypatch.setattr(pulumi.log, "info", lambda msg, *a, **k: said.append(msg))
-    monkeypatch.setattr(pulumi.log, "warn", lambda msg, *a, **k: said.append("warning: " + msg))
-    return said
 
 
 def deployed(fake) -> Deployment:
