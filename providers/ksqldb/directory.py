@@ -133,8 +133,9 @@ def _unreachable(client: KsqlClient) -> ServiceUnreachable | None:
 
 
 def _outs(news: Mapping[str, Any]) -> dict[str, Any]:
-    """The outputs: the inputs, without the first release's list of objects (which is dropped or owned now)."""
-    return {key: value for key, value in news.items() if key != "objects"}
+    """The outputs: the inputs without the statements (kept once, in the inputs, where ``check`` reads them)
+    and without the first release's list of objects (which is dropped or owned now)."""
+    return {key: value for key, value in news.items() if key not in ("objects", "statements")}
 
 
 def _to_drop(catalog: Catalog, names: list[str], declared_names: set[str]) -> list[str]:
