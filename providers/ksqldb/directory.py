@@ -1,18 +1,20 @@
 """``KsqlDirectory``: the statements a SQL directory declares, stored once, one resource per ``KsqlPipeline``.
 
 When the declared objects change (first of all when the stack is new), its ``check`` has ksqlDB check the
-creation of every declared object that does not run yet, in a dry run that changes nothing
-(:func:`providers.ksqldb.plan.first_refused`), and reports **every** statement ksqlDB refuses, with its file
-and statement number, at preview — before anything is created. Offline (ksqlDB not answering within a few
-seconds) that check is left to the statements themselves, and says so.
+creation of every declared object that does not run yet, in dry runs that change nothing
+(:func:`providers.ksqldb.plan.refusal` finds each refused statement), and reports **every** statement
+ksqlDB refuses, with its file and statement number, at preview — before anything is created. When ksqlDB
+does not answer within ``probe_timeout`` that check is left to the statements themselves, and says so.
 
 It takes over the state of the first release's single ``KsqlStatements`` resource (same URN, through an
-alias), so a stack deployed with it moves to one resource per object without leaving anything behind: the
-objects the old resource managed that the SQL files no longer declare are **retired** — dropped by ``up``
-(readers first, derived objects with their topics), announced as a warning by the preview, before any
-per-object resource runs (they all depend on this one). Everything still declared is adopted by its own
-per-object resource (0 DROP, 0 CREATE). A stack that never had the old resource never retires anything:
-removing a statement from the files deletes its own resource.
+alias), so a stack deployed with it moves to one resource per object without leaving anything behind. The
+move drops, readers first (derived objects with their topics), the objects the old resource managed that
+no file declares any more, and the declared ones that still run the first release's query or read such an
+object: the preview announces them and a dry run proves the drops and the creations, and ``up`` drops them
+before any per-object resource runs (they all depend on this one), which then create them from today's
+statements. Everything else is adopted by its own per-object resource (0 DROP, 0 CREATE). A stack that
+never had the old resource never drops anything here: removing a statement from the files deletes its own
+resource.
 """
 from __future__ import annotations
 
