@@ -22,8 +22,7 @@ from pulumi.dynamic import CheckFailure
 from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
 from providers.declare import declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, uid_failures
-from providers.http import BadRequest
+from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, provision, uid_failures
 from providers.inputs import is_unknown
 
 PATH = "/api/v1/provisioning/alert-rules"
@@ -88,15 +87,7 @@ class AlertRuleProvider(GrafanaProvider):
             grafana.wait_ready()
             exists = grafana.get_or_none(f"{PATH}/{uid}") is not None
             adopted = adoption(olds, lambda: exists, f"alert rule {uid!r}", where)
-            if exists:
-                grafana.send("PUT", f"{PATH}/{uid}", body)
-            else:
-                try:
-                    grafana.send("POST", PATH, body)
-                except BadRequest:  # a repeated POST of a rule that was created: Grafana refuses the uid
-                    if grafana.get_or_none(f"{PATH}/{uid}") is None:
-                        raise
-                    grafana.send("PUT", f"{PATH}/{uid}", body)
+            provision(grafana, PATH, uid, body, exists, lambda: grafana.get_or_none(f"{PATH}/{uid}"))
             outs = self.read_back(grafana, uid, {**props, "adopted": adopted})
         return read_back_of_write(outs, f"alert rule {uid!r}", where)
 

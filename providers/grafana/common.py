@@ -15,7 +15,7 @@ from pulumi.dynamic import CheckFailure
 from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
 from providers.grafana.dashboards import check_uid
-from providers.http import Endpoint
+from providers.http import BadRequest, Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
 # ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
@@ -40,6 +40,22 @@ def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     if is_unknown(url) or (isinstance(url, str) and url.startswith(("http://", "https://"))):
         return []
     return [CheckFailure("grafana_url", "grafana_url must be an http(s) URL of Grafana")]
+
+
+def provision(grafana: GrafanaClient, path: str, uid: str, body: Any, exists: bool,
+              find: Callable[[], Any]) -> None:
+    """Write an object of a provisioning API by uid: PUT ``<path>/<uid>`` when it ``exists``, else POST
+    ``path``. A POST refused with 400 for an object ``find()`` then sees (an earlier attempt created it,
+    its answer lost) becomes the PUT."""
+    if exists:
+        grafana.send("PUT", f"{path}/{uid}", body)
+        return
+    try:
+        grafana.send("POST", path, body)
+    except BadRequest:
+        if find() is None:
+            raise
+        grafana.send("PUT", f"{path}/{uid}", body)
 
 
 def uid_failures(news: Mapping[str, Any]) -> list[CheckFailure]:

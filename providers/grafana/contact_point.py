@@ -33,8 +33,7 @@ from providers.contract import (
 )
 from providers.declare import declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, uid_failures
-from providers.http import BadRequest
+from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, provision, uid_failures
 from providers.inputs import is_unknown
 
 PATH = "/api/v1/provisioning/contact-points"
@@ -97,15 +96,7 @@ class ContactPointProvider(GrafanaProvider):
             grafana.wait_ready()
             exists = _find(grafana, uid) is not None
             adopted = adoption(olds, lambda: exists, f"contact point {uid!r}", where)
-            if exists:
-                grafana.send("PUT", f"{PATH}/{uid}", body)
-            else:
-                try:
-                    grafana.send("POST", PATH, body)
-                except BadRequest:  # a repeated POST of a contact point that was created
-                    if _find(grafana, uid) is None:
-                        raise
-                    grafana.send("PUT", f"{PATH}/{uid}", body)
+            provision(grafana, PATH, uid, body, exists, lambda: _find(grafana, uid))
             declared = {k: v for k, v in props.items() if k != "secure_settings"}
             declared.update(adopted=adopted, secret_salt=salt, secure_keys=sorted(secure),
                             secure_settings_hash=secret_hash(secure, salt))

@@ -39,7 +39,6 @@ from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
 from providers.ksqldb.parser import Statement, dependents, statement_of
 from providers.ksqldb.plan import (
-    CREATING_QUERY_PREFIXES,
     Catalog,
     Rebuild,
     drop_sql,
@@ -213,9 +212,8 @@ def _drop(client: KsqlClient, names: list[str]) -> None:
     for name in readers_first(catalog, [name for name in names if name in catalog.sources]):
         for query_id in catalog.inserts_touching(name):
             _run(client, f"TERMINATE {query_id};")
-        source = catalog.sources[name]
-        derived = any(q["id"].startswith(CREATING_QUERY_PREFIXES) for q in source.get("writeQueries") or [])
-        _run(client, drop_sql(source.get("type", "STREAM").upper(), name, delete_topic=derived))
+        kind = catalog.sources[name].get("type", "STREAM").upper()
+        _run(client, drop_sql(kind, name, delete_topic=catalog.derived(name)))
 
 
 def _refused_creations(props: Mapping[str, Any], statements: list[Statement]) -> list[str]:

@@ -76,6 +76,11 @@ class Catalog:
         creating = [q for q in writers if q["id"].startswith(CREATING_QUERY_PREFIXES)]
         return self.queries.get(creating[0]["id"], creating[0]) if creating else None
 
+    def derived(self, name: str) -> bool:
+        """Whether a CREATE ... AS SELECT query writes ``name`` (its topic belongs to ksqlDB)."""
+        writers = (self.sources.get(name) or {}).get("writeQueries") or []
+        return any(q["id"].startswith(CREATING_QUERY_PREFIXES) for q in writers)
+
     def query_state(self, statement: Statement) -> str | None:
         """RUNNING, PAUSED, ERROR or UNRESPONSIVE (``state`` is only ever RUNNING or ERROR; a paused or
         unreachable query shows in ``statusCount``), or None when there is no query."""
@@ -175,9 +180,7 @@ def proof(statements: list[Statement], catalog: Catalog, roots: Iterable[str], m
     for name in readers_first(catalog, dropped):
         add(drop_sql(catalog.sources[name].get("type", "STREAM").upper(), name, delete_topic=False),
             origin.get(name, first))
-    recreated_topics = {catalog.sources[n].get("topic") for n in dropped
-                        if any(q["id"].startswith(CREATING_QUERY_PREFIXES)
-                               for q in catalog.sources[n].get("writeQueries") or [])}
+    recreated_topics = {catalog.sources[n].get("topic") for n in dropped if catalog.derived(n)}
     for statement in statements:
         if statement.name in names or not catalog.exists(statement):
             text = executable(statement)
