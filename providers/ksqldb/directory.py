@@ -163,7 +163,8 @@ def _to_drop(catalog: Catalog, names: list[str], declared_names: set[str]) -> li
 class Move:
     """What the move from the first release drops: ``retired`` (no longer declared) and ``rebuilt``
     (declared, but running what the first release declared, or reading a retired object, and everything
-    downstream of them: created again by their own resources), ``drops`` all of them readers first."""
+    downstream of them: created again by their own resources); ``drops`` all of them (:func:`_drop` orders
+    them readers first against the catalog as it is when it drops)."""
 
     retired: list[str]
     rebuilt: list[str]
@@ -202,7 +203,7 @@ def _move(client: KsqlClient, olds: Mapping[str, Any], news: Mapping[str, Any]) 
         raise RetireError(f"{culprit.where}: ksqlDB refused the move from the first release in a dry run, so "
                           f"nothing was changed. ksqlDB error {answer.error_code}: {answer.message}") from None
     rebuilt = [name for name in plan.names if name in catalog.sources]
-    return Move(live_retired, rebuilt, readers_first(catalog, [*rebuilt, *live_retired]))
+    return Move(live_retired, rebuilt, [*rebuilt, *live_retired])
 
 
 def _drop(client: KsqlClient, names: list[str]) -> None:
