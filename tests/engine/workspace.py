@@ -2,9 +2,9 @@
 
 The program is INLINE: it runs in the test's own process and the CLI connects to it as its language host,
 so no language plugin is needed. Dynamic resources run in the provider plugin ``pulumi-resource-pulumi-python``
-that ``tools/install_pulumi.py`` writes beside the CLI. State lives in a file backend and secrets are
-encrypted with a passphrase, both in a temporary folder; ``PULUMI_HOME`` is there too, so nothing outside
-it is read or written and no plugin is downloaded.
+that ``tools/install_pulumi.py`` writes beside the CLI. State lives in a file backend (compressed, as
+``make`` writes it) and secrets are encrypted with a passphrase, both in a temporary folder; ``PULUMI_HOME``
+is there too, so nothing outside it is read or written and no plugin is downloaded.
 
 :class:`EngineStack` returns, for every operation, an :class:`Outcome`: the engine's own per-resource
 steps (from its event stream: ``op`` and the keys of the diff that decided it), its summary and its output.
@@ -95,6 +95,7 @@ class EngineStack:
         self.cli_root = cli_root
         self.env = {
             "PULUMI_BACKEND_URL": f"file://{folder / 'state'}",
+            "PULUMI_DIY_BACKEND_ZSTD": "true",  # as the Makefile sets it
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PULUMI_HOME": str(folder / "home"),
             "PULUMI_SKIP_UPDATE_CHECK": "true",
