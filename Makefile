@@ -8,7 +8,7 @@ STACK ?= dev
 STATE_DIR := $(CURDIR)/.pulumi-state
 export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 export PULUMI_CONFIG_PASSPHRASE_FILE ?= $(STATE_DIR)/passphrase
-# the file backend rewrites the whole state after every step: compressed, each write costs a fraction (docs/testing.md)
+# the file backend rewrites the whole state at every step; compressed, a write costs less (docs/testing.md)
 export PULUMI_DIY_BACKEND_ZSTD ?= true
 export PULUMI_SKIP_UPDATE_CHECK := true
 PULUMI_DIR := $(CURDIR)/.tools/pulumi
