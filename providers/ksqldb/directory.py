@@ -41,6 +41,7 @@ from providers.ksqldb.parser import Statement, dependents, statement_of
 from providers.ksqldb.plan import (
     Catalog,
     Rebuild,
+    done,
     drop_sql,
     executable,
     proof,
@@ -249,4 +250,4 @@ def _run(client: KsqlClient, text: str) -> None:
         client.execute(text)
     except KsqlError as exc:
         raise RetireError(f"{text.rstrip(';')} failed: {exc}") from None
-    pulumi.log.info(f"ksqlDB: {text.rstrip(';').replace(' IF EXISTS', '').lower()} (no longer declared)")
+    pulumi.log.info(f"ksqlDB: {done(text)}")  # the move's announcement, or delete's docstring, says why

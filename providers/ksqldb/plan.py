@@ -53,6 +53,12 @@ def drop_sql(kind: str, name: str, *, delete_topic: bool) -> str:
     return f"DROP {kind} IF EXISTS {quote(name)}{' DELETE TOPIC' if delete_topic else ''};"
 
 
+def done(text: str) -> str:
+    """What a DROP, TERMINATE or RESUME that ran did, in words: ``dropped table x with its topic``."""
+    return (text.rstrip(";").replace(" IF EXISTS", "").lower().replace("drop ", "dropped ")
+            .replace("terminate ", "terminated query ").replace(" delete topic", " with its topic"))
+
+
 class Catalog:
     """One snapshot of a ksqlDB server: its streams and tables (as ``DESCRIBE ... EXTENDED`` reports them),
     its persistent queries and the Kafka topics it sees (``SHOW TOPICS``)."""

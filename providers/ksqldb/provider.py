@@ -58,6 +58,7 @@ from providers.ksqldb.parser import (
 from providers.ksqldb.plan import (
     Catalog,
     Rebuild,
+    done,
     drop_sql,
     executable,
     insert_query_id,
@@ -299,8 +300,7 @@ class KsqlObjectProvider(ResourceProvider):
             client.execute(text, properties)
         except KsqlError as exc:
             raise _fail(statement, text.rstrip(";"), exc) from None
-        report(text.rstrip(";").replace(" IF EXISTS", "").lower().replace("drop ", "dropped ")
-               .replace("terminate ", "terminated query ").replace(" delete topic", " with its topic"))
+        report(done(text))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         statement = statement_of(news)
