@@ -341,7 +341,8 @@ class KsqlObjectProvider(ResourceProvider):
             if catalog.readers(statement.name):
                 catalog = _await_readers_dropped(client, statement, catalog, declared_names(props))
             kind = catalog.sources[statement.name].get("type", statement.kind).upper()
-            self._run(client, statement, drop_sql(kind, statement.name, delete_topic=statement.is_query), {})
+            derived = catalog.derived(statement.name)  # the proof assumes the same: only a query's topic goes
+            self._run(client, statement, drop_sql(kind, statement.name, delete_topic=derived), {})
 
 
 def _await_readers_dropped(client: KsqlClient, statement: Statement, catalog: Catalog,

@@ -311,6 +311,21 @@ def test_fake_an_adopted_query_whose_expressions_differ_is_rebuilt_by_the_next_u
     assert ddl(fake) == ["DROP ERRORS", "CREATE ERRORS"] and "STATUS > 400" in fake.sources["ERRORS"].statement
 
 
+def test_fake_an_adopted_object_made_by_hand_keeps_its_topic_when_the_rebuild_drops_it(fake):
+    """Only a topic a query writes belongs to ksqlDB (what the proof assumes too): a table made by hand under
+    a declared CREATE ... AS SELECT name is rebuilt, and its own topic stays."""
+    with KsqlClient(Endpoint(fake.url)) as client:
+        client.execute(SOURCE_TEXT + "CREATE TABLE ERRORS (STATUS INT PRIMARY KEY, N BIGINT) "
+                                     "WITH (KAFKA_TOPIC='errors_by_hand', VALUE_FORMAT='JSON', PARTITIONS=1);")
+    stack = Deployment()
+    stack.up(program(fake))
+    assert stack.state["ksql-errors"].deployed.outs["live_differences"]
+    fake.reset_calls()
+    assert op_of(stack.up(program(fake)), "ERRORS") == "replace"
+    assert "DROP TABLE IF EXISTS ERRORS;" in fake.mutations and "errors_by_hand" in fake.topics
+    assert fake.user_sources["ERRORS"].topic == "ERRORS" and "ERRORS" in fake.topics
+
+
 SOURCE_TEXT = SOURCES.replace("${partitions}", "1")
 
 
