@@ -2,7 +2,7 @@
 
 When the declared objects change (first of all when the stack is new), its ``check`` has ksqlDB check the
 creation of every declared object that does not run yet, in dry runs that change nothing
-(:func:`providers.ksqldb.plan.refusal` finds each refused statement), and reports **every** statement
+(:func:`providers.ksqldb.plan.refused` finds each refused statement), and reports **every** statement
 ksqlDB refuses, with its file and statement number, at preview — before anything is created. When ksqlDB
 does not answer within ``probe_timeout`` that check is left to the statements themselves, and says so.
 
@@ -46,7 +46,7 @@ from providers.ksqldb.plan import (
     executable,
     proof,
     readers_first,
-    refusal,
+    refused,
 )
 
 CONTRACT = Contract("KsqlDirectory", [
@@ -197,12 +197,10 @@ def _move(client: KsqlClient, olds: Mapping[str, Any], news: Mapping[str, Any]) 
     if not roots and not live_retired:
         return Move([], [], [])
     plan = proof(statements, catalog, roots, uuid.uuid4().hex[:12], retired=live_retired)
-    try:
-        client.dry_run(plan.script)
-    except KsqlError as exc:
-        culprit, answer = refusal(client, plan, {}, exc) or (statements[0], exc)
+    if (found := refused(client, plan, {}, statements[0])) is not None:
+        culprit, answer = found
         raise RetireError(f"{culprit.where}: ksqlDB refused the move from the first release in a dry run, so "
-                          f"nothing was changed. ksqlDB error {answer.error_code}: {answer.message}") from None
+                          f"nothing was changed. ksqlDB error {answer.error_code}: {answer.message}")
     rebuilt = [name for name in plan.names if name in catalog.sources]
     return Move(live_retired, rebuilt, [*rebuilt, *live_retired])
 
@@ -233,11 +231,9 @@ def _refused_creations(props: Mapping[str, Any], statements: list[Statement]) ->
         reasons: list[str] = []
         while pending:
             plan = Rebuild([s.name for s in pending], [executable(s) for s in pending], pending)
-            try:
-                client.dry_run(plan.script)
+            if (found := refused(client, plan, {}, pending[0])) is None:
                 break
-            except KsqlError as exc:
-                culprit, answer = refusal(client, plan, {}, exc) or (pending[0], exc)
+            culprit, answer = found
             reasons.append(f"{culprit.where}: ksqlDB refuses it (checked in a dry run, nothing was changed): "
                            f"ksqlDB error {answer.error_code}: {answer.message}")
             skipped = dependents(graph, {culprit.name})

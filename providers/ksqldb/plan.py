@@ -236,8 +236,20 @@ def with_topic(text: str, topic: str) -> str:
     return f"{text[:after]}KAFKA_TOPIC={literal}, {text[after:]}"
 
 
-def refusal(client: KsqlClient, plan: Rebuild, properties: Mapping[str, str], error: KsqlError
+def refused(client: KsqlClient, plan: Rebuild, properties: Mapping[str, str], fallback: Statement
             ) -> tuple[Statement, KsqlError] | None:
+    """None when ksqlDB accepts ``plan``'s dry run (which changes nothing); else the declared statement it
+    refuses and ksqlDB's answer to it (``fallback`` with the answer to the whole script when no prefix of
+    the script is refused)."""
+    try:
+        client.dry_run(plan.script, properties)
+    except KsqlError as exc:
+        return _refusal(client, plan, properties, exc) or (fallback, exc)
+    return None
+
+
+def _refusal(client: KsqlClient, plan: Rebuild, properties: Mapping[str, str], error: KsqlError
+             ) -> tuple[Statement, KsqlError] | None:
     """The declared statement behind the first script statement ksqlDB refuses, and ksqlDB's answer to it,
     given ``error``, its answer to the whole script. When that answer names no single script statement
     (errors that name none, or quote the whole request), ever shorter prefixes of the script are dry-run

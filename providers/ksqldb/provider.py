@@ -63,7 +63,7 @@ from providers.ksqldb.plan import (
     executable,
     insert_query_id,
     proof,
-    refusal,
+    refused,
 )
 
 CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
@@ -257,12 +257,10 @@ class KsqlObjectProvider(ResourceProvider):
 
     @staticmethod
     def _dry_run(client: KsqlClient, statement: Statement, plan: Rebuild, props: Mapping[str, Any]) -> None:
-        properties = props.get("streams_properties") or {}
-        try:
-            client.dry_run(plan.script, properties)
-        except KsqlError as exc:
-            culprit, answer = refusal(client, plan, properties, exc) or (statement, exc)
-            raise _refused(culprit, statement, plan, answer) from None
+        found = refused(client, plan, props.get("streams_properties") or {}, statement)
+        if found is not None:
+            culprit, answer = found
+            raise _refused(culprit, statement, plan, answer)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         statement = statement_of(props)
