@@ -56,6 +56,15 @@ class Statement:
         return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
 
 
+def child_name(prefix: str, statement: Statement) -> str:
+    """The name of a statement's resource in ``KsqlPipeline``: ``<prefix>-<object>`` in lower case with dashes
+    (INSERT queries: ``<prefix>-insert-<target>-<hash>``)."""
+    if statement.kind == "INSERT":
+        target, digest = statement.name.split("#INSERT_")
+        return f"{prefix}-insert-{target}-{digest}".lower().replace("_", "-")
+    return f"{prefix}-{re.sub(r'[^A-Za-z0-9]+', '-', statement.name).strip('-').lower()}"
+
+
 def describe_location(file: str, index: int, text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""
     return f"{file}: statement {index} ({first[:80]!r})"
@@ -254,8 +263,9 @@ def parse_sources(sources: Mapping[str, str], variables: Mapping[str, object] | 
     """Parse every file (in file-name order) and return the statements in dependency order.
 
     Errors: first everything :mod:`providers.ksqldb.lint` finds, all at once (file and line each); then
-    duplicate object names, a dependency no statement defines (external source streams/tables must be
-    declared with CREATE STREAM/TABLE too), cycles, self-references.
+    duplicate object names, names ksqlDB tells apart that would be one resource name (:func:`child_name`:
+    `` `Clicks` `` and ``CLICKS``, ``A_B`` and `` `A-B` ``), a dependency no statement defines (external source
+    streams/tables must be declared with CREATE STREAM/TABLE too), cycles, self-references.
     """
     for file in sorted(sources):
         split_statements(sources[file], file)  # an unterminated literal or comment first: lint needs statements
@@ -272,6 +282,14 @@ def parse_sources(sources: Mapping[str, str], variables: Mapping[str, object] | 
             raise KsqlParseError(f"{statement.where}: {statement.name} is already defined by {first.where}",
                                  statement.file, statement.index)
         by_name[statement.name] = statement
+    by_resource: dict[str, Statement] = {}
+    for statement in statements:
+        first = by_resource.setdefault(child_name("", statement), statement)
+        if first is not statement:
+            raise KsqlParseError(f"{statement.where}: {statement.name} and {first.name} ({first.where}) are two "
+                                 f"ksqlDB objects but would be one Pulumi resource, <pipeline>{child_name('', first)} "
+                                 f"(resource names ignore case, quoting and punctuation): rename one of them",
+                                 statement.file, statement.index)
     for statement in statements:
         if statement.kind == "INSERT" and statement.target in statement.depends_on[1:]:
             raise KsqlParseError(f"{statement.where}: INSERT INTO {statement.target} reads from "

@@ -1,23 +1,14 @@
 """``KsqlPipeline``: the streams, tables and INSERT queries of a SQL directory, one resource each."""
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping, cast
 
 import pulumi
 
 from providers.contract import DEFAULT_READY_TIMEOUT, UNTYPED_DYNAMIC_RESOURCE
 from providers.declare import DeclaredResource
-from providers.ksqldb.parser import Statement, parse_sources, related
+from providers.ksqldb.parser import Statement, child_name, parse_sources, related
 from providers.ksqldb.resource import RESOURCE_BY_KIND, KsqlDirectory
-
-
-def child_name(prefix: str, statement: Statement) -> str:
-    """``<prefix>-<object>`` in lower case with dashes (INSERT queries: ``<prefix>-insert-<target>-<hash>``)."""
-    if statement.kind == "INSERT":
-        target, digest = statement.name.split("#INSERT_")
-        return f"{prefix}-insert-{target}-{digest}".lower().replace("_", "-")
-    return f"{prefix}-{re.sub(r'[^A-Za-z0-9]+', '-', statement.name).strip('-').lower()}"
 
 
 class KsqlPipeline(pulumi.ComponentResource):

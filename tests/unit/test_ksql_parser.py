@@ -21,13 +21,13 @@ def names(statements):
 def test_comments_multiline_and_literals_with_separators():
     text = """-- leading comment; with a semicolon
     CREATE STREAM A (X VARCHAR) /* block ; comment
-       over lines */ WITH (KAFKA_TOPIC='a', VALUE_FORMAT='JSON;--b');
+       over lines */ WITH (KAFKA_TOPIC='a', VALUE_FORMAT='JSON', SOURCE_CONNECTOR='c;--b');
     CREATE STREAM B AS SELECT 'it''s; -- not a comment' AS S, X
       FROM A   -- trailing comment
       EMIT CHANGES;"""
     parts = split_statements(text)
     assert len(parts) == 2
-    assert "'JSON;--b'" in parts[0] and "block" not in parts[0]
+    assert "'c;--b'" in parts[0] and "block" not in parts[0]
     assert "'it''s; -- not a comment'" in parts[1] and "trailing" not in parts[1]
     statements = parse_sources({"x.sql": text})
     assert names(statements) == ["A", "B"]
@@ -126,6 +126,16 @@ def test_duplicate_object_names_name_both_places():
     with pytest.raises(KsqlParseError) as err:
         parse_sources({"a.sql": SOURCES, "b.sql": "CREATE TABLE clicks AS SELECT * FROM USERS;"})
     assert "b.sql: statement 1" in str(err.value) and "a.sql: statement 1" in str(err.value)
+
+
+def test_names_ksqldb_tells_apart_but_one_resource_name_would_merge_are_refused_naming_both():
+    with pytest.raises(KsqlParseError) as err:
+        parse_sources({"a.sql": SOURCES, "b.sql": "CREATE STREAM `Clicks` AS SELECT * FROM CLICKS;"})
+    assert str(err.value).startswith("b.sql: statement 1 ('CREATE STREAM `Clicks` AS SELECT * FROM CLICKS;'): Clicks "
+                                     "and CLICKS (a.sql: statement 1 ('CREATE STREAM CLICKS (USERID INT, BYTES BIGINT, "
+                                     "REQUEST VARCHAR)')) are two ksqlDB objects but would be one Pulumi resource, "
+                                     "<pipeline>-clicks")
+    assert (err.value.file, err.value.index) == ("b.sql", 1)
 
 
 def test_error_names_the_statement_number_in_its_file():
