@@ -44,9 +44,10 @@ from clickstream.status_links import (
     source_link,
     unreachable,
 )
+from clickstream.logins import Login, Logins, logins
 from providers.http import Endpoint, ServiceTimeout, wait_until
 from providers.ksqldb.parser import load_sql_dir, parse_sources
-from stackconfig import StackConfig
+from stackconfig import NAMESPACE, SECRET_KEYS, ConfigError, StackConfig, parse_config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KSQL_DIR = ROOT / "ksql"
@@ -75,21 +76,20 @@ class Targets:
     port_forward_commands: tuple[str, ...] = ()
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping[str, Any], *, grafana_user: str = "admin",
-                     grafana_password: str | None = None, elasticsearch_user: str | None = None,
-                     elasticsearch_password: str | None = None, timeout: float = 5.0) -> "Targets":
-        """From ``pulumi stack output --json`` values; a missing URL raises StatusError naming the output."""
+    def from_outputs(cls, outputs: Mapping[str, Any], logins: Logins, *, timeout: float = 5.0) -> "Targets":
+        """From ``pulumi stack output --json`` values and the stack's ``logins`` (secrets as plain values); a
+        missing URL raises StatusError naming the output."""
         missing = [key for key in OUTPUT_KEYS.values() if not outputs.get(key)]
         if missing:
             raise StatusError(f"the stack has no output {', '.join(missing)}: deploy it first (`make up`)")
 
-        def endpoint(service: str, **auth: Any) -> Endpoint:
-            return Endpoint(url=str(outputs[OUTPUT_KEYS[service]]), timeout=timeout, ready_timeout=timeout, **auth)
+        def endpoint(service: str, login: Login) -> Endpoint:
+            return Endpoint(url=str(outputs[OUTPUT_KEYS[service]]), timeout=timeout, ready_timeout=timeout,
+                            **login.endpoint_fields())
 
-        es_auth = {"username": elasticsearch_user, "password": elasticsearch_password} if elasticsearch_user else {}
-        return cls(connect=endpoint("connect"), ksqldb=endpoint("ksqldb"),
-                   elasticsearch=endpoint("elasticsearch", **es_auth),
-                   grafana=endpoint("grafana", username=grafana_user, password=grafana_password),
+        return cls(connect=endpoint("connect", logins.connect), ksqldb=endpoint("ksqldb", logins.ksqldb),
+                   elasticsearch=endpoint("elasticsearch", logins.elasticsearch_admin),
+                   grafana=endpoint("grafana", logins.grafana),
                    port_forward_commands=tuple(outputs.get("portForwardCommands") or ()))
 
 
@@ -325,18 +325,15 @@ def stack_targets(stack: str | None) -> Targets:
     ``--show-secrets`` straight into memory: never printed, logged or put into errors)."""
     outputs = _pulumi_json(["stack", "output", "--show-secrets"], stack)
     config = _pulumi_json(["config", "--show-secrets"], stack)
-
-    def setting(key: str) -> Any:
-        for name, entry in config.items():
-            if name.split(":")[-1] == key:
-                return entry.get("value") if isinstance(entry, dict) else entry
-        return None
-
-    es_security = str(setting("elasticsearchSecurity")).lower() == "true"
-    return Targets.from_outputs(outputs, grafana_user=setting("grafanaAdminUser") or "admin",
-                                grafana_password=setting("grafanaAdminPassword"),
-                                elasticsearch_user="elastic" if es_security else None,
-                                elasticsearch_password=setting("elasticsearchPassword") if es_security else None)
+    prefix = NAMESPACE + ":"
+    values = {name[len(prefix):]: entry.get("value") if isinstance(entry, dict) else entry
+              for name, entry in config.items() if name.startswith(prefix)}
+    try:
+        cfg = parse_config(stack or "", {k: str(v) for k, v in values.items()
+                                         if k not in SECRET_KEYS and k in StackConfig.keys() and v is not None})
+    except ConfigError as exc:
+        raise StatusError(f"the stack's config does not validate ({exc}); fix it, then `make up`") from None
+    return Targets.from_outputs(outputs, logins(cfg, lambda key: values.get(key) or None))
 
 
 # command line -------------------------------------------------------------------------------------------
