@@ -222,7 +222,8 @@ class ConnectorProvider(ReadBackProvider):
         config, secret_config = dict(props["config"]), dict(props.get("secret_config") or {})
         timeout = float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT)
         desired = DESIRED[state]
-        with _secrets_scrubbed(secret_config.values()), ConnectClient(_endpoint(props)) as client:
+        login_secret = [props["password"]] if props.get("password") else []
+        with _secrets_scrubbed([*secret_config.values(), *login_secret]), ConnectClient(_endpoint(props)) as client:
             client.wait_ready()
             before = client.status(name)
             news = {**props, "secret_config": secret_config}
@@ -239,7 +240,8 @@ class ConnectorProvider(ReadBackProvider):
             if restarted:
                 client.restart(name)
             client.wait_for_state(name, desired, timeout, failed_grace=RESTART_GRACE if restarted else 0.0)
-            declared = {"connect_url": url, "connector_name": name, "config": config, "state": state,
+            declared = {"connect_url": url, "username": props.get("username"), "password": props.get("password"),
+                        "connector_name": name, "config": config, "state": state,
                         "ready_timeout": timeout, "secret_config_keys": sorted(secret_config),
                         "secret_config_hash": secret_hash(secret_config, salt), "secret_salt": salt}
             outs = _read_back(client, name, declared)
