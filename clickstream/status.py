@@ -304,11 +304,11 @@ def pulumi_binary() -> str:
     return chosen
 
 
-def _pulumi_json(args: list[str], stack: str | None) -> Any:
+def _pulumi_json(args: list[str], stack: str | None, cwd: pathlib.Path) -> Any:
     command = [pulumi_binary(), *args, "--json", *(["--stack", stack] if stack else [])]
     shown = "pulumi " + " ".join(args) + (f" --stack {stack}" if stack else "")
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT, cwd=ROOT, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT, cwd=cwd, check=False)
     except subprocess.TimeoutExpired:
         raise StatusError(f"`{shown}` did not finish within {PULUMI_TIMEOUT:g} s") from None
     if done.returncode != 0:
@@ -320,11 +320,12 @@ def _pulumi_json(args: list[str], stack: str | None) -> Any:
         raise StatusError(f"`{shown}` did not print JSON") from None
 
 
-def stack_targets(stack: str | None) -> Targets:
+def stack_targets(stack: str | None, project: pathlib.Path = ROOT) -> Targets:
     """The stack's service URLs (``pulumi stack output``) and credentials (its config secrets, read with
-    ``--show-secrets`` straight into memory: never printed, logged or put into errors)."""
-    outputs = _pulumi_json(["stack", "output", "--show-secrets"], stack)
-    config = _pulumi_json(["config", "--show-secrets"], stack)
+    ``--show-secrets`` straight into memory: never printed, logged or put into errors), as the CLI finds them
+    in the ``project`` folder (its ``Pulumi.<stack>.yaml``)."""
+    outputs = _pulumi_json(["stack", "output", "--show-secrets"], stack, project)
+    config = _pulumi_json(["config", "--show-secrets"], stack, project)
     prefix = NAMESPACE + ":"
     values = {name[len(prefix):]: entry.get("value") if isinstance(entry, dict) else entry
               for name, entry in config.items() if name.startswith(prefix)}
@@ -339,6 +340,8 @@ def stack_targets(stack: str | None) -> Targets:
 # command line -------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", help="the Pulumi stack (default: the selected one)")
+    parser.add_argument("--cwd", type=pathlib.Path, default=ROOT,
+                        help="the project folder holding the stack's Pulumi.<stack>.yaml (default: this project)")
     parser.add_argument("--json", action="store_true", help="one JSON document for scripts")
     parser.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C (at most --for seconds)")
     parser.add_argument("--interval", type=float, default=5.0, help="--watch refresh period in seconds (default 5)")
@@ -366,7 +369,7 @@ def run(args: argparse.Namespace, targets: Targets | None = None, chain: Chain |
 def _run(args: argparse.Namespace, targets: Targets | None, chain: Chain | None, out: Callable[[str], None]) -> int:
     limits = Limits(stale_after=args.stale_after)
     try:
-        targets = targets or stack_targets(args.stack)
+        targets = targets or stack_targets(args.stack, args.cwd)
         chain = chain or declared_chain()
     except StatusError as exc:
         print(f"status: {exc}", file=sys.stderr)
