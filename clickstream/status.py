@@ -27,6 +27,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from clickstream import alerting, connectors
+from clickstream.logins import Login, Logins, logins
 from clickstream.status_links import (
     BROKEN,
     LAGGING,
@@ -44,7 +45,6 @@ from clickstream.status_links import (
     source_link,
     unreachable,
 )
-from clickstream.logins import Login, Logins, logins
 from providers.http import Endpoint, ServiceTimeout, wait_until
 from providers.ksqldb.parser import load_sql_dir, parse_sources
 from stackconfig import NAMESPACE, SECRET_KEYS, ConfigError, StackConfig, parse_config

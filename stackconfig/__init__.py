@@ -452,8 +452,8 @@ def _secret_problems(needed: Mapping[str, bool], own: Mapping[str, Any],
         value = own.get(key)
         if value is None:
             if needed[key]:
-                problems.append(f"{NAMESPACE}:{key} is not set{_why_needed(key, external)}; set it with `pulumi config set "
-                                f"--secret {key} <password>`")
+                problems.append(f"{NAMESPACE}:{key} is not set{_why_needed(key, external)}; set it with "
+                                f"`pulumi config set --secret {key} <password>`")
             continue
         if key not in secret_keys:
             what = {**dict.fromkeys(PASSWORD_KEYS, "password"), **dict.fromkeys(TOKEN_KEYS, "token")}.get(

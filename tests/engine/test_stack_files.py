@@ -17,6 +17,7 @@ import pathlib
 import pulumi
 import pytest
 import yaml
+from pulumi import automation as auto
 
 from stackconfig import NAMESPACE, load_stack_config, needed_secrets, parse_config
 from tests.engine.workspace import ROOT, EngineFailed, EngineStack
@@ -53,10 +54,8 @@ class StackFileCheck(EngineStack):
         self._prepare(folder)
         (self.work_dir / "Pulumi.yaml").write_text(project)
         (self.work_dir / f"Pulumi.{name}.yaml").write_text(stack_file)
-        from pulumi import automation as auto
-
-        self.stack = project_driver.select_stack(name, self.work_dir, self.env, cli=auto.PulumiCommand(str(self.cli_root)),
-                                                 program=program)
+        self.stack = project_driver.select_stack(name, self.work_dir, self.env,
+                                                 cli=auto.PulumiCommand(str(self.cli_root)), program=program)
         for key, value in secrets.items():
             self.stack.set_config(key, auto.ConfigValue(value, secret=True))
 

@@ -97,7 +97,7 @@ class EngineStack:
             stack_name=STACK, project_name=PROJECT, program=self._program,
             opts=auto.LocalWorkspaceOptions(work_dir=str(self.work_dir), env_vars=self.env,
                                             secrets_provider="passphrase",
-                                            pulumi_command=auto.PulumiCommand(str(cli_root))))
+                                            pulumi_command=auto.PulumiCommand(str(self.cli_root))))
         self.stack.set_config("clickstream:platform", auto.ConfigValue("docker"))
         self.stack.set_config("clickstream:grafanaAdminPassword", auto.ConfigValue(GRAFANA_PASSWORD, secret=True))
 
