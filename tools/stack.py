@@ -74,10 +74,11 @@ def _project_name(work_dir: pathlib.Path) -> str:
 
 
 def run(operation: str, stack: auto.Stack, *, refresh: bool = False,
-        out: Callable[[str], Any] = print, err: Callable[[str], Any] | None = None) -> int:
-    """Run ``operation`` on ``stack``, streaming the engine's output to ``out`` (and its errors to ``err``);
-    0 on success, 1 on failure."""
-    err = err or (lambda line: print(line, file=sys.stderr))
+        out: Callable[[str], Any] | None = None, err: Callable[[str], Any] | None = None) -> int:
+    """Run ``operation`` on ``stack``, streaming the engine's output to ``out`` (default: stdout, each line as
+    it comes) and its errors to ``err`` (default: stderr); 0 on success, 1 on failure."""
+    out = out or (lambda line: print(line, flush=True))
+    err = err or (lambda line: print(line, file=sys.stderr, flush=True))
     color = "always" if sys.stdout.isatty() else "never"
     streams: dict[str, Any] = {"on_output": out, "on_error": err, "color": color}
     try:
@@ -98,7 +99,7 @@ def run(operation: str, stack: auto.Stack, *, refresh: bool = False,
 def _reason(exc: auto.CommandError) -> str:
     """The engine's own error lines of a failed command (its whole output was streamed already)."""
     text = str(exc).strip()
-    errors = [line.strip() for line in text.splitlines() if line.strip().startswith("error:")]
+    errors = [line[line.index("error:"):].strip() for line in text.splitlines() if "error:" in line]
     if errors:
         return " | ".join(errors[-3:])
     return text.splitlines()[-1] if text else "no message"

@@ -10,6 +10,8 @@ import pathlib
 import subprocess
 
 import pytest
+from pulumi import automation as auto
+from pulumi.automation._cmd import CommandResult
 
 from tools import stack
 from tools.install_pulumi import DEST
@@ -71,3 +73,48 @@ def test_make_up_without_docker_stops_at_once_saying_how_to_fix_it(tmp_path):
     assert ran.returncode != 0
     assert ran.stdout.strip() == ("The dev stack runs on Docker, but no Docker engine answers: install/start Docker "
                                   "(and check 'docker info'), then re-run 'make up'."), ran.stdout + ran.stderr
+
+
+class RecordedStack:
+    """Stands in for an ``auto.Stack``: records each operation and its options, prints two lines, and fails
+    with ``error`` (as the engine's stderr) when given."""
+
+    name = "external"
+
+    def __init__(self, error: str = ""):
+        self.error, self.calls = error, []
+
+    def _operation(self, name: str, **options):
+        self.calls.append((name, {k: v for k, v in options.items() if not k.startswith("on_")}))
+        options["on_output"](f"{name} (external):")
+        options["on_output"]("    + 1 to create")
+        if self.error:
+            raise auto.CommandError(CommandResult(stdout="", stderr=f"{self.error}\n", code=255))
+
+    def preview(self, **options):
+        self._operation("preview", **options)
+
+    def up(self, **options):
+        self._operation("up", **options)
+
+    def refresh(self, **options):
+        self._operation("refresh", **options)
+
+    def destroy(self, **options):
+        self._operation("destroy", **options)
+
+
+@pytest.mark.parametrize("operation", stack.OPERATIONS)
+def test_run_streams_the_engines_output_and_passes_refresh(operation):
+    recorded, lines = RecordedStack(), []
+    assert stack.run(operation, recorded, refresh=True, out=lines.append) == 0
+    assert lines == [f"{operation} (external):", "    + 1 to create"]
+    (name, options), = recorded.calls
+    assert name == operation and options.get("refresh", True) is True and options["color"] == "never"
+
+
+def test_a_failed_operation_exits_1_naming_the_engines_error():
+    errors: list[str] = []
+    failed = RecordedStack(error="error: no resource plugin 'pulumi-resource-docker' found")
+    assert stack.run("up", failed, out=lambda line: None, err=errors.append) == 1
+    assert errors == ["up of stack 'external' failed: error: no resource plugin 'pulumi-resource-docker' found"]
