@@ -41,6 +41,7 @@ def running_services() -> Iterator[FakeServices]:
 def project_copy(folder: pathlib.Path) -> pathlib.Path:
     """The project's files in ``folder``, with its installed venv and CLI linked in (make finds both in place:
     the venv counts as installed for this pyproject.toml, the CLI as the pinned version)."""
+    folder.mkdir()
     for name in PROJECT_FILES:
         shutil.copy2(ROOT / name, folder / name)
     for name in PROJECT_DIRS:
