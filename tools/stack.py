@@ -97,11 +97,12 @@ def run(operation: str, stack: auto.Stack, *, refresh: bool = False,
 
 
 def _reason(exc: auto.CommandError) -> str:
-    """The engine's own error lines of a failed command (its whole output was streamed already)."""
+    """The engine's last error line of a failed command (its whole output, the error's details included, was
+    streamed already)."""
     text = str(exc).strip()
     errors = [line[line.index("error:"):].strip() for line in text.splitlines() if "error:" in line]
     if errors:
-        return " | ".join(errors[-3:])
+        return errors[-1]
     return text.splitlines()[-1] if text else "no message"
 
 
