@@ -82,7 +82,8 @@ class RecordedStack:
     name = "external"
 
     def __init__(self, error: str = ""):
-        self.error, self.calls = error, []
+        self.error = error
+        self.calls: list[tuple[str, dict]] = []
 
     def _operation(self, name: str, **options):
         self.calls.append((name, {k: v for k, v in options.items() if not k.startswith("on_")}))
