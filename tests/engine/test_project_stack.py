@@ -19,6 +19,12 @@ from tests.engine.conftest import Pipeline
 from tests.engine.workspace import GRAFANA_PASSWORD, PASSPHRASE, ProjectStack
 
 STACK = "external"
+# a login for every service that has one on the external platform (the fakes and the real node, which has no
+# security, accept any): each must stay a secret through the engine, the state and `status`
+LOGINS = {"clickstream:connectUser": "connect-user", "clickstream:ksqldbUser": "KSQLDBAPIKEY",
+          "clickstream:elasticsearchUser": "sink-writer"}
+SECRETS = {"clickstream:grafanaAdminPassword": GRAFANA_PASSWORD, "clickstream:connectPassword": "connect-Secret-1",
+           "clickstream:ksqldbPassword": "ksqldb-Api-Secret-2", "clickstream:elasticsearchPassword": "es-Secret-3"}
 # the stages whose links hold once the application layer is deployed (the others need data to flow)
 DEPLOYED_STAGES = ("source connector", "ksqlDB query", "sink connector", "datasource", "dashboard", "alert rule")
 
@@ -29,8 +35,7 @@ def project_stack(pipeline: Pipeline, tmp_path_factory) -> ProjectStack:
     config = {"clickstream:kafkaBootstrap": urls["kafka"], "clickstream:connectUrl": urls["connect"],
               "clickstream:ksqldbUrl": urls["ksqldb"], "clickstream:elasticsearchUrl": urls["elasticsearch"],
               "clickstream:grafanaUrl": urls["grafana"]}
-    return ProjectStack(tmp_path_factory.mktemp("project-stack"), STACK, config,
-                        {"clickstream:grafanaAdminPassword": GRAFANA_PASSWORD})
+    return ProjectStack(tmp_path_factory.mktemp("project-stack"), STACK, {**config, **LOGINS}, SECRETS)
 
 
 def test_preview_of_the_project_plans_the_application_layer_on_the_given_services_and_writes_nothing(
@@ -49,6 +54,8 @@ def test_up_deploys_the_application_layer_and_exports_the_given_urls(project_sta
     assert up.all_ops() == {"create"} and up.summary == {"create": len(up.steps) + 1}  # + the stack
     assert len(pipeline.connect.connectors) == 3 + len(status.declared_chain().indexes)
     assert pipeline.ksqldb.user_sources and pipeline.template_exists()
+    sink = next(c for name, c in pipeline.connect.connectors.items() if name.startswith("es-sink-"))
+    assert sink.config["connection.username"] == "sink-writer"  # the login the sinks write with
     assert set(pipeline.grafana.dashboards) == {"clickstream-analysis", "clickstream-high-bandwidth"}
     outputs = project_stack.stack.outputs()
     urls = pipeline.endpoints()
@@ -76,14 +83,14 @@ def test_status_reads_the_stack_and_reports_every_declared_link(project_stack, p
     assert {("dashboard", uid) for uid in chain.dashboards} <= names
     deployed = [link for link in report["links"] if link["stage"] in DEPLOYED_STAGES]
     assert deployed and [link for link in deployed if link["state"] != "OK"] == []
-    assert GRAFANA_PASSWORD not in ran.stdout + ran.stderr
+    assert not [key for key, value in SECRETS.items() if value in ran.stdout + ran.stderr]
 
 
-def test_state_holds_no_secret_in_plain_text(project_stack):
+def test_state_holds_no_credential_in_plain_text(project_stack):
     exported = project_stack.cli("stack", "export")
     assert exported.returncode == 0, exported.stderr
-    assert GRAFANA_PASSWORD not in exported.stdout and PASSPHRASE not in exported.stdout
-    assert '"ciphertext"' in exported.stdout
+    assert not [key for key, value in SECRETS.items() if value in exported.stdout]
+    assert PASSPHRASE not in exported.stdout and '"ciphertext"' in exported.stdout
 
 
 def test_destroy_leaves_nothing(project_stack, pipeline):
