@@ -1,5 +1,6 @@
 # Single entry point. `make up` deploys the dev stack and waits for data; `make status` says, link by link,
-# whether data flows; `make test` runs every test this machine can run.
+# whether data flows; `make test` runs every test this machine can run. preview, up and destroy run the
+# project's program through the Automation API (tools/stack.py), so the CLI needs no language plugin.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -34,30 +35,31 @@ $(STATE_DIR)/passphrase:
 pulumi-cli: ## the pinned Pulumi CLI in .tools/pulumi (on PATH, else official archive, else built with Go; no-op when present)
 	@$(PYTHON) tools/install_pulumi.py --dest $(PULUMI_DIR) --python $(CURDIR)/$(PY) --rerun "$(RERUN)"
 
+# the stack, selected; dev gets a generated Grafana admin password (the program's config check names every
+# other missing secret, and how to set it)
 stack: venv pulumi-cli $(STATE_DIR)/passphrase
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK) --secrets-provider passphrase
-	@[ "$(STACK)" = operators ] || pulumi config get grafanaAdminPassword >/dev/null 2>&1 || { \
-	  [ "$(STACK)" = dev ] || { echo "Stack $(STACK) has no grafanaAdminPassword: run 'pulumi config set --secret grafanaAdminPassword <password>' first."; exit 1; }; \
+	@[ "$(STACK)" != dev ] || pulumi config get grafanaAdminPassword >/dev/null 2>&1 || { \
 	  $(PY) -c 'import secrets; print(secrets.token_urlsafe(18))' | pulumi config set --secret grafanaAdminPassword; \
 	  echo "Generated a Grafana admin password for dev: 'pulumi config get grafanaAdminPassword' shows it."; }
 
-docker-check:
+docker-check: # first thing `make up` does for dev, before the venv and the CLI are built
 	@[ "$(STACK)" != dev ] || docker info >/dev/null 2>&1 || { echo "The dev stack runs on Docker, but no Docker engine answers: install/start Docker (and check 'docker info'), then re-run '$(RERUN)'."; exit 1; }
 	@[ "$(STACK)" != dev ] || $(PYTHON) tools/check_max_map_count.py
 
-up: stack docker-check ## deploy (or converge) the stack, default dev, and wait until every index has data
-	pulumi up --refresh --yes --stack $(STACK)
+up: docker-check stack ## deploy (or converge) the stack, default dev, and wait until every index has data
+	$(PY) tools/stack.py up --refresh --yes --stack $(STACK)
 	@[ "$(STACK)" = operators ] || $(PY) -m clickstream status --stack $(STACK) --wait-for-data --timeout $(WAIT_FOR_DATA)
 	@[ "$(STACK)" = operators ] || echo "Grafana: $$(pulumi stack output grafanaUrl --stack $(STACK))  (user: admin, password: pulumi config get grafanaAdminPassword)"
 
 status: venv pulumi-cli ## is data flowing? one line per link (STATUS_ARGS="--watch" or "--json")
 	@$(PY) -m clickstream status --stack $(STACK) $(STATUS_ARGS)
 
-preview: stack
-	pulumi preview --stack $(STACK)
+preview: stack ## what `make up` would change (changes nothing on any server)
+	$(PY) tools/stack.py preview --stack $(STACK)
 
-destroy: stack
-	pulumi destroy --yes --stack $(STACK)
+destroy: stack ## remove everything the stack deployed
+	$(PY) tools/stack.py destroy --yes --stack $(STACK)
 
 lint: venv ## ruff (lint + import order) and mypy over the whole project (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .

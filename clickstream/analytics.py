@@ -6,16 +6,18 @@ Elasticsearch sink per derived table; Grafana: a datasource per index and a fold
 (``dashboards/*.json``) and the alert rules (``clickstream.alerting``; with a webhook configured, its
 contact point and the notification policy). APIs are reached at each service's ``admin_url``; what one
 service uses to reach another (the sinks and Grafana reaching Elasticsearch) is the target's
-``internal_url``.
+``internal_url``. Credentials go with each service as ``clickstream.logins`` says.
 """
 from __future__ import annotations
 
 import functools
 import pathlib
+from typing import Any
 
 import pulumi
 
 from clickstream import alerting, connectors, rates
+from clickstream.logins import Login, logins
 from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
@@ -34,7 +36,10 @@ KSQL_DIR = ROOT / "ksql"
 DASHBOARD_DIR = ROOT / "dashboards"
 FOLDER_UID = "clickstream"
 FOLDER_TITLE = "Clickstream"
-ELASTICSEARCH_USER = "elastic"
+# a secret config key -> its field of ``Secrets``
+_SECRET_FIELDS = {"grafanaAdminPassword": "grafana_admin_password", "elasticsearchPassword": "elasticsearch_password",
+                  "connectPassword": "connect_password", "ksqldbPassword": "ksqldb_password",
+                  "elasticsearchApiKey": "elasticsearch_api_key", "grafanaToken": "grafana_token"}
 
 
 def ksql_variables(cfg: StackConfig) -> dict[str, str]:
@@ -62,27 +67,29 @@ class Analytics(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("clickstream:app:Analytics", name, None, opts)
         prefix = cfg.name_prefix
-        es_user = ELASTICSEARCH_USER if cfg.elasticsearch_security else None
-        es_password = secrets.elasticsearch_password if cfg.elasticsearch_security else None
-        sources = [Connector(f"{prefix}-{spec.name}", connect_url=services.connect.admin_url,
-                             connector_name=spec.name, config=spec.config, opts=self._child(Connector))
+        login = logins(cfg, lambda key: getattr(secrets, _SECRET_FIELDS[key]))
+        connect = dict(connect_url=services.connect.admin_url, **_basic(login.connect))
+        sources = [Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config, **connect,
+                             opts=self._child(Connector))
                    for spec in connectors.datagen_sources(cfg)]
-        ksql = KsqlPipeline(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url,
+        ksql = KsqlPipeline(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url, **_basic(login.ksqldb),
                             sources=load_sql_dir(KSQL_DIR), variables=ksql_variables(cfg),
                             streams_properties={"auto.offset.reset": "earliest"},
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
         template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
                                  template_name=connectors.INDEX_TEMPLATE_NAME,
                                  body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1)),
-                                 username=es_user, password=es_password, opts=self._child(IndexTemplate))
+                                 **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
+                                 opts=self._child(IndexTemplate))
+        es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
         for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, username=es_user,
                                                    password=es_password):
-            Connector(f"{prefix}-{spec.name}", connect_url=services.connect.admin_url, connector_name=spec.name,
-                      config=spec.config, secret_config=spec.secret_config or None,
+            Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
+                      secret_config=spec.secret_config or None, **connect,
                       opts=self._child(Connector, ksql, template))
 
-        grafana = dict(grafana_url=services.grafana.admin_url, username=cfg.grafana_admin_user,
-                       password=secrets.grafana_admin_password, service_revision=services.grafana.revision)
+        grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
+                       service_revision=services.grafana.revision)
         datasources = {connectors.datasource_key(table): self._datasource(prefix, table, services, es_user,
                                                                           es_password, grafana)
                        for table in connectors.DERIVED_TABLES}
@@ -145,6 +152,11 @@ class Analytics(pulumi.ComponentResource):
             secure = {"basicAuthPassword": es_password}
         return GrafanaDatasource(f"{prefix}-datasource-{uid}", uid=uid, datasource=datasource,
                                  secure_json_data=secure, **grafana, opts=self._child(GrafanaDatasource))
+
+
+def _basic(login: Login) -> dict[str, Any]:
+    """The ``username``/``password`` inputs of a resource for ``login`` (None each without basic auth)."""
+    return {"username": login.username, "password": login.password if login.username else None}
 
 
 def _dashboard_path(url: str | None, uid: str) -> str:

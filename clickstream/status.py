@@ -27,6 +27,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from clickstream import alerting, connectors
+from clickstream.logins import Login, Logins, logins
 from clickstream.status_links import (
     BROKEN,
     LAGGING,
@@ -46,7 +47,7 @@ from clickstream.status_links import (
 )
 from providers.http import Endpoint, ServiceTimeout, wait_until
 from providers.ksqldb.parser import load_sql_dir, parse_sources
-from stackconfig import StackConfig
+from stackconfig import NAMESPACE, SECRET_KEYS, ConfigError, StackConfig, parse_config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KSQL_DIR = ROOT / "ksql"
@@ -75,21 +76,20 @@ class Targets:
     port_forward_commands: tuple[str, ...] = ()
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping[str, Any], *, grafana_user: str = "admin",
-                     grafana_password: str | None = None, elasticsearch_user: str | None = None,
-                     elasticsearch_password: str | None = None, timeout: float = 5.0) -> "Targets":
-        """From ``pulumi stack output --json`` values; a missing URL raises StatusError naming the output."""
+    def from_outputs(cls, outputs: Mapping[str, Any], logins: Logins, *, timeout: float = 5.0) -> "Targets":
+        """From ``pulumi stack output --json`` values and the stack's ``logins`` (secrets as plain values); a
+        missing URL raises StatusError naming the output."""
         missing = [key for key in OUTPUT_KEYS.values() if not outputs.get(key)]
         if missing:
             raise StatusError(f"the stack has no output {', '.join(missing)}: deploy it first (`make up`)")
 
-        def endpoint(service: str, **auth: Any) -> Endpoint:
-            return Endpoint(url=str(outputs[OUTPUT_KEYS[service]]), timeout=timeout, ready_timeout=timeout, **auth)
+        def endpoint(service: str, login: Login) -> Endpoint:
+            return Endpoint(url=str(outputs[OUTPUT_KEYS[service]]), timeout=timeout, ready_timeout=timeout,
+                            **login.endpoint_fields())
 
-        es_auth = {"username": elasticsearch_user, "password": elasticsearch_password} if elasticsearch_user else {}
-        return cls(connect=endpoint("connect"), ksqldb=endpoint("ksqldb"),
-                   elasticsearch=endpoint("elasticsearch", **es_auth),
-                   grafana=endpoint("grafana", username=grafana_user, password=grafana_password),
+        return cls(connect=endpoint("connect", logins.connect), ksqldb=endpoint("ksqldb", logins.ksqldb),
+                   elasticsearch=endpoint("elasticsearch", logins.elasticsearch_admin),
+                   grafana=endpoint("grafana", logins.grafana),
                    port_forward_commands=tuple(outputs.get("portForwardCommands") or ()))
 
 
@@ -304,11 +304,11 @@ def pulumi_binary() -> str:
     return chosen
 
 
-def _pulumi_json(args: list[str], stack: str | None) -> Any:
+def _pulumi_json(args: list[str], stack: str | None, cwd: pathlib.Path) -> Any:
     command = [pulumi_binary(), *args, "--json", *(["--stack", stack] if stack else [])]
     shown = "pulumi " + " ".join(args) + (f" --stack {stack}" if stack else "")
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT, cwd=ROOT, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT, cwd=cwd, check=False)
     except subprocess.TimeoutExpired:
         raise StatusError(f"`{shown}` did not finish within {PULUMI_TIMEOUT:g} s") from None
     if done.returncode != 0:
@@ -320,28 +320,28 @@ def _pulumi_json(args: list[str], stack: str | None) -> Any:
         raise StatusError(f"`{shown}` did not print JSON") from None
 
 
-def stack_targets(stack: str | None) -> Targets:
+def stack_targets(stack: str | None, project: pathlib.Path = ROOT) -> Targets:
     """The stack's service URLs (``pulumi stack output``) and credentials (its config secrets, read with
-    ``--show-secrets`` straight into memory: never printed, logged or put into errors)."""
-    outputs = _pulumi_json(["stack", "output", "--show-secrets"], stack)
-    config = _pulumi_json(["config", "--show-secrets"], stack)
-
-    def setting(key: str) -> Any:
-        for name, entry in config.items():
-            if name.split(":")[-1] == key:
-                return entry.get("value") if isinstance(entry, dict) else entry
-        return None
-
-    es_security = str(setting("elasticsearchSecurity")).lower() == "true"
-    return Targets.from_outputs(outputs, grafana_user=setting("grafanaAdminUser") or "admin",
-                                grafana_password=setting("grafanaAdminPassword"),
-                                elasticsearch_user="elastic" if es_security else None,
-                                elasticsearch_password=setting("elasticsearchPassword") if es_security else None)
+    ``--show-secrets`` straight into memory: never printed, logged or put into errors), as the CLI finds them
+    in the ``project`` folder (its ``Pulumi.<stack>.yaml``)."""
+    outputs = _pulumi_json(["stack", "output", "--show-secrets"], stack, project)
+    config = _pulumi_json(["config", "--show-secrets"], stack, project)
+    prefix = NAMESPACE + ":"
+    values = {name[len(prefix):]: entry.get("value") if isinstance(entry, dict) else entry
+              for name, entry in config.items() if name.startswith(prefix)}
+    try:
+        cfg = parse_config(stack or "", {k: str(v) for k, v in values.items()
+                                         if k not in SECRET_KEYS and k in StackConfig.keys() and v is not None})
+    except ConfigError as exc:
+        raise StatusError(f"the stack's config does not validate ({exc}); fix it, then `make up`") from None
+    return Targets.from_outputs(outputs, logins(cfg, lambda key: values.get(key) or None))
 
 
 # command line -------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", help="the Pulumi stack (default: the selected one)")
+    parser.add_argument("--cwd", type=pathlib.Path, default=ROOT,
+                        help="the project folder holding the stack's Pulumi.<stack>.yaml (default: this project)")
     parser.add_argument("--json", action="store_true", help="one JSON document for scripts")
     parser.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C (at most --for seconds)")
     parser.add_argument("--interval", type=float, default=5.0, help="--watch refresh period in seconds (default 5)")
@@ -369,7 +369,7 @@ def run(args: argparse.Namespace, targets: Targets | None = None, chain: Chain |
 def _run(args: argparse.Namespace, targets: Targets | None, chain: Chain | None, out: Callable[[str], None]) -> int:
     limits = Limits(stale_after=args.stale_after)
     try:
-        targets = targets or stack_targets(args.stack)
+        targets = targets or stack_targets(args.stack, args.cwd)
         chain = chain or declared_chain()
     except StatusError as exc:
         print(f"status: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Infrastructure: one component per service, with a Docker and a Kubernetes implementation."""
+"""Infrastructure: one component per service, with a Docker and a Kubernetes implementation, and the
+external platform's components for services that already run (``components.external``)."""
 from __future__ import annotations
 
 from components.base import ServiceComponent, Services
@@ -9,6 +10,10 @@ __all__ = ["ServiceComponent", "Services", "deploy_operators", "deploy_services"
 
 def deploy_services(cfg: StackConfig, secrets: Secrets) -> Services:
     """Declare the whole service stack on the platform the stack config chooses."""
+    if cfg.platform == "external":
+        from components.external import deploy as external
+
+        return external(cfg)
     if cfg.platform == "docker":
         from components.docker import deploy
     else:

@@ -50,6 +50,7 @@ class Endpoint:
     username: str | None = None
     password: str | None = dataclasses.field(default=None, repr=False)
     api_key: str | None = dataclasses.field(default=None, repr=False)
+    api_key_scheme: str = "Bearer"  # the Authorization scheme of ``api_key``: Elasticsearch's is "ApiKey"
     verify: bool | str = True  # False, True, or a CA bundle path
     timeout: float = 10.0  # seconds per request
     ready_timeout: float = DEFAULT_READY_TIMEOUT  # seconds: the deadline of one operation
@@ -256,7 +257,7 @@ class HttpClient:
         self._session.verify = endpoint.verify
         self._session.headers.update({"Accept": "application/json", **(default_headers or {})})
         if endpoint.api_key:
-            self._session.headers["Authorization"] = f"Bearer {endpoint.api_key}"
+            self._session.headers["Authorization"] = f"{endpoint.api_key_scheme} {endpoint.api_key}"
         elif endpoint.username is not None:
             self._session.auth = (endpoint.username, endpoint.password or "")
         self._observer = observer

@@ -6,7 +6,8 @@ config and fails the preview with ONE message listing every problem: unknown key
 namespace this project does not read; each invalid value with its key, the value and what is allowed;
 every rule across keys and of the stack (``stackconfig.rules``) among the valid values; every missing
 secret; passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana); an
-alert webhook URL set as plain config or not an http(s) URL. No problem hides another. Secret values are
+alert webhook URL set as plain config or not an http(s) URL; on the ``external`` platform, each service's
+URL (never with credentials inside it) and its credentials. No problem hides another. Secret values are
 checked in this process but never quoted, not even one character; the program then reads them with
 ``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never given defaults. What is
 allowed but risky (an allow list admitting every address) is a warning of the preview (``config_warnings``).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import urllib.parse
 from typing import Any, Collection, Literal, Mapping
 
 import pulumi
@@ -24,8 +26,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from stackconfig.rules import rule_problems
 
 NAMESPACE = "clickstream"
-SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword", "alertWebhookUrl")
-PASSWORD_KEYS = ("grafanaAdminPassword", "elasticsearchPassword")
+SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword", "alertWebhookUrl",
+               "connectPassword", "ksqldbPassword", "elasticsearchApiKey", "grafanaToken")
+PASSWORD_KEYS = ("grafanaAdminPassword", "elasticsearchPassword", "connectPassword", "ksqldbPassword")
+TOKEN_KEYS = ("elasticsearchApiKey", "grafanaToken")
+# the external platform: where each service already runs (admin URLs), and the logins that go with them
+EXTERNAL_URL_KEYS = ("connectUrl", "ksqldbUrl", "elasticsearchUrl", "grafanaUrl")
+EXTERNAL_KEYS = (*EXTERNAL_URL_KEYS, "kafkaBootstrap", "elasticsearchInternalUrl", "connectUser", "ksqldbUser",
+                 "elasticsearchUser")
+# the secret that goes with each login of the external platform
+EXTERNAL_LOGINS = {"connectUser": "connectPassword", "ksqldbUser": "ksqldbPassword",
+                   "elasticsearchUser": "elasticsearchPassword"}
+_BOOTSTRAP_RE = re.compile(r"^[A-Za-z0-9._-]+:[0-9]{1,5}(,[A-Za-z0-9._-]+:[0-9]{1,5})*$")
 _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*:[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DNS_LABEL_RE = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _MEMORY_RE = re.compile(r"^[1-9][0-9]*[mg]$")
@@ -59,7 +71,7 @@ class StackConfig(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
 
-    platform: Literal["docker", "kubernetes"] = "docker"
+    platform: Literal["docker", "kubernetes", "external"] = "docker"
     role: Literal["pipeline", "operators"] = "pipeline"
     name_prefix: str = Field("clickstream", alias="namePrefix")
     # images, pinned by tag
@@ -114,6 +126,16 @@ class StackConfig(BaseModel):
     ingress_controller: Literal["ingress-nginx", "traefik"] = Field("ingress-nginx", alias="ingressController")
     ingress_allow_list: str = Field("", alias="ingressAllowList")
     protect: bool = Field(False, alias="protect")
+    # external platform: services that already run; credentials are secrets, read separately
+    kafka_bootstrap: str = Field("", alias="kafkaBootstrap")
+    connect_url: str = Field("", alias="connectUrl")
+    ksqldb_url: str = Field("", alias="ksqldbUrl")
+    elasticsearch_url: str = Field("", alias="elasticsearchUrl")
+    elasticsearch_internal_url: str = Field("", alias="elasticsearchInternalUrl")
+    grafana_url: str = Field("", alias="grafanaUrl")
+    connect_user: str = Field("", alias="connectUser")
+    ksqldb_user: str = Field("", alias="ksqldbUser")
+    elasticsearch_user: str = Field("", alias="elasticsearchUser")
 
     @field_validator("kafka_image", "connect_image", "ksqldb_image", "elasticsearch_image", "grafana_image")
     @classmethod
@@ -160,6 +182,26 @@ class StackConfig(BaseModel):
                              f"253 characters, so ingressDomain at most {253 - len(_LONGEST_INGRESS_LABEL)}")
         return value
 
+    @field_validator("connect_url", "ksqldb_url", "elasticsearch_url", "elasticsearch_internal_url", "grafana_url")
+    @classmethod
+    def _service_url(cls, value: str, info: ValidationInfo) -> str:
+        if value:
+            service_url(value, _alias(cls, info))  # its ValueError says what is wrong
+        return value
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap(cls, value: str) -> str:
+        if value and not _BOOTSTRAP_RE.match(value):
+            raise ValueError("must be Kafka bootstrap servers: comma-separated host:port pairs without spaces, "
+                             "e.g. 'pkc-abc12.eu-west-1.aws.confluent.cloud:9092'")
+        return value
+
+    @field_validator("connect_user", "ksqldb_user", "elasticsearch_user")
+    @classmethod
+    def _optional_user(cls, value: str) -> str:
+        return cls._basic_auth_user(value) if value else value
+
     @field_validator("grafana_admin_user")
     @classmethod
     def _basic_auth_user(cls, value: str) -> str:
@@ -193,6 +235,11 @@ class StackConfig(BaseModel):
         return value
 
     @classmethod
+    def field_name(cls, key: str) -> str:
+        """The field of a config key (camelCase)."""
+        return next(name for name, f in cls.model_fields.items() if (f.alias or name) == key)
+
+    @classmethod
     def keys(cls) -> list[str]:
         """The config keys (camelCase) this project accepts, secrets included."""
         return sorted([f.alias or name for name, f in cls.model_fields.items()] + list(SECRET_KEYS))
@@ -206,6 +253,11 @@ class Secrets(BaseModel):
     grafana_admin_password: Any = None
     elasticsearch_password: Any = None
     alert_webhook_url: Any = None  # None: no contact point, the alert rules notify no one
+    # external platform
+    connect_password: Any = None
+    ksqldb_password: Any = None
+    elasticsearch_api_key: Any = None
+    grafana_token: Any = None
 
 
 def _sized(value: str, pattern: re.Pattern[str], bounds: tuple[int, int], unit: str, what: str) -> str:
@@ -235,6 +287,34 @@ def _size(mib: int, unit: str) -> str:
     steps = [("m", 1), ("g", 1024)] if unit == "m" else [("Mi", 1), ("Gi", 1024), ("Ti", 1024 * 1024)]
     suffix, factor = next((s, f) for s, f in reversed(steps) if mib % f == 0)
     return f"{mib // factor}{suffix}"
+
+
+def service_url(value: str, key: str) -> str:
+    """``value`` when it is an http(s) URL of a service without credentials inside it, else a ValueError saying
+    what is wrong (never quoting a password the URL holds)."""
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _PRINTABLE_ASCII_RE.match(value) \
+            or " " in value or parts.query or parts.fragment:
+        raise ValueError("must be the http(s) base URL of the service, without spaces, query or fragment, e.g. "
+                         "'https://grafana.example.com'")
+    if parts.username is not None or parts.password is not None:
+        login = {"connectUrl": "connectUser and the secret connectPassword",
+                 "ksqldbUrl": "ksqldbUser and the secret ksqldbPassword",
+                 "grafanaUrl": "grafanaAdminUser and the secret grafanaAdminPassword, or the secret grafanaToken",
+                 }.get(key, "elasticsearchUser and the secret elasticsearchPassword, or the secret elasticsearchApiKey")
+        raise ValueError(f"must not hold credentials (user:password@): a URL is an address, kept in plain "
+                         f"state and outputs; set them as {login}")
+    return value
+
+
+def shown(key: str, value: Any) -> Any:
+    """A config value as an error message may quote it: a URL's credentials (``user:password@``) replaced."""
+    if key in (*EXTERNAL_URL_KEYS, "elasticsearchInternalUrl") and isinstance(value, str) and "@" in value:
+        parts = urllib.parse.urlsplit(value)
+        if "@" in parts.netloc:
+            return urllib.parse.urlunsplit(parts._replace(netloc="(credentials not shown)@" +
+                                                          parts.netloc.rsplit("@", 1)[1]))
+    return value
 
 
 def allow_list(value: str) -> list[str]:
@@ -282,13 +362,39 @@ def check_stack(stack: str, config: Mapping[str, Any], secret_keys: Collection[s
     problems = _foreign_namespaces(config)
     cfg, value_problems = _check_values(stack, {k: v for k, v in own.items() if k not in SECRET_KEYS}, secret)
     problems += value_problems
-    pipeline = cfg.role == "pipeline"
-    needed = {"grafanaAdminPassword": pipeline, "elasticsearchPassword": pipeline and cfg.elasticsearch_security,
-              "alertWebhookUrl": False}
-    problems += _secret_problems(needed, own, secret)
+    problems += _secret_problems(needed_secrets(cfg, own), own, secret, cfg.platform == "external")
+    problems += _secret_pairing(cfg, own)
     if problems:
         raise ConfigError(_report(stack, problems))
     return cfg
+
+
+def needed_secrets(cfg: StackConfig, own: Mapping[str, Any]) -> dict[str, bool]:
+    """Which secrets ``cfg`` needs (``own``: the stack's own keys, to see which optional ones are set)."""
+    pipeline, external = cfg.role == "pipeline", cfg.platform == "external"
+    needed = dict.fromkeys(SECRET_KEYS, False)
+    needed["grafanaAdminPassword"] = pipeline and not (external and own.get("grafanaToken") is not None)
+    needed["elasticsearchPassword"] = pipeline and (bool(cfg.elasticsearch_user) if external
+                                                    else cfg.elasticsearch_security)
+    needed["connectPassword"] = external and bool(cfg.connect_user)
+    needed["ksqldbPassword"] = external and bool(cfg.ksqldb_user)
+    return needed
+
+
+def _secret_pairing(cfg: StackConfig, own: Mapping[str, Any]) -> list[str]:
+    """Secrets that are set but that nothing would use: the external platform's outside it, a password of the
+    external platform without its user, a Grafana token next to the admin password."""
+    if cfg.platform != "external":
+        unused = [k for k in ("connectPassword", "ksqldbPassword", *TOKEN_KEYS) if own.get(k) is not None]
+        return [f"{NAMESPACE}:{key} is set, but only the external platform reads it (platform is "
+                f"'{cfg.platform}'): remove it with `pulumi config rm {key}`" for key in unused]
+    problems = [f"{NAMESPACE}:{password} is set, but {NAMESPACE}:{user} is not: set the user that goes with it "
+                f"(`pulumi config set {user} <user>`)"
+                for user, password in EXTERNAL_LOGINS.items() if own.get(password) is not None and not own.get(user)]
+    if own.get("grafanaToken") is not None and own.get("grafanaAdminPassword") is not None:
+        problems.append(f"{NAMESPACE}:grafanaToken and {NAMESPACE}:grafanaAdminPassword are both set: Grafana is "
+                        f"reached with one of them; remove the other with `pulumi config rm <key>`")
+    return problems
 
 
 def _report(stack: str, problems: list[str]) -> str:
@@ -339,26 +445,43 @@ def _foreign_namespaces(config: Mapping[str, Any]) -> list[str]:
 
 
 def _secret_problems(needed: Mapping[str, bool], own: Mapping[str, Any],
-                     secret_keys: Collection[str]) -> list[str]:
+                     secret_keys: Collection[str], external: bool) -> list[str]:
     """Every secret: set when ``needed``, set as a secret, and usable (the value is never quoted)."""
     problems = []
     for key in SECRET_KEYS:
         value = own.get(key)
         if value is None:
             if needed[key]:
-                why = " (elasticsearchSecurity is true)" if key == "elasticsearchPassword" else ""
-                dev = " (`make up` generates one for the dev stack)" if key == "grafanaAdminPassword" else ""
-                problems.append(f"{NAMESPACE}:{key} is not set{why}; set it with `pulumi config set --secret "
-                                f"{key} <password>`{dev}")
+                problems.append(f"{NAMESPACE}:{key} is not set{_why_needed(key, external)}; set it with "
+                                f"`pulumi config set --secret {key} <password>`")
             continue
         if key not in secret_keys:
-            what = "password" if key in PASSWORD_KEYS else "value (rotate a token it carries)"
+            what = {**dict.fromkeys(PASSWORD_KEYS, "password"), **dict.fromkeys(TOKEN_KEYS, "token")}.get(
+                key, "value (rotate a token it carries)")
             problems.append(f"{NAMESPACE}:{key} is set as plain text (it is stored readable in the stack file "
                             f"and state): run `pulumi config rm {key}`, choose a new {what} and set it with "
                             f"`pulumi config set --secret {key} <{what.split()[0]}>`")
-        check = _password_problems if key in PASSWORD_KEYS else _webhook_problems
+        check = _password_problems if key in PASSWORD_KEYS else _token_problems if key in TOKEN_KEYS \
+            else _webhook_problems
         problems += [f"{NAMESPACE}:{key} (value not shown) {p}" for p in check(key, str(value))]
     return problems
+
+
+def _why_needed(key: str, external: bool) -> str:
+    """Why a missing secret is needed, for its error line."""
+    if key == "grafanaAdminPassword":
+        return " (or the secret grafanaToken instead)" if external else " (`make up` generates one for the dev stack)"
+    user = next((u for u, p in EXTERNAL_LOGINS.items() if p == key), None)
+    if key == "elasticsearchPassword" and not external:
+        return " (elasticsearchSecurity is true)"
+    return f" ({user} is set)" if user else ""
+
+
+def _token_problems(key: str, token: str) -> list[str]:
+    """An API key or token: sent as it is in an ``Authorization`` header."""
+    if not token.strip() or not _PRINTABLE_ASCII_RE.match(token) or " " in token:
+        return ["must be the token as the service issued it: printable ASCII without spaces"]
+    return []
 
 
 def _password_problems(key: str, password: str) -> list[str]:
@@ -389,7 +512,7 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> tuple[list[str
         reason = err["msg"].removeprefix("Value error, ")
         key = by_name.get(str(err["loc"][0]), str(err["loc"][0]))
         invalid.add(key)
-        lines.append(f"{NAMESPACE}:{key} = {values.get(key)!r}: {reason}")
+        lines.append(f"{NAMESPACE}:{key} = {shown(key, values.get(key))!r}: {reason}")
     return lines, invalid
 
 
@@ -411,4 +534,8 @@ def load_stack_config() -> tuple[StackConfig, Secrets]:
     conf = pulumi.Config(NAMESPACE)
     return cfg, Secrets(grafana_admin_password=conf.get_secret("grafanaAdminPassword"),
                         elasticsearch_password=conf.get_secret("elasticsearchPassword"),
-                        alert_webhook_url=conf.get_secret("alertWebhookUrl"))
+                        alert_webhook_url=conf.get_secret("alertWebhookUrl"),
+                        connect_password=conf.get_secret("connectPassword"),
+                        ksqldb_password=conf.get_secret("ksqldbPassword"),
+                        elasticsearch_api_key=conf.get_secret("elasticsearchApiKey"),
+                        grafana_token=conf.get_secret("grafanaToken"))

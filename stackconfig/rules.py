@@ -87,6 +87,38 @@ def _eck_security(cfg: StackConfig) -> str | None:
     return None
 
 
+# what the external platform reads: where the services run (required there) and the logins (optional)
+_EXTERNAL_REQUIRED = ("kafkaBootstrap", "connectUrl", "ksqldbUrl", "elasticsearchUrl", "grafanaUrl")
+_EXTERNAL_OPTIONAL = ("elasticsearchInternalUrl", "connectUser", "ksqldbUser", "elasticsearchUser")
+
+
+def _value(cfg: StackConfig, key: str) -> str:
+    return str(getattr(cfg, type(cfg).field_name(key)))
+
+
+def _external_addresses(cfg: StackConfig) -> str | None:
+    if cfg.platform == "external":
+        missing = [key for key in _EXTERNAL_REQUIRED if not _value(cfg, key)]
+        if missing:
+            return (f"the external platform deploys only the application layer onto services that already run: "
+                    f"set {', '.join(missing)} (the URLs where `pulumi up` reaches each service's API; "
+                    f"kafkaBootstrap: host:port of the Kafka the services use)")
+        return None
+    stray = [key for key in (*_EXTERNAL_REQUIRED, *_EXTERNAL_OPTIONAL) if _value(cfg, key)]
+    if stray:
+        return (f"{', '.join(stray)} only apply to platform 'external', but platform is '{cfg.platform}', which "
+                f"runs the services itself: remove them (`pulumi config rm <key>`) or set platform 'external'")
+    return None
+
+
+def _external_security(cfg: StackConfig) -> str | None:
+    if cfg.platform == "external" and cfg.elasticsearch_security:
+        return ("elasticsearchSecurity switches on security in the Elasticsearch this project runs; on the external "
+                "platform Elasticsearch runs as it is: leave elasticsearchSecurity false and set elasticsearchUser "
+                "with the secret elasticsearchPassword, or the secret elasticsearchApiKey")
+    return None
+
+
 CROSS_KEY_RULES: Sequence[Rule] = (
     Rule(("replicationFactor", "kafkaBrokers"), _replication),
     Rule(("minInsyncReplicas", "replicationFactor"), _min_isr),
@@ -98,6 +130,8 @@ CROSS_KEY_RULES: Sequence[Rule] = (
     Rule(("platform", "kubeContext"), _kube_context),
     Rule(("role", "platform"), _operators_on_kubernetes),
     Rule(("platform", "role", "elasticsearchSecurity"), _eck_security),
+    Rule(("platform", *_EXTERNAL_REQUIRED, *_EXTERNAL_OPTIONAL), _external_addresses),
+    Rule(("platform", "elasticsearchSecurity"), _external_security),
 )
 
 

@@ -27,6 +27,8 @@ import urllib.request
 from typing import Any, Iterator
 
 from clickstream import status
+from clickstream.logins import logins
+from stackconfig import StackConfig
 from tests.app_layer import CONTENT_PLUGINS, GRAFANA_PASSWORD, FakeServices, app_layer, pointed_at
 from tests.fakes.connect import FakeConnect
 from tests.fakes.elasticsearch import FakeElasticsearch, es_error
@@ -111,7 +113,8 @@ def targets_of(fakes: FakeServices, timeout: float = 5.0) -> status.Targets:
     """What ``pulumi stack output`` would say for a stack whose services are the fakes."""
     outputs = {"connectUrl": fakes.connect.url, "ksqldbUrl": fakes.ksqldb.url,
                "elasticsearchUrl": fakes.elasticsearch.url, "grafanaUrl": fakes.grafana.url}
-    return status.Targets.from_outputs(outputs, grafana_password=GRAFANA_PASSWORD, timeout=timeout)
+    return status.Targets.from_outputs(outputs, logins(StackConfig(), {"grafanaAdminPassword": GRAFANA_PASSWORD}.get),
+                                       timeout=timeout)
 
 
 def make_data_flow(fakes: FakeServices, chain: status.Chain, now_ms: int | None = None) -> None:

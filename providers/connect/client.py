@@ -22,9 +22,11 @@ import requests
 from providers.http import (
     ApiError,
     Endpoint,
+    Forbidden,
     NotFound,
     ServiceClient,
     ServiceTimeout,
+    Unauthorized,
     maybe_sent,
     or_none,
     retrying,
@@ -71,6 +73,7 @@ class ConnectClient(ServiceClient):
     """One Kafka Connect cluster, reached through ``endpoint``. Create it per operation and close it."""
 
     service = "Kafka Connect"
+    credentials = "the Connect login (config connectUser and the secret connectPassword)"
 
     def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
         super().__init__(endpoint, default_headers={"Content-Type": "application/json"}, observer=observer)
@@ -119,7 +122,8 @@ class ConnectClient(ServiceClient):
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until the worker has started: ``GET /health`` is 200, or (older workers) ``GET /`` answers.
 
-        Raises providers.http.ServiceTimeout naming the URL and the last answer.
+        Raises providers.http.ServiceTimeout naming the URL and the last answer, and rejected credentials
+        (401/403, a REST API behind basic auth) at once, naming whose.
         """
         timeout = self.within(timeout)
         last = ["no answer yet"]
@@ -130,6 +134,8 @@ class ConnectClient(ServiceClient):
                 if response.status_code == 404:  # a worker older than Kafka 3.9: no health endpoint
                     self.http.request("GET", "/", ok=(200,), attempts=1)
                 return True
+            except (Unauthorized, Forbidden) as exc:
+                raise self.auth_error(exc) from None
             except ApiError as exc:
                 last[0] = f"HTTP {exc.status}: {exc.message}"
             except requests.RequestException as exc:

@@ -1,6 +1,7 @@
 """Pulumi dynamic provider for one Kafka Connect connector (see ``resource.Connector`` for the inputs).
 
-Outputs kept in state: ``connect_url``, ``connector_name``, ``config`` (the declared keys only, as applied
+Outputs kept in state: ``connect_url``, ``username`` and ``password`` (a secret: basic auth of the REST API,
+for services that have it), ``connector_name``, ``config`` (the declared keys only, as applied
 or as read live), ``state``, ``connector_class``, ``ready_timeout``, ``secret_config_keys`` and a salted
 hash of ``secret_config`` (``secret_config_hash`` + ``secret_salt``). Secret values are merged into the
 request body only inside ``create``/``update`` and never appear in outputs, logs or error messages.
@@ -47,7 +48,7 @@ def _config_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
 
 
 CONTRACT = Contract("Connector", [
-    *connection("connect_url", secrets_=(), others=(), service="the Kafka Connect REST API"),
+    *connection("connect_url", service="the Kafka Connect REST API"),
     Field("connector_name", IDENTITY, required=True, doc="the connector's name in Connect"),
     Field("config", IN_PLACE, required=True, changed=_config_changed,
           doc="plain settings, with `connector.class`"),
@@ -61,7 +62,9 @@ CONTRACT = Contract("Connector", [
     Field("secret_salt", OUTPUT, doc="salt of the hash"),
 ])
 WRITTEN_FIELDS = ("connect_url", "config", "secret_config")  # a change of one of these rewrites the config
-OUT_KEYS = tuple(f.name for f in CONTRACT.fields if not f.secret or f.role == OUTPUT)
+# kept in state: every plain field, the secret outputs, and the login secret (as a secret output: read and
+# delete need it); the secret settings only as their hash
+OUT_KEYS = tuple(f.name for f in CONTRACT.fields if not f.secret or f.role == OUTPUT or f.name == "password")
 
 
 class ConnectorError(Exception):
@@ -219,7 +222,8 @@ class ConnectorProvider(ReadBackProvider):
         config, secret_config = dict(props["config"]), dict(props.get("secret_config") or {})
         timeout = float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT)
         desired = DESIRED[state]
-        with _secrets_scrubbed(secret_config.values()), ConnectClient(_endpoint(props)) as client:
+        login_secret = [props["password"]] if props.get("password") else []
+        with _secrets_scrubbed([*secret_config.values(), *login_secret]), ConnectClient(_endpoint(props)) as client:
             client.wait_ready()
             before = client.status(name)
             news = {**props, "secret_config": secret_config}
@@ -236,7 +240,8 @@ class ConnectorProvider(ReadBackProvider):
             if restarted:
                 client.restart(name)
             client.wait_for_state(name, desired, timeout, failed_grace=RESTART_GRACE if restarted else 0.0)
-            declared = {"connect_url": url, "connector_name": name, "config": config, "state": state,
+            declared = {"connect_url": url, "username": props.get("username"), "password": props.get("password"),
+                        "connector_name": name, "config": config, "state": state,
                         "ready_timeout": timeout, "secret_config_keys": sorted(secret_config),
                         "secret_config_hash": secret_hash(secret_config, salt), "secret_salt": salt}
             outs = _read_back(client, name, declared)
@@ -304,7 +309,8 @@ def _read_back_differences(outs: Mapping[str, Any] | None, config: Mapping[str, 
 
 
 def _endpoint(props: Mapping[str, Any]) -> Endpoint:
-    return Endpoint(props["connect_url"], ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT),
+    return Endpoint(props["connect_url"], username=props.get("username") or None, password=props.get("password"),
+                    ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT),
                     probe_timeout=float(props.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT), timeout=30.0)
 
 

@@ -8,13 +8,14 @@ import requests
 from providers.http import ApiError, Forbidden, ServiceClient, Unauthorized, or_none, wait_until
 
 RETRY_STATUSES = (429, 502, 503, 504)
+API_KEY_SCHEME = "ApiKey"  # Elasticsearch API keys: ``Authorization: ApiKey <base64 of id:key>``
 
 
 class ElasticsearchClient(ServiceClient):
     """Talks to one Elasticsearch cluster. Create it inside a provider method and close it there."""
 
     service = "Elasticsearch"
-    credentials = "the Elasticsearch username/password (config secret elasticsearchPassword)"
+    credentials = "the Elasticsearch credentials (config secret elasticsearchPassword or elasticsearchApiKey)"
     retry_statuses = RETRY_STATUSES
 
     def wait_ready(self, timeout: float | None = None) -> None:

@@ -26,7 +26,7 @@ from providers.contract import (
     read_back_of_write,
 )
 from providers.declare import declare
-from providers.elasticsearch.client import ElasticsearchClient
+from providers.elasticsearch.client import API_KEY_SCHEME, ElasticsearchClient
 from providers.http import Endpoint
 from providers.inputs import is_unknown, whole_numbers
 
@@ -136,7 +136,7 @@ def _body_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
 
 
 CONTRACT = Contract("IndexTemplate", [
-    *connection("elasticsearch_url", service="Elasticsearch"),
+    *connection("elasticsearch_url", secrets_=("password", "api_key"), service="Elasticsearch"),
     Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
     Field("template_name", IDENTITY, required=True, doc="the template's name"),
     Field("body", IN_PLACE, required=True, changed=_body_changed,
@@ -178,7 +178,8 @@ class IndexTemplateProvider(ReadBackProvider):
         return read_back_of_write(outs, f"index template {name!r}", where)
 
     def client(self, props: Mapping[str, Any]) -> ElasticsearchClient:
-        return ElasticsearchClient(Endpoint.from_inputs({**props, "url": props["elasticsearch_url"]}))
+        return ElasticsearchClient(Endpoint.from_inputs({**props, "url": props["elasticsearch_url"],
+                                                         "api_key_scheme": API_KEY_SCHEME}))
 
     def read_back(self, es: ElasticsearchClient, name: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The template as Elasticsearch has it, in the shape of the outputs (None when there is none);

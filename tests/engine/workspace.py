@@ -6,6 +6,11 @@ that ``tools/install_pulumi.py`` writes beside the CLI. State lives in a file ba
 ``make`` writes it) and secrets are encrypted with a passphrase, both in a temporary folder; ``PULUMI_HOME``
 is there too, so nothing outside it is read or written and no plugin is downloaded.
 
+:class:`EngineStack` deploys the application layer alone (``tests.engine.program``) on stack ``dev``;
+:class:`ProjectStack` runs the project as a user does: its own ``__main__.py`` through ``tools/stack.py``,
+with its own ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` (copied into the folder, so config set by a test
+never touches the repository's files).
+
 :class:`EngineStack` returns, for every operation, an :class:`Outcome`: the engine's own per-resource
 steps (from its event stream: ``op`` and the keys of the diff that decided it), its summary and its output.
 """
@@ -15,6 +20,7 @@ import dataclasses
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 from typing import Callable
@@ -23,6 +29,7 @@ from pulumi import automation as auto
 from pulumi.automation import events
 
 from tests.engine.program import program
+from tools import stack as project_driver
 from tools.install_pulumi import DEST, VERSION, installed_version
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
@@ -85,6 +92,17 @@ class EngineStack:
         self.folder = folder
         self.endpoints = dict(endpoints)
         self.declares = declares  # another program than the application layer (e.g. benchmarks/scale.py)
+        self._prepare(folder)
+        self.stack = auto.create_or_select_stack(
+            stack_name=STACK, project_name=PROJECT, program=self._program,
+            opts=auto.LocalWorkspaceOptions(work_dir=str(self.work_dir), env_vars=self.env,
+                                            secrets_provider="passphrase",
+                                            pulumi_command=auto.PulumiCommand(str(self.cli_root))))
+        self.stack.set_config("clickstream:platform", auto.ConfigValue("docker"))
+        self.stack.set_config("clickstream:grafanaAdminPassword", auto.ConfigValue(GRAFANA_PASSWORD, secret=True))
+
+    def _prepare(self, folder: pathlib.Path) -> None:
+        """The folder's work dir, state, CLI root and the CLI's environment."""
         self.work_dir = folder / "work"
         self.work_dir.mkdir(parents=True, exist_ok=True)
         (folder / "state").mkdir(exist_ok=True)
@@ -104,13 +122,6 @@ class EngineStack:
             "PATH": f"{DEST}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONPATH": str(ROOT),  # the provider plugin loads the providers the program serialized
         }
-        self.stack = auto.create_or_select_stack(
-            stack_name=STACK, project_name=PROJECT, program=self._program,
-            opts=auto.LocalWorkspaceOptions(work_dir=str(self.work_dir), env_vars=self.env,
-                                            secrets_provider="passphrase",
-                                            pulumi_command=auto.PulumiCommand(str(cli_root))))
-        self.stack.set_config("clickstream:platform", auto.ConfigValue("docker"))
-        self.stack.set_config("clickstream:grafanaAdminPassword", auto.ConfigValue(GRAFANA_PASSWORD, secret=True))
 
     def _program(self) -> None:
         (self.declares or program(self.endpoints))()
@@ -150,7 +161,7 @@ class EngineStack:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """The CLI itself in the stack's folder (e.g. ``stack export``: the Automation API's export shows
         secrets)."""
-        return subprocess.run([str(DEST / "pulumi"), *args, "--stack", STACK, "--non-interactive"],
+        return subprocess.run([str(DEST / "pulumi"), *args, "--stack", self.stack.name, "--non-interactive"],
                               cwd=self.work_dir, env={**os.environ, **self.env}, capture_output=True, text=True,
                               timeout=300)
 
@@ -165,6 +176,29 @@ class EngineStack:
         # this repository, or today's modules would stand in for the release's
         return subprocess.run([sys.executable, str(ROOT / "tests" / "engine" / "program.py"), str(root), str(spec)],
                               cwd=self.work_dir, env=env, capture_output=True, text=True, timeout=900)
+
+
+class ProjectStack(EngineStack):
+    """Stack ``name`` of the project as a user runs it: ``Pulumi.yaml`` and ``Pulumi.<name>.yaml`` of the
+    repository copied into ``folder/work`` (the work dir), the program the project's ``__main__.py`` run
+    inline by ``tools/stack.py``; ``config`` (plain) and ``secrets`` are set on top of the stack file."""
+
+    def __init__(self, folder: pathlib.Path, name: str, config: dict[str, str], secrets: dict[str, str]):
+        self.folder = folder
+        self.endpoints, self.declares = {}, None
+        self._prepare(folder)
+        for file in ("Pulumi.yaml", f"Pulumi.{name}.yaml"):
+            shutil.copyfile(ROOT / file, self.work_dir / file)
+        self.stack = project_driver.select_stack(name, self.work_dir, self.env,
+                                                 cli=auto.PulumiCommand(str(self.cli_root)))
+        self.stack.set_all_config({**{key: auto.ConfigValue(value) for key, value in config.items()},
+                                   **{key: auto.ConfigValue(value, secret=True) for key, value in secrets.items()}})
+
+    def python(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``python <args>`` as a user runs it beside this stack: the project's CLI and backend in its
+        environment, in the project's folder."""
+        return subprocess.run([sys.executable, *args], cwd=ROOT, env={**os.environ, **self.env,
+                              "PULUMI_BIN": str(DEST / "pulumi")}, capture_output=True, text=True, timeout=600)
 
 
 class EngineFailed(Exception):

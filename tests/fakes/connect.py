@@ -32,6 +32,10 @@ rebalance ...), and ``fail_next(method, path, 404, JETTY_NOT_FOUND)`` for Jetty'
 worker whose REST resources are not registered yet).
 ``mask_passwords`` makes GET config return ``[hidden]`` for keys ending in ``password``, as managed
 Connect services do (Apache Kafka itself returns stored values as they are).
+``username``/``password``: the worker's REST API requires HTTP basic auth, as with Apache Kafka's
+``BasicAuthSecurityRestExtension`` (``JaasBasicAuthFilter``, 4.x): a request without them or with wrong
+ones gets 401 with the plain-text body ``User cannot access the resource.`` (the filter's own answer; the
+filter's exemption of the workers' internal task and fence requests is not modelled).
 """
 from __future__ import annotations
 
@@ -205,8 +209,9 @@ class FakeConnect(FakeServer):
     """The fake worker. Use as a context manager; ``url`` is its REST base URL."""
 
     def __init__(self, *, settle_polls: int = 1, stale_failed_polls: int = 1, forget_polls: int = 1,
-                 mask_passwords: bool = True, health_endpoint: bool = True, extra_plugins: tuple[Plugin, ...] = ()):
-        super().__init__()
+                 mask_passwords: bool = True, health_endpoint: bool = True, extra_plugins: tuple[Plugin, ...] = (),
+                 username: str | None = None, password: str | None = None):
+        super().__init__(username=username, password=password)
         self.plugins = PLUGINS + tuple(extra_plugins)  # e.g. DATAGEN and ELASTICSEARCH_SINK
         self.settle_polls = settle_polls
         self.forget_polls = forget_polls
@@ -241,6 +246,9 @@ class FakeConnect(FakeServer):
             self.connectors[name].restart(0)
 
     # --- answers every fake gives its own way ----------------------------------------------------------
+    def unauthorized_response(self, path: str, user: str | None) -> tuple[int, Any]:
+        return 401, RawBody(b"User cannot access the resource.", "text/plain")
+
     def unavailable_response(self, path: str) -> tuple[int, Any]:
         if path == "/health":
             return 503, {"status": "starting", "message": STARTING_MESSAGE}

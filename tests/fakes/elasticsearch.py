@@ -31,6 +31,10 @@ they come from in the 8.19.20 sources (Maven Central ``org.elasticsearch:elastic
   is mapped by the first matching ``dynamic_templates`` entry (``match_mapping_type`` only), else strings
   become ``text`` with a ``keyword`` sub-field, whole numbers ``long``, fractions ``float``, booleans
   ``boolean`` (``DynamicFieldsBuilder``). Date detection of strings is not modelled.
+- ``api_key``: a request authenticates with ``Authorization: ApiKey <api_key>`` (the encoded key of the
+  create-API-key API: base64 of ``id:api_key``, as Elasticsearch's API key authentication reads it), or with
+  basic auth when ``username`` is set too; a wrong one gets the same 401 ``security_exception`` as missing
+  credentials (the real node's reason for a bad key differs and is not modelled).
 - ``builtin_templates`` adds the ``logs``/``metrics`` templates (priority 100) of the default distribution
   (x-pack); the real node of the harness has no x-pack, and neither has security.
 """
@@ -188,8 +192,11 @@ class FakeElasticsearch(FakeServer):
     """``templates`` maps name -> stored body; ``indices`` maps name -> {"mappings", "docs"}; ``health`` is the
     cluster status the fake reports."""
 
-    def __init__(self, *, username: str | None = None, password: str | None = None, builtin_templates: bool = True):
-        super().__init__(username=username, password=password)
+    token_scheme = "ApiKey"
+
+    def __init__(self, *, username: str | None = None, password: str | None = None, api_key: str | None = None,
+                 builtin_templates: bool = True):
+        super().__init__(username=username, password=password, token=api_key)
         self.health = "green"
         self._ids = itertools.count(1)
         self.indices: dict[str, dict] = {}

@@ -9,6 +9,9 @@ fake with the same vocabulary:
   body)`` (``path`` without the query string, ``body`` the parsed JSON request body or ``None``);
   ``fake.mutating_calls`` the calls that asked for a change; ``fake.calls_to(method, path)`` the calls
   to one endpoint; ``fake.reset_calls()`` forgets them (and what a fake derives from them).
+- credentials: ``username``/``password`` (basic auth) and/or ``token``, sent as ``Authorization:
+  <token_scheme> <token>`` (``token_scheme``: ``Bearer`` unless the fake's service uses another); a fake
+  without any accepts every request.
 - ``echo_credentials = True``: every error answer with a ``message`` quotes the credentials the request
   carried (the ``Authorization`` header, decoded), so a client that copies server messages into its
   errors would show them.
@@ -90,6 +93,8 @@ class FakeServer:
     """Base of every fake; see the module docstring for the vocabulary."""
 
     content_type = "application/json"
+
+    token_scheme = "Bearer"  # the Authorization scheme of ``token``
 
     def __init__(self, *, username: str | None = None, password: str | None = None, token: str | None = None):
         self.username, self.password, self.token = username, password, token
@@ -244,7 +249,7 @@ class FakeServer:
         if self.username is None and self.token is None:
             return True, None
         auth = headers.get("Authorization") or ""
-        if self.token is not None and auth == f"Bearer {self.token}":
+        if self.token is not None and auth == f"{self.token_scheme} {self.token}":
             return True, None
         if auth.startswith("Basic "):
             user, _, password = base64.b64decode(auth[6:]).decode().partition(":")

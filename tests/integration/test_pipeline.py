@@ -24,6 +24,7 @@ from testcontainers.core.container import DockerContainer
 
 from clickstream import connectors, status
 from clickstream.analytics import FOLDER_UID, declare_analytics
+from clickstream.logins import logins
 from components.base import Services
 from components.docker.connect import connect_env, install_and_run_command
 from components.docker.elasticsearch import elasticsearch_env
@@ -163,7 +164,7 @@ def test_status_waits_for_data_first_and_records_time_to_first_data(pipeline):
     targets = status.Targets.from_outputs(
         {"connectUrl": pipeline.connect_url, "ksqldbUrl": pipeline.ksqldb_url,
          "elasticsearchUrl": pipeline.elasticsearch_url, "grafanaUrl": pipeline.grafana_url},
-        grafana_user=StackConfig().grafana_admin_user, grafana_password=pipeline.grafana_password, timeout=30)
+        logins(StackConfig(), {"grafanaAdminPassword": pipeline.grafana_password}.get), timeout=30)
     lines: list[str] = []
     started = time.monotonic()
     report = status.wait_for_data(targets, chain, timeout=TIMEOUT, out=lines.append)

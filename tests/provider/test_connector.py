@@ -427,3 +427,26 @@ def test_provider_survives_the_dill_round_trip_pulumi_uses():
     assert type(loaded).__name__ == "ConnectorProvider"
     assert loaded.check({}, {"connect_url": "http://c:8083", "connector_name": "c",
                              "config": {"connector.class": SOURCE}}).failures == []
+
+
+# ---- a Connect REST API behind basic auth (the external platform's connectUser/connectPassword) --------
+
+@pytest.mark.fake
+def test_connector_logs_in_with_basic_auth_and_keeps_the_password_a_secret_output(tmp_path):
+    with FakeConnect(username="connect-user", password=SECRET) as connect:
+        inputs = {"connect_url": connect.url, "connector_name": "authed", "ready_timeout": 10,
+                  "username": "connect-user", "password": SECRET,
+                  "config": {"connector.class": SOURCE, "tasks.max": 1, "file": str(tmp_path / "in"), "topic": "t"}}
+        provider = ConnectorProvider()
+        deployed = up(provider, inputs)
+        assert connect.connectors["authed"].config["topic"] == "t"
+        assert deployed.outs["password"] == SECRET and "password" in provider.contract.secret_outputs
+        assert refresh(provider, deployed) is not None  # read with the login kept in state
+        with pytest.raises(Exception) as caught:
+            up(provider, {**inputs, "connector_name": "other", "password": "wrong-pw-456"})
+        provider.delete("authed", deployed.outs)
+        assert "authed" not in connect.connectors
+    message = str(caught.value)
+    assert "rejected the credentials of user 'connect-user'" in message and "User cannot access the resource" in message
+    assert "wrong-pw-456" not in message and SECRET not in message
+

@@ -294,7 +294,23 @@ def secured_props(es, **overrides):
 @pytest.mark.fake
 def test_fake_password_is_a_secret_output(secured, provider):
     deployed = up(provider, secured_props(secured))
-    assert [k for k, v in deployed.outs.items() if v == PASSWORD] == CONTRACT.secret_outputs
+    assert [k for k, v in deployed.outs.items() if v == PASSWORD] == ["password"]
+    assert "password" in CONTRACT.secret_outputs
+
+
+@pytest.mark.fake
+def test_fake_api_key_authenticates_as_elasticsearch_reads_it_and_a_wrong_one_is_named_not_quoted(provider):
+    """``Authorization: ApiKey <encoded key>`` (the external platform's elasticsearchApiKey), no basic auth."""
+    key = "ZXMta2V5LWlkOmVzLWtleS1zZWNyZXQ="
+    with FakeElasticsearch(api_key=key) as es:
+        props = {**secured_props(es, api_key=key), "username": None, "password": None}
+        deployed = up(provider, props)
+        assert "clickstream-events" in es.templates and deployed.outs["api_key"] == key
+        assert "api_key" in CONTRACT.secret_outputs
+        with pytest.raises(ApiError) as caught:
+            up(provider, {**props, "template_name": "other", "api_key": "d3Jvbmcta2V5"})
+    assert caught.value.status == 401 and "the API key" in str(caught.value)
+    assert "elasticsearchApiKey" in str(caught.value) and "d3Jvbmcta2V5" not in str(caught.value)
 
 
 @pytest.mark.fake

@@ -8,8 +8,10 @@ import pytest
 import requests
 
 from clickstream import status
+from clickstream.logins import logins
 from clickstream.status_links import BROKEN, LAGGING, OK, Link, connector_link
 from providers.http import Endpoint, wait_until
+from stackconfig import StackConfig
 from tests.fakes.connect import error_body
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
@@ -38,7 +40,7 @@ def only_connectors(sources: tuple[str, ...], sinks: tuple[str, ...]) -> status.
 def targets(url: str) -> status.Targets:
     unused = "http://127.0.0.1:9"  # the chain below has no links on the other services
     return status.Targets.from_outputs({"connectUrl": url, "ksqldbUrl": unused, "elasticsearchUrl": unused,
-                                        "grafanaUrl": unused}, timeout=10)
+                                        "grafanaUrl": unused}, logins(StackConfig(), lambda key: None), timeout=10)
 
 
 def test_connector_links_running_failed_paused_missing(connect_backend):

@@ -22,8 +22,8 @@ from tests.pulumi_mocks import is_secret, run_program
 PLAIN = "plain-secret-value"
 LOGIN = {"password", "api_key"}
 SECRETS = {  # kind -> every field that must never be in clear: secret inputs and the hashes kept of them
-    "Connector": {"secret_config", "secret_config_hash"},
-    "IndexTemplate": {"password"},
+    "Connector": {"password", "secret_config", "secret_config_hash"},
+    "IndexTemplate": LOGIN,
     "GrafanaDatasource": LOGIN | {"secure_json_data", "secure_json_data_hash"},
     "GrafanaFolder": LOGIN,
     "GrafanaDashboard": LOGIN,
@@ -79,7 +79,8 @@ def test_the_class_is_its_table_inputs_defaults_and_outputs(kind):
 
 def test_a_wrong_input_name_is_refused_naming_it_and_the_inputs():
     with pytest.raises(TypeError, match=r"Connector 'c': got an unexpected keyword argument 'conect_url' "
-                                        r"\(inputs of Connector: connect_url, ready_timeout, probe_timeout, "
+                                        r"\(inputs of Connector: connect_url, username, password, ready_timeout, "
+                                        r"probe_timeout, "
                                         r"connector_name, "):
         Connector("c", connect_url="http://x", conect_url="http://x", connector_name="c", config={})
     with pytest.raises(TypeError, match="Connector 'c': missing a required argument: 'connector_name'"):

@@ -13,6 +13,7 @@ import pytest
 
 from clickstream import connectors, status
 from clickstream.__main__ import main
+from clickstream.logins import logins
 from clickstream.status_links import BROKEN, LAGGING, OK, Limits, Link, panel_datasources, query_link, source_link
 from stackconfig import StackConfig
 
@@ -137,17 +138,40 @@ def test_declared_chain_follows_the_project_content():
 
 
 # stack outputs and secrets --------------------------------------------------------------------------------
+EXTERNAL_URLS = {"kafkaBootstrap": "broker.example.com:9092", "connectUrl": "https://connect.example.com",
+                 "ksqldbUrl": "https://ksqldb.example.com", "elasticsearchUrl": "https://es.example.com",
+                 "grafanaUrl": "https://grafana.example.com"}
 OUTPUTS = {"connectUrl": "http://localhost:8083", "ksqldbUrl": "http://localhost:8088",
            "elasticsearchUrl": "http://localhost:9200", "grafanaUrl": "http://localhost:3000"}
 
 
 def test_targets_need_every_url_output_and_keep_passwords_out_of_repr():
+    secured = StackConfig(elasticsearchSecurity=True)
+    secrets = {"grafanaAdminPassword": "s3cret-pw", "elasticsearchPassword": "es-pw"}.get
     with pytest.raises(status.StatusError, match="no output ksqldbUrl, grafanaUrl.*make up"):
-        status.Targets.from_outputs({"connectUrl": "x", "elasticsearchUrl": "y"})
-    targets = status.Targets.from_outputs(OUTPUTS, grafana_password="s3cret-pw", elasticsearch_user="elastic",
-                                          elasticsearch_password="es-pw")
+        status.Targets.from_outputs({"connectUrl": "x", "elasticsearchUrl": "y"}, logins(secured, secrets))
+    targets = status.Targets.from_outputs(OUTPUTS, logins(secured, secrets))
     assert targets.grafana.password == "s3cret-pw" and targets.elasticsearch.username == "elastic"
     assert "s3cret-pw" not in repr(targets) and "es-pw" not in repr(targets)
+
+
+def test_stack_targets_of_an_external_stack_use_its_logins(tmp_path, monkeypatch):
+    """Basic auth for Connect and ksqlDB, the Elasticsearch API key (scheme ApiKey) and the Grafana token."""
+    config = {"clickstream:platform": {"value": "external", "secret": False},
+              **{f"clickstream:{key}": {"value": value, "secret": False} for key, value in EXTERNAL_URLS.items()},
+              "clickstream:connectUser": {"value": "connect-user", "secret": False},
+              "clickstream:connectPassword": {"value": "connect-secret", "secret": True},
+              "clickstream:ksqldbUser": {"value": "APIKEY1", "secret": False},
+              "clickstream:ksqldbPassword": {"value": "ksql-secret", "secret": True},
+              "clickstream:elasticsearchApiKey": {"value": "ZXMta2V5", "secret": True},
+              "clickstream:grafanaToken": {"value": "glsa_token", "secret": True}}
+    monkeypatch.setenv("PULUMI_BIN", fake_pulumi(tmp_path, OUTPUTS, config))
+    targets = status.stack_targets("external")
+    assert (targets.connect.username, targets.connect.password) == ("connect-user", "connect-secret")
+    assert (targets.ksqldb.username, targets.ksqldb.password) == ("APIKEY1", "ksql-secret")
+    assert (targets.elasticsearch.api_key, targets.elasticsearch.api_key_scheme) == ("ZXMta2V5", "ApiKey")
+    assert (targets.grafana.api_key, targets.grafana.api_key_scheme, targets.grafana.username) == \
+        ("glsa_token", "Bearer", None)
 
 
 def fake_pulumi(tmp_path: pathlib.Path, outputs: dict, config: dict, fail: str = "") -> str:
