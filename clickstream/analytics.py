@@ -1,8 +1,9 @@
 """The application layer of the pipeline, declared on top of the deployed services.
 
 Order (each step ``depends_on`` the previous ones it needs):
-datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template] -> one
-Elasticsearch sink per derived table; Grafana: a datasource per index and a folder -> the dashboards
+datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template -> one versioned
+index behind its alias per derived table] -> one Elasticsearch sink per derived table, into its versioned
+index; Grafana: a datasource per index and a folder -> the dashboards
 (``dashboards/*.json``) and the alert rules (``clickstream.alerting``; with a webhook configured, its
 contact point and the notification policy). APIs are reached at each service's ``admin_url``; what one
 service uses to reach another (the sinks and Grafana reaching Elasticsearch) is the target's
@@ -22,13 +23,14 @@ from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
 from providers.declare import DeclaredResource
-from providers.elasticsearch import IndexTemplate
+from providers.elasticsearch import IndexTemplate, VersionedIndex
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
 from providers.grafana.dashboards import placeholders
 from providers.grafana.notification_policy import GrafanaNotificationPolicy
 from providers.ksqldb import KsqlPipeline, load_sql_dir
+from providers.ksqldb.parser import parse_sources
 from stackconfig import Secrets, StackConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -72,8 +74,9 @@ class Analytics(pulumi.ComponentResource):
         sources = [Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config, **connect,
                              opts=self._child(Connector))
                    for spec in connectors.datagen_sources(cfg)]
+        sql = load_sql_dir(KSQL_DIR)
         ksql = KsqlPipeline(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url, **_basic(login.ksqldb),
-                            sources=load_sql_dir(KSQL_DIR), variables=ksql_variables(cfg),
+                            sources=sql, variables=ksql_variables(cfg),
                             streams_properties={"auto.offset.reset": "earliest"},
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
         template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
@@ -81,12 +84,19 @@ class Analytics(pulumi.ComponentResource):
                                  body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1)),
                                  **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
                                  opts=self._child(IndexTemplate))
+        versions = connectors.table_versions(parse_sources(sql, ksql_variables(cfg)))
+        indexes = {table: VersionedIndex(
+            f"{prefix}-index-{connectors.index_name(table).replace('_', '-')}",
+            alias=connectors.index_name(table), index=connectors.versioned_index_name(table, versions[table]),
+            elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
+            api_key=login.elasticsearch_admin.api_key, opts=pulumi.ResourceOptions(parent=self, depends_on=[template]))
+            for table in connectors.DERIVED_TABLES}
         es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
-        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, username=es_user,
+        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, versions, username=es_user,
                                                    password=es_password):
             Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
                       secret_config=spec.secret_config or None, **connect,
-                      opts=self._child(Connector, ksql, template))
+                      opts=self._child(Connector, ksql, template, indexes[str(spec.config["topics"])]))
 
         grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
                        service_revision=services.grafana.revision)

@@ -3,23 +3,26 @@
 * Datagen source connectors write the three JSON topics the ksqlDB sources read (``ksql/01_sources.sql``).
   Codes and users are keyed by an ``int`` field (``code``, ``user_id``), so their key converter is the
   ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys); clicks have no key.
-* One Elasticsearch sink connector per derived ksqlDB table: index = topic name lower-cased (what the
-  sink 15.x does itself), keys ignored (document id = topic+partition+offset, so every update of a
-  window is a point in time), schemaless JSON, ``null`` values (tombstones of merged sessions and of
-  rows failing a HAVING) dropped.
+* One Elasticsearch sink per derived ksqlDB table, so that its index mirrors the table
+  (docs/resources/versioned-indexes.md): the document id is the record key (an update replaces its
+  row), a tombstone deletes it (merged sessions, rows that stop meeting a HAVING), schemaless JSON values.
+  It writes to the table's versioned index ``<table>_v<version>`` (readers use the alias ``<table>``).
 * The composable index template maps ``EVENT_TS``/``SESSION_START`` as ``date`` (accepting epoch millis,
-  returning ISO 8601) and every string as ``keyword``, for exactly our indexes, above the built-in
-  templates' priority 100.
+  returning ISO 8601) and every string as ``keyword``, for exactly our versioned indexes, above the
+  built-in templates' priority 100.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import pulumi
 
 from clickstream import generator
+from providers.ksqldb.parser import Statement
 from stackconfig import StackConfig
 
 DATAGEN_CLASS = "io.confluent.kafka.connect.datagen.DatagenConnector"
@@ -27,7 +30,11 @@ ELASTICSEARCH_SINK_CLASS = "io.confluent.connect.elasticsearch.ElasticsearchSink
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter"
 INTEGER_CONVERTER = "org.apache.kafka.connect.converters.IntegerConverter"
-BYTES_CONVERTER = "org.apache.kafka.connect.converters.ByteArrayConverter"
+# The sink turns a key into a document id only from a string or an integer (DataConverter.convertKey:
+# bytes, structs and maps are refused). Read as ISO-8859-1, every key byte is one character, so the id is
+# the key's bytes one-to-one, for every key ksqlDB writes: KAFKA and JSON keys, and windowed keys (key
+# bytes + 8-byte window start; session windows: + end and start): one id per row, window included.
+KEY_ENCODING = "ISO-8859-1"
 
 # A failed bulk request is retried after a random wait in [0, SINK_RETRY_BACKOFF_MS * 2**n) for attempt
 # n = 1..SINK_MAX_RETRIES: at most 1022 s (~17 min) in all, 511 s on average, and under 2 min only about
@@ -76,6 +83,32 @@ class ConnectorSpec:
 def index_name(table: str) -> str:
     """The Elasticsearch index a table lands in (the sink lower-cases the topic name)."""
     return table.lower()
+
+
+def versioned_index_name(table: str, version: str) -> str:
+    """The concrete index behind a table's alias ``index_name(table)``: ``<index>_v<version>``."""
+    return f"{index_name(table)}_v{version}"
+
+
+def table_versions(statements: Iterable[Statement]) -> dict[str, str]:
+    """Each object's version: a digest of the statements that write it (its CREATE and any INSERT INTO) and,
+    recursively, of the versions of what they read. Whatever makes ksqlDB rebuild a table (its statement or
+    one upstream of it changed) gives it a new version, hence a new index: a rebuilt topic starts again at
+    offset 0, and the sink versions documents by offset, so it could never overwrite the old index's rows."""
+    writers: dict[str, list[Statement]] = {}
+    for statement in statements:
+        writers.setdefault(statement.target, []).append(statement)
+
+    @functools.cache
+    def version(name: str) -> str:
+        digest = hashlib.sha256()
+        for statement in sorted(writers.get(name, []), key=lambda s: s.revision):
+            digest.update(statement.revision.encode())
+            for upstream in sorted(set(statement.depends_on) - {name}):
+                digest.update(version(upstream).encode())
+        return digest.hexdigest()[:16]
+
+    return {name: version(name) for name in writers}
 
 
 def datasource_key(table: str) -> str:
@@ -127,10 +160,14 @@ def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
     ]
 
 
-def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
-                       password: pulumi.Input[str] | None = None) -> ConnectorSpec:
-    """The sink of one derived table's topic into its index; basic auth when ``username`` is set.
+def elasticsearch_sink(table: str, version: str, elasticsearch_url: pulumi.Input[str], *,
+                       username: str | None = None, password: pulumi.Input[str] | None = None) -> ConnectorSpec:
+    """The sink of one derived table's topic into its versioned index; basic auth when ``username`` is set.
 
+    The index mirrors the table: document id = the record key read as ``KEY_ENCODING`` (``key.ignore``
+    false: an update of a row replaces its document, versioned by the record's offset), a tombstone deletes
+    the document (``behavior.on.null.values=delete``). It writes to ``versioned_index_name(table, version)``,
+    which must exist (``external.resource.usage=INDEX``; the ``VersionedIndex`` resource makes it).
     It rides out an Elasticsearch restart (``SINK_MAX_RETRIES`` x ``SINK_RETRY_BACKOFF_MS``, see below) and
     sends what it cannot write to ``DEAD_LETTER_TOPIC`` instead of failing: records the converter cannot
     read (``errors.tolerance``) and documents Elasticsearch rejects (``behavior.on.malformed.documents``).
@@ -140,11 +177,13 @@ def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, user
         "tasks.max": "1",
         "topics": table,
         "connection.url": elasticsearch_url,
-        "key.ignore": "true",
+        "external.resource.usage": "INDEX",
+        "topic.to.external.resource.mapping": f"{table}:{versioned_index_name(table, version)}",
+        "key.ignore": "false",
         "schema.ignore": "true",
-        "behavior.on.null.values": "ignore",
-        # windowed ksqlDB keys are binary; the key is ignored, so pass its bytes through untouched
-        "key.converter": BYTES_CONVERTER,
+        "behavior.on.null.values": "delete",
+        "key.converter": STRING_CONVERTER,
+        "key.converter.converter.encoding": KEY_ENCODING,
         "value.converter": JSON_CONVERTER,
         "value.converter.schemas.enable": "false",
         "max.retries": str(SINK_MAX_RETRIES),
@@ -166,17 +205,18 @@ def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, user
                          secret_config=secret_config)
 
 
-def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
+def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], versions: Mapping[str, str], *,
+                        username: str | None = None,
                         password: pulumi.Input[str] | None = None) -> list[ConnectorSpec]:
-    """One sink per derived table."""
-    return [elasticsearch_sink(t, elasticsearch_url, username=username, password=password)
+    """One sink per derived table; ``versions`` is ``table_versions`` of the SQL."""
+    return [elasticsearch_sink(t, versions[t], elasticsearch_url, username=username, password=password)
             for t in DERIVED_TABLES]
 
 
 def index_template(replicas: int) -> dict[str, Any]:
-    """The composable ``_index_template`` body for every derived table's index."""
+    """The composable ``_index_template`` body for every version of every derived table's index."""
     return {
-        "index_patterns": [index_name(t) for t in DERIVED_TABLES],
+        "index_patterns": [versioned_index_name(t, "*") for t in DERIVED_TABLES],
         "priority": INDEX_TEMPLATE_PRIORITY,
         "template": {
             "settings": {"number_of_shards": 1, "number_of_replicas": replicas},

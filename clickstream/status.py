@@ -132,7 +132,7 @@ def declared_chain() -> Chain:
         if not statement.is_query and topic and topic.group(1) in feeders:
             sources[statement.name] = feeders[topic.group(1)]
     queries = tuple(dict.fromkeys(s.target for s in statements if s.is_query))
-    sinks = connectors.elasticsearch_sinks("")
+    sinks = connectors.elasticsearch_sinks("", connectors.table_versions(statements))
     return Chain(
         source_connectors=tuple(feeders.values()), sources=sources, queries=queries,
         sink_connectors=tuple(spec.name for spec in sinks),

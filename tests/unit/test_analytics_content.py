@@ -245,20 +245,52 @@ def test_custom_schemas_draw_correlated_fields_from_one_value(cfg):
     assert all(o["registered_at"] > 2**31 for o in options)
 
 
-def test_one_sink_per_derived_table_without_auth():
-    sinks = connectors.elasticsearch_sinks("http://es:9200")
+def _versions() -> dict[str, str]:
+    return connectors.table_versions(parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(StackConfig())))
+
+
+def test_one_sink_per_derived_table_without_auth_mirroring_its_table_into_its_versioned_index():
+    versions = _versions()
+    sinks = connectors.elasticsearch_sinks("http://es:9200", versions)
     assert [s.config["topics"] for s in sinks] == list(connectors.DERIVED_TABLES)
     assert len({s.name for s in sinks}) == len(sinks)
     for sink in sinks:
+        table = sink.config["topics"]
         assert sink.config["connection.url"] == "http://es:9200"
-        assert sink.config["key.ignore"] == "true" and sink.config["schema.ignore"] == "true"
-        assert sink.config["behavior.on.null.values"] == "ignore"
+        # document id = the key (one per row, window included), a tombstone deletes it
+        assert sink.config["key.ignore"] == "false" and sink.config["schema.ignore"] == "true"
+        assert sink.config["behavior.on.null.values"] == "delete"
+        assert sink.config["key.converter"] == connectors.STRING_CONVERTER
+        assert sink.config["key.converter.converter.encoding"] == "ISO-8859-1"
         assert sink.config["value.converter.schemas.enable"] == "false"
+        assert sink.config["external.resource.usage"] == "INDEX"
+        assert sink.config["topic.to.external.resource.mapping"] == \
+            f"{table}:{table.lower()}_v{versions[table]}"
         assert "connection.username" not in sink.config and not sink.secret_config
 
 
+def test_key_encoding_maps_every_byte_to_one_character_so_ids_are_the_key_bytes():
+    every_byte = bytes(range(256))
+    assert every_byte.decode(connectors.KEY_ENCODING).encode(connectors.KEY_ENCODING) == every_byte
+    assert len(every_byte.decode(connectors.KEY_ENCODING)) == 256
+
+
+def test_table_versions_change_with_the_statement_and_with_anything_upstream():
+    variables = ksql_variables(StackConfig())
+    sql = load_sql_dir(KSQL_DIR)
+    versions = connectors.table_versions(parse_sources(sql, variables))
+    assert all(re.fullmatch(r"[0-9a-f]{16}", versions[t]) for t in connectors.DERIVED_TABLES)
+    assert len({versions[t] for t in connectors.DERIVED_TABLES}) == len(connectors.DERIVED_TABLES)
+    higher = connectors.table_versions(parse_sources(sql, {**variables, "highBandwidthBytes": "999999999"}))
+    assert higher["HIGH_BANDWIDTH_SESSIONS"] != versions["HIGH_BANDWIDTH_SESSIONS"]
+    assert higher["EVENTS_PER_MIN"] == versions["EVENTS_PER_MIN"]
+    repartitioned = connectors.table_versions(parse_sources(sql, {**variables, "partitions": "7"}))
+    assert all(repartitioned[t] != versions[t] for t in connectors.DERIVED_TABLES)  # every source upstream
+
+
 def test_sink_password_is_secret_config_only():
-    sink = connectors.elasticsearch_sink("EVENTS_PER_MIN", "https://es:9200", username="elastic", password="pw")
+    sink = connectors.elasticsearch_sink("EVENTS_PER_MIN", "0123abcd", "https://es:9200", username="elastic",
+                                         password="pw")
     assert sink.config["connection.username"] == "elastic"
     assert sink.secret_config == {"connection.password": "pw"}
     assert "pw" not in json.dumps(sink.config)
@@ -266,7 +298,7 @@ def test_sink_password_is_secret_config_only():
 
 def test_index_template_maps_time_fields_and_strings_for_exactly_our_indexes():
     body = connectors.index_template(replicas=0)
-    assert body["index_patterns"] == [t.lower() for t in connectors.DERIVED_TABLES]
+    assert body["index_patterns"] == [f"{t.lower()}_v*" for t in connectors.DERIVED_TABLES]
     assert body["priority"] > 100
     mappings = body["template"]["mappings"]
     # ksqlDB writes epoch millis; Grafana reads raw-data time fields back as doc values in the FIRST
