@@ -30,7 +30,6 @@ from providers.grafana.contact_point import GrafanaContactPoint
 from providers.grafana.dashboards import placeholders
 from providers.grafana.notification_policy import GrafanaNotificationPolicy
 from providers.ksqldb import KsqlPipeline, load_sql_dir
-from providers.ksqldb.parser import parse_sources
 from stackconfig import Secrets, StackConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -74,9 +73,8 @@ class Analytics(pulumi.ComponentResource):
         sources = [Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config, **connect,
                              opts=self._child(Connector))
                    for spec in connectors.datagen_sources(cfg)]
-        sql = load_sql_dir(KSQL_DIR)
         ksql = KsqlPipeline(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url, **_basic(login.ksqldb),
-                            sources=sql, variables=ksql_variables(cfg),
+                            sources=load_sql_dir(KSQL_DIR), variables=ksql_variables(cfg),
                             streams_properties={"auto.offset.reset": "earliest"},
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
         template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
@@ -84,15 +82,16 @@ class Analytics(pulumi.ComponentResource):
                                  body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1)),
                                  **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
                                  opts=self._child(IndexTemplate))
-        versions = connectors.table_versions(parse_sources(sql, ksql_variables(cfg)))
+        names = {table: ksql.resources[table].query_id.apply(functools.partial(_versioned_index, table))
+                 for table in connectors.DERIVED_TABLES}
         indexes = {table: VersionedIndex(
-            f"{prefix}-index-{connectors.index_name(table).replace('_', '-')}",
-            alias=connectors.index_name(table), index=connectors.versioned_index_name(table, versions[table]),
-            elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
-            api_key=login.elasticsearch_admin.api_key, opts=pulumi.ResourceOptions(parent=self, depends_on=[template]))
-            for table in connectors.DERIVED_TABLES}
+            f"{prefix}-index-{connectors.index_name(table).replace('_', '-')}", alias=connectors.index_name(table),
+            index=name, elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
+            api_key=login.elasticsearch_admin.api_key,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[template, ksql.resources[table]]))
+            for table, name in names.items()}
         es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
-        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, versions, username=es_user,
+        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, names, username=es_user,
                                                    password=es_password):
             Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
                       secret_config=spec.secret_config or None, **connect,
@@ -167,6 +166,11 @@ class Analytics(pulumi.ComponentResource):
 def _basic(login: Login) -> dict[str, Any]:
     """The ``username``/``password`` inputs of a resource for ``login`` (None each without basic auth)."""
     return {"username": login.username, "password": login.password if login.username else None}
+
+
+def _versioned_index(table: str, query_id: str) -> str:
+    """The index of ``table`` as the persistent query ``query_id`` fills it."""
+    return connectors.versioned_index_name(table, connectors.build_version(query_id))
 
 
 def _dashboard_path(url: str | None, uid: str) -> str:

@@ -14,15 +14,13 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import pulumi
 
 from clickstream import generator
-from providers.ksqldb.parser import Statement
 from stackconfig import StackConfig
 
 DATAGEN_CLASS = "io.confluent.kafka.connect.datagen.DatagenConnector"
@@ -90,25 +88,18 @@ def versioned_index_name(table: str, version: str) -> str:
     return f"{index_name(table)}_v{version}"
 
 
-def table_versions(statements: Iterable[Statement]) -> dict[str, str]:
-    """Each object's version: a digest of the statements that write it (its CREATE and any INSERT INTO) and,
-    recursively, of the versions of what they read. Whatever makes ksqlDB rebuild a table (its statement or
-    one upstream of it changed) gives it a new version, hence a new index: a rebuilt topic starts again at
-    offset 0, and the sink versions documents by offset, so it could never overwrite the old index's rows."""
-    writers: dict[str, list[Statement]] = {}
-    for statement in statements:
-        writers.setdefault(statement.target, []).append(statement)
+def build_version(query_id: str) -> str:
+    """The version of a table's index: a digest of the persistent query that fills its topic. ksqlDB gives a
+    rebuilt table (its statement or one upstream of it changed) a new query id (``CTAS_<TABLE>_<n>``) and
+    keeps it through ``CREATE OR REPLACE``, so a new version comes exactly with a new topic: a rebuilt topic
+    starts again at offset 0, and the sink versions documents by offset, so it could never overwrite the
+    rows of the index it filled before."""
+    return hashlib.sha256(query_id.encode()).hexdigest()[:16]
 
-    @functools.cache
-    def version(name: str) -> str:
-        digest = hashlib.sha256()
-        for statement in sorted(writers.get(name, []), key=lambda s: s.revision):
-            digest.update(statement.revision.encode())
-            for upstream in sorted(set(statement.depends_on) - {name}):
-                digest.update(version(upstream).encode())
-        return digest.hexdigest()[:16]
 
-    return {name: version(name) for name in writers}
+def sink_name(table: str) -> str:
+    """The Connect name of a table's sink."""
+    return f"es-sink-{index_name(table).replace('_', '-')}"
 
 
 def datasource_key(table: str) -> str:
@@ -160,13 +151,13 @@ def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
     ]
 
 
-def elasticsearch_sink(table: str, version: str, elasticsearch_url: pulumi.Input[str], *,
+def elasticsearch_sink(table: str, index: pulumi.Input[str], elasticsearch_url: pulumi.Input[str], *,
                        username: str | None = None, password: pulumi.Input[str] | None = None) -> ConnectorSpec:
     """The sink of one derived table's topic into its versioned index; basic auth when ``username`` is set.
 
     The index mirrors the table: document id = the record key read as ``KEY_ENCODING`` (``key.ignore``
     false: an update of a row replaces its document, versioned by the record's offset), a tombstone deletes
-    the document (``behavior.on.null.values=delete``). It writes to ``versioned_index_name(table, version)``,
+    the document (``behavior.on.null.values=delete``). It writes to ``index`` (the table's versioned index),
     which must exist (``external.resource.usage=INDEX``; the ``VersionedIndex`` resource makes it).
     It rides out an Elasticsearch restart (``SINK_MAX_RETRIES`` x ``SINK_RETRY_BACKOFF_MS``, see below) and
     sends what it cannot write to ``DEAD_LETTER_TOPIC`` instead of failing: records the converter cannot
@@ -178,7 +169,8 @@ def elasticsearch_sink(table: str, version: str, elasticsearch_url: pulumi.Input
         "topics": table,
         "connection.url": elasticsearch_url,
         "external.resource.usage": "INDEX",
-        "topic.to.external.resource.mapping": f"{table}:{versioned_index_name(table, version)}",
+        "topic.to.external.resource.mapping": (f"{table}:{index}" if isinstance(index, str)
+                                               else pulumi.Output.concat(table, ":", index)),
         "key.ignore": "false",
         "schema.ignore": "true",
         "behavior.on.null.values": "delete",
@@ -201,15 +193,15 @@ def elasticsearch_sink(table: str, version: str, elasticsearch_url: pulumi.Input
         config["connection.username"] = username
         if password is not None:
             secret_config["connection.password"] = password
-    return ConnectorSpec(name=f"es-sink-{index_name(table).replace('_', '-')}", config=config,
+    return ConnectorSpec(name=sink_name(table), config=config,
                          secret_config=secret_config)
 
 
-def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], versions: Mapping[str, str], *,
+def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], indexes: Mapping[str, pulumi.Input[str]], *,
                         username: str | None = None,
                         password: pulumi.Input[str] | None = None) -> list[ConnectorSpec]:
-    """One sink per derived table; ``versions`` is ``table_versions`` of the SQL."""
-    return [elasticsearch_sink(t, versions[t], elasticsearch_url, username=username, password=password)
+    """One sink per derived table; ``indexes``: table -> its versioned index."""
+    return [elasticsearch_sink(t, indexes[t], elasticsearch_url, username=username, password=password)
             for t in DERIVED_TABLES]
 
 

@@ -132,11 +132,10 @@ def declared_chain() -> Chain:
         if not statement.is_query and topic and topic.group(1) in feeders:
             sources[statement.name] = feeders[topic.group(1)]
     queries = tuple(dict.fromkeys(s.target for s in statements if s.is_query))
-    sinks = connectors.elasticsearch_sinks("", connectors.table_versions(statements))
     return Chain(
         source_connectors=tuple(feeders.values()), sources=sources, queries=queries,
-        sink_connectors=tuple(spec.name for spec in sinks),
-        indexes={connectors.index_name(str(spec.config["topics"])): spec.name for spec in sinks},
+        sink_connectors=tuple(connectors.sink_name(t) for t in connectors.DERIVED_TABLES),
+        indexes={connectors.index_name(t): connectors.sink_name(t) for t in connectors.DERIVED_TABLES},
         datasources=tuple(connectors.datasource_uid(t) for t in connectors.DERIVED_TABLES),
         dashboards=tuple(json.loads(path.read_text(encoding="utf-8"))["uid"]
                          for path in sorted(DASHBOARD_DIR.glob("*.json"))),

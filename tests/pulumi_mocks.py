@@ -59,6 +59,8 @@ def _computed_outputs(type_token: str, inputs: dict[str, Any]) -> dict[str, Any]
     """Outputs the real provider computes that the program reads (so Output wiring resolves under mocks)."""
     if type_token == "docker:index/remoteImage:RemoteImage":
         return {"imageId": f"sha256:mock-image-id-of-{inputs.get('name')}"}
+    if inputs.get("kind") == "TABLE" and "object_name" in inputs:  # the persistent query of a ksqlDB table
+        return {"query_id": f"CTAS_{inputs['object_name']}_0"}
     return {}
 
 

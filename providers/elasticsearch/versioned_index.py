@@ -94,7 +94,7 @@ class VersionedIndexProvider(ReadBackProvider):
         for key, value in (("alias", alias), ("index", index)):
             if not is_unknown(value) and (reason := check_index_name(key, value)):
                 failures.append(CheckFailure(key, reason))
-        if not failures and not is_unknown(alias) and not is_unknown(index) \
+        if not failures and isinstance(alias, str) and isinstance(index, str) \
                 and not (index.startswith(versions_prefix(alias)) and len(index) > len(versions_prefix(alias))):
             failures.append(CheckFailure("index", f"index {index!r} must be named {versions_prefix(alias)}<version>"))
         url = news.get("elasticsearch_url")

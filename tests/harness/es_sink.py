@@ -95,10 +95,11 @@ def sink_topic(config: Mapping[str, str], bootstrap_servers: str, elasticsearch_
             if message.error():
                 raise RuntimeError(f"reading {topic}: {message.error()}")
             read += 1
-            lines += bulk_actions(config, topic, index, message.partition(), message.offset(), message.key(),
-                                  message.value())
-            if message.offset() + 1 >= ends[message.partition()]:
-                pending.discard(message.partition())
+            partition, offset = message.partition(), message.offset()
+            assert partition is not None and offset is not None  # a consumed record has both
+            lines += bulk_actions(config, topic, index, partition, offset, message.key(), message.value())
+            if offset + 1 >= ends[partition]:
+                pending.discard(partition)
     finally:
         consumer.close()
     if lines:

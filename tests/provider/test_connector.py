@@ -25,7 +25,7 @@ from tests.provider.pulumi_engine import dill_round_trip, refresh, up
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
 SECRET = "pa55-Very-Secret-Value"
-SINK_VERSIONS = dict.fromkeys(connectors.DERIVED_TABLES, "0123456789abcdef")  # any version: the keys are checked
+SINK_INDEXES = {t: f"{t.lower()}_v0123456789abcdef" for t in connectors.DERIVED_TABLES}
 
 
 def source_inputs(backend, name: str, **overrides: Any) -> dict[str, Any]:
@@ -279,7 +279,7 @@ def test_fake_worker_restarting_during_create_answers_writes_with_jetty_404_and_
 
 def test_content_connectors_use_only_settings_their_plugins_define():
     specs = connectors.datagen_sources(StackConfig()) + connectors.elasticsearch_sinks(
-        "http://elasticsearch:9200", SINK_VERSIONS, username="elastic", password="pw")
+        "http://elasticsearch:9200", SINK_INDEXES, username="elastic", password="pw")
     with FakeConnect(extra_plugins=(DATAGEN, ELASTICSEARCH_SINK)) as fake, \
             ConnectClient(Endpoint(fake.url)) as client:
         for spec in specs:
@@ -289,7 +289,7 @@ def test_content_connectors_use_only_settings_their_plugins_define():
 
 
 def test_elasticsearch_sinks_ride_out_a_restart_and_dead_letter_what_they_cannot_write():
-    (sink, *_) = connectors.elasticsearch_sinks("http://elasticsearch:9200", SINK_VERSIONS)
+    (sink, *_) = connectors.elasticsearch_sinks("http://elasticsearch:9200", SINK_INDEXES)
     retries, backoff_ms = int(sink.config["max.retries"]), int(sink.config["retry.backoff.ms"])
     # attempt n waits a random time in [0, backoff * 2**n): the longest possible and the mean total wait
     longest_s = sum(backoff_ms * 2 ** n for n in range(1, retries + 1)) / 1000
