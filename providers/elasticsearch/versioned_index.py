@@ -1,9 +1,9 @@
 """``VersionedIndex``: a concrete index ``<alias>_v<version>`` behind the alias ``<alias>`` that readers use.
 
 Readers (Grafana datasources, dashboards, alert rules) keep the name they have always used, now an alias;
-the index behind it carries the version of what fills it (the ksqlDB statement's digest), so a later rebuild
-can fill a new index beside it. Facts of Elasticsearch 8.19 this kind relies on (its alias and index APIs,
-checked on a real node by tests/provider/test_versioned_index.py):
+the index behind it carries the version of what fills it (the stack: a digest of the ksqlDB table's
+persistent query id), so a rebuild gets an index of its own. Facts of Elasticsearch 8.19 this kind relies
+on (its alias and index APIs, checked on a real node by tests/provider/test_versioned_index.py):
 
 - An alias and an index cannot share a name (``invalid_alias_name_exception`` "an index or data stream exists
   with the same name as the alias"; ``invalid_index_name_exception`` "already exists as alias"). So a running

@@ -67,6 +67,22 @@ def test_every_derived_table_has_one_sink_one_datasource_and_a_panel(stack):
     assert placeholders >= {"${%s}" % connectors.datasource_key(t) for t in tables}
 
 
+def test_each_sink_writes_its_tables_versioned_index_and_readers_keep_the_alias():
+    """The sink fills ``<table>_v<digest of the query id>`` (made first, after its ksqlDB table); the
+    datasources read the alias ``<table>``, the name the index always had."""
+    g = graph("dev")
+    indexes = {r.inputs["alias"]: r for r in with_input(g, "alias")}
+    ksql_tables = {r.inputs["object_name"]: r for r in with_input(g, "object_name")}
+    by_index = {d.inputs["datasource"]["jsonData"]["index"] for d in datasources(g).values()}
+    assert set(indexes) == by_index == {t.lower() for t in connectors.DERIVED_TABLES}
+    for table, sink in sinks(g).items():
+        index = indexes[table.lower()]
+        assert index.inputs["index"] == connectors.versioned_index_name(table,
+                                                                        connectors.build_version(f"CTAS_{table}_0"))
+        assert sink.inputs["config"]["topic.to.external.resource.mapping"] == f"{table}:{index.inputs['index']}"
+        assert index.urn in sink.dependencies and ksql_tables[table].urn in index.dependencies
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_panel_datasource_is_mapped_to_a_declared_datasource(stack):
     g = graph(stack)
