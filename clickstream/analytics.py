@@ -82,8 +82,9 @@ class Analytics(pulumi.ComponentResource):
                                  body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1)),
                                  **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
                                  opts=self._child(IndexTemplate))
+        # a table the SQL does not declare (an older ksql/ directory) has no query to fill an index
         names = {table: ksql.resources[table].query_id.apply(functools.partial(_versioned_index, table))
-                 for table in connectors.DERIVED_TABLES}
+                 for table in connectors.DERIVED_TABLES if table in ksql.resources}
         indexes = {table: VersionedIndex(
             f"{prefix}-index-{connectors.index_name(table).replace('_', '-')}", alias=connectors.index_name(table),
             index=name, elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),

@@ -200,9 +200,9 @@ def elasticsearch_sink(table: str, index: pulumi.Input[str], elasticsearch_url: 
 def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], indexes: Mapping[str, pulumi.Input[str]], *,
                         username: str | None = None,
                         password: pulumi.Input[str] | None = None) -> list[ConnectorSpec]:
-    """One sink per derived table; ``indexes``: table -> its versioned index."""
-    return [elasticsearch_sink(t, indexes[t], elasticsearch_url, username=username, password=password)
-            for t in DERIVED_TABLES]
+    """One sink per table of ``indexes`` (table -> its versioned index)."""
+    return [elasticsearch_sink(table, index, elasticsearch_url, username=username, password=password)
+            for table, index in indexes.items()]
 
 
 def index_template(replicas: int) -> dict[str, Any]:

@@ -3,13 +3,15 @@
 program takes the same stack over. With the first release's own SQL the move rebuilds only what runs
 differently from what today's program declares — HIGH_BANDWIDTH_SESSIONS, whose threshold today's
 program derives from the configured rates (the first release took a fixed 500000) — and announces it in
-the preview; every other object is adopted as it runs, the next ``up`` is a no-op with 0 requests, and
-``destroy`` removes everything. (With today's SQL, see tests/engine/test_engine_fixes.py.)"""
+the preview; every other object is adopted as it runs, each index the first release's sinks filled is
+cloned behind its alias with its documents (docs/resources/versioned-indexes.md), the next ``up`` is a no-op
+with 0 requests, and ``destroy`` removes everything. (With today's SQL, see tests/engine/test_engine_fixes.py.)"""
 from __future__ import annotations
 
 import pytest
+import requests
 
-from clickstream import analytics
+from clickstream import analytics, connectors
 from tests.engine.release import FIRST_RELEASE, checkout, deploy
 from tests.engine.workspace import EngineStack
 
@@ -20,6 +22,11 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
     deploy(stack, release)
     first = dict(fresh_pipeline.ksqldb.user_sources)
     assert len(first) == 17, sorted(first)
+    es = fresh_pipeline.elasticsearch_url
+    indexes = [connectors.index_name(t) for t in connectors.DERIVED_TABLES if t in first]
+    for index in indexes:  # what the first release's sinks wrote: a concrete index per table it declares
+        answer = requests.post(f"{es}/{index}/_doc?refresh=true", json={"EVENT_TS": 1764162000000}, timeout=30)
+        assert answer.status_code == 201, answer.text
 
     fresh_pipeline.reset_calls()
     with pytest.MonkeyPatch.context() as patch:
@@ -37,6 +44,10 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
         assert all("HIGH_BANDWIDTH_SESSIONS" in m for m in fresh_pipeline.ksqldb.mutations)
         assert set(fresh_pipeline.ksqldb.user_sources) == set(first)
         assert moved.summary == preview.summary
+        for index in indexes:  # each now an alias over its versioned clone, with the documents it had
+            behind = requests.get(f"{es}/{index}/_alias", timeout=30).json()
+            assert [name.startswith(f"{index}_v") for name in behind] == [True], behind
+            assert requests.get(f"{es}/{index}/_count", timeout=30).json()["count"] == 1
 
         fresh_pipeline.reset_calls()
         assert stack.up().all_ops() == {"same"}
@@ -44,3 +55,4 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
 
         stack.destroy()
     assert fresh_pipeline.ksqldb.user_sources == {} and fresh_pipeline.connect.connectors == {}
+    assert all(requests.head(f"{es}/{index}", timeout=30).status_code == 404 for index in indexes)
