@@ -16,7 +16,8 @@ on (its alias and index APIs, checked on a real node by tests/provider/test_vers
   previous version in one request.
 - ``GET <name>/_alias`` resolves a name: a concrete index answers under its own name, an alias under each
   index it points to; 404 when nothing has the name.
-- A write through an alias with one index goes to that index (the old sink keeps working across the swap).
+- A write through an alias with one index goes to that index; a write to an index whose writes are blocked
+  is refused (403 ``cluster_block_exception``), for the seconds of the clone.
 
 Which indices behind the alias are this kind's: those named ``<alias>_v...``. The write: look (one
 ``GET <alias>/_alias``); create the versioned index (``PUT``, its settings and mappings from the matching
