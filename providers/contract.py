@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import secrets
+import urllib.parse
 from typing import Any, Callable, Iterable, Mapping
 
 import pulumi
@@ -48,6 +49,7 @@ class Field:
     declared one (a normalised body, a secret kept as a hash). ``replaced_when(olds, news)`` marks the part
     of an in-place field that is identity (a dashboard's ``uid`` inside its JSON); ``replaced_doc`` says
     which part. ``default`` fills a missing input in ``check``; ``required`` inputs must be present.
+    ``problem(value)`` says what is wrong with a known, given value (None: nothing), for ``check``.
     """
 
     name: str
@@ -59,6 +61,7 @@ class Field:
     changed: Changed | None = None
     replaced_when: Changed | None = None
     replaced_doc: str = ""
+    problem: Callable[[Any], str | None] | None = None
 
     def differs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
         if self.changed is not None:
@@ -72,10 +75,28 @@ def _blank(value: Any) -> Any:
     return None if isinstance(value, str) and not value else value
 
 
+def password_in_url(name: str, value: Any) -> str | None:
+    """Why ``value``, the input or key ``name``, must not be used: a URL with a password in it (state, logs
+    and errors keep URLs in plain text). The message shows the URL with the password masked."""
+    if not isinstance(value, str) or "@" not in value:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return None
+    if password is None:
+        return None
+    masked = parts._replace(netloc=f"{parts.username}:[secret]@{parts.netloc.rpartition('@')[2]}").geturl()
+    return (f"{name} carries a password ({masked}): URLs are kept in plain text in state, logs and errors; "
+            "give the credentials in their secret inputs instead")
+
+
 def connection(url: str, *, secrets_: Iterable[str] = ("password",), others: Iterable[str] = ("username",),
                service: str = "the service") -> tuple[Field, ...]:
     """The connection inputs every resource has: where the API is, how to log in, how long to wait."""
-    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}")]
+    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}",
+                    problem=lambda value: password_in_url(url, value))]
     fields += [Field(name, IN_PLACE, doc="login") for name in others]
     fields += [Field(name, IN_PLACE, secret=True, doc="login secret") for name in secrets_]
     fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT,
@@ -117,16 +138,20 @@ class Contract:
         return filled
 
     def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dynamic.CheckFailure]]:
-        """Inputs with defaults filled, and a failure for each required input that is missing."""
+        """Inputs with defaults filled, a failure for each required input that is missing and one for each
+        value its field's ``problem`` refuses."""
         inputs = self.with_defaults(news)
         failures = [dynamic.CheckFailure(f.name, f"{f.name} is required" + (f" ({f.doc})" if f.doc else ""))
                     for f in self.fields if f.required and not is_unknown(inputs.get(f.name))
                     and inputs.get(f.name) in (None, "")]
+        failures += [dynamic.CheckFailure(f.name, reason) for f in self.fields
+                     if f.problem is not None and inputs.get(f.name) is not None and not is_unknown(inputs[f.name])
+                     and (reason := f.problem(inputs[f.name]))]
         return inputs, failures
 
     def result(self, inputs: Mapping[str, Any], failures: Iterable[dynamic.CheckFailure]) -> dynamic.CheckResult:
-        """The CheckResult of ``inputs`` with the resource's own ``failures`` and, for each required input
-        that is missing and has no failure of its own yet, "<name> is required"."""
+        """The CheckResult of ``inputs`` with the resource's own ``failures`` and, for each input that has
+        no failure of its own yet, what :meth:`check` finds (a required input missing, a field's problem)."""
         failures = list(failures)
         failed = {f.property for f in failures}
         missing = [f for f in self.check(inputs)[1] if f.property not in failed]

@@ -27,6 +27,7 @@ from providers.contract import (
     ReadBackProvider,
     connection,
     new_salt,
+    password_in_url,
     report_adopted,
     secret_field,
     secret_hash,
@@ -174,6 +175,8 @@ class ConnectorProvider(ReadBackProvider):
             cls = config.get("connector.class")
             if not is_unknown(cls) and not (cls or "").strip():
                 fail("config", "config must contain 'connector.class' (the connector plugin's class name)")
+            failures += [CheckFailure("config", reason) for key, value in sorted(config.items())
+                         if (reason := password_in_url(f"config[{key!r}]", value))]
             for key in sorted(key for key in config if key.lower().endswith("password")):
                 fail("config", f"{key!r} looks like a password: declare it in secret_config so that it stays "
                                "out of outputs and state")
