@@ -14,12 +14,13 @@ that lets ``diff`` see a changed secret without keeping it (:func:`secret_hash`,
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import hashlib
 import json
 import secrets
 import urllib.parse
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import pulumi
 from pulumi import dynamic
@@ -117,6 +118,12 @@ class Contract:
     def names(self, role: str) -> list[str]:
         return [f.name for f in self.fields if f.role == role]
 
+    def secret_values(self, props: Mapping[str, Any]) -> list[str]:
+        """Every text in the secret inputs of ``props`` (passwords, API keys, the values of secret maps):
+        the credentials an error of this resource must never show."""
+        return sorted({text for f in self.fields if f.secret and f.role != OUTPUT
+                       for text in _texts(props.get(f.name)) if text}, key=len, reverse=True)
+
     @property
     def secret_outputs(self) -> list[str]:
         """The ``additional_secret_outputs`` of the resource class."""
@@ -172,6 +179,38 @@ class Contract:
         return dynamic.DiffResult(changes=bool(replaces or updates), replaces=replaces,
                           stables=[] if replaces else self.names(IDENTITY),
                           delete_before_replace=delete_before_replace)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+
+
+class RedactedError(Exception):
+    """An error whose text quoted a secret of the resource, re-raised with the secret replaced by ``[secret]``."""
+
+
+@contextlib.contextmanager
+def secrets_redacted(secrets_: Iterable[str], error: type[Exception] = RedactedError) -> Iterator[None]:
+    """Re-raise any error whose text contains one of ``secrets_`` as ``error`` with each replaced by
+    ``[secret]`` (and without the original as its cause): services quote what they were sent, and a
+    datasource's Grafana answer may quote the Elasticsearch password the datasource carries."""
+    secrets_ = sorted((s for s in secrets_ if s), key=len, reverse=True)
+    try:
+        yield
+    except Exception as exc:
+        text = shown = f"{type(exc).__name__}: {exc}"
+        for secret in secrets_:
+            shown = shown.replace(secret, "[secret]")
+        if shown == text:
+            raise
+        raise error(shown) from None
 
 
 def _change(f: Field) -> str:
@@ -283,6 +322,7 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
     contract: Contract
     id_output: str  # the output that is the object's id
     delete_before_replace = True  # False: a replacement is created before the old object is deleted
+    redacted_error: type[Exception] = RedactedError  # what an error that quoted a secret is re-raised as
 
     def normalised(self, news: dict[str, Any]) -> dict[str, Any]:
         """The inputs as the provider keeps them: defaults filled (a provider may also bring values into the
@@ -317,18 +357,24 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         return self.contract.diff(olds, news, delete_before_replace=self.delete_before_replace)
 
+    def redacted(self, props: Mapping[str, Any]) -> contextlib.AbstractContextManager[None]:
+        """No error of the block shows a secret input of ``props`` (:func:`secrets_redacted`)."""
+        return secrets_redacted(self.contract.secret_values(props), self.redacted_error)
+
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        outs = self.write(props, None)
+        with self.redacted(props):
+            outs = self.write(props, None)
         return dynamic.CreateResult(outs[self.id_output], outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(self.write(news, olds))
+        with self.redacted(news):
+            return dynamic.UpdateResult(self.write(news, olds))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        with self.client(props) as client:
+        with self.redacted(props), self.client(props) as client:
             return refreshed(client, id_, props, lambda: self.read_back(client, id_, props))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with self.client(props) as client:
+        with self.redacted(props), self.client(props) as client:
             client.wait_ready()
             self.delete_object(client, id_)

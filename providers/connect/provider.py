@@ -7,9 +7,8 @@ request body only inside ``create``/``update`` and never appear in outputs, logs
 """
 from __future__ import annotations
 
-import contextlib
 import re
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import pulumi
 from pulumi.dynamic import CheckFailure
@@ -105,26 +104,6 @@ def _name_problem(name: Any) -> str | None:
     return None
 
 
-def _scrub(text: str, values: Iterable[str]) -> str:
-    for value in sorted((v for v in values if v), key=len, reverse=True):
-        text = text.replace(value, "[secret]")
-    return text
-
-
-@contextlib.contextmanager
-def _secrets_scrubbed(values: Iterable[str]) -> Iterator[None]:
-    """Re-raise any error whose message contains a secret value as a ConnectorError with it masked."""
-    values = list(values)
-    try:
-        yield
-    except Exception as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        scrubbed = _scrub(text, values)
-        if scrubbed == text:
-            raise
-        raise ConnectorError(scrubbed) from None
-
-
 def _live_state(status: Mapping[str, Any] | None, declared: str) -> str:
     """running/paused/stopped/failed as Connect reports it; transitional states keep the declared one."""
     if status is None:
@@ -145,6 +124,7 @@ class ConnectorProvider(ReadBackProvider):
     contract = CONTRACT
     id_output = "connector_name"
     delete_before_replace = False
+    redacted_error = ConnectorError
 
     def normalised(self, news: dict[str, Any]) -> dict[str, Any]:
         """Defaults filled, ``config``/``secret_config`` as Connect's string maps, ``state`` in lower case."""
@@ -222,7 +202,7 @@ class ConnectorProvider(ReadBackProvider):
         config, secret_config = dict(props["config"]), dict(props.get("secret_config") or {})
         timeout = float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT)
         desired = DESIRED[state]
-        with _secrets_scrubbed(secret_config.values()), ConnectClient(_endpoint(props)) as client:
+        with ConnectClient(_endpoint(props)) as client:
             client.wait_ready()
             before = client.status(name)
             news = {**props, "secret_config": secret_config}
