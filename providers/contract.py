@@ -196,18 +196,24 @@ class RedactedError(Exception):
     """An error whose text quoted a secret of the resource, re-raised with the secret replaced by ``[secret]``."""
 
 
+def masked(text: str, secrets_: Iterable[str]) -> str:
+    """``text`` with each of ``secrets_`` (longest first) replaced by ``[secret]``."""
+    for secret in sorted((s for s in secrets_ if s), key=len, reverse=True):
+        text = text.replace(secret, "[secret]")
+    return text
+
+
 @contextlib.contextmanager
 def secrets_redacted(secrets_: Iterable[str], error: type[Exception] = RedactedError) -> Iterator[None]:
     """Re-raise any error whose text contains one of ``secrets_`` as ``error`` with each replaced by
     ``[secret]`` (and without the original as its cause): services quote what they were sent, and a
     datasource's Grafana answer may quote the Elasticsearch password the datasource carries."""
-    secrets_ = sorted((s for s in secrets_ if s), key=len, reverse=True)
+    secrets_ = list(secrets_)
     try:
         yield
     except Exception as exc:
-        text = shown = f"{type(exc).__name__}: {exc}"
-        for secret in secrets_:
-            shown = shown.replace(secret, "[secret]")
+        text = f"{type(exc).__name__}: {exc}"
+        shown = masked(text, secrets_)
         if shown == text:
             raise
         raise error(shown) from None
