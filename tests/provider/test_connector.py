@@ -202,7 +202,7 @@ def test_a_plugin_that_is_not_installed_is_named_with_the_installed_ones(connect
     inputs = source_inputs(connect_backend, name, config={"connector.class": "io.example.MissingConnector"})
     with pytest.raises(CheckFailed) as failure:  # at preview
         up(provider, inputs)
-    assert f"connector plugin 'io.example.MissingConnector' is not installed" in str(failure.value)
+    assert "connector plugin 'io.example.MissingConnector' is not installed" in str(failure.value)
     with pytest.raises(ConnectorError) as failure:  # and at up, should the preview have found no worker
         provider.create(provider.normalised(inputs))
     message = str(failure.value)
@@ -492,8 +492,9 @@ def test_check_when_connect_does_not_answer_says_so_and_leaves_validation_to_up(
 @pytest.mark.parametrize("config, expected", [
     ({"tasks.max": 0}, "config['tasks.max'] must be a whole number >= 1, not '0'"),
     ({"tasks.max": "two"}, "config['tasks.max'] must be a whole number >= 1, not 'two'"),
-    ({"value.converter": "JsonConverter()"}, "config['value.converter'] must name a Java class "
-                                             "(e.g. org.apache.kafka.connect.json.JsonConverter), not 'JsonConverter()'"),
+    ({"value.converter": "JsonConverter()"},
+     "config['value.converter'] must name a Java class (e.g. org.apache.kafka.connect.json.JsonConverter), "
+     "not 'JsonConverter()'"),
     ({"header.converter": " "}, "config['header.converter'] must name a Java class"),
 ])
 def test_check_refuses_without_any_server_what_no_worker_accepts(unanswered_url, config, expected, monkeypatch):

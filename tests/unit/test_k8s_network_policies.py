@@ -67,7 +67,7 @@ def admitted(policies: list[dict], target: Pod, port: int, source: Pod) -> bool:
             ports = [p["port"] for p in rule.get("ports", [])]
             peers = rule.get("from")
             if (not ports or port in ports) and (not peers or any(
-                    peer_admits(peer, target.namespace, source) for peer in peers)):
+                    peer_admits(peer, policy["metadata"]["namespace"], source) for peer in peers)):
                 return True
     return False
 
