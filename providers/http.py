@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import abc
 import base64
+import contextlib
 import dataclasses
 import sys
 import time
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import requests
 import urllib3.exceptions
@@ -261,9 +262,25 @@ class HttpClient:
         elif endpoint.username is not None:
             self._session.auth = (endpoint.username, endpoint.password or "")
         self._observer = observer
+        self._cap: Deadline | None = None
 
     def close(self) -> None:
         self._session.close()
+
+    @contextlib.contextmanager
+    def capped(self, seconds: float) -> Iterator[None]:
+        """Within this block no request waits past ``seconds`` from now, whatever ``endpoint.timeout``: the
+        wait of a preview or refresh for a service that takes the connection but never answers."""
+        self._cap = Deadline(seconds)
+        try:
+            yield
+        finally:
+            self._cap = None
+
+    def request_timeout(self) -> float:
+        """The timeout of the next request: ``endpoint.timeout``, cut to what is left of a :meth:`capped`
+        block (at least 0.1 s, so the request is still sent)."""
+        return self.endpoint.timeout if self._cap is None else max(0.1, self._cap.remaining(self.endpoint.timeout))
 
     def __enter__(self) -> "HttpClient":
         return self
@@ -294,7 +311,7 @@ class HttpClient:
 
         def once() -> requests.Response:
             response = self._session.request(method, url, json=json, params=params, headers=headers,
-                                             timeout=self.endpoint.timeout)
+                                             timeout=self.request_timeout())
             if self._observer:
                 self._observer(method, path, response.status_code)
             if response.status_code not in ok:
@@ -338,7 +355,7 @@ class HttpClient:
 
         def probe() -> bool:
             try:
-                response = self._session.get(url, timeout=self.endpoint.timeout)
+                response = self._session.get(url, timeout=self.request_timeout())
             except requests.RequestException as exc:
                 last[0] = f"{type(exc).__name__}: {exc}"
                 return False
@@ -392,7 +409,8 @@ class ServiceClient(abc.ABC):
         once (naming whose)."""
         timeout = self.endpoint.probe_timeout
         try:
-            self.wait_ready(timeout)
+            with self.http.capped(timeout):
+                self.wait_ready(timeout)
         except ServiceTimeout as exc:
             raise ServiceUnreachable(f"{self.service} at {self.endpoint.url} did not answer within {timeout:g} s: "
                                      f"{likely_cause(str(exc))} ({exc})") from None

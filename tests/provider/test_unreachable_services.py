@@ -55,6 +55,25 @@ def test_refresh_of_an_unreachable_service_keeps_the_state_after_a_short_wait_an
     assert "nothing listens there" in warning and "Kept the recorded state of the-id" in warning
 
 
+@pytest.mark.parametrize("provider, url_input, service, props", [
+    (ConnectorProvider(), "connect_url", "Kafka Connect",
+     {"connector_name": "src", "config": {"connector.class": "X"}, "state": "running"}),
+    (IndexTemplateProvider(), "elasticsearch_url", "Elasticsearch", {"template_name": "t", "body": {}}),
+    (FolderProvider(), "grafana_url", "Grafana", {"uid": "f", "title": "F"}),
+], ids=["connector", "index-template", "grafana-folder"])
+def test_refresh_of_a_service_that_takes_connections_but_never_answers_waits_only_probe_timeout(
+        silent_url, warnings, provider, url_input, service, props):
+    """A hung service: each request of the probe is cut to what is left of probe_timeout, whatever the
+    client's own per-request timeout (Kafka Connect's is 30 s, the others' 10 s)."""
+    deployed = recorded(provider, url_input, silent_url, **props)
+    started = time.monotonic()
+    kept = refresh(provider, deployed)
+    assert time.monotonic() - started < PROBE_TIMEOUT + 4
+    assert kept is not None and kept.outs == deployed.outs
+    (warning,) = warnings
+    assert f"{service} at {silent_url} did not answer within 1 s" in warning and "no answer in time" in warning
+
+
 def test_ksqldb_probe_names_the_service_url_and_likely_cause_after_a_short_wait(unanswered_url, warnings):
     endpoint = Endpoint(unanswered_url, ready_timeout=READY_TIMEOUT, probe_timeout=PROBE_TIMEOUT)
     started = time.monotonic()
