@@ -277,12 +277,15 @@ class HttpClient:
                 headers: dict[str, str] | None = None, ok: Iterable[int] = (200, 201, 202, 204),
                 retry_statuses: Iterable[int] = (), retry_timeout: float = 60.0,
                 attempts: int | None = 8, idempotent: bool = True,
-                retry_when: Callable[[BaseException], bool] | None = None) -> requests.Response:
+                retry_when: Callable[[BaseException], bool] | None = None,
+                read_timeout: float | None = None) -> requests.Response:
         """Send one request; retry connection errors, ``retry_statuses`` and errors ``retry_when`` accepts
         with bounded backoff, for at most ``retry_timeout`` seconds (and never past the client's deadline)
         and ``attempts`` tries (None: only the time bounds the retries). A request that is not
         ``idempotent`` is never sent again after a failure that may have reached the server
         (:func:`maybe_sent`): that error is raised for the caller to look at what is there.
+        ``read_timeout``: how long to wait for the answer once connected (default: the endpoint's
+        ``timeout``, which also bounds connecting), for requests the server may take long to answer.
 
         Raises the ApiError subclass for any status not in ``ok`` (after retries), with the service's
         error message.
@@ -290,10 +293,11 @@ class HttpClient:
         ok = frozenset(ok)
         url = self.url(path)
         json = whole_numbers(json)  # numbers arrive from the engine as floats; send 500, not 500.0
+        timeout = self.endpoint.timeout if read_timeout is None else (self.endpoint.timeout, read_timeout)
 
         def once() -> requests.Response:
             response = self._session.request(method, url, json=json, params=params, headers=headers,
-                                             timeout=self.endpoint.timeout)
+                                             timeout=timeout)
             if self._observer:
                 self._observer(method, path, response.status_code)
             if response.status_code not in ok:
