@@ -5,7 +5,9 @@ It is held to a real server: ``tests/provider/test_ksqldb_recorded.py`` replays 
 ksqlDB 8.2.1 on Apache Kafka 4.2.1 (``tests/data/ksqldb-8.2.1/``, "recorded #n" below) and fails on any
 difference. Each rule names its source: a class of confluentinc/ksql at tag v8.2.1, or the recording.
 
-Modules: ``fake`` (routes, test controls, validate-then-execute), ``engine`` (statements that write),
+Modules: ``fake`` (routes, test controls, validate-then-execute), ``concurrency`` (the transactional
+producer and the query state directories requests at the same moment collide on), ``engine`` (statements
+that write),
 ``catalog`` (SHOW/LIST/DESCRIBE), ``sql`` (statements written back as ksqlDB stores them), ``state``
 (metastore and the per-request sandbox), ``kafka`` (topics), ``errors`` (refusals).
 
@@ -14,6 +16,14 @@ Modules: ``fake`` (routes, test controls, validate-then-execute), ``engine`` (st
   sandbox (``KsqlEngine.createSandbox``) holds the metastore in copy-on-write overlays. Its Kafka view is
   ``SandboxedKafkaTopicClient``: created topics stay in memory, but ``deleteTopics`` passes through, so
   a refused request still deletes the topic of its ``DROP ... DELETE TOPIC`` (recorded side effects).
+- Concurrency (``DistributingExecutor``, ``CommandStore``; recorded group B of the 2026-12-07 set): every
+  write goes through one transactional producer per server (``transactional.id`` = service id); a write
+  that initialises it while an earlier one holds its transaction fences that one: 500 50000 "There is a
+  newer producer with the same transactionalId which fences the current one." naming the statement, and
+  nothing of it runs. Requests validated at once that build the same query collide on its Kafka Streams
+  state directory: 500 50000 "Unable to initialize state, ..." naming every statement. The fake spends
+  real, configurable time on each (``concurrency``); serial requests never collide; ``fenced`` and
+  ``server_errors`` record what was refused.
 - Credentials (``username``/``password``: basic authentication on): ``/healthcheck`` needs none (it is
   among ``AuthHandlers.KSQL_AUTHENTICATION_SKIP_PATHS`` with ``/v1/metadata``), every other path does;
   a request without valid credentials answers 401 ``{"@type": "generic_error", "error_code": 40100,
