@@ -48,12 +48,17 @@ that write),
   topic must have the declared partitions, at least the declared replicas and the same retention, else
   "... different partition/replica/retention configuration ... KSQL expects N partitions (topic has M),
   R replication factor (topic has S), and T retention (topic has U)." (recorded #43, #46). A query's sink
-  topic gets its first source's partitions and replicas unless declared, retention 7 days.
+  topic gets its first source's partitions and replicas unless declared, retention 7 days; when that
+  source's topic was deleted out of band, the query is refused 500 "Failed to Describe Kafka Topic(s):
+  [t]\nCaused by: This server does not host this topic-partition." (``TopicCreateInjector``; 2026-12-07
+  set, group C), while the source is still described, listed and dropped, its queries keep running, and
+  ``CREATE OR REPLACE`` of it creates its topic again.
 - ``DROP`` (``TopicDeleteInjector``, ``EngineContext.throwIfInsertQueriesExist``,
   ``MetaStoreImpl.deleteSource``): ``DELETE TOPIC`` deletes the topic first, before any check, and the
-  statement is answered without the clause (recorded #81); then INSERT queries reading or writing the
-  source refuse it, then streams and tables reading it (400 40001, recorded #47, #48, #70); a DROP ends
-  the query that creates the source. ``IF EXISTS`` of a missing source: "Source `X` does not exist."
+  statement is answered, or refused, without the clause (recorded #81; #298 of 2026-12-07); then INSERT
+  queries reading or writing the source refuse it, then streams and tables reading it (400 40001,
+  recorded #47, #48, #70); a DROP ends the query that creates the source. ``IF EXISTS`` of a missing
+  source: "Source `X` does not exist."
 - ``CREATE OR REPLACE``: a plain source may only append columns (recorded #49, #50); a query whose topic
   (formats, window type and size: ``KsqlTopic``) changes is refused naming both topics (recorded #51);
   joins, aggregations and windows cannot be upgraded (generic 40000, recorded #52, #53).
