@@ -5,7 +5,7 @@ from __future__ import annotations
 class StatementError(Exception):
     """A refused statement. ``kind``: ``statement`` (400, 40001, names the statement: ``text`` when ksqlDB
     names it re-written), ``generic`` (400, 40000, no statement: a ``KsqlException`` from the sandboxed
-    execute or an injector), ``server`` (500, 50000, names every statement of the request)."""
+    execute or an injector), ``server`` (500, 50000, names every statement of the request, or ``text``)."""
 
     def __init__(self, message: str, kind: str = "statement", text: str | None = None):
         super().__init__(message)
@@ -16,6 +16,6 @@ class StatementError(Exception):
     def body(self, statement: str, statements: list[str], entities: list) -> dict:
         if self.kind == "generic":
             return {"@type": "generic_error", "error_code": self.code, "message": self.message}
-        text = "\n".join(statements) if self.kind == "server" else self.text or statement
+        text = self.text or ("\n".join(statements) if self.kind == "server" else statement)
         return {"@type": "statement_error", "error_code": self.code, "message": self.message,
                 "statementText": text, "entities": entities}
