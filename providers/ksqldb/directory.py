@@ -1,10 +1,16 @@
 """``KsqlDirectory``: the statements a SQL directory declares, stored once, one resource per ``KsqlPipeline``.
 
-When the declared objects change (first of all when the stack is new), its ``check`` has ksqlDB check the
-creation of every declared object that does not run yet, in dry runs that change nothing
-(:func:`providers.ksqldb.plan.refused` finds each refused statement), and reports **every** statement
-ksqlDB refuses, with its file and statement number, at preview — before anything is created. When ksqlDB
-does not answer within ``probe_timeout`` that check is left to the statements themselves, and says so.
+Whenever a declared statement changes (first of all when the stack is new), its ``check`` proves the whole
+declared change with ksqlDB in a dry run that changes nothing (:func:`providers.ksqldb.plan.change_proof`):
+the creation of every declared object that does not run yet, the in-place replacement or the rebuild of
+every changed one, and the rebuild of every object whose Kafka topic is gone; a refusal fails the check,
+naming the file and statement (every refused statement when the change only creates), at preview and
+again at ``up`` — before anything is created, since every per-object resource depends on this one. A
+check with the same statements sends nothing.
+
+A new directory (a new stack, or a lost state) drops, in its ``create``, the declared objects whose
+Kafka topic is gone, with what reads them, after a dry run proved their rebuild: their own resources,
+all created after it, create them again in the same ``up``.
 
 It takes over the state of the first release's single ``KsqlStatements`` resource (same URN, through an
 alias), so a stack deployed with it moves to one resource per object without leaving anything behind. The
@@ -52,7 +58,7 @@ from providers.ksqldb.plan import (
 CONTRACT = Contract("KsqlDirectory", [
     *connection("ksqldb_url", service="ksqlDB"),
     Field("statements", PROVIDER, doc="every statement of the SQL files (file, index, text), in dependency order; "
-                                      "checked by ksqlDB when the declared objects change; not compared"),
+                                      "the whole change is proven by ksqlDB whenever one changes; not compared"),
     Field("objects", OUTPUT, doc="only in a state the first release wrote: the objects its single resource "
                                  "managed; those no longer declared are dropped by the next `up`"),
 ])

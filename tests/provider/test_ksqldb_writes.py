@@ -15,6 +15,7 @@ import requests
 from providers.http import Endpoint
 from providers.ksqldb.client import AnswerLost, KsqlClient, KsqlError
 from providers.ksqldb.landed import only_reads
+from providers.ksqldb.directory import KsqlDirectoryProvider
 from tests.engine.proxy import CountingProxy
 from tests.fakes.ksqldb import FakeKsqlDb
 
@@ -50,6 +51,7 @@ def server_error(message: str, statement: str) -> dict:
 def fake():
     with FakeKsqlDb(topics={"s": 1}) as server:
         yield server
+        assert server.calls_to("POST", "/ksql/terminate") == []
 
 
 def client_of(url: str) -> KsqlClient:
@@ -173,3 +175,26 @@ def test_writes_from_many_threads_and_two_urls_reach_one_server_one_at_a_time(fa
             thread.join(timeout=120)
     assert failures == [] and set(names) <= set(fake.sources)
     assert most[0] == 1, f"{most[0]} writing requests reached ksqlDB at once"
+    assert fake.fenced == [] and fake.server_errors == []
+
+
+def test_the_directory_check_fails_naming_a_lost_dry_run_answer_and_sends_it_once(fake):
+    news = {"ksqldb_url": fake.url, "statements": [{"file": "01.sql", "index": 1, "statement": CREATE}]}
+    fake.drop_answer_next("POST", "/ksql", when=lambda body: "PULUMI_DRY_RUN_" in body["ksql"])
+    (failure,) = KsqlDirectoryProvider().check({}, news).failures
+    assert failure.property == "statements" and "was not sent again; nothing was changed" in failure.reason
+    assert len([sql for sql in sent(fake) if "PULUMI_DRY_RUN_" in sql]) == 1 and fake.mutations == []
+
+
+def test_a_drop_that_collided_and_left_its_topic_deleted_is_sent_again_in_the_same_step(fake):
+    """Finding 5: ``DROP ... DELETE TOPIC`` answered 500 (the command topic's consumer timed out) after the
+    sandbox had deleted the topic; the provider's DROP (``IF EXISTS``: a second run changes nothing more)
+    is sent again in the same delete, not left for the next ``up``."""
+    with client_of(fake.url) as client:
+        client.execute(CREATE)
+        client.execute("CREATE TABLE T AS SELECT A, COUNT(*) AS N FROM S GROUP BY A EMIT CHANGES;")
+        fake.delete_topic("T")
+        drop = "DROP TABLE IF EXISTS T DELETE TOPIC;"
+        fake.fail_next("POST", "/ksql", 500, server_error(COLLISIONS["command topic consumer"], drop))
+        client.execute(drop)
+    assert "T" not in fake.sources and sent(fake)[-2:] == [drop, drop]
