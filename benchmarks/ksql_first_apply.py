@@ -82,7 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     if (missing := cli_missing()) is not None:
         raise SystemExit(missing)
-    columns = ["s", "requests", "reads", "statements", "dry runs", "dry runs sent twice", "collisions", "changed", "outcome"]
+    columns = ["s", "requests", "reads", "statements", "dry runs", "dry runs sent twice", "collisions", "changed",
+               "outcome"]
     print(f"{'run':<4}{'operation':<28}" + "".join(f"{c:>20}" for c in columns))
     for number in range(1, args.runs + 1):
         for operation, values in run().items():

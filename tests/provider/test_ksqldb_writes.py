@@ -14,8 +14,8 @@ import requests
 
 from providers.http import Endpoint
 from providers.ksqldb.client import AnswerLost, KsqlClient, KsqlError
-from providers.ksqldb.landed import only_reads
 from providers.ksqldb.directory import KsqlDirectoryProvider
+from providers.ksqldb.landed import only_reads
 from tests.engine.proxy import CountingProxy
 from tests.fakes.ksqldb import FakeKsqlDb
 
