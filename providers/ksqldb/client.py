@@ -29,9 +29,10 @@ MISSING_SOURCE = "Could not find STREAM/TABLE"  # DESCRIBE of a source that does
 NOT_READY_STATUS = 503  # error codes 50301 (command queue catching up), 50302 (not ready), 50303
 # HTTP 500 answers of a request that collided with another one at ksqlDB's command topic (its producer was
 # fenced, is in an error state after a fence, or a stale command of the same id is still registered), that
-# found the command topic's consumer behind, or whose sandbox met another one's state directory: ksqlDB
-# ran nothing of the request (recorded at 8.2.1: 0 of 257 fenced requests had run; the sandbox may have
-# deleted a topic of a ``DROP ... DELETE TOPIC``). Retried with backoff, after reading the catalog.
+# found the command topic's consumer behind, or whose sandbox met another one's state directory. A fenced
+# request had not run (recorded at 8.2.1: 0 of 257); one whose wait for the consumer timed out may still be
+# in the command topic, and the sandbox may have deleted the topic of a ``DROP ... DELETE TOPIC``. Retried
+# with backoff, after reading the catalog (a change it shows counts as done).
 COLLISIONS = ("newer producer with the same transactionalId",
               "Cannot execute transactional method because we are in an error state",
               "Another command with the same id",
