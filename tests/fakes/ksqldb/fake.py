@@ -6,6 +6,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from providers.ksqldb.parser import split_statements
+from tests.fakes.ksqldb import syntax
 from tests.fakes.ksqldb.concurrency import FENCED, CommandProducer, StateDirectories
 from tests.fakes.ksqldb.engine import Engine, Origin
 from tests.fakes.ksqldb.errors import StatementError
@@ -186,6 +187,10 @@ class FakeKsqlDb(FakeServer):
         same moment may fence."""
         statements = _statements(request)
         origins = _origins(request.get("ksql", ""), statements)
+        try:
+            syntax.check(request.get("ksql", ""))
+        except StatementError as exc:
+            return self._refuse(exc.status, exc.body("", statements, []))
         properties = request.get("streamsProperties") or {}
         sandbox = Engine(self.state.sandbox(), properties)
         topics = sandbox.state.topics
@@ -216,6 +221,8 @@ class FakeKsqlDb(FakeServer):
                 entity = Engine(self.state, properties).run(statement, origin)
             except StatementError as exc:
                 return self._refuse(exc.status, exc.body(statement, statements, entities))
+            if not entity:  # INSERT ... VALUES: no command, no entity
+                continue
             if entity.get("@type") == "currentStatus":
                 self.mutations.append(statement)
             entity.setdefault("statementText", statement)
