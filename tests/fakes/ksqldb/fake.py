@@ -196,13 +196,15 @@ class FakeKsqlDb(FakeServer):
         topics = sandbox.state.topics
         assert isinstance(topics, SandboxTopics)
         writes = []  # per statement: (whether it writes, whether it creates a topic)
+        built = 0
         for statement, origin in zip(statements, origins):
             created = topics.created()
             try:
                 answer = sandbox.run(statement, origin)
                 query_id = (answer.get("commandStatus") or {}).get("queryId")
-                if query_id and (collision := self.state_dirs.build(query_id)):
+                if query_id and (collision := self.state_dirs.build(query_id, first=not built)):
                     raise StatementError(collision, "server")
+                built += bool(query_id)
             except StatementError as exc:
                 return self._refuse(exc.status, exc.body(statement, statements, []))
             writes.append((answer.get("@type") == "currentStatus", topics.created() > created))
