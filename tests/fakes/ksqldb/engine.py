@@ -266,7 +266,7 @@ class Engine:
                             REPLICAS=str(replicas), RETENTION_MS=props.get("RETENTION_MS", str(DEFAULT_RETENTION_MS)))
         stored = (f"CREATE {'OR REPLACE ' if existing else ''}{kind} {quoted(name)} {format_with(stored_props)} "
                   f"AS {format_query(clauses, self._qualifier(clauses))};")
-        rules = QueryRules(dict(self.state.sources), clauses, statement, origin, stored, kind, name, props)
+        rules = QueryRules(self.state.sources, clauses, statement, origin, stored, kind, name, props)
         rules.check()
         columns = self._projection(statement, clauses, reads, origin, stored)
         if any(self.state.sources[r].kind == "TABLE" and self.state.sources[r].window for r in reads):
@@ -550,7 +550,7 @@ def _check_properties(props: dict[str, str], allowed: set[str]) -> None:
         raise StatementError(f"Failed to prepare statement: Invalid config variable(s) in the WITH clause: "
                              f"{','.join(unknown)}")
     for name in _INT_PROPERTIES:
-        if name in props and not -2 ** 31 <= int(props[name]) < 2 ** 31:
+        if re.fullmatch(r"-?\d+", props.get(name, "")) and not -2 ** 31 <= int(props[name]) < 2 ** 31:
             raise StatementError(f"Failed to prepare statement: Invalid value {props[name]} for property {name}: "
                                  f"Expected value to be a 32-bit integer, but it was a java.lang.Long")
 

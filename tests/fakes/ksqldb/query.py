@@ -28,6 +28,7 @@ comes from. The cases are those recorded in the 2026-12-07 set (group A, ``seman
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from providers.ksqldb.parser import identifier
 from tests.fakes.ksqldb.errors import StatementError
@@ -97,7 +98,7 @@ def schema_text(source: Source) -> str:
 class QueryRules:
     """The refusals of one query. ``stored``: the statement re-written (named by 40001 refusals)."""
 
-    def __init__(self, sources: dict[str, Source], clauses: dict[str, list[str]], statement: str, origin,
+    def __init__(self, sources: Mapping[str, Source], clauses: dict[str, list[str]], statement: str, origin,
                  stored: str, kind: str, name: str, props: dict[str, str]):
         self.clauses, self.statement, self.origin, self.stored = clauses, statement, origin, stored
         self.kind, self.name, self.props = kind, name, props

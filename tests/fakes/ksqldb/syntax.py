@@ -34,8 +34,8 @@ _NON_RESERVED = set(
     "PRIMARY KEY EMIT CHANGES FINAL ESCAPE REPLACE ASSERT ALTER ADD HEADER HEADERS GRACE PERIOD DEFINE UNDEFINE "
     "VARIABLES PLUGINS SYSTEM TIMEOUT SCHEMA SUBJECT ID".split())
 RESERVED = _KEYWORDS - _NON_RESERVED
-# a string literal, a quoted identifier, or one character of anything else
-_LEXEMES = re.compile(r"'(?:[^']|'')*'|`[^`]*`|\"[^\"]*\"|\s+|[A-Za-z0-9_@$.]+|.", re.S)
+# a string literal, a quoted identifier, a comment or blank (both skipped), a word, or any other character
+_LEXEMES = re.compile(r"'(?:[^']|'')*'|`[^`]*`|\"[^\"]*\"|--[^\n]*|/\*.*?\*/|\s+|[A-Za-z0-9_@$.]+|.", re.S)
 _CREATE_SOURCE = re.compile(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:SOURCE\s+)?(?:STREAM|TABLE)\s+"
                             r"(?:IF\s+NOT\s+EXISTS\s+)?(?:`[^`]*`|\S+)\s*\(", re.I)
 
@@ -53,7 +53,7 @@ def _error(text: str, offset: int, detail: str) -> StatementError:
 def check(text: str) -> None:
     """Refuse ``text`` (a whole request) as ksqlDB's parser does, for the errors listed above."""
     lexemes = [(m.group(), m.start()) for m in _LEXEMES.finditer(text)]
-    words = [(w, at) for w, at in lexemes if not w.isspace()]
+    words = [(w, at) for w, at in lexemes if not w.isspace() and not w.startswith(("--", "/*"))]
     for w, at in words:
         if w == "\x00":
             raise _error(text, at, "")
