@@ -15,9 +15,9 @@ from tests.fakes.ksqldb.state import Query, Source, State, Traffic
 from tests.fakes.server import FakeServer
 
 NOT_READY = {"@type": "generic_error", "error_code": 50302, "message": "KSQL is not yet ready to serve requests."}
-PRODUCER_WINDOW_S = 0.02  # how long a write holds the service's transactional producer (``producer``)
-TOPIC_CREATION_S = 0.04  # how long a write that creates a topic spends on it before it takes the producer
-VALIDATION_S = 0.005  # how long a validation holds the state directory of each query it builds
+PRODUCER_WINDOW_S = 0.01  # how long a write holds the service's transactional producer (``producer``)
+TOPIC_CREATION_S = 0.02  # how long a write that creates a topic spends on it before it takes the producer
+VALIDATION_S = 0.002  # how long a validation holds the state directory of each query it builds
 STATE_DIR = "/tmp/kafka-streams"  # ksql.streams.state.dir: Kafka Streams' default state.dir
 _READS = {"SHOW", "LIST", "DESCRIBE", "EXPLAIN"}
 PROCESSING_LOG = "KSQL_PROCESSING_LOG"
