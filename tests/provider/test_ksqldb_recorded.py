@@ -135,6 +135,7 @@ def recorded(name: str) -> Any:
 def test_fake_answers_the_recorded_exchanges_as_the_real_server():
     with FakeKsqlDb(topics=SOURCE_TOPICS, service_id=SERVICE_ID) as fake:
         found = [d for d in replay(fake, recorded("exchanges.json")) if not allowed(d)]
+        assert not fake.fenced, "requests sent one after the other never collide"
     assert not found, f"{len(found)} differences from the real ksqlDB 8.2.1:\n" + "\n".join(found)
 
 
@@ -175,7 +176,16 @@ def replay_second_set(exchanges: list[dict]) -> list[str]:
                 fake_view = {"answer": answer_view(answer.status_code, answer.json()),
                              "catalog_change": catalog_change(before, catalog(fake))}
                 found += [f"#{exchange['seq']} {exchange['label']}: {d}" for d in differences(real, fake_view)]
+            found += [f"{run}: fenced although sent alone: {statement}" for statement in fake.fenced]
     return found
+
+
+def test_fake_answers_the_semantic_refusals_as_the_real_server():
+    """Group A of the second set: 65 statements the real server refuses or accepts on analysis, each alone
+    and inside the dry-run pattern, with what each left in the catalog."""
+    exchanges = [e for e in json.loads(SECOND_SET.read_text()) if e["seq"] < 223]
+    found = replay_second_set(exchanges)
+    assert not found, f"{len(found)} differences from the real ksqlDB 8.2.1:\n" + "\n".join(found)
 
 
 def test_fake_answers_the_missing_topic_exchanges_as_the_real_server():

@@ -6,8 +6,9 @@ ksqlDB 8.2.1 on Apache Kafka 4.2.1 (``tests/data/ksqldb-8.2.1/``, "recorded #n" 
 difference. Each rule names its source: a class of confluentinc/ksql at tag v8.2.1, or the recording.
 
 Modules: ``fake`` (routes, test controls, validate-then-execute), ``concurrency`` (the transactional
-producer and the query state directories requests at the same moment collide on), ``engine`` (statements
-that write),
+producer and the query state directories requests at the same moment collide on), ``syntax`` (the
+parser's refusals of a whole request), ``engine`` (statements that write, and the refusals of a source's
+definition and WITH clause), ``query`` and ``expressions`` (the analysis of a query, typed expressions),
 ``catalog`` (SHOW/LIST/DESCRIBE), ``sql`` (statements written back as ksqlDB stores them), ``state``
 (metastore and the per-request sandbox), ``kafka`` (topics), ``errors`` (refusals).
 
@@ -86,8 +87,16 @@ that write),
 - ``GET /info``, ``GET /healthcheck``; 503 with 50302 "KSQL is not yet ready to serve requests." for the
   next N requests (``unavailable``).
 
-Not modelled: expression type checking beyond unknown sources and columns in a projection; formatting of
-expressions other than comparisons, AND/OR, LIKE and function calls; topologies and execution plans
+- Analysis (2026-12-07 set, group A: 65 statements alone and in the dry-run pattern; ``query``,
+  ``syntax``, ``engine``): syntax errors name the whole request; ``Failed to prepare statement: ...``
+  (LIMIT, unknown CAST type, WITH properties, duplicate columns) and ``Exception while preparing
+  statement: ...`` name the statement as sent; topic creation refusals are 500s naming every statement;
+  the analysis of the re-written statement ("Could not determine output schema for query due to error:
+  ...") names it re-written; a push query is 400 40002.
+
+Not modelled: expression type checking beyond what the recorded cases need (columns, ``->``, CAST to
+BOOLEAN, comparisons, known function names); formatting of expressions other than comparisons, AND/OR,
+LIKE, ``->`` and function calls; topologies and execution plans
 (``SHOW QUERIES EXTENDED`` answers them empty); schema-registry subjects; the real command counter.
 ``POST /ksql/terminate`` (cluster-wide wipe) answers an error and is counted, so tests can assert it is
 never called. Test controls: ``create_topic``, ``delete_topic`` (out of band), ``topics`` (what exists

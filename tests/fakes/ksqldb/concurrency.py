@@ -28,7 +28,8 @@ multiple instances of Kafka Streams are running in the same state directory (cur
 [<dir>]``, naming every statement of the request (recorded: 3 dry runs of the project's 17 statements at
 once, 8 of 15 refused after 0.2-0.5 s, always naming the first query; retried at once, 7 of 8 were
 accepted, so a directory is held while its query is built, not for the whole validation; 3 dry runs of
-one plain CREATE never collided).
+one plain CREATE never collided). The fake refuses only at the first query a validation builds, as every
+recorded refusal did: once one validation was refused there, the others build each query a build apart.
 
 The fake makes both phases explicit, in real time: a statement that creates a topic first spends
 ``topic_creation_s``; then it holds the producer for ``window_s`` (its transaction). A statement that
@@ -78,17 +79,17 @@ class StateDirectories:
     def path(self, query_id: str) -> str:
         return f"{self._state_dir}/_confluent-ksql-{self._service_id}query_{query_id}"
 
-    def build(self, query_id: str) -> str | None:
+    def build(self, query_id: str, first: bool) -> str | None:
         """Build the query ``query_id`` in its state directory, locked for ``validation_s``: None, or (after
-        the same time: it was refused once built) the refusal when another validation holds it. Call
-        with the server's lock held."""
-        collides = query_id in self._held
-        if not collides:
-            self._held.add(query_id)
+        the same time: it was refused once built) the refusal when another validation holds it and this is
+        the ``first`` query the validation builds. Call with the server's lock held."""
+        collides = first and query_id in self._held
+        mine = query_id not in self._held
+        self._held.add(query_id)
         try:
             if self.validation_s > 0:
                 self._turn.wait_for(lambda: False, timeout=self.validation_s)
         finally:
-            if not collides:
+            if mine:
                 self._held.discard(query_id)
         return UNABLE_TO_INITIALIZE.format(self.path(query_id)) if collides else None

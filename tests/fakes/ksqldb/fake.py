@@ -6,6 +6,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from providers.ksqldb.parser import split_statements
+from tests.fakes.ksqldb import syntax
 from tests.fakes.ksqldb.concurrency import FENCED, CommandProducer, StateDirectories
 from tests.fakes.ksqldb.engine import Engine, Origin
 from tests.fakes.ksqldb.errors import StatementError
@@ -14,9 +15,9 @@ from tests.fakes.ksqldb.state import Query, Source, State, Traffic
 from tests.fakes.server import FakeServer
 
 NOT_READY = {"@type": "generic_error", "error_code": 50302, "message": "KSQL is not yet ready to serve requests."}
-PRODUCER_WINDOW_S = 0.02  # how long a write holds the service's transactional producer (``producer``)
-TOPIC_CREATION_S = 0.04  # how long a write that creates a topic spends on it before it takes the producer
-VALIDATION_S = 0.005  # how long a validation holds the state directory of each query it builds
+PRODUCER_WINDOW_S = 0.01  # how long a write holds the service's transactional producer (``producer``)
+TOPIC_CREATION_S = 0.02  # how long a write that creates a topic spends on it before it takes the producer
+VALIDATION_S = 0.002  # how long a validation holds the state directory of each query it builds
 STATE_DIR = "/tmp/kafka-streams"  # ksql.streams.state.dir: Kafka Streams' default state.dir
 _READS = {"SHOW", "LIST", "DESCRIBE", "EXPLAIN"}
 PROCESSING_LOG = "KSQL_PROCESSING_LOG"
@@ -186,18 +187,24 @@ class FakeKsqlDb(FakeServer):
         same moment may fence."""
         statements = _statements(request)
         origins = _origins(request.get("ksql", ""), statements)
+        try:
+            syntax.check(request.get("ksql", ""))
+        except StatementError as exc:
+            return self._refuse(exc.status, exc.body("", statements, []))
         properties = request.get("streamsProperties") or {}
         sandbox = Engine(self.state.sandbox(), properties)
         topics = sandbox.state.topics
         assert isinstance(topics, SandboxTopics)
         writes = []  # per statement: (whether it writes, whether it creates a topic)
+        built = 0
         for statement, origin in zip(statements, origins):
             created = topics.created()
             try:
                 answer = sandbox.run(statement, origin)
                 query_id = (answer.get("commandStatus") or {}).get("queryId")
-                if query_id and (collision := self.state_dirs.build(query_id)):
+                if query_id and (collision := self.state_dirs.build(query_id, first=not built)):
                     raise StatementError(collision, "server")
+                built += bool(query_id)
             except StatementError as exc:
                 return self._refuse(exc.status, exc.body(statement, statements, []))
             writes.append((answer.get("@type") == "currentStatus", topics.created() > created))
@@ -216,6 +223,8 @@ class FakeKsqlDb(FakeServer):
                 entity = Engine(self.state, properties).run(statement, origin)
             except StatementError as exc:
                 return self._refuse(exc.status, exc.body(statement, statements, entities))
+            if not entity:  # INSERT ... VALUES: no command, no entity
+                continue
             if entity.get("@type") == "currentStatus":
                 self.mutations.append(statement)
             entity.setdefault("statementText", statement)
