@@ -277,10 +277,15 @@ class HttpClient:
         finally:
             self._cap = None
 
-    def request_timeout(self) -> float:
-        """The timeout of the next request: ``endpoint.timeout``, cut to what is left of a :meth:`capped`
-        block (at least 0.1 s, so the request is still sent)."""
-        return self.endpoint.timeout if self._cap is None else max(0.1, self._cap.remaining(self.endpoint.timeout))
+    def request_timeout(self, read_timeout: float | None = None) -> float | tuple[float, float]:
+        """The timeout of the next request: ``endpoint.timeout`` to connect and ``read_timeout`` (default the
+        same) to wait for the answer, each cut to what is left of a :meth:`capped` block (at least 0.1 s, so
+        the request is still sent)."""
+        connect = self.endpoint.timeout
+        read = connect if read_timeout is None else read_timeout
+        if self._cap is not None:
+            connect, read = (max(0.1, self._cap.remaining(value)) for value in (connect, read))
+        return connect if read == connect else (connect, read)
 
     def __enter__(self) -> "HttpClient":
         return self
@@ -295,12 +300,15 @@ class HttpClient:
                 headers: dict[str, str] | None = None, ok: Iterable[int] = (200, 201, 202, 204),
                 retry_statuses: Iterable[int] = (), retry_timeout: float = 60.0,
                 attempts: int | None = 8, idempotent: bool = True,
-                retry_when: Callable[[BaseException], bool] | None = None) -> requests.Response:
+                retry_when: Callable[[BaseException], bool] | None = None,
+                read_timeout: float | None = None) -> requests.Response:
         """Send one request; retry connection errors, ``retry_statuses`` and errors ``retry_when`` accepts
         with bounded backoff, for at most ``retry_timeout`` seconds (and never past the client's deadline)
         and ``attempts`` tries (None: only the time bounds the retries). A request that is not
         ``idempotent`` is never sent again after a failure that may have reached the server
         (:func:`maybe_sent`): that error is raised for the caller to look at what is there.
+        ``read_timeout``: how long to wait for the answer once connected (default: the endpoint's
+        ``timeout``, which also bounds connecting), for requests the server may take long to answer.
 
         Raises the ApiError subclass for any status not in ``ok`` (after retries), with the service's
         error message.
@@ -311,7 +319,7 @@ class HttpClient:
 
         def once() -> requests.Response:
             response = self._session.request(method, url, json=json, params=params, headers=headers,
-                                             timeout=self.request_timeout())
+                                             timeout=self.request_timeout(read_timeout))
             if self._observer:
                 self._observer(method, path, response.status_code)
             if response.status_code not in ok:
