@@ -32,17 +32,20 @@ def warnings(monkeypatch):
     return said
 
 
-def recorded(provider, url_input: str, url: str, **props) -> Deployed:
-    outs = {url_input: url, "ready_timeout": READY_TIMEOUT, "probe_timeout": PROBE_TIMEOUT, **props}
-    return Deployed("the-id", dict(outs), outs)
-
-
-@pytest.mark.parametrize("provider, url_input, service, props", [
+EACH_READ_BACK_KIND = pytest.mark.parametrize("provider, url_input, service, props", [
     (ConnectorProvider(), "connect_url", "Kafka Connect",
      {"connector_name": "src", "config": {"connector.class": "X"}, "state": "running"}),
     (IndexTemplateProvider(), "elasticsearch_url", "Elasticsearch", {"template_name": "t", "body": {}}),
     (FolderProvider(), "grafana_url", "Grafana", {"uid": "f", "title": "F"}),
 ], ids=["connector", "index-template", "grafana-folder"])
+
+
+def recorded(provider, url_input: str, url: str, **props) -> Deployed:
+    outs = {url_input: url, "ready_timeout": READY_TIMEOUT, "probe_timeout": PROBE_TIMEOUT, **props}
+    return Deployed("the-id", dict(outs), outs)
+
+
+@EACH_READ_BACK_KIND
 def test_refresh_of_an_unreachable_service_keeps_the_state_after_a_short_wait_and_says_why(
         unanswered_url, warnings, provider, url_input, service, props):
     deployed = recorded(provider, url_input, unanswered_url, **props)
@@ -55,12 +58,7 @@ def test_refresh_of_an_unreachable_service_keeps_the_state_after_a_short_wait_an
     assert "nothing listens there" in warning and "Kept the recorded state of the-id" in warning
 
 
-@pytest.mark.parametrize("provider, url_input, service, props", [
-    (ConnectorProvider(), "connect_url", "Kafka Connect",
-     {"connector_name": "src", "config": {"connector.class": "X"}, "state": "running"}),
-    (IndexTemplateProvider(), "elasticsearch_url", "Elasticsearch", {"template_name": "t", "body": {}}),
-    (FolderProvider(), "grafana_url", "Grafana", {"uid": "f", "title": "F"}),
-], ids=["connector", "index-template", "grafana-folder"])
+@EACH_READ_BACK_KIND
 def test_refresh_of_a_service_that_takes_connections_but_never_answers_waits_only_probe_timeout(
         silent_url, warnings, provider, url_input, service, props):
     """A hung service: each request of the probe is cut to what is left of probe_timeout, whatever the
