@@ -148,6 +148,11 @@ class Deadline:
         left = max(0.0, self.ends - time.monotonic())
         return left if most is None else min(left, most)
 
+    def restart(self) -> None:
+        """The whole time again, from now: for an operation that is a sequence of steps which may each
+        take that long (the drops of :mod:`providers.ksqldb.directory`)."""
+        self.ends = time.monotonic() + self.seconds
+
 
 class ServiceTimeout(Exception):
     """A bounded wait ran out; the message says what was awaited, where, and the last thing seen."""

@@ -198,3 +198,30 @@ def test_a_drop_that_collided_and_left_its_topic_deleted_is_sent_again_in_the_sa
         fake.fail_next("POST", "/ksql", 500, server_error(COLLISIONS["command topic consumer"], drop))
         client.execute(drop)
     assert "T" not in fake.sources and sent(fake)[-2:] == [drop, drop]
+
+
+def test_each_drop_of_the_directorys_repair_has_the_whole_deadline_for_itself():
+    """On a real ksqlDB 8.2.1, after a state loss, the new stack's repair dropped 7 objects whose input topic
+    was gone, one after the other, each answered 500 'Timeout while waiting for command topic consumer' for
+    5 s to 2.75 min before it ran: one ``ready_timeout`` for all of them ran out at 310 s and the `up` failed.
+    Here each write is held ``WINDOW`` s and each DROP collides once: 4 drops take at least
+    8 x ``WINDOW`` s, longer than one deadline, and each one alone well within it."""
+    window, deadline = 1.0, 6.0
+    statements = ["CREATE STREAM S (A INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);",
+                  "CREATE STREAM D AS SELECT A FROM S EMIT CHANGES;",
+                  *(f"CREATE STREAM R{i} AS SELECT A FROM D EMIT CHANGES;" for i in range(3))]
+    with FakeKsqlDb(topics={"s": 1}) as fake:
+        with client_of(fake.url) as client:
+            for statement in statements:
+                client.execute(statement)
+        fake.delete_topic("D")
+        fake.producer.window_s = window
+        for name in ("R0", "R1", "R2", "D"):
+            drop = f"DROP STREAM IF EXISTS {name} DELETE TOPIC;"
+            fake.fail_next_statement(drop, COLLISIONS["command topic consumer"].format(s=drop))
+        props = {"ksqldb_url": fake.url, "ready_timeout": deadline,
+                 "statements": [{"file": "01.sql", "index": i, "statement": s} for i, s in enumerate(statements)]}
+        KsqlDirectoryProvider().create(props)
+        dropped = [s.split()[4 if " IF EXISTS " in s else 2] for s in fake.mutations if s.startswith("DROP")]
+        assert sorted(dropped[:3]) == ["R0", "R1", "R2"] and dropped[3:] == ["D"]
+        assert {"D", "R0", "R1", "R2"}.isdisjoint(fake.sources) and fake.fenced == []
