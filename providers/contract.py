@@ -25,7 +25,13 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import pulumi
 from pulumi import dynamic
 
-from providers.http import DEFAULT_PROBE_TIMEOUT, DEFAULT_READY_TIMEOUT, ServiceClient, ServiceUnreachable
+from providers.http import (
+    DEFAULT_PROBE_TIMEOUT,
+    DEFAULT_READY_TIMEOUT,
+    ServiceClient,
+    ServiceUnreachable,
+    masked,
+)
 from providers.inputs import is_unknown
 
 UNTYPED_DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"  # the type of a dynamic resource without a token
@@ -88,8 +94,8 @@ def password_in_url(name: str, value: Any) -> str | None:
         return None
     if password is None:
         return None
-    masked = parts._replace(netloc=f"{parts.username}:[secret]@{parts.netloc.rpartition('@')[2]}").geturl()
-    return (f"{name} carries a password ({masked}): URLs are kept in plain text in state, logs and errors; "
+    shown = parts._replace(netloc=f"{parts.username}:[secret]@{parts.netloc.rpartition('@')[2]}").geturl()
+    return (f"{name} carries a password ({shown}): URLs are kept in plain text in state, logs and errors; "
             "give the credentials in their secret inputs instead")
 
 
@@ -194,13 +200,6 @@ def _texts(value: Any) -> Iterator[str]:
 
 class RedactedError(Exception):
     """An error whose text quoted a secret of the resource, re-raised with the secret replaced by ``[secret]``."""
-
-
-def masked(text: str, secrets_: Iterable[str]) -> str:
-    """``text`` with each of ``secrets_`` (longest first) replaced by ``[secret]``."""
-    for secret in sorted((s for s in secrets_ if s), key=len, reverse=True):
-        text = text.replace(secret, "[secret]")
-    return text
 
 
 @contextlib.contextmanager

@@ -342,7 +342,7 @@ class HttpClient:
         secrets = [s for s in (self.endpoint.password, self.endpoint.api_key) if s]
         if self.endpoint.username is not None and self.endpoint.password:
             secrets.append(base64.b64encode(f"{self.endpoint.username}:{self.endpoint.password}".encode()).decode())
-        return _redacted(value, sorted(secrets, key=len, reverse=True)) if secrets else value
+        return masked(value, secrets)
 
     def within(self, seconds: float) -> float:
         """``seconds``, cut to what is left of the client's deadline (if it has one)."""
@@ -464,15 +464,21 @@ class ServiceClient(abc.ABC):
         return self.deadline.remaining(self.endpoint.ready_timeout if seconds is None else seconds)
 
 
-def _redacted(value: Any, secrets: list[str]) -> Any:
+def masked(value: T, secrets: Iterable[str]) -> T:
+    """``value`` (text, or JSON made of dicts, lists and text) with each of ``secrets`` (longest first, so a
+    secret inside another is not left half shown) replaced by ``[secret]``."""
+    return _masked(value, sorted((s for s in secrets if s), key=len, reverse=True))
+
+
+def _masked(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, "[secret]")
         return value
     if isinstance(value, dict):
-        return {key: _redacted(item, secrets) for key, item in value.items()}
+        return {key: _masked(item, secrets) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_redacted(item, secrets) for item in value)
+        return type(value)(_masked(item, secrets) for item in value)
     return value
 
 

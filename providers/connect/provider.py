@@ -28,7 +28,6 @@ from providers.contract import (
     Field,
     ReadBackProvider,
     connection,
-    masked,
     new_salt,
     password_in_url,
     report_adopted,
@@ -36,7 +35,7 @@ from providers.contract import (
     secret_hash,
 )
 from providers.declare import declare
-from providers.http import Endpoint, ServiceTimeout
+from providers.http import Endpoint, ServiceTimeout, masked
 from providers.inputs import is_unknown, whole_numbers
 
 RESTART_GRACE = 15.0  # seconds a FAILED state may be stale after restarting failed tasks
