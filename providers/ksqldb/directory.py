@@ -223,7 +223,7 @@ def _move(client: KsqlClient, olds: Mapping[str, Any], news: Mapping[str, Any]) 
     first_release = olds.get("objects") is not None
     gone = retired(olds, news)
     readers = [name for name in _to_drop(catalog, gone, names) if name in names]
-    lost = [s.name for s in statements if s.kind != "INSERT" and catalog.topic_missing(s.name)]
+    lost = catalog.lost(statements)
     differing = {s.name for s in statements if s.kind != "INSERT" and s.name in catalog.sources
                  and catalog.differences(s)} if first_release else set(lost)
     roots = set(readers) | differing
@@ -273,7 +273,7 @@ def _refused_change(props: Mapping[str, Any], statements: list[Statement], previ
                             f"checked when it runs")
             return []
         catalog = Catalog(*client.catalog())
-        if lost := [s.name for s in statements if s.kind != "INSERT" and catalog.topic_missing(s.name)]:
+        if lost := catalog.lost(statements):
             pulumi.log.warn(f"ksqlDB: the Kafka topics of {', '.join(lost)} are gone: `pulumi up` rebuilds them "
                             f"with what reads them (a new stack at once; a stack that has them in its state after "
                             f"`pulumi refresh`, which `pulumi up --refresh` runs first)")

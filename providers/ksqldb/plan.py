@@ -134,6 +134,11 @@ class Catalog:
         topic = (self.sources.get(name) or {}).get("topic")
         return self.topics is not None and bool(topic) and topic not in self.topics
 
+    def lost(self, statements: Iterable[Statement]) -> list[str]:
+        """The streams and tables of ``statements`` that exist while their Kafka topic does not
+        (:meth:`topic_missing`): what ``up`` rebuilds with everything downstream of it."""
+        return [s.name for s in statements if s.kind != "INSERT" and self.topic_missing(s.name)]
+
     def readers(self, name: str) -> set[str]:
         """The streams and tables whose queries read ``name`` (a DROP of ``name`` is refused while any do)."""
         reads = (self.sources.get(name) or {}).get("readQueries") or []
@@ -172,15 +177,13 @@ def change_proof(statements: list[Statement], previous: Mapping[str, Statement],
     topic is gone is rebuilt with everything downstream of it, as ``up`` repairs it (a query over it would
     be refused otherwise). Used by the ``KsqlDirectory`` for the whole declared change and by each object
     for its own."""
-    rebuilt: set[str] = set()
+    rebuilt = set(catalog.lost(statements))
     in_place: list[str] = []
     for statement in statements:
-        if not catalog.exists(statement):
+        if not catalog.exists(statement) or statement.name in rebuilt:
             continue
         old = previous.get(statement.name)
-        if statement.kind != "INSERT" and catalog.topic_missing(statement.name):
-            rebuilt.add(statement.name)
-        elif old is not None and old.sql != statement.sql:
+        if old is not None and old.sql != statement.sql:
             if replace_in_place_allowed(old, statement):
                 in_place.append(statement.name)
             else:
