@@ -14,16 +14,24 @@ that lets ``diff`` see a changed secret without keeping it (:func:`secret_hash`,
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import hashlib
 import json
 import secrets
-from typing import Any, Callable, Iterable, Mapping
+import urllib.parse
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import pulumi
 from pulumi import dynamic
 
-from providers.http import DEFAULT_PROBE_TIMEOUT, DEFAULT_READY_TIMEOUT, ServiceClient, ServiceUnreachable
+from providers.http import (
+    DEFAULT_PROBE_TIMEOUT,
+    DEFAULT_READY_TIMEOUT,
+    ServiceClient,
+    ServiceUnreachable,
+    masked,
+)
 from providers.inputs import is_unknown
 
 UNTYPED_DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"  # the type of a dynamic resource without a token
@@ -48,6 +56,7 @@ class Field:
     declared one (a normalised body, a secret kept as a hash). ``replaced_when(olds, news)`` marks the part
     of an in-place field that is identity (a dashboard's ``uid`` inside its JSON); ``replaced_doc`` says
     which part. ``default`` fills a missing input in ``check``; ``required`` inputs must be present.
+    ``problem(value)`` says what is wrong with a known, given value (None: nothing), for ``check``.
     """
 
     name: str
@@ -59,6 +68,7 @@ class Field:
     changed: Changed | None = None
     replaced_when: Changed | None = None
     replaced_doc: str = ""
+    problem: Callable[[Any], str | None] | None = None
 
     def differs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
         if self.changed is not None:
@@ -72,10 +82,28 @@ def _blank(value: Any) -> Any:
     return None if isinstance(value, str) and not value else value
 
 
+def password_in_url(name: str, value: Any) -> str | None:
+    """Why ``value``, the input or key ``name``, must not be used: a URL with a password in it (state, logs
+    and errors keep URLs in plain text). The message shows the URL with the password masked."""
+    if not isinstance(value, str) or "@" not in value:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return None
+    if password is None:
+        return None
+    shown = parts._replace(netloc=f"{parts.username}:[secret]@{parts.netloc.rpartition('@')[2]}").geturl()
+    return (f"{name} carries a password ({shown}): URLs are kept in plain text in state, logs and errors; "
+            "give the credentials in their secret inputs instead")
+
+
 def connection(url: str, *, secrets_: Iterable[str] = ("password",), others: Iterable[str] = ("username",),
                service: str = "the service") -> tuple[Field, ...]:
     """The connection inputs every resource has: where the API is, how to log in, how long to wait."""
-    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}")]
+    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}",
+                    problem=lambda value: password_in_url(url, value))]
     fields += [Field(name, IN_PLACE, doc="login") for name in others]
     fields += [Field(name, IN_PLACE, secret=True, doc="login secret") for name in secrets_]
     fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT,
@@ -95,6 +123,12 @@ class Contract:
 
     def names(self, role: str) -> list[str]:
         return [f.name for f in self.fields if f.role == role]
+
+    def secret_values(self, props: Mapping[str, Any]) -> list[str]:
+        """Every text in the secret inputs of ``props`` (passwords, API keys, the values of secret maps):
+        the credentials an error of this resource must never show."""
+        return sorted({text for f in self.fields if f.secret and f.role != OUTPUT
+                       for text in _texts(props.get(f.name)) if text}, key=len, reverse=True)
 
     @property
     def secret_outputs(self) -> list[str]:
@@ -117,16 +151,20 @@ class Contract:
         return filled
 
     def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[dynamic.CheckFailure]]:
-        """Inputs with defaults filled, and a failure for each required input that is missing."""
+        """Inputs with defaults filled, a failure for each required input that is missing and one for each
+        value its field's ``problem`` refuses."""
         inputs = self.with_defaults(news)
         failures = [dynamic.CheckFailure(f.name, f"{f.name} is required" + (f" ({f.doc})" if f.doc else ""))
                     for f in self.fields if f.required and not is_unknown(inputs.get(f.name))
                     and inputs.get(f.name) in (None, "")]
+        failures += [dynamic.CheckFailure(f.name, reason) for f in self.fields
+                     if f.problem is not None and inputs.get(f.name) is not None and not is_unknown(inputs[f.name])
+                     and (reason := f.problem(inputs[f.name]))]
         return inputs, failures
 
     def result(self, inputs: Mapping[str, Any], failures: Iterable[dynamic.CheckFailure]) -> dynamic.CheckResult:
-        """The CheckResult of ``inputs`` with the resource's own ``failures`` and, for each required input
-        that is missing and has no failure of its own yet, "<name> is required"."""
+        """The CheckResult of ``inputs`` with the resource's own ``failures`` and, for each input that has
+        no failure of its own yet, what :meth:`check` finds (a required input missing, a field's problem)."""
         failures = list(failures)
         failed = {f.property for f in failures}
         missing = [f for f in self.check(inputs)[1] if f.property not in failed]
@@ -147,6 +185,37 @@ class Contract:
         return dynamic.DiffResult(changes=bool(replaces or updates), replaces=replaces,
                           stables=[] if replaces else self.names(IDENTITY),
                           delete_before_replace=delete_before_replace)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+
+
+class RedactedError(Exception):
+    """An error whose text quoted a secret of the resource, re-raised with the secret replaced by ``[secret]``."""
+
+
+@contextlib.contextmanager
+def secrets_redacted(secrets_: Iterable[str], error: type[Exception] = RedactedError) -> Iterator[None]:
+    """Re-raise any error whose text contains one of ``secrets_`` as ``error`` with each replaced by
+    ``[secret]`` (and without the original as its cause): services quote what they were sent, and a
+    datasource's Grafana answer may quote the Elasticsearch password the datasource carries."""
+    secrets_ = list(secrets_)
+    try:
+        yield
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        shown = masked(text, secrets_)
+        if shown == text:
+            raise
+        raise error(shown) from None
 
 
 def _change(f: Field) -> str:
@@ -258,6 +327,7 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
     contract: Contract
     id_output: str  # the output that is the object's id
     delete_before_replace = True  # False: a replacement is created before the old object is deleted
+    redacted_error: type[Exception] = RedactedError  # what an error that quoted a secret is re-raised as
 
     def normalised(self, news: dict[str, Any]) -> dict[str, Any]:
         """The inputs as the provider keeps them: defaults filled (a provider may also bring values into the
@@ -292,18 +362,24 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         return self.contract.diff(olds, news, delete_before_replace=self.delete_before_replace)
 
+    def redacted(self, props: Mapping[str, Any]) -> contextlib.AbstractContextManager[None]:
+        """No error of the block shows a secret input of ``props`` (:func:`secrets_redacted`)."""
+        return secrets_redacted(self.contract.secret_values(props), self.redacted_error)
+
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        outs = self.write(props, None)
+        with self.redacted(props):
+            outs = self.write(props, None)
         return dynamic.CreateResult(outs[self.id_output], outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(self.write(news, olds))
+        with self.redacted(news):
+            return dynamic.UpdateResult(self.write(news, olds))
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        with self.client(props) as client:
+        with self.redacted(props), self.client(props) as client:
             return refreshed(client, id_, props, lambda: self.read_back(client, id_, props))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with self.client(props) as client:
+        with self.redacted(props), self.client(props) as client:
             client.wait_ready()
             self.delete_object(client, id_)

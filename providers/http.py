@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import abc
 import base64
+import contextlib
 import dataclasses
 import sys
 import time
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import requests
 import urllib3.exceptions
@@ -147,6 +148,11 @@ class Deadline:
         left = max(0.0, self.ends - time.monotonic())
         return left if most is None else min(left, most)
 
+    def restart(self) -> None:
+        """The whole time again, from now: for an operation that is a sequence of steps which may each
+        take that long (the drops of :mod:`providers.ksqldb.directory`)."""
+        self.ends = time.monotonic() + self.seconds
+
 
 class ServiceTimeout(Exception):
     """A bounded wait ran out; the message says what was awaited, where, and the last thing seen."""
@@ -261,9 +267,30 @@ class HttpClient:
         elif endpoint.username is not None:
             self._session.auth = (endpoint.username, endpoint.password or "")
         self._observer = observer
+        self._cap: Deadline | None = None
 
     def close(self) -> None:
         self._session.close()
+
+    @contextlib.contextmanager
+    def capped(self, seconds: float) -> Iterator[None]:
+        """Within this block no request waits past ``seconds`` from now, whatever ``endpoint.timeout``: the
+        wait of a preview or refresh for a service that takes the connection but never answers."""
+        self._cap = Deadline(seconds)
+        try:
+            yield
+        finally:
+            self._cap = None
+
+    def request_timeout(self, read_timeout: float | None = None) -> float | tuple[float, float]:
+        """The timeout of the next request: ``endpoint.timeout`` to connect and ``read_timeout`` (default the
+        same) to wait for the answer, each cut to what is left of a :meth:`capped` block (at least 0.1 s, so
+        the request is still sent)."""
+        connect = self.endpoint.timeout
+        read = connect if read_timeout is None else read_timeout
+        if self._cap is not None:
+            connect, read = (max(0.1, self._cap.remaining(value)) for value in (connect, read))
+        return connect if read == connect else (connect, read)
 
     def __enter__(self) -> "HttpClient":
         return self
@@ -278,12 +305,15 @@ class HttpClient:
                 headers: dict[str, str] | None = None, ok: Iterable[int] = (200, 201, 202, 204),
                 retry_statuses: Iterable[int] = (), retry_timeout: float = 60.0,
                 attempts: int | None = 8, idempotent: bool = True,
-                retry_when: Callable[[BaseException], bool] | None = None) -> requests.Response:
+                retry_when: Callable[[BaseException], bool] | None = None,
+                read_timeout: float | None = None) -> requests.Response:
         """Send one request; retry connection errors, ``retry_statuses`` and errors ``retry_when`` accepts
         with bounded backoff, for at most ``retry_timeout`` seconds (and never past the client's deadline)
         and ``attempts`` tries (None: only the time bounds the retries). A request that is not
         ``idempotent`` is never sent again after a failure that may have reached the server
         (:func:`maybe_sent`): that error is raised for the caller to look at what is there.
+        ``read_timeout``: how long to wait for the answer once connected (default: the endpoint's
+        ``timeout``, which also bounds connecting), for requests the server may take long to answer.
 
         Raises the ApiError subclass for any status not in ``ok`` (after retries), with the service's
         error message.
@@ -294,7 +324,7 @@ class HttpClient:
 
         def once() -> requests.Response:
             response = self._session.request(method, url, json=json, params=params, headers=headers,
-                                             timeout=self.endpoint.timeout)
+                                             timeout=self.request_timeout(read_timeout))
             if self._observer:
                 self._observer(method, path, response.status_code)
             if response.status_code not in ok:
@@ -312,7 +342,7 @@ class HttpClient:
         secrets = [s for s in (self.endpoint.password, self.endpoint.api_key) if s]
         if self.endpoint.username is not None and self.endpoint.password:
             secrets.append(base64.b64encode(f"{self.endpoint.username}:{self.endpoint.password}".encode()).decode())
-        return _redacted(value, sorted(secrets, key=len, reverse=True)) if secrets else value
+        return masked(value, secrets)
 
     def within(self, seconds: float) -> float:
         """``seconds``, cut to what is left of the client's deadline (if it has one)."""
@@ -338,7 +368,7 @@ class HttpClient:
 
         def probe() -> bool:
             try:
-                response = self._session.get(url, timeout=self.endpoint.timeout)
+                response = self._session.get(url, timeout=self.request_timeout())
             except requests.RequestException as exc:
                 last[0] = f"{type(exc).__name__}: {exc}"
                 return False
@@ -392,7 +422,8 @@ class ServiceClient(abc.ABC):
         once (naming whose)."""
         timeout = self.endpoint.probe_timeout
         try:
-            self.wait_ready(timeout)
+            with self.http.capped(timeout):
+                self.wait_ready(timeout)
         except ServiceTimeout as exc:
             raise ServiceUnreachable(f"{self.service} at {self.endpoint.url} did not answer within {timeout:g} s: "
                                      f"{likely_cause(str(exc))} ({exc})") from None
@@ -433,15 +464,21 @@ class ServiceClient(abc.ABC):
         return self.deadline.remaining(self.endpoint.ready_timeout if seconds is None else seconds)
 
 
-def _redacted(value: Any, secrets: list[str]) -> Any:
+def masked(value: T, secrets: Iterable[str]) -> T:
+    """``value`` (text, or JSON made of dicts, lists and text) with each of ``secrets`` (longest first, so a
+    secret inside another is not left half shown) replaced by ``[secret]``."""
+    return _masked(value, sorted((s for s in secrets if s), key=len, reverse=True))
+
+
+def _masked(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, "[secret]")
         return value
     if isinstance(value, dict):
-        return {key: _redacted(item, secrets) for key, item in value.items()}
+        return {key: _masked(item, secrets) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_redacted(item, secrets) for item in value)
+        return type(value)(_masked(item, secrets) for item in value)
     return value
 
 

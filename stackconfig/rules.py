@@ -32,6 +32,24 @@ def _min_isr(cfg: StackConfig) -> str | None:
     if cfg.min_insync_replicas > cfg.replication_factor:
         return (f"minInsyncReplicas ({cfg.min_insync_replicas}) must be <= replicationFactor "
                 f"({cfg.replication_factor}): no write could ever be acknowledged")
+    if cfg.replication_factor > 1 and cfg.min_insync_replicas == cfg.replication_factor:
+        return (f"minInsyncReplicas ({cfg.min_insync_replicas}) must be < replicationFactor "
+                f"({cfg.replication_factor}) when replicationFactor > 1: with every replica required, one broker "
+                "down (a rolling restart included) stops every write with acks=all; e.g. replicationFactor 3 "
+                "with minInsyncReplicas 2")
+    return None
+
+
+# Namespaces of the cluster itself: the stack creates its namespace (and deletes it on destroy) and puts a
+# default-deny NetworkPolicy in it, neither of which may touch what the cluster runs there.
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+
+
+def _own_namespace(cfg: StackConfig) -> str | None:
+    if cfg.namespace in SYSTEM_NAMESPACES or cfg.namespace.startswith("kube-"):
+        return (f"namespace '{cfg.namespace}' is a namespace of the cluster itself ({', '.join(SYSTEM_NAMESPACES)}, "
+                "kube-*): the stack creates its namespace, deletes it on destroy and denies every connection "
+                "its rules do not admit; give it one of its own, e.g. 'clickstream-prod'")
     return None
 
 
@@ -122,6 +140,7 @@ def _external_security(cfg: StackConfig) -> str | None:
 CROSS_KEY_RULES: Sequence[Rule] = (
     Rule(("replicationFactor", "kafkaBrokers"), _replication),
     Rule(("minInsyncReplicas", "replicationFactor"), _min_isr),
+    Rule(("namespace",), _own_namespace),
     Rule(("platform", "kafkaBrokers", "connectWorkers", "ksqldbServers", "elasticsearchNodes"),
          _one_of_each_on_docker),
     Rule(("kafkaHostPort", "connectPort", "ksqldbPort", "elasticsearchPort", "grafanaPort"), _distinct_ports),

@@ -34,6 +34,16 @@ def unanswered_url():
 
 
 @pytest.fixture
+def silent_url():
+    """A URL on 127.0.0.1 that takes connections (the kernel's listen queue) but never answers: a hung
+    service, or a firewall that swallows packets after the handshake."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
 def messages(monkeypatch):
     """What the providers told the user through ``pulumi.log`` (warnings prefixed ``warning: ``)."""
     said: list[str] = []

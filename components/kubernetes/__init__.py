@@ -12,11 +12,20 @@ from components.kubernetes.elasticsearch import ElasticsearchService
 from components.kubernetes.grafana import GrafanaService
 from components.kubernetes.kafka import KafkaService
 from components.kubernetes.ksqldb import KsqldbService
-from components.kubernetes.operators import deploy_operators
+from components.kubernetes.operators import ClusterOperators
 from components.kubernetes.platform import open_platform
 from stackconfig import Secrets, StackConfig
 
 __all__ = ["deploy", "deploy_operators"]
+
+
+def deploy_operators(cfg: StackConfig) -> ClusterOperators:
+    """Declare the shared operators in the stack's namespace of the configured cluster, which denies every
+    connection but the API server's calls of ECK's webhook (:func:`.network_policy.restrict_operators`)."""
+    platform = open_platform(cfg)
+    operators = ClusterOperators("operators", platform)
+    network_policy.restrict_operators(platform, operators)
+    return operators
 
 
 def deploy(cfg: StackConfig, secrets: Secrets) -> Services:
@@ -29,7 +38,7 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Services:
     ksqldb = KsqldbService("ksqldb", platform, kafka, connect, url["ksqldb"])
     elasticsearch = ElasticsearchService("elasticsearch", platform, secrets, url["elasticsearch"])
     grafana = GrafanaService("grafana", platform, secrets, url["grafana"])
-    network_policy.restrict(platform, connect, ksqldb, elasticsearch)
+    network_policy.restrict(platform, connect, ksqldb, elasticsearch, grafana)
     forwards: tuple[str, ...] = ()
     if cfg.admin_access == "ingress":
         owners = {"connect": connect, "ksqldb": ksqldb, "elasticsearch": elasticsearch, "grafana": grafana}

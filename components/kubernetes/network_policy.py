@@ -1,19 +1,29 @@
-"""Who may open a connection to which service of a Kubernetes pipeline stack (NetworkPolicies, ingress).
+"""Who may open a connection to which pod of a Kubernetes stack (NetworkPolicies, ingress).
 
-Kafka Connect and ksqlDB have no authentication of their own (Connect runs whatever connector class it
-is given), so each service's pods admit, port by port, only the pods that need them:
+Every namespace a stack owns denies by default (``<prefix>-default-deny``: every pod, ingress, no rule),
+and each component's pods admit, port by port, only the pods that need them:
 
 - Connect REST 8083: Connect workers (a worker forwards requests to the group leader), ksqlDB servers
-  (``ksql.connect.url``), the admin path;
+  (``ksql.connect.url``), the admin path (Kafka Connect and ksqlDB have no authentication of their own;
+  Connect runs whatever connector class it is given);
 - ksqlDB REST 8088: ksqlDB servers (a server forwards pull queries to the others at its advertised
   listener), the admin path;
 - Elasticsearch HTTP 9200: Connect workers (the sinks), Grafana (its datasources query from the server),
   the ECK operator, the admin path; transport 9300: the cluster's Elasticsearch nodes;
+- Grafana 3000: the admin path only (people reach it through it; nothing in the cluster calls Grafana);
+  the other ports its chart declares (6060, 9094) admit nothing;
 - Kafka 9092: Connect workers and ksqlDB servers, as the listener's ``networkPolicyPeers``
-  (:mod:`.kafka`); Strimzi writes the Kafka pods' NetworkPolicy from them, with its own rules for its
-  operator and the brokers' replication and controller ports.
+  (:mod:`.kafka`); Strimzi writes the Kafka pods' NetworkPolicies from them, with its own rules for its
+  operator, the entity operator and the brokers' replication and controller ports (policies add up: the
+  default deny takes nothing from them);
+- the operators (in the stack's namespace with ``installOperators``, else in the ``operators`` stack's,
+  which denies by default too): ECK's validating webhook 9443 admits every source, as the Kubernetes API
+  server that calls it is no pod and has no address a policy could portably name (Elastic's "Kubernetes
+  network policies" page does the same); nothing else of theirs admits anything (Strimzi's 8080 serves
+  the kubelet's probes, which come from the node, and a policy never blocks the node).
 
-Grafana authenticates every request and stays open to the cluster. Egress is not restricted.
+Egress is not restricted: the operators reach their pods and the API server, the services each other,
+through the rules above. The kubelet's probes come from the node and are never blocked.
 
 The **admin path** is how ``pulumi up`` reaches the APIs (:mod:`.access`):
 
@@ -49,6 +59,7 @@ INGRESS_CONTROLLER_PODS = {
     "traefik": {"app.kubernetes.io/name": "traefik"},
 }
 ECK_OPERATOR_PODS = {"app.kubernetes.io/name": "elastic-operator"}
+ECK_WEBHOOK_PORT = 9443  # the eck-operator chart's webhook.port
 
 
 def pods(match_labels: Mapping[str, str], *, any_namespace: bool = False) -> Peer:
@@ -73,10 +84,17 @@ def admit_only(platform: Platform, service: str, selected: Mapping[str, str],
     for port, peers in allowed.items():
         if not peers:  # an empty `from` would admit every pod of the cluster
             raise ValueError(f"NetworkPolicy of {service}: port {port} needs at least one peer")
-    name = platform.name(f"{service}-ingress")
     rules = [k8s.networking.v1.NetworkPolicyIngressRuleArgs(
         from_=list(peers), ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")])
         for port, peers in allowed.items()]
+    return _policy(platform, f"{service}-ingress", selected, rules, platform.opts(parent))
+
+
+def _policy(platform: Platform, suffix: str, selected: Mapping[str, str],
+            rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs],
+            opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    """The ingress NetworkPolicy ``<prefix>-<suffix>`` of the pods with the ``selected`` labels (all: {})."""
+    name = platform.name(suffix)
     return k8s.networking.v1.NetworkPolicy(
         name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=platform.ns,
@@ -84,16 +102,40 @@ def admit_only(platform: Platform, service: str, selected: Mapping[str, str],
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selected)),
             policy_types=["Ingress"], ingress=rules),
-        opts=platform.opts(parent))
+        opts=opts)
 
 
-def restrict(platform: Platform, connect: pulumi.Resource, ksqldb: pulumi.Resource,
-             es: pulumi.Resource) -> list[k8s.networking.v1.NetworkPolicy]:
-    """The NetworkPolicies of Connect, ksqlDB and Elasticsearch (table above), each a child of its service."""
+def deny_by_default(platform: Platform,
+                    after: Sequence[k8s.networking.v1.NetworkPolicy]) -> k8s.networking.v1.NetworkPolicy:
+    """``<prefix>-default-deny``: every pod of the namespace accepts only what another policy admits. It is
+    applied ``after`` the policies that admit what is needed, so no needed connection is cut meanwhile."""
+    opts = platform.opts(platform.namespace, depends_on=list(after))
+    return _policy(platform, "default-deny", {}, [], pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(protect=False)))  # a policy, not data: not protected as its namespace is
+
+
+def eck_webhook(platform: Platform, parent: pulumi.Resource) -> k8s.networking.v1.NetworkPolicy:
+    """``<prefix>-eck-webhook-ingress``: ECK's operator pods accept the API server's webhook calls on 9443,
+    from any source (the API server is no pod; see above), and nothing else."""
+    rule = k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+        ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=ECK_WEBHOOK_PORT, protocol="TCP")])
+    return _policy(platform, "eck-webhook-ingress", ECK_OPERATOR_PODS, [rule], platform.opts(parent))
+
+
+def restrict_operators(platform: Platform, operators: pulumi.Resource) -> list[k8s.networking.v1.NetworkPolicy]:
+    """The policies of a namespace that holds the operators only (the ``operators`` stack)."""
+    webhook = eck_webhook(platform, operators)
+    return [webhook, deny_by_default(platform, [webhook])]
+
+
+def restrict(platform: Platform, connect: pulumi.Resource, ksqldb: pulumi.Resource, es: pulumi.Resource,
+             grafana_service: pulumi.Resource) -> list[k8s.networking.v1.NetworkPolicy]:
+    """The NetworkPolicies of a pipeline stack (table above), each a child of its service, the ECK webhook's
+    when the stack installs its own operators, and the namespace's default deny after them."""
     connect_pods, ksqldb_pods = pods(labels(platform, "connect")), pods(labels(platform, "ksqldb"))
     es_pods = elasticsearch.pod_labels(platform)
     admins = admin_path(platform)
-    return [
+    admitted = [
         admit_only(platform, "connect", labels(platform, "connect"),
                    {CONNECT_PORT: [connect_pods, ksqldb_pods, *admins]}, connect),
         admit_only(platform, "ksqldb", labels(platform, "ksqldb"), {KSQLDB_PORT: [ksqldb_pods, *admins]}, ksqldb),
@@ -102,3 +144,9 @@ def restrict(platform: Platform, connect: pulumi.Resource, ksqldb: pulumi.Resour
                                  pods(ECK_OPERATOR_PODS, any_namespace=True), *admins],
             elasticsearch.TRANSPORT_PORT: [pods(es_pods)]}, es),
     ]
+    if admins:  # with port-forward nothing is to reach Grafana: the default deny is its whole policy
+        admitted.append(admit_only(platform, "grafana", grafana.pod_labels(platform), {grafana.PORT: admins},
+                                   grafana_service))
+    if platform.cfg.install_operators:
+        admitted.append(eck_webhook(platform, es))
+    return [*admitted, deny_by_default(platform, admitted)]

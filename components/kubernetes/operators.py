@@ -17,8 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes import charts
-from components.kubernetes.platform import Platform, helm_release, open_platform
-from stackconfig import StackConfig
+from components.kubernetes.platform import Platform, helm_release
 
 STRIMZI_RESOURCE, ECK_RESOURCE = "strimzi-operator", "eck-operator"
 
@@ -59,8 +58,3 @@ class ClusterOperators(pulumi.ComponentResource):
         self.strimzi = strimzi_release(platform, self, cluster_wide=True)
         self.eck = eck_release(platform, self, cluster_wide=True)
         self.register_outputs({"namespace": platform.ns})
-
-
-def deploy_operators(cfg: StackConfig) -> ClusterOperators:
-    """Declare the shared operators in the stack's namespace of the configured cluster."""
-    return ClusterOperators("operators", open_platform(cfg))

@@ -8,12 +8,13 @@ request body only inside ``create``/``update`` and never appear in outputs, logs
 """
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import re
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import pulumi
-from pulumi.dynamic import CheckFailure
+import requests
+from pulumi.dynamic import CheckFailure, CheckResult
 
 from providers.connect.client import ConnectClient, PluginNotInstalled, has_failed
 from providers.contract import (
@@ -28,18 +29,22 @@ from providers.contract import (
     ReadBackProvider,
     connection,
     new_salt,
+    password_in_url,
     report_adopted,
     secret_field,
     secret_hash,
 )
 from providers.declare import declare
-from providers.http import Endpoint
+from providers.http import Endpoint, ServiceTimeout, masked
 from providers.inputs import is_unknown, whole_numbers
 
 RESTART_GRACE = 15.0  # seconds a FAILED state may be stale after restarting failed tasks
 DESIRED = {"running": "RUNNING", "paused": "PAUSED"}
 LIVE_STATES = {"RUNNING": "running", "PAUSED": "paused", "STOPPED": "stopped"}
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A Java class name (a nested class with ``$``): what a converter key must hold before a worker can judge it.
+_JAVA_CLASS = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")
+CONVERTER_KEYS = ("key.converter", "value.converter", "header.converter")
 
 
 def _config_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
@@ -107,24 +112,55 @@ def _name_problem(name: Any) -> str | None:
     return None
 
 
-def _scrub(text: str, values: Iterable[str]) -> str:
-    for value in sorted((v for v in values if v), key=len, reverse=True):
-        text = text.replace(value, "[secret]")
-    return text
+def _offline_problems(config: Mapping[str, Any]) -> list[str]:
+    """What no worker accepts, found without one: ``tasks.max`` below 1 or not a whole number, a converter
+    key that does not name a Java class (whether the class exists, and is a converter, only the worker can
+    say)."""
+    problems = []
+    tasks = config.get("tasks.max")
+    if tasks is not None and not is_unknown(tasks) and not (str(tasks).strip().isdigit() and int(tasks) >= 1):
+        problems.append(f"config['tasks.max'] must be a whole number >= 1, not {tasks!r}")
+    for key in CONVERTER_KEYS:
+        cls = config.get(key)
+        if cls is not None and not is_unknown(cls) and not _JAVA_CLASS.fullmatch(str(cls).strip()):
+            problems.append(f"config[{key!r}] must name a Java class (e.g. org.apache.kafka.connect.json."
+                            f"JsonConverter), not {cls!r}")
+    return problems
 
 
-@contextlib.contextmanager
-def _secrets_scrubbed(values: Iterable[str]) -> Iterator[None]:
-    """Re-raise any error whose message contains a secret value as a ConnectorError with it masked."""
-    values = list(values)
+def _validation_due(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Whether the worker should judge ``news`` at check: every value is known, and the config, its secrets
+    or the worker's address differ from the last inputs (a no-change ``up`` sends no request)."""
+    keys = ("connect_url", "config", "secret_config")
+    values = [news.get("connect_url"), *dict(news.get("config") or {}).values(),
+              *dict(news.get("secret_config") or {}).values()]
+    if any(is_unknown(value) for value in values) or not all(isinstance(news.get(k), Mapping) for k in keys[1:]):
+        return False
+    return any(olds.get(key) != news.get(key) for key in keys)
+
+
+def _refused_by_worker(props: Mapping[str, Any], secrets: list[str]) -> list[CheckFailure]:
+    """What the worker's validate endpoint refuses in the declared config, asked
+    within ``probe_timeout`` (a read: ``PUT /connector-plugins/{class}/config/validate`` changes nothing).
+    A worker that does not answer in that time is named in a warning, and the config is validated at ``up``
+    (before it is written)."""
+    name, url = props["connector_name"], props["connect_url"]
+    endpoint = dataclasses.replace(_endpoint(props), ready_timeout=float(props.get("probe_timeout")
+                                                                        or DEFAULT_PROBE_TIMEOUT))
+    body = {**props["config"], **props["secret_config"], "name": name}
     try:
-        yield
-    except Exception as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        scrubbed = _scrub(text, values)
-        if scrubbed == text:
-            raise
-        raise ConnectorError(scrubbed) from None
+        with ConnectClient(endpoint) as client:
+            client.probe()
+            with client.http.capped(endpoint.ready_timeout):
+                validation = client.validate(body)
+    except PluginNotInstalled as exc:
+        return [CheckFailure("config", f"connector {name!r}: {exc}")]
+    except (ServiceTimeout, requests.RequestException) as exc:
+        pulumi.log.warn(f"{masked(str(exc), secrets)}; connector {name!r}: its config is validated by Kafka "
+                        "Connect at `up`")
+        return []
+    return [CheckFailure("config", masked(f"Kafka Connect at {url} refuses the config of connector {name!r}: "
+                                          f"{error}", secrets)) for error in validation.errors]
 
 
 def _live_state(status: Mapping[str, Any] | None, declared: str) -> str:
@@ -147,6 +183,7 @@ class ConnectorProvider(ReadBackProvider):
     contract = CONTRACT
     id_output = "connector_name"
     delete_before_replace = False
+    redacted_error = ConnectorError
 
     def normalised(self, news: dict[str, Any]) -> dict[str, Any]:
         """Defaults filled, ``config``/``secret_config`` as Connect's string maps, ``state`` in lower case."""
@@ -177,6 +214,9 @@ class ConnectorProvider(ReadBackProvider):
             cls = config.get("connector.class")
             if not is_unknown(cls) and not (cls or "").strip():
                 fail("config", "config must contain 'connector.class' (the connector plugin's class name)")
+            failures += [CheckFailure("config", reason) for key, value in sorted(config.items())
+                         if (reason := password_in_url(f"config[{key!r}]", value))]
+            failures += [CheckFailure("config", reason) for reason in _offline_problems(config)]
             for key in sorted(key for key in config if key.lower().endswith("password")):
                 fail("config", f"{key!r} looks like a password: declare it in secret_config so that it stays "
                                "out of outputs and state")
@@ -198,6 +238,14 @@ class ConnectorProvider(ReadBackProvider):
                                             or timeout <= 0):
                 fail(key, f"{key} must be a positive number of seconds, not {timeout!r}")
         return failures
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """The checks without network, then, for a new or changed config that passes them, the worker's own
+        judgement (:func:`_refused_by_worker`): a preview refuses what ``up`` would be refused."""
+        result = super().check(olds, news)
+        if result.failures or not _validation_due(olds, result.inputs):
+            return result
+        return CheckResult(result.inputs, _refused_by_worker(result.inputs, CONTRACT.secret_values(result.inputs)))
 
     def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         salt = (olds or {}).get("secret_salt") or new_salt()
@@ -222,8 +270,7 @@ class ConnectorProvider(ReadBackProvider):
         config, secret_config = dict(props["config"]), dict(props.get("secret_config") or {})
         timeout = float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT)
         desired = DESIRED[state]
-        login_secret = [props["password"]] if props.get("password") else []
-        with _secrets_scrubbed([*secret_config.values(), *login_secret]), ConnectClient(_endpoint(props)) as client:
+        with ConnectClient(_endpoint(props)) as client:
             client.wait_ready()
             before = client.status(name)
             news = {**props, "secret_config": secret_config}

@@ -22,7 +22,14 @@ from providers.contract import IN_PLACE, OUTPUT, Contract, Field, adoption, read
 from providers.declare import declare
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
-from providers.grafana.dashboards import canonical, check_uid, dashboard_problems, placeholders, resolve
+from providers.grafana.dashboards import (
+    canonical,
+    check_uid,
+    dashboard_problems,
+    placeholders,
+    reference_problems,
+    resolve,
+)
 from providers.http import PreconditionFailed
 from providers.inputs import is_unknown, whole_numbers
 
@@ -90,6 +97,8 @@ class DashboardProvider(GrafanaProvider):
             failures.append(CheckFailure("datasource_uids", "no datasource uid for "
                                          + ", ".join(f"${{{key}}}" for key in missing)
                                          + f" (used in dashboard {dashboard.get('uid')!r})"))
+        if not any(is_unknown(uid) for uid in uids.values()):  # a datasource created in this run: checked at up
+            failures += [CheckFailure("dashboard", reason) for reason in reference_problems(dashboard, uids.values())]
         failures += [CheckFailure("datasource_uids", reason) for key, uid in uids.items()
                      if not is_unknown(uid) and (reason := check_uid(uid, f"datasource_uids[{key!r}]"))]
         folder = news.get("folder_uid")

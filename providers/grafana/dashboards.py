@@ -12,6 +12,7 @@ from providers.inputs import whole_numbers
 UID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 PLACEHOLDER_RE = re.compile(r"\$\{(DS_[A-Z0-9_]+)\}")
 MISSPELT_PLACEHOLDER_RE = re.compile(r"\$\{\s*(ds_[^}]*)\}", re.IGNORECASE)  # checked against PLACEHOLDER_RE
+VARIABLE_RE = re.compile(r"\$(?:\{(\w+)(?::[^}]*)?\}|(\w+))")  # $var, ${var}, ${var:format}
 # Grafana's own datasources, addressable without a declared one: "-- Grafana --" (uid "grafana"), "-- Mixed --"
 # and "-- Dashboard --" (pkg/tsdb/grafanads and the frontend's built-in datasource uids).
 BUILT_IN_DATASOURCE_UIDS = frozenset({"grafana", "-- Grafana --", "-- Mixed --", "-- Dashboard --"})
@@ -135,8 +136,8 @@ def load_dashboards(paths: Iterable[str | pathlib.Path],
 
 def datasource_problems(dashboard: Mapping[str, Any], datasources: Mapping[str, str]) -> list[str]:
     """How ``dashboard`` names a datasource that is not declared: a placeholder not written ``${DS_<KEY>}``
-    in upper case, a ``DS_<KEY>`` no datasource has, or a panel's or query's literal datasource uid that is
-    neither a declared one, Grafana's own nor a ``$variable``. ``datasources``: ``DS_<KEY>`` -> uid."""
+    in upper case, a ``DS_<KEY>`` no datasource has, and every reference :func:`reference_problems` refuses.
+    ``datasources``: ``DS_<KEY>`` -> uid."""
     problems = []
     text = json.dumps(dashboard)
     for written in sorted(set(MISSPELT_PLACEHOLDER_RE.findall(text))):
@@ -144,19 +145,57 @@ def datasource_problems(dashboard: Mapping[str, Any], datasources: Mapping[str, 
             problems.append(f"datasource placeholder ${{{written}}} must be written ${{{written.strip().upper()}}}")
     if unknown := sorted(placeholders(dashboard) - set(datasources)):
         problems.append(f"no datasource for {', '.join(unknown)}; declared: {', '.join(sorted(datasources))}")
-    allowed = set(datasources.values()) | BUILT_IN_DATASOURCE_UIDS
-    for label, panel in _panels(dashboard.get("panels") or [], "panels"):
-        if not isinstance(panel, Mapping):
+    return problems + reference_problems(dashboard, datasources.values())
+
+
+def reference_problems(dashboard: Mapping[str, Any], declared_uids: Iterable[str]) -> list[str]:
+    """Every ``datasource`` reference of ``dashboard`` (panels, rows and the panels collapsed in them,
+    queries, templating variables, annotations), by its place, that names no datasource Grafana would find
+    among the declared ones: a literal uid that is neither declared (``declared_uids``) nor Grafana's own,
+    an old string reference by name, or a ``$var``/``${var}`` that is not a datasource variable of the
+    dashboard. ``${DS_<KEY>}`` placeholders are left to :func:`datasource_problems`."""
+    declared = sorted(declared_uids)
+    allowed = set(declared) | BUILT_IN_DATASOURCE_UIDS
+    templating = dashboard.get("templating")
+    variables = {v.get("name"): v.get("type") for v in (templating or {}).get("list") or []
+                 if isinstance(templating, Mapping) and isinstance(v, Mapping)}
+    sources = sorted(name for name, kind in variables.items() if kind == "datasource" and isinstance(name, str))
+    problems = []
+    for where, source in _references(dashboard, ""):
+        uid = source.get("uid") if isinstance(source, Mapping) else source
+        if not isinstance(uid, str) or PLACEHOLDER_RE.fullmatch(uid) or MISSPELT_PLACEHOLDER_RE.fullmatch(uid):
             continue
-        targets = panel.get("targets")
-        queries = enumerate(targets if isinstance(targets, list) else [])
-        for where, item in [(label, panel), *((f"{label}.targets[{i}]", t) for i, t in queries)]:
-            source = item.get("datasource") if isinstance(item, Mapping) else None
-            uid = source.get("uid") if isinstance(source, Mapping) else None
-            if isinstance(uid, str) and not uid.startswith("$") and uid not in allowed:
-                problems.append(f"{where}: datasource uid {uid!r} is not a declared datasource (use a ${{DS_<KEY>}} "
-                                f"placeholder; declared uids: {', '.join(sorted(datasources.values()))})")
+        if variable := VARIABLE_RE.fullmatch(uid):
+            name = variable.group(1) or variable.group(2)
+            if name not in variables:
+                problems.append(f"{where}: datasource uid {uid!r} names no variable of this dashboard (its "
+                                f"datasource variables: {', '.join(sources) or 'none'})")
+            elif variables[name] != "datasource":
+                problems.append(f"{where}: datasource uid {uid!r} names variable {name!r} of type "
+                                f"{variables[name]!r}, not a datasource variable")
+        elif uid not in allowed and isinstance(source, str):
+            problems.append(f"{where}: datasource {uid!r} is an old name reference: write "
+                            f'{{"type": ..., "uid": "${{DS_<KEY>}}"}} (declared uids: {", ".join(declared)})')
+        elif uid not in allowed:
+            problems.append(f"{where}: datasource uid {uid!r} is not a declared datasource (use a ${{DS_<KEY>}} "
+                            f"placeholder; declared uids: {', '.join(declared)})")
     return problems
+
+
+def _references(value: Any, where: str) -> Iterator[tuple[str, Any]]:
+    """Every ``datasource`` value inside ``value``, with its place (``panels[3] ('More').panels[0]
+    ('Events').targets[0]``, ``templating.list[0] ('status')``)."""
+    if isinstance(value, Mapping):
+        if "datasource" in value:
+            yield where or "dashboard", value["datasource"]
+        for key, item in value.items():
+            if key != "datasource":
+                yield from _references(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            label = f"{where}[{index}]"
+            named = item.get("title") or item.get("name") if isinstance(item, Mapping) else None
+            yield from _references(item, f"{label} ({named!r})" if isinstance(named, str) and named else label)
 
 
 def placeholders(value: Any) -> set[str]:

@@ -14,6 +14,7 @@ from providers.contract import (
     Field,
     adoption,
     new_salt,
+    password_in_url,
     read_back_of_write,
     secret_field,
     secret_hash,
@@ -170,6 +171,8 @@ def datasource_problems(source: Mapping[str, Any]) -> list[str]:
     for key in ("name", "type"):
         if not is_unknown(source.get(key)) and (not isinstance(source.get(key), str) or not source.get(key)):
             problems.append(f"datasource.{key} must be a non-empty string")
+    if reason := password_in_url("datasource.url", source.get("url")):
+        problems.append(reason)
     problems += [f"datasource.{key} is not declared here: use the resource's own input or leave it to Grafana"
                  for key in source if key in RESERVED_DATASOURCE_KEYS]
     if source.get("type") == "elasticsearch":

@@ -1,10 +1,16 @@
 """``KsqlDirectory``: the statements a SQL directory declares, stored once, one resource per ``KsqlPipeline``.
 
-When the declared objects change (first of all when the stack is new), its ``check`` has ksqlDB check the
-creation of every declared object that does not run yet, in dry runs that change nothing
-(:func:`providers.ksqldb.plan.refused` finds each refused statement), and reports **every** statement
-ksqlDB refuses, with its file and statement number, at preview — before anything is created. When ksqlDB
-does not answer within ``probe_timeout`` that check is left to the statements themselves, and says so.
+Whenever a declared statement changes (first of all when the stack is new), its ``check`` proves the whole
+declared change with ksqlDB in a dry run that changes nothing (:func:`providers.ksqldb.plan.change_proof`):
+the creation of every declared object that does not run yet, the in-place replacement or the rebuild of
+every changed one, and the rebuild of every object whose Kafka topic is gone; a refusal fails the check,
+naming the file and statement (every refused statement when the change only creates), at preview and
+again at ``up`` — before anything is created, since every per-object resource depends on this one. A
+check with the same statements sends nothing.
+
+A new directory (a new stack, or a lost state) drops, in its ``create``, the declared objects whose
+Kafka topic is gone, with what reads them, after a dry run proved their rebuild: their own resources,
+all created after it, create them again in the same ``up``.
 
 It takes over the state of the first release's single ``KsqlStatements`` resource (same URN, through an
 alias), so a stack deployed with it moves to one resource per object without leaving anything behind. The
@@ -34,25 +40,25 @@ from pulumi.dynamic import (
 )
 
 from providers.contract import OUTPUT, PROVIDER, Contract, Field, connection
-from providers.http import ServiceUnreachable
+from providers.http import ApiError, ServiceTimeout, ServiceUnreachable
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
 from providers.ksqldb.parser import Statement, dependents, statement_of
 from providers.ksqldb.plan import (
     Catalog,
-    Rebuild,
+    change_proof,
     done,
     drop_sql,
-    executable,
     proof,
     readers_first,
+    refusal_message,
     refused,
 )
 
 CONTRACT = Contract("KsqlDirectory", [
     *connection("ksqldb_url", service="ksqlDB"),
     Field("statements", PROVIDER, doc="every statement of the SQL files (file, index, text), in dependency order; "
-                                      "checked by ksqlDB when the declared objects change; not compared"),
+                                      "the whole change is proven by ksqlDB whenever one changes; not compared"),
     Field("objects", OUTPUT, doc="only in a state the first release wrote: the objects its single resource "
                                  "managed; those no longer declared are dropped by the next `up`"),
 ])
@@ -83,8 +89,13 @@ class KsqlDirectoryProvider(ResourceProvider):
         if failures or is_unknown(news.get("ksqldb_url")) or is_unknown(news.get("statements")):
             return CheckResult(news, failures)
         statements = declared(news)
-        if {s.name for s in statements} != {s.name for s in declared(olds)}:
-            failures.extend(CheckFailure("statements", reason) for reason in _refused_creations(news, statements))
+        if statements and _definitions(statements) != _definitions(declared(olds)):
+            try:
+                failures.extend(CheckFailure("statements", reason)
+                                for reason in _refused_change(news, statements, declared(olds)))
+            except (KsqlError, ServiceTimeout, ApiError) as exc:
+                failures.append(CheckFailure("statements", f"the SQL files could not be checked with ksqlDB, so "
+                                             f"nothing was changed: {exc}"))
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -100,6 +111,17 @@ class KsqlDirectoryProvider(ResourceProvider):
         return DiffResult(changes=True)  # the first release's state is rewritten in this shape
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        """A new stack (or one whose state was lost) over what may already run: the objects whose Kafka
+        topic is gone are dropped with what reads them (after a dry run proved their rebuild), so that
+        their own resources, all created after this one, create them again in this ``up``; everything
+        else is adopted by its own resource."""
+        if declared(props):
+            with KsqlClient(endpoint_of(props)) as client:
+                client.wait_ready()
+                repair = _move(client, {}, props)
+                if repair.drops:
+                    pulumi.log.info(f"ksqlDB: {repair.announcement()}")
+                    _drop(client, repair.drops)
         return CreateResult(f"ksql-directory-{uuid.uuid4().hex[:12]}", _outs(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -162,36 +184,48 @@ def _to_drop(catalog: Catalog, names: list[str], declared_names: set[str]) -> li
 
 @dataclasses.dataclass
 class Move:
-    """What the move from the first release drops: ``retired`` (no longer declared) and ``rebuilt``
-    (declared, but running what the first release declared, or reading a retired object, and everything
+    """What the directory drops before any per-object resource runs: ``retired`` (what the first release's
+    resource managed and no file declares) and ``rebuilt`` (declared, but running what the first release
+    declared, or over a Kafka topic that is gone, or reading such an object or a retired one, and everything
     downstream of them: created again by their own resources); ``drops`` all of them (:func:`_drop` orders
-    them readers first against the catalog as it is when it drops)."""
+    them readers first against the catalog as it is when it drops). ``lost``: the objects whose topic is
+    gone."""
 
     retired: list[str]
     rebuilt: list[str]
     drops: list[str]
+    lost: list[str] = dataclasses.field(default_factory=list)
+    first_release: bool = True
 
     def announcement(self) -> str:
         parts = []
         if self.retired:
             parts.append(f"drops {', '.join(self.retired)} (no longer declared in the SQL files)")
         if self.rebuilt:
-            parts.append(f"drops {', '.join(self.rebuilt)} (running the first release's queries, or reading what "
-                         f"is dropped) and creates them again from the SQL files, each by its own resource")
-        return (f"the move from the first release's single ksqlDB resource {' and '.join(parts)}, proven by a dry "
-                f"run, before any other ksqlDB change (derived objects lose their topics and are refilled from "
-                f"their sources)")
+            why = "running the first release's queries, or reading what is dropped" if self.first_release else \
+                f"the Kafka topic of {', '.join(self.lost)} is gone, and what reads it"
+            parts.append(f"drops {', '.join(self.rebuilt)} ({why}) and creates them again from the SQL files, "
+                         f"each by its own resource")
+        what = "the move from the first release's single ksqlDB resource" if self.first_release else \
+            "the new stack's KsqlDirectory"
+        return (f"{what} {' and '.join(parts)}, proven by a dry run, before any other ksqlDB change (derived "
+                f"objects lose their topics and are refilled from their sources)")
 
 
 def _move(client: KsqlClient, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Move:
-    """The move's drops, proven by a dry run that changes nothing (ksqlDB's refusal names the statement)."""
+    """What the directory drops, proven by a dry run that changes nothing (ksqlDB's refusal names the
+    statement). From the first release's state (``objects`` in ``olds``): the retired objects, the declared
+    ones that differ from their declaration, and their readers. For a new directory: the declared objects
+    whose Kafka topic is gone, and their readers."""
     catalog = Catalog(*client.catalog())
     statements = declared(news)
     names = {statement.name for statement in statements}
+    first_release = olds.get("objects") is not None
     gone = retired(olds, news)
     readers = [name for name in _to_drop(catalog, gone, names) if name in names]
+    lost = catalog.lost(statements)
     differing = {s.name for s in statements if s.kind != "INSERT" and s.name in catalog.sources
-                 and catalog.differences(s)}
+                 and catalog.differences(s)} if first_release else set(lost)
     roots = set(readers) | differing
     live_retired = [name for name in gone if name in catalog.sources]
     if not roots and not live_retired:
@@ -199,10 +233,11 @@ def _move(client: KsqlClient, olds: Mapping[str, Any], news: Mapping[str, Any]) 
     plan = proof(statements, catalog, roots, uuid.uuid4().hex[:12], retired=live_retired)
     if (found := refused(client, plan, {}, statements[0])) is not None:
         culprit, answer = found
-        raise RetireError(f"{culprit.where}: ksqlDB refused the move from the first release in a dry run, so "
-                          f"nothing was changed. ksqlDB error {answer.error_code}: {answer.message}")
+        raise RetireError(f"{culprit.where}: ksqlDB refused, in a dry run, dropping and creating again what "
+                          f"{'the move from the first release' if first_release else 'this new stack'} "
+                          f"rebuilds, so nothing was changed. ksqlDB error {answer.error_code}: {answer.message}")
     rebuilt = [name for name in plan.names if name in catalog.sources]
-    return Move(live_retired, rebuilt, [*rebuilt, *live_retired])
+    return Move(live_retired, rebuilt, [*rebuilt, *live_retired], lost, first_release)
 
 
 def _drop(client: KsqlClient, names: list[str]) -> None:
@@ -216,32 +251,55 @@ def _drop(client: KsqlClient, names: list[str]) -> None:
         _run(client, drop_sql(kind, name, delete_topic=catalog.derived(name)))
 
 
-def _refused_creations(props: Mapping[str, Any], statements: list[Statement]) -> list[str]:
-    """Every declared statement whose creation ksqlDB refuses (with what it said), found by dry runs that
-    change nothing: the creation of every object that does not run yet, in order; a refused one is left
-    out with everything that reads it, and the rest is checked again."""
+def _definitions(statements: list[Statement]) -> dict[str, str]:
+    """Object -> its normalised statement: what a change of the SQL files is compared by (reformatting,
+    comments and the order of the files change nothing)."""
+    return {statement.name: statement.sql for statement in statements}
+
+
+def _refused_change(props: Mapping[str, Any], statements: list[Statement], previous: list[Statement]) -> list[str]:
+    """Every declared statement ksqlDB refuses in the whole declared change (:func:`plan.change_proof`:
+    what does not exist is created, what changed is replaced in place or rebuilt, what lost its Kafka topic
+    is rebuilt), found by dry runs that change nothing. When the change only creates and replaces in
+    place, a refused statement is left out with everything that reads it and the rest is checked again,
+    so every refused statement is named; a change that rebuilds something stops at its first refusal.
+    A ksqlDB that does not answer within ``probe_timeout`` fails the check of a deployed stack (nothing
+    unproven runs), and only says so for a new one (its statements are refused, if at all, as they run)."""
     with KsqlClient(endpoint_of(props)) as client:
         if (down := _unreachable(client)) is not None:
+            if previous:  # a deployed stack: nothing unproven runs
+                return [f"the change of the SQL files could not be proven with ksqlDB, so nothing was changed: {down}"]
             pulumi.log.info(f"ksqlDB: not checking the SQL files against ksqlDB now ({down}); each statement is "
                             f"checked when it runs")
             return []
         catalog = Catalog(*client.catalog())
-        pending = [s for s in statements if not catalog.exists(s)]
+        if lost := catalog.lost(statements):
+            pulumi.log.warn(f"ksqlDB: the Kafka topics of {', '.join(lost)} are gone: `pulumi up` rebuilds them "
+                            f"with what reads them (a new stack at once; a stack that has them in its state after "
+                            f"`pulumi refresh`, which `pulumi up --refresh` runs first)")
         graph = {s.name: s.depends_on for s in statements}
+        earlier = {s.name: s for s in previous}
         reasons: list[str] = []
-        while pending:
-            plan = Rebuild([s.name for s in pending], [executable(s) for s in pending], pending)
-            if (found := refused(client, plan, {}, pending[0])) is None:
-                break
+        skipped: set[str] = set()
+        while kept := [s for s in statements if s.name not in skipped]:
+            plan = change_proof(kept, earlier, catalog, uuid.uuid4().hex[:12])
+            if not plan.script or (found := refused(client, plan, {}, kept[0])) is None:
+                return reasons
             culprit, answer = found
-            reasons.append(f"{culprit.where}: ksqlDB refuses it (checked in a dry run, nothing was changed): "
-                           f"ksqlDB error {answer.error_code}: {answer.message}")
-            skipped = dependents(graph, {culprit.name})
-            pending = [s for s in pending if s.name not in skipped]
+            reasons.append(refusal_message(culprit, culprit, plan, answer))
+            if any(text.startswith(("DROP", "TERMINATE")) for text in plan.script):
+                return reasons  # what is left would be proven without the rebuild it needs
+            skipped |= dependents(graph, {culprit.name})
         return reasons
 
 
 def _run(client: KsqlClient, text: str) -> None:
+    """Run one statement of a drop sequence, with the whole ``ready_timeout`` for itself: on a real ksqlDB
+    8.2.1 a DROP of a query whose input topic is gone took from 5 s to 2.75 min (its Kafka Streams threads
+    wait for the topic's metadata; meanwhile the request is answered 500 'Timeout while waiting for command
+    topic consumer'), so the repair of a stack that lost its state, several such drops one after the other,
+    outlasted one ``ready_timeout``."""
+    client.deadline.restart()
     try:
         client.execute(text)
     except KsqlError as exc:

@@ -35,6 +35,11 @@ class Effect:
         return (self.name in (sources if self.kind == "source" else queries)) == self.listed
 
 
+def only_reads(sql: str) -> bool:
+    """Whether every statement of ``sql`` only reads (``SHOW``, ``LIST``, ``DESCRIBE``...)."""
+    return all((tokens(text) or [""])[0] in READS for text in split_statements(sql))
+
+
 def effect_of(sql: str) -> Effect | None:
     """The effect to look for before ``sql`` is sent again after a lost answer; None when sending it again
     is harmless."""

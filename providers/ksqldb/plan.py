@@ -13,7 +13,16 @@ from typing import Any, Iterable, Mapping
 
 from providers.ksqldb.canonical import same_expressions
 from providers.ksqldb.client import KsqlClient, KsqlError, quote
-from providers.ksqldb.parser import Statement, dependents, normalise, token_spans, tokens
+from providers.ksqldb.parser import (
+    Statement,
+    as_create_or_replace,
+    dependents,
+    identifier,
+    normalise,
+    replace_in_place_allowed,
+    token_spans,
+    tokens,
+)
 from providers.ksqldb.shape import (
     declared_shape,
     differences,
@@ -110,14 +119,25 @@ class Catalog:
         its topic gone, no query writing it, or a query whose expressions differ from the declared ones."""
         source = self.sources[statement.name]
         found = differences(declared_shape(statement), live_shape(source))
-        topic = source.get("topic")
-        if self.topics is not None and topic and topic not in self.topics:
-            found.append(f"its topic '{topic}' is missing")
+        if self.topic_missing(statement.name):
+            found.append(f"its topic '{source.get('topic')}' is missing")
         if statement.is_query and self.query_of(statement) is None:
             found.append("no persistent query writes it")
         elif self.expressions_differ(statement):
             found.append("its query's expressions differ from the declared ones")
         return found
+
+    def topic_missing(self, name: str) -> bool:
+        """Whether the stream or table ``name`` exists while its Kafka topic does not (deleted out of band:
+        ksqlDB still lists it and runs its query; a new query reading it is refused, "Failed to Describe
+        Kafka Topic(s)"). False when the topics were not read."""
+        topic = (self.sources.get(name) or {}).get("topic")
+        return self.topics is not None and bool(topic) and topic not in self.topics
+
+    def lost(self, statements: Iterable[Statement]) -> list[str]:
+        """The streams and tables of ``statements`` that exist while their Kafka topic does not
+        (:meth:`topic_missing`): what ``up`` rebuilds with everything downstream of it."""
+        return [s.name for s in statements if s.kind != "INSERT" and self.topic_missing(s.name)]
 
     def readers(self, name: str) -> set[str]:
         """The streams and tables whose queries read ``name`` (a DROP of ``name`` is refused while any do)."""
@@ -148,12 +168,36 @@ class Rebuild:
         return found[0] if len(found) == 1 else None
 
 
+def change_proof(statements: list[Statement], previous: Mapping[str, Statement], catalog: Catalog,
+                 marker: str) -> Rebuild:
+    """The dry run that proves taking what runs to ``statements`` (in dependency order), whose earlier
+    declarations are ``previous`` (name -> statement; those missing there count as unchanged): every object
+    that does not exist is created; every changed one is replaced in place (``CREATE OR REPLACE``) when
+    ksqlDB allows that change, else rebuilt with everything downstream of it; and every object whose Kafka
+    topic is gone is rebuilt with everything downstream of it, as ``up`` repairs it (a query over it would
+    be refused otherwise). Used by the ``KsqlDirectory`` for the whole declared change and by each object
+    for its own."""
+    rebuilt = set(catalog.lost(statements))
+    in_place: list[str] = []
+    for statement in statements:
+        if not catalog.exists(statement) or statement.name in rebuilt:
+            continue
+        old = previous.get(statement.name)
+        if old is not None and old.sql != statement.sql:
+            if replace_in_place_allowed(old, statement):
+                in_place.append(statement.name)
+            else:
+                rebuilt.add(statement.name)
+    return proof(statements, catalog, rebuilt, marker, in_place=in_place)
+
+
 def proof(statements: list[Statement], catalog: Catalog, roots: Iterable[str], marker: str,
-          retired: Iterable[str] = ()) -> Rebuild:
+          retired: Iterable[str] = (), in_place: Iterable[str] = ()) -> Rebuild:
     """The dry run that proves rebuilding ``roots`` (``statements``: they and their related statements, in
-    dependency order) and dropping ``retired`` (live objects no statement declares): terminate the INSERT
-    queries that touch what is dropped, drop it readers first (as the live catalog has them), create the
-    rebuilt objects again, and create what is missing around them, so the script stands on its own.
+    dependency order), replacing ``in_place`` with ``CREATE OR REPLACE`` and dropping ``retired`` (live
+    objects no statement declares): terminate the INSERT queries that touch what is dropped, drop it
+    readers first (as the live catalog has them), create the rebuilt objects again, and create what is
+    missing around them, so the script stands on its own.
 
     It changes nothing on the server even when ksqlDB validates it: ksqlDB's sandbox passes topic
     deletions through to Kafka, so no ``DELETE TOPIC`` is in it. A derived object whose topic the real
@@ -187,6 +231,7 @@ def proof(statements: list[Statement], catalog: Catalog, roots: Iterable[str], m
         add(drop_sql(catalog.sources[name].get("type", "STREAM").upper(), name, delete_topic=False),
             origin.get(name, first))
     recreated_topics = {catalog.sources[n].get("topic") for n in dropped if catalog.derived(n)}
+    replaced = set(in_place)
     for statement in statements:
         if statement.name in names or not catalog.exists(statement):
             text = executable(statement)
@@ -194,6 +239,8 @@ def proof(statements: list[Statement], catalog: Catalog, roots: Iterable[str], m
             if statement.kind != "INSERT" and statement.is_query and topic in recreated_topics:
                 text = with_topic(text, proof_topic(marker, topic))
             add(text, statement)
+        elif statement.name in replaced:
+            add(as_create_or_replace(statement.text), statement)
     return Rebuild([s.name for s in order], script, origins)
 
 
@@ -234,6 +281,27 @@ def with_topic(text: str, topic: str) -> str:
             return f"{text[:start]}{literal}{text[end:]}"
     after = spans[opening][2]
     return f"{text[:after]}KAFKA_TOPIC={literal}, {text[after:]}"
+
+
+def refusal_message(culprit: Statement, change: Statement, plan: Rebuild, exc: KsqlError) -> str:
+    """A dry run was refused: nothing was changed; name the statement it is about, say why and what to do."""
+    hint = ""
+    if "partition" in exc.message and "already exists" in exc.message:
+        hint = ("\nKafka keeps a topic's partitions and ksqlDB never changes them: declare the partition count "
+                "the topic has (stack config kafkaPartitions), or move the stream to a new topic, or delete the "
+                "topic (and its data) before running `pulumi up` again.")
+    during = "" if culprit == change else f" while proving the change of {change.where}"
+    return (f"{culprit.where}: ksqlDB refused this statement in a dry run{during}, so nothing was changed. "
+            f"The change: {summary(plan.script)}.\nksqlDB error {exc.error_code}: {exc.message}{hint}")
+
+
+def summary(script: list[str]) -> str:
+    """``terminate Q; drop A, B; create B, A`` for a list of statements."""
+    steps: dict[str, list[str]] = {}
+    for text in script:
+        words = [w for w in tokens(text) if w not in ("OR", "REPLACE", "IF", "EXISTS", "STREAM", "TABLE", "INTO")]
+        steps.setdefault(words[0].lower(), []).append(identifier(words[1]) if len(words) > 1 else "")
+    return "; ".join(f"{verb} {', '.join(names)}" for verb, names in steps.items())
 
 
 def refused(client: KsqlClient, plan: Rebuild, properties: Mapping[str, str], fallback: Statement

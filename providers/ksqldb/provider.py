@@ -41,7 +41,7 @@ from providers.contract import (
     refreshed,
     report_adopted,
 )
-from providers.http import ApiError, ServiceUnreachable, wait_until
+from providers.http import ApiError, ServiceTimeout, wait_until
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
 from providers.ksqldb.directory import KsqlDirectoryProvider
@@ -49,20 +49,20 @@ from providers.ksqldb.parser import (
     KsqlParseError,
     Statement,
     as_create_or_replace,
-    identifier,
     replace_in_place_allowed,
     statement_of,
-    tokens,
     topological_order,
 )
 from providers.ksqldb.plan import (
     Catalog,
     Rebuild,
+    change_proof,
     done,
     drop_sql,
     executable,
     insert_query_id,
     proof,
+    refusal_message,
     refused,
 )
 
@@ -132,28 +132,6 @@ def _fail(statement: Statement, action: str, exc: KsqlError) -> KsqlObjectError:
     return KsqlObjectError(f"{statement.where}: {action} failed: {exc}")
 
 
-def _refused(culprit: Statement, change: Statement, plan: Rebuild, exc: KsqlError) -> KsqlObjectError:
-    """A dry run was refused: nothing was changed; name the statement it is about, say why and what to do."""
-    hint = ""
-    if "partition" in exc.message and "already exists" in exc.message:
-        hint = ("\nKafka keeps a topic's partitions and ksqlDB never changes them: declare the partition count "
-                "the topic has (stack config kafkaPartitions), or move the stream to a new topic, or delete the "
-                "topic (and its data) before running `pulumi up` again.")
-    during = "" if culprit == change else f" while proving the change of {change.where}"
-    return KsqlObjectError(f"{culprit.where}: ksqlDB refused this statement in a dry run{during}, so nothing "
-                           f"was changed. The change: {_summary(plan.script)}.\nksqlDB error {exc.error_code}: "
-                           f"{exc.message}{hint}")
-
-
-def _summary(script: list[str]) -> str:
-    """``terminate Q; drop A, B; create B, A`` for a list of statements."""
-    steps: dict[str, list[str]] = {}
-    for text in script:
-        words = [w for w in tokens(text) if w not in ("OR", "REPLACE", "IF", "EXISTS", "STREAM", "TABLE", "INTO")]
-        steps.setdefault(words[0].lower(), []).append(identifier(words[1]) if len(words) > 1 else "")
-    return "; ".join(f"{verb} {', '.join(names)}" for verb, names in steps.items())
-
-
 def _read_back(client: KsqlClient, statement: Statement, props: Mapping[str, Any], *, written: bool = False
                ) -> dict[str, Any] | None:
     """The object as ksqlDB has it, in the shape of the outputs (None when it does not exist): its query's
@@ -202,15 +180,18 @@ class KsqlObjectProvider(ResourceProvider):
     def _proven_change(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
         """A changed statement is proven where the user sees the answer as a plain error (``check`` runs in
         ``pulumi preview`` and again in ``pulumi up`` before any step of this object): its in-place
-        ``CREATE OR REPLACE``, or the whole rebuild it causes, dry-run against the live server. A refusal,
+        ``CREATE OR REPLACE``, or the whole rebuild it causes, dry-run against the live server by the same
+        proof the ``KsqlDirectory`` gives the whole declared change (:func:`plan.change_proof`). A refusal,
         or a ksqlDB that does not answer within ``probe_timeout``, fails the check: nothing unproven runs."""
         new = statement_of(news)
         try:
-            if replace_in_place_allowed(statement_of(olds), new):
-                self._prove(news, new, Rebuild([new.name], [as_create_or_replace(new.text)], [new]))
-            else:
-                self._prove_rebuild(news)
-        except (KsqlObjectError, ServiceUnreachable, ApiError) as exc:
+            with KsqlClient(endpoint_of(news)) as client:
+                client.probe()
+                statements = statements_of(news)
+                plan = change_proof(statements, {new.name: statement_of(olds)}, _catalog(client, statements),
+                                    uuid.uuid4().hex[:12])
+                self._dry_run(client, new, plan, news)
+        except (KsqlObjectError, ServiceTimeout, ApiError) as exc:
             return [CheckFailure("statement", str(exc))]
         return []
 
@@ -250,17 +231,12 @@ class KsqlObjectProvider(ResourceProvider):
             plan = proof(statements, _catalog(client, statements), {statement.name}, uuid.uuid4().hex[:12])
             self._dry_run(client, statement, plan, props)
 
-    def _prove(self, props: Mapping[str, Any], statement: Statement, plan: Rebuild) -> None:
-        with KsqlClient(endpoint_of(props)) as client:
-            client.probe()
-            self._dry_run(client, statement, plan, props)
-
     @staticmethod
     def _dry_run(client: KsqlClient, statement: Statement, plan: Rebuild, props: Mapping[str, Any]) -> None:
         found = refused(client, plan, props.get("streams_properties") or {}, statement)
         if found is not None:
             culprit, answer = found
-            raise _refused(culprit, statement, plan, answer)
+            raise KsqlObjectError(refusal_message(culprit, statement, plan, answer))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         statement = statement_of(props)

@@ -23,5 +23,5 @@ KsqlInsert = declare(CONTRACT, KsqlObjectProvider, module="ksqldb", name="Insert
 RESOURCE_BY_KIND = {"STREAM": KsqlStream, "TABLE": KsqlTable, "INSERT": KsqlInsert}
 KsqlDirectory = declare(directory.CONTRACT, directory.KsqlDirectoryProvider, module="ksqldb", name="Directory",
                         class_name="KsqlDirectory", doc="The statements a ``KsqlPipeline`` declares, stored once: it "
-                        "checks them with ksqlDB when the declared objects change, and retires what the first "
+                        "proves their whole change with ksqlDB whenever one changes, and retires what the first "
                         "release's single ksqlDB resource managed and no file declares any more.")

@@ -2,16 +2,20 @@
 requests (and which writes) a real service received, as the fakes' own call logs say for them.
 
 ``with CountingProxy(target_url) as proxy:`` listens on a free 127.0.0.1 port (``proxy.url``); ``proxy.calls``
-lists ``(method, path)`` in arrival order; ``proxy.writes()`` the ones with a writing method.
+lists ``(method, path)`` in arrival order; ``proxy.writes()`` the ones with a writing method, except the
+requests that only read although their method writes (``READS``: Kafka Connect's config validation, a PUT
+that validates and stores nothing).
 """
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READS = re.compile(r"PUT /connector-plugins/[^/]+/config/validate")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                         "proxy-authorization", "proxy-authenticate", "host", "content-length"})
 TIMEOUT = 120.0  # seconds the target may take to answer one request
@@ -61,7 +65,7 @@ class CountingProxy:
 
     def writes(self) -> list[tuple[str, str]]:
         with self._lock:
-            return [call for call in self.calls if call[0] in WRITING_METHODS]
+            return [call for call in self.calls if call[0] in WRITING_METHODS and not READS.fullmatch(" ".join(call))]
 
     def reset_calls(self) -> None:
         with self._lock:

@@ -19,7 +19,13 @@ names as a 4.3.1 worker lists them), the plugin's own (``Plugin.keys``), the con
 ``producer.override.*``; sinks: ``consumer.override.*``, plus producer/admin ones once a dead-letter topic is
 set), and for each alias in ``transforms`` its ``type``, ``predicate`` and ``negate`` and the transformation's
 own keys under ``transforms.<alias>.`` (``ConnectorConfig.enrich``; Flatten and ReplaceField modelled).
-Declared keys nothing defines (``tasks.maxx``) are not in the answer, as on a real worker. Not modelled:
+Declared keys nothing defines (``tasks.maxx``) are not in the answer, as on a real worker. The value errors
+are ConnectorConfig's validators: ``tasks.max`` at least 1 and an INT (``ConfigDef.Range.atLeast(1)``),
+a missing required key, a sink without ``topics``/``topics.regex`` (SinkConnectorConfig.validate), and a
+``key.converter``/``value.converter``/``header.converter`` the worker cannot load or that does not implement
+Converter/HeaderConverter (``CONVERTER_INTERFACES``), in the words of a 4.3.1 worker. The answer changes
+nothing on the worker (``ConnectorsResource``/``ConnectorPluginsResource`` only validates), so the route is
+not a mutating one: a preview may call it. Not modelled:
 predicates' definitions, the Mirror connectors' own keys, the ES sink's embedded ``elastic.https.ssl.*`` keys.
 The worker forgets a deleted connector only after ``forget_polls`` further
 status polls (it reports it UNASSIGNED meanwhile, as a real worker does until its status tombstone is
@@ -100,6 +106,14 @@ CONVERTER_KEYS = {  # each converter's ConfigDef, as the worker lists it under t
     "org.apache.kafka.connect.converters.IntegerConverter": ("converter.type",),
     "org.apache.kafka.connect.converters.ByteArrayConverter": ("converter.type",),
 }
+
+# The converter keys' validators (ConnectorConfig: the CLASS type, then ConcreteSubClassValidator and
+# InstantiableClassValidator): a class the worker cannot load, and one that is not of the key's interface,
+# answered with the 4.3.1 worker's words (recorded from the harness worker by
+# tests/provider/test_connect_client.py::test_validate_refuses_a_converter_class_...).
+CONVERTER_INTERFACES = {"key.converter": "Converter", "value.converter": "Converter",
+                        "header.converter": "HeaderConverter"}
+HEADER_CONVERTERS = (*CONVERTER_KEYS, "org.apache.kafka.connect.storage.SimpleHeaderConverter")
 
 TRANSFORM_KEYS = {  # the ConfigDef of each transformation modelled, as ConnectorConfig.enrich embeds it
     "org.apache.kafka.connect.transforms.Flatten$Value": ("delimiter",),
@@ -227,7 +241,7 @@ class FakeConnect(FakeServer):
         self.route("GET", "/connector-plugins", lambda body, query: (
             200, [{"class": p.cls, "type": p.type, "version": VERSION} for p in self.plugins]))
         self.route("PUT", "/connector-plugins/([^/]+)/config/validate",
-                   lambda body, query, cls: (200, self._validate(cls, body or {})))
+                   lambda body, query, cls: (200, self._validate(cls, body or {})), mutating=False)
         self.route("GET", "/connectors", lambda body, query: (200, sorted(self.connectors)))
         self.route("POST", "/connectors", lambda body, query: self._post_connector(body or {}))
         self.route("PUT", "/connectors/([^/]+)/config", self._put_config_route)
@@ -333,9 +347,24 @@ class FakeConnect(FakeServer):
         if config.get("tasks.max", "1").lstrip("-").isdigit() and int(config.get("tasks.max", "1")) < 1:
             errors["tasks.max"].append(f"Invalid value {config['tasks.max']} for configuration tasks.max: "
                                        "Value must be at least 1")
+        for key, interface in CONVERTER_INTERFACES.items():
+            if problem := self._converter_problem(config.get(key), interface):
+                errors[key].append(problem.format(key=key))
         if plugin.type == "sink" and not (config.get("topics") or config.get("topics.regex")):
             errors.setdefault("topics", []).append("Must configure one of topics or topics.regex")
         return plugin, errors
+
+    def _converter_problem(self, cls: str | None, interface: str) -> str | None:
+        """Why ``cls`` cannot be the converter of a key of ``interface`` (``{key}`` left to fill), or None."""
+        if not cls:
+            return None
+        converters = CONVERTER_KEYS if interface == "Converter" else HEADER_CONVERTERS
+        if cls in converters:
+            return None
+        known = {*HEADER_CONVERTERS, *(p.cls for p in self.plugins), *TRANSFORM_KEYS}
+        if cls not in known:
+            return f"Invalid value {cls} for configuration {{key}}: Class {cls} could not be found."
+        return f"Class class {cls} does not implement the {interface} interface"
 
     def _validate(self, plugin_name: str, config: dict[str, str]) -> dict[str, Any]:
         included = config.get("connector.class")

@@ -55,6 +55,25 @@ def test_validate_lists_every_error_with_its_key(connect_backend):
     assert any(error.startswith("tasks.max: ") for error in errors)
 
 
+NOT_A_CONVERTER = "org.apache.kafka.connect.file.FileStreamSinkConnector"  # a class the worker has, not a Converter
+
+
+def test_validate_refuses_a_converter_class_that_does_not_exist_or_is_not_a_converter(connect_backend):
+    config = {"connector.class": SINK, "name": "v", "topics": "t", "file": "/tmp/x",
+              "key.converter": "com.example.NoSuchConverter", "value.converter": NOT_A_CONVERTER,
+              "header.converter": NOT_A_CONVERTER}
+    with client_for(connect_backend) as client:
+        errors = client.validate(config).errors
+        assert client.validate({**config, "key.converter": JSON, "value.converter": JSON,
+                                "header.converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter"}
+                               ).errors == []
+    assert errors == [
+        "key.converter: Invalid value com.example.NoSuchConverter for configuration key.converter: "
+        "Class com.example.NoSuchConverter could not be found.",
+        f"value.converter: Class class {NOT_A_CONVERTER} does not implement the Converter interface",
+        f"header.converter: Class class {NOT_A_CONVERTER} does not implement the HeaderConverter interface"]
+
+
 def test_validate_tells_keys_no_definition_knows(connect_backend):
     config = {"connector.class": SOURCE, "name": "v", "topic": "t", "tasks.maxx": "2", "batch.size": "5",
               "value.converter": JSON, "value.converter.schemas.enable": "false", "value.converter.bogus": "1",

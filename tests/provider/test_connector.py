@@ -7,6 +7,7 @@ REAL Kafka Connect worker (tests/harness, skipped with a reason when it cannot s
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from providers.http import Endpoint, ServiceTimeout
 from stackconfig import StackConfig
 from tests.fakes.connect import DATAGEN, ELASTICSEARCH_SINK, JETTY_NOT_FOUND, REBALANCE_MESSAGE, FakeConnect, error_body
 from tests.provider.connect_backend import mutating
-from tests.provider.pulumi_engine import dill_round_trip, refresh, up
+from tests.provider.pulumi_engine import CheckFailed, check, dill_round_trip, refresh, up
 
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
@@ -168,10 +169,17 @@ def test_failed_task_is_reported_with_its_trace(connect_backend):
 
 def test_invalid_config_is_reported_key_by_key_before_anything_is_written(connect_backend):
     provider, name = ConnectorProvider(), connect_backend.name("invalid")
-    inputs = source_inputs(connect_backend, name, config={"connector.class": SOURCE, "tasks.max": "0",
+    inputs = source_inputs(connect_backend, name, config={"connector.class": SOURCE, "tasks.max": "1",
                                                           "batch.size": "lots"})
-    with pytest.raises(ConnectorError) as failure:
+    with pytest.raises(CheckFailed) as failure:  # refused at preview by the worker's validate endpoint
         up(provider, inputs)
+    message = str(failure.value)
+    assert "refuses the config" in message and "topic:" in message and "batch.size:" in message
+    inputs["config"]["tasks.max"] = "0"
+    with pytest.raises(CheckFailed, match=r"config\['tasks.max'\] must be a whole number >= 1, not '0'"):
+        up(provider, inputs)  # no worker needed for this one
+    with pytest.raises(ConnectorError) as failure:  # and at up, should the preview have found no worker
+        provider.create(provider.normalised(inputs))
     message = str(failure.value)
     assert "rejects the config" in message
     for key in ("topic:", "tasks.max:", "batch.size:"):
@@ -193,8 +201,11 @@ def test_unknown_config_keys_are_warned_about_by_name(connect_backend, monkeypat
 def test_a_plugin_that_is_not_installed_is_named_with_the_installed_ones(connect_backend):
     provider, name = ConnectorProvider(), connect_backend.name("no-plugin")
     inputs = source_inputs(connect_backend, name, config={"connector.class": "io.example.MissingConnector"})
-    with pytest.raises(ConnectorError) as failure:
+    with pytest.raises(CheckFailed) as failure:  # at preview
         up(provider, inputs)
+    assert "connector plugin 'io.example.MissingConnector' is not installed" in str(failure.value)
+    with pytest.raises(ConnectorError) as failure:  # and at up, should the preview have found no worker
+        provider.create(provider.normalised(inputs))
     message = str(failure.value)
     assert f"connector plugin 'io.example.MissingConnector' is not installed on the Kafka Connect worker at " \
            f"{connect_backend.url}" in message
@@ -214,8 +225,11 @@ def test_secrets_never_appear_in_outputs_logs_or_errors(connect_backend, monkeyp
         assert SECRET not in json.dumps(outs)
     # A secret the plugin rejects: Connect echoes the value in its error, the provider masks it.
     bad = source_inputs(connect_backend, connect_backend.name("secret-bad"), secret_config={"batch.size": SECRET})
-    with pytest.raises(ConnectorError) as failure:
+    with pytest.raises(CheckFailed) as refused:  # at preview
         up(provider, bad)
+    assert SECRET not in str(refused.value) and "[secret]" in str(refused.value)
+    with pytest.raises(ConnectorError) as failure:  # and at up, should the preview have found no worker
+        provider.create(provider.normalised(bad))
     assert SECRET not in str(failure.value) and "[secret]" in str(failure.value)
     assert failure.value.__cause__ is None and failure.value.__suppress_context__
     assert not any(SECRET in message for message in messages)
@@ -262,7 +276,8 @@ def test_fake_rebalance_409_is_retried_with_backoff(fake_connect, tmp_path):
     inputs = {"connect_url": fake_connect.url, "connector_name": "rebalanced", "ready_timeout": 10,
               "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
     up(provider, inputs)
-    assert [c.status for c in fake_connect.calls if c.method == "PUT"] == [409, 409, 200, 201]
+    # the check's validate meets the rebalance (and retries it within probe_timeout), then up's validate and PUT
+    assert [c.status for c in fake_connect.calls if c.method == "PUT"] == [409, 409, 200, 200, 201]
     assert "rebalanced" in fake_connect.connectors
 
 
@@ -273,8 +288,8 @@ def test_fake_worker_restarting_during_create_answers_writes_with_jetty_404_and_
               "config": {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")}}
     applied = up(ConnectorProvider(), inputs)
     assert applied.outs["state"] == "running"
-    assert [(c.path.rsplit("/", 1)[-1], c.status) for c in fake_connect.mutating_calls] == \
-        [("validate", 404), ("validate", 404), ("validate", 200), ("config", 201)]
+    assert [(c.path.rsplit("/", 1)[-1], c.status) for c in fake_connect.calls if c.method == "PUT"] == \
+        [("validate", 404), ("validate", 404), ("validate", 200), ("validate", 200), ("config", 201)]
 
 
 def test_content_connectors_use_only_settings_their_plugins_define():
@@ -356,7 +371,7 @@ def test_fake_failed_connector_seen_on_refresh_is_restarted_by_the_next_up(fake_
     assert not any(c.method == "PUT" and c.path.endswith("/config") for c in fake_connect.calls)
 
 
-# ---- check and diff: no network --------------------------------------------------------------------------
+# ---- check and diff: no network (a valid config is also shown to the worker: the preview tests) ------
 
 def _check(**news: Any) -> list[str]:
     base = {"connect_url": "http://connect:8083", "connector_name": "c", "config": {"connector.class": SOURCE}}
@@ -388,8 +403,8 @@ def test_check_never_puts_secret_values_in_reasons():
     assert failures and not any(SECRET in failure for failure in failures)
 
 
-def test_check_normalises_values_and_defaults():
-    result = ConnectorProvider().check({}, {"connect_url": "http://c:8083", "connector_name": "c",
+def test_check_normalises_values_and_defaults(unanswered_url):
+    result = ConnectorProvider().check({}, {"connect_url": unanswered_url, "connector_name": "c", "probe_timeout": 1,
                                             "config": {"connector.class": SOURCE, "tasks.max": 2, "flag": True},
                                             "state": "PAUSED"})
     assert not result.failures
@@ -451,3 +466,63 @@ def test_connector_logs_in_with_basic_auth_and_keeps_the_password_a_secret_outpu
     assert "rejected the credentials of user 'connect-user'" in message and "User cannot access the resource" in message
     assert "wrong-pw-456" not in message and SECRET not in message
 
+
+# --- preview: what the worker would refuse at up is refused at check ---------------------------------------
+
+def sink_inputs(backend, name: str, **config: Any) -> dict[str, Any]:
+    return {"connect_url": backend.url, "connector_name": name, "probe_timeout": 10 if backend.kind == "fake" else 60,
+            "config": {"connector.class": SINK, "tasks.max": 1, "topics": name, "file": backend.file("out"),
+                       **config}}
+
+
+def test_check_refuses_what_the_workers_validate_endpoint_refuses_and_changes_nothing(connect_backend, http_calls):
+    provider, name = ConnectorProvider(), connect_backend.name("preview")
+    inputs = sink_inputs(connect_backend, name, **{"value.converter": SOURCE})
+    with pytest.raises(CheckFailed) as refused:
+        check(provider, inputs)
+    assert f"config: Kafka Connect at {connect_backend.url} refuses the config of connector {name!r}: " \
+           f"value.converter: Class class {SOURCE} does not implement the Converter interface" in str(refused.value)
+    assert [method for method, _ in mutating(http_calls)] == ["PUT"]  # the validate request, which only reads
+    assert all(url.endswith("/config/validate") for _, url in mutating(http_calls))
+    if connect_backend.fake is not None:
+        assert connect_backend.fake.mutating_calls == []
+    assert live(connect_backend, name) == (None, None)
+    assert check(provider, sink_inputs(connect_backend, name))["config"]["tasks.max"] == "1"
+
+
+def test_check_of_an_unchanged_config_sends_nothing(fake_connect, http_calls):
+    provider = ConnectorProvider()
+    inputs = {"connect_url": fake_connect.url, "connector_name": "c",
+              "config": {"connector.class": SINK, "topics": "t", "file": "/tmp/x"}}
+    olds = provider.check({}, inputs).inputs
+    http_calls.clear()
+    assert provider.check(olds, inputs).failures == [] and http_calls == []
+
+
+def test_check_when_connect_does_not_answer_says_so_and_leaves_validation_to_up(unanswered_url, monkeypatch):
+    said: list[str] = []
+    monkeypatch.setattr("pulumi.log.warn", lambda msg, *a, **k: said.append(msg))
+    inputs = {"connect_url": unanswered_url, "connector_name": "c", "probe_timeout": 1,
+              "config": {"connector.class": SINK, "topics": "t", "value.converter": "com.example.Unchecked"}}
+    started = time.monotonic()
+    assert ConnectorProvider().check({}, inputs).failures == []
+    assert time.monotonic() - started < 6
+    (warning,) = said
+    assert f"Kafka Connect at {unanswered_url} did not answer within 1 s" in warning
+    assert "connector 'c': its config is validated by Kafka Connect at `up`" in warning
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({"tasks.max": 0}, "config['tasks.max'] must be a whole number >= 1, not '0'"),
+    ({"tasks.max": "two"}, "config['tasks.max'] must be a whole number >= 1, not 'two'"),
+    ({"value.converter": "JsonConverter()"},
+     "config['value.converter'] must name a Java class (e.g. org.apache.kafka.connect.json.JsonConverter), "
+     "not 'JsonConverter()'"),
+    ({"header.converter": " "}, "config['header.converter'] must name a Java class"),
+])
+def test_check_refuses_without_any_server_what_no_worker_accepts(unanswered_url, config, expected, monkeypatch):
+    monkeypatch.setattr("pulumi.log.warn", lambda msg, *a, **k: pytest.fail(f"Connect was asked: {msg}"))
+    inputs = {"connect_url": unanswered_url, "connector_name": "c", "probe_timeout": 1,
+              "config": {"connector.class": SINK, "topics": "t", **config}}
+    (failure,) = ConnectorProvider().check({}, inputs).failures
+    assert failure.property == "config" and failure.reason.startswith(expected)

@@ -112,13 +112,17 @@ def task_states(client: ConnectClient, name: str) -> set[str]:
     return {status["connector"]["state"], *(task["state"] for task in status["tasks"])}
 
 
-def test_real_plugin_rejects_a_config_and_nothing_is_written(worker):
+def test_real_plugin_rejects_a_config_at_preview_and_at_up_and_nothing_is_written(worker):
     name = worker.name("invalid")
     config = {"connector.class": SOURCE, "file": str(worker.path("in"))}  # no topic
     with worker.client() as client:
         assert client.validate({**config, "name": name}).errors == [MISSING_TOPIC]
-    with pytest.raises(ConnectorError) as failure:
-        ConnectorProvider().create(worker.inputs(name, config))
+    checked = ConnectorProvider().check({}, {"connect_url": worker.url, "connector_name": name, "config": config,
+                                             "ready_timeout": TIMEOUT})
+    (refused,) = checked.failures  # preview: the worker's validate endpoint, a read
+    assert refused.property == "config" and MISSING_TOPIC in refused.reason and worker.url in refused.reason
+    with pytest.raises(ConnectorError) as failure:  # up, had the worker not answered at preview
+        ConnectorProvider().create(checked.inputs)
     assert MISSING_TOPIC in str(failure.value) and worker.url in str(failure.value)
     with worker.client() as client:
         assert client.get_config(name) is None and name not in client.list_connectors()

@@ -208,6 +208,24 @@ def test_fake_datasource_that_stays_unhealthy_is_reported_in_grafanas_words(graf
     assert ES_PASSWORD not in message and ADMIN_PASSWORD not in message
 
 
+def test_fake_grafana_errors_that_echo_the_elasticsearch_password_the_datasource_carries_are_redacted(grafana):
+    """Grafana's own client redacts only Grafana's credentials; the datasource's secure_json_data (the
+    Elasticsearch password) is a credential of the stack too, and an error may quote it."""
+    grafana.datasource_health["es-events-per-min"] = (
+        "ERROR", f"Get \"http://elastic:{ES_PASSWORD}@elasticsearch:9200/_cluster/health\": dial tcp: i/o timeout")
+    with pytest.raises(Exception) as unhealthy:
+        up(DatasourceProvider(), ds_props(grafana, ready_timeout=1))
+    grafana.fail_next("PUT", "/api/datasources/uid/es-events-per-min", 400,
+                      {"message": f"invalid secureJsonData.basicAuthPassword {ES_PASSWORD!r}"})
+    with pytest.raises(Exception) as refused:
+        up(DatasourceProvider(), ds_props(grafana))
+    for caught in (unhealthy, refused):
+        message = str(caught.value)
+        assert ES_PASSWORD not in message and "[secret]" in message, message
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert "Grafana says: ERROR: Get" in str(unhealthy.value)
+
+
 def test_fake_datasource_health_is_waited_for_while_the_backend_starts(grafana):
     grafana.fail_next("GET", "/api/datasources/uid/es-events-per-min/health", 400,
                       {"status": "ERROR", "message": "Elasticsearch cluster is not healthy"}, times=2)

@@ -87,6 +87,27 @@ def test_a_refused_partition_change_leaves_all_17_topics_at_preview_and_at_up(fa
     assert_nothing_could_change(fake)
 
 
+def test_a_refused_change_on_a_stack_whose_first_up_did_not_converge_creates_nothing(fake):
+    """Finding 4 of issue 25: WEB_USERS was never created (the first ``up`` failed there); a partition
+    change that ksqlDB refuses for the sources that exist must not create WEB_USERS with the refused
+    setting: the KsqlDirectory proves the whole change, creations included, before anything runs."""
+    fake.fail_next_statement("CREATE TABLE WEB_USERS", "Failed to create topic clickstream_users: broker down")
+    stack = Deployment()
+    with pytest.raises(KsqlObjectError, match="broker down"):
+        stack.up(declare(FILES, VARIABLES, url=fake.url))
+    assert "WEB_USERS" not in fake.sources and "CLICKSTREAM" in fake.sources
+    before = snapshot(fake)
+    fake.reset_calls()
+    refused = declare(FILES, {**VARIABLES, "partitions": "6"}, url=fake.url)
+    for attempt in (stack.preview, stack.up):
+        with pytest.raises(CheckFailed, match="(?s)statements: .*refused this statement in a dry run.*partition"):
+            attempt(refused)
+    assert fake.mutations == [] and snapshot(fake) == before and "clickstream_users" not in fake.topics
+    assert_nothing_could_change(fake)
+    stack.up(declare(FILES, VARIABLES, url=fake.url))  # the declared partitions: the stack converges
+    assert {s.name for s in parse_sources(FILES, VARIABLES)} == set(fake.user_sources)
+
+
 def test_a_refusal_names_the_statement_it_is_about_whichever_object_is_proven(fake):
     stack = deployed(fake)
     refused = {r.name: r for r in declare(FILES, {**VARIABLES, "partitions": "6"}, url=fake.url)}
@@ -128,16 +149,32 @@ def test_a_deleted_topic_is_drift_seen_by_refresh_and_rebuilt_with_its_readers_b
     assert set(stack.up(declare(FILES, VARIABLES, url=fake.url)).values()) == {"same"} and fake.calls == []
 
 
-def test_an_adoption_over_a_missing_topic_is_not_same(fake, messages):
+def test_after_state_loss_an_object_whose_topic_is_gone_is_rebuilt_with_its_readers_by_the_first_up(
+        fake, messages):
+    """Finding 5 of issue 25: the topic of USER_CLICKSTREAM deleted out of band, one of its readers dropped
+    (by an earlier failed ``up``), then the state lost. The new stack's KsqlDirectory proves the rebuild
+    (USER_CLICKSTREAM on a proof topic: a query over a topic that is gone is refused) and drops it with
+    its readers; their own resources create them again: one ``up``."""
     deployed(fake)
-    fake.delete_topic("EVENTS_PER_MIN")
+    fake.delete_topic("USER_CLICKSTREAM")
+    with KsqlClient(Endpoint(fake.url)) as client:
+        client.execute("DROP TABLE CLICKS_PER_CITY DELETE TOPIC;")
+    fake.reset_calls()
     stack = Deployment()
+    preview = stack.preview(declare(FILES, VARIABLES, url=fake.url))
+    assert set(preview.values()) == {"create"} and fake.mutations == []
+    assert any("Kafka topics of USER_CLICKSTREAM are gone" in m for m in messages)
     stack.up(declare(FILES, VARIABLES, url=fake.url))
-    assert fake.mutations == []
-    assert stack.state["ksql-events-per-min"].deployed.outs["live_differences"] == [
-        "its topic 'EVENTS_PER_MIN' is missing"]
-    assert any("EVENTS_PER_MIN already existed" in m and "topic 'EVENTS_PER_MIN' is missing" in m for m in messages)
-    assert stack.preview(declare(FILES, VARIABLES, url=fake.url))["ksql-events-per-min"] == "replace"
+    readers = dependents({s.name: s.depends_on for s in parse_sources(FILES, VARIABLES)}, {"USER_CLICKSTREAM"})
+    assert {s.split()[2] for s in fake.mutations if s.startswith("CREATE")} == readers
+    assert "USER_CLICKSTREAM" in fake.topics and set(parse_sources_names()) == set(fake.user_sources)
+    assert stack.state["ksql-user-clickstream"].deployed.outs["live_differences"] == []
+    fake.reset_calls()
+    assert set(stack.up(declare(FILES, VARIABLES, url=fake.url)).values()) == {"same"} and fake.calls == []
+
+
+def parse_sources_names() -> list[str]:
+    return [s.name for s in parse_sources(FILES, VARIABLES)]
 
 
 def test_a_drop_waits_for_declared_readers_that_another_replacement_drops(fake, messages):

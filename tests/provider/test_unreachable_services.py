@@ -32,17 +32,20 @@ def warnings(monkeypatch):
     return said
 
 
-def recorded(provider, url_input: str, url: str, **props) -> Deployed:
-    outs = {url_input: url, "ready_timeout": READY_TIMEOUT, "probe_timeout": PROBE_TIMEOUT, **props}
-    return Deployed("the-id", dict(outs), outs)
-
-
-@pytest.mark.parametrize("provider, url_input, service, props", [
+EACH_READ_BACK_KIND = pytest.mark.parametrize("provider, url_input, service, props", [
     (ConnectorProvider(), "connect_url", "Kafka Connect",
      {"connector_name": "src", "config": {"connector.class": "X"}, "state": "running"}),
     (IndexTemplateProvider(), "elasticsearch_url", "Elasticsearch", {"template_name": "t", "body": {}}),
     (FolderProvider(), "grafana_url", "Grafana", {"uid": "f", "title": "F"}),
 ], ids=["connector", "index-template", "grafana-folder"])
+
+
+def recorded(provider, url_input: str, url: str, **props) -> Deployed:
+    outs = {url_input: url, "ready_timeout": READY_TIMEOUT, "probe_timeout": PROBE_TIMEOUT, **props}
+    return Deployed("the-id", dict(outs), outs)
+
+
+@EACH_READ_BACK_KIND
 def test_refresh_of_an_unreachable_service_keeps_the_state_after_a_short_wait_and_says_why(
         unanswered_url, warnings, provider, url_input, service, props):
     deployed = recorded(provider, url_input, unanswered_url, **props)
@@ -53,6 +56,20 @@ def test_refresh_of_an_unreachable_service_keeps_the_state_after_a_short_wait_an
     (warning,) = warnings
     assert f"{service} at {unanswered_url} did not answer within 1 s" in warning
     assert "nothing listens there" in warning and "Kept the recorded state of the-id" in warning
+
+
+@EACH_READ_BACK_KIND
+def test_refresh_of_a_service_that_takes_connections_but_never_answers_waits_only_probe_timeout(
+        silent_url, warnings, provider, url_input, service, props):
+    """A hung service: each request of the probe is cut to what is left of probe_timeout, whatever the
+    client's own per-request timeout (Kafka Connect's is 30 s, the others' 10 s)."""
+    deployed = recorded(provider, url_input, silent_url, **props)
+    started = time.monotonic()
+    kept = refresh(provider, deployed)
+    assert time.monotonic() - started < PROBE_TIMEOUT + 4
+    assert kept is not None and kept.outs == deployed.outs
+    (warning,) = warnings
+    assert f"{service} at {silent_url} did not answer within 1 s" in warning and "no answer in time" in warning
 
 
 def test_ksqldb_probe_names_the_service_url_and_likely_cause_after_a_short_wait(unanswered_url, warnings):

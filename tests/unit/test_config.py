@@ -443,3 +443,21 @@ def test_alert_webhook_set_as_plain_config_or_not_a_url_is_refused_without_showi
     bad = stack_problems({**GOOD_SECRETS, "clickstream:alertWebhookUrl": "hooks.example.com/t0ken"},
                          secret_keys=[*GOOD_SECRETS, "clickstream:alertWebhookUrl"])
     assert "clickstream:alertWebhookUrl (value not shown) must be an http(s) URL" in bad and "t0ken" not in bad
+
+
+# --- the namespace and the durability of replicated topics ---------------------------------------------
+
+@pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease", "default", "kube-flannel"])
+def test_a_system_namespace_is_refused_naming_the_key(namespace):
+    message = problems({**K8S, "namespace": namespace}, "staging")
+    assert f"namespace '{namespace}' is a namespace of the cluster itself (kube-system, kube-public, " \
+           "kube-node-lease, default, kube-*)" in message
+
+
+def test_min_insync_replicas_equal_to_a_replication_factor_above_one_is_refused_on_every_stack():
+    assert "minInsyncReplicas (3) must be < replicationFactor (3) when replicationFactor > 1" in problems(
+        {**base_config("prod"), "minInsyncReplicas": "3"}, "prod")
+    assert "minInsyncReplicas (2) must be < replicationFactor (2)" in problems(
+        {**K8S, "kafkaBrokers": "3", "replicationFactor": "2", "minInsyncReplicas": "2"}, "staging")
+    assert parse_config("staging", {**K8S, "kafkaBrokers": "3", "replicationFactor": "3", "minInsyncReplicas": "2"})
+    assert parse_config("dev", {"replicationFactor": "1", "minInsyncReplicas": "1"})

@@ -120,7 +120,8 @@ def test_a_misspelt_placeholder_or_an_undeclared_datasource_is_refused_naming_th
     literal = {**DASHBOARD, "uid": "lit", "panels": [{**PANEL, "datasource": {"uid": "es-nobody-declared"}}]}
     unknown = {**DASHBOARD, "uid": "unk", "panels": [{**PANEL, "targets": [{"refId": "A", "expr": "${DS_OTHER}"}]}]}
     fine = {**DASHBOARD, "uid": "fine", "panels": [{**PANEL, "datasource": {"uid": "grafana"}},
-                                                   {**PANEL, "id": 2, "datasource": {"uid": "${datasource}"}}]}
+                                                   {**PANEL, "id": 2, "datasource": {"uid": "${datasource}"}}],
+            "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "elasticsearch"}]}}
     paths = [write(tmp_path, body, f"{name}.json") for name, body in
              (("lower", lower), ("literal", literal), ("unknown", unknown), ("fine", fine))]
     with pytest.raises(DashboardError) as caught:
@@ -144,3 +145,43 @@ def test_preview_refuses_a_dashboard_naming_a_datasource_no_resource_declares(tm
     with pytest.raises(DashboardError, match=rf"^{tmp_path / 'clickstream.json'}: panels\[0\] .*datasource uid "
                                              r"'es-typo' is not a declared datasource"):
         run_stack("dev", preview=True)
+
+
+def test_every_datasource_reference_anywhere_in_a_dashboard_must_name_a_declared_datasource(tmp_path):
+    """Nested rows, targets, templating variables, annotations, old string names and $variables: each
+    reference is checked where Grafana would look it up, and named by its place."""
+    row = {"id": 10, "type": "row", "title": "More", "gridPos": {"h": 1, "w": 24, "x": 0, "y": 8}, "collapsed": True,
+           "panels": [{**PANEL, "id": 11, "targets": [{"refId": "A", "datasource": {"uid": "es-nested-typo"}}]}]}
+    bad = {**DASHBOARD, "panels": [{**PANEL, "targets": [{"refId": "A", "datasource": "Elasticsearch events"}]},
+                                   {**PANEL, "id": 2, "datasource": {"uid": "$nobody"}},
+                                   {**PANEL, "id": 3, "datasource": {"uid": "${interval}"}}, row],
+           "templating": {"list": [
+               {"name": "status", "type": "query", "datasource": {"type": "elasticsearch", "uid": "es-var-typo"},
+                "query": "{}"},
+               {"name": "interval", "type": "interval", "query": "1m,5m"}]},
+           "annotations": {"list": [{"name": "Deploys", "datasource": {"uid": "${DS_ANNOTATIONS}"}, "enable": True},
+                                    {"name": "Annotations & Alerts", "builtIn": 1,
+                                     "datasource": {"type": "grafana", "uid": "-- Grafana --"}}]}}
+    with pytest.raises(DashboardError) as caught:
+        load_dashboards([write(tmp_path, bad)], DECLARED)
+    message = str(caught.value)
+    for expected in (
+            "panels[0] ('Events').targets[0]: datasource 'Elasticsearch events' is an old name reference",
+            "panels[1] ('Events'): datasource uid '$nobody' names no variable of this dashboard "
+            "(its datasource variables: none)",
+            "panels[2] ('Events'): datasource uid '${interval}' names variable 'interval' of type 'interval', "
+            "not a datasource variable",
+            "panels[3] ('More').panels[0] ('Events').targets[0]: datasource uid 'es-nested-typo' is not a declared",
+            "templating.list[0] ('status'): datasource uid 'es-var-typo' is not a declared datasource",
+            "no datasource for DS_ANNOTATIONS"):
+        assert expected in message, message
+    assert "Annotations & Alerts" not in message  # Grafana's own datasource
+
+
+def test_the_dashboard_provider_checks_every_datasource_reference_too():
+    from providers.grafana.dashboard import DashboardProvider
+    dashboard = {**DASHBOARD, "templating": {"list": [{"name": "x", "type": "query", "datasource": "ES"}]}}
+    result = DashboardProvider().check({}, {"grafana_url": "http://grafana:3000", "dashboard": dashboard,
+                                            "datasource_uids": {"DS_EVENTS": "es-events", "DS_NOT_A_UID_X": "x"}})
+    assert [(f.property, f.reason.split(":")[0]) for f in result.failures] == [
+        ("dashboard", "templating.list[0] ('x')")]

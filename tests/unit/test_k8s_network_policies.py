@@ -3,11 +3,14 @@
 The NetworkPolicies the REAL ``__main__.py`` declares (and the Kafka listener's ``networkPolicyPeers``,
 from which Strimzi writes the Kafka pods' policy) are evaluated by a small model of the NetworkPolicy
 rules (``networking.k8s.io/v1``: a pod selected by no policy accepts everything; a selected pod accepts a
-connection that one of the policies selecting it admits on that port; a peer's pod selector applies in the
-policy's namespace unless it has a namespace selector, ``{}`` being every namespace). The labels of the
-pods come from the declared Deployments, the Elasticsearch resource (the labels ECK gives its nodes) and
-the Grafana release (the chart's selector labels). Every manifest is also schema-validated in
-``test_k8s_manifests.py``.
+connection that one of the policies selecting it admits on that port; a rule without ``from`` admits every
+source, a peer's pod selector applies in the policy's namespace unless it has a namespace selector, ``{}``
+being every namespace; a source that is no pod, the Kubernetes API server calling a webhook, is admitted
+only by a rule without ``from``; the kubelet's probes come from the node, which a policy never blocks, so
+they are not modelled). The labels of the pods come from the declared Deployments, the Elasticsearch
+resource (the labels ECK gives its nodes), the Grafana release (the chart's selector labels) and the
+operators' charts (Strimzi's ``strimzi.io/kind: cluster-operator``, ECK's ``app.kubernetes.io/name:
+elastic-operator``). Every manifest is also schema-validated in ``test_k8s_manifests.py``.
 """
 from __future__ import annotations
 
@@ -24,10 +27,16 @@ NAMESPACE = "clickstream-prod"
 INGRESS = {"adminAccess": "ingress", "ingressDomain": "example.com", "ingressAllowList": "203.0.113.0/24"}
 
 
+OPERATORS_NAMESPACE = "clickstream-operators"
+
+
 @dataclasses.dataclass(frozen=True)
 class Pod:
-    namespace: str
+    namespace: str | None  # None: not a pod (the API server)
     labels: Mapping[str, str]
+
+
+API_SERVER = Pod(None, {})
 
 
 def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
@@ -37,6 +46,8 @@ def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
 
 def peer_admits(peer: Mapping[str, Any], policy_namespace: str, source: Pod) -> bool:
     assert "ipBlock" not in peer, "no policy of the stack admits by address"
+    if source.namespace is None:
+        return False  # pod and namespace selectors select pods only
     if "namespaceSelector" in peer:
         # the only namespace selector the stack uses is {} (every namespace)
         assert peer["namespaceSelector"] == {}, peer
@@ -56,7 +67,7 @@ def admitted(policies: list[dict], target: Pod, port: int, source: Pod) -> bool:
             ports = [p["port"] for p in rule.get("ports", [])]
             peers = rule.get("from")
             if (not ports or port in ports) and (not peers or any(
-                    peer_admits(peer, target.namespace, source) for peer in peers)):
+                    peer_admits(peer, policy["metadata"]["namespace"], source) for peer in peers)):
                 return True
     return False
 
@@ -91,7 +102,8 @@ def pods(graph: Graph) -> dict[str, Pod]:
         "grafana": Pod(NAMESPACE, {"app.kubernetes.io/name": "grafana",
                                    "app.kubernetes.io/instance": graph.named("grafana-chart").inputs["name"]}),
         "kafka": Pod(NAMESPACE, {"strimzi.io/cluster": "clickstream-kafka", "strimzi.io/kind": "Kafka"}),
-        "eck-operator": Pod("clickstream-operators", {"app.kubernetes.io/name": "elastic-operator"}),
+        "eck-operator": Pod(OPERATORS_NAMESPACE, {"app.kubernetes.io/name": "elastic-operator"}),
+        "kube-apiserver": API_SERVER,
         "other pod in the namespace": Pod(NAMESPACE, {"app": "debug"}),
         "pod of another namespace": Pod("team-x", {"app": "debug"}),
         "ingress-nginx": Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx",
@@ -107,8 +119,12 @@ NEEDED = {
     ("elasticsearch", 9200): {"connect", "grafana", "eck-operator"},
     ("elasticsearch", 9300): {"elasticsearch"},
     ("kafka", 9092): {"connect", "ksqldb"},
+    ("grafana", 3000): set(),  # people reach it through the admin path only
+    ("grafana", 6060): set(),  # ports the chart declares that nothing needs
+    ("grafana", 9094): set(),
+    ("other pod in the namespace", 8080): set(),  # what no rule names is denied
 }
-ADMIN_APIS = {("connect", 8083), ("ksqldb", 8088), ("elasticsearch", 9200)}
+ADMIN_APIS = {("connect", 8083), ("ksqldb", 8088), ("elasticsearch", 9200), ("grafana", 3000)}
 
 
 @pytest.fixture(scope="module")
@@ -136,21 +152,41 @@ def test_strimzi_writes_the_kafka_policy_from_the_listener_peers():
     assert charts.STRIMZI.base_values()["generateNetworkPolicy"] is True
 
 
-def test_grafana_stays_open_to_the_cluster(graphs):
-    """Grafana authenticates every request itself; no policy selects its pod."""
-    graph = graphs["port-forward"]
-    grafana = pods(graph)["grafana"]
-    assert not [p for p in declared_policies(graph) if selects(p["spec"]["podSelector"], grafana.labels)]
-
-
 def test_each_policy_selects_its_service_pods_only(graphs):
     graph = graphs["ingress-nginx"]
     everyone = pods(graph)
     selected = {p["metadata"]["name"]: {n for n, pod in everyone.items() if pod.namespace == NAMESPACE
                                         and selects(p["spec"]["podSelector"], pod.labels)}
                 for p in declared_policies(graph)}
+    in_namespace = {name for name, pod in everyone.items() if pod.namespace == NAMESPACE}
     assert selected == {"clickstream-connect-ingress": {"connect"}, "clickstream-ksqldb-ingress": {"ksqldb"},
-                        "clickstream-elasticsearch-ingress": {"elasticsearch"}}
+                        "clickstream-elasticsearch-ingress": {"elasticsearch"},
+                        "clickstream-grafana-ingress": {"grafana"}, "clickstream-default-deny": in_namespace}
+
+
+def operator_pods(namespace: str) -> dict[str, Pod]:
+    return {"strimzi-operator": Pod(namespace, {"name": "strimzi-cluster-operator",
+                                                "strimzi.io/kind": "cluster-operator"}),
+            "eck-operator": Pod(namespace, {"app.kubernetes.io/name": "elastic-operator",
+                                            "control-plane": "elastic-operator"}),
+            "other pod of the operators' namespace": Pod(namespace, {"app": "debug"}),
+            "pipeline pod": Pod(NAMESPACE, {"app": "debug"}), "kube-apiserver": API_SERVER}
+
+
+@pytest.mark.parametrize("layout", ["own-operators", "operators"])
+def test_the_operators_admit_only_the_api_server_to_ecks_webhook(layout):
+    """ECK's validating webhook (9443) must stay reachable for the API server, which is no pod and has no
+    portable address, so its rule names the port only; Strimzi's operator needs no connection in (its
+    probes come from the node; it reaches its pods itself, and egress is not restricted)."""
+    graph = run_stack("prod", {"installOperators": "true"}) if layout == "own-operators" else run_stack("operators")
+    namespace = NAMESPACE if layout == "own-operators" else OPERATORS_NAMESPACE
+    policies = declared_policies(graph)
+    everyone = operator_pods(namespace)
+    assert admitted(policies, everyone["eck-operator"], 9443, API_SERVER)
+    for target, port in (("eck-operator", 8080), ("strimzi-operator", 8080),
+                         ("other pod of the operators' namespace", 9443)):
+        assert not {name for name, source in everyone.items() if admitted(policies, everyone[target], port, source)}
+    assert all(p["spec"]["policyTypes"] == ["Ingress"] for p in policies)  # egress stays open
 
 
 def test_policies_are_children_of_their_services(graphs):

@@ -97,7 +97,9 @@ def test_operators_stack_declares_only_the_shared_operators(graphs):
         ("clickstream:kubernetes:ClusterOperators", "operators"),
         ("kubernetes:core/v1:Namespace", "namespace"),
         ("kubernetes:helm.sh/v3:Release", "strimzi-operator"),
-        ("kubernetes:helm.sh/v3:Release", "eck-operator")}
+        ("kubernetes:helm.sh/v3:Release", "eck-operator"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "clickstream-eck-webhook-ingress"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "clickstream-default-deny")}
     assert graph.named("namespace").inputs["metadata"]["name"] == "clickstream-operators"
     assert graph.named("kubernetes").inputs["context"] == "clickstream-operators"
     assert {r.name for r in graph.resources if r.protect} == {"namespace", *OPERATORS}

@@ -178,3 +178,36 @@ def test_a_deadline_cuts_every_retry_window_and_never_goes_negative():
         assert http.within(60) <= 2
     with HttpClient(Endpoint("http://x")) as http:
         assert http.within(60) == 60
+
+
+URL_WITH_PASSWORD = "http://admin:hunter2@localhost:9200"
+
+
+@pytest.mark.parametrize("table", TABLES, ids=[c.resource for c in TABLES])
+def test_a_password_written_into_the_service_url_is_refused_at_check_naming_the_input(table):
+    (url,) = [f.name for f in table.fields if f.name.endswith("_url") and f.required]
+    _, failures = table.check({url: URL_WITH_PASSWORD})
+    (failure,) = [f for f in failures if f.property == url]
+    assert failure.reason.startswith(f"{url} carries a password (http://admin:[secret]@localhost:9200)")
+    assert "hunter2" not in failure.reason
+    _, failures = table.check({url: "http://admin@localhost:9200"})  # a user name alone is no secret
+    assert url not in {f.property for f in failures}
+
+
+def test_a_provider_check_reports_the_password_in_its_url():
+    from providers.connect import ConnectorProvider
+    result = ConnectorProvider().check({}, {"connect_url": "https://u:p4ss@connect:8083", "connector_name": "c",
+                                            "config": {"connector.class": "FileStreamSink", "topics": "t"}})
+    assert [(f.property, "p4ss" in f.reason) for f in result.failures] == [("connect_url", False)]
+
+
+def test_a_password_in_a_url_of_a_connector_config_or_a_datasource_is_refused_naming_the_key():
+    from providers.connect import ConnectorProvider
+    from providers.grafana.datasource import datasource_problems
+    result = ConnectorProvider().check({}, {"connect_url": "http://connect:8083", "connector_name": "c", "config": {
+        "connector.class": "ElasticsearchSink", "topics": "t", "connection.url": URL_WITH_PASSWORD}})
+    assert [f.reason for f in result.failures] == [
+        "config['connection.url'] carries a password (http://admin:[secret]@localhost:9200): URLs are kept in plain "
+        "text in state, logs and errors; give the credentials in their secret inputs instead"]
+    (problem,) = datasource_problems({"name": "n", "type": "prometheus", "url": URL_WITH_PASSWORD})
+    assert problem.startswith("datasource.url carries a password (http://admin:[secret]@") and "hunter2" not in problem

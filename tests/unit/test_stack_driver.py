@@ -69,7 +69,8 @@ def test_make_up_without_docker_stops_at_once_saying_how_to_fix_it(tmp_path):
     fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
     fake.chmod(0o755)
     ran = subprocess.run(["make", "up"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}", "MAKEFLAGS": ""})
+                         env={**{k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")},
+                              "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"})
     assert ran.returncode != 0
     assert ran.stdout.strip() == ("The dev stack runs on Docker, but no Docker engine answers: install/start Docker "
                                   "(and check 'docker info'), then re-run 'make up'."), ran.stdout + ran.stderr

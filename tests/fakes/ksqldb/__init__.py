@@ -5,7 +5,10 @@ It is held to a real server: ``tests/provider/test_ksqldb_recorded.py`` replays 
 ksqlDB 8.2.1 on Apache Kafka 4.2.1 (``tests/data/ksqldb-8.2.1/``, "recorded #n" below) and fails on any
 difference. Each rule names its source: a class of confluentinc/ksql at tag v8.2.1, or the recording.
 
-Modules: ``fake`` (routes, test controls, validate-then-execute), ``engine`` (statements that write),
+Modules: ``fake`` (routes, test controls, validate-then-execute), ``concurrency`` (the transactional
+producer and the query state directories requests at the same moment collide on), ``syntax`` (the
+parser's refusals of a whole request), ``engine`` (statements that write, and the refusals of a source's
+definition and WITH clause), ``query`` and ``expressions`` (the analysis of a query, typed expressions),
 ``catalog`` (SHOW/LIST/DESCRIBE), ``sql`` (statements written back as ksqlDB stores them), ``state``
 (metastore and the per-request sandbox), ``kafka`` (topics), ``errors`` (refusals).
 
@@ -14,6 +17,14 @@ Modules: ``fake`` (routes, test controls, validate-then-execute), ``engine`` (st
   sandbox (``KsqlEngine.createSandbox``) holds the metastore in copy-on-write overlays. Its Kafka view is
   ``SandboxedKafkaTopicClient``: created topics stay in memory, but ``deleteTopics`` passes through, so
   a refused request still deletes the topic of its ``DROP ... DELETE TOPIC`` (recorded side effects).
+- Concurrency (``DistributingExecutor``, ``CommandStore``; recorded group B of the 2026-12-07 set): every
+  write goes through one transactional producer per server (``transactional.id`` = service id); a write
+  that initialises it while an earlier one holds its transaction fences that one: 500 50000 "There is a
+  newer producer with the same transactionalId which fences the current one." naming the statement, and
+  nothing of it runs. Requests validated at once that build the same query collide on its Kafka Streams
+  state directory: 500 50000 "Unable to initialize state, ..." naming every statement. The fake spends
+  real, configurable time on each (``concurrency``); serial requests never collide; ``fenced`` and
+  ``server_errors`` record what was refused.
 - Credentials (``username``/``password``: basic authentication on): ``/healthcheck`` needs none (it is
   among ``AuthHandlers.KSQL_AUTHENTICATION_SKIP_PATHS`` with ``/v1/metadata``), every other path does;
   a request without valid credentials answers 401 ``{"@type": "generic_error", "error_code": 40100,
@@ -38,12 +49,17 @@ Modules: ``fake`` (routes, test controls, validate-then-execute), ``engine`` (st
   topic must have the declared partitions, at least the declared replicas and the same retention, else
   "... different partition/replica/retention configuration ... KSQL expects N partitions (topic has M),
   R replication factor (topic has S), and T retention (topic has U)." (recorded #43, #46). A query's sink
-  topic gets its first source's partitions and replicas unless declared, retention 7 days.
+  topic gets its first source's partitions and replicas unless declared, retention 7 days; when that
+  source's topic was deleted out of band, the query is refused 500 "Failed to Describe Kafka Topic(s):
+  [t]\nCaused by: This server does not host this topic-partition." (``TopicCreateInjector``; 2026-12-07
+  set, group C), while the source is still described, listed and dropped, its queries keep running, and
+  ``CREATE OR REPLACE`` of it creates its topic again.
 - ``DROP`` (``TopicDeleteInjector``, ``EngineContext.throwIfInsertQueriesExist``,
   ``MetaStoreImpl.deleteSource``): ``DELETE TOPIC`` deletes the topic first, before any check, and the
-  statement is answered without the clause (recorded #81); then INSERT queries reading or writing the
-  source refuse it, then streams and tables reading it (400 40001, recorded #47, #48, #70); a DROP ends
-  the query that creates the source. ``IF EXISTS`` of a missing source: "Source `X` does not exist."
+  statement is answered, or refused, without the clause (recorded #81; #298 of 2026-12-07); then INSERT
+  queries reading or writing the source refuse it, then streams and tables reading it (400 40001,
+  recorded #47, #48, #70); a DROP ends the query that creates the source. ``IF EXISTS`` of a missing
+  source: "Source `X` does not exist."
 - ``CREATE OR REPLACE``: a plain source may only append columns (recorded #49, #50); a query whose topic
   (formats, window type and size: ``KsqlTopic``) changes is refused naming both topics (recorded #51);
   joins, aggregations and windows cannot be upgraded (generic 40000, recorded #52, #53).
@@ -71,8 +87,16 @@ Modules: ``fake`` (routes, test controls, validate-then-execute), ``engine`` (st
 - ``GET /info``, ``GET /healthcheck``; 503 with 50302 "KSQL is not yet ready to serve requests." for the
   next N requests (``unavailable``).
 
-Not modelled: expression type checking beyond unknown sources and columns in a projection; formatting of
-expressions other than comparisons, AND/OR, LIKE and function calls; topologies and execution plans
+- Analysis (2026-12-07 set, group A: 65 statements alone and in the dry-run pattern; ``query``,
+  ``syntax``, ``engine``): syntax errors name the whole request; ``Failed to prepare statement: ...``
+  (LIMIT, unknown CAST type, WITH properties, duplicate columns) and ``Exception while preparing
+  statement: ...`` name the statement as sent; topic creation refusals are 500s naming every statement;
+  the analysis of the re-written statement ("Could not determine output schema for query due to error:
+  ...") names it re-written; a push query is 400 40002.
+
+Not modelled: expression type checking beyond what the recorded cases need (columns, ``->``, CAST to
+BOOLEAN, comparisons, known function names); formatting of expressions other than comparisons, AND/OR,
+LIKE, ``->`` and function calls; topologies and execution plans
 (``SHOW QUERIES EXTENDED`` answers them empty); schema-registry subjects; the real command counter.
 ``POST /ksql/terminate`` (cluster-wide wipe) answers an error and is counted, so tests can assert it is
 never called. Test controls: ``create_topic``, ``delete_topic`` (out of band), ``topics`` (what exists

@@ -6,13 +6,19 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from providers.ksqldb.parser import split_statements
+from tests.fakes.ksqldb import syntax
+from tests.fakes.ksqldb.concurrency import FENCED, CommandProducer, StateDirectories
 from tests.fakes.ksqldb.engine import Engine, Origin
 from tests.fakes.ksqldb.errors import StatementError
-from tests.fakes.ksqldb.kafka import KafkaTopics, Topic
+from tests.fakes.ksqldb.kafka import KafkaTopics, SandboxTopics, Topic
 from tests.fakes.ksqldb.state import Query, Source, State, Traffic
 from tests.fakes.server import FakeServer
 
 NOT_READY = {"@type": "generic_error", "error_code": 50302, "message": "KSQL is not yet ready to serve requests."}
+PRODUCER_WINDOW_S = 0.01  # how long a write holds the service's transactional producer (``producer``)
+TOPIC_CREATION_S = 0.02  # how long a write that creates a topic spends on it before it takes the producer
+VALIDATION_S = 0.002  # how long a validation holds the state directory of each query it builds
+STATE_DIR = "/tmp/kafka-streams"  # ksql.streams.state.dir: Kafka Streams' default state.dir
 _READS = {"SHOW", "LIST", "DESCRIBE", "EXPLAIN"}
 PROCESSING_LOG = "KSQL_PROCESSING_LOG"
 # ProcessingLogMessageSchema at v8.2.1, as the recorded server describes KSQL_PROCESSING_LOG
@@ -53,16 +59,29 @@ class FakeKsqlDb(FakeServer):
     ``statements`` (every statement received), ``executed`` (run for real after validation, failed ones
     included) and ``mutations`` (ran and changed state) are ksqlDB's views of it; ``reset_calls`` clears all.
 
+    ``fenced`` (statements a later write fenced, answered 500 50000) and ``server_errors`` (every 5xx body
+    answered on ``POST /ksql``) let a test assert that no request collided.
+
     ``topics``: Kafka topics that exist at start (name -> partitions), e.g. those the connectors feed;
     ``service_id``: ``ksql.service.id``, which names the processing-log topic and the queries' consumer
     groups. The processing-log stream ``KSQL_PROCESSING_LOG`` exists from the start, as on a server with
-    ``ksql.logging.processing.stream.auto.create``."""
+    ``ksql.logging.processing.stream.auto.create``. ``producer_window_s``/``topic_creation_s``: the real
+    time a write holds the transactional producer, and spends creating its topic first; writes that
+    overlap are fenced as on the real server. ``validation_s``: the real time a validation holds the state
+    directory (under ``state_dir``) of each query it builds; validations that build the same query at
+    once collide (``concurrency``). 0 turns a collision off."""
 
     content_type = "application/vnd.ksql.v1+json"
 
     def __init__(self, topics: dict[str, int] | None = None, service_id: str = "default_", *,
-                 username: str | None = None, password: str | None = None):
+                 username: str | None = None, password: str | None = None,
+                 producer_window_s: float = PRODUCER_WINDOW_S, topic_creation_s: float = TOPIC_CREATION_S,
+                 validation_s: float = VALIDATION_S, state_dir: str = STATE_DIR):
         super().__init__(username=username, password=password)
+        self.producer = CommandProducer(self.lock, producer_window_s, topic_creation_s)
+        self.state_dirs = StateDirectories(self.lock, validation_s, state_dir, service_id)
+        self.fenced: list[str] = []
+        self.server_errors: list[dict] = []
         self.state = State(KafkaTopics(), service_id=service_id)
         for name, partitions in (topics or {}).items():
             self.create_topic(name, partitions)
@@ -147,6 +166,8 @@ class FakeKsqlDb(FakeServer):
             super().reset_calls()
             self.executed.clear()
             self.mutations.clear()
+            self.fenced.clear()
+            self.server_errors.clear()
 
     # --- answers every fake gives its own way ----------------------------------------------------------
     def unavailable_response(self, path: str) -> tuple[int, Any]:
@@ -161,18 +182,38 @@ class FakeKsqlDb(FakeServer):
     # --- statements --------------------------------------------------------------------------------
     def _request(self, request: dict) -> tuple[int, Any]:
         """``KsqlResource.handleKsqlStatements``: every statement is validated in order in one sandbox
-        (``RequestValidator``), each seeing the earlier ones; only then are they executed for real."""
+        (``RequestValidator``), each seeing the earlier ones; only then are they executed for real, each
+        write through the service's transactional producer (``producer``), which a write made at the
+        same moment may fence."""
         statements = _statements(request)
         origins = _origins(request.get("ksql", ""), statements)
+        try:
+            syntax.check(request.get("ksql", ""))
+        except StatementError as exc:
+            return self._refuse(exc.status, exc.body("", statements, []))
         properties = request.get("streamsProperties") or {}
         sandbox = Engine(self.state.sandbox(), properties)
+        topics = sandbox.state.topics
+        assert isinstance(topics, SandboxTopics)
+        writes = []  # per statement: (whether it writes, whether it creates a topic)
+        built = 0
         for statement, origin in zip(statements, origins):
+            created = topics.created()
             try:
-                sandbox.run(statement, origin)
+                answer = sandbox.run(statement, origin)
+                query_id = (answer.get("commandStatus") or {}).get("queryId")
+                if query_id and (collision := self.state_dirs.build(query_id, first=not built)):
+                    raise StatementError(collision, "server")
+                built += bool(query_id)
             except StatementError as exc:
-                return exc.status, exc.body(statement, statements, [])
+                return self._refuse(exc.status, exc.body(statement, statements, []))
+            writes.append((answer.get("@type") == "currentStatus", topics.created() > created))
         entities: list[dict] = []
-        for statement, origin in zip(statements, origins):
+        for statement, origin, (write, topic) in zip(statements, origins, writes):
+            if write and not self.producer.transaction(topic):
+                self.fenced.append(statement)
+                return self._refuse(500, StatementError(FENCED, "server", statement).body(
+                    statement, statements, entities))
             self.executed.append(statement)
             try:
                 for prefix, error in list(self._failures):
@@ -181,10 +222,17 @@ class FakeKsqlDb(FakeServer):
                         raise error
                 entity = Engine(self.state, properties).run(statement, origin)
             except StatementError as exc:
-                return exc.status, exc.body(statement, statements, entities)
+                return self._refuse(exc.status, exc.body(statement, statements, entities))
+            if not entity:  # INSERT ... VALUES: no command, no entity
+                continue
             if entity.get("@type") == "currentStatus":
                 self.mutations.append(statement)
             entity.setdefault("statementText", statement)
             entity.setdefault("warnings", [])
             entities.append(entity)
         return 200, entities
+
+    def _refuse(self, status: int, body: dict) -> tuple[int, dict]:
+        if status >= 500:
+            self.server_errors.append(body)
+        return status, body

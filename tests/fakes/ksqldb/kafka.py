@@ -54,3 +54,7 @@ class SandboxTopics(KafkaTopics):
     def delete(self, name: str) -> None:
         super().delete(name)
         self._cluster.delete(name)
+
+    def created(self) -> int:
+        """How many topics this view created (kept to itself)."""
+        return len(self._topics)

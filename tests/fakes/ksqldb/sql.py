@@ -17,9 +17,11 @@ def parse_with(toks: list[str], start: int) -> tuple[dict[str, str], int]:
     """``WITH ( K = V , ... )`` at ``toks[start]`` -> (properties, index after ``)``)."""
     props, i = {}, start + 2
     while toks[i] != ")":
-        value = toks[i + 2]
-        props[toks[i].strip("`").upper()] = value[1:-1] if value.startswith("'") else value
-        i += 4 if toks[i + 3] == "," else 3
+        name, value, i = toks[i], toks[i + 2], i + 3
+        if value == "-":  # a negative number: ``-`` and its digits
+            value, i = "-" + toks[i], i + 1
+        props[name.strip("`").upper()] = value[1:-1] if value.startswith("'") else value
+        i += toks[i] == ","
     return props, i + 1
 
 
@@ -47,7 +49,8 @@ def split_top(toks: list[str], separator: str = ",") -> list[list[str]]:
 def join_tokens(toks: list[str]) -> str:
     out = ""
     for t in toks:
-        if out and not (t in (",", ")", ".") or out.endswith(("(", ".")) or (t == "(" and out[-1].isalnum())):
+        if out and not (t in (",", ")", ".", "->") or out.endswith(("(", ".", "->")) or
+                        (t == "(" and out[-1].isalnum())):
             out += " "
         out += t
     return out
@@ -133,9 +136,14 @@ def _format_from(toks: list[str], qualify) -> str:
         if t == "ON":
             out.append(f" ON ({format_expression(qualify(toks[i + 1:]))})")
             break
+        if t == "WITHIN":  # WithinExpression: the duration with its unit in the plural
+            end = toks.index("ON", i)
+            out.append(f" WITHIN {_plural(' '.join(toks[i + 1:end]))}")
+            i = end
+            continue
         name = toks[i]
         alias = toks[i + 1] if i + 1 < len(toks) and toks[i + 1] not in ("LEFT", "RIGHT", "FULL", "INNER", "JOIN",
-                                                                        "ON") else None
+                                                                        "ON", "WITHIN") else None
         out.append(f" {name} {alias or name}")
         i += 2 if alias else 1
     return "".join(out).strip()
