@@ -23,7 +23,7 @@ from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
 from providers.declare import DeclaredResource
-from providers.elasticsearch import IndexTemplate, VersionedIndex
+from providers.elasticsearch import IndexAlias, IndexTemplate, VersionedIndex
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
@@ -83,20 +83,32 @@ class Analytics(pulumi.ComponentResource):
                                  **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
                                  opts=self._child(IndexTemplate))
         # a table the SQL does not declare (an older ksql/ directory) has no query to fill an index
-        names = {table: ksql.resources[table].query_id.apply(functools.partial(_versioned_index, table))
-                 for table in connectors.DERIVED_TABLES if table in ksql.resources}
-        indexes = {table: VersionedIndex(
-            f"{prefix}-index-{connectors.index_name(table).replace('_', '-')}", alias=connectors.index_name(table),
-            index=name, elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
-            api_key=login.elasticsearch_admin.api_key,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[template, ksql.resources[table]]))
-            for table, name in names.items()}
+        tables = [table for table in connectors.DERIVED_TABLES if table in ksql.resources]
+        versions = {table: ksql.resources[table].query_id.apply(connectors.build_version) for table in tables}
+        names = {table: versions[table].apply(functools.partial(connectors.versioned_index_name, table))
+                 for table in tables}
+        es_admin = dict(elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
+                        api_key=login.elasticsearch_admin.api_key)
         es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
         for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, names, username=es_user,
                                                    password=es_password):
-            Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
-                      secret_config=spec.secret_config or None, **connect,
-                      opts=self._child(Connector, ksql, template, indexes[str(spec.config["topics"])]))
+            table = str(spec.config["topics"])
+            resource_name = connectors.index_name(table).replace("_", "-")
+            index = VersionedIndex(f"{prefix}-index-{resource_name}", alias=connectors.index_name(table),
+                                   index=names[table], **es_admin,
+                                   opts=pulumi.ResourceOptions(parent=self,
+                                                               depends_on=[template, ksql.resources[table]]))
+            connector_name = versions[table].apply(functools.partial(connectors.sink_connector_name, table))
+            sink = Connector(f"{prefix}-{spec.name}", connector_name=connector_name, config=spec.config,
+                             secret_config=spec.secret_config or None, **connect,
+                             opts=self._child(Connector, ksql, template, index))
+            IndexAlias(f"{prefix}-alias-{resource_name}", alias=connectors.index_name(table), index=names[table],
+                       kafka_bootstrap=services.kafka.admin_url, topic=ksql.resources[table].topic,
+                       source_topics=[ksql.resources[name].topic for name in ksql.reads[table]],
+                       query_id=ksql.resources[table].query_id, sink=connector_name,
+                       ksqldb_url=services.ksqldb.admin_url, ksqldb_username=login.ksqldb.username,
+                       ksqldb_password=login.ksqldb.password if login.ksqldb.username else None, **es_admin,
+                       opts=pulumi.ResourceOptions(parent=self, depends_on=[index, sink]))
 
         grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
                        service_revision=services.grafana.revision)
@@ -167,11 +179,6 @@ class Analytics(pulumi.ComponentResource):
 def _basic(login: Login) -> dict[str, Any]:
     """The ``username``/``password`` inputs of a resource for ``login`` (None each without basic auth)."""
     return {"username": login.username, "password": login.password if login.username else None}
-
-
-def _versioned_index(table: str, query_id: str) -> str:
-    """The index of ``table`` as the persistent query ``query_id`` fills it."""
-    return connectors.versioned_index_name(table, connectors.build_version(query_id))
 
 
 def _dashboard_path(url: str | None, uid: str) -> str:

@@ -98,8 +98,14 @@ def build_version(query_id: str) -> str:
 
 
 def sink_name(table: str) -> str:
-    """The Connect name of a table's sink."""
+    """The name of a table's sink in the stack (its resource), whatever build it reads."""
     return f"es-sink-{index_name(table).replace('_', '-')}"
+
+
+def sink_connector_name(table: str, version: str) -> str:
+    """The Connect name of the sink of one build of ``table``: a new build gets a new connector, hence a new
+    consumer group, which reads the rebuilt topic from its start (an old group would restore its offsets)."""
+    return f"{sink_name(table)}-v{version}"
 
 
 def datasource_key(table: str) -> str:

@@ -88,12 +88,9 @@ class ElasticsearchClient(ServiceClient):
         an index of that name exists already (400 ``resource_already_exists_exception``)."""
         return self._if_absent(lambda: self._request("PUT", f"/{name}", idempotent=False))
 
-    def clone_index(self, source: str, target: str) -> None:
-        """Block writes to ``source`` (a clone needs a read-only source), then ``POST <source>/_clone/<target>``
-        (segments hard-linked: no reindex) with the write block lifted on the target."""
-        self._request("PUT", f"/{source}/_settings", json={"index.blocks.write": True})
-        self._if_absent(lambda: self._request("POST", f"/{source}/_clone/{target}",
-                                              json={"settings": {"index.blocks.write": None}}, idempotent=False))
+    def delete_index(self, name: str) -> bool:
+        """``DELETE <name>``; False when it was already gone (404)."""
+        return or_none(lambda: self._request("DELETE", f"/{name}")) is not None
 
     @staticmethod
     def _if_absent(create: Callable[[], Any]) -> bool:

@@ -21,7 +21,8 @@ class KsqlPipeline(pulumi.ComponentResource):
     fill ``${name}``; ``streams_properties``
     (e.g. ``{"auto.offset.reset": "earliest"}``) are sent with every CREATE and INSERT.
 
-    Outputs: ``objects`` (names in dependency order); ``resources``: name -> resource.
+    Outputs: ``objects`` (names in dependency order); ``resources``: name -> resource; ``reads``: name -> the
+    declared objects it reads.
     """
 
     def __init__(self, name: str, *, ksqldb_url: pulumi.Input[str], sources: Mapping[str, str],
@@ -51,6 +52,7 @@ class KsqlPipeline(pulumi.ComponentResource):
                 streams_properties=streams_properties, **connection,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*external, self.directory, *upstream.values()]))
         self.objects = [s.name for s in statements]
+        self.reads = {s.name: list(s.depends_on) for s in statements}
         self.register_outputs({"objects": self.objects})
 
 

@@ -16,7 +16,9 @@ silently model a config it does not know:
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 import uuid
 from typing import Mapping
@@ -117,3 +119,57 @@ def _bulk(elasticsearch_url: str, lines: list[dict]) -> None:
               if item.get("error") and item["error"]["type"] != "version_conflict_engine_exception"]
     if failed:
         raise RuntimeError(f"Elasticsearch refused {len(failed)} writes, e.g. {failed[0]}")
+
+
+class RunningSink:
+    """The stand-in as a running connector: a thread that reads the config's topic in consumer group
+    ``connect-<name>`` (Connect's sink group) from the earliest offset a new group has, writes each batch as
+    the sink does and then commits the batch's offsets (the sink commits only what Elasticsearch took).
+    ``with RunningSink(...) as sink:``; leaving stops it (a deleted connector)."""
+
+    def __init__(self, name: str, config: Mapping[str, str], bootstrap_servers: str, elasticsearch_url: str):
+        _check_modelled(config)
+        (self.topic,) = config["topics"].split(",")
+        self.config, self.elasticsearch_url = config, elasticsearch_url
+        self.index = target_index(config, self.topic)
+        self.consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"connect-{name}",
+                                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        self.stopping = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=f"sink-{name}", daemon=True)
+
+    def __enter__(self) -> "RunningSink":
+        self.consumer.subscribe([self.topic])
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), f"the stand-in sink of {self.topic} did not stop within 60 s"
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            with self.consumer_closed():
+                while not self.stopping.is_set():
+                    messages = self.consumer.consume(num_messages=100, timeout=0.2)
+                    lines: list[dict] = []
+                    for message in messages:
+                        if message.error():
+                            raise RuntimeError(f"reading {self.topic}: {message.error()}")
+                        partition, offset = message.partition(), message.offset()
+                        assert partition is not None and offset is not None
+                        lines += bulk_actions(self.config, self.topic, self.index, partition, offset,
+                                              message.key(), message.value())
+                    if lines:
+                        _bulk(self.elasticsearch_url, lines)
+                        requests.post(f"{self.elasticsearch_url}/{self.index}/_refresh", timeout=30).raise_for_status()
+                    if messages:
+                        self.consumer.commit(asynchronous=False)
+        except BaseException as exc:  # noqa: BLE001 - reported by __exit__
+            self.error = exc
+
+    def consumer_closed(self):
+        return contextlib.closing(self.consumer)
