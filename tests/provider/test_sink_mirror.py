@@ -81,9 +81,11 @@ def table(kafka_connect, elasticsearch_node):
     admin = AdminClient({"bootstrap.servers": kafka_connect.bootstrap_servers})
     for future in admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)]).values():
         future.result(timeout=60)
+    index = connectors.versioned_index_name(name, VERSION)
     up(VersionedIndexProvider(), {"elasticsearch_url": elasticsearch_node.url, "ready_timeout": 60,
-                                  "alias": connectors.index_name(name),
-                                  "index": connectors.versioned_index_name(name, VERSION)})
+                                  "alias": connectors.index_name(name), "index": index})
+    requests.post(f"{elasticsearch_node.url}/_aliases", timeout=30, json={"actions": [
+        {"add": {"index": index, "alias": connectors.index_name(name)}}]}).raise_for_status()  # as IndexAlias does
     yield name
     requests.delete(f"{elasticsearch_node.url}/{connectors.versioned_index_name(name, VERSION)}", timeout=30)
     for future in admin.delete_topics([name]).values():

@@ -68,19 +68,25 @@ def test_every_derived_table_has_one_sink_one_datasource_and_a_panel(stack):
 
 
 def test_each_sink_writes_its_tables_versioned_index_and_readers_keep_the_alias():
-    """The sink fills ``<table>_v<digest of the query id>`` (made first, after its ksqlDB table); the
-    datasources read the alias ``<table>``, the name the index always had."""
+    """Per table: the build's index ``<table>_v<digest of the query id>`` (after its ksqlDB table), the sink of
+    that build (named with the version, after the index), and the alias readers use (after the sink), which
+    waits for that query and that sink; the datasources read the alias, the name the index always had."""
     g = graph("dev")
-    indexes = {r.inputs["alias"]: r for r in with_input(g, "alias")}
+    indexes = {r.inputs["alias"]: r for r in with_input(g, "alias") if "sink" not in r.inputs}
+    aliases = {r.inputs["alias"]: r for r in with_input(g, "sink")}
     ksql_tables = {r.inputs["object_name"]: r for r in with_input(g, "object_name")}
     by_index = {d.inputs["datasource"]["jsonData"]["index"] for d in datasources(g).values()}
-    assert set(indexes) == by_index == {t.lower() for t in connectors.DERIVED_TABLES}
+    assert set(indexes) == set(aliases) == by_index == {t.lower() for t in connectors.DERIVED_TABLES}
     for table, sink in sinks(g).items():
-        index = indexes[table.lower()]
-        assert index.inputs["index"] == connectors.versioned_index_name(table,
-                                                                        connectors.build_version(f"CTAS_{table}_0"))
+        version = connectors.build_version(f"CTAS_{table}_0")
+        index, alias = indexes[table.lower()], aliases[table.lower()]
+        assert index.inputs["index"] == alias.inputs["index"] == connectors.versioned_index_name(table, version)
+        assert sink.inputs["connector_name"] == alias.inputs["sink"] == connectors.sink_connector_name(table, version)
         assert sink.inputs["config"]["topic.to.external.resource.mapping"] == f"{table}:{index.inputs['index']}"
+        assert alias.inputs["query_id"] == f"CTAS_{table}_0" and alias.inputs["topic"] == table
+        assert alias.inputs["kafka_bootstrap"] and alias.inputs["source_topics"]
         assert index.urn in sink.dependencies and ksql_tables[table].urn in index.dependencies
+        assert {index.urn, sink.urn} <= set(alias.dependencies)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
