@@ -42,6 +42,7 @@ from clickstream.status_links import (
     index_link,
     ksql_catalog,
     query_link,
+    sink_link,
     source_link,
     unreachable,
 )
@@ -227,8 +228,7 @@ def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(
         source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n, hint)
                              for n in chain.source_connectors]
         ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now) if chain.sources or chain.queries else None
-        sink_connectors = [connect.submit(connector_link, targets.connect, "sink connector", n, hint)
-                           for n in chain.sink_connectors]
+        sink_connectors = [connect.submit(sink_link, targets.connect, n, hint) for n in chain.sink_connectors]
         indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder, hint)
                    for index, feeder in chain.indexes.items()]
         datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint) for uid in chain.datasources]

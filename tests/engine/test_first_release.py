@@ -3,9 +3,9 @@
 program takes the same stack over. With the first release's own SQL the move rebuilds only what runs
 differently from what today's program declares — HIGH_BANDWIDTH_SESSIONS, whose threshold today's
 program derives from the configured rates (the first release took a fixed 500000) — and announces it in
-the preview; every other object is adopted as it runs, each sink is replaced by the sink of the table's build (reading the
-topic from its start into the build's index), each index the first release's sinks filled is replaced by an
-alias over that index (docs/resources/versioned-indexes.md), the next ``up`` is a no-op
+the preview; every other object is adopted as it runs, each sink is replaced by the sink of the table's
+build (reading the topic from its start into the build's index), each index the first release's sinks filled
+is replaced by an alias over that index (docs/resources/versioned-indexes.md), the next ``up`` is a no-op
 with 0 requests, and ``destroy`` removes everything. (With today's SQL, see tests/engine/test_engine_fixes.py.)"""
 from __future__ import annotations
 

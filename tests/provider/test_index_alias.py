@@ -7,6 +7,7 @@ import re
 import uuid
 
 import pytest
+import requests
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -158,3 +159,31 @@ def test_the_swap_adds_the_alias_and_deletes_only_its_own_earlier_indexes():
     assert swap("events", "events_v2", {"events_v1": ["events"], "events": [], "other": ["events"]}) == [
         {"add": {"index": "events_v2", "alias": "events"}}, {"remove_index": {"index": "events"}},
         {"remove_index": {"index": "events_v1"}}, {"remove": {"index": "other", "alias": "events"}}]
+
+
+@pytest.mark.real
+def test_status_shows_a_rebuilding_index_with_how_far_it_has_come(elasticsearch_node):
+    """``clickstream status``'s index line on the REAL node while a new build's index fills beside the one the
+    alias serves."""
+    import time
+
+    from clickstream.status_links import LAGGING, Limits, index_link
+    from providers.http import Endpoint
+
+    url, alias = elasticsearch_node.url, f"rebuilding_{uuid.uuid4().hex[:8]}"
+    old, new = f"{alias}_v1", f"{alias}_v2"
+    now_ms = int(time.time() * 1000)
+    try:
+        for index, documents in ((old, 2), (new, 1)):
+            assert requests.put(f"{url}/{index}", timeout=30).status_code == 200
+            for n in range(documents):
+                answer = requests.post(f"{url}/{index}/_doc?refresh=true", json={"EVENT_TS": now_ms - n}, timeout=30)
+                assert answer.status_code == 201, answer.text
+        requests.post(f"{url}/_aliases", json={"actions": [{"add": {"index": old, "alias": alias}}]},
+                      timeout=30).raise_for_status()
+        line = index_link(Endpoint(url), alias, Limits(), time.time())
+        assert line.state == LAGGING, line
+        assert f"rebuilding: {new} holds 1 documents; the alias stays on {old} (2 documents)" in line.evidence
+        assert "`make up` resumes" in line.action
+    finally:
+        requests.delete(f"{url}/{old},{new}", timeout=30)

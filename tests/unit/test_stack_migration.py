@@ -12,6 +12,7 @@ import json
 import pathlib
 
 import pytest
+
 from tests.pulumi_mocks import engine_urn, run_stack
 
 V1 = json.loads((pathlib.Path(__file__).parent / "data" / "urns_v1.json").read_text())
