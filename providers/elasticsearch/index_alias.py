@@ -8,9 +8,11 @@ The write looks first (``GET <alias>/_alias``) and acts only when the alias does
 - nothing has the name (a first deploy): the alias is put on ``index`` at once — no reader loses anything;
 - an earlier version (a rebuilt table) or a concrete index of the alias's name (a stack deployed before
   versions) serves it: the provider waits until the new build has caught up, then sends one ``POST _aliases``
-  with ``add`` (``alias`` -> ``index``) and ``remove_index`` of every earlier ``<alias>_v...`` and of the
-  concrete index (another index only loses the alias). Elasticsearch applies the actions of one request
-  together, so a reader finds the name at every moment, and from then on exactly the new build's rows.
+  with ``add`` (``alias`` -> ``index``), ``remove`` of the alias from every other index and ``remove_index``
+  of a concrete index of the alias's name. Elasticsearch applies the actions of one request together, so a
+  reader finds the name at every moment, and from then on exactly the new build's rows. Then the earlier
+  versions are deleted (a search already running on an index fails when it is deleted, so not in the same
+  request: the alias no longer leads there when they go).
 
 Caught up, measured in Kafka (``providers.kafka.offsets``), in two steps, each against end offsets taken when
 the step starts: (1) the ksqlDB query that fills the table (``query_id``) has committed, on every topic it
@@ -105,6 +107,9 @@ class IndexAliasProvider(ReadBackProvider):
                 if behind:
                     wait_caught_up(props, serving=sorted(behind))
                 es.update_aliases(swap(alias, index, behind))
+            for name in sorted(behind):  # the builds it replaced, once no new search can reach them
+                if name != index and name.startswith(versions_prefix(alias)):
+                    es.delete_index(name)
             outs = self.read_back(es, alias, props)
         return read_back_of_write(outs, f"alias {alias!r} of index {index!r}", where)
 
@@ -127,15 +132,15 @@ class IndexAliasProvider(ReadBackProvider):
 
 
 def swap(alias: str, index: str, behind: Mapping[str, list[str]]) -> list[dict[str, Any]]:
-    """The one ``_aliases`` request that leaves ``alias`` pointing at ``index`` alone: earlier versions and a
-    concrete index of the alias's name are deleted, other indices only lose the alias."""
+    """The one ``_aliases`` request that leaves ``alias`` pointing at ``index`` alone: every other index loses
+    the alias; a concrete index of the alias's name is deleted in it (the alias cannot exist beside it). Earlier
+    versions are deleted by the next request: a search already running on one when it is deleted fails, so
+    they go only once the alias no longer leads to them."""
     actions: list[dict[str, Any]] = [{"add": {"index": index, "alias": alias}}]
     for name in sorted(behind):
-        if name == index:
-            continue
-        if name == alias or name.startswith(versions_prefix(alias)):
+        if name == alias:
             actions.append({"remove_index": {"index": name}})
-        else:
+        elif name != index:
             actions.append({"remove": {"index": name, "alias": alias}})
     return actions
 

@@ -74,7 +74,7 @@ def test_first_deploy_puts_the_alias_at_once_and_a_second_apply_makes_no_call(
     assert provider.diff(refreshed.id, refreshed.outs, inputs).changes is False
 
 
-def test_a_caught_up_build_takes_the_alias_and_the_old_index_goes_in_one_request(
+def test_a_caught_up_build_takes_the_alias_in_one_request_and_the_old_index_goes_after(
         es_backend, indexes, provider, http_calls, kafka_connect, ksqldb, topics):
     alias, first, second = indexes
     deployed = up(provider, alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first))
@@ -82,7 +82,7 @@ def test_a_caught_up_build_takes_the_alias_and_the_old_index_goes_in_one_request
     inputs = alias_props(es_backend, kafka_connect, ksqldb, topics, alias, second, query_id="CTAS_X_2")
     assert provider.diff(deployed.id, deployed.outs, inputs).replaces == []
     updated = up(provider, inputs, deployed)
-    assert writes(http_calls) == [("POST", "_aliases")]
+    assert writes(http_calls) == [("POST", "_aliases"), ("DELETE", first)]
     assert updated.outs["index"] == second
     assert behind(es_backend, alias) == {second: [alias]} and behind(es_backend, first) is None
 
@@ -155,10 +155,10 @@ def test_check_refuses_bad_inputs_without_network(provider, http_calls):
     assert CONTRACT.secret_outputs == ["password", "api_key", "ksqldb_password"]
 
 
-def test_the_swap_adds_the_alias_and_deletes_only_its_own_earlier_indexes():
+def test_the_swap_adds_the_alias_and_deletes_in_it_only_a_concrete_index_of_its_name():
     assert swap("events", "events_v2", {"events_v1": ["events"], "events": [], "other": ["events"]}) == [
         {"add": {"index": "events_v2", "alias": "events"}}, {"remove_index": {"index": "events"}},
-        {"remove_index": {"index": "events_v1"}}, {"remove": {"index": "other", "alias": "events"}}]
+        {"remove": {"index": "events_v1", "alias": "events"}}, {"remove": {"index": "other", "alias": "events"}}]
 
 
 @pytest.mark.real
