@@ -1,7 +1,7 @@
 """``KsqlPipeline``: the streams, tables and INSERT queries of a SQL directory, one resource each."""
 from __future__ import annotations
 
-from typing import Any, Mapping, cast
+from typing import Any, Mapping, Sequence, cast
 
 import pulumi
 
@@ -19,7 +19,9 @@ class KsqlPipeline(pulumi.ComponentResource):
     so its state does not grow with the directory. A ``KsqlDirectory`` of the declared names comes first
     (it retires what the first release's single resource managed and no file declares any more). ``variables``
     fill ``${name}``; ``streams_properties``
-    (e.g. ``{"auto.offset.reset": "earliest"}``) are sent with every CREATE and INSERT.
+    (e.g. ``{"auto.offset.reset": "earliest"}``) are sent with every CREATE and INSERT. ``readers`` (object ->
+    what reads it outside ksqlDB), ``retire`` and ``protect`` go to the directory, which refuses to drop a
+    deployed object no file declares any more unless it is retired (:mod:`providers.ksqldb.directory`).
 
     Outputs: ``objects`` (names in dependency order); ``resources``: name -> resource.
     """
@@ -27,7 +29,8 @@ class KsqlPipeline(pulumi.ComponentResource):
     def __init__(self, name: str, *, ksqldb_url: pulumi.Input[str], sources: Mapping[str, str],
                  variables: Mapping[str, str] | None = None, streams_properties: Mapping[str, str] | None = None,
                  username: pulumi.Input[str] | None = None, password: pulumi.Input[str] | None = None,
-                 ready_timeout: float = DEFAULT_READY_TIMEOUT, opts: pulumi.ResourceOptions | None = None):
+                 ready_timeout: float = DEFAULT_READY_TIMEOUT, readers: Mapping[str, Sequence[str]] | None = None,
+                 retire: Sequence[str] = (), protect: bool = False, opts: pulumi.ResourceOptions | None = None):
         super().__init__("clickstream:ksqldb:Pipeline", name, None, opts)
         # e.g. the connectors feeding the sources: the objects wait for them too
         external = cast(list, opts.depends_on) if opts and isinstance(opts.depends_on, list) else []
@@ -37,7 +40,8 @@ class KsqlPipeline(pulumi.ComponentResource):
         by_name = {s.name: s for s in statements}
         entries = {s.name: {"file": s.file, "index": s.index, "statement": s.text} for s in statements}
         self.directory = KsqlDirectory(
-            name, statements=list(entries.values()), **connection,
+            name, statements=list(entries.values()), readers={k: list(v) for k, v in (readers or {}).items()},
+            retire=list(retire), protect=protect, **connection,
             opts=pulumi.ResourceOptions(parent=self, depends_on=external, aliases=[
                 pulumi.Alias(type_=UNTYPED_DYNAMIC_RESOURCE, parent=pulumi.ROOT_STACK_RESOURCE)]))
         self.resources: dict[str, DeclaredResource] = {}
