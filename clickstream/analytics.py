@@ -91,15 +91,17 @@ class Analytics(pulumi.ComponentResource):
                             sources=sql, variables=variables, streams_properties={"auto.offset.reset": "earliest"},
                             readers=_readers(tables, sinks, loaded), retire=list(cfg.retire), protect=cfg.protect,
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
-        template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
-                                 template_name=connectors.INDEX_TEMPLATE_NAME,
-                                 body=connectors.index_template(tables, replicas=min(cfg.elasticsearch_nodes - 1, 1)),
-                                 **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
-                                 opts=self._child(IndexTemplate))
-        for spec in sinks:
-            Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
-                      secret_config=spec.secret_config or None, **connect,
-                      opts=self._child(Connector, ksql, template))
+        if tables:  # an index template needs at least one index pattern; no table, no sink
+            template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
+                                     template_name=connectors.INDEX_TEMPLATE_NAME,
+                                     body=connectors.index_template(tables,
+                                                                    replicas=min(cfg.elasticsearch_nodes - 1, 1)),
+                                     **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
+                                     opts=self._child(IndexTemplate))
+            for spec in sinks:
+                Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
+                          secret_config=spec.secret_config or None, **connect,
+                          opts=self._child(Connector, ksql, template))
 
         grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
                        service_revision=services.grafana.revision)
