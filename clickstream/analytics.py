@@ -8,9 +8,10 @@ datasource per index and a folder -> the dashboards (``dashboards/*.json``) and 
 Before anything is declared, a dashboard or alert rule that reads the datasource of a table no SQL file
 declares is refused, naming it; the ksqlDB directory is told what reads each table (sink, datasource,
 dashboards, alert rules), the objects ``retire`` lists and whether ``protect`` is on, so that it refuses
-to drop a deployed object no file declares any more unless it is retired (``docs/resources/ksqldb.md``). APIs are reached at each service's ``admin_url``; what one
-service uses to reach another (the sinks and Grafana reaching Elasticsearch) is the target's
-``internal_url``. Credentials go with each service as ``clickstream.logins`` says.
+to drop a deployed object no file declares any more unless it is retired (``docs/resources/ksqldb.md``).
+APIs are reached at each service's ``admin_url``; what one service uses to reach another (the sinks and
+Grafana reaching Elasticsearch) is the target's ``internal_url``. Credentials go with each service as
+``clickstream.logins`` says.
 """
 from __future__ import annotations
 

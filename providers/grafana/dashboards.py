@@ -148,14 +148,22 @@ def datasource_problems(dashboard: Mapping[str, Any], datasources: Mapping[str, 
     unknown = sorted(placeholders(dashboard) - set(datasources))
     if unknown and missing is None:
         problems.append(f"no datasource for {', '.join(unknown)}; declared: {', '.join(sorted(datasources))}")
-    for key in unknown if missing is not None else ():
-        places: list[str] = []
-        for where, source in _references(dashboard, ""):
-            if key in placeholders(source) and not any(where.startswith(place) for place in places):
-                places.append(where)
-        problems.append(f"{', '.join(places) or 'a ${' + key + '}'} read{'s' if len(places) < 2 else ''} "
-                        f"${{{key}}}: {missing(key)}")
+    elif missing is not None:
+        for key in unknown:
+            places = _places_reading(dashboard, key)
+            problems.append(f"{', '.join(places) or 'a ${' + key + '}'} read{'s' if len(places) < 2 else ''} "
+                            f"${{{key}}}: {missing(key)}")
     return problems + reference_problems(dashboard, datasources.values())
+
+
+def _places_reading(dashboard: Mapping[str, Any], key: str) -> list[str]:
+    """Where ``dashboard`` names ``${<key>}`` as a datasource: each panel (or query, variable, annotation)
+    once, not again for the queries inside it."""
+    places: list[str] = []
+    for where, source in _references(dashboard, ""):
+        if key in placeholders(source) and not any(where.startswith(place) for place in places):
+            places.append(where)
+    return places
 
 
 def reference_problems(dashboard: Mapping[str, Any], declared_uids: Iterable[str]) -> list[str]:

@@ -110,7 +110,8 @@ def test_retire_is_checked_like_every_key():
         with pytest.raises(ConfigError) as refused:
             parse_config("dev", {"retire": value})
         assert f"clickstream:retire = {value!r}: must be a list of ksqlDB stream and table names as ksqlDB knows " \
-               f"them (a bare name in upper case), each once, e.g. [EVENTS_PER_MIN, PAGES_PER_MIN]" in str(refused.value)
+               f"them (a bare name in upper case), each once, e.g. [EVENTS_PER_MIN, PAGES_PER_MIN]" \
+               in str(refused.value)
         assert why in str(refused.value)
 
 
