@@ -93,7 +93,8 @@ def retired(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
 def undeclared_problems(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(input, reason)`` for each deployed stream or table (in the old ``statements``) that no file declares
     any more and that may not be dropped: something read it when it was last deployed (a ksqlDB object of the
-    old statements, or what the old ``readers`` name), or ``protect`` is on; unless ``retire`` lists it. And
+    old statements, or what the old ``readers`` name; a deployment that recorded no ``readers`` counts as
+    read), or ``protect`` is on; unless ``retire`` lists it. And
     each name ``retire`` lists that a file still declares. INSERT queries hold no data: they just go. Says
     what ``up`` drops when every dropped object is retired."""
     before = declared(olds)
@@ -102,7 +103,7 @@ def undeclared_problems(olds: Mapping[str, Any], news: Mapping[str, Any]) -> lis
     problems = [("retire", f"retire lists {name}, which {now[name].where} still declares: take it out of retire "
                            f"(the stack config key clickstream:retire), or remove its statement")
                 for name in retire if name in now]
-    old_readers: Mapping[str, list[str]] = olds.get("readers") or {}
+    old_readers: Mapping[str, list[str]] | None = olds.get("readers")
     refused, retiring = [], []
     for statement in before:
         if statement.name in now or statement.kind == "INSERT":
@@ -112,7 +113,9 @@ def undeclared_problems(olds: Mapping[str, Any], news: Mapping[str, Any]) -> lis
             continue
         readers = [f"{other.kind} {other.target} ({other.where})" for other in before
                    if statement.name in other.depends_on and other.name != statement.name]
-        readers += old_readers.get(statement.name, [])
+        if old_readers is None:  # deployed before the directory was told (a sink, a dashboard?): assume read
+            readers.append("what read it outside ksqlDB when it was deployed, which that deployment did not record")
+        readers += (old_readers or {}).get(statement.name, [])
         if not readers and not news.get("protect"):
             continue
         why = f"it is read by {'; '.join(readers)}" if readers else \

@@ -196,3 +196,15 @@ def test_an_unread_object_goes_unless_the_stack_protects_it(deployed):
             "clickstream:protect, is true)")
         assert len(protected) == 2, "the INSERT query holds no data: it just goes"
         assert check(olds, drop_files=("60_extra.sql",), protect=True, retire=["EXTRA"]) == []
+
+
+def test_a_stack_deployed_before_readers_were_recorded_counts_every_removed_object_as_read(deployed):
+    news = {**deployed, "statements": [e for e in deployed["statements"] if e["file"] != "50_sessions.sql"],
+            "readers": {}}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("providers.ksqldb.directory._refused_change", lambda *args: [])
+        assert KsqlDirectoryProvider().check({**deployed, "readers": {}}, news).failures == [], \
+            "recorded as read by nothing outside ksqlDB: they just go"
+        unrecorded = {key: value for key, value in deployed.items() if key != "readers"}
+        reasons = [f.reason for f in KsqlDirectoryProvider().check(unrecorded, news).failures]
+    assert len(reasons) == 4 and all("which that deployment did not record" in r for r in reasons[:3]), reasons
