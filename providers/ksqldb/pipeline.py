@@ -7,7 +7,7 @@ import pulumi
 
 from providers.contract import DEFAULT_READY_TIMEOUT, UNTYPED_DYNAMIC_RESOURCE
 from providers.declare import DeclaredResource
-from providers.ksqldb.parser import Statement, child_name, parse_sources, related
+from providers.ksqldb.parser import Statement, child_name, entry_of, parse_sources, related
 from providers.ksqldb.resource import RESOURCE_BY_KIND, KsqlDirectory
 
 
@@ -38,7 +38,7 @@ class KsqlPipeline(pulumi.ComponentResource):
         connection: dict[str, Any] = dict(ksqldb_url=ksqldb_url, username=username, password=password,
                                           ready_timeout=ready_timeout)
         by_name = {s.name: s for s in statements}
-        entries = {s.name: {"file": s.file, "index": s.index, "statement": s.text} for s in statements}
+        entries = {s.name: entry_of(s) for s in statements}
         self.directory = KsqlDirectory(
             name, statements=list(entries.values()), readers={k: list(v) for k, v in (readers or {}).items()},
             retire=list(retire), protect=protect, **connection,
@@ -49,7 +49,8 @@ class KsqlPipeline(pulumi.ComponentResource):
             upstream = {dep: self.resources[dep] for dep in statement.depends_on}
             self.resources[statement.name] = RESOURCE_BY_KIND[statement.kind](
                 child_name(name, statement), object_name=statement.name, kind=statement.kind,
-                statement=statement.text, file=statement.file, index=statement.index,
+                statement=statement.text, file=statement.file, index=statement.index, line=statement.line,
+                column=statement.column,
                 upstream={dep: _revision(resource, by_name[dep]) for dep, resource in upstream.items()},
                 related=[entries[s.name] for s in related(statements, statement.name)],
                 streams_properties=streams_properties, **connection,
