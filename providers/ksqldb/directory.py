@@ -47,7 +47,7 @@ from providers.contract import OUTPUT, PROVIDER, Contract, Field, connection
 from providers.http import ApiError, ServiceTimeout, ServiceUnreachable
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
-from providers.ksqldb.parser import Statement, dependents, statement_of
+from providers.ksqldb.parser import Statement, ancestors, dependents, statement_of
 from providers.ksqldb.plan import (
     Catalog,
     change_proof,
@@ -341,6 +341,7 @@ def _refused_change(props: Mapping[str, Any], statements: list[Statement], previ
                             f"`pulumi refresh`, which `pulumi up --refresh` runs first)")
         graph = {s.name: s.depends_on for s in statements}
         earlier = {s.name: s for s in previous}
+        taken = _taken(statements, earlier, catalog)
         reasons: list[str] = []
         skipped: set[str] = set()
         while kept := [s for s in statements if s.name not in skipped]:
@@ -348,11 +349,30 @@ def _refused_change(props: Mapping[str, Any], statements: list[Statement], previ
             if not plan.script or (found := refused(client, plan, {}, kept[0])) is None:
                 return reasons
             culprit, answer = found
-            reasons.append(refusal_message(culprit, culprit, plan, answer))
+            cause = next((s for s in statements if s.name in taken and s.name != culprit.name
+                          and s.name in ancestors(graph, {culprit.name})), None)
+            if cause is None:
+                reasons.append(refusal_message(culprit, culprit, plan, answer))
+            else:  # the real cause: the name is taken, whatever its readers are told
+                reasons.append(f"{cause.where}: {cause.name} is already taken at ksqlDB by another definition "
+                               f"({'; '.join(taken[cause.name])}), and ksqlDB checks what reads it against that "
+                               f"one: it refused {culprit.where} in a dry run, so nothing was changed. ksqlDB error "
+                               f"{answer.error_code}: {answer.message}{plan.position_in_file(answer.message)}\n"
+                               f"Drop the {cause.name} that runs there, or give yours another name, then run "
+                               f"`pulumi preview` again.")
             if any(text.startswith(("DROP", "TERMINATE")) for text in plan.script):
                 return reasons  # what is left would be proven without the rebuild it needs
-            skipped |= dependents(graph, {culprit.name})
+            skipped |= dependents(graph, {(cause or culprit).name})
         return reasons
+
+
+def _taken(statements: list[Statement], earlier: Mapping[str, Statement], catalog: Catalog) -> dict[str, list[str]]:
+    """Declared streams and tables this stack never declared before whose name the server already gives to
+    another definition (name -> how it differs; one whose topic is gone is rebuilt, not taken)."""
+    lost = set(catalog.lost(statements))
+    return {s.name: found for s in statements
+            if s.kind != "INSERT" and s.name not in earlier and s.name not in lost and catalog.exists(s)
+            and (found := catalog.differences(s))}
 
 
 def _run(client: KsqlClient, text: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import requests
 
 from benchmarks.ksql_changes import changes
 from clickstream.analytics import KSQL_DIR, ksql_variables
@@ -248,6 +249,27 @@ def test_a_refusal_says_where_in_the_file_ksqldbs_line_and_col_are(fake):
     assert "SELECT column 'NOPE' cannot be resolved." in failure.reason
     assert failure.reason.endswith(f"(at 10_traffic.sql line {line}, column 9)"), failure.reason
     assert "Line: 1," not in failure.reason, "the statement is not the first of the request"
+
+
+def test_a_declared_name_taken_on_the_server_by_another_definition_is_named_not_blamed_on_its_readers(fake):
+    """Issue 26: a new stack over a ksqlDB whose WEB_USERS is another table: the refusal of its reader names
+    WEB_USERS, how it differs, and what to do, once (its readers are not reported one by one)."""
+    made = requests.post(f"{fake.url}/ksql", timeout=30, json={"ksql": (
+        "CREATE TABLE WEB_USERS (USER_ID INT PRIMARY KEY, NAME VARCHAR) WITH (KAFKA_TOPIC='clickstream_users', "
+        "KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON', PARTITIONS=1);"), "streamsProperties": {}})
+    assert made.status_code == 200, made.text
+    fake.reset_calls()
+    (failure,) = KsqlDirectoryProvider().check({}, {"ksqldb_url": fake.url, "statements": entries(FILES)}).failures
+    assert failure.reason.startswith(
+        "01_sources.sql: statement 3 ('CREATE TABLE WEB_USERS ('): WEB_USERS is already taken at ksqlDB by another "
+        "definition (columns USER_ID INTEGER KEY, NAME STRING (declared: USER_ID INTEGER KEY, REGISTERED_AT"), \
+        failure.reason
+    assert "it refused 02_enriched.sql: statement 1 ('CREATE STREAM USER_CLICKSTREAM AS') in a dry run" \
+        in failure.reason and "SELECT column 'U.USERNAME' cannot be resolved." in failure.reason
+    assert failure.reason.endswith("Drop the WEB_USERS that runs there, or give yours another name, then run "
+                                   "`pulumi preview` again.")
+    assert fake.mutations == []
+    assert_nothing_could_change(fake)
 
 
 def test_the_statement_check_sends_nothing_when_the_declared_objects_are_the_same(fake):
