@@ -94,9 +94,9 @@ def undeclared_problems(olds: Mapping[str, Any], news: Mapping[str, Any]) -> lis
     """``(input, reason)`` for each deployed stream or table (in the old ``statements``) that no file declares
     any more and that may not be dropped: something read it when it was last deployed (a ksqlDB object of the
     old statements, or what the old ``readers`` name; a deployment that recorded no ``readers`` counts as
-    read), or ``protect`` is on; unless ``retire`` lists it. And
-    each name ``retire`` lists that a file still declares. INSERT queries hold no data: they just go. Says
-    what ``up`` drops when every dropped object is retired."""
+    read), or ``protect`` is on; unless ``retire`` lists it. And for each name ``retire`` lists that a file
+    still declares. INSERT queries hold no data: they just go. Says what ``up`` drops when every dropped
+    object is retired."""
     before = declared(olds)
     now = {statement.name: statement for statement in declared(news)}
     retire = list(news.get("retire") or [])
