@@ -2,11 +2,16 @@
 
 Order (each step ``depends_on`` the previous ones it needs):
 datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template] -> one
-Elasticsearch sink per derived table; Grafana: a datasource per index and a folder -> the dashboards
-(``dashboards/*.json``) and the alert rules (``clickstream.alerting``; with a webhook configured, its
-contact point and the notification policy). APIs are reached at each service's ``admin_url``; what one
-service uses to reach another (the sinks and Grafana reaching Elasticsearch) is the target's
-``internal_url``. Credentials go with each service as ``clickstream.logins`` says.
+Elasticsearch sink per derived table (every ``CREATE TABLE ... AS SELECT`` of ``ksql/``); Grafana: a
+datasource per index and a folder -> the dashboards (``dashboards/*.json``) and the alert rules
+(``clickstream.alerting``; with a webhook configured, its contact point and the notification policy).
+Before anything is declared, a dashboard or alert rule that reads the datasource of a table no SQL file
+declares is refused, naming it; the ksqlDB directory is told what reads each table (sink, datasource,
+dashboards, alert rules), the objects ``retire`` lists and whether ``protect`` is on, so that it refuses
+to drop a deployed object no file declares any more unless it is retired (``docs/resources/ksqldb.md``).
+APIs are reached at each service's ``admin_url``; what one service uses to reach another (the sinks and
+Grafana reaching Elasticsearch) is the target's ``internal_url``. Credentials go with each service as
+``clickstream.logins`` says.
 """
 from __future__ import annotations
 
@@ -23,12 +28,12 @@ from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
 from providers.declare import DeclaredResource
 from providers.elasticsearch import IndexTemplate
-from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
+from providers.grafana import DashboardError, GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
 from providers.grafana.dashboards import placeholders
 from providers.grafana.notification_policy import GrafanaNotificationPolicy
-from providers.ksqldb import KsqlPipeline, load_sql_dir
+from providers.ksqldb import KsqlPipeline, load_sql_dir, parse_sources
 from stackconfig import Secrets, StackConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -40,6 +45,11 @@ FOLDER_TITLE = "Clickstream"
 _SECRET_FIELDS = {"grafanaAdminPassword": "grafana_admin_password", "elasticsearchPassword": "elasticsearch_password",
                   "connectPassword": "connect_password", "ksqldbPassword": "ksqldb_password",
                   "elasticsearchApiKey": "elasticsearch_api_key", "grafanaToken": "grafana_token"}
+
+
+class ContentError(DashboardError):
+    """A dashboard (or an alert rule) is not usable, e.g. it reads the datasource of a table no SQL file
+    declares; the message names each one."""
 
 
 def ksql_variables(cfg: StackConfig) -> dict[str, str]:
@@ -69,36 +79,40 @@ class Analytics(pulumi.ComponentResource):
         prefix = cfg.name_prefix
         login = logins(cfg, lambda key: getattr(secrets, _SECRET_FIELDS[key]))
         connect = dict(connect_url=services.connect.admin_url, **_basic(login.connect))
+        sql, variables = load_sql_dir(KSQL_DIR), ksql_variables(cfg)
+        tables = connectors.derived_tables(parse_sources(sql, variables))
+        loaded = _checked_content(tables)
+        es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
+        sinks = connectors.elasticsearch_sinks(tables, services.elasticsearch.internal_url, username=es_user,
+                                               password=es_password)
         sources = [Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config, **connect,
                              opts=self._child(Connector))
                    for spec in connectors.datagen_sources(cfg)]
         ksql = KsqlPipeline(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url, **_basic(login.ksqldb),
-                            sources=load_sql_dir(KSQL_DIR), variables=ksql_variables(cfg),
-                            streams_properties={"auto.offset.reset": "earliest"},
+                            sources=sql, variables=variables, streams_properties={"auto.offset.reset": "earliest"},
+                            readers=_readers(tables, sinks, loaded), retire=list(cfg.retire), protect=cfg.protect,
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
-        template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
-                                 template_name=connectors.INDEX_TEMPLATE_NAME,
-                                 body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1)),
-                                 **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
-                                 opts=self._child(IndexTemplate))
-        es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
-        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, username=es_user,
-                                                   password=es_password):
-            Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
-                      secret_config=spec.secret_config or None, **connect,
-                      opts=self._child(Connector, ksql, template))
+        if tables:  # an index template needs at least one index pattern; no table, no sink
+            template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
+                                     template_name=connectors.INDEX_TEMPLATE_NAME,
+                                     body=connectors.index_template(tables,
+                                                                    replicas=min(cfg.elasticsearch_nodes - 1, 1)),
+                                     **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
+                                     opts=self._child(IndexTemplate))
+            for spec in sinks:
+                Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
+                          secret_config=spec.secret_config or None, **connect,
+                          opts=self._child(Connector, ksql, template))
 
         grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
                        service_revision=services.grafana.revision)
         datasources = {connectors.datasource_key(table): self._datasource(prefix, table, services, es_user,
                                                                           es_password, grafana)
-                       for table in connectors.DERIVED_TABLES}
+                       for table in tables}
         folder = GrafanaFolder(f"{prefix}-grafana-folder", uid=FOLDER_UID, title=FOLDER_TITLE, **grafana,
                                opts=self._child(GrafanaFolder))
         dashboards = []
-        declared = {connectors.datasource_key(table): connectors.datasource_uid(table)
-                    for table in connectors.DERIVED_TABLES}
-        for path, body in load_dashboards(sorted(DASHBOARD_DIR.glob("*.json")), declared):
+        for path, body in loaded:
             used = {key: datasources[key] for key in sorted(placeholders(body))}
             dashboard = GrafanaDashboard(f"{prefix}-dashboard-{path.stem.replace('_', '-')}", dashboard=body,
                                          folder_uid=folder.uid,
@@ -152,6 +166,49 @@ class Analytics(pulumi.ComponentResource):
             secure = {"basicAuthPassword": es_password}
         return GrafanaDatasource(f"{prefix}-datasource-{uid}", uid=uid, datasource=datasource,
                                  secure_json_data=secure, **grafana, opts=self._child(GrafanaDatasource))
+
+
+def _checked_content(tables: tuple[str, ...]) -> list[tuple[pathlib.Path, dict]]:
+    """The dashboards, once every dashboard and alert rule reads only the datasources of ``tables``; else
+    ContentError naming each panel and rule that reads another one, its datasource and the table no SQL file
+    declares (so removing a table's statement never leaves a dashboard or rule reading nothing)."""
+    problems = [f"clickstream/alerting.py: alert rule {alert.uid} ({alert.title!r}) reads datasource "
+                f"{connectors.datasource_uid(alert.table)}, {_undeclared(alert.table)}; restore the table's statement, "
+                f"or take the rule out of clickstream.alerting.ALERTS"
+                for alert in alerting.ALERTS if alert.table not in tables]
+    declared = {connectors.datasource_key(table): connectors.datasource_uid(table) for table in tables}
+    try:
+        loaded = load_dashboards(sorted(DASHBOARD_DIR.glob("*.json")), declared,
+                                 missing=lambda key: _undeclared(key.removeprefix("DS_")) + "; restore the table's "
+                                 "statement, or take what reads it out of the dashboard")
+    except DashboardError as exc:
+        problems.insert(0, str(exc))
+        loaded = []
+    if problems:
+        raise ContentError("\n".join(problems))
+    return loaded
+
+
+def _undeclared(table: str) -> str:
+    return (f"the datasource of ksqlDB table {table}'s index, and no SQL file in {KSQL_DIR.name}/ declares that table "
+            f"(CREATE TABLE {table} AS SELECT ...)")
+
+
+def _readers(tables: tuple[str, ...], sinks: list[connectors.ConnectorSpec],
+             dashboards: list[tuple[pathlib.Path, dict]]) -> dict[str, list[str]]:
+    """Table -> what reads it outside ksqlDB: its sink, its datasource, the dashboards and alert rules that read
+    that datasource (the ksqlDB directory names them when the table's statement disappears)."""
+    sink_of = {str(spec.config["topics"]): spec.name for spec in sinks}
+    readers = {}
+    for table in tables:
+        key = connectors.datasource_key(table)
+        readers[table] = [
+            f"Elasticsearch sink connector {sink_of[table]} (index {connectors.index_name(table)})",
+            f"Grafana datasource {connectors.datasource_uid(table)}",
+            *(f"dashboard {body['uid']} ({DASHBOARD_DIR.name}/{path.name})" for path, body in dashboards
+              if key in placeholders(body)),
+            *(f"alert rule {alert.uid} (clickstream/alerting.py)" for alert in alerting.ALERTS if alert.table == table)]
+    return readers
 
 
 def _basic(login: Login) -> dict[str, Any]:

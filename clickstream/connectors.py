@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import pulumi
 
 from clickstream import generator
+from providers.ksqldb.parser import Statement
 from stackconfig import StackConfig
 
 DATAGEN_CLASS = "io.confluent.kafka.connect.datagen.DatagenConnector"
@@ -46,24 +47,6 @@ DATE_FIELDS = ("EVENT_TS", "SESSION_START")
 # raw-data queries fetch the time field as a doc value and accept only RFC 3339 text there.
 DATE_FORMAT = "strict_date_optional_time||epoch_millis"
 
-# Every table the ksql/ files derive (each is sunk, charted and backed by one datasource). A unit test
-# keeps this list equal to what the SQL declares.
-DERIVED_TABLES = (
-    "EVENTS_PER_MIN",
-    "PAGES_PER_MIN",
-    "BANDWIDTH_PER_MIN",
-    "USER_BANDWIDTH_PER_MIN",
-    "USER_IP_ACTIVITY",
-    "CLICKS_PER_CITY",
-    "ERRORS_PER_MIN_ALERT",
-    "ERRORS_PER_MIN",
-    "ENRICHED_ERROR_CODES_COUNT",
-    "CLICK_USER_SESSIONS",
-    "SESSION_BANDWIDTH",
-    "HIGH_BANDWIDTH_SESSIONS",
-)
-
-
 @dataclasses.dataclass(frozen=True)
 class ConnectorSpec:
     """One connector: its Connect name, plain config and secret config (kept as secret Inputs)."""
@@ -71,6 +54,13 @@ class ConnectorSpec:
     name: str
     config: Mapping[str, pulumi.Input[str]]
     secret_config: Mapping[str, pulumi.Input[str]] = dataclasses.field(default_factory=dict)
+
+
+def derived_tables(statements: Iterable[Statement]) -> tuple[str, ...]:
+    """Every table the SQL derives (each ``CREATE TABLE ... AS SELECT``, in dependency order): each is sunk
+    into its index, charted and backed by one datasource. A table no file declares any more takes its sink
+    and datasource with it."""
+    return tuple(s.name for s in statements if s.kind == "TABLE" and s.is_query)
 
 
 def index_name(table: str) -> str:
@@ -166,17 +156,16 @@ def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, user
                          secret_config=secret_config)
 
 
-def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
+def elasticsearch_sinks(tables: Iterable[str], elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
                         password: pulumi.Input[str] | None = None) -> list[ConnectorSpec]:
-    """One sink per derived table."""
-    return [elasticsearch_sink(t, elasticsearch_url, username=username, password=password)
-            for t in DERIVED_TABLES]
+    """One sink per derived table (:func:`derived_tables`)."""
+    return [elasticsearch_sink(t, elasticsearch_url, username=username, password=password) for t in tables]
 
 
-def index_template(replicas: int) -> dict[str, Any]:
-    """The composable ``_index_template`` body for every derived table's index."""
+def index_template(tables: Iterable[str], replicas: int) -> dict[str, Any]:
+    """The composable ``_index_template`` body for the indexes of ``tables`` (:func:`derived_tables`)."""
     return {
-        "index_patterns": [index_name(t) for t in DERIVED_TABLES],
+        "index_patterns": [index_name(t) for t in tables],
         "priority": INDEX_TEMPLATE_PRIORITY,
         "template": {
             "settings": {"number_of_shards": 1, "number_of_replicas": replicas},

@@ -132,12 +132,13 @@ def declared_chain() -> Chain:
         if not statement.is_query and topic and topic.group(1) in feeders:
             sources[statement.name] = feeders[topic.group(1)]
     queries = tuple(dict.fromkeys(s.target for s in statements if s.is_query))
-    sinks = connectors.elasticsearch_sinks("")
+    tables = connectors.derived_tables(statements)
+    sinks = connectors.elasticsearch_sinks(tables, "")
     return Chain(
         source_connectors=tuple(feeders.values()), sources=sources, queries=queries,
         sink_connectors=tuple(spec.name for spec in sinks),
         indexes={connectors.index_name(str(spec.config["topics"])): spec.name for spec in sinks},
-        datasources=tuple(connectors.datasource_uid(t) for t in connectors.DERIVED_TABLES),
+        datasources=tuple(connectors.datasource_uid(t) for t in tables),
         dashboards=tuple(json.loads(path.read_text(encoding="utf-8"))["uid"]
                          for path in sorted(DASHBOARD_DIR.glob("*.json"))),
         alert_rules=tuple(alert.uid for alert in alerting.ALERTS))

@@ -1,6 +1,6 @@
 """The move from a real first-release stack, through the REAL engine: the first release's program (commit
 63c4354, one ``KsqlStatements`` resource for all of ``ksql/``) deploys the application layer, then today's
-program takes the same stack over. With the first release's own SQL the move rebuilds only what runs
+program takes the same stack over. With the first release's own SQL (and dashboards) the move rebuilds only what runs
 differently from what today's program declares — HIGH_BANDWIDTH_SESSIONS, whose threshold today's
 program derives from the configured rates (the first release took a fixed 500000) — and announces it in
 the preview; every other object is adopted as it runs, the next ``up`` is a no-op with 0 requests, and
@@ -24,6 +24,8 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
     fresh_pipeline.reset_calls()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(analytics, "KSQL_DIR", release / "ksql")
+        # its dashboards too: today's chart CLICKS_PER_CITY, which the first release's SQL does not declare
+        patch.setattr(analytics, "DASHBOARD_DIR", release / "dashboards")
         preview = stack.preview(diff=False)  # resource lines and messages
         # the pipeline component is created; the one resource is taken over (an alias) by its KsqlDirectory
         assert preview.changed()["clickstream-ksql"] == {"create", "update"}, preview.changed()["clickstream-ksql"]

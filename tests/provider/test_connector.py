@@ -293,7 +293,7 @@ def test_fake_worker_restarting_during_create_answers_writes_with_jetty_404_and_
 
 def test_content_connectors_use_only_settings_their_plugins_define():
     specs = connectors.datagen_sources(StackConfig()) + connectors.elasticsearch_sinks(
-        "http://elasticsearch:9200", username="elastic", password="pw")
+        ["EVENTS_PER_MIN", "HIGH_BANDWIDTH_SESSIONS"], "http://elasticsearch:9200", username="elastic", password="pw")
     with FakeConnect(extra_plugins=(DATAGEN, ELASTICSEARCH_SINK)) as fake, \
             ConnectClient(Endpoint(fake.url)) as client:
         for spec in specs:
@@ -303,7 +303,7 @@ def test_content_connectors_use_only_settings_their_plugins_define():
 
 
 def test_elasticsearch_sinks_ride_out_a_restart_and_dead_letter_what_they_cannot_write():
-    (sink, *_) = connectors.elasticsearch_sinks("http://elasticsearch:9200")
+    sink = connectors.elasticsearch_sink("EVENTS_PER_MIN", "http://elasticsearch:9200")
     retries, backoff_ms = int(sink.config["max.retries"]), int(sink.config["retry.backoff.ms"])
     # attempt n waits a random time in [0, backoff * 2**n): the longest possible and the mean total wait
     longest_s = sum(backoff_ms * 2 ** n for n in range(1, retries + 1)) / 1000
