@@ -1,13 +1,18 @@
 """The application layer of the pipeline, declared on top of the deployed services.
 
 Order (each step ``depends_on`` the previous ones it needs):
-datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template -> one versioned
-index behind its alias per derived table] -> one Elasticsearch sink per derived table, into its versioned
-index; Grafana: a datasource per index and a folder -> the dashboards
-(``dashboards/*.json``) and the alert rules (``clickstream.alerting``; with a webhook configured, its
-contact point and the notification policy). APIs are reached at each service's ``admin_url``; what one
-service uses to reach another (the sinks and Grafana reaching Elasticsearch) is the target's
-``internal_url``. Credentials go with each service as ``clickstream.logins`` says.
+datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template] -> per derived table
+(every ``CREATE TABLE ... AS SELECT`` of ``ksql/``) the index of its current build, the sink of that build
+into it, and the alias readers use (moved to a new build once it has caught up); Grafana: a datasource per
+alias and a folder -> the dashboards (``dashboards/*.json``) and the alert rules (``clickstream.alerting``;
+with a webhook configured, its contact point and the notification policy).
+Before anything is declared, a dashboard or alert rule that reads the datasource of a table no SQL file
+declares is refused, naming it; the ksqlDB directory is told what reads each table (sink, datasource,
+dashboards, alert rules), the objects ``retire`` lists and whether ``protect`` is on, so that it refuses
+to drop a deployed object no file declares any more unless it is retired (``docs/resources/ksqldb.md``).
+APIs are reached at each service's ``admin_url``; what one service uses to reach another (the sinks and
+Grafana reaching Elasticsearch) is the target's ``internal_url``. Credentials go with each service as
+``clickstream.logins`` says.
 """
 from __future__ import annotations
 
@@ -24,12 +29,12 @@ from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
 from providers.declare import DeclaredResource
 from providers.elasticsearch import IndexAlias, IndexTemplate, VersionedIndex
-from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
+from providers.grafana import DashboardError, GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
 from providers.grafana.dashboards import placeholders
 from providers.grafana.notification_policy import GrafanaNotificationPolicy
-from providers.ksqldb import KsqlPipeline, load_sql_dir
+from providers.ksqldb import KsqlPipeline, load_sql_dir, parse_sources
 from stackconfig import Secrets, StackConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -41,6 +46,11 @@ FOLDER_TITLE = "Clickstream"
 _SECRET_FIELDS = {"grafanaAdminPassword": "grafana_admin_password", "elasticsearchPassword": "elasticsearch_password",
                   "connectPassword": "connect_password", "ksqldbPassword": "ksqldb_password",
                   "elasticsearchApiKey": "elasticsearch_api_key", "grafanaToken": "grafana_token"}
+
+
+class ContentError(DashboardError):
+    """A dashboard (or an alert rule) is not usable, e.g. it reads the datasource of a table no SQL file
+    declares; the message names each one."""
 
 
 def ksql_variables(cfg: StackConfig) -> dict[str, str]:
@@ -70,28 +80,59 @@ class Analytics(pulumi.ComponentResource):
         prefix = cfg.name_prefix
         login = logins(cfg, lambda key: getattr(secrets, _SECRET_FIELDS[key]))
         connect = dict(connect_url=services.connect.admin_url, **_basic(login.connect))
+        sql, variables = load_sql_dir(KSQL_DIR), ksql_variables(cfg)
+        tables = connectors.derived_tables(parse_sources(sql, variables))
+        loaded = _checked_content(tables)
+        es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
         sources = [Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config, **connect,
                              opts=self._child(Connector))
                    for spec in connectors.datagen_sources(cfg)]
         ksql = KsqlPipeline(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url, **_basic(login.ksqldb),
-                            sources=load_sql_dir(KSQL_DIR), variables=ksql_variables(cfg),
-                            streams_properties={"auto.offset.reset": "earliest"},
+                            sources=sql, variables=variables, streams_properties={"auto.offset.reset": "earliest"},
+                            readers=_readers(tables, loaded), retire=list(cfg.retire), protect=cfg.protect,
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
-        template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
-                                 template_name=connectors.INDEX_TEMPLATE_NAME,
-                                 body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1)),
-                                 **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
-                                 opts=self._child(IndexTemplate))
-        # a table the SQL does not declare (an older ksql/ directory) has no query to fill an index
-        tables = [table for table in connectors.DERIVED_TABLES if table in ksql.resources]
+        if tables:  # an index template needs at least one index pattern; no table, no sink
+            template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
+                                     template_name=connectors.INDEX_TEMPLATE_NAME,
+                                     body=connectors.index_template(tables,
+                                                                    replicas=min(cfg.elasticsearch_nodes - 1, 1)),
+                                     **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
+                                     opts=self._child(IndexTemplate))
+            self._sinks(prefix, tables, ksql, template, services, login, connect)
+
+        grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
+                       service_revision=services.grafana.revision)
+        datasources = {connectors.datasource_key(table): self._datasource(prefix, table, services, es_user,
+                                                                          es_password, grafana)
+                       for table in tables}
+        folder = GrafanaFolder(f"{prefix}-grafana-folder", uid=FOLDER_UID, title=FOLDER_TITLE, **grafana,
+                               opts=self._child(GrafanaFolder))
+        dashboards = []
+        for path, body in loaded:
+            used = {key: datasources[key] for key in sorted(placeholders(body))}
+            dashboard = GrafanaDashboard(f"{prefix}-dashboard-{path.stem.replace('_', '-')}", dashboard=body,
+                                         folder_uid=folder.uid,
+                                         datasource_uids={k: ds.uid for k, ds in used.items()},
+                                         opts=self._child(GrafanaDashboard, folder, *used.values()), **grafana)
+            dashboards.append(dashboard.url.apply(functools.partial(_dashboard_path, uid=body["uid"])))
+        self._alerting(prefix, secrets, grafana, folder, datasources)
+        self.dashboard_urls = pulumi.Output.all(services.grafana.admin_url, *dashboards).apply(
+            lambda values: [values[0].rstrip("/") + path for path in values[1:]])
+        self.register_outputs({"dashboard_urls": self.dashboard_urls})
+
+    def _sinks(self, prefix: str, tables: tuple[str, ...], ksql: KsqlPipeline, template: pulumi.Resource,
+               services: Services, login: Logins, connect: dict[str, Any]) -> None:
+        """Per table: the index of its current build (``<table>_v<digest of the query id>``), the sink of that
+        build into it, and the alias readers use, moved to the build's index once it has caught up
+        (docs/resources/versioned-indexes.md)."""
         versions = {table: ksql.resources[table].query_id.apply(connectors.build_version) for table in tables}
         names = {table: versions[table].apply(functools.partial(connectors.versioned_index_name, table))
                  for table in tables}
         es_admin = dict(elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
                         api_key=login.elasticsearch_admin.api_key)
-        es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
-        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, names, username=es_user,
-                                                   password=es_password):
+        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, names,
+                                                   username=login.elasticsearch.username,
+                                                   password=login.elasticsearch.password):
             table = str(spec.config["topics"])
             resource_name = connectors.index_name(table).replace("_", "-")
             index = VersionedIndex(f"{prefix}-index-{resource_name}", alias=connectors.index_name(table),
@@ -109,28 +150,6 @@ class Analytics(pulumi.ComponentResource):
                        ksqldb_url=services.ksqldb.admin_url, ksqldb_username=login.ksqldb.username,
                        ksqldb_password=login.ksqldb.password if login.ksqldb.username else None, **es_admin,
                        opts=pulumi.ResourceOptions(parent=self, depends_on=[index, sink]))
-
-        grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
-                       service_revision=services.grafana.revision)
-        datasources = {connectors.datasource_key(table): self._datasource(prefix, table, services, es_user,
-                                                                          es_password, grafana)
-                       for table in connectors.DERIVED_TABLES}
-        folder = GrafanaFolder(f"{prefix}-grafana-folder", uid=FOLDER_UID, title=FOLDER_TITLE, **grafana,
-                               opts=self._child(GrafanaFolder))
-        dashboards = []
-        declared = {connectors.datasource_key(table): connectors.datasource_uid(table)
-                    for table in connectors.DERIVED_TABLES}
-        for path, body in load_dashboards(sorted(DASHBOARD_DIR.glob("*.json")), declared):
-            used = {key: datasources[key] for key in sorted(placeholders(body))}
-            dashboard = GrafanaDashboard(f"{prefix}-dashboard-{path.stem.replace('_', '-')}", dashboard=body,
-                                         folder_uid=folder.uid,
-                                         datasource_uids={k: ds.uid for k, ds in used.items()},
-                                         opts=self._child(GrafanaDashboard, folder, *used.values()), **grafana)
-            dashboards.append(dashboard.url.apply(functools.partial(_dashboard_path, uid=body["uid"])))
-        self._alerting(prefix, secrets, grafana, folder, datasources)
-        self.dashboard_urls = pulumi.Output.all(services.grafana.admin_url, *dashboards).apply(
-            lambda values: [values[0].rstrip("/") + path for path in values[1:]])
-        self.register_outputs({"dashboard_urls": self.dashboard_urls})
 
     def _alerting(self, prefix: str, secrets: Secrets, grafana: dict, folder: pulumi.Resource,
                   datasources: dict[str, DeclaredResource]) -> None:
@@ -174,6 +193,47 @@ class Analytics(pulumi.ComponentResource):
             secure = {"basicAuthPassword": es_password}
         return GrafanaDatasource(f"{prefix}-datasource-{uid}", uid=uid, datasource=datasource,
                                  secure_json_data=secure, **grafana, opts=self._child(GrafanaDatasource))
+
+
+def _checked_content(tables: tuple[str, ...]) -> list[tuple[pathlib.Path, dict]]:
+    """The dashboards, once every dashboard and alert rule reads only the datasources of ``tables``; else
+    ContentError naming each panel and rule that reads another one, its datasource and the table no SQL file
+    declares (so removing a table's statement never leaves a dashboard or rule reading nothing)."""
+    problems = [f"clickstream/alerting.py: alert rule {alert.uid} ({alert.title!r}) reads datasource "
+                f"{connectors.datasource_uid(alert.table)}, {_undeclared(alert.table)}; restore the table's statement, "
+                f"or take the rule out of clickstream.alerting.ALERTS"
+                for alert in alerting.ALERTS if alert.table not in tables]
+    declared = {connectors.datasource_key(table): connectors.datasource_uid(table) for table in tables}
+    try:
+        loaded = load_dashboards(sorted(DASHBOARD_DIR.glob("*.json")), declared,
+                                 missing=lambda key: _undeclared(key.removeprefix("DS_")) + "; restore the table's "
+                                 "statement, or take what reads it out of the dashboard")
+    except DashboardError as exc:
+        problems.insert(0, str(exc))
+        loaded = []
+    if problems:
+        raise ContentError("\n".join(problems))
+    return loaded
+
+
+def _undeclared(table: str) -> str:
+    return (f"the datasource of ksqlDB table {table}'s index, and no SQL file in {KSQL_DIR.name}/ declares that table "
+            f"(CREATE TABLE {table} AS SELECT ...)")
+
+
+def _readers(tables: tuple[str, ...], dashboards: list[tuple[pathlib.Path, dict]]) -> dict[str, list[str]]:
+    """Table -> what reads it outside ksqlDB: its sink, its datasource, the dashboards and alert rules that read
+    that datasource (the ksqlDB directory names them when the table's statement disappears)."""
+    readers = {}
+    for table in tables:
+        key = connectors.datasource_key(table)
+        readers[table] = [
+            f"Elasticsearch sink connector {connectors.sink_name(table)}-v... (index {connectors.index_name(table)})",
+            f"Grafana datasource {connectors.datasource_uid(table)}",
+            *(f"dashboard {body['uid']} ({DASHBOARD_DIR.name}/{path.name})" for path, body in dashboards
+              if key in placeholders(body)),
+            *(f"alert rule {alert.uid} (clickstream/alerting.py)" for alert in alerting.ALERTS if alert.table == table)]
+    return readers
 
 
 def _basic(login: Login) -> dict[str, Any]:

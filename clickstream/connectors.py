@@ -16,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import pulumi
 
 from clickstream import generator
+from providers.ksqldb.parser import Statement
 from stackconfig import StackConfig
 
 DATAGEN_CLASS = "io.confluent.kafka.connect.datagen.DatagenConnector"
@@ -51,24 +52,6 @@ DATE_FIELDS = ("EVENT_TS", "SESSION_START")
 # raw-data queries fetch the time field as a doc value and accept only RFC 3339 text there.
 DATE_FORMAT = "strict_date_optional_time||epoch_millis"
 
-# Every table the ksql/ files derive (each is sunk, charted and backed by one datasource). A unit test
-# keeps this list equal to what the SQL declares.
-DERIVED_TABLES = (
-    "EVENTS_PER_MIN",
-    "PAGES_PER_MIN",
-    "BANDWIDTH_PER_MIN",
-    "USER_BANDWIDTH_PER_MIN",
-    "USER_IP_ACTIVITY",
-    "CLICKS_PER_CITY",
-    "ERRORS_PER_MIN_ALERT",
-    "ERRORS_PER_MIN",
-    "ENRICHED_ERROR_CODES_COUNT",
-    "CLICK_USER_SESSIONS",
-    "SESSION_BANDWIDTH",
-    "HIGH_BANDWIDTH_SESSIONS",
-)
-
-
 @dataclasses.dataclass(frozen=True)
 class ConnectorSpec:
     """One connector: its Connect name, plain config and secret config (kept as secret Inputs)."""
@@ -76,6 +59,13 @@ class ConnectorSpec:
     name: str
     config: Mapping[str, pulumi.Input[str]]
     secret_config: Mapping[str, pulumi.Input[str]] = dataclasses.field(default_factory=dict)
+
+
+def derived_tables(statements: Iterable[Statement]) -> tuple[str, ...]:
+    """Every table the SQL derives (each ``CREATE TABLE ... AS SELECT``, in dependency order): each is sunk
+    into its index, charted and backed by one datasource. A table no file declares any more takes its sink
+    and datasource with it."""
+    return tuple(s.name for s in statements if s.kind == "TABLE" and s.is_query)
 
 
 def index_name(table: str) -> str:
@@ -206,15 +196,15 @@ def elasticsearch_sink(table: str, index: pulumi.Input[str], elasticsearch_url: 
 def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], indexes: Mapping[str, pulumi.Input[str]], *,
                         username: str | None = None,
                         password: pulumi.Input[str] | None = None) -> list[ConnectorSpec]:
-    """One sink per table of ``indexes`` (table -> its versioned index)."""
+    """One sink per derived table (:func:`derived_tables`) of ``indexes`` (table -> the index of its build)."""
     return [elasticsearch_sink(table, index, elasticsearch_url, username=username, password=password)
             for table, index in indexes.items()]
 
 
-def index_template(replicas: int) -> dict[str, Any]:
-    """The composable ``_index_template`` body for every version of every derived table's index."""
+def index_template(tables: Iterable[str], replicas: int) -> dict[str, Any]:
+    """The composable ``_index_template`` body for every build's index of ``tables`` (:func:`derived_tables`)."""
     return {
-        "index_patterns": [versioned_index_name(t, "*") for t in DERIVED_TABLES],
+        "index_patterns": [versioned_index_name(t, "*") for t in tables],
         "priority": INDEX_TEMPLATE_PRIORITY,
         "template": {
             "settings": {"number_of_shards": 1, "number_of_replicas": replicas},

@@ -133,11 +133,12 @@ def declared_chain() -> Chain:
         if not statement.is_query and topic and topic.group(1) in feeders:
             sources[statement.name] = feeders[topic.group(1)]
     queries = tuple(dict.fromkeys(s.target for s in statements if s.is_query))
+    tables = connectors.derived_tables(statements)
     return Chain(
         source_connectors=tuple(feeders.values()), sources=sources, queries=queries,
-        sink_connectors=tuple(connectors.sink_name(t) for t in connectors.DERIVED_TABLES),
-        indexes={connectors.index_name(t): connectors.sink_name(t) for t in connectors.DERIVED_TABLES},
-        datasources=tuple(connectors.datasource_uid(t) for t in connectors.DERIVED_TABLES),
+        sink_connectors=tuple(connectors.sink_name(t) for t in tables),
+        indexes={connectors.index_name(t): connectors.sink_name(t) for t in tables},
+        datasources=tuple(connectors.datasource_uid(t) for t in tables),
         dashboards=tuple(json.loads(path.read_text(encoding="utf-8"))["uid"]
                          for path in sorted(DASHBOARD_DIR.glob("*.json"))),
         alert_rules=tuple(alert.uid for alert in alerting.ALERTS))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 import re
 import urllib.parse
 from typing import Any, Collection, Literal, Mapping
@@ -45,6 +46,11 @@ _QUANTITY_RE = re.compile(r"^[1-9][0-9]*(Mi|Gi|Ti)$")
 # a DNS-1123 subdomain (Kubernetes object names such as StorageClass and IngressClass, ingress hosts)
 _DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 _PRINTABLE_ASCII_RE = re.compile(r"^[\x20-\x7e]*$")
+# a ksqlDB stream or table name as the server knows it (a bare name upper-cased; the characters
+# providers/ksqldb/lint.py allows in a name)
+_OBJECT_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,249}$")
+_RETIRE_ALLOWED = ("must be a list of ksqlDB stream and table names as ksqlDB knows them (a bare name in upper "
+                   "case), each once, e.g. [EVENTS_PER_MIN, PAGES_PER_MIN]")
 # JVM heap bounds in MiB per service: below the minimum the service does not start or thrashes in GC;
 # above 31g the JVM loses compressed object pointers (more heap, less usable memory)
 HEAP_BOUNDS_MIB = {"kafkaHeap": (256, 31 * 1024), "connectHeap": (512, 31 * 1024),
@@ -126,6 +132,8 @@ class StackConfig(BaseModel):
     ingress_controller: Literal["ingress-nginx", "traefik"] = Field("ingress-nginx", alias="ingressController")
     ingress_allow_list: str = Field("", alias="ingressAllowList")
     protect: bool = Field(False, alias="protect")
+    # the application layer: deployed ksqlDB objects to drop on purpose (docs/resources/ksqldb.md, "Retiring")
+    retire: tuple[str, ...] = Field((), alias="retire")
     # external platform: services that already run; credentials are secrets, read separately
     kafka_bootstrap: str = Field("", alias="kafkaBootstrap")
     connect_url: str = Field("", alias="connectUrl")
@@ -225,6 +233,32 @@ class StackConfig(BaseModel):
     def _cidrs(cls, value: str) -> str:
         if value:
             allow_list(value)  # its ValueError names the entry
+        return value
+
+    @field_validator("retire", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        """The CLI hands a list over as JSON text (``clickstream:retire: [EVENTS_PER_MIN]`` in the stack file)."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError(_RETIRE_ALLOWED) from None
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(_RETIRE_ALLOWED)
+        for position, name in enumerate(value, start=1):
+            if not isinstance(name, str):
+                raise ValueError(f"{_RETIRE_ALLOWED}: entry {position} {name!r} is not such a name")
+        return value
+
+    @field_validator("retire")
+    @classmethod
+    def _object_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for position, name in enumerate(value, start=1):
+            if not _OBJECT_NAME_RE.match(name):
+                raise ValueError(f"{_RETIRE_ALLOWED}: entry {position} {name!r} is not such a name")
+            if name in value[:position - 1]:
+                raise ValueError(f"{_RETIRE_ALLOWED}: entry {position} {name!r} is listed twice")
         return value
 
     @field_validator("datagen_version", "elasticsearch_sink_version")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 import re
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from providers.inputs import whole_numbers
 
@@ -107,13 +107,13 @@ def load_dashboard(path: str | pathlib.Path) -> dict:
     return dashboard
 
 
-def load_dashboards(paths: Iterable[str | pathlib.Path],
-                    datasources: Mapping[str, str] | None = None) -> list[tuple[pathlib.Path, dict]]:
+def load_dashboards(paths: Iterable[str | pathlib.Path], datasources: Mapping[str, str] | None = None,
+                    missing: Callable[[str], str] | None = None) -> list[tuple[pathlib.Path, dict]]:
     """``load_dashboard`` for each file, refusing two files that declare the same uid (each would overwrite
     the other's dashboard on every apply, and deleting one would delete the other's; the error names both)
     and, given ``datasources`` (``DS_<KEY>`` -> uid of each declared datasource), every reference to a
-    datasource that none of them is (:func:`datasource_problems`). DashboardError lists every problem of
-    every file at once, each naming its file."""
+    datasource that none of them is (:func:`datasource_problems`; ``missing`` says why a ``DS_<KEY>`` has
+    none). DashboardError lists every problem of every file at once, each naming its file."""
     loaded: list[tuple[pathlib.Path, dict]] = []
     seen: dict[str, pathlib.Path] = {}
     problems: list[str] = []
@@ -127,25 +127,43 @@ def load_dashboards(paths: Iterable[str | pathlib.Path],
             problems.append(f"{first} and {path} both declare dashboard uid {dashboard['uid']!r}: a uid "
                             "identifies one dashboard in Grafana; give each file its own uid")
         if datasources is not None:
-            problems.extend(f"{path}: {problem}" for problem in datasource_problems(dashboard, datasources))
+            problems.extend(f"{path}: {problem}" for problem in datasource_problems(dashboard, datasources, missing))
         loaded.append((path, dashboard))
     if problems:
         raise DashboardError("\n".join(problems))
     return loaded
 
 
-def datasource_problems(dashboard: Mapping[str, Any], datasources: Mapping[str, str]) -> list[str]:
+def datasource_problems(dashboard: Mapping[str, Any], datasources: Mapping[str, str],
+                        missing: Callable[[str], str] | None = None) -> list[str]:
     """How ``dashboard`` names a datasource that is not declared: a placeholder not written ``${DS_<KEY>}``
-    in upper case, a ``DS_<KEY>`` no datasource has, and every reference :func:`reference_problems` refuses.
-    ``datasources``: ``DS_<KEY>`` -> uid."""
+    in upper case, a ``DS_<KEY>`` no datasource has (with ``missing``: one problem per key, naming the places
+    that read it and ``missing(key)``, why there is none), and every reference :func:`reference_problems`
+    refuses. ``datasources``: ``DS_<KEY>`` -> uid."""
     problems = []
     text = json.dumps(dashboard)
     for written in sorted(set(MISSPELT_PLACEHOLDER_RE.findall(text))):
         if not PLACEHOLDER_RE.fullmatch(f"${{{written}}}"):
             problems.append(f"datasource placeholder ${{{written}}} must be written ${{{written.strip().upper()}}}")
-    if unknown := sorted(placeholders(dashboard) - set(datasources)):
+    unknown = sorted(placeholders(dashboard) - set(datasources))
+    if unknown and missing is None:
         problems.append(f"no datasource for {', '.join(unknown)}; declared: {', '.join(sorted(datasources))}")
+    elif missing is not None:
+        for key in unknown:
+            places = _places_reading(dashboard, key)
+            problems.append(f"{', '.join(places) or 'a ${' + key + '}'} read{'s' if len(places) < 2 else ''} "
+                            f"${{{key}}}: {missing(key)}")
     return problems + reference_problems(dashboard, datasources.values())
+
+
+def _places_reading(dashboard: Mapping[str, Any], key: str) -> list[str]:
+    """Where ``dashboard`` names ``${<key>}`` as a datasource: each panel (or query, variable, annotation)
+    once, not again for the queries inside it."""
+    places: list[str] = []
+    for where, source in _references(dashboard, ""):
+        if key in placeholders(source) and not any(where.startswith(place) for place in places):
+            places.append(where)
+    return places
 
 
 def reference_problems(dashboard: Mapping[str, Any], declared_uids: Iterable[str]) -> list[str]:

@@ -20,7 +20,11 @@ object: the preview announces them and a dry run proves the drops and the creati
 before any per-object resource runs (they all depend on this one), which then create them from today's
 statements. Everything else is adopted by its own per-object resource (0 DROP, 0 CREATE). A stack that
 never had the old resource never drops anything here: removing a statement from the files deletes its own
-resource.
+resource, and that is a decision, not a side effect: its ``check`` (which runs at preview and before any
+step of ``up``) refuses every deployed stream or table that no file declares any more and that something
+read when it was last deployed (another ksqlDB object; what ``readers`` names: a sink, a datasource, a
+dashboard, an alert rule), or any such stream or table when ``protect`` is on, naming the object, its file
+and statement as deployed and its readers, unless ``retire`` lists it; then the preview shows its drop.
 """
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ from providers.contract import OUTPUT, PROVIDER, Contract, Field, connection
 from providers.http import ApiError, ServiceTimeout, ServiceUnreachable
 from providers.inputs import is_unknown
 from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
-from providers.ksqldb.parser import Statement, dependents, statement_of
+from providers.ksqldb.parser import Statement, ancestors, dependents, statement_of
 from providers.ksqldb.plan import (
     Catalog,
     change_proof,
@@ -59,6 +63,12 @@ CONTRACT = Contract("KsqlDirectory", [
     *connection("ksqldb_url", service="ksqlDB"),
     Field("statements", PROVIDER, doc="every statement of the SQL files (file, index, text), in dependency order; "
                                       "the whole change is proven by ksqlDB whenever one changes; not compared"),
+    Field("readers", PROVIDER, doc="object -> what reads it outside ksqlDB (its sink, datasource, dashboards, alert "
+                                   "rules), named when its statement disappears; not compared"),
+    Field("retire", PROVIDER, doc="deployed streams and tables no file declares any more that `up` may drop (read "
+                                  "or protected ones are refused otherwise); not compared"),
+    Field("protect", PROVIDER, doc="true: a stream or table no file declares any more is dropped only when "
+                                   "`retire` lists it, read or not; not compared"),
     Field("objects", OUTPUT, doc="only in a state the first release wrote: the objects its single resource "
                                  "managed; those no longer declared are dropped by the next `up`"),
 ])
@@ -80,6 +90,53 @@ def retired(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
     return [name for name in olds.get("objects") or [] if name not in names]
 
 
+def undeclared_problems(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(input, reason)`` for each deployed stream or table (in the old ``statements``) that no file declares
+    any more and that may not be dropped: something read it when it was last deployed (a ksqlDB object of the
+    old statements, or what the old ``readers`` name; a deployment that recorded no ``readers`` counts as
+    read), or ``protect`` is on; unless ``retire`` lists it. And for each name ``retire`` lists that a file
+    still declares. INSERT queries hold no data: they just go. Says what ``up`` drops when every dropped
+    object is retired."""
+    before = declared(olds)
+    now = {statement.name: statement for statement in declared(news)}
+    retire = list(news.get("retire") or [])
+    problems = [("retire", f"retire lists {name}, which {now[name].where} still declares: take it out of retire "
+                           f"(the stack config key clickstream:retire), or remove its statement")
+                for name in retire if name in now]
+    old_readers: Mapping[str, list[str]] | None = olds.get("readers")
+    refused, retiring = [], []
+    for statement in before:
+        if statement.name in now or statement.kind == "INSERT":
+            continue
+        if statement.name in retire:
+            retiring.append(statement.name)
+            continue
+        readers = [f"{other.kind} {other.target} ({other.where})" for other in before
+                   if statement.name in other.depends_on and other.name != statement.name]
+        if old_readers is None:  # deployed before the directory was told (a sink, a dashboard?): assume read
+            readers.append("what read it outside ksqlDB when it was deployed, which that deployment did not record")
+        readers += (old_readers or {}).get(statement.name, [])
+        if not readers and not news.get("protect"):
+            continue
+        why = f"it is read by {'; '.join(readers)}" if readers else \
+            "this stack protects its streams and tables (protect, the stack config key clickstream:protect, is true)"
+        loss = " and delete its Kafka topic" if statement.is_query else ""
+        problems.append(("statements", f"{statement.kind} {statement.name} ({statement.where}, as last deployed) is "
+                                       f"declared in no SQL file any more, so `pulumi up` would drop it{loss}; {why}"))
+        refused.append(statement.name)
+    if refused:
+        listed = ", ".join(refused)
+        problems.append(("statements", f"nothing was changed: restore the statements of {listed} (and of what reads "
+                                       f"them), or drop them on purpose by listing them in retire, the stack config "
+                                       f"key clickstream:retire (`pulumi config set --path 'retire[0]' "
+                                       f"{refused[0]}`, one entry each; docs/resources/ksqldb.md); the next preview "
+                                       f"then shows their drops"))
+    elif retiring:
+        pulumi.log.info(f"ksqlDB: retiring {', '.join(retiring)} (listed in retire): `pulumi up` drops them, derived "
+                        f"ones with their Kafka topics")
+    return problems
+
+
 class KsqlDirectoryProvider(ResourceProvider):
     """Checks and keeps the declared statements; retires what the first release's resource managed and
     no file declares any more."""
@@ -87,6 +144,11 @@ class KsqlDirectoryProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news, failures = CONTRACT.check(news)
         if failures or is_unknown(news.get("ksqldb_url")) or is_unknown(news.get("statements")):
+            return CheckResult(news, failures)
+        if is_unknown(news.get("retire")) or is_unknown(news.get("readers")):
+            return CheckResult(news, failures)
+        failures.extend(CheckFailure(key, reason) for key, reason in undeclared_problems(olds, news))
+        if failures:
             return CheckResult(news, failures)
         statements = declared(news)
         if statements and _definitions(statements) != _definitions(declared(olds)):
@@ -279,6 +341,7 @@ def _refused_change(props: Mapping[str, Any], statements: list[Statement], previ
                             f"`pulumi refresh`, which `pulumi up --refresh` runs first)")
         graph = {s.name: s.depends_on for s in statements}
         earlier = {s.name: s for s in previous}
+        taken = _taken(statements, earlier, catalog)
         reasons: list[str] = []
         skipped: set[str] = set()
         while kept := [s for s in statements if s.name not in skipped]:
@@ -286,11 +349,30 @@ def _refused_change(props: Mapping[str, Any], statements: list[Statement], previ
             if not plan.script or (found := refused(client, plan, {}, kept[0])) is None:
                 return reasons
             culprit, answer = found
-            reasons.append(refusal_message(culprit, culprit, plan, answer))
+            cause = next((s for s in statements if s.name in taken and s.name != culprit.name
+                          and s.name in ancestors(graph, {culprit.name})), None)
+            if cause is None:
+                reasons.append(refusal_message(culprit, culprit, plan, answer))
+            else:  # the real cause: the name is taken, whatever its readers are told
+                reasons.append(f"{cause.where}: {cause.name} is already taken at ksqlDB by another definition "
+                               f"({'; '.join(taken[cause.name])}), and ksqlDB checks what reads it against that "
+                               f"one: it refused {culprit.where} in a dry run, so nothing was changed. ksqlDB error "
+                               f"{answer.error_code}: {answer.message}{plan.position_in_file(answer.message)}\n"
+                               f"Drop the {cause.name} that runs there, or give yours another name, then run "
+                               f"`pulumi preview` again.")
             if any(text.startswith(("DROP", "TERMINATE")) for text in plan.script):
                 return reasons  # what is left would be proven without the rebuild it needs
-            skipped |= dependents(graph, {culprit.name})
+            skipped |= dependents(graph, {(cause or culprit).name})
         return reasons
+
+
+def _taken(statements: list[Statement], earlier: Mapping[str, Statement], catalog: Catalog) -> dict[str, list[str]]:
+    """Declared streams and tables this stack never declared before whose name the server already gives to
+    another definition (name -> how it differs; one whose topic is gone is rebuilt, not taken)."""
+    lost = set(catalog.lost(statements))
+    return {s.name: found for s in statements
+            if s.kind != "INSERT" and s.name not in earlier and s.name not in lost and catalog.exists(s)
+            and (found := catalog.differences(s))}
 
 
 def _run(client: KsqlClient, text: str) -> None:

@@ -44,6 +44,8 @@ class Statement:
     text: str  # the statement as written, variables substituted, comments removed, ending in ';'
     is_query: bool  # runs a persistent query (CREATE ... AS SELECT, INSERT INTO)
     target: str  # the stream/table written: ``name`` for CREATE, the sink for INSERT
+    line: int = 1  # where it starts in its file (1-based), for messages
+    column: int = 1
 
     @property
     def where(self) -> str:
@@ -98,9 +100,17 @@ def read_sql_file(path: pathlib.Path) -> str:
 
 def split_statements(text: str, file: str = "<sql>") -> list[str]:
     """Split a file into statements without comments; ``;`` and ``--`` inside literals are kept."""
-    statements, current, i, n = [], [], 0, len(text)
+    return [statement for statement, _ in split_with_offsets(text, file)]
+
+
+def split_with_offsets(text: str, file: str = "<sql>") -> list[tuple[str, int]]:
+    """:func:`split_statements`, each statement with the offset in ``text`` where it starts. A ``/* */``
+    comment becomes a space, or the line breaks it held, so the lines of a statement are those of its file."""
+    statements, current, i, n, start = [], [], 0, len(text), None
     while i < n:
         ch = text[i]
+        if start is None and not ch.isspace() and not text.startswith(("--", "/*"), i):
+            start = i
         if ch in "'`":
             end = i + 1
             while True:
@@ -123,19 +133,19 @@ def split_statements(text: str, file: str = "<sql>") -> list[str]:
             if end < 0:
                 line = text.count("\n", 0, i) + 1
                 raise KsqlParseError(f"{file}: line {line}: unterminated /* comment", file)
-            current.append(" ")
+            current.append("\n" * text.count("\n", i, end) or " ")
             i = end + 2
         elif ch == ";":
             statement = "".join(current).strip()
             if statement:
-                statements.append(statement + ";")
-            current, i = [], i + 1
+                statements.append((statement + ";", start or 0))
+            current, i, start = [], i + 1, None
         else:
             current.append(ch)
             i += 1
     rest = "".join(current).strip()
     if rest:
-        statements.append(rest + ";")
+        statements.append((rest + ";", start or 0))
     return statements
 
 
@@ -238,7 +248,8 @@ def _classify(text: str, where: str) -> tuple[str, str, bool, list[str], str]:
 def parse_file(file: str, text: str, variables: Mapping[str, object] | None = None) -> list[Statement]:
     """Statements of one file, in file order, with their dependencies (not yet checked)."""
     out = []
-    for index, raw in enumerate(split_statements(text.lstrip("\ufeff"), file), start=1):
+    text = text.lstrip("\ufeff")
+    for index, (raw, offset) in enumerate(split_with_offsets(text, file), start=1):
         where = describe_location(file, index, raw)
         body = substitute(raw, variables or {}, file, index)
         try:
@@ -249,14 +260,23 @@ def parse_file(file: str, text: str, variables: Mapping[str, object] | None = No
         if kind == "INSERT":
             depends.insert(0, target)  # a self-read stays visible after it, for parse_sources to reject
         out.append(Statement(file=file, index=index, kind=kind, name=name, sql=normalise(body),
-                             depends_on=tuple(depends), text=body, is_query=is_query, target=target))
+                             depends_on=tuple(depends), text=body, is_query=is_query, target=target,
+                             line=text.count("\n", 0, offset) + 1, column=offset - text.rfind("\n", 0, offset)))
     return out
 
 
 def statement_of(entry: Mapping[str, Any]) -> Statement:
-    """The Statement of one ``{"file", "index", "statement"}`` entry (``statement`` already substituted)."""
+    """The Statement of one ``{"file", "index", "statement"[, "line", "column"]}`` entry (``statement`` already
+    substituted; ``line`` and ``column``: where it starts in its file, in entries written since they exist)."""
     (parsed,) = parse_file(entry["file"], entry["statement"])
-    return dataclasses.replace(parsed, index=int(entry["index"]))
+    return dataclasses.replace(parsed, index=int(entry["index"]), line=int(entry.get("line") or 1),
+                               column=int(entry.get("column") or 1))
+
+
+def entry_of(statement: Statement) -> dict[str, Any]:
+    """The entry :func:`statement_of` reads back."""
+    return {"file": statement.file, "index": statement.index, "statement": statement.text,
+            "line": statement.line, "column": statement.column}
 
 
 def parse_sources(sources: Mapping[str, str], variables: Mapping[str, object] | None = None) -> list[Statement]:

@@ -151,6 +151,10 @@ class Catalog:
         return statement.is_query and not same_expressions(statement.text, stored)
 
 
+# where ksqlDB says a refusal is: ``Line: 1, Col: 31: ...`` (analysis), ``line 1:8: Syntax Error`` (parser)
+_POSITION = re.compile(r"\bLine: (\d+), Col: (\d+)|\bline (\d+):(\d+)")
+
+
 @dataclasses.dataclass
 class Rebuild:
     """What recreating ``root`` takes: ``names``, the objects recreated (it and everything downstream);
@@ -160,6 +164,28 @@ class Rebuild:
     names: list[str]
     script: list[str]
     origins: list[Statement]
+
+    def position_in_file(self, message: str) -> str:
+        """`` (at <file> line L, column C)`` for the first ``Line: l, Col: c`` (or ``line l:c``) of a ksqlDB
+        message: ksqlDB counts in the request it was sent (the client joins ``script`` with spaces), the user
+        in the file the statement came from. The column only when the script statement is the declared text
+        (the proof renames topics, adds ``OR REPLACE``); "" when the position is in no script statement."""
+        found = _POSITION.search(message)
+        if found is None:
+            return ""
+        line, column = (int(found.group(1) or found.group(3)), int(found.group(2) or found.group(4)))
+        at_line, at_column = 1, 1
+        for text, origin in zip(self.script, self.origins):
+            end_line = at_line + text.count("\n")
+            end_column = len(text) - text.rfind("\n") if "\n" in text else at_column + len(text)
+            if (at_line, at_column) <= (line, column) < (end_line, end_column):
+                file_line = origin.line + line - at_line
+                if text not in (origin.text, executable(origin)):
+                    return f" (at {origin.file} line {file_line})"
+                file_column = origin.column + column - at_column if line == at_line else column
+                return f" (at {origin.file} line {file_line}, column {file_column})"
+            at_line, at_column = end_line, end_column + 1  # the space between two statements
+        return ""
 
     def origin_of(self, sent: str) -> Statement | None:
         """The declared statement behind the script statement ``sent`` (None when it is not one of them)."""
@@ -292,7 +318,8 @@ def refusal_message(culprit: Statement, change: Statement, plan: Rebuild, exc: K
                 "topic (and its data) before running `pulumi up` again.")
     during = "" if culprit == change else f" while proving the change of {change.where}"
     return (f"{culprit.where}: ksqlDB refused this statement in a dry run{during}, so nothing was changed. "
-            f"The change: {summary(plan.script)}.\nksqlDB error {exc.error_code}: {exc.message}{hint}")
+            f"The change: {summary(plan.script)}.\nksqlDB error {exc.error_code}: {exc.message}"
+            f"{plan.position_in_file(exc.message)}{hint}")
 
 
 def summary(script: list[str]) -> str:

@@ -78,6 +78,9 @@ CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
     Field("streams_properties", PROVIDER, doc="sent with the statements that run; a change alone sends nothing"),
     Field("file", PROVIDER, doc="where the statement is, for messages only"),
     Field("index", PROVIDER, doc="the statement's place in its file, for messages only"),
+    Field("line", PROVIDER, doc="the line of its file where the statement starts, for messages only (ksqlDB's "
+                                "Line/Col of a refusal, mapped to the file)"),
+    Field("column", PROVIDER, doc="the column of that line where it starts, for messages only"),
     Field("related", PROVIDER, doc="the statements a rebuild of it needs (everything downstream of it, and what "
                                    "those read beside it), to prove a rebuild; not compared"),
     Field("sql", OUTPUT, doc="the normalised statement"),

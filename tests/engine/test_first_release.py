@@ -1,6 +1,6 @@
 """The move from a real first-release stack, through the REAL engine: the first release's program (commit
 63c4354, one ``KsqlStatements`` resource for all of ``ksql/``) deploys the application layer, then today's
-program takes the same stack over. With the first release's own SQL the move rebuilds only what runs
+program takes the same stack over. With the first release's own SQL (and dashboards) the move rebuilds only what runs
 differently from what today's program declares — HIGH_BANDWIDTH_SESSIONS, whose threshold today's
 program derives from the configured rates (the first release took a fixed 500000) — and announces it in
 the preview; every other object is adopted as it runs, each sink is replaced by the sink of the table's
@@ -15,6 +15,8 @@ import pytest
 import requests
 
 from clickstream import analytics, connectors
+from providers.ksqldb import load_sql_dir, parse_sources
+from stackconfig import StackConfig
 from tests.engine.release import FIRST_RELEASE, checkout, deploy
 from tests.engine.workspace import EngineStack
 
@@ -26,7 +28,9 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
     first = dict(fresh_pipeline.ksqldb.user_sources)
     assert len(first) == 17, sorted(first)
     es = fresh_pipeline.elasticsearch_url
-    indexes = [connectors.index_name(t) for t in connectors.DERIVED_TABLES if t in first]
+    # the tables the first release sank into concrete indexes of their names (each CREATE TABLE ... AS SELECT)
+    sunk = [t for t in connectors.derived_tables(parse_sources(load_sql_dir(release / "ksql"), analytics.ksql_variables(StackConfig()))) if t in first]
+    indexes = [connectors.index_name(t) for t in sunk]
     for index in indexes:  # what the first release's sinks wrote: a concrete index per table it declares
         answer = requests.post(f"{es}/{index}/_doc?refresh=true", json={"EVENT_TS": 1764162000000}, timeout=30)
         assert answer.status_code == 201, answer.text
@@ -34,12 +38,14 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
     fresh_pipeline.reset_calls()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(analytics, "KSQL_DIR", release / "ksql")
+        # its dashboards too: today's chart CLICKS_PER_CITY, which the first release's SQL does not declare
+        patch.setattr(analytics, "DASHBOARD_DIR", release / "dashboards")
         preview = stack.preview(diff=False)  # resource lines and messages
         # the pipeline component is created; the one resource is taken over (an alias) by its KsqlDirectory
         assert preview.changed()["clickstream-ksql"] == {"create", "update"}, preview.changed()["clickstream-ksql"]
         assert "delete" not in preview.all_ops()
         replaced = {name for name, ops in preview.changed().items() if "replace" in ops}
-        assert replaced == {f"clickstream-{connectors.sink_name(t)}" for t in connectors.DERIVED_TABLES if t in first}
+        assert replaced == {f"clickstream-{connectors.sink_name(t)}" for t in sunk}
         announced = [line for line in preview.output.splitlines() if "move from the first release" in line]
         assert announced and "drops HIGH_BANDWIDTH_SESSIONS (running the first release's" in announced[0]
         moved = stack.up()
@@ -53,7 +59,7 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
             assert [name.startswith(f"{index}_v") for name in behind] == [True], behind
         sinks = {name for name in fresh_pipeline.connect.connectors if name.startswith("es-sink-")}
         assert sorted(re.sub(r"-v[0-9a-f]{16}$", "", name) for name in sinks) == sorted(
-            connectors.sink_name(t) for t in connectors.DERIVED_TABLES if t in first), sinks
+            connectors.sink_name(t) for t in sunk), sinks
 
         fresh_pipeline.reset_calls()
         assert stack.up().all_ops() == {"same"}

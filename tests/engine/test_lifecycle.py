@@ -12,7 +12,7 @@ import requests
 from pulumi import automation as auto
 
 from clickstream import connectors
-from tests.engine.declared import KSQL_PREFIX, executed_verbs, ksql_objects
+from tests.engine.declared import KSQL_PREFIX, executed_verbs, ksql_objects, statements
 from tests.engine.workspace import GRAFANA_PASSWORD, PASSPHRASE, EngineFailed, EngineStack
 
 REPLACED = {"replace", "create-replacement", "delete-replaced"}  # the engine's three steps of one replacement
@@ -38,7 +38,7 @@ def test_preview_plans_every_ksqldb_object_as_its_own_resource_and_sends_no_writ
 def test_first_up_creates_the_whole_application_layer(engine_stack, pipeline, ksql_dir):
     up = engine_stack.up()
     assert up.all_ops() == {"create"} and up.summary == {"create": len(up.steps) + 1}  # + the stack
-    derived = {t.lower() for t in connectors.DERIVED_TABLES}
+    derived = {t.lower() for t in connectors.derived_tables(statements(ksql_dir.folder))}
     assert len(pipeline.connect.connectors) == 3 + len(derived)
     assert set(ksql_objects(ksql_dir.folder).values()) == set(pipeline.ksqldb.user_sources)
     assert pipeline.template_exists()

@@ -191,7 +191,7 @@ def test_sink_documents_get_date_and_keyword_fields_from_the_projects_template(e
     """EVENT_TS (epoch millis) -> date in the default format, strings -> keyword, counts -> long: what the
     Grafana panels need."""
     index = es_backend.index("events_per_min")
-    body = connectors.index_template(replicas=0)
+    body = connectors.index_template([], replicas=0)
     body["index_patterns"] = [index]  # the project's body, on a name only this test uses
     up(provider, props(es_backend, es_backend.template_name("clickstream"), body))
     document = {"EVENT_TS": 1764162000000, "USERNAME": "Reeva43", "CITY": "San Francisco", "EVENTS": 7}

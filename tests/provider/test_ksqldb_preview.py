@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import requests
 
 from benchmarks.ksql_changes import changes
 from clickstream.analytics import KSQL_DIR, ksql_variables
@@ -17,7 +18,7 @@ from providers.http import Endpoint, wait_until
 from providers.ksqldb import KsqlObjectError, load_sql_dir
 from providers.ksqldb.client import KsqlClient
 from providers.ksqldb.directory import KsqlDirectoryProvider
-from providers.ksqldb.parser import dependents, parse_sources
+from providers.ksqldb.parser import dependents, entry_of, parse_sources
 from providers.ksqldb.provider import KsqlObjectProvider
 from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb
@@ -221,8 +222,7 @@ def test_a_drop_refused_for_a_reader_made_by_hand_names_it_at_once(fake):
 # --- the first preview has ksqlDB check every statement ---------------------------------------------
 
 def entries(files, variables=None) -> list[dict]:
-    return [{"file": s.file, "index": s.index, "statement": s.text}
-            for s in parse_sources(files, {**VARIABLES, **(variables or {})})]
+    return [entry_of(s) for s in parse_sources(files, {**VARIABLES, **(variables or {})})]
 
 
 def test_a_first_preview_has_ksqldb_check_every_statement_and_reports_every_refused_one(fake):
@@ -236,6 +236,39 @@ def test_a_first_preview_has_ksqldb_check_every_statement_and_reports_every_refu
     assert reasons[0].startswith("10_traffic.sql: statement 1 ") and "NOPE" in reasons[0]
     assert reasons[1].startswith("40_errors.sql: statement 1 ")
     assert fake.mutations == [] and fake.user_sources == {}
+    assert_nothing_could_change(fake)
+
+
+def test_a_refusal_says_where_in_the_file_ksqldbs_line_and_col_are(fake):
+    """ksqlDB counts lines and columns in the request it was sent (here every statement of the directory,
+    joined); the message says where that is in the file the user wrote (issue 26)."""
+    files = {**FILES, "10_traffic.sql": FILES["10_traffic.sql"].replace(
+        "WINDOWSTART AS EVENT_TS,\n        COUNT(*) AS EVENTS", "WINDOWSTART AS EVENT_TS,\n        NOPE AS EVENTS", 1)}
+    (line,) = [n for n, text in enumerate(files["10_traffic.sql"].splitlines(), 1) if "NOPE AS" in text]
+    (failure,) = KsqlDirectoryProvider().check({}, {"ksqldb_url": fake.url, "statements": entries(files)}).failures
+    assert "SELECT column 'NOPE' cannot be resolved." in failure.reason
+    assert failure.reason.endswith(f"(at 10_traffic.sql line {line}, column 9)"), failure.reason
+    assert "Line: 1," not in failure.reason, "the statement is not the first of the request"
+
+
+def test_a_declared_name_taken_on_the_server_by_another_definition_is_named_not_blamed_on_its_readers(fake):
+    """Issue 26: a new stack over a ksqlDB whose WEB_USERS is another table: the refusal of its reader names
+    WEB_USERS, how it differs, and what to do, once (its readers are not reported one by one)."""
+    made = requests.post(f"{fake.url}/ksql", timeout=30, json={"ksql": (
+        "CREATE TABLE WEB_USERS (USER_ID INT PRIMARY KEY, NAME VARCHAR) WITH (KAFKA_TOPIC='clickstream_users', "
+        "KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON', PARTITIONS=1);"), "streamsProperties": {}})
+    assert made.status_code == 200, made.text
+    fake.reset_calls()
+    (failure,) = KsqlDirectoryProvider().check({}, {"ksqldb_url": fake.url, "statements": entries(FILES)}).failures
+    assert failure.reason.startswith(
+        "01_sources.sql: statement 3 ('CREATE TABLE WEB_USERS ('): WEB_USERS is already taken at ksqlDB by another "
+        "definition (columns USER_ID INTEGER KEY, NAME STRING (declared: USER_ID INTEGER KEY, REGISTERED_AT"), \
+        failure.reason
+    assert "it refused 02_enriched.sql: statement 1 ('CREATE STREAM USER_CLICKSTREAM AS') in a dry run" \
+        in failure.reason and "SELECT column 'U.USERNAME' cannot be resolved." in failure.reason
+    assert failure.reason.endswith("Drop the WEB_USERS that runs there, or give yours another name, then run "
+                                   "`pulumi preview` again.")
+    assert fake.mutations == []
     assert_nothing_could_change(fake)
 
 

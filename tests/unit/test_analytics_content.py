@@ -23,6 +23,10 @@ TUTORIAL_OBJECTS = {
 }
 ADDED_TABLES = {"BANDWIDTH_PER_MIN", "USER_BANDWIDTH_PER_MIN", "SESSION_BANDWIDTH", "HIGH_BANDWIDTH_SESSIONS",
                 "CLICKS_PER_CITY"}
+# every CREATE TABLE ... AS SELECT of ksql/: what the design charts (sinks and datasources follow the SQL)
+DERIVED = ("EVENTS_PER_MIN", "PAGES_PER_MIN", "BANDWIDTH_PER_MIN", "USER_BANDWIDTH_PER_MIN", "USER_IP_ACTIVITY",
+           "CLICKS_PER_CITY", "ERRORS_PER_MIN_ALERT", "ERRORS_PER_MIN", "ENRICHED_ERROR_CODES_COUNT",
+           "CLICK_USER_SESSIONS", "SESSION_BANDWIDTH", "HIGH_BANDWIDTH_SESSIONS")
 SESSION_TABLES = ("CLICK_USER_SESSIONS", "SESSION_BANDWIDTH", "HIGH_BANDWIDTH_SESSIONS")
 DASHBOARD_FILES = ("clickstream.json", "high_bandwidth_sessions.json")
 
@@ -78,9 +82,8 @@ def test_every_design_object_exists_with_its_kind(by_name):
 
 
 def test_derived_tables_are_the_ones_sunk_and_charted(statements):
-    derived = {s.name for s in statements if s.kind == "TABLE" and s.is_query}
-    assert derived == set(connectors.DERIVED_TABLES)
-    assert ADDED_TABLES <= derived
+    assert connectors.derived_tables(statements) == DERIVED
+    assert ADDED_TABLES <= set(DERIVED)
 
 
 def test_each_file_only_reads_objects_of_the_same_or_an_earlier_file(statements):
@@ -91,7 +94,7 @@ def test_each_file_only_reads_objects_of_the_same_or_an_earlier_file(statements)
 
 
 def test_every_derived_table_exposes_event_ts_and_its_value_columns(by_name):
-    for table in connectors.DERIVED_TABLES:
+    for table in DERIVED:
         sql = compact(by_name[table])
         # sessions: the latest click, so a running session stays in the dashboards' time range
         event_ts = "WINDOWEND AS EVENT_TS" if table in SESSION_TABLES else "WINDOWSTART AS EVENT_TS"
@@ -126,12 +129,12 @@ def test_joined_columns_are_never_null(by_name):
 
 
 def test_every_window_has_a_grace_period_of_seconds(by_name):
-    for table in connectors.DERIVED_TABLES:
+    for table in DERIVED:
         assert re.search(r"WINDOW \w+\(.*GRACE PERIOD 10 SECONDS\)", compact(by_name[table])), table
 
 
 def test_multi_column_keys_use_the_json_key_format(by_name):
-    for table in connectors.DERIVED_TABLES:
+    for table in DERIVED:
         sql = compact(by_name[table])
         if len(grouped(sql)) > 1:
             assert "KEY_FORMAT='JSON'" in sql.replace(" ", ""), table
@@ -246,14 +249,13 @@ def test_custom_schemas_draw_correlated_fields_from_one_value(cfg):
 
 
 def _indexes() -> dict[str, str]:
-    return {t: connectors.versioned_index_name(t, connectors.build_version(f"CTAS_{t}_7"))
-            for t in connectors.DERIVED_TABLES}
+    return {t: connectors.versioned_index_name(t, connectors.build_version(f"CTAS_{t}_7")) for t in DERIVED}
 
 
 def test_one_sink_per_derived_table_without_auth_mirroring_its_table_into_its_versioned_index():
     indexes = _indexes()
     sinks = connectors.elasticsearch_sinks("http://es:9200", indexes)
-    assert [s.config["topics"] for s in sinks] == list(connectors.DERIVED_TABLES)
+    assert [s.config["topics"] for s in sinks] == list(DERIVED)
     assert len({s.name for s in sinks}) == len(sinks)
     for sink in sinks:
         table = sink.config["topics"]
@@ -292,8 +294,8 @@ def test_sink_password_is_secret_config_only():
 
 
 def test_index_template_maps_time_fields_and_strings_for_exactly_our_indexes():
-    body = connectors.index_template(replicas=0)
-    assert body["index_patterns"] == [f"{t.lower()}_v*" for t in connectors.DERIVED_TABLES]
+    body = connectors.index_template(DERIVED, replicas=0)
+    assert body["index_patterns"] == [f"{t.lower()}_v*" for t in DERIVED]
     assert body["priority"] > 100
     mappings = body["template"]["mappings"]
     # ksqlDB writes epoch millis; Grafana reads raw-data time fields back as doc values in the FIRST
@@ -306,7 +308,7 @@ def test_index_template_maps_time_fields_and_strings_for_exactly_our_indexes():
 
 
 def test_datasource_uids_are_valid_and_distinct():
-    uids = [connectors.datasource_uid(t) for t in connectors.DERIVED_TABLES]
+    uids = [connectors.datasource_uid(t) for t in DERIVED]
     assert len(set(uids)) == len(uids)
     assert all(re.fullmatch(r"[a-z0-9-]{1,40}", uid) for uid in uids)
 
@@ -338,7 +340,7 @@ def test_every_panel_uses_an_existing_datasource_and_real_columns(dashboards, by
             match = re.fullmatch(r"\$\{DS_([A-Z_]+)\}", panel["datasource"]["uid"])
             assert match and panel["datasource"]["type"] == "elasticsearch", (name, panel["title"])
             table = match.group(1)
-            assert table in connectors.DERIVED_TABLES, (name, panel["title"])
+            assert table in DERIVED, (name, panel["title"])
             known = columns(by_name[table])
             where = (name, panel["title"])
             for target in panel["targets"]:
@@ -368,7 +370,7 @@ def test_every_panel_uses_an_existing_datasource_and_real_columns(dashboards, by
 
 def test_every_derived_table_has_a_panel_on_the_main_dashboard(dashboards):
     charted = {p["datasource"]["uid"] for p in panels(dashboards["clickstream.json"])}
-    assert {f"${{{connectors.datasource_key(t)}}}" for t in connectors.DERIVED_TABLES} <= charted
+    assert {f"${{{connectors.datasource_key(t)}}}" for t in DERIVED} <= charted
 
 
 def test_per_minute_tables_are_time_series_and_sessions_are_tables(dashboards):

@@ -349,6 +349,8 @@ _YAML_TYPE = {str: "string", int: "integer", bool: "boolean"}
 
 
 def _yaml_type(annotation) -> str:
+    if typing.get_origin(annotation) is tuple:
+        return "array"
     if typing.get_origin(annotation) is typing.Literal:
         (kind,) = {type(choice) for choice in typing.get_args(annotation)}
         return _YAML_TYPE[kind]
@@ -368,7 +370,7 @@ def test_pulumi_yaml_type_and_default_match_the_model(name):
     field = StackConfig.model_fields[name]
     declared = _declared()[field.alias or name]
     assert declared["type"] == _yaml_type(field.annotation)
-    assert declared["default"] == field.default
+    assert declared["default"] == (list(field.default) if isinstance(field.default, tuple) else field.default)
     assert declared.get("description"), "every key needs a description (docs/configuration.md lists it)"
 
 

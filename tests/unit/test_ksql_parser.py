@@ -4,7 +4,15 @@ import pytest
 
 from clickstream.analytics import ksql_variables
 from providers.ksqldb import KsqlParseError, load_sql_dir, normalise, parse_sources
-from providers.ksqldb.parser import as_create_or_replace, dependents, replace_in_place_allowed, split_statements
+from providers.ksqldb.parser import (
+    as_create_or_replace,
+    dependents,
+    entry_of,
+    replace_in_place_allowed,
+    split_statements,
+    statement_of,
+)
+from providers.ksqldb.plan import Rebuild
 from stackconfig import StackConfig
 
 SOURCES = """
@@ -209,3 +217,28 @@ def test_a_declared_key_column_after_value_columns_is_the_same_object_as_describ
     described["fields"][1]["schema"]["type"] = "BIGINT"
     assert differences(declared_shape(statement), live_shape(described)) == [
         "columns ID INTEGER KEY, NAME BIGINT (declared: NAME STRING, ID INTEGER KEY)"]
+
+
+def test_each_statement_knows_the_line_and_column_of_its_file_where_it_starts():
+    text = ("-- sources\n\n  CREATE STREAM A (X INT) /* a comment\n over two lines */ WITH (KAFKA_TOPIC='a', "
+            "VALUE_FORMAT='JSON', PARTITIONS=1);\n/* x */ CREATE STREAM B AS\n  SELECT X FROM A EMIT CHANGES;\n")
+    a, b = parse_sources({"01.sql": text})
+    assert (a.line, a.column, b.line, b.column) == (3, 3, 5, 9)
+    assert a.text.count("\n") == 1, "a block comment keeps its line breaks, so lines inside a statement stay true"
+    assert statement_of(entry_of(b)) == b
+
+
+def test_a_ksqldb_position_in_the_request_is_mapped_to_the_file_and_line_the_user_wrote():
+    text = ("CREATE STREAM A (X INT) WITH (KAFKA_TOPIC='a', VALUE_FORMAT='JSON', PARTITIONS=1);\n\n"
+            "-- the reader\nCREATE STREAM B AS\n    SELECT NOPE\n    FROM A EMIT CHANGES;\n")
+    a, b = parse_sources({"01.sql": text})
+    plan = Rebuild([a.name, b.name], [a.text, b.text], [a, b])
+    # the request is "<a> <b> DROP STREAM <sentinel>;": B starts on line 1 after A and a space, NOPE is on line 2
+    col = len(a.text) + 2
+    assert plan.position_in_file(f"Line: 1, Col: {col}: x") == " (at 01.sql line 4, column 1)"
+    assert plan.position_in_file("Line: 2, Col: 12: SELECT column 'NOPE' cannot be resolved.") == \
+        " (at 01.sql line 5, column 12)"
+    assert plan.position_in_file("line 1:8: Syntax Error") == " (at 01.sql line 1, column 8)"
+    renamed = Rebuild([b.name], [b.text.replace("CREATE", "CREATE OR REPLACE")], [b])
+    assert renamed.position_in_file("Line: 2, Col: 12: x") == " (at 01.sql line 5)", "a rewritten line: no column"
+    assert plan.position_in_file("Line: 9, Col: 1: x") == plan.position_in_file("no position") == ""

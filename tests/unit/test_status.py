@@ -13,8 +13,10 @@ import pytest
 
 from clickstream import connectors, status
 from clickstream.__main__ import main
+from clickstream.analytics import KSQL_DIR, ksql_variables
 from clickstream.logins import logins
 from clickstream.status_links import BROKEN, LAGGING, OK, Limits, Link, panel_datasources, query_link, source_link
+from providers.ksqldb import load_sql_dir, parse_sources
 from stackconfig import StackConfig
 
 NOW = 1_800_000_000.0  # seconds
@@ -131,8 +133,10 @@ def test_declared_chain_follows_the_project_content():
     assert chain.source_connectors == tuple(s.name for s in connectors.datagen_sources(StackConfig()))
     assert chain.sources == {"CLICKSTREAM": "datagen-clickstream", "CLICKSTREAM_CODES": "datagen-clickstream-codes",
                              "WEB_USERS": "datagen-clickstream-users"}
-    assert set(connectors.DERIVED_TABLES) <= set(chain.queries)
-    assert list(chain.indexes) == [t.lower() for t in connectors.DERIVED_TABLES]
+    derived = connectors.derived_tables(parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(StackConfig())))
+    assert len(derived) == 12 and set(derived) <= set(chain.queries)
+    assert list(chain.indexes) == [t.lower() for t in derived]
+    assert chain.datasources == tuple(connectors.datasource_uid(t) for t in derived)
     assert chain.indexes["events_per_min"] == "es-sink-events-per-min"
     assert chain.dashboards == ("clickstream-analysis", "clickstream-high-bandwidth")
 
