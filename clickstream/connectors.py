@@ -37,7 +37,6 @@ SINK_MAX_RETRIES = 9
 SINK_RETRY_BACKOFF_MS = 1000
 DEAD_LETTER_TOPIC = "es-sink-dead-letters"  # records the sinks could not write, with the error in headers
 
-CLICKSTREAM_CONNECTOR = "datagen-clickstream"
 INDEX_TEMPLATE_NAME = "clickstream"
 INDEX_TEMPLATE_PRIORITY = 500
 TIME_FIELD = "EVENT_TS"

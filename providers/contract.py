@@ -20,7 +20,7 @@ import hashlib
 import json
 import secrets
 import urllib.parse
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import pulumi
 from pulumi import dynamic
@@ -28,6 +28,7 @@ from pulumi import dynamic
 from providers.http import (
     DEFAULT_PROBE_TIMEOUT,
     DEFAULT_READY_TIMEOUT,
+    Endpoint,
     ServiceClient,
     ServiceUnreachable,
     masked,
@@ -99,18 +100,40 @@ def password_in_url(name: str, value: Any) -> str | None:
             "give the credentials in their secret inputs instead")
 
 
+def url_problem(name: str, value: Any, service: str) -> str | None:
+    """Why ``value``, the URL input ``name``, cannot address ``service``: not an http(s) URL, or one with a
+    password in it (:func:`password_in_url`)."""
+    if not (isinstance(value, str) and value.startswith(("http://", "https://"))):
+        return f"{name} must be the http(s) base URL of {service}, e.g. http://localhost:8080"
+    return password_in_url(name, value)
+
+
 def connection(url: str, *, secrets_: Iterable[str] = ("password",), others: Iterable[str] = ("username",),
                service: str = "the service") -> tuple[Field, ...]:
-    """The connection inputs every resource has: where the API is, how to log in, how long to wait."""
+    """The connection inputs every resource has: where the API is (an http(s) URL without a password), how
+    to log in, how long to wait, how to verify TLS. :func:`client_of` builds the client from them."""
     fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}",
-                    problem=lambda value: password_in_url(url, value))]
+                    problem=lambda value: url_problem(url, value, service))]
     fields += [Field(name, IN_PLACE, doc="login") for name in others]
     fields += [Field(name, IN_PLACE, secret=True, doc="login secret") for name in secrets_]
     fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT,
                         doc="deadline of one operation, seconds"))
     fields.append(Field("probe_timeout", IN_PLACE, default=DEFAULT_PROBE_TIMEOUT,
                         doc="how long preview and refresh wait for the service, seconds"))
+    fields.append(Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"))
     return tuple(fields)
+
+
+Client = TypeVar("Client", bound=ServiceClient)
+_ENDPOINT_FIELDS = tuple(f.name for f in dataclasses.fields(Endpoint) if f.name != "url")
+
+
+def client_of(client_class: type[Client], props: Mapping[str, Any], url: str, **overrides: Any) -> Client:
+    """The one client builder: a ``client_class`` for the service the connection inputs of ``props`` name
+    (``url`` is the name of the URL input; an input left out or blank takes the Endpoint's default, then the
+    client's ``endpoint_defaults``), with ``overrides``."""
+    given = {name: props[name] for name in _ENDPOINT_FIELDS if props.get(name) not in (None, "")}
+    return client_class(Endpoint(**{**client_class.endpoint_defaults, **given, "url": props[url], **overrides}))
 
 
 class Contract:
@@ -343,9 +366,12 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
         """Create (``olds`` None: adopting an object that exists) or update the object; return the outputs
         its read-back gives."""
 
-    @abc.abstractmethod
-    def client(self, props: Mapping[str, Any]) -> ServiceClient:
-        """A service client for the service ``props`` name."""
+    client_class: type[ServiceClient]  # the kind's service client
+    url_input: str  # the connection input that is the service's URL
+
+    def client(self, props: Mapping[str, Any]) -> Any:
+        """A service client for the service ``props`` name (:func:`client_of`)."""
+        return client_of(self.client_class, props, self.url_input)
 
     @abc.abstractmethod
     def read_back(self, client: Any, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:

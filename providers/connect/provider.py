@@ -8,7 +8,6 @@ request body only inside ``create``/``update`` and never appear in outputs, logs
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any, Callable, Mapping
 
@@ -27,6 +26,7 @@ from providers.contract import (
     Contract,
     Field,
     ReadBackProvider,
+    client_of,
     connection,
     new_salt,
     password_in_url,
@@ -35,7 +35,7 @@ from providers.contract import (
     secret_hash,
 )
 from providers.declare import declare
-from providers.http import Endpoint, ServiceTimeout, masked
+from providers.http import ServiceTimeout, masked
 from providers.inputs import is_unknown, whole_numbers
 
 RESTART_GRACE = 15.0  # seconds a FAILED state may be stale after restarting failed tasks
@@ -145,13 +145,12 @@ def _refused_by_worker(props: Mapping[str, Any], secrets: list[str]) -> list[Che
     A worker that does not answer in that time is named in a warning, and the config is validated at ``up``
     (before it is written)."""
     name, url = props["connector_name"], props["connect_url"]
-    endpoint = dataclasses.replace(_endpoint(props), ready_timeout=float(props.get("probe_timeout")
-                                                                        or DEFAULT_PROBE_TIMEOUT))
+    timeout = float(props.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT)
     body = {**props["config"], **props["secret_config"], "name": name}
     try:
-        with ConnectClient(endpoint) as client:
+        with client_of(ConnectClient, props, "connect_url", ready_timeout=timeout) as client:
             client.probe()
-            with client.http.capped(endpoint.ready_timeout):
+            with client.http.capped(timeout):
                 validation = client.validate(body)
     except PluginNotInstalled as exc:
         return [CheckFailure("config", f"connector {name!r}: {exc}")]
@@ -182,6 +181,8 @@ class ConnectorProvider(ReadBackProvider):
 
     contract = CONTRACT
     id_output = "connector_name"
+    client_class = ConnectClient
+    url_input = "connect_url"
     delete_before_replace = False
     redacted_error = ConnectorError
 
@@ -200,10 +201,6 @@ class ConnectorProvider(ReadBackProvider):
         def fail(prop: str, reason: str) -> None:
             failures.append(CheckFailure(prop, reason))
 
-        url = news.get("connect_url")
-        if not is_unknown(url) and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-            fail("connect_url", "connect_url must be the http(s) base URL of the Kafka Connect REST API, "
-                                "e.g. http://localhost:8083")
         name = news.get("connector_name")
         problem = None if is_unknown(name) else _name_problem(name)
         if problem:
@@ -255,13 +252,13 @@ class ConnectorProvider(ReadBackProvider):
         if not props.get("connect_url"):
             raise ConnectorError(f"connector {props.get('connector_name')!r}: its state has no connect_url "
                                  "(importing connectors is not supported; declare the resource instead)")
-        return ConnectClient(_endpoint(props))
+        return super().client(props)
 
     def read_back(self, client: ConnectClient, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         return _read_back(client, props.get("connector_name") or id_, props)
 
     def delete_object(self, client: ConnectClient, id_: str) -> None:
-        if not client.delete(id_):
+        if not client.delete_connector(id_):
             pulumi.log.info(f"Connector {id_!r} was already gone from {client.endpoint.url}; nothing to delete")
 
     def _apply(self, props: Mapping[str, Any], *, salt: str, previous: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -270,7 +267,7 @@ class ConnectorProvider(ReadBackProvider):
         config, secret_config = dict(props["config"]), dict(props.get("secret_config") or {})
         timeout = float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT)
         desired = DESIRED[state]
-        with ConnectClient(_endpoint(props)) as client:
+        with self.client(props) as client:
             client.wait_ready()
             before = client.status(name)
             news = {**props, "secret_config": secret_config}
@@ -353,12 +350,6 @@ def _read_back_differences(outs: Mapping[str, Any] | None, config: Mapping[str, 
     if outs.get("secret_config_hash") == DRIFTED:
         wrong.append(f"a secret setting among {', '.join(sorted(secret_config))} (missing)")
     return wrong
-
-
-def _endpoint(props: Mapping[str, Any]) -> Endpoint:
-    return Endpoint(props["connect_url"], username=props.get("username") or None, password=props.get("password"),
-                    ready_timeout=float(props.get("ready_timeout") or DEFAULT_READY_TIMEOUT),
-                    probe_timeout=float(props.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT), timeout=30.0)
 
 
 Connector = declare(CONTRACT, ConnectorProvider, module="connect", name="Connector", doc="""\

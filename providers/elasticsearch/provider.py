@@ -26,8 +26,7 @@ from providers.contract import (
     read_back_of_write,
 )
 from providers.declare import declare
-from providers.elasticsearch.client import API_KEY_SCHEME, ElasticsearchClient
-from providers.http import Endpoint
+from providers.elasticsearch.client import ElasticsearchClient
 from providers.inputs import is_unknown, whole_numbers
 
 # Built-in templates of Elasticsearch 8 use priority 100 for these patterns (docs/resources/elasticsearch-grafana.md).
@@ -137,7 +136,6 @@ def _body_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
 
 CONTRACT = Contract("IndexTemplate", [
     *connection("elasticsearch_url", secrets_=("password", "api_key"), service="Elasticsearch"),
-    Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
     Field("template_name", IDENTITY, required=True, doc="the template's name"),
     Field("body", IN_PLACE, required=True, changed=_body_changed,
           doc="the `PUT _index_template` body, compared normalised"),
@@ -150,6 +148,8 @@ class IndexTemplateProvider(ReadBackProvider):
 
     contract = CONTRACT
     id_output = "template_name"
+    client_class = ElasticsearchClient
+    url_input = "elasticsearch_url"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         """Reasons the inputs are not a usable template (no network)."""
@@ -160,9 +160,6 @@ class IndexTemplateProvider(ReadBackProvider):
         body = news.get("body")
         if not is_unknown(body):
             failures += [CheckFailure("body", reason) for reason in check_body(body)]
-        url = news.get("elasticsearch_url")
-        if not is_unknown(url) and not str(url or "").startswith(("http://", "https://")):
-            failures.append(CheckFailure("elasticsearch_url", "elasticsearch_url must be an http(s) URL"))
         return failures
 
     def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
@@ -176,10 +173,6 @@ class IndexTemplateProvider(ReadBackProvider):
             es.put_index_template(name, props["body"])
             outs = self.read_back(es, name, {**props, "adopted": adopted})
         return read_back_of_write(outs, f"index template {name!r}", where)
-
-    def client(self, props: Mapping[str, Any]) -> ElasticsearchClient:
-        return ElasticsearchClient(Endpoint.from_inputs({**props, "url": props["elasticsearch_url"],
-                                                         "api_key_scheme": API_KEY_SCHEME}))
 
     def read_back(self, es: ElasticsearchClient, name: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The template as Elasticsearch has it, in the shape of the outputs (None when there is none);

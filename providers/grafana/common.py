@@ -1,7 +1,7 @@
-"""What the Grafana providers share: the connection fields of their tables, the client, the URL check.
+"""What the Grafana providers share: the connection fields of their tables and the client.
 
-Common inputs (plain props): ``grafana_url``, ``username``, ``password`` (secret), ``api_key`` (secret),
-``verify`` (TLS: True, False or a CA bundle path) and ``ready_timeout``. Every create/update/read/delete
+Common inputs (plain props): the connection fields (``grafana_url``, ``username``, ``password`` and
+``api_key`` as secrets, ``verify``, the timeouts) and ``service_revision``. Every create/update/read/delete
 first waits for ``GET /api/health``. Create adopts an object that already has the declared uid (output
 ``adopted``); a changed uid is a replacement, deleting first so the new object's name/title does not
 clash with the old one. Providers hold no state, so dill pickles them.
@@ -15,31 +15,21 @@ from pulumi.dynamic import CheckFailure
 from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
 from providers.grafana.dashboards import check_uid
-from providers.http import BadRequest, Endpoint
+from providers.http import BadRequest
 from providers.inputs import is_unknown, whole_numbers
 
 # ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
 # old one), every object is re-applied; updates are upserts.
 CONNECTION = (*connection("grafana_url", secrets_=("password", "api_key"), service="Grafana"),
-              Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
               Field("service_revision", IN_PLACE, doc="id of the Grafana instance; a change re-applies the object"))
-CONNECTION_KEYS = tuple(f.name for f in CONNECTION)
-SECRET_OUTPUTS = [f.name for f in CONNECTION if f.secret]
 
 
 class GrafanaProvider(ReadBackProvider):
-    """Base of the Grafana providers: the client for the Grafana the props name."""
+    """Base of the Grafana providers: the client for the Grafana the props name (``url`` of a dashboard is
+    its own page, hence ``grafana_url``)."""
 
-    def client(self, props: Mapping[str, Any]) -> GrafanaClient:
-        """``url`` of a dashboard is its own page, hence ``grafana_url``."""
-        return GrafanaClient(Endpoint.from_inputs({**props, "url": props["grafana_url"]}))
-
-
-def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
-    url = news.get("grafana_url")
-    if is_unknown(url) or (isinstance(url, str) and url.startswith(("http://", "https://"))):
-        return []
-    return [CheckFailure("grafana_url", "grafana_url must be an http(s) URL of Grafana")]
+    client_class = GrafanaClient
+    url_input = "grafana_url"
 
 
 def provision(grafana: GrafanaClient, path: str, uid: str, body: Any, exists: bool,
@@ -59,12 +49,9 @@ def provision(grafana: GrafanaClient, path: str, uid: str, body: Any, exists: bo
 
 
 def uid_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
-    """:func:`connection_failures` and the problems of the ``uid`` input, for the kinds addressed by uid."""
-    failures = connection_failures(news)
+    """The problems of the ``uid`` input, for the kinds addressed by uid."""
     uid = news.get("uid")
-    if not is_unknown(uid) and (reason := check_uid(uid)):
-        failures.append(CheckFailure("uid", reason))
-    return failures
+    return [CheckFailure("uid", reason)] if not is_unknown(uid) and (reason := check_uid(uid)) else []
 
 
 
