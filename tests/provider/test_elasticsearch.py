@@ -15,7 +15,7 @@ from pulumi.output import Unknown
 
 from clickstream import connectors
 from providers.elasticsearch import ElasticsearchClient
-from providers.elasticsearch.provider import CONTRACT, IndexTemplateProvider, normalise_body
+from providers.elasticsearch.index_template import CONTRACT, IndexTemplateProvider, normalise_body
 from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.elasticsearch import FakeElasticsearch
 from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend  # noqa: F401  (the fixture)
