@@ -17,13 +17,14 @@ from typing import Any
 import pulumi
 
 from clickstream import alerting, connectors, rates
+from clickstream.dashboards import load_dashboards
 from clickstream.logins import Login, logins
 from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
 from providers.declare import DeclaredResource
 from providers.elasticsearch import IndexTemplate
-from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
+from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
 from providers.grafana.dashboards import placeholders

@@ -11,7 +11,7 @@ import pytest
 
 from clickstream import connectors, generator, rates
 from clickstream.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
-from providers.grafana import load_dashboard
+from clickstream.dashboards import load_dashboard
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
 from stackconfig import ConfigError, StackConfig, parse_config
 
