@@ -22,7 +22,6 @@ from clickstream.logins import Login, logins
 from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
-from providers.declare import DeclaredResource
 from providers.elasticsearch import IndexTemplate
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 from providers.grafana.alert_rule import GrafanaAlertRule
@@ -112,7 +111,7 @@ class Analytics(pulumi.ComponentResource):
         self.register_outputs({"dashboard_urls": self.dashboard_urls})
 
     def _alerting(self, prefix: str, secrets: Secrets, grafana: dict, folder: pulumi.Resource,
-                  datasources: dict[str, DeclaredResource]) -> None:
+                  datasources: dict[str, GrafanaDatasource]) -> None:
         """The alert rules (``clickstream.alerting``) and, with ``alertWebhookUrl`` set, the webhook contact
         point and the notification policy tree that routes every alert to it."""
         for alert in alerting.ALERTS:
@@ -136,7 +135,7 @@ class Analytics(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), aliases=[was])
 
     def _datasource(self, prefix: str, table: str, services: Services, es_user: str | None,
-                    es_password: pulumi.Input[str] | None, grafana: dict) -> DeclaredResource:
+                    es_password: pulumi.Input[str] | None, grafana: dict) -> GrafanaDatasource:
         """The Elasticsearch datasource of one table's index (time field EVENT_TS)."""
         index = connectors.index_name(table)
         uid = connectors.datasource_uid(table)

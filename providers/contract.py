@@ -58,6 +58,7 @@ class Field:
     of an in-place field that is identity (a dashboard's ``uid`` inside its JSON); ``replaced_doc`` says
     which part. ``default`` fills a missing input in ``check``; ``required`` inputs must be present.
     ``problem(value)`` says what is wrong with a known, given value (None: nothing), for ``check``.
+    ``annotation``: the type the generated typed inputs give the field (``tools/generated.py``).
     """
 
     name: str
@@ -70,6 +71,7 @@ class Field:
     replaced_when: Changed | None = None
     replaced_doc: str = ""
     problem: Callable[[Any], str | None] | None = None
+    annotation: str = "Any"  # the value's Python type, as the typed inputs of the resource class show it
 
     def differs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
         if self.changed is not None:
@@ -112,15 +114,16 @@ def connection(url: str, *, secrets_: Iterable[str] = ("password",), others: Ite
                service: str = "the service") -> tuple[Field, ...]:
     """The connection inputs every resource has: where the API is (an http(s) URL without a password), how
     to log in, how long to wait, how to verify TLS. :func:`client_of` builds the client from them."""
-    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}",
+    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}", annotation="str",
                     problem=lambda value: url_problem(url, value, service))]
-    fields += [Field(name, IN_PLACE, doc="login") for name in others]
-    fields += [Field(name, IN_PLACE, secret=True, doc="login secret") for name in secrets_]
-    fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT,
+    fields += [Field(name, IN_PLACE, doc="login", annotation="str") for name in others]
+    fields += [Field(name, IN_PLACE, secret=True, doc="login secret", annotation="str") for name in secrets_]
+    fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT, annotation="float",
                         doc="deadline of one operation, seconds"))
-    fields.append(Field("probe_timeout", IN_PLACE, default=DEFAULT_PROBE_TIMEOUT,
+    fields.append(Field("probe_timeout", IN_PLACE, default=DEFAULT_PROBE_TIMEOUT, annotation="float",
                         doc="how long preview and refresh wait for the service, seconds"))
-    fields.append(Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"))
+    fields.append(Field("verify", IN_PLACE, default=True, annotation="bool | str",
+                        doc="TLS verification: true, false or a CA bundle path"))
     return tuple(fields)
 
 

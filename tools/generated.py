@@ -3,7 +3,10 @@
 - ``<!-- fields: generated from <table>'s field table ... -->`` ... ``<!-- /fields -->`` in docs/resources/*.md:
   the field table of a kind (``Contract.markdown``);
 - ``<!-- kinds: generated from providers/kinds.py ... -->`` ... ``<!-- /kinds -->`` in README.md and
-  docs/resources/README.md: the list of kinds, each with its type token, module and the page of its table.
+  docs/resources/README.md: the list of kinds, each with its type token, module and the page of its table;
+- ``if TYPE_CHECKING:  # typed inputs of <Kind, ...> (python -m tools.generated)`` ... ``else:`` in the module
+  that declares a kind: a class with the kind's inputs as typed keyword arguments and its fields as typed
+  attributes, which mypy and editors see instead of the class ``declare`` makes at run time.
 
 ``python -m tools.generated`` rewrites every block; ``--check`` only lists the files that are not current
 (exit code 1). tests/unit/test_generated.py runs the check.
@@ -17,6 +20,7 @@ import re
 import sys
 from typing import Callable
 
+from providers.contract import OUTPUT
 from providers.kinds import KINDS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -25,6 +29,9 @@ KIND_LISTS = (ROOT / "README.md", RESOURCE_DOCS / "README.md")
 FIELDS = re.compile(r"(<!-- fields: generated from (?P<table>.*?)'s field table[^\n]*-->\n)(.*?)(\n<!-- /fields -->)",
                     re.S)
 KIND_LIST = re.compile(r"(<!-- kinds: generated from providers/kinds.py[^\n]*-->\n)(.*?)(\n<!-- /kinds -->)", re.S)
+TYPED = re.compile(r"^(if TYPE_CHECKING:  # typed inputs of (?P<kinds>[\w, ]+) \(python -m tools\.generated\)\n)"
+                   r"(.*?)^(else:\n)", re.S | re.M)
+PROVIDERS = ROOT / "providers"
 
 
 def _tables() -> dict[str, str]:
@@ -48,8 +55,27 @@ def kinds_table(page: pathlib.Path) -> str:
     return "\n".join(rows)
 
 
+def typed_class(name: str) -> str:
+    """The class mypy and editors see for kind ``name``: its inputs as keyword arguments (the required ones
+    without a default), every field an attribute, each with the type of its field's ``annotation``."""
+    kind = next(kind for kind in KINDS if kind.__name__ == name)
+    fields = kind.contract.fields
+    inputs = [f"            {f.name}: pulumi.Input[{f.annotation}]{'' if f.required else ' | None = None'},"
+              for f in fields if f.role != OUTPUT]
+    return "\n".join([
+        f"    class {name}(DeclaredResource):",
+        f'        """The inputs and fields of the ``{kind.contract.resource}`` field table, typed."""',
+        "",
+        "        def __init__(", "            self,", "            resource_name: str,", "            *,",
+        *inputs, "            opts: pulumi.ResourceOptions | None = None,", "        ) -> None: ...", "",
+        *(f"        {f.name}: pulumi.Output[{f.annotation}]" for f in fields), ""])
+
+
 def rendered(page: pathlib.Path, text: str) -> str:
     """``text`` of ``page`` with every generated block as the code has it now."""
+    if page.suffix == ".py":
+        return TYPED.sub(lambda match: match.group(1) + "\n".join(
+            typed_class(name.strip()) for name in match.group("kinds").split(",")) + match.group(4), text)
     tables = _tables()
 
     def fields(match: re.Match[str]) -> str:
@@ -61,8 +87,13 @@ def rendered(page: pathlib.Path, text: str) -> str:
     return KIND_LIST.sub(kinds, FIELDS.sub(fields, text))
 
 
+def typed_modules() -> list[pathlib.Path]:
+    """The modules of ``providers`` that hold typed inputs."""
+    return [path for path in sorted(PROVIDERS.rglob("*.py")) if TYPED.search(path.read_text(encoding="utf-8"))]
+
+
 def generated_files() -> list[pathlib.Path]:
-    return sorted({*RESOURCE_DOCS.glob("*.md"), *KIND_LISTS})
+    return sorted({*RESOURCE_DOCS.glob("*.md"), *KIND_LISTS, *typed_modules()})
 
 
 def stale(render: Callable[[pathlib.Path, str], str] = rendered) -> list[pathlib.Path]:

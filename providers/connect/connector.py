@@ -9,7 +9,7 @@ request body only inside ``create``/``update`` and never appear in outputs, logs
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import pulumi
 import requests
@@ -34,7 +34,7 @@ from providers.contract import (
     secret_field,
     secret_hash,
 )
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.http import ServiceTimeout, masked
 from providers.inputs import is_unknown, whole_numbers
 
@@ -352,11 +352,47 @@ def _read_back_differences(outs: Mapping[str, Any] | None, config: Mapping[str, 
     return wrong
 
 
-Connector = declare(CONTRACT, ConnectorProvider, module="connect", name="Connector", doc="""\
-A connector created (or adopted) by name, updated in place, awaited until it and its tasks run.
+if TYPE_CHECKING:  # typed inputs of Connector (python -m tools.generated)
+    class Connector(DeclaredResource):
+        """The inputs and fields of the ``Connector`` field table, typed."""
 
-``config`` holds the plain settings (must include ``connector.class``); ``secret_config`` the sensitive ones
-(passwords, API keys): sent to Connect, kept out of outputs and state, where only a salted hash is stored.
-``state`` ``"paused"`` pauses the connector declaratively. ``ready_timeout`` is the deadline of each
-operation (docs/resources/README.md). Changing ``connector_name`` replaces the connector; everything else is
-updated in place (docs/resources/connector.md).""")
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            connect_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            connector_name: pulumi.Input[Any],
+            config: pulumi.Input[Any],
+            secret_config: pulumi.Input[Any] | None = None,
+            state: pulumi.Input[Any] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        connect_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        connector_name: pulumi.Output[Any]
+        config: pulumi.Output[Any]
+        secret_config: pulumi.Output[Any]
+        state: pulumi.Output[Any]
+        connector_class: pulumi.Output[Any]
+        secret_config_keys: pulumi.Output[Any]
+        secret_config_hash: pulumi.Output[Any]
+        secret_salt: pulumi.Output[Any]
+else:
+    Connector = declare(CONTRACT, ConnectorProvider, module="connect", name="Connector", doc="""\
+    A connector created (or adopted) by name, updated in place, awaited until it and its tasks run.
+
+    ``config`` holds the plain settings (must include ``connector.class``); ``secret_config`` the sensitive ones
+    (passwords, API keys): sent to Connect, kept out of outputs and state, where only a salted hash is stored.
+    ``state`` ``"paused"`` pauses the connector declaratively. ``ready_timeout`` is the deadline of each
+    operation (docs/resources/README.md). Changing ``connector_name`` replaces the connector; everything else is
+    updated in place (docs/resources/connector.md).""")

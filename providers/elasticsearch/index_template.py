@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
@@ -25,7 +26,7 @@ from providers.contract import (
     connection,
     read_back_of_write,
 )
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.inputs import is_unknown, whole_numbers
 
@@ -184,6 +185,37 @@ class IndexTemplateProvider(ReadBackProvider):
         es.delete_index_template(name)
 
 
-IndexTemplate = declare(CONTRACT, IndexTemplateProvider, module="elasticsearch", name="IndexTemplate", doc="""\
-``PUT _index_template/<template_name>`` with ``body``, validated with ``_simulate`` first; ``body`` is the
-live body after a refresh.""")
+if TYPE_CHECKING:  # typed inputs of IndexTemplate (python -m tools.generated)
+    class IndexTemplate(DeclaredResource):
+        """The inputs and fields of the ``IndexTemplate`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            elasticsearch_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            template_name: pulumi.Input[Any],
+            body: pulumi.Input[Any],
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        elasticsearch_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        template_name: pulumi.Output[Any]
+        body: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    IndexTemplate = declare(CONTRACT, IndexTemplateProvider, module="elasticsearch", name="IndexTemplate", doc="""\
+    ``PUT _index_template/<template_name>`` with ``body``, validated with ``_simulate`` first; ``body`` is the
+    live body after a refresh.""")

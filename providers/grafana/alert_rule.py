@@ -15,12 +15,13 @@ the live rule (what Grafana adds on its own is left out), so ``pulumi refresh`` 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, provision, uid_failures
 from providers.inputs import is_unknown
@@ -100,6 +101,39 @@ class AlertRuleProvider(GrafanaProvider):
         grafana.delete(f"{PATH}/{uid}")
 
 
-GrafanaAlertRule = declare(CONTRACT, AlertRuleProvider, module="grafana", name="AlertRule", doc="""\
-A Grafana-managed alert rule, by ``uid``; ``rule`` is the provisioning API's body (folderUID, ruleGroup,
-title, condition, data, noDataState, execErrState, for, labels, annotations).""")
+if TYPE_CHECKING:  # typed inputs of GrafanaAlertRule (python -m tools.generated)
+    class GrafanaAlertRule(DeclaredResource):
+        """The inputs and fields of the ``GrafanaAlertRule`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            uid: pulumi.Input[Any],
+            rule: pulumi.Input[Any],
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        uid: pulumi.Output[Any]
+        rule: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaAlertRule = declare(CONTRACT, AlertRuleProvider, module="grafana", name="AlertRule", doc="""\
+    A Grafana-managed alert rule, by ``uid``; ``rule`` is the provisioning API's body (folderUID, ruleGroup,
+    title, condition, data, noDataState, execErrState, for, labels, annotations).""")

@@ -14,8 +14,9 @@ when a secure setting is missing live, or when Grafana shows all of them in clea
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
@@ -31,7 +32,7 @@ from providers.contract import (
     secret_field,
     secret_hash,
 )
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, provision, uid_failures
 from providers.inputs import is_unknown
@@ -124,7 +125,51 @@ class ContactPointProvider(GrafanaProvider):
         grafana.delete(f"{PATH}/{uid}")
 
 
-GrafanaContactPoint = declare(CONTRACT, ContactPointProvider, module="grafana", name="ContactPoint", doc="""\
-A contact point, by ``uid``: one integration (``type``, e.g. ``webhook``) with its ``settings``;
-``secure_settings`` (e.g. a webhook ``url`` that carries a token) are sent to Grafana and kept in state only
-as a salted hash.""")
+if TYPE_CHECKING:  # typed inputs of GrafanaContactPoint (python -m tools.generated)
+    class GrafanaContactPoint(DeclaredResource):
+        """The inputs and fields of the ``GrafanaContactPoint`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            uid: pulumi.Input[Any],
+            name: pulumi.Input[Any],
+            type: pulumi.Input[Any],
+            settings: pulumi.Input[Any] | None = None,
+            secure_settings: pulumi.Input[Any] | None = None,
+            disable_resolve_message: pulumi.Input[Any] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        uid: pulumi.Output[Any]
+        name: pulumi.Output[Any]
+        type: pulumi.Output[Any]
+        settings: pulumi.Output[Any]
+        secure_settings: pulumi.Output[Any]
+        disable_resolve_message: pulumi.Output[Any]
+        secure_keys: pulumi.Output[Any]
+        secure_settings_hash: pulumi.Output[Any]
+        secret_salt: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaContactPoint = declare(CONTRACT, ContactPointProvider, module="grafana", name="ContactPoint", doc="""\
+    A contact point, by ``uid``: one integration (``type``, e.g. ``webhook``) with its ``settings``;
+    ``secure_settings`` (e.g. a webhook ``url`` that carries a token) are sent to Grafana and kept in state only
+    as a salted hash.""")

@@ -1,8 +1,9 @@
 """The dynamic provider behind ``GrafanaDatasource`` (``/api/datasources``, keyed by uid)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
@@ -19,7 +20,7 @@ from providers.contract import (
     secret_field,
     secret_hash,
 )
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
 from providers.grafana.common import CONNECTION, GrafanaProvider, uid_failures
 from providers.http import ApiError, Conflict, Forbidden, ServiceTimeout, Unauthorized, wait_until
@@ -186,7 +187,46 @@ def datasource_problems(source: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-GrafanaDatasource = declare(CONTRACT, DatasourceProvider, module="grafana", name="Datasource", doc="""\
-A datasource, by ``uid``. ``datasource`` holds name, type, url, access, basicAuth..., jsonData (for
-Elasticsearch: ``jsonData.index`` and ``jsonData.timeField``); ``secure_json_data`` the write-only secrets
-(e.g. ``basicAuthPassword``), compared by a salted hash.""")
+if TYPE_CHECKING:  # typed inputs of GrafanaDatasource (python -m tools.generated)
+    class GrafanaDatasource(DeclaredResource):
+        """The inputs and fields of the ``GrafanaDatasource`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            uid: pulumi.Input[Any],
+            datasource: pulumi.Input[Any],
+            secure_json_data: pulumi.Input[Any] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        uid: pulumi.Output[Any]
+        datasource: pulumi.Output[Any]
+        secure_json_data: pulumi.Output[Any]
+        name: pulumi.Output[Any]
+        secure_keys: pulumi.Output[Any]
+        secure_json_data_hash: pulumi.Output[Any]
+        secret_salt: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaDatasource = declare(CONTRACT, DatasourceProvider, module="grafana", name="Datasource", doc="""\
+    A datasource, by ``uid``. ``datasource`` holds name, type, url, access, basicAuth..., jsonData (for
+    Elasticsearch: ``jsonData.index`` and ``jsonData.timeField``); ``secure_json_data`` the write-only secrets
+    (e.g. ``basicAuthPassword``), compared by a salted hash.""")

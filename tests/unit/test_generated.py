@@ -3,7 +3,9 @@ current in every file that shows it: the lists of kinds in README.md and docs/re
 field tables of docs/resources."""
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
 
 from providers.kinds import KINDS
 from tools import generated
@@ -38,3 +40,20 @@ def test_provider_classes_that_earlier_state_names_still_load():
                          ("providers.elasticsearch.provider", "IndexTemplateProvider"),
                          ("providers.ksqldb.provider", "KsqlStatementsProvider")]:
         assert isinstance(getattr(importlib.import_module(module), name), type)
+
+
+def test_every_kind_has_typed_inputs_that_match_its_runtime_signature():
+    """What mypy and editors see (the ``if TYPE_CHECKING`` class) takes the same keyword arguments, with the
+    same ones required, as the class ``declare`` makes at run time."""
+    typed = {}
+    for path in generated.typed_modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name in {kind.__name__ for kind in KINDS}:
+                init = next(item for item in node.body if isinstance(item, ast.FunctionDef))
+                required = [arg.arg for arg, default in zip(init.args.kwonlyargs, init.args.kw_defaults)
+                             if default is None]
+                typed[node.name] = ([arg.arg for arg in init.args.kwonlyargs], required)
+    for kind in KINDS:
+        parameters = list(inspect.signature(kind).parameters.values())[1:]  # after resource_name
+        assert typed[kind.__name__] == ([p.name for p in parameters],
+                                        [p.name for p in parameters if p.default is inspect.Parameter.empty])
