@@ -33,7 +33,7 @@ from providers.http import (
     ServiceUnreachable,
     masked,
 )
-from providers.inputs import is_unknown
+from providers.inputs import is_unknown, whole_numbers
 
 UNTYPED_DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"  # the type of a dynamic resource without a token
 DRIFTED = "drifted"  # the stored hash of a secret found changed out of band: the next update rewrites it
@@ -222,6 +222,26 @@ def _texts(value: Any) -> Iterator[str]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _texts(item)
+
+
+def declared_part(declared: Any, live: Any) -> Any:
+    """The part of ``live`` that ``declared`` names: for a mapping, its declared keys (recursively); for a
+    list, element by element; else ``live`` itself. What the service adds on its own (defaults, ids,
+    timestamps) is left out, so only out-of-band changes of declared values count as drift."""
+    if isinstance(declared, Mapping) and isinstance(live, Mapping):
+        return {key: declared_part(value, live.get(key)) for key, value in declared.items()}
+    if isinstance(declared, (list, tuple)) and isinstance(live, (list, tuple)) and len(declared) == len(live):
+        return [declared_part(d, v) for d, v in zip(declared, live)]
+    return live
+
+
+def body_changed(name: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
+    """The ``changed`` rule of a declared JSON body ``name``: unknown, or different once numbers are
+    compared as numbers (the engine sends 1 as 1.0)."""
+    def changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+        new = news.get(name)
+        return is_unknown(new) or whole_numbers(new) != whole_numbers(olds.get(name))
+    return changed
 
 
 class RedactedError(Exception):

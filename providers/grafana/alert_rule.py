@@ -20,10 +20,20 @@ from typing import TYPE_CHECKING, Any, Mapping
 import pulumi
 from pulumi.dynamic import CheckFailure
 
-from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
+from providers.contract import (
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    adoption,
+    body_changed,
+    declared_part,
+    read_back_of_write,
+)
 from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, provision, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, provision, uid_failures
 from providers.inputs import is_unknown
 
 PATH = "/api/v1/provisioning/alert-rules"

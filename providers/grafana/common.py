@@ -16,7 +16,7 @@ from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
 from providers.grafana.dashboards import check_uid
 from providers.http import BadRequest
-from providers.inputs import is_unknown, whole_numbers
+from providers.inputs import is_unknown
 
 # ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
 # old one), every object is re-applied; updates are upserts.
@@ -52,24 +52,3 @@ def uid_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     """The problems of the ``uid`` input, for the kinds addressed by uid."""
     uid = news.get("uid")
     return [CheckFailure("uid", reason)] if not is_unknown(uid) and (reason := check_uid(uid)) else []
-
-
-
-def declared_part(declared: Any, live: Any) -> Any:
-    """The part of ``live`` that ``declared`` names: for a mapping, its declared keys (recursively); for a
-    list, element by element; else ``live`` itself. What Grafana adds on its own (defaults, ids,
-    timestamps) is left out, so only out-of-band changes of declared values count as drift."""
-    if isinstance(declared, Mapping) and isinstance(live, Mapping):
-        return {key: declared_part(value, live.get(key)) for key, value in declared.items()}
-    if isinstance(declared, (list, tuple)) and isinstance(live, (list, tuple)) and len(declared) == len(live):
-        return [declared_part(d, v) for d, v in zip(declared, live)]
-    return live
-
-
-def body_changed(name: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
-    """The ``changed`` rule of a declared JSON body ``name``: unknown, or different once numbers are
-    compared as numbers (the engine sends 1 as 1.0)."""
-    def changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
-        new = news.get(name)
-        return is_unknown(new) or whole_numbers(new) != whole_numbers(olds.get(name))
-    return changed

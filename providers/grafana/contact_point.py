@@ -27,6 +27,8 @@ from providers.contract import (
     Contract,
     Field,
     adoption,
+    body_changed,
+    declared_part,
     new_salt,
     read_back_of_write,
     secret_field,
@@ -34,7 +36,7 @@ from providers.contract import (
 )
 from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, provision, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, provision, uid_failures
 from providers.inputs import is_unknown
 
 PATH = "/api/v1/provisioning/contact-points"

@@ -16,10 +16,19 @@ from typing import TYPE_CHECKING, Any, Mapping
 import pulumi
 from pulumi.dynamic import CheckFailure
 
-from providers.contract import IN_PLACE, OUTPUT, Contract, Field, read_back_of_write, report_adopted
+from providers.contract import (
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    body_changed,
+    declared_part,
+    read_back_of_write,
+    report_adopted,
+)
 from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part
+from providers.grafana.common import CONNECTION, GrafanaProvider
 from providers.inputs import is_unknown, whole_numbers
 
 PATH = "/api/v1/provisioning/policies"
