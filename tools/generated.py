@@ -41,7 +41,12 @@ def _tables() -> dict[str, str]:
 def _page_of(table: str) -> pathlib.Path:
     """The page of docs/resources that shows ``table``'s field table."""
     marker = f"<!-- fields: generated from {table}'s field table"
-    return next(page for page in sorted(RESOURCE_DOCS.glob("*.md")) if marker in page.read_text(encoding="utf-8"))
+    pages = [page for page in sorted(RESOURCE_DOCS.glob("*.md")) if marker in page.read_text(encoding="utf-8")]
+    if not pages:
+        raise SystemExit(f"no page of docs/resources shows the field table of {table}: put the lines "
+                         f"'{marker}; checked by tests/unit/test_provider_contract.py -->' and '<!-- /fields -->' "
+                         "on the page of its service")
+    return pages[0]
 
 
 def kinds_table(page: pathlib.Path) -> str:
