@@ -34,6 +34,7 @@ SECRETS = {  # kind -> every field that must never be in clear: secret inputs an
     "GrafanaAlertRule": LOGIN,
     "GrafanaContactPoint": LOGIN | {"secure_settings", "secure_settings_hash"},
     "GrafanaNotificationPolicy": LOGIN,
+    "IndexLifecyclePolicy": LOGIN,
 }
 IDS = [kind.__name__ for kind in KINDS]
 
