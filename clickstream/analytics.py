@@ -23,6 +23,7 @@ from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
 from providers.elasticsearch import IndexTemplate
+from providers.elasticsearch.lifecycle_policy import IndexLifecyclePolicy
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
@@ -76,11 +77,17 @@ class Analytics(pulumi.ComponentResource):
                             sources=load_sql_dir(KSQL_DIR), variables=ksql_variables(cfg),
                             streams_properties={"auto.offset.reset": "earliest"},
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
-        template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
-                                 template_name=connectors.INDEX_TEMPLATE_NAME,
-                                 body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1)),
-                                 **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
-                                 opts=self._child(IndexTemplate))
+        es_admin = dict(elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
+                        api_key=login.elasticsearch_admin.api_key)
+        retention = [IndexLifecyclePolicy(
+            f"{prefix}-retention-policy", policy_name=connectors.RETENTION_POLICY_NAME,
+            policy=connectors.retention_policy(cfg.elasticsearch_retention_days), **es_admin,
+            opts=pulumi.ResourceOptions(parent=self))] if cfg.elasticsearch_retention_days else []
+        template = IndexTemplate(f"{prefix}-index-template", template_name=connectors.INDEX_TEMPLATE_NAME,
+                                 body=connectors.index_template(replicas=min(cfg.elasticsearch_nodes - 1, 1),
+                                                                lifecycle=connectors.RETENTION_POLICY_NAME
+                                                                if retention else None),
+                                 **es_admin, opts=self._child(IndexTemplate, *retention))
         es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
         for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, username=es_user,
                                                    password=es_password):
