@@ -380,9 +380,10 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
         form its service stores, e.g. Connect's string maps)."""
         return self.contract.with_defaults(news)
 
-    @abc.abstractmethod
     def problems(self, news: dict[str, Any]) -> list[dynamic.CheckFailure]:
-        """Reasons the inputs (defaults filled) are not usable, found without the network."""
+        """Reasons the inputs (defaults filled) are not usable, found without the network, beyond what each
+        field's ``problem`` finds (none by default)."""
+        return []
 
     @abc.abstractmethod
     def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import re
 from typing import TYPE_CHECKING, Any, Mapping
 
 import pulumi
-from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
     IDENTITY,
@@ -137,8 +136,10 @@ def _body_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
 
 CONTRACT = Contract("IndexTemplate", [
     *connection("elasticsearch_url", secrets_=("password", "api_key"), service="Elasticsearch"),
-    Field("template_name", IDENTITY, required=True, doc="the template's name"),
+    Field("template_name", IDENTITY, required=True, annotation="str", doc="the template's name",
+          problem=check_template_name),
     Field("body", IN_PLACE, required=True, changed=_body_changed,
+          problem=lambda body: "; ".join(check_body(body)) or None,
           doc="the `PUT _index_template` body, compared normalised"),
     Field("adopted", OUTPUT, doc="the template existed before it was created here"),
 ])
@@ -151,17 +152,6 @@ class IndexTemplateProvider(ReadBackProvider):
     id_output = "template_name"
     client_class = ElasticsearchClient
     url_input = "elasticsearch_url"
-
-    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        """Reasons the inputs are not a usable template (no network)."""
-        failures = []
-        name = news.get("template_name")
-        if not is_unknown(name) and (reason := check_template_name(name)):
-            failures.append(CheckFailure("template_name", reason))
-        body = news.get("body")
-        if not is_unknown(body):
-            failures += [CheckFailure("body", reason) for reason in check_body(body)]
-        return failures
 
     def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Validate with ``_simulate``, then PUT, then read back."""
@@ -200,7 +190,7 @@ if TYPE_CHECKING:  # typed inputs of IndexTemplate (python -m tools.generated)
             ready_timeout: pulumi.Input[float] | None = None,
             probe_timeout: pulumi.Input[float] | None = None,
             verify: pulumi.Input[bool | str] | None = None,
-            template_name: pulumi.Input[Any],
+            template_name: pulumi.Input[str],
             body: pulumi.Input[Any],
             opts: pulumi.ResourceOptions | None = None,
         ) -> None: ...
@@ -212,7 +202,7 @@ if TYPE_CHECKING:  # typed inputs of IndexTemplate (python -m tools.generated)
         ready_timeout: pulumi.Output[float]
         probe_timeout: pulumi.Output[float]
         verify: pulumi.Output[bool | str]
-        template_name: pulumi.Output[Any]
+        template_name: pulumi.Output[str]
         body: pulumi.Output[Any]
         adopted: pulumi.Output[Any]
 else:

@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 import pulumi
-from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
     IDENTITY,
@@ -41,7 +40,6 @@ from providers.contract import (
 from providers.declare import DeclaredResource, declare
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.http import BadRequest, retrying
-from providers.inputs import is_unknown
 
 MAX_NAME_BYTES = 255
 NO_ILM = "no handler found for uri"  # a node without x-pack's ILM has no ``_ilm`` routes
@@ -64,16 +62,16 @@ def check_policy_name(name: Any) -> str | None:
     return None
 
 
-def check_policy(policy: Any) -> list[str]:
-    """Reasons ``policy`` is not a usable ``policy`` object (no network): a mapping with ``phases``."""
+def check_policy(policy: Any) -> str | None:
+    """Why ``policy`` is not a usable ``policy`` object (no network: a mapping with known ``phases``), or None."""
     if not isinstance(policy, Mapping):
-        return ["policy must be a mapping (the `policy` object of PUT _ilm/policy)"]
+        return "policy must be a mapping (the `policy` object of PUT _ilm/policy)"
     phases = policy.get("phases")
     if not isinstance(phases, Mapping) or not phases:
-        return ["policy.phases must be a non-empty mapping of phase name to {min_age, actions}"]
+        return "policy.phases must be a non-empty mapping of phase name to {min_age, actions}"
     unknown = sorted(set(phases) - {"hot", "warm", "cold", "frozen", "delete"})
-    return [f"policy.phases has unknown phase(s) {', '.join(unknown)} (allowed: hot, warm, cold, frozen, delete)"
-            ] if unknown else []
+    return (f"policy.phases has unknown phase(s) {', '.join(unknown)} (allowed: hot, warm, cold, frozen, delete)"
+            if unknown else None)
 
 
 def _path(name: str) -> str:
@@ -82,8 +80,9 @@ def _path(name: str) -> str:
 
 CONTRACT = Contract("IndexLifecyclePolicy", [
     *connection("elasticsearch_url", secrets_=("password", "api_key"), service="Elasticsearch"),
-    Field("policy_name", IDENTITY, required=True, annotation="str", doc="the policy's name"),
-    Field("policy", IN_PLACE, required=True, changed=body_changed("policy"),
+    Field("policy_name", IDENTITY, required=True, annotation="str", doc="the policy's name",
+          problem=check_policy_name),
+    Field("policy", IN_PLACE, required=True, changed=body_changed("policy"), problem=check_policy,
           doc="the `policy` object of `PUT _ilm/policy` (phases, `_meta`); compared on its declared part"),
     Field("adopted", OUTPUT, doc="the policy existed before it was created here"),
 ])
@@ -96,16 +95,6 @@ class LifecyclePolicyProvider(ReadBackProvider):
     id_output = "policy_name"
     client_class = ElasticsearchClient
     url_input = "elasticsearch_url"
-
-    def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = []
-        name = news.get("policy_name")
-        if not is_unknown(name) and (reason := check_policy_name(name)):
-            failures.append(CheckFailure("policy_name", reason))
-        policy = news.get("policy")
-        if not is_unknown(policy):
-            failures += [CheckFailure("policy", reason) for reason in check_policy(policy)]
-        return failures
 
     def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         name, where = props["policy_name"], f"Elasticsearch at {props['elasticsearch_url']}"
