@@ -33,7 +33,8 @@ from providers.contract import (
 )
 from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, provision, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, provision
+from providers.grafana.dashboards import check_uid
 from providers.inputs import is_unknown
 
 PATH = "/api/v1/provisioning/alert-rules"
@@ -45,7 +46,7 @@ MAX_NAME = 190  # Grafana's limit for a rule's title and its group's name
 
 CONTRACT = Contract("GrafanaAlertRule", [
     *CONNECTION,
-    Field("uid", IDENTITY, required=True, doc="the rule's uid"),
+    Field("uid", IDENTITY, required=True, annotation="str", problem=check_uid, doc="the rule's uid"),
     Field("rule", IN_PLACE, required=True, changed=body_changed("rule"),
           doc="the provisioning API's rule body without `uid`: title, folderUID, ruleGroup, condition, data, ..."),
     Field("adopted", OUTPUT, doc="the rule existed before it was created here"),
@@ -85,7 +86,7 @@ class AlertRuleProvider(GrafanaProvider):
     id_output = "uid"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = uid_failures(news)
+        failures: list[CheckFailure] = []
         if not is_unknown(news.get("rule")):
             failures += [CheckFailure("rule", reason) for reason in rule_problems(news.get("rule"))]
         return failures
@@ -127,7 +128,7 @@ if TYPE_CHECKING:  # typed inputs of GrafanaAlertRule (python -m tools.generated
             probe_timeout: pulumi.Input[float] | None = None,
             verify: pulumi.Input[bool | str] | None = None,
             service_revision: pulumi.Input[Any] | None = None,
-            uid: pulumi.Input[Any],
+            uid: pulumi.Input[str],
             rule: pulumi.Input[Any],
             opts: pulumi.ResourceOptions | None = None,
         ) -> None: ...
@@ -140,7 +141,7 @@ if TYPE_CHECKING:  # typed inputs of GrafanaAlertRule (python -m tools.generated
         probe_timeout: pulumi.Output[float]
         verify: pulumi.Output[bool | str]
         service_revision: pulumi.Output[Any]
-        uid: pulumi.Output[Any]
+        uid: pulumi.Output[str]
         rule: pulumi.Output[Any]
         adopted: pulumi.Output[Any]
 else:

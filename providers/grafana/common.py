@@ -8,15 +8,11 @@ clash with the old one. Providers hold no state, so dill pickles them.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
-
-from pulumi.dynamic import CheckFailure
+from typing import Any, Callable
 
 from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
-from providers.grafana.dashboards import check_uid
 from providers.http import BadRequest
-from providers.inputs import is_unknown
 
 # ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
 # old one), every object is re-applied; updates are upserts.
@@ -46,9 +42,3 @@ def provision(grafana: GrafanaClient, path: str, uid: str, body: Any, exists: bo
         if find() is None:
             raise
         grafana.send("PUT", f"{path}/{uid}", body)
-
-
-def uid_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
-    """The problems of the ``uid`` input, for the kinds addressed by uid."""
-    uid = news.get("uid")
-    return [CheckFailure("uid", reason)] if not is_unknown(uid) and (reason := check_uid(uid)) else []

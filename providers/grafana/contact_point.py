@@ -36,7 +36,8 @@ from providers.contract import (
 )
 from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, provision, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, provision
+from providers.grafana.dashboards import check_uid
 from providers.inputs import is_unknown
 
 PATH = "/api/v1/provisioning/contact-points"
@@ -44,7 +45,7 @@ REDACTED = "[REDACTED]"
 
 CONTRACT = Contract("GrafanaContactPoint", [
     *CONNECTION,
-    Field("uid", IDENTITY, required=True, doc="the contact point's uid"),
+    Field("uid", IDENTITY, required=True, annotation="str", problem=check_uid, doc="the contact point's uid"),
     Field("name", IN_PLACE, required=True, doc="the name notification policies route to"),
     Field("type", IN_PLACE, required=True, doc="the integration, e.g. `webhook`"),
     Field("settings", IN_PLACE, changed=body_changed("settings"), doc="the integration's plain settings"),
@@ -70,7 +71,7 @@ class ContactPointProvider(GrafanaProvider):
     id_output = "uid"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = uid_failures(news)
+        failures: list[CheckFailure] = []
         for key in ("name", "type"):
             value = news.get(key)
             if not is_unknown(value) and (not isinstance(value, str) or not value.strip()):
@@ -143,7 +144,7 @@ if TYPE_CHECKING:  # typed inputs of GrafanaContactPoint (python -m tools.genera
             probe_timeout: pulumi.Input[float] | None = None,
             verify: pulumi.Input[bool | str] | None = None,
             service_revision: pulumi.Input[Any] | None = None,
-            uid: pulumi.Input[Any],
+            uid: pulumi.Input[str],
             name: pulumi.Input[Any],
             type: pulumi.Input[Any],
             settings: pulumi.Input[Any] | None = None,
@@ -160,7 +161,7 @@ if TYPE_CHECKING:  # typed inputs of GrafanaContactPoint (python -m tools.genera
         probe_timeout: pulumi.Output[float]
         verify: pulumi.Output[bool | str]
         service_revision: pulumi.Output[Any]
-        uid: pulumi.Output[Any]
+        uid: pulumi.Output[str]
         name: pulumi.Output[Any]
         type: pulumi.Output[Any]
         settings: pulumi.Output[Any]

@@ -22,7 +22,8 @@ from providers.contract import (
 )
 from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider
+from providers.grafana.dashboards import check_uid
 from providers.http import ApiError, Conflict, Forbidden, ServiceTimeout, Unauthorized, wait_until
 from providers.inputs import is_unknown
 
@@ -31,7 +32,8 @@ RESERVED_DATASOURCE_KEYS = {"uid", "id", "orgId", "version", "secureJsonData", "
 
 CONTRACT = Contract("GrafanaDatasource", [
     *CONNECTION,
-    Field("uid", IDENTITY, required=True, doc="the datasource's uid (dashboards refer to it)"),
+    Field("uid", IDENTITY, required=True, annotation="str", problem=check_uid,
+          doc="the datasource's uid (dashboards refer to it)"),
     Field("datasource", IN_PLACE, required=True, doc="name, type, url, access, jsonData, ..."),
     secret_field("secure_json_data", "secure_json_data_hash", "secret_salt",
                  doc="write-only secrets; state keeps a salted hash"),
@@ -59,7 +61,7 @@ class DatasourceProvider(GrafanaProvider):
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         """Reasons the inputs are not a usable datasource (no network)."""
-        failures = uid_failures(news)
+        failures: list[CheckFailure] = []
         source = news.get("datasource")
         if isinstance(source, Mapping):
             failures += [CheckFailure("datasource", reason) for reason in datasource_problems(source)]
@@ -203,7 +205,7 @@ if TYPE_CHECKING:  # typed inputs of GrafanaDatasource (python -m tools.generate
             probe_timeout: pulumi.Input[float] | None = None,
             verify: pulumi.Input[bool | str] | None = None,
             service_revision: pulumi.Input[Any] | None = None,
-            uid: pulumi.Input[Any],
+            uid: pulumi.Input[str],
             datasource: pulumi.Input[Any],
             secure_json_data: pulumi.Input[Any] | None = None,
             opts: pulumi.ResourceOptions | None = None,
@@ -217,7 +219,7 @@ if TYPE_CHECKING:  # typed inputs of GrafanaDatasource (python -m tools.generate
         probe_timeout: pulumi.Output[float]
         verify: pulumi.Output[bool | str]
         service_revision: pulumi.Output[Any]
-        uid: pulumi.Output[Any]
+        uid: pulumi.Output[str]
         datasource: pulumi.Output[Any]
         secure_json_data: pulumi.Output[Any]
         name: pulumi.Output[Any]

@@ -13,13 +13,14 @@ from pulumi.dynamic import CheckFailure
 from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
 from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider
+from providers.grafana.dashboards import check_uid
 from providers.http import Conflict
 from providers.inputs import is_unknown
 
 CONTRACT = Contract("GrafanaFolder", [
     *CONNECTION,
-    Field("uid", IDENTITY, required=True, doc="the folder's uid"),
+    Field("uid", IDENTITY, required=True, annotation="str", problem=check_uid, doc="the folder's uid"),
     Field("title", IN_PLACE, required=True, doc="the folder's title"),
     Field("adopted", OUTPUT, doc="the folder existed before it was created here"),
 ])
@@ -33,7 +34,7 @@ class FolderProvider(GrafanaProvider):
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         """Reasons the inputs are not a usable folder (no network)."""
-        failures = uid_failures(news)
+        failures: list[CheckFailure] = []
         title = news.get("title")
         if not is_unknown(title) and (not isinstance(title, str) or not title.strip()):
             failures.append(CheckFailure("title", "title must be a non-empty string"))
@@ -85,7 +86,7 @@ if TYPE_CHECKING:  # typed inputs of GrafanaFolder (python -m tools.generated)
             probe_timeout: pulumi.Input[float] | None = None,
             verify: pulumi.Input[bool | str] | None = None,
             service_revision: pulumi.Input[Any] | None = None,
-            uid: pulumi.Input[Any],
+            uid: pulumi.Input[str],
             title: pulumi.Input[Any],
             opts: pulumi.ResourceOptions | None = None,
         ) -> None: ...
@@ -98,7 +99,7 @@ if TYPE_CHECKING:  # typed inputs of GrafanaFolder (python -m tools.generated)
         probe_timeout: pulumi.Output[float]
         verify: pulumi.Output[bool | str]
         service_revision: pulumi.Output[Any]
-        uid: pulumi.Output[Any]
+        uid: pulumi.Output[str]
         title: pulumi.Output[Any]
         adopted: pulumi.Output[Any]
 else:
