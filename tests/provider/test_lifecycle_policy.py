@@ -155,7 +155,7 @@ def test_the_provider_survives_dill(es, provider):
 def without_ilm(es_backend):  # noqa: F811  (the fixture)
     """The URL of a node without ILM: the real node of the harness, or the fake with ``ilm=False``."""
     if es_backend.kind == "real":
-        if es_backend.call("GET", "/_ilm/policy").status_code != 400:
+        if es_backend.call("GET", f"/_ilm/policy/{es_backend.prefix}probe").status_code != 400:
             pytest.skip("this real node has ILM (x-pack: the Docker harness); these tests are about a node without it")
         yield es_backend
         return
