@@ -22,13 +22,14 @@ from typing import Any
 import pulumi
 
 from clickstream import alerting, connectors, rates
+from clickstream.dashboards import DashboardError, load_dashboards
 from clickstream.logins import Login, logins
 from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
-from providers.declare import DeclaredResource
 from providers.elasticsearch import IndexTemplate
-from providers.grafana import DashboardError, GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
+from providers.elasticsearch.lifecycle_policy import IndexLifecyclePolicy
+from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
 from providers.grafana.dashboards import placeholders
@@ -93,12 +94,17 @@ class Analytics(pulumi.ComponentResource):
                             readers=_readers(tables, sinks, loaded), retire=list(cfg.retire), protect=cfg.protect,
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
         if tables:  # an index template needs at least one index pattern; no table, no sink
-            template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
-                                     template_name=connectors.INDEX_TEMPLATE_NAME,
-                                     body=connectors.index_template(tables,
-                                                                    replicas=min(cfg.elasticsearch_nodes - 1, 1)),
-                                     **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
-                                     opts=self._child(IndexTemplate))
+            es_admin = dict(elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
+                            api_key=login.elasticsearch_admin.api_key)
+            retention = [IndexLifecyclePolicy(
+                f"{prefix}-retention-policy", policy_name=connectors.RETENTION_POLICY_NAME,
+                policy=connectors.retention_policy(cfg.elasticsearch_retention_days), **es_admin,
+                opts=pulumi.ResourceOptions(parent=self))] if cfg.elasticsearch_retention_days else []
+            template = IndexTemplate(f"{prefix}-index-template", template_name=connectors.INDEX_TEMPLATE_NAME,
+                                     body=connectors.index_template(
+                                         tables, replicas=min(cfg.elasticsearch_nodes - 1, 1),
+                                         lifecycle=connectors.RETENTION_POLICY_NAME if retention else None),
+                                     **es_admin, opts=self._child(IndexTemplate, *retention))
             for spec in sinks:
                 Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
                           secret_config=spec.secret_config or None, **connect,
@@ -125,7 +131,7 @@ class Analytics(pulumi.ComponentResource):
         self.register_outputs({"dashboard_urls": self.dashboard_urls})
 
     def _alerting(self, prefix: str, secrets: Secrets, grafana: dict, folder: pulumi.Resource,
-                  datasources: dict[str, DeclaredResource]) -> None:
+                  datasources: dict[str, GrafanaDatasource]) -> None:
         """The alert rules (``clickstream.alerting``) and, with ``alertWebhookUrl`` set, the webhook contact
         point and the notification policy tree that routes every alert to it."""
         for alert in alerting.ALERTS:
@@ -149,7 +155,7 @@ class Analytics(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), aliases=[was])
 
     def _datasource(self, prefix: str, table: str, services: Services, es_user: str | None,
-                    es_password: pulumi.Input[str] | None, grafana: dict) -> DeclaredResource:
+                    es_password: pulumi.Input[str] | None, grafana: dict) -> GrafanaDatasource:
         """The Elasticsearch datasource of one table's index (time field EVENT_TS)."""
         index = connectors.index_name(table)
         uid = connectors.datasource_uid(table)
