@@ -16,7 +16,7 @@ PULUMI_DIR := $(CURDIR)/.tools/pulumi
 export PATH := $(PULUMI_DIR):$(PATH)
 WAIT_FOR_DATA ?= 900
 # what a failure tells the user to run again: the target that was run (and the stack, when not dev)
-RERUN := $(if $(filter-out dev,$(STACK)),STACK=$(STACK) )make $(or $(MAKECMDGOALS),up)
+RERUN := make $(or $(MAKECMDGOALS),up)$(if $(filter-out dev,$(STACK)), STACK=$(STACK))
 
 .PHONY: venv pulumi-cli stack docker-check up status preview destroy lint test test-unit test-provider test-engine test-integration grafana-schema dashboard-types bench clean
 

@@ -8,7 +8,8 @@ from clickstream import sessionize, status
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clickstream", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m clickstream", description="Ops tools of the clickstream "
+                                     "pipeline; python -m clickstream <command> --help describes each.")
     commands = parser.add_subparsers(dest="command", required=True)
     sessionize.add_arguments(commands.add_parser(
         "sessionize", help="pause/resume the clickstream generator so user sessions close and show up",

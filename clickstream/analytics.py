@@ -23,13 +23,14 @@ from typing import Any
 import pulumi
 
 from clickstream import alerting, connectors, rates
-from clickstream.logins import Login, logins
+from clickstream.dashboards import DashboardError, load_dashboards
+from clickstream.logins import Login, Logins, logins
 from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
-from providers.declare import DeclaredResource
 from providers.elasticsearch import IndexAlias, IndexTemplate, VersionedIndex
-from providers.grafana import DashboardError, GrafanaDashboard, GrafanaDatasource, GrafanaFolder, load_dashboards
+from providers.elasticsearch.lifecycle_policy import IndexLifecyclePolicy
+from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
 from providers.grafana.dashboards import placeholders
@@ -92,13 +93,18 @@ class Analytics(pulumi.ComponentResource):
                             readers=_readers(tables, loaded), retire=list(cfg.retire), protect=cfg.protect,
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
         if tables:  # an index template needs at least one index pattern; no table, no sink
-            template = IndexTemplate(f"{prefix}-index-template", elasticsearch_url=services.elasticsearch.admin_url,
-                                     template_name=connectors.INDEX_TEMPLATE_NAME,
-                                     body=connectors.index_template(tables,
-                                                                    replicas=min(cfg.elasticsearch_nodes - 1, 1)),
-                                     **_basic(login.elasticsearch_admin), api_key=login.elasticsearch_admin.api_key,
-                                     opts=self._child(IndexTemplate))
-            self._sinks(prefix, tables, ksql, template, services, login, connect)
+            es_admin = dict(elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
+                            api_key=login.elasticsearch_admin.api_key)
+            retention = [IndexLifecyclePolicy(
+                f"{prefix}-retention-policy", policy_name=connectors.RETENTION_POLICY_NAME,
+                policy=connectors.retention_policy(cfg.elasticsearch_retention_days), **es_admin,
+                opts=pulumi.ResourceOptions(parent=self))] if cfg.elasticsearch_retention_days else []
+            template = IndexTemplate(f"{prefix}-index-template", template_name=connectors.INDEX_TEMPLATE_NAME,
+                                     body=connectors.index_template(
+                                         tables, replicas=min(cfg.elasticsearch_nodes - 1, 1),
+                                         lifecycle=connectors.RETENTION_POLICY_NAME if retention else None),
+                                     **es_admin, opts=self._child(IndexTemplate, *retention))
+            self._sinks(prefix, tables, ksql, template, services, login, connect, es_admin)
 
         grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
                        service_revision=services.grafana.revision)
@@ -121,15 +127,13 @@ class Analytics(pulumi.ComponentResource):
         self.register_outputs({"dashboard_urls": self.dashboard_urls})
 
     def _sinks(self, prefix: str, tables: tuple[str, ...], ksql: KsqlPipeline, template: pulumi.Resource,
-               services: Services, login: Logins, connect: dict[str, Any]) -> None:
+               services: Services, login: Logins, connect: dict[str, Any], es_admin: dict[str, Any]) -> None:
         """Per table: the index of its current build (``<table>_v<digest of the query id>``), the sink of that
         build into it, and the alias readers use, moved to the build's index once it has caught up
         (docs/resources/versioned-indexes.md)."""
         versions = {table: ksql.resources[table].query_id.apply(connectors.build_version) for table in tables}
         names = {table: versions[table].apply(functools.partial(connectors.versioned_index_name, table))
                  for table in tables}
-        es_admin = dict(elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
-                        api_key=login.elasticsearch_admin.api_key)
         for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, names,
                                                    username=login.elasticsearch.username,
                                                    password=login.elasticsearch.password):
@@ -145,14 +149,14 @@ class Analytics(pulumi.ComponentResource):
                              opts=self._child(Connector, ksql, template, index))
             IndexAlias(f"{prefix}-alias-{resource_name}", alias=connectors.index_name(table), index=names[table],
                        kafka_bootstrap=services.kafka.admin_url, topic=ksql.resources[table].topic,
-                       source_topics=[ksql.resources[name].topic for name in ksql.reads[table]],
+                       source_topics=pulumi.Output.all(*(ksql.resources[name].topic for name in ksql.reads[table])),
                        query_id=ksql.resources[table].query_id, sink=connector_name,
                        ksqldb_url=services.ksqldb.admin_url, ksqldb_username=login.ksqldb.username,
                        ksqldb_password=login.ksqldb.password if login.ksqldb.username else None, **es_admin,
                        opts=pulumi.ResourceOptions(parent=self, depends_on=[index, sink]))
 
     def _alerting(self, prefix: str, secrets: Secrets, grafana: dict, folder: pulumi.Resource,
-                  datasources: dict[str, DeclaredResource]) -> None:
+                  datasources: dict[str, GrafanaDatasource]) -> None:
         """The alert rules (``clickstream.alerting``) and, with ``alertWebhookUrl`` set, the webhook contact
         point and the notification policy tree that routes every alert to it."""
         for alert in alerting.ALERTS:
@@ -176,7 +180,7 @@ class Analytics(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), aliases=[was])
 
     def _datasource(self, prefix: str, table: str, services: Services, es_user: str | None,
-                    es_password: pulumi.Input[str] | None, grafana: dict) -> DeclaredResource:
+                    es_password: pulumi.Input[str] | None, grafana: dict) -> GrafanaDatasource:
         """The Elasticsearch datasource of one table's index (time field EVENT_TS)."""
         index = connectors.index_name(table)
         uid = connectors.datasource_uid(table)

@@ -43,9 +43,9 @@ SINK_MAX_RETRIES = 9
 SINK_RETRY_BACKOFF_MS = 1000
 DEAD_LETTER_TOPIC = "es-sink-dead-letters"  # records the sinks could not write, with the error in headers
 
-CLICKSTREAM_CONNECTOR = "datagen-clickstream"
 INDEX_TEMPLATE_NAME = "clickstream"
 INDEX_TEMPLATE_PRIORITY = 500
+RETENTION_POLICY_NAME = "clickstream-retention"  # the ILM policy of the index family of INDEX_TEMPLATE_NAME
 TIME_FIELD = "EVENT_TS"
 DATE_FIELDS = ("EVENT_TS", "SESSION_START")
 # Stored as epoch millis by ksqlDB, read back by Grafana in the first format: Grafana 12.4's Elasticsearch
@@ -201,13 +201,23 @@ def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], indexes: Mapping[s
             for table, index in indexes.items()]
 
 
-def index_template(tables: Iterable[str], replicas: int) -> dict[str, Any]:
-    """The composable ``_index_template`` body for every build's index of ``tables`` (:func:`derived_tables`)."""
+def retention_policy(days: int) -> dict[str, Any]:
+    """The ILM ``policy`` that deletes an index ``days`` after its creation."""
+    return {"phases": {"hot": {"actions": {}}, "delete": {"min_age": f"{days}d", "actions": {"delete": {}}}},
+            "_meta": {"managed_by": "clickstream-iac"}}
+
+
+def index_template(tables: Iterable[str], replicas: int, lifecycle: str | None = None) -> dict[str, Any]:
+    """The composable ``_index_template`` body for every build's index of ``tables`` (:func:`derived_tables`);
+    ``lifecycle``: the ILM policy that manages the indices it creates (retention), if any."""
+    settings: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": replicas}
+    if lifecycle:
+        settings["lifecycle"] = {"name": lifecycle}
     return {
         "index_patterns": [versioned_index_name(t, "*") for t in tables],
         "priority": INDEX_TEMPLATE_PRIORITY,
         "template": {
-            "settings": {"number_of_shards": 1, "number_of_replicas": replicas},
+            "settings": settings,
             "mappings": {
                 "dynamic_templates": [
                     {"strings_as_keyword": {"match_mapping_type": "string",

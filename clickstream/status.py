@@ -304,6 +304,11 @@ def pulumi_binary() -> str:
     return chosen
 
 
+def make(goal: str, stack: str | None) -> str:
+    """The make command of ``goal`` for ``stack``, as the user types it (the Makefile's RERUN)."""
+    return f"make {goal}" + (f" STACK={stack}" if stack and stack != "dev" else "")
+
+
 def _pulumi_json(args: list[str], stack: str | None, cwd: pathlib.Path) -> Any:
     command = [pulumi_binary(), *args, "--json", *(["--stack", stack] if stack else [])]
     shown = "pulumi " + " ".join(args) + (f" --stack {stack}" if stack else "")
@@ -313,7 +318,7 @@ def _pulumi_json(args: list[str], stack: str | None, cwd: pathlib.Path) -> Any:
         raise StatusError(f"`{shown}` did not finish within {PULUMI_TIMEOUT:g} s") from None
     if done.returncode != 0:
         raise StatusError(f"`{shown}` failed: {done.stderr.strip()[-400:] or 'no message'} "
-                          "(run it through `make status`, which sets the project's Pulumi backend)")
+                          f"(run it through `{make('status', stack)}`, which sets the project's Pulumi backend)")
     try:
         return json.loads(done.stdout or "{}")
     except ValueError:
@@ -333,7 +338,8 @@ def stack_targets(stack: str | None, project: pathlib.Path = ROOT) -> Targets:
         cfg = parse_config(stack or "", {k: str(v) for k, v in values.items()
                                          if k not in SECRET_KEYS and k in StackConfig.keys() and v is not None})
     except ConfigError as exc:
-        raise StatusError(f"the stack's config does not validate ({exc}); fix it, then `make up`") from None
+        raise StatusError(f"the stack's config does not validate ({exc}); fix it, then `{make('up', stack)}`") \
+            from None
     return Targets.from_outputs(outputs, logins(cfg, lambda key: values.get(key) or None))
 
 

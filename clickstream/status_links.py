@@ -114,7 +114,7 @@ def sink_link(endpoint: Endpoint, table_sink: str, hint: str = "") -> Link:
     stage = "sink connector"
     try:
         with ConnectClient(endpoint) as client:
-            names = sorted(n for n in client.list_connectors() if n.startswith(f"{table_sink}-v"))
+            names = sorted(n for n in client.connectors() if n.startswith(f"{table_sink}-v"))
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
         return unreachable(stage, table_sink, "Kafka Connect", endpoint.url, exc, hint)
     if not names:

@@ -20,7 +20,7 @@ import hashlib
 import json
 import secrets
 import urllib.parse
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import pulumi
 from pulumi import dynamic
@@ -28,11 +28,12 @@ from pulumi import dynamic
 from providers.http import (
     DEFAULT_PROBE_TIMEOUT,
     DEFAULT_READY_TIMEOUT,
+    Endpoint,
     ServiceClient,
     ServiceUnreachable,
     masked,
 )
-from providers.inputs import is_unknown
+from providers.inputs import is_unknown, whole_numbers
 
 UNTYPED_DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"  # the type of a dynamic resource without a token
 DRIFTED = "drifted"  # the stored hash of a secret found changed out of band: the next update rewrites it
@@ -57,6 +58,7 @@ class Field:
     of an in-place field that is identity (a dashboard's ``uid`` inside its JSON); ``replaced_doc`` says
     which part. ``default`` fills a missing input in ``check``; ``required`` inputs must be present.
     ``problem(value)`` says what is wrong with a known, given value (None: nothing), for ``check``.
+    ``annotation``: the type the generated typed inputs give the field (``tools/generated.py``).
     """
 
     name: str
@@ -69,6 +71,7 @@ class Field:
     replaced_when: Changed | None = None
     replaced_doc: str = ""
     problem: Callable[[Any], str | None] | None = None
+    annotation: str = "Any"  # the value's Python type, as the typed inputs of the resource class show it
 
     def differs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
         if self.changed is not None:
@@ -99,18 +102,41 @@ def password_in_url(name: str, value: Any) -> str | None:
             "give the credentials in their secret inputs instead")
 
 
+def url_problem(name: str, value: Any, service: str) -> str | None:
+    """Why ``value``, the URL input ``name``, cannot address ``service``: not an http(s) URL, or one with a
+    password in it (:func:`password_in_url`)."""
+    if not (isinstance(value, str) and value.startswith(("http://", "https://"))):
+        return f"{name} must be the http(s) base URL of {service}, e.g. http://localhost:8080"
+    return password_in_url(name, value)
+
+
 def connection(url: str, *, secrets_: Iterable[str] = ("password",), others: Iterable[str] = ("username",),
                service: str = "the service") -> tuple[Field, ...]:
-    """The connection inputs every resource has: where the API is, how to log in, how long to wait."""
-    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}",
-                    problem=lambda value: password_in_url(url, value))]
-    fields += [Field(name, IN_PLACE, doc="login") for name in others]
-    fields += [Field(name, IN_PLACE, secret=True, doc="login secret") for name in secrets_]
-    fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT,
+    """The connection inputs every resource has: where the API is (an http(s) URL without a password), how
+    to log in, how long to wait, how to verify TLS. :func:`client_of` builds the client from them."""
+    fields = [Field(url, IN_PLACE, required=True, doc=f"base URL of {service}", annotation="str",
+                    problem=lambda value: url_problem(url, value, service))]
+    fields += [Field(name, IN_PLACE, doc="login", annotation="str") for name in others]
+    fields += [Field(name, IN_PLACE, secret=True, doc="login secret", annotation="str") for name in secrets_]
+    fields.append(Field("ready_timeout", IN_PLACE, default=DEFAULT_READY_TIMEOUT, annotation="float",
                         doc="deadline of one operation, seconds"))
-    fields.append(Field("probe_timeout", IN_PLACE, default=DEFAULT_PROBE_TIMEOUT,
+    fields.append(Field("probe_timeout", IN_PLACE, default=DEFAULT_PROBE_TIMEOUT, annotation="float",
                         doc="how long preview and refresh wait for the service, seconds"))
+    fields.append(Field("verify", IN_PLACE, default=True, annotation="bool | str",
+                        doc="TLS verification: true, false or a CA bundle path"))
     return tuple(fields)
+
+
+Client = TypeVar("Client", bound=ServiceClient)
+_ENDPOINT_FIELDS = tuple(f.name for f in dataclasses.fields(Endpoint) if f.name != "url")
+
+
+def client_of(client_class: type[Client], props: Mapping[str, Any], url: str, **overrides: Any) -> Client:
+    """The one client builder: a ``client_class`` for the service the connection inputs of ``props`` name
+    (``url`` is the name of the URL input; an input left out or blank takes the Endpoint's default, then the
+    client's ``endpoint_defaults``), with ``overrides``."""
+    given = {name: props[name] for name in _ENDPOINT_FIELDS if props.get(name) not in (None, "")}
+    return client_class(Endpoint(**{**client_class.endpoint_defaults, **given, "url": props[url], **overrides}))
 
 
 class Contract:
@@ -196,6 +222,26 @@ def _texts(value: Any) -> Iterator[str]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _texts(item)
+
+
+def declared_part(declared: Any, live: Any) -> Any:
+    """The part of ``live`` that ``declared`` names: for a mapping, its declared keys (recursively); for a
+    list, element by element; else ``live`` itself. What the service adds on its own (defaults, ids,
+    timestamps) is left out, so only out-of-band changes of declared values count as drift."""
+    if isinstance(declared, Mapping) and isinstance(live, Mapping):
+        return {key: declared_part(value, live.get(key)) for key, value in declared.items()}
+    if isinstance(declared, (list, tuple)) and isinstance(live, (list, tuple)) and len(declared) == len(live):
+        return [declared_part(d, v) for d, v in zip(declared, live)]
+    return live
+
+
+def body_changed(name: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
+    """The ``changed`` rule of a declared JSON body ``name``: unknown, or different once numbers are
+    compared as numbers (the engine sends 1 as 1.0)."""
+    def changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+        new = news.get(name)
+        return is_unknown(new) or whole_numbers(new) != whole_numbers(olds.get(name))
+    return changed
 
 
 class RedactedError(Exception):
@@ -334,18 +380,22 @@ class ReadBackProvider(dynamic.ResourceProvider, abc.ABC):
         form its service stores, e.g. Connect's string maps)."""
         return self.contract.with_defaults(news)
 
-    @abc.abstractmethod
     def problems(self, news: dict[str, Any]) -> list[dynamic.CheckFailure]:
-        """Reasons the inputs (defaults filled) are not usable, found without the network."""
+        """Reasons the inputs (defaults filled) are not usable, found without the network, beyond what each
+        field's ``problem`` finds (none by default)."""
+        return []
 
     @abc.abstractmethod
     def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         """Create (``olds`` None: adopting an object that exists) or update the object; return the outputs
         its read-back gives."""
 
-    @abc.abstractmethod
-    def client(self, props: Mapping[str, Any]) -> ServiceClient:
-        """A service client for the service ``props`` name."""
+    client_class: type[ServiceClient]  # the kind's service client
+    url_input: str  # the connection input that is the service's URL
+
+    def client(self, props: Mapping[str, Any]) -> Any:
+        """A service client for the service ``props`` name (:func:`client_of`)."""
+        return client_of(self.client_class, props, self.url_input)
 
     @abc.abstractmethod
     def read_back(self, client: Any, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -34,8 +34,6 @@ class DeclaredResource(Resource):
         def __init__(self, resource_name: str, *, opts: pulumi.ResourceOptions | None = None,
                      **inputs: Any) -> None: ...
 
-        def __getattr__(self, name: str) -> pulumi.Output[Any]: ...
-
 
 def declare(contract: Contract, provider: type[ResourceProvider], *, module: str, name: str, doc: str,
             class_name: str | None = None) -> type[DeclaredResource]:
@@ -90,5 +88,6 @@ def _doc(doc: str, contract: Contract) -> str:
 
     inputs = [f.name + (" (secret)" if f.secret else "") for f in contract.fields if f.role != OUTPUT]
     outputs = [f.name for f in contract.fields if f.role == OUTPUT]
-    return f"{doc}\n\nInputs: {listing(inputs)}. Outputs: {listing(outputs)}. Field table: ``{contract.resource}``."
+    return (f"{inspect.cleandoc(doc)}\n\nInputs: {listing(inputs)}. Outputs: {listing(outputs)}. "
+            f"Field table: ``{contract.resource}``.")
 

@@ -40,9 +40,6 @@ DEFAULT_PROBE_TIMEOUT = 10.0  # seconds preview and refresh wait for a service t
 
 T = TypeVar("T")
 
-MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
 @dataclasses.dataclass(frozen=True)
 class Endpoint:
     """Where a service's admin API is and how to talk to it. Plain data: safe to pickle."""
@@ -56,13 +53,6 @@ class Endpoint:
     timeout: float = 10.0  # seconds per request
     ready_timeout: float = DEFAULT_READY_TIMEOUT  # seconds: the deadline of one operation
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT  # seconds: how long preview and refresh wait for the service
-
-    @classmethod
-    def from_inputs(cls, props: dict[str, Any], prefix: str = "") -> "Endpoint":
-        """Build from provider inputs named ``<prefix>url``, ``<prefix>username`` ... (missing -> default)."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        values = {name: props[prefix + name] for name in fields if props.get(prefix + name) is not None}
-        return cls(**values)
 
 
 class ApiError(Exception):
@@ -395,6 +385,7 @@ class ServiceClient(abc.ABC):
     service = "the service"
     credentials = "the configured credentials"
     retry_statuses: tuple[int, ...] = ()  # statuses that ``_request`` retries until the deadline
+    endpoint_defaults: dict[str, Any] = {}  # Endpoint values of this service unless the inputs say otherwise
 
     def __init__(self, endpoint: Endpoint, *, default_headers: dict[str, str] | None = None,
                  observer: Callable[[str, str, int], None] | None = None):
@@ -410,6 +401,19 @@ class ServiceClient(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def get_or_none(self, path: str) -> Any:
+        """The JSON at ``path``, or None when the service answers 404."""
+        return or_none(lambda: self._request("GET", path).json())
+
+    def send(self, method: str, path: str, body: Any = None) -> Any:
+        """``method`` ``path`` with the JSON ``body``; the JSON answer (None when it has no body)."""
+        response = self._request(method, path, json=body)
+        return response.json() if response.content else None
+
+    def delete(self, path: str) -> bool:
+        """DELETE ``path``; False when the object was already gone (404)."""
+        return or_none(lambda: self._request("DELETE", path)) is not None
 
     @abc.abstractmethod
     def wait_ready(self, timeout: float | None = None) -> None:

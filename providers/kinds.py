@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from providers.connect import Connector
 from providers.elasticsearch import IndexAlias, IndexTemplate, VersionedIndex
+from providers.elasticsearch.lifecycle_policy import IndexLifecyclePolicy
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 from providers.grafana.alert_rule import GrafanaAlertRule
 from providers.grafana.contact_point import GrafanaContactPoint
@@ -17,4 +18,4 @@ from providers.ksqldb.resource import KsqlDirectory
 
 KINDS = (Connector, IndexTemplate, GrafanaDatasource, GrafanaFolder, GrafanaDashboard, KsqlStream, KsqlTable,
          KsqlInsert, GrafanaAlertRule, GrafanaContactPoint, GrafanaNotificationPolicy, KsqlDirectory,
-         VersionedIndex, IndexAlias)
+         IndexLifecyclePolicy, VersionedIndex, IndexAlias)

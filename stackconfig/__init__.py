@@ -97,6 +97,7 @@ class StackConfig(BaseModel):
     connect_workers: int = Field(1, ge=1, le=9, alias="connectWorkers")
     ksqldb_servers: int = Field(1, ge=1, le=9, alias="ksqldbServers")
     elasticsearch_nodes: int = Field(1, ge=1, le=9, alias="elasticsearchNodes")
+    elasticsearch_retention_days: int = Field(0, ge=0, le=3650, alias="elasticsearchRetentionDays")  # 0: off
     kafka_heap: str = Field("1g", alias="kafkaHeap")
     connect_heap: str = Field("1g", alias="connectHeap")
     ksqldb_heap: str = Field("1g", alias="ksqldbHeap")

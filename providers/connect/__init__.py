@@ -1,5 +1,5 @@
 """Kafka Connect: ``ConnectClient`` (REST client) and the ``Connector`` dynamic resource."""
 from providers.connect.client import ConnectClient, ConnectorFailed, PluginNotInstalled
-from providers.connect.provider import Connector, ConnectorError, ConnectorProvider
+from providers.connect.connector import Connector, ConnectorError, ConnectorProvider
 
 __all__ = ["ConnectClient", "Connector", "ConnectorError", "ConnectorFailed", "ConnectorProvider", "PluginNotInstalled"]

@@ -74,6 +74,7 @@ class ConnectClient(ServiceClient):
 
     service = "Kafka Connect"
     credentials = "the Connect login (config connectUser and the secret connectPassword)"
+    endpoint_defaults = {"timeout": 30.0}
 
     def __init__(self, endpoint: Endpoint, *, observer: Callable[[str, str, int], None] | None = None):
         super().__init__(endpoint, default_headers={"Content-Type": "application/json"}, observer=observer)
@@ -145,7 +146,8 @@ class ConnectClient(ServiceClient):
         wait_until(probe, timeout=timeout, description=f"Kafka Connect at {self.http.url('/health')} to become ready",
                    last_seen=lambda: last[0])
 
-    def list_connectors(self) -> list[str]:
+    def connectors(self) -> list[str]:
+        """The names of every connector of the cluster (``GET /connectors``)."""
         return list(self._read("/connectors"))
 
     def get_config(self, name: str) -> dict[str, str] | None:
@@ -215,7 +217,7 @@ class ConnectClient(ServiceClient):
         self._write("POST", self._path(name, "/restart"), params={"includeTasks": "true", "onlyFailed": "true"},
                     ok=(200, 202, 204))
 
-    def delete(self, name: str) -> bool:
+    def delete_connector(self, name: str) -> bool:
         """Delete the connector and wait until the worker has forgotten it (``GET /status`` is 404); False
         when it was already gone. Raises providers.http.ServiceTimeout when it is still reported after the
         endpoint's ``ready_timeout``."""

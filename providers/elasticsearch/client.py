@@ -23,6 +23,7 @@ class ElasticsearchClient(ServiceClient):
     service = "Elasticsearch"
     credentials = "the Elasticsearch credentials (config secret elasticsearchPassword or elasticsearchApiKey)"
     retry_statuses = RETRY_STATUSES
+    endpoint_defaults = {"api_key_scheme": API_KEY_SCHEME}
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until the cluster health is at least yellow (bounded backoff, ServiceTimeout names the URL).

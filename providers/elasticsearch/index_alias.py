@@ -27,8 +27,9 @@ Refresh: the alias gone -> gone; ``index`` is what it points at (several: comma-
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
@@ -37,37 +38,40 @@ from providers.contract import (
     Contract,
     Field,
     ReadBackProvider,
+    client_of,
     connection,
-    password_in_url,
     read_back_of_write,
+    url_problem,
 )
-from providers.declare import declare
-from providers.elasticsearch.client import API_KEY_SCHEME, ElasticsearchClient
+from providers.declare import DeclaredResource, declare
+from providers.elasticsearch.client import ElasticsearchClient
 from providers.elasticsearch.versioned_index import check_index_name, versions_prefix
-from providers.http import Deadline, Endpoint, ServiceTimeout, wait_until
+from providers.http import Deadline, ServiceTimeout, wait_until
 from providers.inputs import is_unknown
-from providers.kafka.offsets import KafkaOffsets, Progress, query_group, sink_group
+from providers.kafka.offsets import KafkaOffsets, Partition, Progress, query_group, sink_group
 from providers.ksqldb.client import KsqlClient
 
 DEFAULT_CATCH_UP_TIMEOUT = 900.0
 
 CONTRACT = Contract("IndexAlias", [
     *connection("elasticsearch_url", secrets_=("password", "api_key"), service="Elasticsearch"),
-    Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
-    Field("alias", IDENTITY, required=True, doc="the alias readers use"),
-    Field("index", IN_PLACE, required=True,
+    Field("alias", IDENTITY, annotation="str", required=True, doc="the alias readers use"),
+    Field("index", IN_PLACE, annotation="str", required=True,
           doc="the index it is to point at; a change waits until that index has caught up, then moves the alias "
-              "and deletes the index it replaces in one `_aliases` request"),
-    Field("kafka_bootstrap", IN_PLACE, required=True, doc="Kafka bootstrap servers, reachable from where `up` runs"),
-    Field("topic", IN_PLACE, required=True, doc="the table's Kafka topic, which the sink reads"),
-    Field("source_topics", IN_PLACE, default=[], doc="the topics the table's query reads"),
-    Field("query_id", IN_PLACE, required=True, doc="the ksqlDB persistent query that fills the table"),
-    Field("sink", IN_PLACE, required=True, doc="the Kafka Connect sink connector that fills `index`"),
-    Field("ksqldb_url", IN_PLACE, doc="base URL of ksqlDB (its service id names the query's group); needed by a swap",
-          problem=lambda value: password_in_url("ksqldb_url", value)),
-    Field("ksqldb_username", IN_PLACE, doc="ksqlDB login"),
-    Field("ksqldb_password", IN_PLACE, secret=True, doc="ksqlDB login secret"),
-    Field("catch_up_timeout", IN_PLACE, default=DEFAULT_CATCH_UP_TIMEOUT,
+              "in one `_aliases` request and deletes the index it replaces"),
+    Field("kafka_bootstrap", IN_PLACE, annotation="str", required=True,
+          doc="Kafka bootstrap servers, reachable from where `up` runs"),
+    Field("topic", IN_PLACE, annotation="str", required=True, doc="the table's Kafka topic, which the sink reads"),
+    Field("source_topics", IN_PLACE, annotation="list[str]", default=[], doc="the topics the table's query reads"),
+    Field("query_id", IN_PLACE, annotation="str", required=True,
+          doc="the ksqlDB persistent query that fills the table"),
+    Field("sink", IN_PLACE, annotation="str", required=True, doc="the Kafka Connect sink connector that fills `index`"),
+    Field("ksqldb_url", IN_PLACE, annotation="str",
+          doc="base URL of ksqlDB (its service id names the query's group); needed by a swap",
+          problem=lambda value: url_problem("ksqldb_url", value, "ksqlDB")),
+    Field("ksqldb_username", IN_PLACE, annotation="str", doc="ksqlDB login"),
+    Field("ksqldb_password", IN_PLACE, annotation="str", secret=True, doc="ksqlDB login secret"),
+    Field("catch_up_timeout", IN_PLACE, annotation="float", default=DEFAULT_CATCH_UP_TIMEOUT,
           doc="how long a swap waits for the new index to catch up, seconds"),
 ])
 
@@ -77,6 +81,8 @@ class IndexAliasProvider(ReadBackProvider):
 
     contract = CONTRACT
     id_output = "alias"
+    client_class = ElasticsearchClient
+    url_input = "elasticsearch_url"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         failures = []
@@ -87,10 +93,6 @@ class IndexAliasProvider(ReadBackProvider):
         if not failures and isinstance(alias, str) and isinstance(index, str) \
                 and not index.startswith(versions_prefix(alias)):
             failures.append(CheckFailure("index", f"index {index!r} must be named {versions_prefix(alias)}<version>"))
-        for key in ("elasticsearch_url", "ksqldb_url"):
-            url = news.get(key)
-            if not is_unknown(url) and not str(url or "").startswith(("http://", "https://")):
-                failures.append(CheckFailure(key, f"{key} must be an http(s) URL, not {url!r}"))
         timeout = news.get("catch_up_timeout")
         if not is_unknown(timeout) and not (isinstance(timeout, (int, float)) and timeout > 0):
             failures.append(CheckFailure("catch_up_timeout", f"catch_up_timeout must be a positive number of "
@@ -112,10 +114,6 @@ class IndexAliasProvider(ReadBackProvider):
                     es.delete_index(name)
             outs = self.read_back(es, alias, props)
         return read_back_of_write(outs, f"alias {alias!r} of index {index!r}", where)
-
-    def client(self, props: Mapping[str, Any]) -> ElasticsearchClient:
-        return ElasticsearchClient(Endpoint.from_inputs({**props, "url": props["elasticsearch_url"],
-                                                         "api_key_scheme": API_KEY_SCHEME}))
 
     def read_back(self, es: ElasticsearchClient, alias: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The alias as Elasticsearch has it: None when there is none (a concrete index of its name is not it:
@@ -149,23 +147,19 @@ def wait_caught_up(props: Mapping[str, Any], *, serving: list[str]) -> None:
     """Wait until the query of ``props['query_id']`` and then the sink ``props['sink']`` have read up to the
     end offsets each step starts from (module docstring); ServiceTimeout names how far each got."""
     deadline = Deadline(float(props["catch_up_timeout"]))
-    with KsqlClient(Endpoint.from_inputs(props, prefix="ksqldb_")) as ksql:
+    ksqldb = {"ksqldb_url": props["ksqldb_url"], "username": props.get("ksqldb_username"),
+              "password": props.get("ksqldb_password"), "verify": props.get("verify")}
+    with client_of(KsqlClient, ksqldb, "ksqldb_url") as ksql:
         group = query_group(ksql.service_id(), props["query_id"])
     kafka = KafkaOffsets(props["kafka_bootstrap"], timeout=min(30.0, deadline.seconds))
     steps = [(f"ksqlDB query {props['query_id']}", group, list(props.get("source_topics") or [])),
              (f"ksqlDB query {props['query_id']} (its repartition topics)", group, []),
              (f"sink connector {props['sink']}", sink_group(props["sink"]), [props["topic"]])]
     for what, consumer_group, topics in steps:
-        targets = kafka.progress(consumer_group, topics).targets
-        seen: list[Progress] = []
-
-        def caught_up(consumer_group: str = consumer_group, targets: Mapping = targets, seen: list = seen) -> bool:
-            seen.append(Progress(kafka.committed(consumer_group), targets))
-            return seen[-1].caught_up
-
+        watch = _Watch(kafka, consumer_group, kafka.progress(consumer_group, topics).targets)
         try:
-            wait_until(caught_up, timeout=deadline.remaining(), description=f"{what} to catch up",
-                       last_seen=lambda seen=seen: str(seen[-1]) if seen else "nothing read yet")
+            wait_until(watch.caught_up, timeout=deadline.remaining(), description=f"{what} to catch up",
+                       last_seen=watch.last)
         except ServiceTimeout as exc:
             raise ServiceTimeout(
                 f"the new index {props['index']!r} has not caught up within {deadline.seconds:g} s: {exc}. The alias "
@@ -173,6 +167,70 @@ def wait_caught_up(props: Mapping[str, Any], *, serving: list[str]) -> None:
                 "to resume (or raise catch_up_timeout)") from None
 
 
-IndexAlias = declare(CONTRACT, IndexAliasProvider, module="elasticsearch", name="IndexAlias", doc="""\
-The alias ``alias`` readers use, on ``index``; a new ``index`` takes the alias only once its query and its
-sink have caught up (``catch_up_timeout``), in one ``_aliases`` request that deletes the index it replaces.""")
+class _Watch:
+    """A consumer group's committed offsets against fixed targets, read on each call; the last reading kept."""
+
+    def __init__(self, kafka: KafkaOffsets, group: str, targets: Mapping[Partition, int]):
+        self.kafka, self.group, self.targets = kafka, group, targets
+        self.seen: Progress | None = None
+
+    def caught_up(self) -> bool:
+        self.seen = Progress(self.kafka.committed(self.group), self.targets)
+        return self.seen.caught_up
+
+    def last(self) -> str:
+        return str(self.seen) if self.seen else "nothing read yet"
+
+
+if TYPE_CHECKING:  # typed inputs of IndexAlias (python -m tools.generated)
+    class IndexAlias(DeclaredResource):
+        """The inputs and fields of the ``IndexAlias`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            elasticsearch_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            alias: pulumi.Input[str],
+            index: pulumi.Input[str],
+            kafka_bootstrap: pulumi.Input[str],
+            topic: pulumi.Input[str],
+            source_topics: pulumi.Input[list[str]] | None = None,
+            query_id: pulumi.Input[str],
+            sink: pulumi.Input[str],
+            ksqldb_url: pulumi.Input[str] | None = None,
+            ksqldb_username: pulumi.Input[str] | None = None,
+            ksqldb_password: pulumi.Input[str] | None = None,
+            catch_up_timeout: pulumi.Input[float] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        elasticsearch_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        alias: pulumi.Output[str]
+        index: pulumi.Output[str]
+        kafka_bootstrap: pulumi.Output[str]
+        topic: pulumi.Output[str]
+        source_topics: pulumi.Output[list[str]]
+        query_id: pulumi.Output[str]
+        sink: pulumi.Output[str]
+        ksqldb_url: pulumi.Output[str]
+        ksqldb_username: pulumi.Output[str]
+        ksqldb_password: pulumi.Output[str]
+        catch_up_timeout: pulumi.Output[float]
+else:
+    IndexAlias = declare(CONTRACT, IndexAliasProvider, module="elasticsearch", name="IndexAlias", doc="""\
+    The alias ``alias`` readers use, on ``index``; a new ``index`` takes the alias only once its query and its
+    sink have caught up (``catch_up_timeout``), in one ``_aliases`` request; the index it replaces is deleted
+    right after.""")

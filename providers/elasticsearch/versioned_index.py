@@ -15,14 +15,13 @@ for a name nothing has.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
     IDENTITY,
-    IN_PLACE,
     OUTPUT,
     Contract,
     Field,
@@ -31,9 +30,8 @@ from providers.contract import (
     connection,
     read_back_of_write,
 )
-from providers.declare import declare
-from providers.elasticsearch.client import API_KEY_SCHEME, ElasticsearchClient
-from providers.http import Endpoint
+from providers.declare import DeclaredResource, declare
+from providers.elasticsearch.client import ElasticsearchClient
 from providers.inputs import is_unknown
 
 _ILLEGAL = re.compile(r'[\\/?"<>|\s,#:*A-Z]')
@@ -59,12 +57,12 @@ def versions_prefix(alias: str) -> str:
 
 CONTRACT = Contract("VersionedIndex", [
     *connection("elasticsearch_url", secrets_=("password", "api_key"), service="Elasticsearch"),
-    Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
-    Field("alias", IDENTITY, required=True, doc="the alias readers use (the index name before versions)"),
-    Field("index", IDENTITY, required=True,
+    Field("alias", IDENTITY, required=True, doc="the alias readers use (the index name before versions)",
+          annotation="str"),
+    Field("index", IDENTITY, required=True, annotation="str",
           doc="the concrete index, `<alias>_v<version>`: a new version is a new index, created before the "
               "earlier one is deleted"),
-    Field("adopted", OUTPUT, doc="the index existed already"),
+    Field("adopted", OUTPUT, doc="the index existed already", annotation="bool"),
 ])
 
 
@@ -73,6 +71,8 @@ class VersionedIndexProvider(ReadBackProvider):
 
     contract = CONTRACT
     id_output = "index"
+    client_class = ElasticsearchClient
+    url_input = "elasticsearch_url"
     delete_before_replace = False  # the new build's index exists before the earlier one goes
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
@@ -84,9 +84,6 @@ class VersionedIndexProvider(ReadBackProvider):
         if not failures and isinstance(alias, str) and isinstance(index, str) \
                 and not (index.startswith(versions_prefix(alias)) and len(index) > len(versions_prefix(alias))):
             failures.append(CheckFailure("index", f"index {index!r} must be named {versions_prefix(alias)}<version>"))
-        url = news.get("elasticsearch_url")
-        if not is_unknown(url) and not str(url or "").startswith(("http://", "https://")):
-            failures.append(CheckFailure("elasticsearch_url", "elasticsearch_url must be an http(s) URL"))
         return failures
 
     def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
@@ -98,10 +95,6 @@ class VersionedIndexProvider(ReadBackProvider):
             es.create_index(index)
             outs = self.read_back(es, index, {**props, "adopted": adopted})
         return read_back_of_write(outs, f"index {index!r}", where)
-
-    def client(self, props: Mapping[str, Any]) -> ElasticsearchClient:
-        return ElasticsearchClient(Endpoint.from_inputs({**props, "url": props["elasticsearch_url"],
-                                                         "api_key_scheme": API_KEY_SCHEME}))
 
     def read_back(self, es: ElasticsearchClient, index: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The index as Elasticsearch has it: None when no concrete index has the name."""
@@ -119,6 +112,37 @@ class VersionedIndexProvider(ReadBackProvider):
         es.delete_index(index)
 
 
-VersionedIndex = declare(CONTRACT, VersionedIndexProvider, module="elasticsearch", name="VersionedIndex", doc="""\
-One build's index ``index`` (``<alias>_v<version>``), made from the index template; ``IndexAlias`` points
-the readers' alias ``alias`` at it once it has caught up.""")
+if TYPE_CHECKING:  # typed inputs of VersionedIndex (python -m tools.generated)
+    class VersionedIndex(DeclaredResource):
+        """The inputs and fields of the ``VersionedIndex`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            elasticsearch_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            alias: pulumi.Input[str],
+            index: pulumi.Input[str],
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        elasticsearch_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        alias: pulumi.Output[str]
+        index: pulumi.Output[str]
+        adopted: pulumi.Output[bool]
+else:
+    VersionedIndex = declare(CONTRACT, VersionedIndexProvider, module="elasticsearch", name="VersionedIndex", doc="""\
+    One build's index ``index`` (``<alias>_v<version>``), made from the index template; ``IndexAlias`` points
+    the readers' alias ``alias`` at it once it has caught up.""")

@@ -3,10 +3,8 @@
 ``notification_policy``."""
 from providers.grafana.client import GrafanaClient
 from providers.grafana.dashboard import GrafanaDashboard
-from providers.grafana.dashboards import DashboardError, load_dashboard, load_dashboards
 from providers.grafana.datasource import GrafanaDatasource
 from providers.grafana.folder import GrafanaFolder
 
-__all__ = ["DashboardError", "GrafanaClient", "GrafanaDashboard", "GrafanaDatasource", "GrafanaFolder",
-           "load_dashboard", "load_dashboards"]
+__all__ = ["GrafanaClient", "GrafanaDashboard", "GrafanaDatasource", "GrafanaFolder"]
 

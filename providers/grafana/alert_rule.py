@@ -15,14 +15,26 @@ the live rule (what Grafana adds on its own is left out), so ``pulumi refresh`` 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
-from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
-from providers.declare import declare
+from providers.contract import (
+    IDENTITY,
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    adoption,
+    body_changed,
+    declared_part,
+    read_back_of_write,
+)
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, provision, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, provision
+from providers.grafana.dashboards import check_uid
 from providers.inputs import is_unknown
 
 PATH = "/api/v1/provisioning/alert-rules"
@@ -34,7 +46,7 @@ MAX_NAME = 190  # Grafana's limit for a rule's title and its group's name
 
 CONTRACT = Contract("GrafanaAlertRule", [
     *CONNECTION,
-    Field("uid", IDENTITY, required=True, doc="the rule's uid"),
+    Field("uid", IDENTITY, required=True, annotation="str", problem=check_uid, doc="the rule's uid"),
     Field("rule", IN_PLACE, required=True, changed=body_changed("rule"),
           doc="the provisioning API's rule body without `uid`: title, folderUID, ruleGroup, condition, data, ..."),
     Field("adopted", OUTPUT, doc="the rule existed before it was created here"),
@@ -74,7 +86,7 @@ class AlertRuleProvider(GrafanaProvider):
     id_output = "uid"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = uid_failures(news)
+        failures: list[CheckFailure] = []
         if not is_unknown(news.get("rule")):
             failures += [CheckFailure("rule", reason) for reason in rule_problems(news.get("rule"))]
         return failures
@@ -100,6 +112,39 @@ class AlertRuleProvider(GrafanaProvider):
         grafana.delete(f"{PATH}/{uid}")
 
 
-GrafanaAlertRule = declare(CONTRACT, AlertRuleProvider, module="grafana", name="AlertRule", doc="""\
-A Grafana-managed alert rule, by ``uid``; ``rule`` is the provisioning API's body (folderUID, ruleGroup,
-title, condition, data, noDataState, execErrState, for, labels, annotations).""")
+if TYPE_CHECKING:  # typed inputs of GrafanaAlertRule (python -m tools.generated)
+    class GrafanaAlertRule(DeclaredResource):
+        """The inputs and fields of the ``GrafanaAlertRule`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            uid: pulumi.Input[str],
+            rule: pulumi.Input[Any],
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        uid: pulumi.Output[str]
+        rule: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaAlertRule = declare(CONTRACT, AlertRuleProvider, module="grafana", name="AlertRule", doc="""\
+    A Grafana-managed alert rule, by ``uid``; ``rule`` is the provisioning API's body (folderUID, ruleGroup,
+    title, condition, data, noDataState, execErrState, for, labels, annotations).""")

@@ -1,13 +1,13 @@
 """A small client for the Grafana HTTP API (``/api/...``, Grafana 12): health, datasources, folders and
-dashboards, all addressed by uid; ``get_or_none``, ``send`` and ``delete`` for the kinds that keep their
-paths in their own module (alerting)."""
+dashboards, all addressed by uid; the kinds that keep their paths in their own module (alerting) use the
+base client's ``get_or_none``, ``send`` and ``delete``."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 import requests
 
-from providers.http import ApiError, ServiceClient, or_none
+from providers.http import ApiError, ServiceClient
 
 # 500 too: Grafana on SQLite answers a transient 500 ("database is locked") under parallel writes. Every
 # request here may be repeated: reads and deletes are idempotent, updates and dashboard saves (overwrite)
@@ -22,19 +22,6 @@ class GrafanaClient(ServiceClient):
     service = "Grafana"
     credentials = "the Grafana admin user/password (config secret grafanaAdminPassword) or the API key"
     retry_statuses = RETRY_STATUSES
-
-    def get_or_none(self, path: str) -> Any:
-        """The JSON at ``path``, or None when Grafana answers 404."""
-        return or_none(lambda: self._request("GET", path).json())
-
-    def send(self, method: str, path: str, body: Any) -> Any:
-        """``method`` ``path`` with the JSON ``body``; the JSON answer (None when it has no body)."""
-        response = self._request(method, path, json=body)
-        return response.json() if response.content else None
-
-    def delete(self, path: str) -> bool:
-        """False when the object was already gone (404)."""
-        return or_none(lambda: self._request("DELETE", path)) is not None
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until ``GET /api/health`` reports the database ok (ServiceTimeout names the URL)."""

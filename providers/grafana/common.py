@@ -1,45 +1,31 @@
-"""What the Grafana providers share: the connection fields of their tables, the client, the URL check.
+"""What the Grafana providers share: the connection fields of their tables and the client.
 
-Common inputs (plain props): ``grafana_url``, ``username``, ``password`` (secret), ``api_key`` (secret),
-``verify`` (TLS: True, False or a CA bundle path) and ``ready_timeout``. Every create/update/read/delete
+Common inputs (plain props): the connection fields (``grafana_url``, ``username``, ``password`` and
+``api_key`` as secrets, ``verify``, the timeouts) and ``service_revision``. Every create/update/read/delete
 first waits for ``GET /api/health``. Create adopts an object that already has the declared uid (output
 ``adopted``); a changed uid is a replacement, deleting first so the new object's name/title does not
 clash with the old one. Providers hold no state, so dill pickles them.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
-
-from pulumi.dynamic import CheckFailure
+from typing import Any, Callable
 
 from providers.contract import IN_PLACE, Field, ReadBackProvider, connection
 from providers.grafana.client import GrafanaClient
-from providers.grafana.dashboards import check_uid
-from providers.http import BadRequest, Endpoint
-from providers.inputs import is_unknown, whole_numbers
+from providers.http import BadRequest
 
 # ``service_revision`` identifies the Grafana instance: when it changes (an empty Grafana replaced the
 # old one), every object is re-applied; updates are upserts.
 CONNECTION = (*connection("grafana_url", secrets_=("password", "api_key"), service="Grafana"),
-              Field("verify", IN_PLACE, default=True, doc="TLS verification: true, false or a CA bundle path"),
               Field("service_revision", IN_PLACE, doc="id of the Grafana instance; a change re-applies the object"))
-CONNECTION_KEYS = tuple(f.name for f in CONNECTION)
-SECRET_OUTPUTS = [f.name for f in CONNECTION if f.secret]
 
 
 class GrafanaProvider(ReadBackProvider):
-    """Base of the Grafana providers: the client for the Grafana the props name."""
+    """Base of the Grafana providers: the client for the Grafana the props name (``url`` of a dashboard is
+    its own page, hence ``grafana_url``)."""
 
-    def client(self, props: Mapping[str, Any]) -> GrafanaClient:
-        """``url`` of a dashboard is its own page, hence ``grafana_url``."""
-        return GrafanaClient(Endpoint.from_inputs({**props, "url": props["grafana_url"]}))
-
-
-def connection_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
-    url = news.get("grafana_url")
-    if is_unknown(url) or (isinstance(url, str) and url.startswith(("http://", "https://"))):
-        return []
-    return [CheckFailure("grafana_url", "grafana_url must be an http(s) URL of Grafana")]
+    client_class = GrafanaClient
+    url_input = "grafana_url"
 
 
 def provision(grafana: GrafanaClient, path: str, uid: str, body: Any, exists: bool,
@@ -56,33 +42,3 @@ def provision(grafana: GrafanaClient, path: str, uid: str, body: Any, exists: bo
         if find() is None:
             raise
         grafana.send("PUT", f"{path}/{uid}", body)
-
-
-def uid_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
-    """:func:`connection_failures` and the problems of the ``uid`` input, for the kinds addressed by uid."""
-    failures = connection_failures(news)
-    uid = news.get("uid")
-    if not is_unknown(uid) and (reason := check_uid(uid)):
-        failures.append(CheckFailure("uid", reason))
-    return failures
-
-
-
-def declared_part(declared: Any, live: Any) -> Any:
-    """The part of ``live`` that ``declared`` names: for a mapping, its declared keys (recursively); for a
-    list, element by element; else ``live`` itself. What Grafana adds on its own (defaults, ids,
-    timestamps) is left out, so only out-of-band changes of declared values count as drift."""
-    if isinstance(declared, Mapping) and isinstance(live, Mapping):
-        return {key: declared_part(value, live.get(key)) for key, value in declared.items()}
-    if isinstance(declared, (list, tuple)) and isinstance(live, (list, tuple)) and len(declared) == len(live):
-        return [declared_part(d, v) for d, v in zip(declared, live)]
-    return live
-
-
-def body_changed(name: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], bool]:
-    """The ``changed`` rule of a declared JSON body ``name``: unknown, or different once numbers are
-    compared as numbers (the engine sends 1 as 1.0)."""
-    def changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
-        new = news.get(name)
-        return is_unknown(new) or whole_numbers(new) != whole_numbers(olds.get(name))
-    return changed

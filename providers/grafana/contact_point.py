@@ -14,8 +14,9 @@ when a secure setting is missing live, or when Grafana shows all of them in clea
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
@@ -26,14 +27,17 @@ from providers.contract import (
     Contract,
     Field,
     adoption,
+    body_changed,
+    declared_part,
     new_salt,
     read_back_of_write,
     secret_field,
     secret_hash,
 )
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, declared_part, provision, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider, provision
+from providers.grafana.dashboards import check_uid
 from providers.inputs import is_unknown
 
 PATH = "/api/v1/provisioning/contact-points"
@@ -41,7 +45,7 @@ REDACTED = "[REDACTED]"
 
 CONTRACT = Contract("GrafanaContactPoint", [
     *CONNECTION,
-    Field("uid", IDENTITY, required=True, doc="the contact point's uid"),
+    Field("uid", IDENTITY, required=True, annotation="str", problem=check_uid, doc="the contact point's uid"),
     Field("name", IN_PLACE, required=True, doc="the name notification policies route to"),
     Field("type", IN_PLACE, required=True, doc="the integration, e.g. `webhook`"),
     Field("settings", IN_PLACE, changed=body_changed("settings"), doc="the integration's plain settings"),
@@ -67,7 +71,7 @@ class ContactPointProvider(GrafanaProvider):
     id_output = "uid"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = uid_failures(news)
+        failures: list[CheckFailure] = []
         for key in ("name", "type"):
             value = news.get(key)
             if not is_unknown(value) and (not isinstance(value, str) or not value.strip()):
@@ -124,7 +128,51 @@ class ContactPointProvider(GrafanaProvider):
         grafana.delete(f"{PATH}/{uid}")
 
 
-GrafanaContactPoint = declare(CONTRACT, ContactPointProvider, module="grafana", name="ContactPoint", doc="""\
-A contact point, by ``uid``: one integration (``type``, e.g. ``webhook``) with its ``settings``;
-``secure_settings`` (e.g. a webhook ``url`` that carries a token) are sent to Grafana and kept in state only
-as a salted hash.""")
+if TYPE_CHECKING:  # typed inputs of GrafanaContactPoint (python -m tools.generated)
+    class GrafanaContactPoint(DeclaredResource):
+        """The inputs and fields of the ``GrafanaContactPoint`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            uid: pulumi.Input[str],
+            name: pulumi.Input[Any],
+            type: pulumi.Input[Any],
+            settings: pulumi.Input[Any] | None = None,
+            secure_settings: pulumi.Input[Any] | None = None,
+            disable_resolve_message: pulumi.Input[Any] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        uid: pulumi.Output[str]
+        name: pulumi.Output[Any]
+        type: pulumi.Output[Any]
+        settings: pulumi.Output[Any]
+        secure_settings: pulumi.Output[Any]
+        disable_resolve_message: pulumi.Output[Any]
+        secure_keys: pulumi.Output[Any]
+        secure_settings_hash: pulumi.Output[Any]
+        secret_salt: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaContactPoint = declare(CONTRACT, ContactPointProvider, module="grafana", name="ContactPoint", doc="""\
+    A contact point, by ``uid``: one integration (``type``, e.g. ``webhook``) with its ``settings``;
+    ``secure_settings`` (e.g. a webhook ``url`` that carries a token) are sent to Grafana and kept in state only
+    as a salted hash.""")

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, connection_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider
 from providers.grafana.dashboards import (
     canonical,
     check_uid,
@@ -81,7 +82,7 @@ class DashboardProvider(GrafanaProvider):
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         """Reasons the inputs are not a usable dashboard (no network)."""
-        failures = connection_failures(news)
+        failures: list[CheckFailure] = []
         dashboard, uids = news.get("dashboard"), news.get("datasource_uids") or {}
         if not isinstance(uids, Mapping):
             if not is_unknown(uids):
@@ -143,7 +144,46 @@ class DashboardProvider(GrafanaProvider):
         grafana.delete_dashboard(uid)
 
 
-GrafanaDashboard = declare(CONTRACT, DashboardProvider, module="grafana", name="Dashboard", doc="""\
-A dashboard, by ``dashboard["uid"]``, saved with overwrite into ``folder_uid`` (None: General).
-``datasource_uids`` maps each ``DS_<KEY>`` used as ``${DS_<KEY>}`` in the dashboard to a datasource uid;
-``url`` is relative (``/d/<uid>/<slug>``).""")
+if TYPE_CHECKING:  # typed inputs of GrafanaDashboard (python -m tools.generated)
+    class GrafanaDashboard(DeclaredResource):
+        """The inputs and fields of the ``GrafanaDashboard`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            dashboard: pulumi.Input[Any],
+            datasource_uids: pulumi.Input[Any] | None = None,
+            folder_uid: pulumi.Input[Any] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        dashboard: pulumi.Output[Any]
+        datasource_uids: pulumi.Output[Any]
+        folder_uid: pulumi.Output[Any]
+        uid: pulumi.Output[Any]
+        url: pulumi.Output[Any]
+        version: pulumi.Output[Any]
+        content_hash: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaDashboard = declare(CONTRACT, DashboardProvider, module="grafana", name="Dashboard", doc="""\
+    A dashboard, by ``dashboard["uid"]``, saved with overwrite into ``folder_uid`` (None: General).
+    ``datasource_uids`` maps each ``DS_<KEY>`` used as ``${DS_<KEY>}`` in the dashboard to a datasource uid;
+    ``url`` is relative (``/d/<uid>/<slug>``).""")

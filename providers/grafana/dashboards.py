@@ -1,9 +1,10 @@
-"""Dashboard JSON: loading and checking ``dashboards/*.json``, resolving ``${DS_<KEY>}`` datasource
-placeholders, and the canonical form used to compare a declared dashboard with Grafana's copy."""
+"""Dashboard JSON as the provider gets it (a mapping; reading files is the stack's business,
+:mod:`clickstream.dashboards`): the check of the fields the provider relies on, the datasource references,
+resolving ``${DS_<KEY>}`` placeholders, and the canonical form used to compare a declared dashboard with
+Grafana's copy."""
 from __future__ import annotations
 
 import json
-import pathlib
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -18,10 +19,6 @@ VARIABLE_RE = re.compile(r"\$(?:\{(\w+)(?::[^}]*)?\}|(\w+))")  # $var, ${var}, $
 BUILT_IN_DATASOURCE_UIDS = frozenset({"grafana", "-- Grafana --", "-- Mixed --", "-- Dashboard --"})
 # Fields Grafana sets itself on every save; they are never part of what we declare.
 SERVER_FIELDS = ("id", "version", "iteration")
-
-
-class DashboardError(ValueError):
-    """A dashboard file or mapping is not usable; the message names the file (or dashboard uid)."""
 
 
 def check_uid(uid: Any, what: str = "uid") -> str | None:
@@ -84,54 +81,6 @@ def dashboard_problems(dashboard: Any) -> list[str]:
         if not isinstance(targets, list) or not targets:
             problems.append(f"{label}: targets must be a non-empty list")
     return problems
-
-
-def load_dashboard(path: str | pathlib.Path) -> dict:
-    """Read and check a dashboard JSON file (UTF-8, a byte order mark tolerated); DashboardError names the
-    file and every problem."""
-    path = pathlib.Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise DashboardError(f"{path}: cannot read dashboard file: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise DashboardError(f"{path}: not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} "
-                             "cannot be decoded; save the file as UTF-8") from None
-    try:
-        dashboard = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DashboardError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    problems = dashboard_problems(dashboard)
-    if problems:
-        raise DashboardError(f"{path}: " + "; ".join(problems))
-    return dashboard
-
-
-def load_dashboards(paths: Iterable[str | pathlib.Path], datasources: Mapping[str, str] | None = None,
-                    missing: Callable[[str], str] | None = None) -> list[tuple[pathlib.Path, dict]]:
-    """``load_dashboard`` for each file, refusing two files that declare the same uid (each would overwrite
-    the other's dashboard on every apply, and deleting one would delete the other's; the error names both)
-    and, given ``datasources`` (``DS_<KEY>`` -> uid of each declared datasource), every reference to a
-    datasource that none of them is (:func:`datasource_problems`; ``missing`` says why a ``DS_<KEY>`` has
-    none). DashboardError lists every problem of every file at once, each naming its file."""
-    loaded: list[tuple[pathlib.Path, dict]] = []
-    seen: dict[str, pathlib.Path] = {}
-    problems: list[str] = []
-    for path in map(pathlib.Path, paths):
-        try:
-            dashboard = load_dashboard(path)
-        except DashboardError as exc:
-            problems.append(str(exc))
-            continue
-        if (first := seen.setdefault(dashboard["uid"], path)) != path:
-            problems.append(f"{first} and {path} both declare dashboard uid {dashboard['uid']!r}: a uid "
-                            "identifies one dashboard in Grafana; give each file its own uid")
-        if datasources is not None:
-            problems.extend(f"{path}: {problem}" for problem in datasource_problems(dashboard, datasources, missing))
-        loaded.append((path, dashboard))
-    if problems:
-        raise DashboardError("\n".join(problems))
-    return loaded
 
 
 def datasource_problems(dashboard: Mapping[str, Any], datasources: Mapping[str, str],

@@ -1,8 +1,9 @@
 """The dynamic provider behind ``GrafanaDatasource`` (``/api/datasources``, keyed by uid)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
@@ -19,9 +20,10 @@ from providers.contract import (
     secret_field,
     secret_hash,
 )
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider
+from providers.grafana.dashboards import check_uid
 from providers.http import ApiError, Conflict, Forbidden, ServiceTimeout, Unauthorized, wait_until
 from providers.inputs import is_unknown
 
@@ -30,7 +32,8 @@ RESERVED_DATASOURCE_KEYS = {"uid", "id", "orgId", "version", "secureJsonData", "
 
 CONTRACT = Contract("GrafanaDatasource", [
     *CONNECTION,
-    Field("uid", IDENTITY, required=True, doc="the datasource's uid (dashboards refer to it)"),
+    Field("uid", IDENTITY, required=True, annotation="str", problem=check_uid,
+          doc="the datasource's uid (dashboards refer to it)"),
     Field("datasource", IN_PLACE, required=True, doc="name, type, url, access, jsonData, ..."),
     secret_field("secure_json_data", "secure_json_data_hash", "secret_salt",
                  doc="write-only secrets; state keeps a salted hash"),
@@ -58,7 +61,7 @@ class DatasourceProvider(GrafanaProvider):
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         """Reasons the inputs are not a usable datasource (no network)."""
-        failures = uid_failures(news)
+        failures: list[CheckFailure] = []
         source = news.get("datasource")
         if isinstance(source, Mapping):
             failures += [CheckFailure("datasource", reason) for reason in datasource_problems(source)]
@@ -186,7 +189,46 @@ def datasource_problems(source: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-GrafanaDatasource = declare(CONTRACT, DatasourceProvider, module="grafana", name="Datasource", doc="""\
-A datasource, by ``uid``. ``datasource`` holds name, type, url, access, basicAuth..., jsonData (for
-Elasticsearch: ``jsonData.index`` and ``jsonData.timeField``); ``secure_json_data`` the write-only secrets
-(e.g. ``basicAuthPassword``), compared by a salted hash.""")
+if TYPE_CHECKING:  # typed inputs of GrafanaDatasource (python -m tools.generated)
+    class GrafanaDatasource(DeclaredResource):
+        """The inputs and fields of the ``GrafanaDatasource`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            uid: pulumi.Input[str],
+            datasource: pulumi.Input[Any],
+            secure_json_data: pulumi.Input[Any] | None = None,
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        uid: pulumi.Output[str]
+        datasource: pulumi.Output[Any]
+        secure_json_data: pulumi.Output[Any]
+        name: pulumi.Output[Any]
+        secure_keys: pulumi.Output[Any]
+        secure_json_data_hash: pulumi.Output[Any]
+        secret_salt: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaDatasource = declare(CONTRACT, DatasourceProvider, module="grafana", name="Datasource", doc="""\
+    A datasource, by ``uid``. ``datasource`` holds name, type, url, access, basicAuth..., jsonData (for
+    Elasticsearch: ``jsonData.index`` and ``jsonData.timeField``); ``secure_json_data`` the write-only secrets
+    (e.g. ``basicAuthPassword``), compared by a salted hash.""")

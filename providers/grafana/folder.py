@@ -5,20 +5,22 @@ the dashboards that name the new folder are then saved again by their own update
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import IDENTITY, IN_PLACE, OUTPUT, Contract, Field, adoption, read_back_of_write
-from providers.declare import declare
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, uid_failures
+from providers.grafana.common import CONNECTION, GrafanaProvider
+from providers.grafana.dashboards import check_uid
 from providers.http import Conflict
 from providers.inputs import is_unknown
 
 CONTRACT = Contract("GrafanaFolder", [
     *CONNECTION,
-    Field("uid", IDENTITY, required=True, doc="the folder's uid"),
+    Field("uid", IDENTITY, required=True, annotation="str", problem=check_uid, doc="the folder's uid"),
     Field("title", IN_PLACE, required=True, doc="the folder's title"),
     Field("adopted", OUTPUT, doc="the folder existed before it was created here"),
 ])
@@ -32,7 +34,7 @@ class FolderProvider(GrafanaProvider):
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
         """Reasons the inputs are not a usable folder (no network)."""
-        failures = uid_failures(news)
+        failures: list[CheckFailure] = []
         title = news.get("title")
         if not is_unknown(title) and (not isinstance(title, str) or not title.strip()):
             failures.append(CheckFailure("title", "title must be a non-empty string"))
@@ -68,5 +70,38 @@ class FolderProvider(GrafanaProvider):
         grafana.delete_folder(uid)
 
 
-GrafanaFolder = declare(CONTRACT, FolderProvider, module="grafana", name="Folder",
-                        doc="A folder, by ``uid``, with ``title``.")
+if TYPE_CHECKING:  # typed inputs of GrafanaFolder (python -m tools.generated)
+    class GrafanaFolder(DeclaredResource):
+        """The inputs and fields of the ``GrafanaFolder`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            uid: pulumi.Input[str],
+            title: pulumi.Input[Any],
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        uid: pulumi.Output[str]
+        title: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaFolder = declare(CONTRACT, FolderProvider, module="grafana", name="Folder",
+                            doc="A folder, by ``uid``, with ``title``.")

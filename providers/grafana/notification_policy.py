@@ -11,14 +11,24 @@ declared values it is adopted without a write, else it is replaced. ``delete`` r
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import pulumi
 from pulumi.dynamic import CheckFailure
 
-from providers.contract import IN_PLACE, OUTPUT, Contract, Field, read_back_of_write, report_adopted
-from providers.declare import declare
+from providers.contract import (
+    IN_PLACE,
+    OUTPUT,
+    Contract,
+    Field,
+    body_changed,
+    declared_part,
+    read_back_of_write,
+    report_adopted,
+)
+from providers.declare import DeclaredResource, declare
 from providers.grafana.client import GrafanaClient
-from providers.grafana.common import CONNECTION, GrafanaProvider, body_changed, connection_failures, declared_part
+from providers.grafana.common import CONNECTION, GrafanaProvider
 from providers.inputs import is_unknown, whole_numbers
 
 PATH = "/api/v1/provisioning/policies"
@@ -40,7 +50,7 @@ class NotificationPolicyProvider(GrafanaProvider):
     id_output = "tree"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = connection_failures(news)
+        failures: list[CheckFailure] = []
         policy = news.get("policy")
         if is_unknown(policy):
             return failures
@@ -75,7 +85,39 @@ class NotificationPolicyProvider(GrafanaProvider):
         grafana.delete(PATH)
 
 
-GrafanaNotificationPolicy = declare(CONTRACT, NotificationPolicyProvider, module="grafana",
-                                    name="NotificationPolicy", doc="""\
-The organization's notification policy tree (one per organization): ``policy`` routes every alert to
-``policy["receiver"]`` unless a nested route matches; deleting it resets Grafana's default tree.""")
+if TYPE_CHECKING:  # typed inputs of GrafanaNotificationPolicy (python -m tools.generated)
+    class GrafanaNotificationPolicy(DeclaredResource):
+        """The inputs and fields of the ``GrafanaNotificationPolicy`` field table, typed."""
+
+        def __init__(
+            self,
+            resource_name: str,
+            *,
+            grafana_url: pulumi.Input[str],
+            username: pulumi.Input[str] | None = None,
+            password: pulumi.Input[str] | None = None,
+            api_key: pulumi.Input[str] | None = None,
+            ready_timeout: pulumi.Input[float] | None = None,
+            probe_timeout: pulumi.Input[float] | None = None,
+            verify: pulumi.Input[bool | str] | None = None,
+            service_revision: pulumi.Input[Any] | None = None,
+            policy: pulumi.Input[Any],
+            opts: pulumi.ResourceOptions | None = None,
+        ) -> None: ...
+
+        grafana_url: pulumi.Output[str]
+        username: pulumi.Output[str]
+        password: pulumi.Output[str]
+        api_key: pulumi.Output[str]
+        ready_timeout: pulumi.Output[float]
+        probe_timeout: pulumi.Output[float]
+        verify: pulumi.Output[bool | str]
+        service_revision: pulumi.Output[Any]
+        policy: pulumi.Output[Any]
+        tree: pulumi.Output[Any]
+        adopted: pulumi.Output[Any]
+else:
+    GrafanaNotificationPolicy = declare(CONTRACT, NotificationPolicyProvider, module="grafana",
+                                        name="NotificationPolicy", doc="""\
+    The organization's notification policy tree (one per organization): ``policy`` routes every alert to
+    ``policy["receiver"]`` unless a nested route matches; deleting it resets Grafana's default tree.""")

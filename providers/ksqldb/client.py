@@ -288,10 +288,6 @@ class KsqlClient(ServiceClient):
             topics.extend(topic["name"] for topic in entity.get("topics", []))
         return descriptions, queries, topics
 
-    def terminate(self, query_id: str) -> None:
-        """``TERMINATE <queryId>`` (one query; never the cluster-wide terminate endpoint)."""
-        self.execute(f"TERMINATE {query_id};")
-
     def resume(self, query_id: str) -> None:
         """``RESUME <queryId>``: a paused query processes records again."""
         self.execute(f"RESUME {query_id};")
@@ -301,12 +297,6 @@ def _identity(info: Mapping[str, Any]) -> str | None:
     """``<Kafka cluster id>/<ksqlDB service id>`` from ``/info``'s ``KsqlServerInfo``, or None."""
     cluster, service = info.get("kafkaClusterId"), info.get("ksqlServiceId")
     return f"{cluster}/{service}" if cluster and service else None
-
-
-def endpoint_of(props: Mapping[str, Any]) -> Endpoint:
-    """The Endpoint of a ksqlDB resource's inputs (``ksqldb_url``, ``username``, ``password``, timeouts)."""
-    return Endpoint(url=props["ksqldb_url"], **{name: props[name] for name in (
-        "username", "password", "ready_timeout", "probe_timeout") if props.get(name)})
 
 
 def quote(name: str) -> str:

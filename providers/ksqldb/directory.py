@@ -43,10 +43,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers.contract import OUTPUT, PROVIDER, Contract, Field, connection
+from providers.contract import OUTPUT, PROVIDER, Contract, Field, client_of, connection
 from providers.http import ApiError, ServiceTimeout, ServiceUnreachable
 from providers.inputs import is_unknown
-from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
+from providers.ksqldb.client import KsqlClient, KsqlError
 from providers.ksqldb.parser import Statement, ancestors, dependents, statement_of
 from providers.ksqldb.plan import (
     Catalog,
@@ -72,7 +72,6 @@ CONTRACT = Contract("KsqlDirectory", [
     Field("objects", OUTPUT, doc="only in a state the first release wrote: the objects its single resource "
                                  "managed; those no longer declared are dropped by the next `up`"),
 ])
-SECRET_OUTPUTS = CONTRACT.secret_outputs
 
 
 class RetireError(Exception):
@@ -164,7 +163,7 @@ class KsqlDirectoryProvider(ResourceProvider):
         if olds.get("objects") is None:
             return CONTRACT.diff(olds, news)  # an address or credential change: recorded, nothing sent
         if not is_unknown(news.get("ksqldb_url")) and not is_unknown(news.get("statements")):
-            with KsqlClient(endpoint_of(news)) as client:
+            with client_of(KsqlClient, news, "ksqldb_url") as client:
                 if (down := _unreachable(client)) is not None:
                     pulumi.log.warn(f"ksqlDB: cannot tell now what the move from the first release drops ({down}); "
                                     f"`pulumi up` says it before it drops anything")
@@ -178,7 +177,7 @@ class KsqlDirectoryProvider(ResourceProvider):
         their own resources, all created after this one, create them again in this ``up``; everything
         else is adopted by its own resource."""
         if declared(props):
-            with KsqlClient(endpoint_of(props)) as client:
+            with client_of(KsqlClient, props, "ksqldb_url") as client:
                 client.wait_ready()
                 repair = _move(client, {}, props)
                 if repair.drops:
@@ -188,7 +187,7 @@ class KsqlDirectoryProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         if olds.get("objects") is not None:
-            with KsqlClient(endpoint_of(news)) as client:
+            with client_of(KsqlClient, news, "ksqldb_url") as client:
                 client.wait_ready()
                 move = _move(client, olds, news)
                 if move.drops:
@@ -204,7 +203,7 @@ class KsqlDirectoryProvider(ResourceProvider):
         stack destroyed before it moved) still names objects no other resource owns: those are dropped."""
         owned = props.get("objects") or []
         if owned:
-            with KsqlClient(endpoint_of(props)) as client:
+            with client_of(KsqlClient, props, "ksqldb_url") as client:
                 client.wait_ready()
                 _drop(client, _to_drop(Catalog(*client.catalog()), owned, set(owned)))
 
@@ -327,7 +326,7 @@ def _refused_change(props: Mapping[str, Any], statements: list[Statement], previ
     so every refused statement is named; a change that rebuilds something stops at its first refusal.
     A ksqlDB that does not answer within ``probe_timeout`` fails the check of a deployed stack (nothing
     unproven runs), and only says so for a new one (its statements are refused, if at all, as they run)."""
-    with KsqlClient(endpoint_of(props)) as client:
+    with client_of(KsqlClient, props, "ksqldb_url") as client:
         if (down := _unreachable(client)) is not None:
             if previous:  # a deployed stack: nothing unproven runs
                 return [f"the change of the SQL files could not be proven with ksqlDB, so nothing was changed: {down}"]

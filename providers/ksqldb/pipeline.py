@@ -6,9 +6,8 @@ from typing import Any, Mapping, Sequence, cast
 import pulumi
 
 from providers.contract import DEFAULT_READY_TIMEOUT, UNTYPED_DYNAMIC_RESOURCE
-from providers.declare import DeclaredResource
 from providers.ksqldb.parser import Statement, child_name, entry_of, parse_sources, related
-from providers.ksqldb.resource import RESOURCE_BY_KIND, KsqlDirectory
+from providers.ksqldb.resource import RESOURCE_BY_KIND, KsqlDirectory, KsqlInsert, KsqlStream, KsqlTable
 
 
 class KsqlPipeline(pulumi.ComponentResource):
@@ -45,7 +44,7 @@ class KsqlPipeline(pulumi.ComponentResource):
             retire=list(retire), protect=protect, **connection,
             opts=pulumi.ResourceOptions(parent=self, depends_on=external, aliases=[
                 pulumi.Alias(type_=UNTYPED_DYNAMIC_RESOURCE, parent=pulumi.ROOT_STACK_RESOURCE)]))
-        self.resources: dict[str, DeclaredResource] = {}
+        self.resources: dict[str, KsqlStream | KsqlTable | KsqlInsert] = {}
         for statement in statements:
             upstream = {dep: self.resources[dep] for dep in statement.depends_on}
             self.resources[statement.name] = RESOURCE_BY_KIND[statement.kind](
@@ -61,7 +60,7 @@ class KsqlPipeline(pulumi.ComponentResource):
         self.register_outputs({"objects": self.objects})
 
 
-def _revision(resource: DeclaredResource, statement: Statement) -> pulumi.Output[str]:
+def _revision(resource: KsqlStream | KsqlTable | KsqlInsert, statement: Statement) -> pulumi.Output[str]:
     """``statement``'s revision, as an output of its resource: a dependency of the reader (replacing the
     resource replaces its readers), known at preview (the reason the preview shows for them)."""
     return resource.object_name.apply(lambda _: statement.revision)

@@ -36,6 +36,7 @@ from providers.contract import (
     PROVIDER,
     Contract,
     Field,
+    client_of,
     connection,
     read_back_of_write,
     refreshed,
@@ -43,7 +44,7 @@ from providers.contract import (
 )
 from providers.http import ApiError, ServiceTimeout, wait_until
 from providers.inputs import is_unknown
-from providers.ksqldb.client import KsqlClient, KsqlError, endpoint_of
+from providers.ksqldb.client import KsqlClient, KsqlError
 from providers.ksqldb.directory import KsqlDirectoryProvider
 from providers.ksqldb.parser import (
     KsqlParseError,
@@ -94,7 +95,6 @@ CONTRACT = Contract("KsqlStream, KsqlTable, KsqlInsert", [
     Field("related_names", OUTPUT, doc="the names of its `related` objects (the statements stay in the inputs "
                                        "only); its delete waits for those that read it"),
 ])
-SECRET_OUTPUTS = CONTRACT.secret_outputs
 _TOPIC_DELETING = "marked for deletion"  # Kafka still deletes the old sink topic: the statement is retried
 _REPLACING_STATES = ("ERROR", "UNRESPONSIVE")
 
@@ -188,7 +188,7 @@ class KsqlObjectProvider(ResourceProvider):
         or a ksqlDB that does not answer within ``probe_timeout``, fails the check: nothing unproven runs."""
         new = statement_of(news)
         try:
-            with KsqlClient(endpoint_of(news)) as client:
+            with client_of(KsqlClient, news, "ksqldb_url") as client:
                 client.probe()
                 statements = statements_of(news)
                 plan = change_proof(statements, {new.name: statement_of(olds)}, _catalog(client, statements),
@@ -228,7 +228,7 @@ class KsqlObjectProvider(ResourceProvider):
         """Dry-run the rebuild this replacement causes (the object and everything downstream of it) against
         the live server, in a way that changes nothing there."""
         statement = statement_of(props)
-        with KsqlClient(endpoint_of(props)) as client:
+        with client_of(KsqlClient, props, "ksqldb_url") as client:
             client.probe()
             statements = statements_of(props)
             plan = proof(statements, _catalog(client, statements), {statement.name}, uuid.uuid4().hex[:12])
@@ -243,7 +243,7 @@ class KsqlObjectProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         statement = statement_of(props)
-        with KsqlClient(endpoint_of(props)) as client:
+        with client_of(KsqlClient, props, "ksqldb_url") as client:
             client.wait_ready()
             outs = _written(client, statement, props, self._converge(client, statement, props))
         return CreateResult(f"ksql-{uuid.uuid4().hex[:12]}", outs)
@@ -282,7 +282,7 @@ class KsqlObjectProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         statement = statement_of(news)
         properties = news.get("streams_properties") or {}
-        with KsqlClient(endpoint_of(news)) as client:
+        with client_of(KsqlClient, news, "ksqldb_url") as client:
             client.wait_ready()
             catalog = _catalog(client, [statement], expected=True)
             adopted = bool(olds.get("adopted"))
@@ -299,12 +299,12 @@ class KsqlObjectProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         statement = statement_of(props)
-        with KsqlClient(endpoint_of(props)) as client:
+        with client_of(KsqlClient, props, "ksqldb_url") as client:
             return refreshed(client, id_, props, lambda: _read_back(client, statement, props))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         statement = statement_of(props)
-        with KsqlClient(endpoint_of(props)) as client:
+        with client_of(KsqlClient, props, "ksqldb_url") as client:
             client.wait_ready()
             catalog = _catalog(client, [statement], expected=True)
             if statement.kind == "INSERT":

@@ -29,7 +29,8 @@ def test_the_first_release_stack_moves_to_todays_program_without_touching_ksqldb
     assert len(first) == 17, sorted(first)
     es = fresh_pipeline.elasticsearch_url
     # the tables the first release sank into concrete indexes of their names (each CREATE TABLE ... AS SELECT)
-    sunk = [t for t in connectors.derived_tables(parse_sources(load_sql_dir(release / "ksql"), analytics.ksql_variables(StackConfig()))) if t in first]
+    statements = parse_sources(load_sql_dir(release / "ksql"), analytics.ksql_variables(StackConfig()))
+    sunk = [t for t in connectors.derived_tables(statements) if t in first]
     indexes = [connectors.index_name(t) for t in sunk]
     for index in indexes:  # what the first release's sinks wrote: a concrete index per table it declares
         answer = requests.post(f"{es}/{index}/_doc?refresh=true", json={"EVENT_TS": 1764162000000}, timeout=30)

@@ -52,6 +52,19 @@ they come from in the 8.19.20 sources (Maven Central ``org.elasticsearch:elastic
   credentials (the real node's reason for a bad key differs and is not modelled).
 - ``builtin_templates`` adds the ``logs``/``metrics`` templates (priority 100) of the default distribution
   (x-pack); the real node of the harness has no x-pack, and neither has security.
+- ``ilm`` (x-pack ``ilm``, in the default distribution; ``ilm=False`` answers its routes as the harness's
+  node without x-pack does, 400 ``no handler found for uri``, and refuses a template's ``index.lifecycle.*``
+  settings as unknown, as that node does): ``PUT _ilm/policy/<name>`` stores the
+  ``policy`` with defaults added (each phase's ``min_age`` ``"0ms"``, the ``delete`` action's
+  ``delete_searchable_snapshot`` ``true``) and a new ``version``; a name ``LifecyclePolicy.validatePolicyName``
+  refuses is 400 ``illegal_argument_exception`` "invalid policy name [x]: ...". ``GET`` answers
+  ``{name: {"version", "modified_date", "policy", "in_use_by": {"indices", "data_streams",
+  "composable_templates"}}}`` or 404 ``resource_not_found_exception`` "Lifecycle policy not found: [x]"
+  (``TransportGetLifecycleAction``). ``DELETE`` of a policy an index uses is 400 ``illegal_argument_exception``
+  "Cannot delete policy [x]. It is in use by one or more indices: [a, b]", checked before the 404 "Lifecycle
+  policy not found: x" of a missing one (``TransportDeleteLifecycleAction``; templates do not count). An
+  index takes ``index.lifecycle.name`` from the template that creates it; ``POST <indices>/_ilm/remove``
+  clears it (``{"has_failures": false, "failed_indexes": []}``). Phases never run here: the fake has no clock.
 """
 from __future__ import annotations
 
@@ -74,6 +87,7 @@ INDEX_SETTINGS = {"number_of_shards", "number_of_replicas", "auto_expand_replica
                   "mapping.depth.limit", "mapping.ignore_malformed", "mapping.coerce", "translog.durability",
                   "priority", "sort.field", "sort.order", "query.default_field", "lifecycle.name",
                   "lifecycle.rollover_alias", "max_inner_result_window", "number_of_routing_shards", "gc_deletes"}
+ILM_SETTINGS = {"lifecycle.name", "lifecycle.rollover_alias"}  # registered by x-pack's ILM only
 SETTING_GROUPS = ("index.analysis.", "index.routing.", "index.blocks.")  # group settings: any key inside
 COMMON_FIELD_PARAMS = {"fields", "copy_to", "meta", "index", "store", "doc_values", "script", "on_script_error"}
 FIELD_PARAMS = {  # FieldMapper.Builder parameters per type (KeywordFieldMapper, DateFieldMapper, ...)
@@ -216,8 +230,10 @@ class FakeElasticsearch(FakeServer):
     token_scheme = "ApiKey"
 
     def __init__(self, *, username: str | None = None, password: str | None = None, api_key: str | None = None,
-                 builtin_templates: bool = True):
+                 builtin_templates: bool = True, ilm: bool = True):
         super().__init__(username=username, password=password, token=api_key)
+        self.ilm = ilm
+        self.policies: dict[str, dict] = {}  # name -> {"version", "policy"}
         self.health = "green"
         self._ids = itertools.count(1)
         self.indices: dict[str, dict] = {}
@@ -240,6 +256,11 @@ class FakeElasticsearch(FakeServer):
         self.route("GET", "/([a-z0-9][^/]*)/_mapping", self._get_mapping)
         self.route("PUT", "/([a-z0-9][^/]*)", self._create_index)
         self.route("DELETE", "/([a-z0-9][^/]*)", self._delete_index)
+        if ilm:
+            self.route("PUT", "/_ilm/policy/([^/]+)", self._put_policy)
+            self.route("GET", "/_ilm/policy/([^/]+)", self._get_policy)
+            self.route("DELETE", "/_ilm/policy/([^/]+)", self._delete_policy)
+            self.route("POST", "/([a-z0-9][^/]*)/_ilm/remove", self._remove_policy)
 
     def unavailable_response(self, path: str) -> tuple[int, Any]:
         return es_error(503, "master_not_discovered_exception", None)
@@ -301,7 +322,8 @@ class FakeElasticsearch(FakeServer):
             problems += [f"unknown setting [{key}] please check that any required plugins are installed, or check "
                          "the breaking changes documentation for removed settings"
                          for key in _flat_settings(template["settings"])
-                         if key.removeprefix("index.") not in INDEX_SETTINGS and not key.startswith(SETTING_GROUPS)]
+                         if key.removeprefix("index.") not in INDEX_SETTINGS - (set() if self.ilm else ILM_SETTINGS)
+                         and not key.startswith(SETTING_GROUPS)]
         if problems:
             listed = "".join(f"{i}: {p};" for i, p in enumerate(problems, 1))
             raise _Invalid(400, "invalid_index_template_exception",
@@ -367,7 +389,8 @@ class FakeElasticsearch(FakeServer):
 
     def _new_index(self, index: str, mappings: dict | None = None) -> dict:
         self.indices[index] = {"mappings": self._new_index_mappings(index) if mappings is None else mappings,
-                               "docs": [], "aliases": set(), "write_block": False, "uuid": uuid.uuid4().hex[:22]}
+                               "docs": [], "aliases": set(), "write_block": False, "uuid": uuid.uuid4().hex[:22],
+                               "lifecycle": self._new_index_lifecycle(index)}
         return self.indices[index]
 
     def aliases(self) -> dict[str, list[str]]:
@@ -455,6 +478,15 @@ class FakeElasticsearch(FakeServer):
             self.indices[name]["aliases"] = names
         return 200, {"acknowledged": True, "errors": False}
 
+    def _new_index_lifecycle(self, index: str) -> str | None:
+        """``index.lifecycle.name`` of the template of highest priority that matches ``index``."""
+        matching = [t for t in self.templates.values()
+                    if any(fnmatch.fnmatchcase(index, p) for p in t["index_patterns"])]
+        if not matching:
+            return None
+        settings = (max(matching, key=lambda t: t.get("priority", 0)).get("template") or {}).get("settings") or {}
+        return ((settings.get("index") or {}).get("lifecycle") or {}).get("name")
+
     def _index_document(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
         if not isinstance(body, dict):
             return es_error(400, "parse_exception", "request body is required")
@@ -519,3 +551,61 @@ class FakeElasticsearch(FakeServer):
             return es_error(404, "index_not_found_exception", f"no such index [{index}]", index=index,
                             **{"resource.type": "index_or_expression", "resource.id": index, "index_uuid": "_na_"})
         return 200, {"acknowledged": True}
+
+    # index lifecycle policies -------------------------------------------------------------------------
+    def _policy_users(self, name: str) -> list[str]:
+        return sorted(index for index, entry in self.indices.items() if entry.get("lifecycle") == name)
+
+    def _put_policy(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        problem = _policy_name_problem(name)
+        if problem:
+            return es_error(400, "illegal_argument_exception", f"invalid policy name [{name}]: {problem}")
+        if not isinstance(body, dict) or not isinstance(body.get("policy"), dict):
+            return es_error(400, "parse_exception", "request body is required")
+        policy = copy.deepcopy(body["policy"])
+        for phase in (policy.get("phases") or {}).values():
+            phase.setdefault("min_age", "0ms")
+            phase.setdefault("actions", {})
+            if "delete" in phase["actions"]:
+                phase["actions"]["delete"].setdefault("delete_searchable_snapshot", True)
+        version = self.policies.get(name, {}).get("version", 0) + 1
+        self.policies[name] = {"version": version, "policy": policy}
+        return 200, {"acknowledged": True}
+
+    def _get_policy(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        if name not in self.policies:
+            return es_error(404, "resource_not_found_exception", f"Lifecycle policy not found: [{name}]")
+        templates = sorted(t for t, body_ in self.templates.items()
+                           if (((body_.get("template") or {}).get("settings") or {}).get("index") or {})
+                           .get("lifecycle", {}).get("name") == name)
+        return 200, {name: {**copy.deepcopy(self.policies[name]), "modified_date": "2026-12-07T00:00:00.000Z",
+                            "in_use_by": {"indices": self._policy_users(name), "data_streams": [],
+                                          "composable_templates": templates}}}
+
+    def _delete_policy(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        users = self._policy_users(name)
+        if users:
+            return es_error(400, "illegal_argument_exception", f"Cannot delete policy [{name}]. It is in use by one "
+                                                               f"or more indices: [{', '.join(users)}]")
+        if self.policies.pop(name, None) is None:
+            return es_error(404, "resource_not_found_exception", f"Lifecycle policy not found: {name}")
+        return 200, {"acknowledged": True}
+
+    def _remove_policy(self, body: Any, query: dict[str, str], indices: str) -> tuple[int, Any]:
+        for index in indices.split(","):
+            if index in self.indices:
+                self.indices[index]["lifecycle"] = None
+        return 200, {"has_failures": False, "failed_indexes": []}
+
+
+def _policy_name_problem(name: str) -> str | None:
+    """``LifecyclePolicy.validatePolicyName``."""
+    if "," in name:
+        return "must not contain ','"
+    if " " in name:
+        return "must not contain spaces"
+    if name.startswith("_"):
+        return "must not start with '_'"
+    if len(name.encode()) > 255:
+        return f"name is too long, ({len(name.encode())} > 255)"
+    return None

@@ -27,7 +27,7 @@ def test_put_config_creates_then_updates_and_reads_back(connect_backend):
         assert client.put_config(name, {**config, "batch.size": "10"}) is False
         live = client.get_config(name)
         assert live["batch.size"] == "10" and live["name"] == name  # Connect adds the name key
-        assert name in client.list_connectors()
+        assert name in client.get_or_none("/connectors")
         client.wait_for_state(name, "RUNNING", timeout=client.endpoint.ready_timeout)
 
 
@@ -41,8 +41,8 @@ def test_pause_resume_restart_and_delete(connect_backend):
         client.resume(name)
         client.restart(name)
         client.wait_for_state(name, "RUNNING", timeout=client.endpoint.ready_timeout)
-        assert client.delete(name) is True
-        assert client.delete(name) is False
+        assert client.delete_connector(name) is True
+        assert client.delete_connector(name) is False
         assert client.get_config(name) is None
 
 
@@ -99,9 +99,9 @@ def test_delete_returns_once_the_worker_has_forgotten_the_connector(connect_back
     with client_for(connect_backend) as client:
         client.put_config(name, {"connector.class": SOURCE, "topic": name, "file": connect_backend.file("in")})
         client.wait_for_state(name, "RUNNING", timeout=client.endpoint.ready_timeout)
-        assert client.delete(name) is True
+        assert client.delete_connector(name) is True
         assert client.status(name) is None and client.get_config(name) is None
-        assert name not in client.list_connectors()
+        assert name not in client.get_or_none("/connectors")
 
 
 def test_pause_of_an_unknown_connector_raises_connects_404(connect_backend):
@@ -174,7 +174,7 @@ def test_fake_writes_wait_through_jettys_html_404_while_a_worker_restarts(fake_c
     with ConnectClient(Endpoint(fake_connect.url)) as client:
         assert client.put_config("restarting", config) is True
         fake_connect.fail_next("*", ".*", 404, JETTY_NOT_FOUND)
-        assert client.delete("restarting") is True  # Jetty's 404 is not "already gone"
+        assert client.delete_connector("restarting") is True  # Jetty's 404 is not "already gone"
     assert [(c.method, c.status) for c in fake_connect.mutating_calls] == \
         [("PUT", 404), ("PUT", 404), ("PUT", 201), ("DELETE", 404), ("DELETE", 204)]
 
@@ -189,7 +189,7 @@ def test_fake_jetty_404_that_never_ends_times_out_naming_the_url(fake_connect):
 def test_fake_delete_waits_while_the_worker_still_reports_the_connector(tmp_path):
     with FakeConnect(forget_polls=3) as fake, ConnectClient(Endpoint(fake.url)) as client:
         client.put_config("slow", {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")})
-        assert client.delete("slow") is True
+        assert client.delete_connector("slow") is True
         assert client.status("slow") is None
         polls = [c.status for c in fake.calls_to("GET", "/connectors/slow/status")]
     assert polls == [200, 200, 200, 404, 404]  # UNASSIGNED three times, then forgotten
@@ -199,7 +199,7 @@ def test_fake_delete_that_the_worker_never_forgets_times_out_with_the_last_statu
     with FakeConnect(forget_polls=10_000) as fake, ConnectClient(Endpoint(fake.url, ready_timeout=1)) as client:
         client.put_config("stuck", {"connector.class": SOURCE, "topic": "t", "file": str(tmp_path / "in.txt")})
         with pytest.raises(ServiceTimeout, match=r"forget deleted connector 'stuck'.*last seen: connector UNASSIGNED"):
-            client.delete("stuck")
+            client.delete_connector("stuck")
 
 
 def test_fake_stale_failed_state_after_restart_is_tolerated_within_the_grace(fake_connect, tmp_path):

@@ -64,7 +64,7 @@ class Worker:
     def cleanup(self) -> None:
         with self.client() as client:
             for name in self.names:
-                client.delete(name)
+                client.delete_connector(name)
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_real_plugin_rejects_a_config_at_preview_and_at_up_and_nothing_is_writte
         ConnectorProvider().create(checked.inputs)
     assert MISSING_TOPIC in str(failure.value) and worker.url in str(failure.value)
     with worker.client() as client:
-        assert client.get_config(name) is None and name not in client.list_connectors()
+        assert client.get_config(name) is None and name not in client.get_or_none("/connectors")
 
 
 def test_data_flows_file_to_topic_to_file_and_waits_while_the_sink_is_paused(worker):
@@ -274,7 +274,7 @@ def test_writes_to_a_worker_that_is_still_starting_wait_for_its_rest_resources(r
             assert client.validate(config).errors == []
             client.put_config(name, config)  # a retried PUT may find it created: 201 or 200 both do
             assert client.get_config(name)["topic"] == name
-            client.delete(name)
+            client.delete_connector(name)
             assert client.get_config(name) is None and client.status(name) is None
     finally:
         worker.harness.wait_connect()

@@ -15,7 +15,7 @@ from pulumi.output import Unknown
 
 from clickstream import connectors
 from providers.elasticsearch import ElasticsearchClient
-from providers.elasticsearch.provider import CONTRACT, IndexTemplateProvider, normalise_body
+from providers.elasticsearch.index_template import CONTRACT, IndexTemplateProvider, normalise_body
 from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.elasticsearch import FakeElasticsearch
 from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend  # noqa: F401  (the fixture)
@@ -373,7 +373,7 @@ def test_fake_settings_written_flat_or_nested_normalise_alike():
     ({"body": {"index_patterns": ["logs*"]}}, "may overlap the built-in templates for ['logs-*-*']"),
     ({"body": {"index_patterns": ["a*"], "mapping": {}}}, "unknown key 'mapping'"),
     ({"body": {"index_patterns": ["a*"], "template": {"setings": {}}}}, "unknown key 'setings'"),
-    ({"elasticsearch_url": "localhost:9200"}, "http(s) URL"),
+    ({"elasticsearch_url": "localhost:9200"}, "http(s) base URL"),
 ])
 def test_fake_check_rejects_bad_inputs_without_network(secured, provider, overrides, expected):
     with pytest.raises(CheckFailed) as caught:

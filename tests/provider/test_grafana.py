@@ -15,8 +15,8 @@ from pulumi.output import Unknown
 
 from providers.contract import secret_hash
 from providers.grafana import GrafanaClient
-from providers.grafana.common import SECRET_OUTPUTS
 from providers.grafana.dashboard import DashboardProvider
+from providers.grafana.datasource import CONTRACT as DATASOURCE_CONTRACT
 from providers.grafana.datasource import DatasourceProvider, DatasourceUnhealthy
 from providers.grafana.folder import FolderProvider
 from providers.http import ApiError, Endpoint, ServiceTimeout
@@ -78,7 +78,7 @@ def assert_no_plain_secret(outs):
     dumped = json.dumps(outs)
     assert ES_PASSWORD not in dumped
     assert [k for k, v in outs.items() if v == ADMIN_PASSWORD] == ["password"]
-    assert "password" in SECRET_OUTPUTS
+    assert "password" in DATASOURCE_CONTRACT.secret_outputs
 
 
 # datasources -----------------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ def test_fake_grafana_400_message_is_surfaced(grafana):
      "esVersion was removed"),
     ({"datasource": {**DATASOURCE, "secureJsonData": {}}}, "datasource.secureJsonData is not declared here"),
     ({"datasource": {"type": "elasticsearch"}}, "datasource.name must be a non-empty string"),
-    ({"grafana_url": "grafana:3000"}, "http(s) URL"),
+    ({"grafana_url": "grafana:3000"}, "http(s) base URL"),
 ])
 def test_fake_datasource_check_rejects_bad_inputs_without_network(grafana, overrides, expected):
     with pytest.raises(CheckFailed) as caught:

@@ -26,7 +26,7 @@ from providers.ksqldb import (
 )
 from providers.ksqldb.directory import KsqlDirectoryProvider, RetireError
 from providers.ksqldb.parser import parse_sources
-from providers.ksqldb.provider import SECRET_OUTPUTS, KsqlStatementsProvider
+from providers.ksqldb.provider import CONTRACT, KsqlStatementsProvider
 from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb
 from tests.provider.ksql_stack import declare
@@ -618,7 +618,7 @@ def test_diff_with_an_unknown_upstream_replaces_without_calling_the_server(fake)
 
 def test_secrets_stay_out_of_errors_and_are_secret_outputs(fake):
     stack, _ = deployed(fake, username="ksql", password="s3cret-pw")
-    assert SECRET_OUTPUTS == ["password"]
+    assert CONTRACT.secret_outputs == ["password"]
     fake.echo_credentials = True  # its error answers quote the credentials each request carried
     fake.fail_next_statement("DROP", "boom")
     with pytest.raises(KsqlObjectError) as err:

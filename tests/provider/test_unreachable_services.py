@@ -12,7 +12,7 @@ import pytest
 
 from providers.connect import ConnectorProvider
 from providers.contract import refreshed
-from providers.elasticsearch.provider import IndexTemplateProvider
+from providers.elasticsearch.index_template import IndexTemplateProvider
 from providers.grafana.folder import FolderProvider
 from providers.http import ApiError, Endpoint, ServiceUnreachable
 from providers.ksqldb import KsqlClient

@@ -11,7 +11,7 @@ import pytest
 
 from clickstream import connectors, generator, rates
 from clickstream.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
-from providers.grafana import load_dashboard
+from clickstream.dashboards import load_dashboard
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
 from stackconfig import ConfigError, StackConfig, parse_config
 
@@ -213,7 +213,7 @@ def test_a_missing_variable_is_a_parse_error_naming_the_file():
 def test_datagen_sources_use_the_configured_rates_and_key_converters(cfg):
     specs = {s.config["kafka.topic"]: s for s in connectors.datagen_sources(cfg)}
     assert set(specs) == {"clickstream", "clickstream_codes", "clickstream_users"}
-    assert specs["clickstream"].name == connectors.CLICKSTREAM_CONNECTOR
+    assert specs["clickstream"].name == "datagen-clickstream"  # the connector `sessionize` pauses by default
     assert specs["clickstream"].config["max.interval"] == str(cfg.clickstream_interval_ms)
     assert specs["clickstream_codes"].config["max.interval"] == str(cfg.codes_interval_ms)
     assert specs["clickstream_users"].config["max.interval"] == str(cfg.users_interval_ms)

@@ -237,3 +237,17 @@ def test_a_webhook_is_a_secret_contact_point_that_the_policy_routes_every_alert_
         {k: v for k, v in contact.inputs.items() if k != "secure_settings"})
     assert policy.inputs["policy"]["receiver"] == contact.inputs["name"] == alerting.CONTACT_POINT_NAME
     assert g.dependency_names(policy.name) >= {contact.name}
+
+
+def test_index_retention_is_off_by_default_and_on_with_days_a_policy_the_template_names():
+    assert with_input(graph("dev"), "policy_name") == []
+    (template,) = with_input(graph("dev"), "template_name")
+    assert "lifecycle" not in template.inputs["body"]["template"]["settings"]
+    g = run_stack("dev", {"elasticsearchRetentionDays": "14"})
+    (policy,) = with_input(g, "policy_name")
+    assert policy.type == "pulumi-python:dynamic/elasticsearch:IndexLifecyclePolicy"
+    assert policy.inputs["policy_name"] == connectors.RETENTION_POLICY_NAME
+    assert policy.inputs["policy"]["phases"]["delete"]["min_age"] == "14d"
+    (template,) = with_input(g, "template_name")
+    assert template.inputs["body"]["template"]["settings"]["lifecycle"] == {"name": connectors.RETENTION_POLICY_NAME}
+    assert policy.name in g.dependency_names(template.name)

@@ -92,6 +92,9 @@ def test_non_dev_stack_files_hold_no_passwords(stack):
     ("role", "everything", "Input should be 'pipeline' or 'operators'"),
     ("ingressController", "haproxy", "Input should be 'ingress-nginx' or 'traefik'"),
     ("installOperators", "sometimes", "valid boolean"),
+    ("elasticsearchRetentionDays", "-1", "greater than or equal to 0"),
+    ("elasticsearchRetentionDays", "3651", "less than or equal to 3650"),
+    ("elasticsearchRetentionDays", "a week", "valid integer"),
     # the high-bandwidth threshold is derived from these (clickstream/rates.py)
     ("highBandwidthPercent", "100", "greater than or equal to 101"),
     ("sessionizePauseSeconds", "30", "greater than or equal to 31"),

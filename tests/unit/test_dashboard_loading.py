@@ -1,6 +1,7 @@
-"""Dashboard JSON handling (providers/grafana/dashboards.py): loading (UTF-8, one uid per file), the schema
-check of the fields the provider relies on, ``${DS_<KEY>}`` resolution and the canonical form. Pure
-functions, no network; and the stack program refusing two dashboard files with one uid at preview."""
+"""Dashboard JSON handling: loading the files (clickstream/dashboards.py: UTF-8, one uid per file), the
+schema check of the fields the provider relies on (providers/grafana/dashboards.py), ``${DS_<KEY>}``
+resolution and the canonical form. Pure functions, no network; and the stack program refusing two
+dashboard files with one uid at preview."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import shutil
 import pytest
 
 from clickstream import analytics
-from providers.grafana import DashboardError, load_dashboard, load_dashboards
+from clickstream.dashboards import DashboardError, load_dashboard, load_dashboards
 from providers.grafana.dashboards import canonical, placeholders, resolve
 from tests.pulumi_mocks import run_stack
 

@@ -221,7 +221,7 @@ def test_the_dynamic_provider_plugin_runs_pulumi_dynamic_with_the_given_python(r
 
 @pytest.mark.parametrize("goal, stack, rerun", [
     ("preview", "dev", "make preview"), ("status", "dev", "make status"), ("destroy", "dev", "make destroy"),
-    ("up", "staging", "STACK=staging make up"),
+    ("up", "staging", "make up STACK=staging"), ("status", "staging", "make status STACK=staging"),
 ])
 def test_offline_failures_name_the_make_target_that_was_run(tmp_path, capsys, only_on_path, goal, stack, rerun):
     made = subprocess.run(["make", "-n", goal, f"STACK={stack}"], cwd=ROOT, capture_output=True, text=True,

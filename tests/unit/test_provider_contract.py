@@ -58,7 +58,8 @@ def test_each_resource_page_shows_its_field_table_as_the_code_has_it(table):
                                       page.read_text(encoding="utf-8"), flags=re.S)]
     assert table.markdown() in blocks, (
         f"a page of docs/resources must hold the field table of {table.resource} between <!-- fields: ... --> "
-        f"and <!-- /fields -->, exactly as the code renders it:\n\n{table.markdown()}")
+        f"and <!-- /fields --> (`python -m tools.generated` rewrites it), exactly as the code renders it:\n\n"
+        f"{table.markdown()}")
 
 
 def test_check_fills_defaults_and_names_each_missing_required_input_once():

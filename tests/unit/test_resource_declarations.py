@@ -36,6 +36,7 @@ SECRETS = {  # kind -> every field that must never be in clear: secret inputs an
     "GrafanaAlertRule": LOGIN,
     "GrafanaContactPoint": LOGIN | {"secure_settings", "secure_settings_hash"},
     "GrafanaNotificationPolicy": LOGIN,
+    "IndexLifecyclePolicy": LOGIN,
 }
 IDS = [kind.__name__ for kind in KINDS]
 
@@ -82,7 +83,7 @@ def test_the_class_is_its_table_inputs_defaults_and_outputs(kind):
 def test_a_wrong_input_name_is_refused_naming_it_and_the_inputs():
     with pytest.raises(TypeError, match=r"Connector 'c': got an unexpected keyword argument 'conect_url' "
                                         r"\(inputs of Connector: connect_url, username, password, ready_timeout, "
-                                        r"probe_timeout, "
+                                        r"probe_timeout, verify, "
                                         r"connector_name, "):
         Connector("c", connect_url="http://x", conect_url="http://x", connector_name="c", config={})
     with pytest.raises(TypeError, match="Connector 'c': missing a required argument: 'connector_name'"):

@@ -209,6 +209,7 @@ def test_an_unreadable_stack_exits_2_with_the_cli_message(tmp_path, monkeypatch,
     assert main(["status", "--stack", "nope"]) == 2
     err = capsys.readouterr().err
     assert "pulumi stack output --show-secrets --stack nope" in err and "no stack named 'nope'" in err
+    assert "run it through `make status STACK=nope`" in err  # the command the user runs again, stack included
 
 
 def test_missing_pulumi_cli_says_how_to_get_it(monkeypatch):
@@ -264,3 +265,10 @@ def test_status_command_line_options():
     args = parser.parse_args(["--stack", "dev", "--json", "--wait-for-data", "--timeout", "30", "--stale-after", "60"])
     assert (args.stack, args.json, args.wait_for_data, args.timeout, args.stale_after) == ("dev", True, True, 30, 60)
     assert (args.watch, args.interval, args.duration) == (False, 5.0, 3600.0)
+
+
+def test_the_help_texts_show_no_rest_markup(capsys):
+    for argv in (["--help"], ["status", "--help"], ["sessionize", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "``" not in capsys.readouterr().out, argv
