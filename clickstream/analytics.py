@@ -232,7 +232,7 @@ def _readers(tables: tuple[str, ...], dashboards: list[tuple[pathlib.Path, dict]
     for table in tables:
         key = connectors.datasource_key(table)
         readers[table] = [
-            f"Elasticsearch sink connector {connectors.sink_name(table)}-v... (index {connectors.index_name(table)})",
+            f"Elasticsearch sink connector {connectors.sink_name(table)} (index {connectors.index_name(table)})",
             f"Grafana datasource {connectors.datasource_uid(table)}",
             *(f"dashboard {body['uid']} ({DASHBOARD_DIR.name}/{path.name})" for path, body in dashboards
               if key in placeholders(body)),
