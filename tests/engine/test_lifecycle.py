@@ -101,7 +101,7 @@ def test_a_having_change_replaces_exactly_that_table(engine_stack, pipeline, ksq
     pipeline.reset_calls()
     up = engine_stack.up()
     assert up.changed() == expected, up.changed()
-    assert executed_verbs(pipeline.ksqldb) == ["DROP TABLE", "CREATE TABLE"]
+    assert executed_verbs(pipeline.ksqldb) == ["TERMINATE", "DROP TABLE", "CREATE TABLE"]
     assert "ENRICHED_ERROR_CODES_COUNT" in pipeline.ksqldb.user_sources
     after = aliased(pipeline, "enriched_error_codes_count")
     assert len(after) == 1 and after != before, "the alias moved to the new version; the old one is gone"
