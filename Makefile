@@ -90,13 +90,14 @@ tools/grafana-schema/node_modules/.installed: tools/grafana-schema/package-lock.
 dashboard-types: # installs the type-check packages where npm exists; without npm that test says how to get them
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory grafana-schema; fi
 
-bench: venv pulumi-cli ## benchmarks: application-layer call counts, ksqlDB changes, the first apply through the engine (requests, dry runs), the fake's and the engine's scaling, one status run
+bench: venv pulumi-cli ## benchmarks: application-layer call counts, ksqlDB changes, the first apply through the engine (requests, dry runs), the fake's and the engine's scaling, one status run, a rebuilt table's swap
 	$(PY) -m benchmarks.app_layer_calls
 	$(PY) -m benchmarks.ksql_changes
 	$(PY) -m benchmarks.ksql_first_apply
 	$(PY) -m benchmarks.fake_ksqldb_scale
 	$(PY) -m benchmarks.scale
 	$(PY) -m benchmarks.status_run
+	$(PY) -m benchmarks.zero_gap
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache .tools tools/grafana-schema/node_modules tools/grafana-schema/build

@@ -1,10 +1,11 @@
 """The application layer of the pipeline, declared on top of the deployed services.
 
 Order (each step ``depends_on`` the previous ones it needs):
-datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template] -> one
-Elasticsearch sink per derived table (every ``CREATE TABLE ... AS SELECT`` of ``ksql/``); Grafana: a
-datasource per index and a folder -> the dashboards (``dashboards/*.json``) and the alert rules
-(``clickstream.alerting``; with a webhook configured, its contact point and the notification policy).
+datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template] -> per derived table
+(every ``CREATE TABLE ... AS SELECT`` of ``ksql/``) the index of its current build, the sink of that build
+into it, and the alias readers use (moved to a new build once it has caught up); Grafana: a datasource per
+alias and a folder -> the dashboards (``dashboards/*.json``) and the alert rules (``clickstream.alerting``;
+with a webhook configured, its contact point and the notification policy).
 Before anything is declared, a dashboard or alert rule that reads the datasource of a table no SQL file
 declares is refused, naming it; the ksqlDB directory is told what reads each table (sink, datasource,
 dashboards, alert rules), the objects ``retire`` lists and whether ``protect`` is on, so that it refuses
@@ -23,11 +24,11 @@ import pulumi
 
 from clickstream import alerting, connectors, rates
 from clickstream.dashboards import DashboardError, load_dashboards
-from clickstream.logins import Login, logins
+from clickstream.logins import Login, Logins, logins
 from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
-from providers.elasticsearch import IndexTemplate
+from providers.elasticsearch import IndexAlias, IndexTemplate, VersionedIndex
 from providers.elasticsearch.lifecycle_policy import IndexLifecyclePolicy
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 from providers.grafana.alert_rule import GrafanaAlertRule
@@ -84,14 +85,12 @@ class Analytics(pulumi.ComponentResource):
         tables = connectors.derived_tables(parse_sources(sql, variables))
         loaded = _checked_content(tables)
         es_user, es_password = login.elasticsearch.username, login.elasticsearch.password
-        sinks = connectors.elasticsearch_sinks(tables, services.elasticsearch.internal_url, username=es_user,
-                                               password=es_password)
         sources = [Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config, **connect,
                              opts=self._child(Connector))
                    for spec in connectors.datagen_sources(cfg)]
         ksql = KsqlPipeline(f"{prefix}-ksql", ksqldb_url=services.ksqldb.admin_url, **_basic(login.ksqldb),
                             sources=sql, variables=variables, streams_properties={"auto.offset.reset": "earliest"},
-                            readers=_readers(tables, sinks, loaded), retire=list(cfg.retire), protect=cfg.protect,
+                            readers=_readers(tables, loaded), retire=list(cfg.retire), protect=cfg.protect,
                             opts=pulumi.ResourceOptions(parent=self, depends_on=sources))
         if tables:  # an index template needs at least one index pattern; no table, no sink
             es_admin = dict(elasticsearch_url=services.elasticsearch.admin_url, **_basic(login.elasticsearch_admin),
@@ -105,10 +104,7 @@ class Analytics(pulumi.ComponentResource):
                                          tables, replicas=min(cfg.elasticsearch_nodes - 1, 1),
                                          lifecycle=connectors.RETENTION_POLICY_NAME if retention else None),
                                      **es_admin, opts=self._child(IndexTemplate, *retention))
-            for spec in sinks:
-                Connector(f"{prefix}-{spec.name}", connector_name=spec.name, config=spec.config,
-                          secret_config=spec.secret_config or None, **connect,
-                          opts=self._child(Connector, ksql, template))
+            self._sinks(prefix, tables, ksql, template, services, login, connect, es_admin)
 
         grafana = dict(grafana_url=services.grafana.admin_url, **_basic(login.grafana), api_key=login.grafana.api_key,
                        service_revision=services.grafana.revision)
@@ -129,6 +125,35 @@ class Analytics(pulumi.ComponentResource):
         self.dashboard_urls = pulumi.Output.all(services.grafana.admin_url, *dashboards).apply(
             lambda values: [values[0].rstrip("/") + path for path in values[1:]])
         self.register_outputs({"dashboard_urls": self.dashboard_urls})
+
+    def _sinks(self, prefix: str, tables: tuple[str, ...], ksql: KsqlPipeline, template: pulumi.Resource,
+               services: Services, login: Logins, connect: dict[str, Any], es_admin: dict[str, Any]) -> None:
+        """Per table: the index of its current build (``<table>_v<digest of the query id>``), the sink of that
+        build into it, and the alias readers use, moved to the build's index once it has caught up
+        (docs/resources/versioned-indexes.md)."""
+        versions = {table: ksql.resources[table].query_id.apply(connectors.build_version) for table in tables}
+        names = {table: versions[table].apply(functools.partial(connectors.versioned_index_name, table))
+                 for table in tables}
+        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, names,
+                                                   username=login.elasticsearch.username,
+                                                   password=login.elasticsearch.password):
+            table = str(spec.config["topics"])
+            resource_name = connectors.index_name(table).replace("_", "-")
+            index = VersionedIndex(f"{prefix}-index-{resource_name}", alias=connectors.index_name(table),
+                                   index=names[table], **es_admin,
+                                   opts=pulumi.ResourceOptions(parent=self,
+                                                               depends_on=[template, ksql.resources[table]]))
+            connector_name = versions[table].apply(functools.partial(connectors.sink_connector_name, table))
+            sink = Connector(f"{prefix}-{spec.name}", connector_name=connector_name, config=spec.config,
+                             secret_config=spec.secret_config or None, **connect,
+                             opts=self._child(Connector, ksql, template, index))
+            IndexAlias(f"{prefix}-alias-{resource_name}", alias=connectors.index_name(table), index=names[table],
+                       kafka_bootstrap=services.kafka.admin_url, topic=ksql.resources[table].topic,
+                       source_topics=pulumi.Output.all(*(ksql.resources[name].topic for name in ksql.reads[table])),
+                       query_id=ksql.resources[table].query_id, sink=connector_name,
+                       ksqldb_url=services.ksqldb.admin_url, ksqldb_username=login.ksqldb.username,
+                       ksqldb_password=login.ksqldb.password if login.ksqldb.username else None, **es_admin,
+                       opts=pulumi.ResourceOptions(parent=self, depends_on=[index, sink]))
 
     def _alerting(self, prefix: str, secrets: Secrets, grafana: dict, folder: pulumi.Resource,
                   datasources: dict[str, GrafanaDatasource]) -> None:
@@ -200,16 +225,14 @@ def _undeclared(table: str) -> str:
             f"(CREATE TABLE {table} AS SELECT ...)")
 
 
-def _readers(tables: tuple[str, ...], sinks: list[connectors.ConnectorSpec],
-             dashboards: list[tuple[pathlib.Path, dict]]) -> dict[str, list[str]]:
+def _readers(tables: tuple[str, ...], dashboards: list[tuple[pathlib.Path, dict]]) -> dict[str, list[str]]:
     """Table -> what reads it outside ksqlDB: its sink, its datasource, the dashboards and alert rules that read
     that datasource (the ksqlDB directory names them when the table's statement disappears)."""
-    sink_of = {str(spec.config["topics"]): spec.name for spec in sinks}
     readers = {}
     for table in tables:
         key = connectors.datasource_key(table)
         readers[table] = [
-            f"Elasticsearch sink connector {sink_of[table]} (index {connectors.index_name(table)})",
+            f"Elasticsearch sink connector {connectors.sink_name(table)} (index {connectors.index_name(table)})",
             f"Grafana datasource {connectors.datasource_uid(table)}",
             *(f"dashboard {body['uid']} ({DASHBOARD_DIR.name}/{path.name})" for path, body in dashboards
               if key in placeholders(body)),

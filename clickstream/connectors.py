@@ -3,17 +3,18 @@
 * Datagen source connectors write the three JSON topics the ksqlDB sources read (``ksql/01_sources.sql``).
   Codes and users are keyed by an ``int`` field (``code``, ``user_id``), so their key converter is the
   ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys); clicks have no key.
-* One Elasticsearch sink connector per derived ksqlDB table: index = topic name lower-cased (what the
-  sink 15.x does itself), keys ignored (document id = topic+partition+offset, so every update of a
-  window is a point in time), schemaless JSON, ``null`` values (tombstones of merged sessions and of
-  rows failing a HAVING) dropped.
+* One Elasticsearch sink per derived ksqlDB table, so that its index mirrors the table
+  (docs/resources/versioned-indexes.md): the document id is the record key (an update replaces its
+  row), a tombstone deletes it (merged sessions, rows that stop meeting a HAVING), schemaless JSON values.
+  It writes to the table's versioned index ``<table>_v<version>`` (readers use the alias ``<table>``).
 * The composable index template maps ``EVENT_TS``/``SESSION_START`` as ``date`` (accepting epoch millis,
-  returning ISO 8601) and every string as ``keyword``, for exactly our indexes, above the built-in
-  templates' priority 100.
+  returning ISO 8601) and every string as ``keyword``, for exactly our versioned indexes, above the
+  built-in templates' priority 100.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from typing import Any, Iterable, Mapping
 
@@ -28,7 +29,11 @@ ELASTICSEARCH_SINK_CLASS = "io.confluent.connect.elasticsearch.ElasticsearchSink
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter"
 INTEGER_CONVERTER = "org.apache.kafka.connect.converters.IntegerConverter"
-BYTES_CONVERTER = "org.apache.kafka.connect.converters.ByteArrayConverter"
+# The sink turns a key into a document id only from a string or an integer (DataConverter.convertKey:
+# bytes, structs and maps are refused). Read as ISO-8859-1, every key byte is one character, so the id is
+# the key's bytes one-to-one, for every key ksqlDB writes: KAFKA and JSON keys, and windowed keys (key
+# bytes + 8-byte window start; session windows: + end and start): one id per row, window included.
+KEY_ENCODING = "ISO-8859-1"
 
 # A failed bulk request is retried after a random wait in [0, SINK_RETRY_BACKOFF_MS * 2**n) for attempt
 # n = 1..SINK_MAX_RETRIES: at most 1022 s (~17 min) in all, 511 s on average, and under 2 min only about
@@ -66,6 +71,31 @@ def derived_tables(statements: Iterable[Statement]) -> tuple[str, ...]:
 def index_name(table: str) -> str:
     """The Elasticsearch index a table lands in (the sink lower-cases the topic name)."""
     return table.lower()
+
+
+def versioned_index_name(table: str, version: str) -> str:
+    """The concrete index behind a table's alias ``index_name(table)``: ``<index>_v<version>``."""
+    return f"{index_name(table)}_v{version}"
+
+
+def build_version(query_id: str) -> str:
+    """The version of a table's index: a digest of the persistent query that fills its topic. ksqlDB gives a
+    rebuilt table (its statement or one upstream of it changed) a new query id (``CTAS_<TABLE>_<n>``) and
+    keeps it through ``CREATE OR REPLACE``, so a new version comes exactly with a new topic: a rebuilt topic
+    starts again at offset 0, and the sink versions documents by offset, so it could never overwrite the
+    rows of the index it filled before."""
+    return hashlib.sha256(query_id.encode()).hexdigest()[:16]
+
+
+def sink_name(table: str) -> str:
+    """The name of a table's sink in the stack (its resource), whatever build it reads."""
+    return f"es-sink-{index_name(table).replace('_', '-')}"
+
+
+def sink_connector_name(table: str, version: str) -> str:
+    """The Connect name of the sink of one build of ``table``: a new build gets a new connector, hence a new
+    consumer group, which reads the rebuilt topic from its start (an old group would restore its offsets)."""
+    return f"{sink_name(table)}-v{version}"
 
 
 def datasource_key(table: str) -> str:
@@ -117,10 +147,14 @@ def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
     ]
 
 
-def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
-                       password: pulumi.Input[str] | None = None) -> ConnectorSpec:
-    """The sink of one derived table's topic into its index; basic auth when ``username`` is set.
+def elasticsearch_sink(table: str, index: pulumi.Input[str], elasticsearch_url: pulumi.Input[str], *,
+                       username: str | None = None, password: pulumi.Input[str] | None = None) -> ConnectorSpec:
+    """The sink of one derived table's topic into its versioned index; basic auth when ``username`` is set.
 
+    The index mirrors the table: document id = the record key read as ``KEY_ENCODING`` (``key.ignore``
+    false: an update of a row replaces its document, versioned by the record's offset), a tombstone deletes
+    the document (``behavior.on.null.values=delete``). It writes to ``index`` (the table's versioned index),
+    which must exist (``external.resource.usage=INDEX``; the ``VersionedIndex`` resource makes it).
     It rides out an Elasticsearch restart (``SINK_MAX_RETRIES`` x ``SINK_RETRY_BACKOFF_MS``, see below) and
     sends what it cannot write to ``DEAD_LETTER_TOPIC`` instead of failing: records the converter cannot
     read (``errors.tolerance``) and documents Elasticsearch rejects (``behavior.on.malformed.documents``).
@@ -130,11 +164,14 @@ def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, user
         "tasks.max": "1",
         "topics": table,
         "connection.url": elasticsearch_url,
-        "key.ignore": "true",
+        "external.resource.usage": "INDEX",
+        "topic.to.external.resource.mapping": (f"{table}:{index}" if isinstance(index, str)
+                                               else pulumi.Output.concat(table, ":", index)),
+        "key.ignore": "false",
         "schema.ignore": "true",
-        "behavior.on.null.values": "ignore",
-        # windowed ksqlDB keys are binary; the key is ignored, so pass its bytes through untouched
-        "key.converter": BYTES_CONVERTER,
+        "behavior.on.null.values": "delete",
+        "key.converter": STRING_CONVERTER,
+        "key.converter.converter.encoding": KEY_ENCODING,
         "value.converter": JSON_CONVERTER,
         "value.converter.schemas.enable": "false",
         "max.retries": str(SINK_MAX_RETRIES),
@@ -152,14 +189,16 @@ def elasticsearch_sink(table: str, elasticsearch_url: pulumi.Input[str], *, user
         config["connection.username"] = username
         if password is not None:
             secret_config["connection.password"] = password
-    return ConnectorSpec(name=f"es-sink-{index_name(table).replace('_', '-')}", config=config,
+    return ConnectorSpec(name=sink_name(table), config=config,
                          secret_config=secret_config)
 
 
-def elasticsearch_sinks(tables: Iterable[str], elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
+def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], indexes: Mapping[str, pulumi.Input[str]], *,
+                        username: str | None = None,
                         password: pulumi.Input[str] | None = None) -> list[ConnectorSpec]:
-    """One sink per derived table (:func:`derived_tables`)."""
-    return [elasticsearch_sink(t, elasticsearch_url, username=username, password=password) for t in tables]
+    """One sink per derived table (:func:`derived_tables`) of ``indexes`` (table -> the index of its build)."""
+    return [elasticsearch_sink(table, index, elasticsearch_url, username=username, password=password)
+            for table, index in indexes.items()]
 
 
 def retention_policy(days: int) -> dict[str, Any]:
@@ -169,13 +208,13 @@ def retention_policy(days: int) -> dict[str, Any]:
 
 
 def index_template(tables: Iterable[str], replicas: int, lifecycle: str | None = None) -> dict[str, Any]:
-    """The composable ``_index_template`` body for the indexes of ``tables`` (:func:`derived_tables`);
+    """The composable ``_index_template`` body for every build's index of ``tables`` (:func:`derived_tables`);
     ``lifecycle``: the ILM policy that manages the indices it creates (retention), if any."""
     settings: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": replicas}
     if lifecycle:
         settings["lifecycle"] = {"name": lifecycle}
     return {
-        "index_patterns": [index_name(t) for t in tables],
+        "index_patterns": [versioned_index_name(t, "*") for t in tables],
         "priority": INDEX_TEMPLATE_PRIORITY,
         "template": {
             "settings": settings,

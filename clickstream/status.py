@@ -42,6 +42,7 @@ from clickstream.status_links import (
     index_link,
     ksql_catalog,
     query_link,
+    sink_link,
     source_link,
     unreachable,
 )
@@ -133,11 +134,10 @@ def declared_chain() -> Chain:
             sources[statement.name] = feeders[topic.group(1)]
     queries = tuple(dict.fromkeys(s.target for s in statements if s.is_query))
     tables = connectors.derived_tables(statements)
-    sinks = connectors.elasticsearch_sinks(tables, "")
     return Chain(
         source_connectors=tuple(feeders.values()), sources=sources, queries=queries,
-        sink_connectors=tuple(spec.name for spec in sinks),
-        indexes={connectors.index_name(str(spec.config["topics"])): spec.name for spec in sinks},
+        sink_connectors=tuple(connectors.sink_name(t) for t in tables),
+        indexes={connectors.index_name(t): connectors.sink_name(t) for t in tables},
         datasources=tuple(connectors.datasource_uid(t) for t in tables),
         dashboards=tuple(json.loads(path.read_text(encoding="utf-8"))["uid"]
                          for path in sorted(DASHBOARD_DIR.glob("*.json"))),
@@ -229,8 +229,7 @@ def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(
         source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n, hint)
                              for n in chain.source_connectors]
         ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now) if chain.sources or chain.queries else None
-        sink_connectors = [connect.submit(connector_link, targets.connect, "sink connector", n, hint)
-                           for n in chain.sink_connectors]
+        sink_connectors = [connect.submit(sink_link, targets.connect, n, hint) for n in chain.sink_connectors]
         indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder, hint)
                    for index, feeder in chain.indexes.items()]
         datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint) for uid in chain.datasources]

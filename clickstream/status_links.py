@@ -107,6 +107,23 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
     return Link(stage, name, LAGGING, f"{seen}: starting or rebalancing", "wait a few seconds and look again")
 
 
+def sink_link(endpoint: Endpoint, table_sink: str, hint: str = "") -> Link:
+    """The sink connector of one table: each build of the table has its own, ``<table_sink>-v<version>``
+    (clickstream.connectors.sink_connector_name); its link as :func:`connector_link` sees it. Several at once
+    (an interrupted replacement): the worst of them. None: BROKEN."""
+    stage = "sink connector"
+    try:
+        with ConnectClient(endpoint) as client:
+            names = sorted(n for n in client.connectors() if n.startswith(f"{table_sink}-v"))
+    except Exception as exc:  # noqa: BLE001 - any failure is evidence
+        return unreachable(stage, table_sink, "Kafka Connect", endpoint.url, exc, hint)
+    if not names:
+        return Link(stage, table_sink, BROKEN, f"Kafka Connect has no sink connector of this table ({table_sink}-v...)",
+                    "`make up` creates it (pulumi up --refresh puts back what was deleted)")
+    links = [connector_link(endpoint, stage, name, hint) for name in names]
+    return max(links, key=lambda link: SEVERITY[link.state])
+
+
 # ksqlDB -------------------------------------------------------------------------------------------------
 def ksql_catalog(endpoint: Endpoint) -> tuple[dict[str, dict], list[dict]]:
     """Every stream/table description (EXTENDED) by name, and every query, in one read-only request."""
@@ -232,10 +249,33 @@ def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feede
         return Link(stage, index, BROKEN, f"{count} documents, none with {TIME_FIELD}: Grafana cannot chart them",
                     f"check the index template maps {TIME_FIELD} (`make up` restores it)")
     evidence = f"{count} documents, newest {TIME_FIELD} {_when(newest, now)}"
+    if rebuilding := _rebuilding(endpoint, index):
+        return Link(stage, index, LAGGING, f"{evidence}; {rebuilding}",
+                    "the `up` that rebuilt the table moves the alias once the new index has caught up; if it "
+                    "stopped (its catch-up timed out), `make up` resumes")
     if _age(newest, now) > limits.stale_after:
         return Link(stage, index, LAGGING, f"{evidence}: nothing new for over {limits.stale_after:.0f} s",
                     f"check {upstream} and the links before it")
     return Link(stage, index, OK, evidence)
+
+
+def _rebuilding(endpoint: Endpoint, alias: str) -> str:
+    """How far each build of ``alias``'s table that does not serve it yet has come (its index's documents
+    against the serving one's), or "" (docs/resources/versioned-indexes.md)."""
+    try:
+        with ElasticsearchClient(endpoint) as client:
+            versions = client.http.request("GET", f"/{alias}_v*/_alias", ok=(200,), attempts=1).json()
+            waiting = sorted(name for name, entry in versions.items() if alias not in entry.get("aliases", {}))
+            serving = sorted(name for name, entry in versions.items() if alias in entry.get("aliases", {}))
+            counts = {name: client.http.request("GET", f"/{name}/_count", ok=(200,), attempts=1).json()["count"]
+                      for name in waiting + serving}
+    except Exception:  # noqa: BLE001 - the index's own line already says what is wrong with Elasticsearch
+        return ""
+    if not waiting:
+        return ""
+    now_serving = ", ".join(f"{name} ({counts[name]} documents)" for name in serving) or "nothing"
+    return "rebuilding: " + ", ".join(f"{name} holds {counts[name]} documents" for name in waiting) + \
+        f"; the alias stays on {now_serving} until the new build has caught up"
 
 
 # Grafana ------------------------------------------------------------------------------------------------

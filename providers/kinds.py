@@ -7,7 +7,7 @@ wrapped, every secret field a secret output.
 from __future__ import annotations
 
 from providers.connect import Connector
-from providers.elasticsearch import IndexTemplate
+from providers.elasticsearch import IndexAlias, IndexTemplate, VersionedIndex
 from providers.elasticsearch.lifecycle_policy import IndexLifecyclePolicy
 from providers.grafana import GrafanaDashboard, GrafanaDatasource, GrafanaFolder
 from providers.grafana.alert_rule import GrafanaAlertRule
@@ -18,4 +18,4 @@ from providers.ksqldb.resource import KsqlDirectory
 
 KINDS = (Connector, IndexTemplate, GrafanaDatasource, GrafanaFolder, GrafanaDashboard, KsqlStream, KsqlTable,
          KsqlInsert, GrafanaAlertRule, GrafanaContactPoint, GrafanaNotificationPolicy, KsqlDirectory,
-         IndexLifecyclePolicy)
+         IndexLifecyclePolicy, VersionedIndex, IndexAlias)

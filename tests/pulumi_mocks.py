@@ -59,6 +59,9 @@ def _computed_outputs(type_token: str, inputs: dict[str, Any]) -> dict[str, Any]
     """Outputs the real provider computes that the program reads (so Output wiring resolves under mocks)."""
     if type_token == "docker:index/remoteImage:RemoteImage":
         return {"imageId": f"sha256:mock-image-id-of-{inputs.get('name')}"}
+    if "object_name" in inputs:  # a ksqlDB object: its topic (named like it), a table's persistent query
+        query = {"query_id": f"CTAS_{inputs['object_name']}_0"} if inputs.get("kind") == "TABLE" else {}
+        return {"topic": inputs["object_name"], **query}
     return {}
 
 

@@ -146,6 +146,10 @@ class ConnectClient(ServiceClient):
         wait_until(probe, timeout=timeout, description=f"Kafka Connect at {self.http.url('/health')} to become ready",
                    last_seen=lambda: last[0])
 
+    def connectors(self) -> list[str]:
+        """The names of every connector of the cluster (``GET /connectors``)."""
+        return list(self._read("/connectors"))
+
     def get_config(self, name: str) -> dict[str, str] | None:
         """The connector's stored config (with the ``name`` key Connect adds), or None if it does not exist."""
         return self._read(self._path(name, "/config"))

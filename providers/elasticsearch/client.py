@@ -1,7 +1,7 @@
-"""A small client for the Elasticsearch 8 REST API: readiness and composable index templates."""
+"""A small client for the Elasticsearch 8 REST API: readiness, composable index templates, indices and aliases."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import requests
 
@@ -9,6 +9,12 @@ from providers.http import ApiError, Forbidden, ServiceClient, Unauthorized, or_
 
 RETRY_STATUSES = (429, 502, 503, 504)
 API_KEY_SCHEME = "ApiKey"  # Elasticsearch API keys: ``Authorization: ApiKey <base64 of id:key>``
+
+
+def error_type(exc: ApiError) -> str | None:
+    """The ``error.type`` of an Elasticsearch error answer (``resource_already_exists_exception``, ...)."""
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    return error.get("type") if isinstance(error, dict) else None
 
 
 class ElasticsearchClient(ServiceClient):
@@ -69,3 +75,37 @@ class ElasticsearchClient(ServiceClient):
         """Delete the template; False when it was already gone (404)."""
         return or_none(lambda: self._request("DELETE", f"/_index_template/{name}")) is not None
 
+
+    def names_behind(self, name: str) -> dict[str, list[str]] | None:
+        """``GET <name>/_alias``: each concrete index ``name`` resolves to -> its aliases, or None when
+        nothing is called ``name``. A concrete index named ``name`` is a key of its own; an alias resolves
+        to the indices it points to."""
+        answer = or_none(lambda: self._request("GET", f"/{name}/_alias").json())
+        return None if answer is None else {index: sorted(entry.get("aliases", {}))
+                                            for index, entry in answer.items()}
+
+    def create_index(self, name: str) -> bool:
+        """``PUT <name>`` with no body (the matching index template gives settings and mappings); False when
+        an index of that name exists already (400 ``resource_already_exists_exception``)."""
+        return self._if_absent(lambda: self._request("PUT", f"/{name}", idempotent=False))
+
+    def delete_index(self, name: str) -> bool:
+        """``DELETE <name>``; False when it was already gone (404)."""
+        return or_none(lambda: self._request("DELETE", f"/{name}")) is not None
+
+    @staticmethod
+    def _if_absent(create: Callable[[], Any]) -> bool:
+        """``create()``; False when it is refused because the index exists (400 ``resource_already_exists_-
+        exception``: made by an earlier, interrupted run or a request that ran although its answer was lost)."""
+        try:
+            create()
+        except ApiError as exc:
+            if exc.status == 400 and error_type(exc) == "resource_already_exists_exception":
+                return False
+            raise
+        return True
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        """``POST _aliases``: every action applies, or none (Elasticsearch runs them as one cluster state
+        update), so readers of an alias never see it missing or pointing at two indices."""
+        self._request("POST", "/_aliases", json={"actions": actions}, idempotent=False)

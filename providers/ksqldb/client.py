@@ -205,6 +205,13 @@ class KsqlClient(ServiceClient):
             self._server = _identity(info) or self.http.base_url
         return self._server
 
+    def service_id(self) -> str:
+        """The server's ``ksql.service.id`` (``GET /info``): the middle of its queries' consumer group names."""
+        service = self.http.get_json("/info").get("KsqlServerInfo", {}).get("ksqlServiceId")
+        if not isinstance(service, str):
+            raise ValueError(f"ksqlDB at {self.endpoint.url} did not name its service id in GET /info")
+        return service
+
     def dry_run(self, statements: list[str], properties: Mapping[str, str] | None = None) -> None:
         """Have ksqlDB validate ``statements``, in order, without running any of them.
 

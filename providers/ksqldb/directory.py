@@ -52,7 +52,7 @@ from providers.ksqldb.plan import (
     Catalog,
     change_proof,
     done,
-    drop_sql,
+    drop_script,
     proof,
     readers_first,
     refusal_message,
@@ -306,10 +306,8 @@ def _drop(client: KsqlClient, names: list[str]) -> None:
     queries that touch them."""
     catalog = Catalog(*client.catalog())
     for name in readers_first(catalog, [name for name in names if name in catalog.sources]):
-        for query_id in catalog.inserts_touching(name):
-            _run(client, f"TERMINATE {query_id};")
-        kind = catalog.sources[name].get("type", "STREAM").upper()
-        _run(client, drop_sql(kind, name, delete_topic=catalog.derived(name)))
+        for text in drop_script(catalog, name):
+            _run(client, text)
 
 
 def _definitions(statements: list[Statement]) -> dict[str, str]:

@@ -22,7 +22,8 @@ class KsqlPipeline(pulumi.ComponentResource):
     what reads it outside ksqlDB), ``retire`` and ``protect`` go to the directory, which refuses to drop a
     deployed object no file declares any more unless it is retired (:mod:`providers.ksqldb.directory`).
 
-    Outputs: ``objects`` (names in dependency order); ``resources``: name -> resource.
+    Outputs: ``objects`` (names in dependency order); ``resources``: name -> resource; ``reads``: name -> the
+    declared objects it reads.
     """
 
     def __init__(self, name: str, *, ksqldb_url: pulumi.Input[str], sources: Mapping[str, str],
@@ -55,6 +56,7 @@ class KsqlPipeline(pulumi.ComponentResource):
                 streams_properties=streams_properties, **connection,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*external, self.directory, *upstream.values()]))
         self.objects = [s.name for s in statements]
+        self.reads = {s.name: list(s.depends_on) for s in statements}
         self.register_outputs({"objects": self.objects})
 
 

@@ -62,6 +62,21 @@ def drop_sql(kind: str, name: str, *, delete_topic: bool) -> str:
     return f"DROP {kind} IF EXISTS {quote(name)}{' DELETE TOPIC' if delete_topic else ''};"
 
 
+def drop_script(catalog: "Catalog", name: str) -> list[str]:
+    """The statements that drop ``name`` with what ksqlDB made for it: ``TERMINATE`` of the INSERT queries that
+    touch it and of the query that creates it, then ``DROP ... [DELETE TOPIC]`` (the topic only of a derived
+    object). The creating query is terminated first because ksqlDB 8.2.1 deletes the topic of a
+    ``DROP ... DELETE TOPIC`` while it handles the request and stops the query only afterwards, when the
+    command runs: seen on the real server, the query's producer, still running, had the broker create the topic
+    again (auto-creation, one partition, ``cleanup.policy=delete``) and flushed the old build's rows into it, so
+    a rebuild either was refused (another partition count) or adopted a topic that began with the old rows."""
+    kind = catalog.sources[name].get("type", "STREAM").upper()
+    creating = catalog.creating_query(name)
+    return [*(f"TERMINATE {query_id};" for query_id in catalog.inserts_touching(name)),
+            *([f"TERMINATE {creating};"] if creating else []),
+            drop_sql(kind, name, delete_topic=creating is not None)]
+
+
 def done(text: str) -> str:
     """What a DROP, TERMINATE or RESUME that ran did, in words: ``dropped table x with its topic``."""
     return (text.rstrip(";").replace(" IF EXISTS", "").lower().replace("drop ", "dropped ")
@@ -91,10 +106,14 @@ class Catalog:
         creating = [q for q in writers if q["id"].startswith(CREATING_QUERY_PREFIXES)]
         return self.queries.get(creating[0]["id"], creating[0]) if creating else None
 
+    def creating_query(self, name: str) -> str | None:
+        """The id of the CREATE ... AS SELECT query that writes ``name``, if any."""
+        writers = (self.sources.get(name) or {}).get("writeQueries") or []
+        return next((q["id"] for q in writers if q["id"].startswith(CREATING_QUERY_PREFIXES)), None)
+
     def derived(self, name: str) -> bool:
         """Whether a CREATE ... AS SELECT query writes ``name`` (its topic belongs to ksqlDB)."""
-        writers = (self.sources.get(name) or {}).get("writeQueries") or []
-        return any(q["id"].startswith(CREATING_QUERY_PREFIXES) for q in writers)
+        return self.creating_query(name) is not None
 
     def query_state(self, statement: Statement) -> str | None:
         """RUNNING, PAUSED, ERROR or UNRESPONSIVE (``state`` is only ever RUNNING or ERROR; a paused or

@@ -59,7 +59,7 @@ from providers.ksqldb.plan import (
     Rebuild,
     change_proof,
     done,
-    drop_sql,
+    drop_script,
     executable,
     insert_query_id,
     proof,
@@ -313,13 +313,11 @@ class KsqlObjectProvider(ResourceProvider):
                 return
             if statement.name not in catalog.sources:
                 return
-            for query_id in catalog.inserts_touching(statement.name):
-                self._run(client, statement, f"TERMINATE {query_id};", {})
             if catalog.readers(statement.name):
                 catalog = _await_readers_dropped(client, statement, catalog, declared_names(props))
-            kind = catalog.sources[statement.name].get("type", statement.kind).upper()
-            derived = catalog.derived(statement.name)  # the proof assumes the same: only a query's topic goes
-            self._run(client, statement, drop_sql(kind, statement.name, delete_topic=derived), {})
+            # the proof assumes the same: only a query's topic goes
+            for text in drop_script(catalog, statement.name):
+                self._run(client, statement, text, {})
 
 
 def _await_readers_dropped(client: KsqlClient, statement: Statement, catalog: Catalog,

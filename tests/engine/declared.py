@@ -5,7 +5,7 @@ import pathlib
 
 import requests
 
-from clickstream import analytics
+from clickstream import analytics, connectors
 from providers.ksqldb.parser import Statement, load_sql_dir, parse_sources
 from providers.ksqldb.pipeline import child_name
 from stackconfig import parse_config
@@ -26,8 +26,18 @@ def ksql_objects(folder: pathlib.Path) -> dict[str, str]:
 
 
 def executed_verbs(ksqldb: FakeKsqlDb) -> list[str]:
-    """The first two words of every statement the fake executed and that changed its state."""
-    return [" ".join(statement.split()[:2]).upper() for statement in ksqldb.mutations]
+    """The first two words of every statement the fake executed and that changed its state (a TERMINATE: the
+    word alone, the query id varies)."""
+    return ["TERMINATE" if statement.upper().startswith("TERMINATE") else " ".join(statement.split()[:2]).upper()
+            for statement in ksqldb.mutations]
+
+
+def sink_resources(objects: set[str], folder: pathlib.Path = analytics.KSQL_DIR) -> set[str]:
+    """The resource names of the index and the sink of each of ``objects`` that is sunk (a derived table): a
+    rebuild of the table replaces both (a new build: docs/resources/versioned-indexes.md)."""
+    sunk = set(connectors.derived_tables(statements(folder))) & objects
+    return {f"clickstream-{kind}-{connectors.index_name(t).replace('_', '-')}"
+            for t in sunk for kind in ("index", "es-sink")}
 
 
 def dropped(ksqldb: FakeKsqlDb) -> list[str]:

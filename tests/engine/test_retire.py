@@ -18,6 +18,7 @@ import shutil
 from typing import Iterator
 
 import pytest
+import requests
 from pulumi import automation as auto
 
 from clickstream import alerting, analytics, connectors
@@ -115,6 +116,8 @@ def test_retired_the_same_preview_shows_the_drops_and_up_performs_them(stack, se
     preview = stack.preview()
     drops = {f"{KSQL_PREFIX}-events-per-min", f"{KSQL_PREFIX}-pages-per-min",
              "clickstream-es-sink-events-per-min", "clickstream-es-sink-pages-per-min",
+             "clickstream-index-events-per-min", "clickstream-index-pages-per-min",
+             "clickstream-alias-events-per-min", "clickstream-alias-pages-per-min",
              "clickstream-datasource-es-events-per-min", "clickstream-datasource-es-pages-per-min"}
     assert {name for name, ops in planned(preview).items() if ops == {"delete"}} == drops, planned(preview)
     assert services.ksqldb.mutations == [] and set(TRAFFIC) <= set(services.ksqldb.user_sources)
@@ -122,7 +125,10 @@ def test_retired_the_same_preview_shows_the_drops_and_up_performs_them(stack, se
     assert {name for name, ops in planned(up).items() if ops == {"delete"}} == drops
     assert not set(TRAFFIC) & set(services.ksqldb.user_sources)
     assert not set(TRAFFIC) & set(services.ksqldb.topics), "their topics went with them"
-    assert not {"es-sink-events-per-min", "es-sink-pages-per-min"} & set(services.connect.connectors)
+    assert not [name for name in services.connect.connectors
+                if name.startswith(("es-sink-events-per-min-v", "es-sink-pages-per-min-v"))]
+    assert requests.get(f"{services.elasticsearch_url}/events_per_min*,pages_per_min*/_alias",
+                        timeout=30).json() == {}, "their indexes and aliases went with them"
     assert not {"es-events-per-min", "es-pages-per-min"} & set(services.grafana.datasources)
     services.reset_calls()
     assert stack.up().all_ops() == {"same"} and sum(services.requests().values()) == 0

@@ -31,6 +31,21 @@ they come from in the 8.19.20 sources (Maven Central ``org.elasticsearch:elastic
   is mapped by the first matching ``dynamic_templates`` entry (``match_mapping_type`` only), else strings
   become ``text`` with a ``keyword`` sub-field, whole numbers ``long``, fractions ``float``, booleans
   ``boolean`` (``DynamicFieldsBuilder``). Date detection of strings is not modelled.
+- Indices and aliases (``MetadataCreateIndexService``, ``MetadataIndexAliasesService``,
+  ``TransportIndicesAliasesAction``, ``MetadataCloneIndexService``/``ResizeRequest``; every answer below
+  was compared with the real node in tests/provider/test_versioned_index.py): ``PUT <index>`` creates it
+  from the matching template (400 ``resource_already_exists_exception`` "index [<name>/<uuid>] already
+  exists"; 400 ``invalid_index_name_exception`` "... already exists as alias"); ``GET <name>/_alias``
+  answers a concrete index under its own name and an alias under each index it points to (404
+  ``index_not_found_exception`` for neither); ``POST _aliases`` resolves every action first (404 for a
+  missing index, 400 "matches an alias" for ``remove_index`` of an alias, 404 ``aliases_not_found_exception``
+  for ``remove`` of an alias the index lacks) and then applies all of them or none, ``remove_index`` first
+  (so ``add`` of an alias named like an index removed in the same request succeeds; otherwise 400
+  ``invalid_alias_name_exception``); ``POST <src>/_clone/<dst>`` needs ``index.blocks.write`` on the source
+  (500 ``illegal_state_exception``), copies its documents and mappings, and keeps the block unless the
+  request's settings lift it; a document written to a blocked index gets 403 ``cluster_block_exception``; a
+  write through an alias goes to its one index (400 "no write index is defined" for several); ``DELETE`` of
+  an alias name is 400 "matches an alias".
 - ``api_key``: a request authenticates with ``Authorization: ApiKey <api_key>`` (the encoded key of the
   create-API-key API: base64 of ``id:api_key``, as Elasticsearch's API key authentication reads it), or with
   basic auth when ``username`` is set too; a wrong one gets the same 401 ``security_exception`` as missing
@@ -57,6 +72,7 @@ import copy
 import fnmatch
 import itertools
 import json
+import uuid
 from typing import Any
 
 from tests.fakes.server import FakeServer
@@ -102,6 +118,11 @@ def error_body(status: int, type_: str, reason: str | None, caused_by: dict | No
     cause = {"type": type_, "reason": reason, **extra}
     top = {**cause, **({"caused_by": caused_by} if caused_by else {})}
     return {"error": {"root_cause": [cause], **top}, "status": status}
+
+
+def _no_such_index(index: str) -> tuple[int, Any]:
+    return es_error(404, "index_not_found_exception", f"no such index [{index}]", index=index,
+                    **{"resource.type": "index_or_alias", "resource.id": index, "index_uuid": "_na_"})
 
 
 def es_error(status: int, type_: str, reason: str | None, **extra: Any) -> tuple[int, dict]:
@@ -203,8 +224,8 @@ def _name_problems(name: str, patterns: list[str]) -> list[str]:
 
 
 class FakeElasticsearch(FakeServer):
-    """``templates`` maps name -> stored body; ``indices`` maps name -> {"mappings", "docs"}; ``health`` is the
-    cluster status the fake reports."""
+    """``templates`` maps name -> stored body; ``indices`` maps name -> {"mappings", "docs", "aliases",
+    "write_block", "uuid"}; ``health`` is the cluster status the fake reports."""
 
     token_scheme = "ApiKey"
 
@@ -227,8 +248,13 @@ class FakeElasticsearch(FakeServer):
         self.route("GET", "/_index_template/([^/]+)", self._get_template)
         self.route("PUT", "/_index_template/([^/]+)", self._put_template)
         self.route("DELETE", "/_index_template/([^/]+)", self._delete_template)
+        self.route("POST", "/_aliases", self._update_aliases)
+        self.route("GET", "/([a-z0-9][^/]*)/_alias", self._get_aliases)
+        self.route("PUT", "/([a-z0-9][^/]*)/_settings", self._put_settings)
+        self.route("POST", "/([a-z0-9][^/]*)/_clone/([^/]+)", self._clone)
         self.route("POST", "/([a-z0-9][^/]*)/_doc", self._index_document)
         self.route("GET", "/([a-z0-9][^/]*)/_mapping", self._get_mapping)
+        self.route("PUT", "/([a-z0-9][^/]*)", self._create_index)
         self.route("DELETE", "/([a-z0-9][^/]*)", self._delete_index)
         if ilm:
             self.route("PUT", "/_ilm/policy/([^/]+)", self._put_policy)
@@ -361,6 +387,97 @@ class FakeElasticsearch(FakeServer):
         best = max(matching, key=lambda t: t.get("priority", 0))
         return copy.deepcopy((best.get("template") or {}).get("mappings") or {})
 
+    def _new_index(self, index: str, mappings: dict | None = None) -> dict:
+        self.indices[index] = {"mappings": self._new_index_mappings(index) if mappings is None else mappings,
+                               "docs": [], "aliases": set(), "write_block": False, "uuid": uuid.uuid4().hex[:22],
+                               "lifecycle": self._new_index_lifecycle(index)}
+        return self.indices[index]
+
+    def aliases(self) -> dict[str, list[str]]:
+        """alias -> the indices it points to."""
+        found: dict[str, list[str]] = {}
+        for index, entry in sorted(self.indices.items()):
+            for alias in entry["aliases"]:
+                found.setdefault(alias, []).append(index)
+        return found
+
+    def _exists(self, index: str) -> tuple[int, Any]:
+        entry = self.indices[index]
+        return es_error(400, "resource_already_exists_exception", f"index [{index}/{entry['uuid']}] already exists",
+                        index_uuid=entry["uuid"], index=index)
+
+    def _create_index(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
+        if index in self.indices:
+            return self._exists(index)
+        if index in self.aliases():
+            return es_error(400, "invalid_index_name_exception", f"Invalid index name [{index}], already exists as "
+                            "alias", index_uuid="_na_", index=index)
+        self._new_index(index)
+        return 200, {"acknowledged": True, "shards_acknowledged": True, "index": index}
+
+    def _get_aliases(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        if name in self.indices:
+            resolved = [name]
+        else:
+            resolved = self.aliases().get(name) or []
+        if not resolved:
+            return _no_such_index(name)
+        return 200, {index: {"aliases": {alias: {} for alias in sorted(self.indices[index]["aliases"])}}
+                     for index in resolved}
+
+    def _put_settings(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
+        if index not in self.indices:
+            return _no_such_index(index)
+        flat = _flat_settings(body or {})
+        if "index.blocks.write" in flat:
+            self.indices[index]["write_block"] = flat["index.blocks.write"] == "true"
+        return 200, {"acknowledged": True}
+
+    def _clone(self, body: Any, query: dict[str, str], source: str, target: str) -> tuple[int, Any]:
+        if source not in self.indices:
+            return _no_such_index(source)
+        if target in self.indices:
+            return self._exists(target)
+        if not self.indices[source]["write_block"]:
+            return es_error(500, "illegal_state_exception",
+                            f'index {source} must be read-only to resize index. use "index.blocks.write=true"')
+        entry = self._new_index(target, copy.deepcopy(self.indices[source]["mappings"]))
+        entry["docs"] = copy.deepcopy(self.indices[source]["docs"])
+        settings = _flat_settings(((body or {}).get("settings")) or {})
+        entry["write_block"] = settings.get("index.blocks.write", "true") == "true"
+        return 200, {"acknowledged": True, "shards_acknowledged": True, "index": target}
+
+    def _update_aliases(self, body: Any, query: dict[str, str]) -> tuple[int, Any]:
+        """Resolve every action first (404/400 before anything changes); then delete the ``remove_index``
+        indices, then apply ``add``/``remove`` in order: all or nothing."""
+        actions = [(kind, spec) for action in (body or {}).get("actions", []) for kind, spec in action.items()]
+        aliases = self.aliases()
+        for kind, spec in actions:
+            index = spec["index"]
+            if kind == "remove_index" and index in aliases:
+                return es_error(400, "illegal_argument_exception", f"The provided expression [{index}] matches an "
+                                "alias, specify the corresponding concrete indices instead.")
+            if index not in self.indices:
+                return _no_such_index(index)
+            if kind == "remove" and spec["alias"] not in self.indices[index]["aliases"]:
+                return es_error(404, "aliases_not_found_exception", f"aliases [{spec['alias']}] missing",
+                                **{"resource.type": "aliases", "resource.id": spec["alias"]})
+        removed = {spec["index"] for kind, spec in actions if kind == "remove_index"}
+        remaining = {name: entry for name, entry in self.indices.items() if name not in removed}
+        staged = {name: set(entry["aliases"]) for name, entry in remaining.items()}
+        for kind, spec in actions:
+            if kind == "add":
+                if spec["alias"] in remaining:
+                    return es_error(400, "invalid_alias_name_exception", f"Invalid alias name [{spec['alias']}]: an "
+                                    "index or data stream exists with the same name as the alias")
+                staged[spec["index"]].add(spec["alias"])
+            elif kind == "remove":
+                staged[spec["index"]].discard(spec["alias"])
+        self.indices = remaining
+        for name, names in staged.items():
+            self.indices[name]["aliases"] = names
+        return 200, {"acknowledged": True, "errors": False}
+
     def _new_index_lifecycle(self, index: str) -> str | None:
         """``index.lifecycle.name`` of the template of highest priority that matches ``index``."""
         matching = [t for t in self.templates.values()
@@ -373,8 +490,16 @@ class FakeElasticsearch(FakeServer):
     def _index_document(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
         if not isinstance(body, dict):
             return es_error(400, "parse_exception", "request body is required")
-        entry = self.indices.setdefault(index, {"mappings": self._new_index_mappings(index), "docs": [],
-                                                "lifecycle": self._new_index_lifecycle(index)})
+        behind = self.aliases().get(index)
+        if behind is not None and len(behind) > 1:
+            return es_error(400, "illegal_argument_exception", f"no write index is defined for alias [{index}]. The "
+                            "write index may be explicitly disabled using is_write_index=false or the alias points "
+                            "to multiple indices without one being designated as a write index")
+        index = behind[0] if behind else index
+        entry = self.indices.get(index) or self._new_index(index)
+        if entry["write_block"]:
+            return es_error(403, "cluster_block_exception",
+                            f"index [{index}] blocked by: [FORBIDDEN/8/index write (api)];")
         properties = entry["mappings"].setdefault("properties", {})
         for field, value in body.items():
             if field not in properties:
@@ -405,17 +530,23 @@ class FakeElasticsearch(FakeServer):
                                      "double": {"type": "float"}, "string": copy.deepcopy(DEFAULT_STRING_MAPPING)}
         return defaults.get(kind, {"type": "object"})
 
-    def _get_mapping(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
-        if index not in self.indices:
-            return es_error(404, "index_not_found_exception", f"no such index [{index}]", index=index,
-                            **{"resource.type": "index_or_alias", "resource.id": index, "index_uuid": "_na_"})
-        mappings = copy.deepcopy(self.indices[index]["mappings"])
-        for field in (mappings.get("properties") or {}).values():
-            if field.get("type") == "date" and field.get("format") == DEFAULT_DATE_FORMAT:
-                del field["format"]  # a parameter at its default is left out of the answer
-        return 200, {index: {"mappings": mappings}}
+    def _get_mapping(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        resolved = [name] if name in self.indices else self.aliases().get(name)
+        if not resolved:
+            return _no_such_index(name)
+        answer = {}
+        for index in resolved:
+            mappings = copy.deepcopy(self.indices[index]["mappings"])
+            for field in (mappings.get("properties") or {}).values():
+                if field.get("type") == "date" and field.get("format") == DEFAULT_DATE_FORMAT:
+                    del field["format"]  # a parameter at its default is left out of the answer
+            answer[index] = {"mappings": mappings}
+        return 200, answer
 
     def _delete_index(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
+        if index in self.aliases():
+            return es_error(400, "illegal_argument_exception", f"The provided expression [{index}] matches an alias, "
+                            "specify the corresponding concrete indices instead.")
         if self.indices.pop(index, None) is None:
             return es_error(404, "index_not_found_exception", f"no such index [{index}]", index=index,
                             **{"resource.type": "index_or_expression", "resource.id": index, "index_uuid": "_na_"})

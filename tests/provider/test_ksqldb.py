@@ -68,11 +68,13 @@ def program(fake, files=None, variables=None, **options):
 
 
 def ddl(fake) -> list[str]:
-    """(verb, object) of every statement that changed the fake, e.g. "DROP PER_MIN", "CREATE ENRICHED"."""
+    """(verb, object) of every statement that changed the fake, e.g. "DROP PER_MIN", "CREATE ENRICHED"; the
+    query of a CREATE ... AS SELECT by its object: "TERMINATE PER_MIN" (ended before its object is dropped)."""
     out = []
     for statement in fake.mutations:
         words = re.sub(r"\b(OR REPLACE|IF EXISTS|IF NOT EXISTS|STREAM|TABLE|INTO)\b ?", "", statement).split()
-        out.append(f"{words[0]} {words[1].rstrip(';')}")
+        target = re.sub(r"^C[ST]AS_(.*)_[0-9]+$", r"\1", words[1].rstrip(";"))
+        out.append(f"{words[0]} {target}")
     return out
 
 
@@ -158,8 +160,9 @@ def test_fake_preview_of_an_edited_having_lists_exactly_that_table_as_replaced(f
     # the KsqlDirectory proves the whole declared change, the table its own (the same proof, plan.change_proof)
     assert len([s for s in fake.statements if s.startswith("DROP STREAM PULUMI_DRY_RUN_")]) == 2
     stack.up(program(fake, edited))
-    assert ddl(fake) == ["DROP PER_MIN", "CREATE PER_MIN"]
-    assert fake.mutations[0] == "DROP TABLE IF EXISTS PER_MIN DELETE TOPIC;"
+    # its query ends before the DROP deletes its topic (plan.drop_script)
+    assert ddl(fake) == ["TERMINATE PER_MIN", "DROP PER_MIN", "CREATE PER_MIN"]
+    assert fake.mutations[1] == "DROP TABLE IF EXISTS PER_MIN DELETE TOPIC;"
 
 
 def test_fake_changing_a_middle_object_replaces_it_and_its_dependents_only(fake, messages):
@@ -169,8 +172,9 @@ def test_fake_changing_a_middle_object_replaces_it_and_its_dependents_only(fake,
     ops = stack.preview(program(fake, changed))
     assert {n: op for n, op in ops.items() if op != "same"} == {"ksql-enriched": "replace", "ksql-per-min": "replace"}
     stack.up(program(fake, changed))
-    assert ddl(fake) == ["DROP PER_MIN", "DROP ENRICHED", "CREATE ENRICHED", "CREATE PER_MIN"]
-    assert fake.mutations[1] == "DROP STREAM IF EXISTS ENRICHED DELETE TOPIC;"
+    assert ddl(fake) == ["TERMINATE PER_MIN", "DROP PER_MIN", "TERMINATE ENRICHED", "DROP ENRICHED",
+                         "CREATE ENRICHED", "CREATE PER_MIN"]
+    assert fake.mutations[3] == "DROP STREAM IF EXISTS ENRICHED DELETE TOPIC;"
     assert {q.id for q in fake.queries.values() if q.sink == "ERRORS"} == untouched
     assert "C.STATUS" in stack.state["ksql-enriched"].deployed.outs["sql"]
     assert "ksqlDB: dropped table per_min with its topic" in messages
@@ -180,7 +184,7 @@ def test_fake_variable_change_replaces_the_object_using_it(fake):
     stack, _ = deployed(fake)
     ops = stack.up(program(fake, variables={"minStatus": "499"}))
     assert {n for n, op in ops.items() if op != "same"} == {"ksql-errors"}
-    assert ddl(fake) == ["DROP ERRORS", "CREATE ERRORS"] and "STATUS > 499" in fake.mutations[1]
+    assert ddl(fake) == ["TERMINATE ERRORS", "DROP ERRORS", "CREATE ERRORS"] and "STATUS > 499" in fake.mutations[2]
 
 
 def test_fake_appending_a_column_to_a_source_updates_it_in_place(fake):
@@ -211,7 +215,7 @@ def test_fake_add_and_remove_objects(fake):
              "03_new.sql": "CREATE STREAM BIG AS SELECT * FROM CLICKS WHERE BYTES > 1000 EMIT CHANGES;"}
     ops = stack.up(program(fake, files))
     assert ops["ksql-big"] == "create" and ops["ksql-errors"] == "delete"
-    assert ddl(fake) == ["CREATE BIG", "DROP ERRORS"]
+    assert ddl(fake) == ["CREATE BIG", "TERMINATE ERRORS", "DROP ERRORS"]
     assert "ERRORS" not in fake.user_sources and "BIG" in fake.user_sources
 
 
@@ -294,7 +298,7 @@ def test_fake_an_existing_object_that_means_something_else_is_adopted_as_it_is_t
     fake.reset_calls()
     assert op_of(stack.preview(program(fake)), "ERRORS") == "replace" and fake.mutations == []
     assert op_of(stack.up(program(fake)), "ERRORS") == "replace"
-    assert ddl(fake) == ["DROP ERRORS", "CREATE ERRORS"] and fake.sources["ERRORS"].window is None
+    assert ddl(fake) == ["TERMINATE ERRORS", "DROP ERRORS", "CREATE ERRORS"] and fake.sources["ERRORS"].window is None
 
 
 def test_fake_an_adopted_query_whose_expressions_differ_is_rebuilt_by_the_next_up(fake, messages):
@@ -309,7 +313,8 @@ def test_fake_an_adopted_query_whose_expressions_differ_is_rebuilt_by_the_next_u
                for m in messages)
     fake.reset_calls()
     assert op_of(stack.up(program(fake)), "ERRORS") == "replace"
-    assert ddl(fake) == ["DROP ERRORS", "CREATE ERRORS"] and "STATUS > 400" in fake.sources["ERRORS"].statement
+    assert ddl(fake) == ["TERMINATE ERRORS", "DROP ERRORS", "CREATE ERRORS"]
+    assert "STATUS > 400" in fake.sources["ERRORS"].statement
 
 
 def test_fake_an_adopted_object_made_by_hand_keeps_its_topic_when_the_rebuild_drops_it(fake):
@@ -354,9 +359,10 @@ def test_fake_a_paused_query_is_resumed_and_a_failed_one_rebuilt(fake):
         "ksql-errors": "update", "ksql-enriched": "replace", "ksql-per-min": "replace"}
     fake.reset_calls()
     stack.up(program(fake))
-    resume = "RESUME " + fake_query(fake, "ERRORS")
-    assert sorted(ddl(fake)) == sorted([resume, "DROP PER_MIN", "DROP ENRICHED", "CREATE ENRICHED", "CREATE PER_MIN"])
-    assert in_order(ddl(fake), "DROP PER_MIN", "DROP ENRICHED", "CREATE ENRICHED", "CREATE PER_MIN")
+    assert sorted(ddl(fake)) == sorted(["RESUME ERRORS", "TERMINATE PER_MIN", "DROP PER_MIN", "TERMINATE ENRICHED",
+                                        "DROP ENRICHED", "CREATE ENRICHED", "CREATE PER_MIN"])
+    assert in_order(ddl(fake), "TERMINATE PER_MIN", "DROP PER_MIN", "TERMINATE ENRICHED", "DROP ENRICHED",
+                    "CREATE ENRICHED", "CREATE PER_MIN")
     assert {q.state for q in fake.queries.values()} == {"RUNNING"}
 
 
@@ -506,7 +512,8 @@ def test_fake_insert_into_runs_under_its_own_query_id_and_is_terminated_before_i
     changed = dict(files, **{"03_insert.sql": INSERTS.replace("FROM CLICKS EMIT", "FROM CLICKS WHERE STATUS > 0 EMIT")})
     ops = stack.up(program(fake, changed))
     assert op_of(ops, "ALL_CLICKS") == "replace"
-    assert ddl(fake) == [f"TERMINATE {insert_id}", "DROP ALL_CLICKS", "CREATE ALL_CLICKS", "INSERT ALL_CLICKS"]
+    assert ddl(fake) == [f"TERMINATE {insert_id}", "TERMINATE ALL_CLICKS", "DROP ALL_CLICKS", "CREATE ALL_CLICKS",
+                         "INSERT ALL_CLICKS"]
     assert insert_id in fake.queries
     fake.reset_calls()
     stack.destroy()
@@ -526,11 +533,16 @@ def test_fake_self_insert_is_refused_at_check(fake):
 def test_fake_destroy_drops_dependents_first_and_topics_only_of_derived_objects(fake):
     stack, _ = deployed(fake)
     stack.destroy()
-    dropped = [d.split()[1] for d in ddl(fake)]
+    dropped = [d.split()[1] for d in ddl(fake) if d.startswith("DROP")]
     assert sorted(dropped) == ["CLICKS", "ENRICHED", "ERRORS", "PER_MIN", "USERS"]
+    # each derived object's query ends right before its DROP deletes its topic (plan.drop_script)
+    steps = ddl(fake)
+    assert all(steps[steps.index(f"DROP {name}") - 1] == f"TERMINATE {name}" for name in ("ENRICHED", "ERRORS",
+                                                                                          "PER_MIN"))
     assert in_order(dropped, "PER_MIN", "ENRICHED", "CLICKS") and in_order(dropped, "ENRICHED", "USERS")
     assert in_order(dropped, "ERRORS", "CLICKS")
-    assert all(s.endswith("DELETE TOPIC;") for s in fake.mutations if "CLICKS" not in s and "USERS" not in s)
+    assert all(s.endswith("DELETE TOPIC;") for s in fake.mutations
+               if s.startswith("DROP") and "CLICKS" not in s and "USERS" not in s)
     assert "DROP STREAM IF EXISTS CLICKS;" in fake.mutations and fake.user_sources == {} and fake.queries == {}
     assert "clicks" in fake.topics and "PER_MIN" not in fake.topics
 
@@ -567,8 +579,9 @@ def test_fake_first_release_state_moves_to_one_resource_per_object_retiring_what
     (said,) = [m for m in messages if m.startswith("warning: ksqlDB: the move from the first release")]
     assert "drops SITE_CLICKSTREAM (no longer declared" in said and "drops BANDWIDTH_PER_MIN (running" in said
     outs = legacy.update("ksql-0", old_state, news).outs
-    assert ddl(fake) == ["DROP BANDWIDTH_PER_MIN", "DROP SITE_CLICKSTREAM"]
-    assert all("DELETE TOPIC" in statement for statement in fake.mutations)
+    assert ddl(fake) == ["TERMINATE BANDWIDTH_PER_MIN", "DROP BANDWIDTH_PER_MIN", "TERMINATE SITE_CLICKSTREAM",
+                         "DROP SITE_CLICKSTREAM"]
+    assert all("DELETE TOPIC" in statement for statement in fake.mutations if statement.startswith("DROP"))
     assert "objects" not in outs and legacy.diff("ksql-0", outs, news).changes is False
     stack = Deployment()  # the per-object resources, created after the directory: BANDWIDTH_PER_MIN anew
     stack.up(declare(files, PROJECT_VARIABLES, url=fake.url))

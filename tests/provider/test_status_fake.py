@@ -96,15 +96,30 @@ def failed_task(pipeline: Pipeline, name: str):
 
 
 def test_failed_sink_task_is_broken_with_the_trace_and_a_restart(pipeline):
-    with failed_task(pipeline, "es-sink-events-per-min"):
+    # the sink of the table's current build: es-sink-<table>-v<version>
+    (sink,) = [n for n in pipeline.fakes.connect.connectors if n.startswith("es-sink-events-per-min-v")]
+    with failed_task(pipeline, sink):
         report = status.check(pipeline.targets, pipeline.chain)
     assert report.exit_code == 1
-    assert not_ok(report) == {("sink connector", "es-sink-events-per-min"): BROKEN}
-    broken = link(report, "sink connector", "es-sink-events-per-min")
+    assert not_ok(report) == {("sink connector", sink): BROKEN}
+    broken = link(report, "sink connector", sink)
     assert "task 0 FAILED" in broken.evidence and "Failed to connect to Elasticsearch" in broken.evidence
     assert "Caused by: java.net.UnknownHostException" in broken.evidence
-    assert "/connectors/es-sink-events-per-min/restart?includeTasks=true&onlyFailed=true'" in broken.action
-    assert report.summary().startswith("Data stops at sink connector es-sink-events-per-min")
+    assert f"/connectors/{sink}/restart?includeTasks=true&onlyFailed=true'" in broken.action
+    assert report.summary().startswith(f"Data stops at sink connector {sink}")
+
+
+def test_a_table_without_its_sink_connector_is_broken(pipeline):
+    connectors = pipeline.fakes.connect.connectors
+    (sink,) = [n for n in connectors if n.startswith("es-sink-pages-per-min-v")]
+    saved = connectors.pop(sink)
+    try:
+        report = status.check(pipeline.targets, pipeline.chain)
+    finally:
+        connectors[sink] = saved
+    missing = link(report, "sink connector", "es-sink-pages-per-min")
+    assert missing.state == BROKEN
+    assert "no sink connector of this table (es-sink-pages-per-min-v...)" in missing.evidence
 
 
 def test_paused_query_is_broken_and_says_how_to_resume(pipeline):

@@ -248,20 +248,46 @@ def test_custom_schemas_draw_correlated_fields_from_one_value(cfg):
     assert all(o["registered_at"] > 2**31 for o in options)
 
 
-def test_one_sink_per_derived_table_without_auth():
-    sinks = connectors.elasticsearch_sinks(DERIVED, "http://es:9200")
+def _indexes() -> dict[str, str]:
+    return {t: connectors.versioned_index_name(t, connectors.build_version(f"CTAS_{t}_7")) for t in DERIVED}
+
+
+def test_one_sink_per_derived_table_without_auth_mirroring_its_table_into_its_versioned_index():
+    indexes = _indexes()
+    sinks = connectors.elasticsearch_sinks("http://es:9200", indexes)
     assert [s.config["topics"] for s in sinks] == list(DERIVED)
     assert len({s.name for s in sinks}) == len(sinks)
     for sink in sinks:
+        table = sink.config["topics"]
         assert sink.config["connection.url"] == "http://es:9200"
-        assert sink.config["key.ignore"] == "true" and sink.config["schema.ignore"] == "true"
-        assert sink.config["behavior.on.null.values"] == "ignore"
+        # document id = the key (one per row, window included), a tombstone deletes it
+        assert sink.config["key.ignore"] == "false" and sink.config["schema.ignore"] == "true"
+        assert sink.config["behavior.on.null.values"] == "delete"
+        assert sink.config["key.converter"] == connectors.STRING_CONVERTER
+        assert sink.config["key.converter.converter.encoding"] == "ISO-8859-1"
         assert sink.config["value.converter.schemas.enable"] == "false"
+        assert sink.config["external.resource.usage"] == "INDEX"
+        assert sink.config["topic.to.external.resource.mapping"] == f"{table}:{indexes[table]}"
+        assert re.fullmatch(rf"{table.lower()}_v[0-9a-f]{{16}}", indexes[table])
         assert "connection.username" not in sink.config and not sink.secret_config
 
 
+def test_key_encoding_maps_every_byte_to_one_character_so_ids_are_the_key_bytes():
+    every_byte = bytes(range(256))
+    assert every_byte.decode(connectors.KEY_ENCODING).encode(connectors.KEY_ENCODING) == every_byte
+    assert len(every_byte.decode(connectors.KEY_ENCODING)) == 256
+
+
+def test_a_new_persistent_query_is_a_new_index_version():
+    """ksqlDB gives a rebuilt table a new query id and keeps it through CREATE OR REPLACE."""
+    assert connectors.build_version("CTAS_HIGH_BANDWIDTH_SESSIONS_41") != \
+        connectors.build_version("CTAS_HIGH_BANDWIDTH_SESSIONS_57")
+    assert connectors.build_version("CTAS_X_1") == connectors.build_version("CTAS_X_1")
+
+
 def test_sink_password_is_secret_config_only():
-    sink = connectors.elasticsearch_sink("EVENTS_PER_MIN", "https://es:9200", username="elastic", password="pw")
+    sink = connectors.elasticsearch_sink("EVENTS_PER_MIN", "events_per_min_v0123abcd", "https://es:9200",
+                                         username="elastic", password="pw")
     assert sink.config["connection.username"] == "elastic"
     assert sink.secret_config == {"connection.password": "pw"}
     assert "pw" not in json.dumps(sink.config)
@@ -269,7 +295,7 @@ def test_sink_password_is_secret_config_only():
 
 def test_index_template_maps_time_fields_and_strings_for_exactly_our_indexes():
     body = connectors.index_template(DERIVED, replicas=0)
-    assert body["index_patterns"] == [t.lower() for t in DERIVED]
+    assert body["index_patterns"] == [f"{t.lower()}_v*" for t in DERIVED]
     assert body["priority"] > 100
     mappings = body["template"]["mappings"]
     # ksqlDB writes epoch millis; Grafana reads raw-data time fields back as doc values in the FIRST

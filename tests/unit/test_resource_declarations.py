@@ -24,6 +24,8 @@ LOGIN = {"password", "api_key"}
 SECRETS = {  # kind -> every field that must never be in clear: secret inputs and the hashes kept of them
     "Connector": {"password", "secret_config", "secret_config_hash"},
     "IndexTemplate": LOGIN,
+    "VersionedIndex": LOGIN,
+    "IndexAlias": LOGIN | {"ksqldb_password"},
     "GrafanaDatasource": LOGIN | {"secure_json_data", "secure_json_data_hash"},
     "GrafanaFolder": LOGIN,
     "GrafanaDashboard": LOGIN,

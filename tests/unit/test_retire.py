@@ -85,7 +85,9 @@ def test_a_removed_table_takes_its_sink_datasource_and_index_pattern_with_it(con
     indexes = {r.inputs["datasource"]["jsonData"]["index"] for r in dynamic if "datasource" in r.inputs}
     (template,) = [r for r in dynamic if "template_name" in r.inputs]
     assert len(topics) == 10 and not topics & set(TRAFFIC)
-    assert indexes == {t.lower() for t in topics} == set(template.inputs["body"]["index_patterns"])
+    assert indexes == {t.lower() for t in topics}
+    assert set(template.inputs["body"]["index_patterns"]) == {f"{t.lower()}_v*" for t in topics}  # every build's index
+    assert {r.inputs["alias"] for r in dynamic if "alias" in r.inputs} == indexes
     assert set(directory(g)["readers"]) == topics
 
 

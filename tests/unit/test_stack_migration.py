@@ -58,8 +58,8 @@ def test_aliases_name_the_untyped_root_children_they_were():
 
 def test_the_new_providers_plan_no_replacement_over_the_first_releases_state():
     """Each application resource's provider, given the outputs the first release recorded and the inputs
-    the program declares now, plans an update at most (the URLs here differ, so each one is an update): never a
-    replacement."""
+    the program declares now, plans an update at most (the URLs here differ, so each one is an update), but for
+    the Elasticsearch sinks, which are replaced by the sink of the table's current build."""
     from tests.app_layer import app_layer
     from tests.provider.pulumi_engine import check, over_the_wire
 
@@ -72,4 +72,7 @@ def test_the_new_providers_plan_no_replacement_over_the_first_releases_state():
         diff = resource.provider.diff(state["id"], over_the_wire(state["outs"]), inputs)
         planned[name] = "replace" if diff.replaces else "update" if diff.changes else "same"
     assert len(planned) == len(old) == 29
-    assert "replace" not in planned.values(), {n: p for n, p in planned.items() if p == "replace"}
+    # the sinks alone are replaced: each build of a table gets its own connector (docs/resources/versioned-
+    # indexes.md), the old one stopped before the new one starts
+    replaced = {n for n, p in planned.items() if p == "replace"}
+    assert replaced == {n for n in old if "-es-sink-" in n} and replaced

@@ -1,0 +1,1 @@
+"""Kafka as the application layer reads it: end offsets and consumer groups' committed offsets (``offsets``)."""

@@ -1,0 +1,209 @@
+"""VersionedIndex: one build's index ``<alias>_v<version>``, on a FAKE and a REAL
+Elasticsearch 8.19.20 (the same test bodies on both, ``es_backend``), and the fake's alias answers held to the
+real node's (``test_real_and_fake_answer_alias_requests_alike``)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from pulumi.output import Unknown
+
+from providers.elasticsearch.versioned_index import CONTRACT, VersionedIndexProvider
+from tests.fakes.elasticsearch import FakeElasticsearch
+from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend  # noqa: F401  (the fixture)
+from tests.provider.pulumi_engine import CheckFailed, check, destroy, dill_round_trip, refresh, up
+
+MAPPINGS = {"properties": {"EVENT_TS": {"type": "date"}, "USERNAME": {"type": "keyword"}}}
+
+
+@pytest.fixture
+def provider():
+    return VersionedIndexProvider()
+
+
+@pytest.fixture
+def names(es_backend):
+    """alias, first and second version of an index only this test uses, and a template that maps every
+    version (as the project's template does); all deleted afterwards."""
+    alias = es_backend.index("events")
+    versions = [es_backend.index(f"events_v{n}") for n in ("1a2b", "3c4d")]
+    template = es_backend.template_name("versions")
+    answer = es_backend.call("PUT", f"/_index_template/{template}", {
+        "index_patterns": [f"{alias}_v*"], "priority": 200,
+        "template": {"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": MAPPINGS}})
+    assert answer.status_code == 200, answer.text
+    return alias, *versions
+
+
+def props(backend, alias: str, index: str, **overrides) -> dict:
+    return {"elasticsearch_url": backend.url, "verify": True, "ready_timeout": 60, "alias": alias, "index": index,
+            **overrides}
+
+
+def writes(calls) -> list[tuple[str, str]]:
+    return [(method, url.split("/", 3)[3]) for method, url in calls if method in ("PUT", "POST", "DELETE")]
+
+
+def behind(backend, alias: str) -> dict | None:
+    """``GET <alias>/_alias`` as an operator would read it: index -> its aliases, None when nothing has the name."""
+    answer = backend.call("GET", f"/{alias}/_alias")
+    return {index: sorted(entry["aliases"]) for index, entry in answer.json().items()} \
+        if answer.status_code == 200 else None
+
+
+# ---- VersionedIndex, on both backends ------------------------------------------------------------------
+def test_create_makes_the_versioned_index_from_the_template(es_backend, names, provider, http_calls):
+    alias, first, _ = names
+    http_calls.clear()
+    deployed = up(provider, props(es_backend, alias, first))
+    assert writes(http_calls) == [("PUT", first)]
+    assert deployed.id == first and deployed.outs["adopted"] is False
+    assert behind(es_backend, first) == {first: []} and behind(es_backend, alias) is None  # the alias is not its job
+    assert es_backend.call("GET", f"/{first}/_mapping").json() == {first: {"mappings": MAPPINGS}}
+
+
+def test_second_apply_makes_no_http_call_and_refresh_shows_no_change(es_backend, names, provider, http_calls):
+    alias, first, _ = names
+    deployed = up(provider, props(es_backend, alias, first))
+    http_calls.clear()
+    assert up(provider, props(es_backend, alias, first), deployed) is deployed
+    assert http_calls == []
+    refreshed = refresh(provider, deployed)
+    assert provider.diff(refreshed.id, refreshed.outs, props(es_backend, alias, first)).changes is False
+
+
+def test_a_new_version_is_a_new_index_created_before_the_old_one_goes(es_backend, names, provider):
+    alias, first, second = names
+    deployed = up(provider, props(es_backend, alias, first))
+    diff = provider.diff(deployed.id, deployed.outs, props(es_backend, alias, second))
+    assert diff.replaces == ["index"] and diff.delete_before_replace is False
+
+
+def test_create_adopts_an_index_that_exists(es_backend, names, provider, http_calls):
+    alias, first, _ = names
+    assert es_backend.call("PUT", f"/{first}").status_code == 200
+    deployed = up(provider, props(es_backend, alias, first))
+    assert deployed.outs["adopted"] is True
+
+
+def test_index_deleted_by_hand_is_gone_on_refresh_and_created_again(es_backend, names, provider):
+    alias, first, _ = names
+    deployed = up(provider, props(es_backend, alias, first))
+    assert es_backend.call("DELETE", f"/{first}").status_code == 200
+    assert refresh(provider, deployed) is None
+    assert up(provider, props(es_backend, alias, first)).outs["adopted"] is False
+
+
+def test_delete_leaves_an_index_the_alias_still_serves_and_deletes_one_it_does_not(es_backend, names, provider):
+    """A swap that did not happen (the rebuild did not catch up) leaves readers on the old index: the engine's
+    delete of the old version must not take it from them; the swap that replaces it deletes it."""
+    alias, first, second = names
+    old, new = up(provider, props(es_backend, alias, first)), up(provider, props(es_backend, alias, second))
+    point_alias(es_backend, alias, first)
+    destroy(provider, old)
+    assert behind(es_backend, alias) == {first: [alias]}
+    destroy(provider, new)
+    assert behind(es_backend, second) is None
+    destroy(provider, new)  # gone already: nothing to do
+
+
+def test_check_refuses_bad_names_without_network(es_backend, provider, http_calls):
+    http_calls.clear()
+    for overrides, expected in [({"alias": "Events"}, "alias 'Events' must be lower case"),
+                                ({"alias": "_events", "index": "_events_v1"}, "must not start with _"),
+                                ({"index": "events_1"}, "index 'events_1' must be named events_v<version>"),
+                                ({"index": "events_v"}, "must be named events_v<version>"),
+                                ({"elasticsearch_url": "localhost:9200"}, "http(s) URL")]:
+        with pytest.raises(CheckFailed, match=re.escape(expected)):
+            check(provider, {**props(es_backend, "events", "events_v1"), **overrides})
+    assert check(provider, props(es_backend, Unknown(), Unknown()))
+    assert http_calls == []
+
+
+def test_provider_survives_pulumis_dill_round_trip(es_backend, names, provider):
+    alias, first, _ = names
+    restored = dill_round_trip(provider)
+    assert type(restored) is VersionedIndexProvider
+    assert up(restored, props(es_backend, alias, first)).id == first
+    assert CONTRACT.secret_outputs == ["password", "api_key"]
+
+
+def point_alias(backend, alias: str, index: str) -> None:
+    answer = backend.call("POST", "/_aliases", {"actions": [{"add": {"index": index, "alias": alias}}]})
+    assert answer.status_code == 200, answer.text
+
+
+# ---- the fake held to the real node --------------------------------------------------------------------
+ALIAS_REQUESTS = [
+    ("PUT", "/{p}a", None),
+    ("PUT", "/{p}a", None),
+    ("GET", "/{p}a/_alias", None),
+    ("GET", "/{p}none/_alias", None),
+    ("POST", "/_aliases", {"actions": [{"add": {"index": "{p}a", "alias": "{p}a"}}]}),
+    ("POST", "/{p}a/_clone/{p}a_v1", None),
+    ("PUT", "/{p}a/_settings", {"index.blocks.write": True}),
+    ("POST", "/{p}a/_doc", {"X": 1}),
+    ("POST", "/{p}a/_clone/{p}a_v1", {"settings": {"index.blocks.write": None}}),
+    ("POST", "/{p}a/_clone/{p}a_v1", {"settings": {"index.blocks.write": None}}),
+    ("POST", "/_aliases", {"actions": [{"add": {"index": "{p}a_v1", "alias": "{p}a"}},
+                                       {"remove_index": {"index": "{p}a"}}]}),
+    ("GET", "/{p}a/_alias", None),
+    ("PUT", "/{p}a", None),
+    ("DELETE", "/{p}a", None),
+    ("POST", "/_aliases", {"actions": [{"remove_index": {"index": "{p}a"}}]}),
+    ("POST", "/_aliases", {"actions": [{"add": {"index": "{p}none", "alias": "{p}x"}}]}),
+    ("POST", "/_aliases", {"actions": [{"remove": {"index": "{p}a_v1", "alias": "{p}none"}}]}),
+    ("PUT", "/{p}a_v2", None),
+    ("POST", "/_aliases", {"actions": [{"add": {"index": "{p}a_v2", "alias": "{p}a"}}]}),
+    ("GET", "/{p}a/_alias", None),
+    ("POST", "/{p}a/_doc", {"X": 2}),
+    ("POST", "/_aliases", {"actions": [{"remove_index": {"index": "{p}a_v1"}}]}),
+    ("POST", "/{p}a/_doc", {"X": 3}),
+]
+
+
+def _answer(backend, method: str, path: str, body) -> tuple:
+    """Status and body with the backend's prefix and index uuids made neutral (success bodies of writes
+    differ only in node details: compared for errors and ``_alias`` reads)."""
+    fill = {"p": backend.prefix}
+    filled = _filled(body, fill)
+    answer = backend.call(method, path.format_map(fill), filled)
+    payload = answer.json()
+    if answer.status_code < 400 and not path.endswith("/_alias"):
+        payload = {key: payload.get(key) for key in ("acknowledged", "errors", "index", "result")}
+    text = re.sub(r'("index_uuid": "|/)[A-Za-z0-9_-]{20,22}(?=["\]])', r"\1<uuid>",
+                  _canonical(payload).replace(backend.prefix, "<p>"))
+    return answer.status_code, text
+
+
+def _canonical(value) -> str:
+    import json
+    return json.dumps(value, sort_keys=True)
+
+
+def _filled(value, fill):
+    if isinstance(value, str):
+        return value.format_map(fill)
+    if isinstance(value, dict):
+        return {_filled(k, fill): _filled(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, fill) for v in value]
+    return value
+
+
+@pytest.mark.real
+def test_real_and_fake_answer_alias_requests_alike(request):
+    """The requests the kind sends, and the refusals around them, in one sequence: same status and body."""
+    real = request.getfixturevalue("elasticsearch_node")
+    with FakeElasticsearch(builtin_templates=False) as fake:
+        backends = [ElasticsearchBackend(fake.url, "fake", fake=fake), ElasticsearchBackend(real.url, "real")]
+        backends[1].indices += [f"{backends[1].prefix}{name}" for name in ("a", "a_v1", "a_v2")]
+        try:
+            diverging = []
+            for method, path, body in ALIAS_REQUESTS:
+                fake_answer, real_answer = (_answer(b, method, path, body) for b in backends)
+                if fake_answer != real_answer:
+                    diverging.append(f"{method} {path} {body}:\n  fake: {fake_answer}\n  real: {real_answer}")
+            assert not diverging, "the fake diverges from Elasticsearch 8.19.20:\n" + "\n".join(diverging)
+        finally:
+            backends[1].cleanup()
