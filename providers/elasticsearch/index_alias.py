@@ -45,7 +45,7 @@ from providers.contract import (
 )
 from providers.declare import DeclaredResource, declare
 from providers.elasticsearch.client import ElasticsearchClient
-from providers.elasticsearch.versioned_index import check_index_name, versions_prefix
+from providers.elasticsearch.versioned_index import name_failures, versions_prefix
 from providers.http import Deadline, ServiceTimeout, wait_until
 from providers.inputs import is_unknown
 from providers.kafka.offsets import KafkaOffsets, Partition, Progress, query_group, sink_group
@@ -85,14 +85,7 @@ class IndexAliasProvider(ReadBackProvider):
     url_input = "elasticsearch_url"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = []
-        alias, index = news.get("alias"), news.get("index")
-        for key, value in (("alias", alias), ("index", index)):
-            if not is_unknown(value) and (reason := check_index_name(key, value)):
-                failures.append(CheckFailure(key, reason))
-        if not failures and isinstance(alias, str) and isinstance(index, str) \
-                and not index.startswith(versions_prefix(alias)):
-            failures.append(CheckFailure("index", f"index {index!r} must be named {versions_prefix(alias)}<version>"))
+        failures = name_failures(news)
         timeout = news.get("catch_up_timeout")
         if not is_unknown(timeout) and not (isinstance(timeout, (int, float)) and timeout > 0):
             failures.append(CheckFailure("catch_up_timeout", f"catch_up_timeout must be a positive number of "

@@ -55,6 +55,19 @@ def versions_prefix(alias: str) -> str:
     return f"{alias}_v"
 
 
+def name_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
+    """What is wrong with the ``alias`` and ``index`` inputs: each a legal name, the index ``<alias>_v<version>``."""
+    failures = []
+    alias, index = news.get("alias"), news.get("index")
+    for key, value in (("alias", alias), ("index", index)):
+        if not is_unknown(value) and (reason := check_index_name(key, value)):
+            failures.append(CheckFailure(key, reason))
+    if not failures and isinstance(alias, str) and isinstance(index, str) \
+            and not (index.startswith(versions_prefix(alias)) and len(index) > len(versions_prefix(alias))):
+        failures.append(CheckFailure("index", f"index {index!r} must be named {versions_prefix(alias)}<version>"))
+    return failures
+
+
 CONTRACT = Contract("VersionedIndex", [
     *connection("elasticsearch_url", secrets_=("password", "api_key"), service="Elasticsearch"),
     Field("alias", IDENTITY, required=True, doc="the alias readers use (the index name before versions)",
@@ -76,15 +89,7 @@ class VersionedIndexProvider(ReadBackProvider):
     delete_before_replace = False  # the new build's index exists before the earlier one goes
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = []
-        alias, index = news.get("alias"), news.get("index")
-        for key, value in (("alias", alias), ("index", index)):
-            if not is_unknown(value) and (reason := check_index_name(key, value)):
-                failures.append(CheckFailure(key, reason))
-        if not failures and isinstance(alias, str) and isinstance(index, str) \
-                and not (index.startswith(versions_prefix(alias)) and len(index) > len(versions_prefix(alias))):
-            failures.append(CheckFailure("index", f"index {index!r} must be named {versions_prefix(alias)}<version>"))
-        return failures
+        return name_failures(news)
 
     def write(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
         index = props["index"]

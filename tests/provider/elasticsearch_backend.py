@@ -63,3 +63,14 @@ def es_backend(request):
     backend = ElasticsearchBackend(node.url, "real")
     yield backend
     backend.cleanup()
+
+
+def filled(value, fill: dict):
+    """``value`` (a request path or body) with ``{p}``-style fields filled from ``fill``, at any depth."""
+    if isinstance(value, str):
+        return value.format_map(fill)
+    if isinstance(value, dict):
+        return {filled(k, fill): filled(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [filled(v, fill) for v in value]
+    return value

@@ -18,7 +18,7 @@ from providers.elasticsearch import ElasticsearchClient
 from providers.elasticsearch.index_template import CONTRACT, IndexTemplateProvider, normalise_body
 from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.elasticsearch import FakeElasticsearch
-from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend  # noqa: F401  (the fixture)
+from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend, filled  # noqa: F401  (the fixture)
 from tests.provider.pulumi_engine import CheckFailed, check, destroy, dill_round_trip, refresh, up
 
 PASSWORD = "es-Secret-pw-123"
@@ -236,7 +236,7 @@ BAD_REQUESTS = [
 def _answer(backend, method: str, path: str, body) -> tuple:
     """Status, error type and the chain of reasons of one request (names made unique to the backend)."""
     fill = {"p": backend.prefix, "P": backend.prefix.upper()}
-    answer = backend.call(method, path.format_map(fill), _filled(body, fill))
+    answer = backend.call(method, path.format_map(fill), filled(body, fill))
     error = answer.json()["error"] if answer.status_code >= 400 else {}
     chain = []
     while isinstance(error, dict) and error:
@@ -244,16 +244,6 @@ def _answer(backend, method: str, path: str, body) -> tuple:
                       .replace(backend.prefix.upper(), "<P>")))
         error = error.get("caused_by")
     return answer.status_code, chain
-
-
-def _filled(value, fill):
-    if isinstance(value, str):
-        return value.format_map(fill)
-    if isinstance(value, dict):
-        return {_filled(k, fill): _filled(v, fill) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_filled(v, fill) for v in value]
-    return value
 
 
 @pytest.mark.real

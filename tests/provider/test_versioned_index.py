@@ -10,7 +10,7 @@ from pulumi.output import Unknown
 
 from providers.elasticsearch.versioned_index import CONTRACT, VersionedIndexProvider
 from tests.fakes.elasticsearch import FakeElasticsearch
-from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend  # noqa: F401  (the fixture)
+from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend, filled  # noqa: F401  (the fixture)
 from tests.provider.pulumi_engine import CheckFailed, check, destroy, dill_round_trip, refresh, up
 
 MAPPINGS = {"properties": {"EVENT_TS": {"type": "date"}, "USERNAME": {"type": "keyword"}}}
@@ -166,8 +166,8 @@ def _answer(backend, method: str, path: str, body) -> tuple:
     """Status and body with the backend's prefix and index uuids made neutral (success bodies of writes
     differ only in node details: compared for errors and ``_alias`` reads)."""
     fill = {"p": backend.prefix}
-    filled = _filled(body, fill)
-    answer = backend.call(method, path.format_map(fill), filled)
+    request_body = filled(body, fill)
+    answer = backend.call(method, path.format_map(fill), request_body)
     payload = answer.json()
     if answer.status_code < 400 and not path.endswith("/_alias"):
         payload = {key: payload.get(key) for key in ("acknowledged", "errors", "index", "result")}
@@ -179,16 +179,6 @@ def _answer(backend, method: str, path: str, body) -> tuple:
 def _canonical(value) -> str:
     import json
     return json.dumps(value, sort_keys=True)
-
-
-def _filled(value, fill):
-    if isinstance(value, str):
-        return value.format_map(fill)
-    if isinstance(value, dict):
-        return {_filled(k, fill): _filled(v, fill) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_filled(v, fill) for v in value]
-    return value
 
 
 @pytest.mark.real
