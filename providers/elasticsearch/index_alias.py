@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 import pulumi
+from confluent_kafka import KafkaException
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
@@ -148,16 +149,21 @@ def wait_caught_up(props: Mapping[str, Any], *, serving: list[str]) -> None:
     steps = [(f"ksqlDB query {props['query_id']}", group, list(props.get("source_topics") or [])),
              (f"ksqlDB query {props['query_id']} (its repartition topics)", group, []),
              (f"sink connector {props['sink']}", sink_group(props["sink"]), [props["topic"]])]
+    kept = (f"The alias {props['alias']!r} still points at {', '.join(serving)}, which keeps serving; run `pulumi "
+            "up` again to resume")
     for what, consumer_group, topics in steps:
-        watch = _Watch(kafka, consumer_group, kafka.progress(consumer_group, topics).targets)
         try:
+            watch = _Watch(kafka, consumer_group, kafka.progress(consumer_group, topics).targets)
             wait_until(watch.caught_up, timeout=deadline.remaining(), description=f"{what} to catch up",
                        last_seen=watch.last)
-        except ServiceTimeout as exc:
+        except (KafkaException, TimeoutError) as exc:  # an answer that did not come within the call's timeout
             raise ServiceTimeout(
-                f"the new index {props['index']!r} has not caught up within {deadline.seconds:g} s: {exc}. The alias "
-                f"{props['alias']!r} still points at {', '.join(serving)}, which keeps serving; run `pulumi up` again "
-                "to resume (or raise catch_up_timeout)") from None
+                f"Kafka at {props['kafka_bootstrap']} did not answer the offsets the swap of {props['alias']!r} "
+                f"needs ({exc}); it must be reachable from where `pulumi up` runs (on Kubernetes the in-cluster "
+                f"bootstrap is not, outside the cluster). {kept}") from None
+        except ServiceTimeout as exc:
+            raise ServiceTimeout(f"the new index {props['index']!r} has not caught up within {deadline.seconds:g} s: "
+                                 f"{exc}. {kept} (or raise catch_up_timeout)") from None
 
 
 class _Watch:

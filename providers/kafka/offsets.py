@@ -45,11 +45,6 @@ class Progress:
     def caught_up(self) -> bool:
         return all(self.committed.get(p, 0) >= end for p, end in self.targets.items())
 
-    @property
-    def lag(self) -> int:
-        """Records still to read up to the targets."""
-        return sum(max(0, end - self.committed.get(p, 0)) for p, end in self.targets.items())
-
     def __str__(self) -> str:
         read = sum(min(self.committed.get(p, 0), end) for p, end in self.targets.items())
         return f"{read} of {sum(self.targets.values())} records"

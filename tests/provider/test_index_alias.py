@@ -117,6 +117,21 @@ def test_a_build_that_does_not_catch_up_in_time_leaves_readers_on_the_old_index(
     assert behind(es_backend, alias) == {first: [alias]} and behind(es_backend, second) == {second: []}
 
 
+def test_a_kafka_that_does_not_answer_leaves_readers_on_the_old_index_and_says_where_it_looked(
+        es_backend, indexes, provider, kafka_connect, ksqldb, topics):
+    """The swap reads offsets in Kafka at ``kafka_bootstrap``: on Kubernetes the in-cluster address does not
+    answer from outside the cluster."""
+    alias, first, second = indexes
+    deployed = up(provider, alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first))
+    inputs = alias_props(es_backend, kafka_connect, ksqldb, topics, alias, second, kafka_bootstrap="127.0.0.1:9",
+                         catch_up_timeout=2)
+    answer = r"Kafka at 127\.0\.0\.1:9 did not answer the offsets the swap of"
+    with pytest.raises(ServiceTimeout, match=answer) as failure:
+        up(provider, inputs, deployed)
+    assert f"still points at {first}, which keeps serving" in str(failure.value)
+    assert behind(es_backend, alias) == {first: [alias]}
+
+
 def test_alias_moved_by_hand_is_drift_and_up_moves_it_back(es_backend, indexes, provider, kafka_connect, ksqldb,
                                                           topics):
     alias, first, second = indexes
