@@ -108,9 +108,11 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
 
 
 def sink_link(endpoint: Endpoint, table_sink: str, hint: str = "") -> Link:
-    """The sink connector of one table: each build of the table has its own, ``<table_sink>-v<version>``
-    (clickstream.connectors.sink_connector_name); its link as :func:`connector_link` sees it. Several at once
-    (an interrupted replacement): the worst of them. None: BROKEN."""
+    """The sink connector of one table, named ``table_sink`` (the line's name does not change with the build):
+    each build of the table has its own connector, ``<table_sink>-v<version>``
+    (clickstream.connectors.sink_connector_name); the line is that connector's as :func:`connector_link` sees
+    it, its evidence starting with the connector's name. Several at once (an interrupted replacement): the
+    worst of them. None: BROKEN."""
     stage = "sink connector"
     try:
         with ConnectClient(endpoint) as client:
@@ -120,8 +122,9 @@ def sink_link(endpoint: Endpoint, table_sink: str, hint: str = "") -> Link:
     if not names:
         return Link(stage, table_sink, BROKEN, f"Kafka Connect has no sink connector of this table ({table_sink}-v...)",
                     "`make up` creates it (pulumi up --refresh puts back what was deleted)")
-    links = [connector_link(endpoint, stage, name, hint) for name in names]
-    return max(links, key=lambda link: SEVERITY[link.state])
+    worst = max((connector_link(endpoint, stage, name, hint) for name in names),
+                key=lambda link: SEVERITY[link.state])
+    return dataclasses.replace(worst, name=table_sink, evidence=f"{worst.name}: {worst.evidence}")
 
 
 # ksqlDB -------------------------------------------------------------------------------------------------

@@ -101,12 +101,13 @@ def test_failed_sink_task_is_broken_with_the_trace_and_a_restart(pipeline):
     with failed_task(pipeline, sink):
         report = status.check(pipeline.targets, pipeline.chain)
     assert report.exit_code == 1
-    assert not_ok(report) == {("sink connector", sink): BROKEN}
-    broken = link(report, "sink connector", sink)
-    assert "task 0 FAILED" in broken.evidence and "Failed to connect to Elasticsearch" in broken.evidence
+    assert not_ok(report) == {("sink connector", "es-sink-events-per-min"): BROKEN}
+    broken = link(report, "sink connector", "es-sink-events-per-min")
+    assert broken.evidence.startswith(f"{sink}: ") and "task 0 FAILED" in broken.evidence
+    assert "Failed to connect to Elasticsearch" in broken.evidence
     assert "Caused by: java.net.UnknownHostException" in broken.evidence
     assert f"/connectors/{sink}/restart?includeTasks=true&onlyFailed=true'" in broken.action
-    assert report.summary().startswith(f"Data stops at sink connector {sink}")
+    assert report.summary().startswith("Data stops at sink connector es-sink-events-per-min")
 
 
 def test_a_table_without_its_sink_connector_is_broken(pipeline):
