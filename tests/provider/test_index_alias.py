@@ -162,7 +162,7 @@ def test_check_refuses_bad_inputs_without_network(provider, http_calls):
             "topic": "EVENTS", "query_id": "CTAS_EVENTS_1", "sink": "s", "ksqldb_url": "http://ksqldb:8088"}
     http_calls.clear()
     for overrides, expected in [({"index": "other_v1"}, "index 'other_v1' must be named events_v<version>"),
-                                ({"ksqldb_url": "ksqldb:8088"}, "ksqldb_url must be an http(s) URL"),
+                                ({"ksqldb_url": "ksqldb:8088"}, "ksqldb_url must be the http(s) base URL of ksqlDB"),
                                 ({"catch_up_timeout": 0}, "catch_up_timeout must be a positive number")]:
         with pytest.raises(CheckFailed, match=re.escape(expected)):
             check(provider, {**base, **overrides})

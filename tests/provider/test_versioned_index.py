@@ -113,7 +113,8 @@ def test_check_refuses_bad_names_without_network(es_backend, provider, http_call
                                 ({"alias": "_events", "index": "_events_v1"}, "must not start with _"),
                                 ({"index": "events_1"}, "index 'events_1' must be named events_v<version>"),
                                 ({"index": "events_v"}, "must be named events_v<version>"),
-                                ({"elasticsearch_url": "localhost:9200"}, "http(s) URL")]:
+                                ({"elasticsearch_url": "localhost:9200"},
+                                 "elasticsearch_url must be the http(s) base URL")]:
         with pytest.raises(CheckFailed, match=re.escape(expected)):
             check(provider, {**props(es_backend, "events", "events_v1"), **overrides})
     assert check(provider, props(es_backend, Unknown(), Unknown()))
