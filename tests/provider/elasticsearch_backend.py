@@ -74,3 +74,14 @@ def filled(value, fill: dict):
     if isinstance(value, list):
         return [filled(v, fill) for v in value]
     return value
+
+
+def divergences(backends: list, requests_: list, answer) -> str:
+    """Each request of ``requests_`` (method, path, body) sent to the fake and the real backend, in order;
+    the ones whose ``answer(backend, method, path, body)`` differ, described, or ""."""
+    diverging = []
+    for method, path, body in requests_:
+        fake_answer, real_answer = (answer(b, method, path, body) for b in backends)
+        if fake_answer != real_answer:
+            diverging.append(f"{method} {path} {body}:\n  fake: {fake_answer}\n  real: {real_answer}")
+    return "\n".join(diverging)

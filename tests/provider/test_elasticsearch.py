@@ -18,7 +18,7 @@ from providers.elasticsearch import ElasticsearchClient
 from providers.elasticsearch.index_template import CONTRACT, IndexTemplateProvider, normalise_body
 from providers.http import ApiError, Endpoint, ServiceTimeout
 from tests.fakes.elasticsearch import FakeElasticsearch
-from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend, filled  # noqa: F401  (the fixture)
+from tests.provider.elasticsearch_backend import ElasticsearchBackend, divergences, es_backend, filled  # noqa: F401  (the fixture)
 from tests.provider.pulumi_engine import CheckFailed, check, destroy, dill_round_trip, refresh, up
 
 PASSWORD = "es-Secret-pw-123"
@@ -257,12 +257,8 @@ def test_real_and_fake_answer_alike(request):
                 backend.templates.append(f"{backend.prefix}base")
                 assert backend.call("PUT", f"/_index_template/{backend.prefix}base",
                                     {"index_patterns": [f"{backend.prefix}base*"], "priority": 7}).status_code == 200
-            diverging = []
-            for method, path, body in BAD_REQUESTS:
-                fake_answer, real_answer = (_answer(b, method, path, body) for b in backends)
-                if fake_answer != real_answer:
-                    diverging.append(f"{method} {path} {body}:\n  fake: {fake_answer}\n  real: {real_answer}")
-            assert not diverging, "the fake diverges from Elasticsearch 8.19.20:\n" + "\n".join(diverging)
+            diverging = divergences(backends, BAD_REQUESTS, _answer)
+            assert not diverging, "the fake diverges from Elasticsearch 8.19.20:\n" + diverging
         finally:
             backends[1].cleanup()
 

@@ -10,7 +10,7 @@ from pulumi.output import Unknown
 
 from providers.elasticsearch.versioned_index import CONTRACT, VersionedIndexProvider
 from tests.fakes.elasticsearch import FakeElasticsearch
-from tests.provider.elasticsearch_backend import ElasticsearchBackend, es_backend, filled  # noqa: F401  (the fixture)
+from tests.provider.elasticsearch_backend import ElasticsearchBackend, divergences, es_backend, filled  # noqa: F401  (the fixture)
 from tests.provider.pulumi_engine import CheckFailed, check, destroy, dill_round_trip, refresh, up
 
 MAPPINGS = {"properties": {"EVENT_TS": {"type": "date"}, "USERNAME": {"type": "keyword"}}}
@@ -190,11 +190,7 @@ def test_real_and_fake_answer_alias_requests_alike(request):
         backends = [ElasticsearchBackend(fake.url, "fake", fake=fake), ElasticsearchBackend(real.url, "real")]
         backends[1].indices += [f"{backends[1].prefix}{name}" for name in ("a", "a_v1", "a_v2")]
         try:
-            diverging = []
-            for method, path, body in ALIAS_REQUESTS:
-                fake_answer, real_answer = (_answer(b, method, path, body) for b in backends)
-                if fake_answer != real_answer:
-                    diverging.append(f"{method} {path} {body}:\n  fake: {fake_answer}\n  real: {real_answer}")
-            assert not diverging, "the fake diverges from Elasticsearch 8.19.20:\n" + "\n".join(diverging)
+            diverging = divergences(backends, ALIAS_REQUESTS, _answer)
+            assert not diverging, "the fake diverges from Elasticsearch 8.19.20:\n" + diverging
         finally:
             backends[1].cleanup()
