@@ -38,7 +38,7 @@ class Endpoint:
 
 def declare(endpoints: dict[str, str]) -> None:
     """The application layer against ``endpoints`` (service -> URL); exports ``dashboardUrls``."""
-    analytics = importlib.import_module("clickstream.analytics")
+    analytics = importlib.import_module("clickstream.stack.analytics")
     services_type = importlib.import_module("components.base").Services
     # the first release kept the stack config in clickstream.config (today's editable install provides
     # ``stackconfig`` to every tree, so the older place is looked for first)
