@@ -1,7 +1,7 @@
 """The stack program: config -> infrastructure components -> application layer -> outputs."""
 import pulumi
 
-from clickstream.analytics import declare_analytics
+from clickstream.stack.analytics import declare_analytics
 from components import deploy_operators, deploy_services
 from stackconfig import load_stack_config
 

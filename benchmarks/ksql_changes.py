@@ -14,7 +14,7 @@ import argparse
 import collections
 import time
 
-from clickstream.analytics import KSQL_DIR, ksql_variables
+from clickstream.stack.analytics import KSQL_DIR, ksql_variables
 from providers.ksqldb import KsqlObjectError, load_sql_dir
 from stackconfig import StackConfig
 from tests.fakes.ksqldb import FakeKsqlDb

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from clickstream.analytics import KSQL_DIR, ksql_variables
+from clickstream.stack.analytics import KSQL_DIR, ksql_variables
 from providers.ksqldb import KsqlPipeline, load_sql_dir
 from providers.ksqldb.client import COLLISIONS
 from providers.ksqldb.landed import only_reads

@@ -14,7 +14,7 @@ import statistics
 import time
 
 from benchmarks.http_calls import counting
-from clickstream import status
+from clickstream.operations import status
 from tests.status_chain import deployed_pipeline
 
 RUNS = 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from clickstream import sessionize, status
+from clickstream.operations import sessionize, status
 
 
 def main(argv: list[str] | None = None) -> int:

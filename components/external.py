@@ -5,7 +5,7 @@ config, so the application layer is deployed onto it exactly as onto the Docker 
 ``admin_url`` is where ``pulumi up`` and ``clickstream status`` reach the service's API; ``internal_url``
 is where the other services reach it: the same URL, except Elasticsearch, which Kafka Connect's sinks and
 Grafana's datasources may reach at another address (``elasticsearchInternalUrl``). The credentials are
-not part of the services: the application layer takes them from the config secrets (``clickstream.analytics``).
+not part of the services: the application layer takes them from the config secrets (``clickstream.stack.analytics``).
 ``revision`` stays constant: whether a service lost its state is not this project's to know.
 """
 from __future__ import annotations

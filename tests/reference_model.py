@@ -1,6 +1,6 @@
 """A plain-Python reference model of the analytics, for comparing the real pipeline's output with.
 
-``simulate`` produces what the three datagen connectors write (``clickstream.generator``'s schemas, at
+``simulate`` produces what the three datagen connectors write (``clickstream.content.generator``'s schemas, at
 the configured rates, with ``python -m clickstream sessionize`` pausing the clicks); ``generate_clicks``
 is a smaller seeded click sequence for hand-made checks. ``enrich_users``/``enrich_codes`` apply the
 LEFT JOINs of ``ksql/02_enriched.sql`` with its unknown policy (a user or code not yet seen gives
@@ -23,7 +23,7 @@ import random
 from collections import defaultdict
 from typing import Callable, Hashable, Iterable, Protocol, Sequence, TypeVar
 
-from clickstream.generator import BYTES, CODES, REQUESTS, STATUSES, USERS, VISITORS
+from clickstream.content.generator import BYTES, CODES, REQUESTS, STATUSES, USERS, VISITORS
 
 SECOND = 1000
 MINUTE = 60 * SECOND

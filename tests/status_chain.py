@@ -26,8 +26,8 @@ import urllib.error
 import urllib.request
 from typing import Any, Iterator
 
-from clickstream import status
-from clickstream.logins import logins
+from clickstream.operations import declared_links, stack_outputs
+from clickstream.stack.logins import logins
 from stackconfig import StackConfig
 from tests.app_layer import CONTENT_PLUGINS, GRAFANA_PASSWORD, FakeServices, app_layer, pointed_at
 from tests.fakes.connect import FakeConnect
@@ -105,19 +105,19 @@ class HealthCheckingGrafana(FakeGrafana):
 @dataclasses.dataclass
 class Pipeline:
     fakes: FakeServices
-    targets: status.Targets
-    chain: status.Chain
+    targets: stack_outputs.Targets
+    chain: declared_links.Chain
 
 
-def targets_of(fakes: FakeServices, timeout: float = 5.0) -> status.Targets:
+def targets_of(fakes: FakeServices, timeout: float = 5.0) -> stack_outputs.Targets:
     """What ``pulumi stack output`` would say for a stack whose services are the fakes."""
     outputs = {"connectUrl": fakes.connect.url, "ksqldbUrl": fakes.ksqldb.url,
                "elasticsearchUrl": fakes.elasticsearch.url, "grafanaUrl": fakes.grafana.url}
-    return status.Targets.from_outputs(outputs, logins(StackConfig(), {"grafanaAdminPassword": GRAFANA_PASSWORD}.get),
-                                       timeout=timeout)
+    login = logins(StackConfig(), {"grafanaAdminPassword": GRAFANA_PASSWORD}.get)
+    return stack_outputs.Targets.from_outputs(outputs, login, timeout=timeout)
 
 
-def make_data_flow(fakes: FakeServices, chain: status.Chain, now_ms: int | None = None) -> None:
+def make_data_flow(fakes: FakeServices, chain: declared_links.Chain, now_ms: int | None = None) -> None:
     """Records in the source topics consumed by ksqlDB and documents in every index, all recent."""
     now_ms = now_ms or int(time.time() * 1000)
     for topic in SOURCE_TOPICS:
@@ -141,7 +141,7 @@ def deployed_pipeline(flowing: bool = True) -> Iterator[Pipeline]:
             if isinstance(inputs.get("datasource"), dict):
                 inputs["datasource"] = {**inputs["datasource"], "url": es.url}
             up(resource.provider, inputs)
-        chain = status.declared_chain()
+        chain = declared_links.declared_chain()
         if flowing:
             make_data_flow(fakes, chain)
         yield Pipeline(fakes, targets_of(fakes), chain)

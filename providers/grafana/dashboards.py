@@ -1,5 +1,5 @@
 """Dashboard JSON as the provider gets it (a mapping; reading files is the stack's business,
-:mod:`clickstream.dashboards`): the check of the fields the provider relies on, the datasource references,
+:mod:`clickstream.content.dashboards`): the check of the fields the provider relies on, the datasource references,
 resolving ``${DS_<KEY>}`` placeholders, and the canonical form used to compare a declared dashboard with
 Grafana's copy."""
 from __future__ import annotations

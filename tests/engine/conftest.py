@@ -20,7 +20,8 @@ from typing import Iterator
 import pytest
 import requests
 
-from clickstream import analytics, connectors
+from clickstream.content import connectors
+from clickstream.stack import analytics
 from tests.app_layer import CONTENT_PLUGINS
 from tests.engine.proxy import CountingProxy
 from tests.engine.workspace import GRAFANA_PASSWORD, EngineStack, cli_missing

@@ -5,7 +5,8 @@ import pathlib
 
 import requests
 
-from clickstream import analytics, connectors
+from clickstream.content import connectors
+from clickstream.stack import analytics
 from providers.ksqldb.parser import Statement, load_sql_dir, parse_sources
 from providers.ksqldb.pipeline import child_name
 from stackconfig import parse_config

@@ -38,7 +38,9 @@ class Endpoint:
 
 def declare(endpoints: dict[str, str]) -> None:
     """The application layer against ``endpoints`` (service -> URL); exports ``dashboardUrls``."""
-    analytics = importlib.import_module("clickstream.analytics")
+    # today's wiring lives in clickstream.stack; the first release had it in clickstream.analytics
+    wiring = "clickstream.stack.analytics" if importlib.util.find_spec("clickstream.stack") else "clickstream.analytics"
+    analytics = importlib.import_module(wiring)
     services_type = importlib.import_module("components.base").Services
     # the first release kept the stack config in clickstream.config (today's editable install provides
     # ``stackconfig`` to every tree, so the older place is looked for first)

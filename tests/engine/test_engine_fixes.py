@@ -15,7 +15,7 @@ import re
 
 from pulumi import automation as auto
 
-from clickstream import analytics
+from clickstream.stack import analytics
 from tests.engine.declared import KSQL_PREFIX, as_stored_fresh, dropped, ksql_objects, running
 from tests.engine.release import FIRST_RELEASE, checkout, deploy
 from tests.engine.workspace import EngineFailed, EngineStack

@@ -14,7 +14,8 @@ import re
 import pytest
 import requests
 
-from clickstream import analytics, connectors
+from clickstream.content import connectors
+from clickstream.stack import analytics
 from providers.ksqldb import load_sql_dir, parse_sources
 from stackconfig import StackConfig
 from tests.engine.declared import executed_verbs

@@ -16,7 +16,7 @@ import pytest
 import requests
 from pulumi import automation as auto
 
-from clickstream import analytics
+from clickstream.stack import analytics
 from providers.ksqldb.parser import dependents
 from tests.engine.declared import KSQL_PREFIX, ksql_objects, sink_resources, statements
 from tests.engine.workspace import EngineFailed, EngineStack

@@ -11,7 +11,7 @@ import pytest
 import requests
 from pulumi import automation as auto
 
-from clickstream import connectors
+from clickstream.content import connectors
 from tests.engine.declared import KSQL_PREFIX, executed_verbs, ksql_objects, statements
 from tests.engine.workspace import GRAFANA_PASSWORD, PASSPHRASE, EngineFailed, EngineStack
 

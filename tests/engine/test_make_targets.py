@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pytest
 
-from clickstream import status
+from clickstream.operations import declared_links
 from tests.app_layer import CONTENT_PLUGINS, GRAFANA_PASSWORD, FakeServices
 from tests.engine.workspace import ROOT
 from tests.fakes.connect import FakeConnect
@@ -98,7 +98,7 @@ def test_make_preview_up_status_destroy_of_an_external_stack(project, tmp_path):
     assert "clickstream:grafanaAdminPassword is not set" in first.stdout + first.stderr, first.stdout + first.stderr
 
     with running_services() as services:
-        make_data_flow(services, status.declared_chain())
+        make_data_flow(services, declared_links.declared_chain())
         for key, service in (("connectUrl", "connect"), ("ksqldbUrl", "ksqldb"), ("elasticsearchUrl", "elasticsearch"),
                              ("grafanaUrl", "grafana")):
             pulumi("config", "set", key, services.url(service))
@@ -112,7 +112,7 @@ def test_make_preview_up_status_destroy_of_an_external_stack(project, tmp_path):
         assert up.returncode == 0, up.stdout + up.stderr
         assert "Data flows from the generator to the dashboards" in up.stdout, up.stdout
         assert f"Grafana: {services.grafana.url}" in up.stdout
-        assert len(services.connect.connectors) == 3 + len(status.declared_chain().indexes)
+        assert len(services.connect.connectors) == 3 + len(declared_links.declared_chain().indexes)
 
         checked = make("status")
         assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from clickstream import status
+from clickstream.operations import declared_links
 from tests.engine.conftest import Pipeline
 from tests.engine.workspace import GRAFANA_PASSWORD, PASSPHRASE, ProjectStack
 
@@ -52,7 +52,7 @@ def test_preview_of_the_project_plans_the_application_layer_on_the_given_service
 def test_up_deploys_the_application_layer_and_exports_the_given_urls(project_stack, pipeline):
     up = project_stack.up()
     assert up.all_ops() == {"create"} and up.summary == {"create": len(up.steps) + 1}  # + the stack
-    assert len(pipeline.connect.connectors) == 3 + len(status.declared_chain().indexes)
+    assert len(pipeline.connect.connectors) == 3 + len(declared_links.declared_chain().indexes)
     assert pipeline.ksqldb.user_sources and pipeline.template_exists()
     sink = next(c for name, c in pipeline.connect.connectors.items() if name.startswith("es-sink-"))
     assert sink.config["connection.username"] == "sink-writer"  # the login the sinks write with
@@ -77,7 +77,7 @@ def test_status_reads_the_stack_and_reports_every_declared_link(project_stack, p
                                str(project_stack.work_dir), "--json")
     assert ran.returncode in (0, 1), ran.stderr  # 1: no data flows yet (the generator is a fake)
     report = json.loads(ran.stdout)
-    chain = status.declared_chain()
+    chain = declared_links.declared_chain()
     names = {(link["stage"], link["name"]) for link in report["links"]}
     assert {("sink connector", name) for name in chain.sink_connectors} <= names
     assert {("dashboard", uid) for uid in chain.dashboards} <= names

@@ -21,7 +21,8 @@ import pytest
 import requests
 from pulumi import automation as auto
 
-from clickstream import alerting, analytics, connectors
+from clickstream.content import alerting, connectors
+from clickstream.stack import analytics
 from tests.engine.conftest import KsqlDir, Pipeline
 from tests.engine.declared import KSQL_PREFIX
 from tests.engine.workspace import EngineFailed, EngineStack
@@ -152,8 +153,8 @@ def test_emptying_ksql_is_refused_for_every_object_until_each_is_retired(stack, 
     ksql, dashboards = content
     for path in ksql.folder.glob("*.sql"):
         path.rename(ksql.folder.parent / f"{path.name}.removed")
-    refused(stack, services, "clickstream/alerting.py: alert rule clickstream-error-burst ('Error burst') reads "
-            "datasource es-errors-per-min-alert, the datasource of ksqlDB table ERRORS_PER_MIN_ALERT's index")
+    refused(stack, services, "clickstream/content/alerting.py: alert rule clickstream-error-burst ('Error burst') "
+            "reads datasource es-errors-per-min-alert, the datasource of ksqlDB table ERRORS_PER_MIN_ALERT's index")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(alerting, "ALERTS", ())
         for path in dashboards.glob("*.json"):

@@ -15,7 +15,7 @@ import requests
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from clickstream import connectors
+from clickstream.content import connectors
 from providers.elasticsearch.index_alias import IndexAliasProvider
 from providers.elasticsearch.versioned_index import VersionedIndexProvider
 from providers.http import wait_until

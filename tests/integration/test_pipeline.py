@@ -3,7 +3,7 @@
 Kafka (KRaft), Kafka Connect (datagen + Elasticsearch sink installed from Confluent Hub at start),
 ksqlDB, Elasticsearch 8 and Grafana run on one Docker network with the dev stack's images and container
 settings (``StackConfig`` defaults, ``components.docker.*`` environments). The application layer is
-exactly what ``clickstream.analytics.declare_analytics`` declares (under Pulumi mocks), applied through its
+exactly what ``clickstream.stack.analytics.declare_analytics`` declares (under Pulumi mocks), applied through its
 dynamic providers the way the Pulumi engine applies it (``tests.provider.pulumi_engine.Deployment``).
 The tests assert that data flows from the datagen connectors through ksqlDB into the Elasticsearch indexes
 and that Grafana answers queries on the datasources, and compare per-user tables with
@@ -22,9 +22,10 @@ import pulumi
 import pytest
 from testcontainers.core.container import DockerContainer
 
-from clickstream import connectors, status
-from clickstream.analytics import FOLDER_UID, declare_analytics
-from clickstream.logins import logins
+from clickstream.content import connectors
+from clickstream.operations import declared_links, stack_outputs, status
+from clickstream.stack.analytics import FOLDER_UID, declare_analytics
+from clickstream.stack.logins import logins
 from components.base import Services
 from components.docker.connect import connect_env, install_and_run_command
 from components.docker.elasticsearch import elasticsearch_env
@@ -133,7 +134,7 @@ def pipeline(tmp_path_factory):
 
 
 def _apply_everything(cfg: StackConfig, pipeline: Pipeline, internal: dict[str, str]) -> None:
-    """Exactly what ``clickstream.analytics.declare_analytics`` declares for these services, declared under
+    """Exactly what ``clickstream.stack.analytics.declare_analytics`` declares for these services, declared under
     Pulumi mocks and applied the way the engine applies it (``Deployment``)."""
     admin = {"kafka": internal["kafka"], "connect": pipeline.connect_url, "ksqldb": pipeline.ksqldb_url,
              "elasticsearch": pipeline.elasticsearch_url, "grafana": pipeline.grafana_url}
@@ -158,10 +159,10 @@ def _apply_everything(cfg: StackConfig, pipeline: Pipeline, internal: dict[str, 
 def test_status_waits_for_data_first_and_records_time_to_first_data(pipeline):
     """``clickstream status --wait-for-data`` over the real services: every link OK (indexes: the
     PROMPT_TABLES ones, which fill within minutes), time to readiness per link kept in the logs."""
-    declared = status.declared_chain()
+    declared = declared_links.declared_chain()
     prompt = {connectors.index_name(t) for t in PROMPT_TABLES}
     chain = dataclasses.replace(declared, indexes={i: c for i, c in declared.indexes.items() if i in prompt})
-    targets = status.Targets.from_outputs(
+    targets = stack_outputs.Targets.from_outputs(
         {"connectUrl": pipeline.connect_url, "ksqldbUrl": pipeline.ksqldb_url,
          "elasticsearchUrl": pipeline.elasticsearch_url, "grafanaUrl": pipeline.grafana_url},
         logins(StackConfig(), {"grafanaAdminPassword": pipeline.grafana_password}.get), timeout=30)

@@ -14,7 +14,7 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from clickstream import connectors
+from clickstream.content import connectors
 from providers.connect import ConnectClient, ConnectorError, ConnectorFailed, ConnectorProvider
 from providers.contract import secret_hash
 from providers.http import Endpoint, ServiceTimeout

@@ -13,7 +13,7 @@ import pytest
 import requests
 from pulumi.output import Unknown
 
-from clickstream import connectors
+from clickstream.content import connectors
 from providers.elasticsearch import ElasticsearchClient
 from providers.elasticsearch.index_template import CONTRACT, IndexTemplateProvider, normalise_body
 from providers.http import ApiError, Endpoint, ServiceTimeout

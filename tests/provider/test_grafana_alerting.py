@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from clickstream import alerting
+from clickstream.content import alerting
 from providers.contract import DRIFTED
 from providers.grafana.alert_rule import AlertRuleProvider
 from providers.grafana.contact_point import ContactPointProvider

@@ -182,7 +182,7 @@ def test_status_shows_a_rebuilding_index_with_how_far_it_has_come(elasticsearch_
     alias serves."""
     import time
 
-    from clickstream.status_links import LAGGING, Limits, index_link
+    from clickstream.operations.status_links import LAGGING, Limits, index_link
     from providers.http import Endpoint
 
     url, alias = elasticsearch_node.url, f"rebuilding_{uuid.uuid4().hex[:8]}"

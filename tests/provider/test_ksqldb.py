@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import pytest
 
-from clickstream.analytics import ksql_variables
+from clickstream.stack.analytics import ksql_variables
 from providers.http import Endpoint, ServiceTimeout
 from providers.ksqldb import (
     KsqlClient,

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from benchmarks.ksql_changes import changes
-from clickstream.analytics import KSQL_DIR, ksql_variables
+from clickstream.stack.analytics import KSQL_DIR, ksql_variables
 from providers.http import Endpoint, wait_until
 from providers.ksqldb import KsqlObjectError, load_sql_dir
 from providers.ksqldb.client import KsqlClient

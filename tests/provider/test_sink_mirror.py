@@ -12,7 +12,7 @@ import requests
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from clickstream import connectors
+from clickstream.content import connectors
 from providers.elasticsearch.versioned_index import VersionedIndexProvider
 from tests.harness.es_sink import sink_topic
 from tests.provider.pulumi_engine import up

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from clickstream import status
-from clickstream.logins import logins
-from clickstream.status_links import BROKEN, LAGGING, OK, Link, connector_link
+from clickstream.operations import declared_links, stack_outputs, status
+from clickstream.operations.status_links import BROKEN, LAGGING, OK, Link, connector_link
+from clickstream.stack.logins import logins
 from providers.http import Endpoint, wait_until
 from stackconfig import StackConfig
 from tests.fakes.connect import error_body
@@ -32,14 +32,14 @@ def wait_for_state(url: str, stage: str, name: str, state: str, saying: str = ""
     return seen[0]
 
 
-def only_connectors(sources: tuple[str, ...], sinks: tuple[str, ...]) -> status.Chain:
-    return status.Chain(source_connectors=sources, sources={}, queries=(), sink_connectors=sinks, indexes={},
+def only_connectors(sources: tuple[str, ...], sinks: tuple[str, ...]) -> declared_links.Chain:
+    return declared_links.Chain(source_connectors=sources, sources={}, queries=(), sink_connectors=sinks, indexes={},
                         datasources=(), dashboards=())
 
 
-def targets(url: str) -> status.Targets:
+def targets(url: str) -> stack_outputs.Targets:
     unused = "http://127.0.0.1:9"  # the chain below has no links on the other services
-    return status.Targets.from_outputs({"connectUrl": url, "ksqldbUrl": unused, "elasticsearchUrl": unused,
+    return stack_outputs.Targets.from_outputs({"connectUrl": url, "ksqldbUrl": unused, "elasticsearchUrl": unused,
                                         "grafanaUrl": unused}, logins(StackConfig(), lambda key: None), timeout=10)
 
 

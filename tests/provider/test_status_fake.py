@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from clickstream import status
-from clickstream.status_links import BROKEN, LAGGING, OK, datasource_link
+from clickstream.operations import status
+from clickstream.operations.status_links import BROKEN, LAGGING, OK, datasource_link
 from providers.http import Endpoint, ServiceTimeout
 from tests.app_layer import GRAFANA_PASSWORD
 from tests.status_chain import Pipeline, deployed_pipeline, make_data_flow

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from clickstream import connectors, generator, rates
-from clickstream.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
-from clickstream.dashboards import load_dashboard
+from clickstream.content import connectors, generator, rates
+from clickstream.content.dashboards import load_dashboard
+from clickstream.stack.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
 from stackconfig import ConfigError, StackConfig, parse_config
 

@@ -15,8 +15,8 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from clickstream import alerting, connectors
-from clickstream.analytics import KSQL_DIR, declare_analytics, ksql_variables
+from clickstream.content import alerting, connectors
+from clickstream.stack.analytics import KSQL_DIR, declare_analytics, ksql_variables
 from components.base import Services
 from providers.ksqldb import load_sql_dir, parse_sources
 from stackconfig import Secrets, StackConfig

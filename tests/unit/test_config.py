@@ -95,7 +95,7 @@ def test_non_dev_stack_files_hold_no_passwords(stack):
     ("elasticsearchRetentionDays", "-1", "greater than or equal to 0"),
     ("elasticsearchRetentionDays", "3651", "less than or equal to 3650"),
     ("elasticsearchRetentionDays", "a week", "valid integer"),
-    # the high-bandwidth threshold is derived from these (clickstream/rates.py)
+    # the high-bandwidth threshold is derived from these (clickstream/content/rates.py)
     ("highBandwidthPercent", "100", "greater than or equal to 101"),
     ("sessionizePauseSeconds", "30", "greater than or equal to 31"),
     # JVM heaps within sane bounds per service

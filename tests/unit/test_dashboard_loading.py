@@ -1,4 +1,4 @@
-"""Dashboard JSON handling: loading the files (clickstream/dashboards.py: UTF-8, one uid per file), the
+"""Dashboard JSON handling: loading the files (clickstream/content/dashboards.py: UTF-8, one uid per file), the
 schema check of the fields the provider relies on (providers/grafana/dashboards.py), ``${DS_<KEY>}``
 resolution and the canonical form. Pure functions, no network; and the stack program refusing two
 dashboard files with one uid at preview."""
@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from clickstream import analytics
-from clickstream.dashboards import DashboardError, load_dashboard, load_dashboards
+from clickstream.content.dashboards import DashboardError, load_dashboard, load_dashboards
+from clickstream.stack import analytics
 from providers.grafana.dashboards import canonical, placeholders, resolve
 from tests.pulumi_mocks import run_stack
 

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from clickstream.analytics import DASHBOARD_DIR, ROOT
+from clickstream.stack.analytics import DASHBOARD_DIR, ROOT
 
 TOOL_DIR = ROOT / "tools" / "grafana-schema"
 TSC = TOOL_DIR / "node_modules" / ".bin" / "tsc"

@@ -2,7 +2,7 @@
 dependency extraction, ordering and the error messages that name file and statement."""
 import pytest
 
-from clickstream.analytics import ksql_variables
+from clickstream.stack.analytics import ksql_variables
 from providers.ksqldb import KsqlParseError, load_sql_dir, normalise, parse_sources
 from providers.ksqldb.parser import (
     as_create_or_replace,

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from clickstream import generator, rates
+from clickstream.content import generator, rates
 from stackconfig import StackConfig
 from tests import reference_model as rm
 from tests.reference_model import Click
@@ -195,8 +195,8 @@ def test_the_simulation_runs_at_the_documented_rates(hour):
 
 
 def test_every_table_has_rows_in_every_15_minute_window(hour):
-    from clickstream import connectors
-    from clickstream.analytics import KSQL_DIR, ksql_variables
+    from clickstream.content import connectors
+    from clickstream.stack.analytics import KSQL_DIR, ksql_variables
     from providers.ksqldb import load_sql_dir, parse_sources
     derived = connectors.derived_tables(parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(hour.cfg)))
     assert set(hour.tables) == set(derived)

@@ -16,8 +16,9 @@ import shutil
 
 import pytest
 
-from clickstream import analytics, connectors
-from clickstream.analytics import ContentError
+from clickstream.content import connectors
+from clickstream.stack import analytics
+from clickstream.stack.analytics import ContentError
 from providers.ksqldb.directory import KsqlDirectoryProvider
 from stackconfig import ConfigError, parse_config
 from tests.pulumi_mocks import Graph, run_stack
@@ -70,7 +71,7 @@ def test_emptying_ksql_is_refused_naming_every_dashboard_and_alert_rule(content)
     for table in connectors.derived_tables(_project_statements()):
         assert f"${{DS_{table}}}: the datasource of ksqlDB table {table}'s index" in message, table
     assert "high_bandwidth_sessions.json: panels[1]" in message
-    assert "clickstream/alerting.py: alert rule clickstream-error-burst ('Error burst') reads datasource " \
+    assert "clickstream/content/alerting.py: alert rule clickstream-error-burst ('Error burst') reads datasource " \
            "es-errors-per-min-alert, the datasource of ksqlDB table ERRORS_PER_MIN_ALERT's index" in message
     assert "alert rule clickstream-high-bandwidth-session" in message
 
@@ -99,7 +100,7 @@ def test_the_directory_is_told_what_reads_each_table_and_the_stacks_retire_and_p
     assert dev["readers"]["HIGH_BANDWIDTH_SESSIONS"][2:] == [
         "dashboard clickstream-analysis (dashboards/clickstream.json)",
         "dashboard clickstream-high-bandwidth (dashboards/high_bandwidth_sessions.json)",
-        "alert rule clickstream-high-bandwidth-session (clickstream/alerting.py)"]
+        "alert rule clickstream-high-bandwidth-session (clickstream/content/alerting.py)"]
     assert (dev["retire"], dev["protect"]) == ([], False)
     assert (prod["retire"], prod["protect"]) == (["PAGES_PER_MIN"], True)
 

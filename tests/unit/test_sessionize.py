@@ -10,8 +10,8 @@ import signal
 
 import pytest
 
-from clickstream import sessionize
 from clickstream.__main__ import main as cli_main
+from clickstream.operations import sessionize
 from providers.connect import ConnectClient
 from providers.http import Endpoint
 from stackconfig import StackConfig
@@ -166,7 +166,7 @@ def test_an_unreachable_worker_is_reported_with_what_to_do():
 
 def test_durations_default_to_the_stack_config_that_sizes_the_threshold(connect):
     """One config source: without --run/--pause the cycle is the stack's sessionizeRunSeconds /
-    sessionizePauseSeconds, the values clickstream.rates derives the high-bandwidth threshold from."""
+    sessionizePauseSeconds, the values clickstream.content.rates derives the high-bandwidth threshold from."""
     rec = Recorder()
     cfg = StackConfig(sessionizeRunSeconds=75, sessionizePauseSeconds=35)
     assert sessionize.run(args(connect.url, "--cycles", "1"), sleep=rec.sleep, out=rec.out,

@@ -11,11 +11,21 @@ import sys
 
 import pytest
 
-from clickstream import connectors, status
 from clickstream.__main__ import main
-from clickstream.analytics import KSQL_DIR, ksql_variables
-from clickstream.logins import logins
-from clickstream.status_links import BROKEN, LAGGING, OK, Limits, Link, panel_datasources, query_link, source_link
+from clickstream.content import connectors
+from clickstream.operations import declared_links, stack_outputs, status
+from clickstream.operations.status_links import (
+    BROKEN,
+    LAGGING,
+    OK,
+    Limits,
+    Link,
+    panel_datasources,
+    query_link,
+    source_link,
+)
+from clickstream.stack.analytics import KSQL_DIR, ksql_variables
+from clickstream.stack.logins import logins
 from providers.ksqldb import load_sql_dir, parse_sources
 from stackconfig import StackConfig
 
@@ -129,7 +139,7 @@ def test_rendered_lines_carry_state_evidence_and_next_step():
 
 # the declared chain -------------------------------------------------------------------------------------
 def test_declared_chain_follows_the_project_content():
-    chain = status.declared_chain()
+    chain = declared_links.declared_chain()
     assert chain.source_connectors == tuple(s.name for s in connectors.datagen_sources(StackConfig()))
     assert chain.sources == {"CLICKSTREAM": "datagen-clickstream", "CLICKSTREAM_CODES": "datagen-clickstream-codes",
                              "WEB_USERS": "datagen-clickstream-users"}
@@ -152,9 +162,9 @@ OUTPUTS = {"connectUrl": "http://localhost:8083", "ksqldbUrl": "http://localhost
 def test_targets_need_every_url_output_and_keep_passwords_out_of_repr():
     secured = StackConfig(elasticsearchSecurity=True)
     secrets = {"grafanaAdminPassword": "s3cret-pw", "elasticsearchPassword": "es-pw"}.get
-    with pytest.raises(status.StatusError, match="no output ksqldbUrl, grafanaUrl.*make up"):
-        status.Targets.from_outputs({"connectUrl": "x", "elasticsearchUrl": "y"}, logins(secured, secrets))
-    targets = status.Targets.from_outputs(OUTPUTS, logins(secured, secrets))
+    with pytest.raises(stack_outputs.StatusError, match="no output ksqldbUrl, grafanaUrl.*make up"):
+        stack_outputs.Targets.from_outputs({"connectUrl": "x", "elasticsearchUrl": "y"}, logins(secured, secrets))
+    targets = stack_outputs.Targets.from_outputs(OUTPUTS, logins(secured, secrets))
     assert targets.grafana.password == "s3cret-pw" and targets.elasticsearch.username == "elastic"
     assert "s3cret-pw" not in repr(targets) and "es-pw" not in repr(targets)
 
@@ -170,7 +180,7 @@ def test_stack_targets_of_an_external_stack_use_its_logins(tmp_path, monkeypatch
               "clickstream:elasticsearchApiKey": {"value": "ZXMta2V5", "secret": True},
               "clickstream:grafanaToken": {"value": "glsa_token", "secret": True}}
     monkeypatch.setenv("PULUMI_BIN", fake_pulumi(tmp_path, OUTPUTS, config))
-    targets = status.stack_targets("external")
+    targets = stack_outputs.stack_targets("external")
     assert (targets.connect.username, targets.connect.password) == ("connect-user", "connect-secret")
     assert (targets.ksqldb.username, targets.ksqldb.password) == ("APIKEY1", "ksql-secret")
     assert (targets.elasticsearch.api_key, targets.elasticsearch.api_key_scheme) == ("ZXMta2V5", "ApiKey")
@@ -198,7 +208,7 @@ def test_stack_targets_read_urls_and_secrets_through_the_cli(tmp_path, monkeypat
               "clickstream:elasticsearchSecurity": {"value": "true", "secret": False},
               "clickstream:elasticsearchPassword": {"value": "es-secret", "secret": True}}
     monkeypatch.setenv("PULUMI_BIN", fake_pulumi(tmp_path, {**OUTPUTS, "portForwardCommands": ["kubectl pf"]}, config))
-    targets = status.stack_targets("staging")
+    targets = stack_outputs.stack_targets("staging")
     assert targets.grafana.url == "http://localhost:3000" and targets.grafana.password == "gf-secret"
     assert (targets.elasticsearch.username, targets.elasticsearch.password) == ("elastic", "es-secret")
     assert targets.port_forward_commands == ("kubectl pf",)
@@ -214,10 +224,10 @@ def test_an_unreadable_stack_exits_2_with_the_cli_message(tmp_path, monkeypatch,
 
 def test_missing_pulumi_cli_says_how_to_get_it(monkeypatch):
     monkeypatch.delenv("PULUMI_BIN", raising=False)
-    monkeypatch.setattr(status, "PULUMI_IN_PROJECT", pathlib.Path("/nonexistent/pulumi"))
+    monkeypatch.setattr(stack_outputs, "PULUMI_IN_PROJECT", pathlib.Path("/nonexistent/pulumi"))
     monkeypatch.setenv("PATH", "")
-    with pytest.raises(status.StatusError, match="make up.*installs it"):
-        status.pulumi_binary()
+    with pytest.raises(stack_outputs.StatusError, match="make up.*installs it"):
+        stack_outputs.pulumi_binary()
 
 
 # watch --------------------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
 def sink_link(endpoint: Endpoint, table_sink: str, hint: str = "") -> Link:
     """The sink connector of one table, named ``table_sink`` (the line's name does not change with the build):
     each build of the table has its own connector, ``<table_sink>-v<version>``
-    (clickstream.connectors.sink_connector_name); the line is that connector's as :func:`connector_link` sees
+    (clickstream.content.connectors.sink_connector_name); the line is that connector's as :func:`connector_link` sees
     it, its evidence starting with the connector's name. Several at once (an interrupted replacement): the
     worst of them. None: BROKEN."""
     stage = "sink connector"

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 import pulumi
 
-from clickstream import generator
+from clickstream.content import generator
 from providers.ksqldb.parser import Statement
 from stackconfig import StackConfig
 
@@ -128,7 +128,7 @@ def _datagen(topic: str, interval_ms: int, key_converter: str, **schema: str) ->
 def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
     """The three datagen connectors; rates (max ms between records) come from the stack config.
 
-    Clicks and users use the custom schemas of ``clickstream.generator`` (stable user <-> IP <-> city);
+    Clicks and users use the custom schemas of ``clickstream.content.generator`` (stable user <-> IP <-> city);
     the clicks' ``visitor`` record is flattened back into top-level ``userid``/``ip`` fields by Kafka
     Connect's built-in ``Flatten`` and ``ReplaceField`` transforms, so the topic keeps the quickstart's
     flat shape. The codes keep the ``clickstream_codes`` quickstart (already one record per code)."""

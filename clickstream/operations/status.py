@@ -2,11 +2,13 @@
 does it stop? One line per declared link, in data-flow order, each OK / LAGGING / BROKEN with its evidence;
 last, each alert rule: normal, pending or FIRING (OK: the rule evaluates), or in error (BROKEN).
 
-``check(targets, chain)`` does the work on plain data (tests call it with the fakes' URLs); only
-``stack_targets`` shells out, to the Pulumi CLI, for the stack's outputs and secrets, which are never
-printed. Independent links are checked in parallel; every request is read-only and bounded by the
-endpoint timeout. ``wait_for_data`` is the readiness gate of ``make up``: it polls with bounded backoff
-until every link is OK and names the links that were not when its time runs out.
+``check(targets, chain)`` does the work on plain data (tests call it with the fakes' URLs). The declared links
+come from ``declared_links``; where each service answers from ``stack_outputs`` (the only part that shells
+out, to the Pulumi CLI, for the stack's outputs and secrets, which are never printed); each link's look from
+``status_links``. This module runs the looks in parallel (every request read-only and bounded by the endpoint
+timeout), renders the report and reads the command line. ``wait_for_data`` is the readiness gate of
+``make up``: it polls with bounded backoff until every link is OK and names the links that were not when its
+time runs out.
 """
 from __future__ import annotations
 
@@ -16,19 +18,15 @@ import contextlib
 import dataclasses
 import datetime
 import json
-import os
 import pathlib
-import re
-import shutil
-import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
-from clickstream import alerting, connectors
-from clickstream.logins import Login, Logins, logins
-from clickstream.status_links import (
+from clickstream.operations.declared_links import Chain, declared_chain
+from clickstream.operations.stack_outputs import PROJECT, StatusError, Targets, stack_targets
+from clickstream.operations.status_links import (
     BROKEN,
     LAGGING,
     OK,
@@ -46,102 +44,11 @@ from clickstream.status_links import (
     source_link,
     unreachable,
 )
-from providers.http import Endpoint, ServiceTimeout, wait_until
-from providers.ksqldb.parser import load_sql_dir, parse_sources
-from stackconfig import NAMESPACE, SECRET_KEYS, ConfigError, StackConfig, parse_config
+from providers.http import ServiceTimeout, wait_until
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-KSQL_DIR = ROOT / "ksql"
-DASHBOARD_DIR = ROOT / "dashboards"
-PULUMI_IN_PROJECT = ROOT / ".tools" / "pulumi" / "pulumi"
 STAGES = ("source connector", "source topic", "ksqlDB query", "sink connector", "index", "datasource", "dashboard",
           "alert rule")
-OUTPUT_KEYS = {"connect": "connectUrl", "ksqldb": "ksqldbUrl", "elasticsearch": "elasticsearchUrl",
-               "grafana": "grafanaUrl"}
 PER_SERVICE = 4  # concurrent requests to one service: parallel, yet gentle on a small server
-PULUMI_TIMEOUT = 120.0  # seconds for one `pulumi stack output` / `pulumi config` call
-
-
-class StatusError(Exception):
-    """The status cannot be checked at all (no stack outputs, no Pulumi CLI...); the message says why."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Targets:
-    """Where each service's API is (with credentials), as the stack exports it."""
-
-    connect: Endpoint
-    ksqldb: Endpoint
-    elasticsearch: Endpoint
-    grafana: Endpoint
-    port_forward_commands: tuple[str, ...] = ()
-
-    @classmethod
-    def from_outputs(cls, outputs: Mapping[str, Any], logins: Logins, *, timeout: float = 5.0) -> "Targets":
-        """From ``pulumi stack output --json`` values and the stack's ``logins`` (secrets as plain values); a
-        missing URL raises StatusError naming the output."""
-        missing = [key for key in OUTPUT_KEYS.values() if not outputs.get(key)]
-        if missing:
-            raise StatusError(f"the stack has no output {', '.join(missing)}: deploy it first (`make up`)")
-
-        def endpoint(service: str, login: Login) -> Endpoint:
-            return Endpoint(url=str(outputs[OUTPUT_KEYS[service]]), timeout=timeout, ready_timeout=timeout,
-                            **login.endpoint_fields())
-
-        return cls(connect=endpoint("connect", logins.connect), ksqldb=endpoint("ksqldb", logins.ksqldb),
-                   elasticsearch=endpoint("elasticsearch", logins.elasticsearch_admin),
-                   grafana=endpoint("grafana", logins.grafana),
-                   port_forward_commands=tuple(outputs.get("portForwardCommands") or ()))
-
-
-@dataclasses.dataclass(frozen=True)
-class Chain:
-    """The declared links. ``sources``: ksqlDB source -> the connector writing its topic; ``indexes``:
-    index -> the sink connector writing it; ``alert_rules``: uids of the alert rules."""
-
-    source_connectors: tuple[str, ...]
-    sources: Mapping[str, str]
-    queries: tuple[str, ...]
-    sink_connectors: tuple[str, ...]
-    indexes: Mapping[str, str]
-    datasources: tuple[str, ...]
-    dashboards: tuple[str, ...]
-    alert_rules: tuple[str, ...] = ()
-
-
-class _AnyValue(dict):
-    """Fills every ``${name}`` of the SQL files: only object names and topics are read from them."""
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __missing__(self, key: str) -> str:
-        return "1"
-
-
-
-def declared_chain() -> Chain:
-    """The links the project declares: datagen connectors, ``ksql/*.sql``, sinks, datasources, dashboards."""
-    statements = parse_sources(load_sql_dir(KSQL_DIR), _AnyValue())
-    feeders = {str(spec.config["kafka.topic"]): spec.name for spec in connectors.datagen_sources(StackConfig())}
-    sources = {}
-    for statement in statements:
-        topic = re.search(r"KAFKA_TOPIC\s*=\s*'([^']+)'", statement.text, re.IGNORECASE)
-        if not statement.is_query and topic and topic.group(1) in feeders:
-            sources[statement.name] = feeders[topic.group(1)]
-    queries = tuple(dict.fromkeys(s.target for s in statements if s.is_query))
-    tables = connectors.derived_tables(statements)
-    return Chain(
-        source_connectors=tuple(feeders.values()), sources=sources, queries=queries,
-        sink_connectors=tuple(connectors.sink_name(t) for t in tables),
-        indexes={connectors.index_name(t): connectors.sink_name(t) for t in tables},
-        datasources=tuple(connectors.datasource_uid(t) for t in tables),
-        dashboards=tuple(json.loads(path.read_text(encoding="utf-8"))["uid"]
-                         for path in sorted(DASHBOARD_DIR.glob("*.json"))),
-        alert_rules=tuple(alert.uid for alert in alerting.ALERTS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,59 +201,10 @@ def watch(run_once: Callable[[], Report], *, interval: float, duration: float, r
     return report.exit_code if report else 1
 
 
-# the stack, through the Pulumi CLI ----------------------------------------------------------------------
-def pulumi_binary() -> str:
-    """``$PULUMI_BIN``, else the CLI `make` installs into the project, else ``pulumi`` on the PATH."""
-    chosen = os.environ.get("PULUMI_BIN") or (str(PULUMI_IN_PROJECT) if PULUMI_IN_PROJECT.exists() else None) \
-        or shutil.which("pulumi")
-    if not chosen:
-        raise StatusError("the Pulumi CLI is missing: `make up` installs it into .tools/pulumi")
-    return chosen
-
-
-def make(goal: str, stack: str | None) -> str:
-    """The make command of ``goal`` for ``stack``, as the user types it (the Makefile's RERUN)."""
-    return f"make {goal}" + (f" STACK={stack}" if stack and stack != "dev" else "")
-
-
-def _pulumi_json(args: list[str], stack: str | None, cwd: pathlib.Path) -> Any:
-    command = [pulumi_binary(), *args, "--json", *(["--stack", stack] if stack else [])]
-    shown = "pulumi " + " ".join(args) + (f" --stack {stack}" if stack else "")
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT, cwd=cwd, check=False)
-    except subprocess.TimeoutExpired:
-        raise StatusError(f"`{shown}` did not finish within {PULUMI_TIMEOUT:g} s") from None
-    if done.returncode != 0:
-        raise StatusError(f"`{shown}` failed: {done.stderr.strip()[-400:] or 'no message'} "
-                          f"(run it through `{make('status', stack)}`, which sets the project's Pulumi backend)")
-    try:
-        return json.loads(done.stdout or "{}")
-    except ValueError:
-        raise StatusError(f"`{shown}` did not print JSON") from None
-
-
-def stack_targets(stack: str | None, project: pathlib.Path = ROOT) -> Targets:
-    """The stack's service URLs (``pulumi stack output``) and credentials (its config secrets, read with
-    ``--show-secrets`` straight into memory: never printed, logged or put into errors), as the CLI finds them
-    in the ``project`` folder (its ``Pulumi.<stack>.yaml``)."""
-    outputs = _pulumi_json(["stack", "output", "--show-secrets"], stack, project)
-    config = _pulumi_json(["config", "--show-secrets"], stack, project)
-    prefix = NAMESPACE + ":"
-    values = {name[len(prefix):]: entry.get("value") if isinstance(entry, dict) else entry
-              for name, entry in config.items() if name.startswith(prefix)}
-    try:
-        cfg = parse_config(stack or "", {k: str(v) for k, v in values.items()
-                                         if k not in SECRET_KEYS and k in StackConfig.keys() and v is not None})
-    except ConfigError as exc:
-        raise StatusError(f"the stack's config does not validate ({exc}); fix it, then `{make('up', stack)}`") \
-            from None
-    return Targets.from_outputs(outputs, logins(cfg, lambda key: values.get(key) or None))
-
-
 # command line -------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", help="the Pulumi stack (default: the selected one)")
-    parser.add_argument("--cwd", type=pathlib.Path, default=ROOT,
+    parser.add_argument("--cwd", type=pathlib.Path, default=PROJECT,
                         help="the project folder holding the stack's Pulumi.<stack>.yaml (default: this project)")
     parser.add_argument("--json", action="store_true", help="one JSON document for scripts")
     parser.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C (at most --for seconds)")

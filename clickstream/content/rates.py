@@ -2,7 +2,7 @@
 
 kafka-connect-datagen sleeps a uniformly random ``[0, max.interval)`` ms before each record, so a source
 emits ``2000 / max.interval`` records per second on average (100 ms -> 20 clicks/s). Each click picks one
-of the :data:`~clickstream.generator.VISITORS` (41: 40 users + 1 anonymous) and one of the quickstart's
+of the :data:`~clickstream.content.generator.VISITORS` (41: 40 users + 1 anonymous) and one of the quickstart's
 byte sizes (mean 4287 B) and statuses (6, 4 of them errors) uniformly. The thresholds in ``ksql/`` are
 computed here from the stack config, so changing a rate or the sessionize cycle moves them too.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from statistics import fmean
 
-from clickstream.generator import BYTES, STATUSES, VISITORS
+from clickstream.content.generator import BYTES, STATUSES, VISITORS
 from stackconfig import StackConfig
 
 MEAN_CLICK_BYTES = fmean(BYTES)

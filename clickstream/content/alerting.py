@@ -1,7 +1,7 @@
 """The pipeline's alerting: Grafana alert rules over the alert tables' indexes, and where they notify.
 
 - ``ERRORS_PER_MIN_ALERT`` holds a row only for a minute whose error count passed the burst threshold, and
-  ``HIGH_BANDWIDTH_SESSIONS`` only for a session past the bandwidth threshold (``clickstream.rates``). So
+  ``HIGH_BANDWIDTH_SESSIONS`` only for a session past the bandwidth threshold (``clickstream.content.rates``). So
   each rule counts the documents of its index whose ``EVENT_TS`` lies in the last ``WINDOW_SECONDS`` and
   fires when there is at least one. No document is the normal case (``noDataState`` OK); a query that
   fails (Elasticsearch down, datasource broken) puts the rule in error (``execErrState`` Error).
@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from clickstream import connectors
+from clickstream.content import connectors
 
 RULE_GROUP = "clickstream-alerts"
 WINDOW_SECONDS = 180  # a burst is reported while its window's document is at most this old

@@ -4,7 +4,7 @@ Order (each step ``depends_on`` the previous ones it needs):
 datagen source connectors -> ksqlDB statements (``ksql/*.sql``) -> [index template] -> per derived table
 (every ``CREATE TABLE ... AS SELECT`` of ``ksql/``) the index of its current build, the sink of that build
 into it, and the alias readers use (moved to a new build once it has caught up); Grafana: a datasource per
-alias and a folder -> the dashboards (``dashboards/*.json``) and the alert rules (``clickstream.alerting``;
+alias and a folder -> the dashboards (``dashboards/*.json``) and the alert rules (``clickstream.content.alerting``;
 with a webhook configured, its contact point and the notification policy).
 Before anything is declared, a dashboard or alert rule that reads the datasource of a table no SQL file
 declares is refused, naming it; the ksqlDB directory is told what reads each table (sink, datasource,
@@ -12,7 +12,7 @@ dashboards, alert rules), the objects ``retire`` lists and whether ``protect`` i
 to drop a deployed object no file declares any more unless it is retired (``docs/resources/ksqldb.md``).
 APIs are reached at each service's ``admin_url``; what one service uses to reach another (the sinks and
 Grafana reaching Elasticsearch) is the target's ``internal_url``. Credentials go with each service as
-``clickstream.logins`` says.
+``clickstream.stack.logins`` says.
 """
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from typing import Any
 
 import pulumi
 
-from clickstream import alerting, connectors, rates
-from clickstream.dashboards import DashboardError, load_dashboards
-from clickstream.logins import Login, Logins, logins
+from clickstream.content import alerting, connectors, rates
+from clickstream.content.dashboards import DashboardError, load_dashboards
+from clickstream.stack.logins import Login, Logins, logins
 from components.base import Services
 from providers.connect import Connector
 from providers.contract import UNTYPED_DYNAMIC_RESOURCE
@@ -38,7 +38,7 @@ from providers.grafana.notification_policy import GrafanaNotificationPolicy
 from providers.ksqldb import KsqlPipeline, load_sql_dir, parse_sources
 from stackconfig import Secrets, StackConfig
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 KSQL_DIR = ROOT / "ksql"
 DASHBOARD_DIR = ROOT / "dashboards"
 FOLDER_UID = "clickstream"
@@ -56,7 +56,7 @@ class ContentError(DashboardError):
 
 def ksql_variables(cfg: StackConfig) -> dict[str, str]:
     """Values of the ``${name}`` placeholders in ``ksql/*.sql``; the thresholds are derived from the
-    configured rates and sessionize cycle (``clickstream.rates``)."""
+    configured rates and sessionize cycle (``clickstream.content.rates``)."""
     return {"partitions": str(cfg.kafka_partitions),
             "highBandwidthBytes": str(rates.high_bandwidth_bytes(cfg)),
             "errorBurstCount": str(rates.error_burst_count(cfg))}
@@ -157,7 +157,7 @@ class Analytics(pulumi.ComponentResource):
 
     def _alerting(self, prefix: str, secrets: Secrets, grafana: dict, folder: pulumi.Resource,
                   datasources: dict[str, GrafanaDatasource]) -> None:
-        """The alert rules (``clickstream.alerting``) and, with ``alertWebhookUrl`` set, the webhook contact
+        """The alert rules (``clickstream.content.alerting``) and, with ``alertWebhookUrl`` set, the webhook contact
         point and the notification policy tree that routes every alert to it."""
         for alert in alerting.ALERTS:
             datasource = datasources[connectors.datasource_key(alert.table)]
@@ -203,9 +203,9 @@ def _checked_content(tables: tuple[str, ...]) -> list[tuple[pathlib.Path, dict]]
     """The dashboards, once every dashboard and alert rule reads only the datasources of ``tables``; else
     ContentError naming each panel and rule that reads another one, its datasource and the table no SQL file
     declares (so removing a table's statement never leaves a dashboard or rule reading nothing)."""
-    problems = [f"clickstream/alerting.py: alert rule {alert.uid} ({alert.title!r}) reads datasource "
+    problems = [f"clickstream/content/alerting.py: alert rule {alert.uid} ({alert.title!r}) reads datasource "
                 f"{connectors.datasource_uid(alert.table)}, {_undeclared(alert.table)}; restore the table's statement, "
-                f"or take the rule out of clickstream.alerting.ALERTS"
+                f"or take the rule out of clickstream.content.alerting.ALERTS"
                 for alert in alerting.ALERTS if alert.table not in tables]
     declared = {connectors.datasource_key(table): connectors.datasource_uid(table) for table in tables}
     try:
@@ -236,7 +236,8 @@ def _readers(tables: tuple[str, ...], dashboards: list[tuple[pathlib.Path, dict]
             f"Grafana datasource {connectors.datasource_uid(table)}",
             *(f"dashboard {body['uid']} ({DASHBOARD_DIR.name}/{path.name})" for path, body in dashboards
               if key in placeholders(body)),
-            *(f"alert rule {alert.uid} (clickstream/alerting.py)" for alert in alerting.ALERTS if alert.table == table)]
+            *(f"alert rule {alert.uid} (clickstream/content/alerting.py)" for alert in alerting.ALERTS
+              if alert.table == table)]
     return readers
 
 

@@ -8,7 +8,7 @@ progress, and on Ctrl-C or SIGTERM resumes the connector before it exits.
 
 The run and pause durations default to the stack config (``sessionizeRunSeconds``,
 ``sessionizePauseSeconds`` of the selected stack, else their defaults): the high-bandwidth threshold in
-``ksql/`` is derived from the same values (``clickstream.rates``), so both agree by construction.
+``ksql/`` is derived from the same values (``clickstream.content.rates``), so both agree by construction.
 """
 from __future__ import annotations
 
