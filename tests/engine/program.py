@@ -38,9 +38,7 @@ class Endpoint:
 
 def declare(endpoints: dict[str, str]) -> None:
     """The application layer against ``endpoints`` (service -> URL); exports ``dashboardUrls``."""
-    # today's wiring lives in clickstream.stack; the first release had it in clickstream.analytics
-    wiring = "clickstream.stack.analytics" if importlib.util.find_spec("clickstream.stack") else "clickstream.analytics"
-    analytics = importlib.import_module(wiring)
+    analytics = importlib.import_module(_wiring())
     services_type = importlib.import_module("components.base").Services
     # the first release kept the stack config in clickstream.config (today's editable install provides
     # ``stackconfig`` to every tree, so the older place is looked for first)
@@ -48,6 +46,16 @@ def declare(endpoints: dict[str, str]) -> None:
     cfg, secrets = importlib.import_module(config).load_stack_config()
     services = services_type(**{name: Endpoint.at(endpoints[name]) for name in SERVICES})
     pulumi.export("dashboardUrls", analytics.declare_analytics(cfg, secrets, services).dashboard_urls)
+
+
+def _wiring() -> str:
+    """The module of the application layer in the tree first on ``sys.path``: today's ``clickstream.stack``, the
+    first release's ``clickstream.analytics`` (looked up by folder: an installed project's import hooks would
+    find today's module for a submodule the release does not have)."""
+    trees = (pathlib.Path(entry or ".") for entry in sys.path)
+    tree = next((folder for folder in trees if (folder / "clickstream").is_dir()), None)
+    first_release = tree is not None and not (tree / "clickstream" / "stack").is_dir()
+    return "clickstream.analytics" if first_release else "clickstream.stack.analytics"
 
 
 def program(endpoints: dict[str, str]) -> Callable[[], None]:
