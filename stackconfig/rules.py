@@ -63,10 +63,33 @@ def _one_of_each_on_docker(cfg: StackConfig) -> str | None:
     return None
 
 
+# the highest TCP port
+MAX_PORT = 65535
+
+
+def kafka_host_ports(cfg: StackConfig) -> list[int]:
+    """The local ports of Kafka: ``kafkaHostPort`` + node id, one per broker (docker runs one broker; on
+    kubernetes each is a broker's port-forward)."""
+    return [cfg.kafka_host_port + node for node in range(cfg.kafka_brokers)]
+
+
+def _kafka_ports_fit(cfg: StackConfig) -> str | None:
+    if cfg.kafka_host_port + cfg.kafka_brokers - 1 > MAX_PORT:
+        return (f"kafkaHostPort ({cfg.kafka_host_port}) + kafkaBrokers ({cfg.kafka_brokers}) - 1 must be <= "
+                f"{MAX_PORT}: broker i is reached at local port kafkaHostPort + i; lower kafkaHostPort to at most "
+                f"{MAX_PORT - cfg.kafka_brokers + 1}")
+    return None
+
+
 def _distinct_ports(cfg: StackConfig) -> str | None:
-    ports = [cfg.kafka_host_port, cfg.connect_port, cfg.ksqldb_port, cfg.elasticsearch_port, cfg.grafana_port]
-    if len(set(ports)) != len(ports):
-        return f"host ports must be distinct, got {ports}"
+    apis = {"connectPort": cfg.connect_port, "ksqldbPort": cfg.ksqldb_port,
+            "elasticsearchPort": cfg.elasticsearch_port, "grafanaPort": cfg.grafana_port}
+    ports = [*kafka_host_ports(cfg), *apis.values()]
+    twice = sorted({port for port in ports if ports.count(port) > 1})
+    if twice:
+        return (f"host ports must be distinct, got {', '.join(map(str, twice))} more than once among Kafka's "
+                f"{kafka_host_ports(cfg)} (kafkaHostPort + 0 .. kafkaBrokers - 1, one per broker), "
+                + ", ".join(f"{key} {port}" for key, port in apis.items()))
     return None
 
 
@@ -143,7 +166,9 @@ CROSS_KEY_RULES: Sequence[Rule] = (
     Rule(("namespace",), _own_namespace),
     Rule(("platform", "kafkaBrokers", "connectWorkers", "ksqldbServers", "elasticsearchNodes"),
          _one_of_each_on_docker),
-    Rule(("kafkaHostPort", "connectPort", "ksqldbPort", "elasticsearchPort", "grafanaPort"), _distinct_ports),
+    Rule(("kafkaHostPort", "kafkaBrokers"), _kafka_ports_fit),
+    Rule(("kafkaHostPort", "kafkaBrokers", "connectPort", "ksqldbPort", "elasticsearchPort", "grafanaPort"),
+         _distinct_ports),
     Rule(("adminAccess", "ingressDomain"), _ingress_domain),
     Rule(("adminAccess", "ingressAllowList"), _ingress_allow_list),
     Rule(("platform", "kubeContext"), _kube_context),

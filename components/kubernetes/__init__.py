@@ -39,13 +39,13 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Services:
     elasticsearch = ElasticsearchService("elasticsearch", platform, secrets, url["elasticsearch"])
     grafana = GrafanaService("grafana", platform, secrets, url["grafana"])
     network_policy.restrict(platform, connect, ksqldb, elasticsearch, grafana)
-    forwards: tuple[str, ...] = ()
+    forwards = access.kafka_forward_commands(platform)  # Kafka is reached through port-forwards in both modes
     if cfg.admin_access == "ingress":
         owners = {"connect": connect, "ksqldb": ksqldb, "elasticsearch": elasticsearch, "grafana": grafana}
         restricted = access.allow_list_annotations(platform, connect)
         for api, target in apis.items():
             access.ingress(platform, target, owners[api], restricted if api in access.UNAUTHENTICATED else None)
     else:
-        forwards = tuple(access.port_forward_command(platform, t) for t in apis.values())
+        forwards = (*(access.port_forward_command(platform, t) for t in apis.values()), *forwards)
     return Services(kafka=kafka, connect=connect, ksqldb=ksqldb, elasticsearch=elasticsearch, grafana=grafana,
                     port_forward_commands=forwards)

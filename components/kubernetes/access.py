@@ -2,6 +2,9 @@
 
 ``adminAccess: port-forward`` — each API on a fixed local port (``connectPort``, ``ksqldbPort``,
 ``elasticsearchPort``, ``grafanaPort``); the ``kubectl port-forward`` commands are a stack output.
+Kafka, which the application layer reads consumer-group offsets from, is reached through port-forwards in
+both modes: one per broker pod, from ``kafkaHostPort`` + node id to its ``forward`` listener (:mod:`.kafka`),
+so no ingress or network ever exposes it.
 ``adminAccess: ingress`` — one Ingress per API at ``<api>.<ingressDomain>`` (TLS at the ingress
 controller, its default certificate unless the cluster issues one), admin URLs ``https://…``. Kafka
 Connect and ksqlDB have no authentication of their own, so their ingresses admit only the networks of
@@ -17,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubernetes import connect, elasticsearch, grafana, ksqldb
+from components.kubernetes import connect, elasticsearch, grafana, kafka, ksqldb
 from components.kubernetes.platform import Platform
 from stackconfig import allow_list
 
@@ -59,12 +62,25 @@ def admin_url(platform: Platform, target: Target) -> str:
     return f"http://localhost:{target.local_port}"
 
 
-def port_forward_command(platform: Platform, target: Target) -> str:
-    """The ``kubectl port-forward`` command line, every argument shell-quoted (``kubeContext`` may hold any
-    printable character)."""
+def forward_command(platform: Platform, resource: str, local_port: int, port: int) -> str:
+    """The ``kubectl port-forward`` command line from ``local_port`` to ``port`` of ``resource``
+    (``service/<name>``, ``pod/<name>``), every argument shell-quoted (``kubeContext`` may hold any printable
+    character)."""
     context = ["--context", platform.cfg.kube_context] if platform.cfg.kube_context else []
     return shlex.join(["kubectl", *context, "--namespace", platform.ns, "port-forward",
-                       f"service/{target.service}", f"{target.local_port}:{target.port}"])
+                       resource, f"{local_port}:{port}"])
+
+
+def port_forward_command(platform: Platform, target: Target) -> str:
+    """The port-forward to an admin API's Service."""
+    return forward_command(platform, f"service/{target.service}", target.local_port, target.port)
+
+
+def kafka_forward_commands(platform: Platform) -> tuple[str, ...]:
+    """One port-forward per broker pod (a client must reach each broker, not any one behind a Service), to
+    the listener whose advertised addresses are these local ports."""
+    return tuple(forward_command(platform, f"pod/{kafka.pod_name(platform, node)}", kafka.local_port(platform, node),
+                                 kafka.FORWARD_PORT) for node in kafka.node_ids(platform))
 
 
 def allow_list_annotations(platform: Platform, parent: pulumi.Resource) -> dict[str, str]:

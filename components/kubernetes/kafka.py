@@ -4,6 +4,17 @@ stack's own or the cluster's shared one, see ``operators``).
 Every node is both controller and broker (``kafkaBrokers`` of them); replication factor and min ISR
 of all topics, internal ones included, come from the config. Strimzi itself creates the bootstrap
 Service, the broker readiness/liveness probes and a PodDisruptionBudget (max one node unavailable).
+
+Two listeners, both plain (no TLS) and ``internal``: ``plain`` (9092) for the services in the cluster, and
+``forward`` (9094) for ``pulumi up`` outside it, through one ``kubectl port-forward`` per broker pod: broker
+``i`` advertises ``localhost:<kafkaHostPort + i>``, the local end of its forward, so a client that
+bootstraps from any forward is sent to the others (Strimzi 1.0.1: the listener's
+``configuration.brokers[]`` ``broker``/``advertisedHost``/``advertisedPort`` override what a broker
+advertises for that listener, for every listener type — ``GenericKafkaListenerConfigurationBroker``'s
+reference page and ``ListenersUtils.brokerAdvertisedHost``/``advertisedPortFromOverrideOrParameter``,
+used for ``internal`` listeners by ``KafkaListenersReconciler.internalServicesReady``). No pod may use
+``forward`` (:data:`NO_POD`); port-forwarded connections never pass a NetworkPolicy
+(:mod:`.network_policy`).
 """
 from __future__ import annotations
 
@@ -23,6 +34,15 @@ from components.kubernetes.platform import (
 
 PORT = 9092
 POOL = "dual-role"
+FORWARD_LISTENER = "forward"
+# the port of the listener `pulumi up` reaches through port-forwards (Strimzi refuses ports below 9092,
+# 9404 and 9999, and each listener needs its own: ListenersValidator)
+FORWARD_PORT = 9094
+# A NetworkPolicy peer that selects no pod: a pod would need the label both set and unset. Strimzi writes
+# a listener's `networkPolicyPeers` as the `from` of its port's rule, and an empty or missing list would
+# admit every pod of the cluster (KafkaCluster.generateNetworkPolicy); port-forwards need no peer at all.
+NO_POD = {"podSelector": {"matchExpressions": [{"key": "strimzi.io/cluster", "operator": "Exists"},
+                                               {"key": "strimzi.io/cluster", "operator": "DoesNotExist"}]}}
 
 
 def kafka_config(platform: Platform) -> dict[str, object]:
@@ -64,18 +84,47 @@ def listener_peers(platform: Platform) -> list[dict[str, object]]:
     return [{"podSelector": {"matchLabels": labels(platform, component)}} for component in ("connect", "ksqldb")]
 
 
+def node_ids(platform: Platform) -> range:
+    """The node ids of the pool's brokers. Strimzi 1.0.1 (``NodeIdAssignor``) numbers a new pool's nodes from
+    0 up, gives a scale-up the lowest free ids and takes a scale-down's from the highest, unless the pool's
+    ``strimzi.io/next-node-ids``/``remove-node-ids`` annotations say otherwise (this project sets neither):
+    the one pool's nodes are always 0 .. kafkaBrokers-1."""
+    return range(platform.cfg.kafka_brokers)
+
+
+def pod_name(platform: Platform, node: int) -> str:
+    """The pod of a node: ``<Kafka name>-<pool name>-<node id>`` (Strimzi 1.0.1: ``KafkaPool.componentName``
+    and ``KafkaPool.nodeRef``)."""
+    return f"{platform.name('kafka')}-{POOL}-{node}"
+
+
+def local_port(platform: Platform, node: int) -> int:
+    """The port where ``pulumi up`` reaches a broker: ``kafkaHostPort`` + its node id."""
+    return platform.cfg.kafka_host_port + node
+
+
+def forward_listener(platform: Platform) -> dict[str, object]:
+    """The listener reached through ``kubectl port-forward``: each broker advertises its forward's local end."""
+    brokers = [{"broker": node, "advertisedHost": "localhost", "advertisedPort": local_port(platform, node)}
+               for node in node_ids(platform)]
+    return {"name": FORWARD_LISTENER, "port": FORWARD_PORT, "type": "internal", "tls": False,
+            "configuration": {"brokers": brokers}, "networkPolicyPeers": [NO_POD]}
+
+
 def kafka_spec(platform: Platform) -> dict[str, object]:
     return {"kafka": {
         "version": charts.STRIMZI_KAFKA_VERSION,
         "listeners": [{"name": "plain", "port": PORT, "type": "internal", "tls": False,
-                       "networkPolicyPeers": listener_peers(platform)}],
+                       "networkPolicyPeers": listener_peers(platform)},
+                      forward_listener(platform)],
         "config": kafka_config(platform),
     }}
 
 
 class KafkaService(ServiceComponent):
-    """Kafka: ``internal_url`` and ``admin_url`` are both the in-cluster bootstrap ``host:port`` (the
-    application layer only speaks HTTP, so nothing outside the cluster needs the brokers)."""
+    """Kafka: ``internal_url`` is the in-cluster bootstrap ``host:port`` (the services), ``admin_url`` the
+    local ends of the brokers' port-forwards, ``localhost:<port>,...`` (``pulumi up``; the commands come from
+    :func:`.access.kafka_forward_commands`)."""
 
     def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("clickstream:kubernetes:Kafka", name, None, opts)
@@ -96,5 +145,5 @@ class KafkaService(ServiceComponent):
             spec=kafka_spec(platform),
             opts=platform.opts(self, stateful=True, depends_on=[*operator, self.node_pool]))
         self.bootstrap = f"{platform.service_host(cluster + '-kafka-bootstrap')}:{PORT}"
-        ready = once_ready(self.bootstrap, self.cluster)
-        self.publish(ready, ready)
+        forwarded = ",".join(f"localhost:{local_port(platform, node)}" for node in node_ids(platform))
+        self.publish(once_ready(self.bootstrap, self.cluster), once_ready(forwarded, self.cluster))

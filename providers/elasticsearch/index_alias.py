@@ -159,8 +159,9 @@ def wait_caught_up(props: Mapping[str, Any], *, serving: list[str]) -> None:
         except (KafkaException, TimeoutError) as exc:  # an answer that did not come within the call's timeout
             raise ServiceTimeout(
                 f"Kafka at {props['kafka_bootstrap']} did not answer the offsets the swap of {props['alias']!r} "
-                f"needs ({exc}); it must be reachable from where `pulumi up` runs (on Kubernetes the in-cluster "
-                f"bootstrap is not, outside the cluster). {kept}") from None
+                f"needs ({exc}); it must be reachable from where `pulumi up` runs (when the stack reaches it "
+                f"through port-forwards, start them: `pulumi stack output portForwardCommands` prints them). "
+                f"{kept}") from None
         except ServiceTimeout as exc:
             raise ServiceTimeout(f"the new index {props['index']!r} has not caught up within {deadline.seconds:g} s: "
                                  f"{exc}. {kept} (or raise catch_up_timeout)") from None

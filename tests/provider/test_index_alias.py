@@ -119,8 +119,8 @@ def test_a_build_that_does_not_catch_up_in_time_leaves_readers_on_the_old_index(
 
 def test_a_kafka_that_does_not_answer_leaves_readers_on_the_old_index_and_says_where_it_looked(
         es_backend, indexes, provider, kafka_connect, ksqldb, topics):
-    """The swap reads offsets in Kafka at ``kafka_bootstrap``: on Kubernetes the in-cluster address does not
-    answer from outside the cluster."""
+    """The swap reads offsets in Kafka at ``kafka_bootstrap``, which answers from where ``up`` runs only while
+    the stack's port-forwards run (Kubernetes): the error says where it looked and how to start them."""
     alias, first, second = indexes
     deployed = up(provider, alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first))
     inputs = alias_props(es_backend, kafka_connect, ksqldb, topics, alias, second, kafka_bootstrap="127.0.0.1:9",
@@ -129,6 +129,7 @@ def test_a_kafka_that_does_not_answer_leaves_readers_on_the_old_index_and_says_w
     with pytest.raises(ServiceTimeout, match=answer) as failure:
         up(provider, inputs, deployed)
     assert f"still points at {first}, which keeps serving" in str(failure.value)
+    assert "start them: `pulumi stack output portForwardCommands` prints them" in str(failure.value)
     assert behind(es_backend, alias) == {first: [alias]}
 
 

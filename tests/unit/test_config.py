@@ -78,6 +78,8 @@ def test_non_dev_stack_files_hold_no_passwords(stack):
 @pytest.mark.parametrize("key, value, allowed", [
     ("platform", "swarm", "Input should be 'docker', 'kubernetes' or 'external'"),
     ("kafkaHostPort", "80", "greater than or equal to 1024"),
+    ("kafkaHostPort", "65536", "less than or equal to 65535"),
+    ("kafkaHostPort", "9092-9094", "valid integer"),
     ("grafanaPort", "70000", "less than or equal to 65535"),
     ("connectPort", "http", "valid integer"),
     ("kafkaImage", "confluentinc/cp-kafka", "pinned by an explicit tag other than 'latest'"),
@@ -179,7 +181,29 @@ def test_docker_platform_runs_one_of_each_service(key):
 
 def test_host_ports_must_be_distinct():
     message = problems({"grafanaPort": "8088"})
-    assert "host ports must be distinct, got [9092, 8083, 8088, 9200, 8088]" in message
+    assert ("host ports must be distinct, got 8088 more than once among Kafka's [9092] (kafkaHostPort + 0 .. "
+            "kafkaBrokers - 1, one per broker), connectPort 8083, ksqldbPort 8088, elasticsearchPort 9200, "
+            "grafanaPort 8088") in message
+
+
+def test_each_broker_takes_a_host_port():
+    """On Kubernetes broker i is port-forwarded from kafkaHostPort + i: a later broker's port may collide."""
+    message = problems({**K8S, "kafkaBrokers": "3", "kafkaHostPort": "8081"}, "staging")
+    assert "host ports must be distinct, got 8083 more than once among Kafka's [8081, 8082, 8083]" in message
+    parse_config("staging", {**K8S, "kafkaBrokers": "3", "kafkaHostPort": "8084"})  # 8084-8086: all free
+
+
+def test_the_last_brokers_host_port_must_be_a_port():
+    message = problems({**K8S, "kafkaBrokers": "3", "kafkaHostPort": "65534"}, "staging")
+    assert ("kafkaHostPort (65534) + kafkaBrokers (3) - 1 must be <= 65535: broker i is reached at local port "
+            "kafkaHostPort + i; lower kafkaHostPort to at most 65533") in message
+    assert parse_config("staging", {**K8S, "kafkaBrokers": "3", "kafkaHostPort": "65533"}).kafka_host_port == 65533
+
+
+def test_an_invalid_broker_count_skips_the_host_port_rules():
+    """The port rules read kafkaBrokers: with an invalid count only the count is reported."""
+    message = problems({**K8S, "kafkaBrokers": "10", "kafkaHostPort": "65535"}, "staging")
+    assert "clickstream:kafkaBrokers = '10'" in message and "kafkaHostPort (" not in message
 
 
 def test_ingress_needs_a_domain():
@@ -235,7 +259,7 @@ def test_a_bad_value_hides_no_cross_key_rule():
     message = problems({"kafkaHeap": "lots", "grafanaPort": "8088", "adminAccess": "ingress",
                         "role": "operators"})
     assert "clickstream:kafkaHeap = 'lots'" in message
-    assert "host ports must be distinct, got [9092, 8083, 8088, 9200, 8088]" in message
+    assert "host ports must be distinct, got 8088 more than once" in message
     assert "adminAccess 'ingress' needs ingressDomain" in message
     assert "role 'operators' installs the shared Kubernetes operators" in message
 
