@@ -6,6 +6,7 @@ their operators and charts rely on.
 from __future__ import annotations
 
 import pathlib
+import re
 
 import kubernetes_validate
 import pytest
@@ -96,8 +97,62 @@ def test_strimzi_resources_have_the_fields_the_operator_needs(graphs, variant):
     assert set(pool["spec"]["roles"]) <= {"controller", "broker"} and pool["spec"]["replicas"] >= 1
     assert pool["spec"]["storage"]["type"] in {"jbod", "persistent-claim"}
     listeners = kafka["spec"]["kafka"]["listeners"]
-    assert listeners and all({"name", "port", "type", "tls"} <= set(listener) for listener in listeners)
+    assert listeners and [error for listener in listeners for error in listener_errors(listener)] == []
+    assert len({listener["name"] for listener in listeners}) == len({listener["port"] for listener in listeners}) \
+        == len(listeners)  # ListenersValidator: every listener needs a name and a port of its own
     assert all(isinstance(v, (str, int, bool)) for v in kafka["spec"]["kafka"]["config"].values())
+
+
+# Strimzi 1.0.1's Kafka CRD (v1, packaging/helm-charts/helm3/strimzi-kafka-operator/crds/040-Crd-kafka.yaml):
+# the fields of a listener, of its `configuration` this project sets, of `configuration.brokers[]`, and the
+# listener types; ListenersValidator adds the ports it refuses (below 9092, 9404, 9999)
+LISTENER_FIELDS = {"name", "port", "type", "tls", "authentication", "configuration", "networkPolicyPeers"}
+LISTENER_TYPES = {"internal", "route", "loadbalancer", "nodeport", "ingress", "cluster-ip"}
+BROKER_FIELDS = {"broker": int, "advertisedHost": str, "advertisedPort": int}
+FORBIDDEN_PORTS = {9404, 9999}
+
+
+def listener_errors(listener: dict) -> list[str]:
+    """What Strimzi 1.0.1 refuses in a listener this project writes (the CRD's schema, ListenersValidator), and
+    whether its peers are valid Kubernetes NetworkPolicy peers (Strimzi copies them into a NetworkPolicy)."""
+    name = listener.get("name", "?")
+    errors = [f"{name}: unknown field {key}" for key in set(listener) - LISTENER_FIELDS]
+    errors += [f"{name}: {key} missing" for key in ("name", "port", "type", "tls") if key not in listener]
+    if not re.fullmatch(r"[a-z0-9]{1,11}", str(listener.get("name"))):
+        errors.append(f"{name}: name must match ^[a-z0-9]{{1,11}}$")
+    port = listener.get("port")
+    if not isinstance(port, int) or port < 9092 or port in FORBIDDEN_PORTS:
+        errors.append(f"{name}: port {port} is forbidden")
+    if listener.get("type") not in LISTENER_TYPES or not isinstance(listener.get("tls"), bool):
+        errors.append(f"{name}: type {listener.get('type')} / tls {listener.get('tls')}")
+    configuration = listener.get("configuration", {})
+    errors += [f"{name}: configuration.{key} is not checked here" for key in set(configuration) - {"brokers"}]
+    for broker in configuration.get("brokers", []):
+        if "broker" not in broker or any(key not in BROKER_FIELDS or not isinstance(value, BROKER_FIELDS[key])
+                                         for key, value in broker.items()):
+            errors.append(f"{name}: brokers[] entry {broker}")
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "strimzi"},
+              "spec": {"podSelector": {}, "ingress": [{"from": listener.get("networkPolicyPeers", []),
+                                                       "ports": [{"port": port, "protocol": "TCP"}]}]}}
+    try:
+        kubernetes_validate.validate(policy, charts.KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        errors.append(f"{name}: networkPolicyPeers: {exc.message}")
+    return errors
+
+
+def test_the_listener_check_refuses_what_strimzi_refuses():
+    good = {"name": "forward", "port": 9094, "type": "internal", "tls": False,
+            "configuration": {"brokers": [{"broker": 0, "advertisedHost": "localhost", "advertisedPort": 9092}]},
+            "networkPolicyPeers": [{"podSelector": {"matchLabels": {"a": "b"}}}]}
+    assert listener_errors(good) == []
+    for broken in ({**good, "name": "port-forward"}, {**good, "port": 9999}, {**good, "port": 9091},
+                   {**good, "type": "clusterip"}, {**good, "advertisedHost": "localhost"},
+                   {**good, "configuration": {"brokers": [{"advertisedHost": "localhost"}]}},
+                   {**good, "configuration": {"brokers": [{"broker": 0, "advertisedPort": "9092"}]}},
+                   {**good, "networkPolicyPeers": [{"podSelector": {"matchLabels": {"a": 1}}}]},
+                   {**good, "networkPolicyPeers": [{"podSelector": {"matchExpressions": [{"key": "a"}]}}]}):
+        assert listener_errors(broken), broken
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

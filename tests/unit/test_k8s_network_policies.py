@@ -1,16 +1,17 @@
 """Unit tier (Pulumi mocks, no cluster): who may connect to which service of the staging/prod stacks.
 
-The NetworkPolicies the REAL ``__main__.py`` declares (and the Kafka listener's ``networkPolicyPeers``,
-from which Strimzi writes the Kafka pods' policy) are evaluated by a small model of the NetworkPolicy
-rules (``networking.k8s.io/v1``: a pod selected by no policy accepts everything; a selected pod accepts a
-connection that one of the policies selecting it admits on that port; a rule without ``from`` admits every
-source, a peer's pod selector applies in the policy's namespace unless it has a namespace selector, ``{}``
-being every namespace; a source that is no pod, the Kubernetes API server calling a webhook, is admitted
-only by a rule without ``from``; the kubelet's probes come from the node, which a policy never blocks, so
-they are not modelled). The labels of the pods come from the declared Deployments, the Elasticsearch
-resource (the labels ECK gives its nodes), the Grafana release (the chart's selector labels) and the
-operators' charts (Strimzi's ``strimzi.io/kind: cluster-operator``, ECK's ``app.kubernetes.io/name:
-elastic-operator``). Every manifest is also schema-validated in ``test_k8s_manifests.py``.
+The NetworkPolicies the REAL ``__main__.py`` declares (and the Kafka listener's ``networkPolicyPeers``, from
+which Strimzi writes the Kafka pods' policy) are evaluated by a small model of the NetworkPolicy rules
+(``networking.k8s.io/v1``: a pod selected by no policy accepts everything; a selected pod accepts a connection
+that one of the policies selecting it admits on that port; a rule without ``from`` admits every source, a
+peer's pod selector applies in the policy's namespace unless it has a namespace selector, ``{}`` being every
+namespace; a selector's ``matchLabels`` and ``matchExpressions`` must all hold; a source that is no pod, the
+Kubernetes API server calling a webhook, is admitted only by a rule without ``from``; the kubelet's probes
+come from the node, which a policy never blocks, so they are not modelled). The labels of the pods come from
+the declared Deployments, the Elasticsearch resource (the labels ECK gives its nodes), the Grafana release
+(the chart's selector labels) and the operators' charts (Strimzi's ``strimzi.io/kind: cluster-operator``,
+ECK's ``app.kubernetes.io/name: elastic-operator``). Every manifest is also schema-validated in
+``test_k8s_manifests.py``.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typing import Any, Mapping
 
 import pytest
 
-from components.kubernetes import charts, network_policy
+from components.kubernetes import charts, kafka, network_policy
 from tests.pulumi_mocks import Graph, run_stack
 from tests.unit.test_k8s_manifests import manifest
 
@@ -39,9 +40,20 @@ class Pod:
 API_SERVER = Pod(None, {})
 
 
+def requirement_met(requirement: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """One ``matchExpressions`` entry (``meta/v1`` LabelSelectorRequirement): ``Exists``/``DoesNotExist`` take no
+    values, ``In``/``NotIn`` at least one; ``NotIn`` is met by a pod without the label."""
+    key, operator, values = requirement["key"], requirement["operator"], requirement.get("values") or []
+    assert (operator in ("Exists", "DoesNotExist")) == (not values), f"invalid requirement: {requirement}"
+    return {"Exists": key in labels, "DoesNotExist": key not in labels,
+            "In": labels.get(key) in values, "NotIn": labels.get(key) not in values}[operator]
+
+
 def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    assert set(selector) <= {"matchLabels"}, f"the model knows matchLabels only: {selector}"
-    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+    """A label selector: every ``matchLabels`` pair and every ``matchExpressions`` requirement (ANDed)."""
+    assert set(selector) <= {"matchLabels", "matchExpressions"}, selector
+    return (all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+            and all(requirement_met(r, labels) for r in selector.get("matchExpressions") or []))
 
 
 def peer_admits(peer: Mapping[str, Any], policy_namespace: str, source: Pod) -> bool:
@@ -77,16 +89,19 @@ def declared_policies(graph: Graph) -> list[dict]:
 
 
 def strimzi_policy(graph: Graph) -> dict:
-    """The rule Strimzi writes for the plain listener from its ``networkPolicyPeers`` (an empty list or
-    none admits every pod), selecting the brokers by ``strimzi.io/cluster``."""
+    """The rules Strimzi 1.0.1 writes for the listeners (``KafkaCluster.generateNetworkPolicy``): one per
+    listener, its port from its ``networkPolicyPeers`` (an empty list or none admits every pod), selecting the
+    brokers by ``strimzi.io/cluster``."""
     kafka = manifest(graph.named("clickstream-kafka").inputs)
-    (listener,) = kafka["spec"]["kafka"]["listeners"]
-    rule: dict[str, Any] = {"ports": [{"port": listener["port"], "protocol": "TCP"}]}
-    if listener.get("networkPolicyPeers"):
-        rule["from"] = listener["networkPolicyPeers"]
+    rules = []
+    for listener in kafka["spec"]["kafka"]["listeners"]:
+        rule: dict[str, Any] = {"ports": [{"port": listener["port"], "protocol": "TCP"}]}
+        if listener.get("networkPolicyPeers"):
+            rule["from"] = listener["networkPolicyPeers"]
+        rules.append(rule)
     return {"metadata": {"namespace": kafka["metadata"]["namespace"]},
             "spec": {"podSelector": {"matchLabels": {"strimzi.io/cluster": kafka["metadata"]["name"]}},
-                     "ingress": [rule]}}
+                     "ingress": rules}}
 
 
 def pods(graph: Graph) -> dict[str, Pod]:
@@ -119,6 +134,7 @@ NEEDED = {
     ("elasticsearch", 9200): {"connect", "grafana", "eck-operator"},
     ("elasticsearch", 9300): {"elasticsearch"},
     ("kafka", 9092): {"connect", "ksqldb"},
+    ("kafka", 9094): set(),  # the forward listener: `pulumi up` reaches it through port-forwards only
     ("grafana", 3000): set(),  # people reach it through the admin path only
     ("grafana", 6060): set(),  # ports the chart declares that nothing needs
     ("grafana", 9094): set(),
@@ -201,6 +217,19 @@ def test_a_port_without_peers_is_refused():
     """An empty `from` admits every pod of the cluster: the helper never writes one."""
     with pytest.raises(ValueError, match="NetworkPolicy of connect: port 8083 needs at least one peer"):
         network_policy.admit_only(None, "connect", {"a": "b"}, {8083: []}, None)  # type: ignore[arg-type]
+
+
+def test_the_model_reads_label_selector_requirements(graphs):
+    """The evaluator itself: ``matchExpressions`` AND each other and ``matchLabels``; the forward listener's
+    peer (the label both present and absent) selects no pod, whatever its labels."""
+    assert selects({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"})
+    assert not selects({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["2"]}]}, {"a": "2"})
+    assert selects({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["2"]}]}, {})
+    assert not selects({"matchLabels": {"b": "1"}, "matchExpressions": [{"key": "a", "operator": "Exists"}]},
+                       {"b": "1"})
+    no_pod = kafka.NO_POD["podSelector"]
+    assert not any(selects(no_pod, pod.labels) for pod in [*pods(graphs["port-forward"]).values(),
+                                                           Pod(NAMESPACE, {"strimzi.io/cluster": "x"})])
 
 
 def test_the_model_admits_everything_without_policies(graphs):

@@ -347,14 +347,64 @@ def test_own_eck_operator_and_its_webhook_act_on_the_stack_namespace_only(graphs
     assert graphs["own-operators"].named("strimzi-operator").inputs["values"] == {}  # its own namespace
 
 
+KAFKA_FORWARDS = [f"kubectl --context clickstream-prod --namespace clickstream-prod port-forward "
+                  f"pod/clickstream-kafka-dual-role-{node} {9092 + node}:9094" for node in range(3)]
+
+
 def test_port_forward_admin_urls_and_commands(graphs):
     exports = graphs["prod"].exports
     assert (exports["connectUrl"], exports["ksqldbUrl"], exports["elasticsearchUrl"], exports["grafanaUrl"]) == \
         ("http://localhost:8083", "http://localhost:8088", "http://localhost:9200", "http://localhost:3000")
-    assert exports["kafkaBootstrap"] == "clickstream-kafka-kafka-bootstrap.clickstream-prod.svc:9092"
-    assert ("kubectl --context clickstream-prod --namespace clickstream-prod port-forward "
-            "service/clickstream-es-http 9200:9200") in exports["portForwardCommands"]
+    assert exports["kafkaBootstrap"] == "localhost:9092,localhost:9093,localhost:9094"
+    assert exports["portForwardCommands"] == [
+        *(f"kubectl --context clickstream-prod --namespace clickstream-prod port-forward service/{service} {port}:{port}"
+          for service, port in (("clickstream-connect", 8083), ("clickstream-ksqldb", 8088),
+                                ("clickstream-es-http", 9200), ("clickstream-grafana", 3000))),
+        *KAFKA_FORWARDS]
     assert not graphs["prod"].of_type("kubernetes:networking.k8s.io/v1:Ingress")
+
+
+def listeners(graph: Graph, cluster: str = "clickstream-kafka") -> dict[str, dict]:
+    """The Kafka resource's listeners by name."""
+    return {listener["name"]: listener for listener in graph.named(cluster).inputs["spec"]["kafka"]["listeners"]}
+
+
+def test_the_services_use_the_plain_listener_and_pulumi_up_the_forward_one(graphs):
+    """The in-cluster bootstrap stays the services' address; the forwarded brokers are the application
+    layer's (the IndexAlias swap reads consumer-group offsets there)."""
+    graph = graphs["prod"]
+    plain, forward = listeners(graph)["plain"], listeners(graph)["forward"]
+    assert (plain["port"], plain["type"], plain["tls"]) == (9092, "internal", False)
+    assert (forward["port"], forward["type"], forward["tls"]) == (9094, "internal", False)
+    assert forward["configuration"] == {"brokers": [
+        {"broker": node, "advertisedHost": "localhost", "advertisedPort": 9092 + node} for node in range(3)]}
+    assert env(graph, "clickstream-connect")["CONNECT_BOOTSTRAP_SERVERS"] == \
+        env(graph, "clickstream-ksqldb")["KSQL_BOOTSTRAP_SERVERS"] == \
+        "clickstream-kafka-kafka-bootstrap.clickstream-prod.svc:9092"
+    sinks = graph.of_type("pulumi-python:dynamic/elasticsearch:IndexAlias")
+    assert sinks and {s.inputs["kafka_bootstrap"] for s in sinks} == {"localhost:9092,localhost:9093,localhost:9094"}
+
+
+def test_the_forward_listener_admits_no_pod(graphs):
+    """Strimzi writes each listener's peers as the `from` of its port's rule; an empty list would admit every
+    pod, so the peer selects no pod (a label both present and absent); port-forwards pass no policy."""
+    (peer,) = listeners(graphs["prod"])["forward"]["networkPolicyPeers"]
+    (selector,) = peer.values()
+    assert set(peer) == {"podSelector"}
+    assert sorted((r["key"], r["operator"]) for r in selector["matchExpressions"]) == [
+        ("strimzi.io/cluster", "DoesNotExist"), ("strimzi.io/cluster", "Exists")]
+    assert "matchLabels" not in selector
+
+
+def test_each_broker_is_forwarded_from_its_own_local_port():
+    graph = run_stack("staging", {"kafkaBrokers": "5", "kafkaHostPort": "19092", "namePrefix": "cs"})
+    forward = listeners(graph, "cs-kafka")["forward"]
+    assert [(b["broker"], b["advertisedPort"]) for b in forward["configuration"]["brokers"]] == \
+        [(node, 19092 + node) for node in range(5)]
+    assert graph.named("cs-kafka-dual-role").inputs["spec"]["replicas"] == 5
+    assert graph.exports["kafkaBootstrap"] == ",".join(f"localhost:{19092 + node}" for node in range(5))
+    kafka = [shlex.split(c) for c in graph.exports["portForwardCommands"] if " pod/" in c]
+    assert [c[-2:] for c in kafka] == [[f"pod/cs-kafka-dual-role-{node}", f"{19092 + node}:9094"] for node in range(5)]
 
 
 def test_internal_urls_use_service_dns(graphs):
@@ -380,7 +430,11 @@ def test_ingress_admin_access():
     assert es["rules"][0]["http"]["paths"][0]["backend"]["service"] == \
         {"name": "clickstream-es-http", "port": {"number": 9200}}
     assert graph.exports["grafanaUrl"] == "https://grafana.example.com"
-    assert "portForwardCommands" not in graph.exports
+    # Kafka is no ingress: its brokers are port-forwarded in this mode too, and only they are
+    assert graph.exports["portForwardCommands"] == [
+        f"kubectl --context staging-ctx --namespace clickstream-staging port-forward "
+        f"pod/clickstream-kafka-dual-role-{node} {9092 + node}:9094" for node in range(3)]
+    assert graph.exports["kafkaBootstrap"] == "localhost:9092,localhost:9093,localhost:9094"
     assert graph.named("kubernetes").inputs["context"] == "staging-ctx"
     pool = graph.named("clickstream-kafka-dual-role").inputs["spec"]["storage"]["volumes"][0]
     assert pool["class"] == "fast-ssd"
@@ -424,6 +478,8 @@ def test_port_forward_commands_quote_every_argument(context):
     commands = [shlex.split(c) for c in graph.exports["portForwardCommands"]]
     assert ["kubectl", "--context", context, "--namespace", "clickstream-staging", "port-forward",
             "service/clickstream-connect", "8083:8083"] in commands
+    assert ["kubectl", "--context", context, "--namespace", "clickstream-staging", "port-forward",
+            "pod/clickstream-kafka-dual-role-2", "9094:9094"] in commands
     assert all(c[:3] == ["kubectl", "--context", context] and len(c) == 8 for c in commands)
 
 
