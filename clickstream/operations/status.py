@@ -17,11 +17,13 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
+import ipaddress
 import json
 import pathlib
 import sys
 import threading
 import time
+import urllib.parse
 from typing import Any, Callable
 
 from clickstream.operations.declared_links import Chain, declared_chain
@@ -117,9 +119,20 @@ def _ksql_links(targets: Targets, chain: Chain, limits: Limits, now: float) -> t
 
 
 def _hint(targets: Targets) -> str:
-    if targets.port_forward_commands:
+    """The stack's port-forwards, when its APIs are reached through them (on this machine's loopback): with an
+    ingress, only Kafka's brokers are port-forwarded, which no look here reads."""
+    apis = (targets.connect, targets.ksqldb, targets.elasticsearch, targets.grafana)
+    if targets.port_forward_commands and any(_loopback(api.url) for api in apis):
         return "start the stack's port-forwards: " + "; ".join(targets.port_forward_commands)
     return ""
+
+
+def _loopback(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name
+        return False
 
 
 def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(),

@@ -214,6 +214,20 @@ def test_stack_targets_read_urls_and_secrets_through_the_cli(tmp_path, monkeypat
     assert targets.port_forward_commands == ("kubectl pf",)
 
 
+@pytest.mark.parametrize("url, hinted", [("http://localhost:8088", True), ("http://127.0.0.1:8088", True),
+                                         ("http://[::1]:8088", True), ("https://ksqldb.example.com", False),
+                                         ("http://10.0.0.7:8088", False)])
+def test_port_forwards_are_the_hint_only_where_the_apis_are_forwarded(url, hinted):
+    """With an ingress the stack still exports its Kafka brokers' port-forwards; they would not bring back an
+    API that does not answer at its ingress."""
+    forwards = ("kubectl port-forward pod/clickstream-kafka-dual-role-0 9092:9094",)
+    apis = {key: f"https://{key}.example.com" for key in ("connectUrl", "elasticsearchUrl", "grafanaUrl")}
+    targets = stack_outputs.Targets.from_outputs(
+        {**OUTPUTS, **apis, "ksqldbUrl": url, "portForwardCommands": list(forwards)},
+        logins(StackConfig(), lambda key: None))
+    assert status._hint(targets) == (f"start the stack's port-forwards: {forwards[0]}" if hinted else "")
+
+
 def test_an_unreadable_stack_exits_2_with_the_cli_message(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PULUMI_BIN", fake_pulumi(tmp_path, {}, {}, fail="error: no stack named 'nope' found"))
     assert main(["status", "--stack", "nope"]) == 2
