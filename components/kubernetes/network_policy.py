@@ -15,7 +15,8 @@ and each component's pods admit, port by port, only the pods that need them:
 - Kafka 9092: Connect workers and ksqlDB servers, as the listener's ``networkPolicyPeers``
   (:mod:`.kafka`); Strimzi writes the Kafka pods' NetworkPolicies from them, with its own rules for its
   operator, the entity operator and the brokers' replication and controller ports (policies add up: the
-  default deny takes nothing from them);
+  default deny takes nothing from them); Kafka 9094 (the ``forward`` listener): no pod, its one peer
+  selecting none (``pulumi up`` reaches it through port-forwards in both admin modes);
 - the operators (in the stack's namespace with ``installOperators``, else in the ``operators`` stack's,
   which denies by default too): ECK's validating webhook 9443 admits every source, as the Kubernetes API
   server that calls it is no pod and has no address a policy could portably name (Elastic's "Kubernetes

@@ -347,8 +347,8 @@ def test_own_eck_operator_and_its_webhook_act_on_the_stack_namespace_only(graphs
     assert graphs["own-operators"].named("strimzi-operator").inputs["values"] == {}  # its own namespace
 
 
-KAFKA_FORWARDS = [f"kubectl --context clickstream-prod --namespace clickstream-prod port-forward "
-                  f"pod/clickstream-kafka-dual-role-{node} {9092 + node}:9094" for node in range(3)]
+PROD_FORWARD = "kubectl --context clickstream-prod --namespace clickstream-prod port-forward"
+KAFKA_FORWARDS = [f"{PROD_FORWARD} pod/clickstream-kafka-dual-role-{node} {9092 + node}:9094" for node in range(3)]
 
 
 def test_port_forward_admin_urls_and_commands(graphs):
@@ -357,7 +357,7 @@ def test_port_forward_admin_urls_and_commands(graphs):
         ("http://localhost:8083", "http://localhost:8088", "http://localhost:9200", "http://localhost:3000")
     assert exports["kafkaBootstrap"] == "localhost:9092,localhost:9093,localhost:9094"
     assert exports["portForwardCommands"] == [
-        *(f"kubectl --context clickstream-prod --namespace clickstream-prod port-forward service/{service} {port}:{port}"
+        *(f"{PROD_FORWARD} service/{service} {port}:{port}"
           for service, port in (("clickstream-connect", 8083), ("clickstream-ksqldb", 8088),
                                 ("clickstream-es-http", 9200), ("clickstream-grafana", 3000))),
         *KAFKA_FORWARDS]
