@@ -67,7 +67,7 @@ def _one_of_each_on_docker(cfg: StackConfig) -> str | None:
 MAX_PORT = 65535
 
 
-def kafka_host_ports(cfg: StackConfig) -> list[int]:
+def _kafka_host_ports(cfg: StackConfig) -> list[int]:
     """The local ports of Kafka: ``kafkaHostPort`` + node id, one per broker (docker runs one broker; on
     kubernetes each is a broker's port-forward)."""
     return [cfg.kafka_host_port + node for node in range(cfg.kafka_brokers)]
@@ -84,11 +84,11 @@ def _kafka_ports_fit(cfg: StackConfig) -> str | None:
 def _distinct_ports(cfg: StackConfig) -> str | None:
     apis = {"connectPort": cfg.connect_port, "ksqldbPort": cfg.ksqldb_port,
             "elasticsearchPort": cfg.elasticsearch_port, "grafanaPort": cfg.grafana_port}
-    ports = [*kafka_host_ports(cfg), *apis.values()]
+    ports = [*_kafka_host_ports(cfg), *apis.values()]
     twice = sorted({port for port in ports if ports.count(port) > 1})
     if twice:
         return (f"host ports must be distinct, got {', '.join(map(str, twice))} more than once among Kafka's "
-                f"{kafka_host_ports(cfg)} (kafkaHostPort + 0 .. kafkaBrokers - 1, one per broker), "
+                f"{_kafka_host_ports(cfg)} (kafkaHostPort + 0 .. kafkaBrokers - 1, one per broker), "
                 + ", ".join(f"{key} {port}" for key, port in apis.items()))
     return None
 

@@ -2,14 +2,15 @@
 
 ``adminAccess: port-forward`` — each API on a fixed local port (``connectPort``, ``ksqldbPort``,
 ``elasticsearchPort``, ``grafanaPort``); the ``kubectl port-forward`` commands are a stack output.
-Kafka, which the application layer reads consumer-group offsets from, is reached through port-forwards in
-both modes: one per broker pod, from ``kafkaHostPort`` + node id to its ``forward`` listener (:mod:`.kafka`),
-so no ingress or network ever exposes it.
 ``adminAccess: ingress`` — one Ingress per API at ``<api>.<ingressDomain>`` (TLS at the ingress
 controller, its default certificate unless the cluster issues one), admin URLs ``https://…``. Kafka
 Connect and ksqlDB have no authentication of their own, so their ingresses admit only the networks of
 ``ingressAllowList`` (the config refuses an ingress without it): an annotation for ingress-nginx, an
 ``ipAllowList`` Middleware for Traefik. Grafana and Elasticsearch authenticate every request themselves.
+
+Kafka, where the application layer reads consumer-group offsets, is reached through port-forwards in both
+modes (their commands in the same stack output): one per broker pod, from ``kafkaHostPort`` + node id to its
+``forward`` listener (:mod:`.kafka`), so no ingress and no network exposes it.
 """
 from __future__ import annotations
 
