@@ -379,6 +379,18 @@ def related(statements: Iterable[Statement], name: str) -> list[Statement]:
     return [s for s in statements if s.name in wanted]
 
 
+def builds(statements: Iterable[Statement]) -> dict[str, str]:
+    """Per stream and table (INSERT queries have none), a digest of its statement and of the builds of the
+    declared objects it reads: it changes whenever the files change what fills the object's topic — its own
+    statement, or one upstream of it (whose replacement the engine cascades to it). Known from the files
+    alone, so a preview can name what a new build makes (its index and sink)."""
+    found: dict[str, str] = {}
+    for statement in topological_order(s for s in statements if s.kind != "INSERT"):
+        upstream = sorted(found[name] for name in statement.depends_on if name in found)
+        found[statement.name] = hashlib.sha256(" ".join([statement.revision, *upstream]).encode()).hexdigest()[:16]
+    return found
+
+
 def _columns_and_rest(sql: str) -> tuple[list[str], list[str]] | None:
     """For ``CREATE STREAM|TABLE name (cols) rest``: (column definitions, the rest tokens)."""
     toks = tokens(sql)
