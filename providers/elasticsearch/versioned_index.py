@@ -134,8 +134,9 @@ class VersionedIndexProvider(ReadBackProvider):
         if behind is None or index not in behind:
             return
         held = held_name(index)
-        if alias in behind[index]:  # a copy an earlier refill left is older than what readers see now
-            es.delete_index(held)
+        if alias in behind[index]:
+            if es.names_behind(held) is not None:  # left by an earlier refill: older than what readers see now
+                es.delete_index(held)
             es.block_writes(index)
             es.clone_index(index, held)
             es.update_aliases([{"add": {"index": held, "alias": alias}}, {"remove": {"index": index, "alias": alias}}])

@@ -273,3 +273,8 @@ def test_a_build_changes_with_its_statement_and_everything_upstream_of_it_and_no
     # layout and comments are not a change; an INSERT beside a stream does not rebuild what reads it
     assert _builds(edit=("WHERE V > 1;", "WHERE  V > 1 -- note\n;")) == before
     assert _builds(edit=("WHERE V < -1", "WHERE V < -2")) == before
+    # a column appended to a plain stream is a CREATE OR REPLACE: nothing downstream is rebuilt
+    assert _builds(edit=("V INT)", "V INT, W INT)")) == before
+    # its WITH clause is another stream: a new build of everything
+    changed = _builds(edit=("PARTITIONS=1", "PARTITIONS=2"))
+    assert all(changed[n] != before[n] for n in before)
