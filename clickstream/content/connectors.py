@@ -78,24 +78,23 @@ def versioned_index_name(table: str, version: str) -> str:
     return f"{index_name(table)}_v{version}"
 
 
-def build_version(query_id: str) -> str:
-    """The version of a table's index: a digest of the persistent query that fills its topic. ksqlDB gives a
-    rebuilt table (its statement or one upstream of it changed) a new query id (``CTAS_<TABLE>_<n>``) and
-    keeps it through ``CREATE OR REPLACE``, so a new version comes exactly with a new topic: a rebuilt topic
-    starts again at offset 0, and the sink versions documents by offset, so it could never overwrite the
-    rows of the index it filled before."""
-    return hashlib.sha256(query_id.encode()).hexdigest()[:16]
-
-
 def sink_name(table: str) -> str:
     """The name of a table's sink in the stack (its resource), whatever build it reads."""
     return f"es-sink-{index_name(table).replace('_', '-')}"
 
 
 def sink_connector_name(table: str, version: str) -> str:
-    """The Connect name of the sink of one build of ``table``: a new build gets a new connector, hence a new
-    consumer group, which reads the rebuilt topic from its start (an old group would restore its offsets)."""
+    """The Connect name of the sink of one build of ``table``: a new build gets a new connector."""
     return f"{sink_name(table)}-v{version}"
+
+
+def sink_group(connector: str, query_id: str) -> str:
+    """The consumer group of a sink (``consumer.override.group.id``): Connect's own ``connect-<connector>``
+    and a digest of the ksqlDB query that fills the topic, so each topic a query writes gets a group that
+    reads it from its start. A table rebuilt with the same statements (its query failed, or it was dropped
+    outside the stack) keeps its build's connector but has a new query and a new topic: the old group would
+    restore its offsets on the new topic and skip its first records."""
+    return f"connect-{connector}-q{hashlib.sha256(query_id.encode()).hexdigest()[:8]}"
 
 
 def datasource_key(table: str) -> str:
@@ -147,9 +146,11 @@ def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
     ]
 
 
-def elasticsearch_sink(table: str, index: pulumi.Input[str], elasticsearch_url: pulumi.Input[str], *,
-                       username: str | None = None, password: pulumi.Input[str] | None = None) -> ConnectorSpec:
-    """The sink of one derived table's topic into its versioned index; basic auth when ``username`` is set.
+def elasticsearch_sink(table: str, index: pulumi.Input[str], group: pulumi.Input[str],
+                       elasticsearch_url: pulumi.Input[str], *, username: str | None = None,
+                       password: pulumi.Input[str] | None = None) -> ConnectorSpec:
+    """The sink of one derived table's topic into its versioned index, reading in consumer group ``group``
+    (:func:`sink_group`); basic auth when ``username`` is set.
 
     The index mirrors the table: document id = the record key read as ``KEY_ENCODING`` (``key.ignore``
     false: an update of a row replaces its document, versioned by the record's offset), a tombstone deletes
@@ -163,6 +164,7 @@ def elasticsearch_sink(table: str, index: pulumi.Input[str], elasticsearch_url: 
         "connector.class": ELASTICSEARCH_SINK_CLASS,
         "tasks.max": "1",
         "topics": table,
+        "consumer.override.group.id": group,
         "connection.url": elasticsearch_url,
         "external.resource.usage": "INDEX",
         "topic.to.external.resource.mapping": (f"{table}:{index}" if isinstance(index, str)
@@ -193,11 +195,12 @@ def elasticsearch_sink(table: str, index: pulumi.Input[str], elasticsearch_url: 
                          secret_config=secret_config)
 
 
-def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], indexes: Mapping[str, pulumi.Input[str]], *,
-                        username: str | None = None,
+def elasticsearch_sinks(elasticsearch_url: pulumi.Input[str], indexes: Mapping[str, pulumi.Input[str]],
+                        groups: Mapping[str, pulumi.Input[str]], *, username: str | None = None,
                         password: pulumi.Input[str] | None = None) -> list[ConnectorSpec]:
-    """One sink per derived table (:func:`derived_tables`) of ``indexes`` (table -> the index of its build)."""
-    return [elasticsearch_sink(table, index, elasticsearch_url, username=username, password=password)
+    """One sink per derived table (:func:`derived_tables`) of ``indexes`` (table -> the index of its build),
+    each in its group of ``groups`` (table -> :func:`sink_group`)."""
+    return [elasticsearch_sink(table, index, groups[table], elasticsearch_url, username=username, password=password)
             for table, index in indexes.items()]
 
 

@@ -128,29 +128,29 @@ class Analytics(pulumi.ComponentResource):
 
     def _sinks(self, prefix: str, tables: tuple[str, ...], ksql: KsqlPipeline, template: pulumi.Resource,
                services: Services, login: Logins, connect: dict[str, Any], es_admin: dict[str, Any]) -> None:
-        """Per table: the index of its current build (``<table>_v<digest of the query id>``), the sink of that
-        build into it, and the alias readers use, moved to the build's index once it has caught up
-        (docs/resources/versioned-indexes.md)."""
-        versions = {table: ksql.resources[table].query_id.apply(connectors.build_version) for table in tables}
-        names = {table: versions[table].apply(functools.partial(connectors.versioned_index_name, table))
-                 for table in tables}
-        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, names,
+        """Per table: the index of its current build (``<table>_v<build>``, the build digest of the files:
+        ``KsqlPipeline.builds``, so a preview names it), the sink of that build into it, and the alias readers
+        use, moved to the build's index once it has caught up (docs/resources/versioned-indexes.md)."""
+        names = {table: connectors.versioned_index_name(table, ksql.builds[table]) for table in tables}
+        connector_names = {table: connectors.sink_connector_name(table, ksql.builds[table]) for table in tables}
+        groups = {table: ksql.resources[table].query_id.apply(
+            functools.partial(connectors.sink_group, connector_names[table])) for table in tables}
+        for spec in connectors.elasticsearch_sinks(services.elasticsearch.internal_url, names, groups,
                                                    username=login.elasticsearch.username,
                                                    password=login.elasticsearch.password):
             table = str(spec.config["topics"])
             resource_name = connectors.index_name(table).replace("_", "-")
+            built = ksql.resources[table]
             index = VersionedIndex(f"{prefix}-index-{resource_name}", alias=connectors.index_name(table),
-                                   index=names[table], **es_admin,
-                                   opts=pulumi.ResourceOptions(parent=self,
-                                                               depends_on=[template, ksql.resources[table]]))
-            connector_name = versions[table].apply(functools.partial(connectors.sink_connector_name, table))
-            sink = Connector(f"{prefix}-{spec.name}", connector_name=connector_name, config=spec.config,
+                                   index=names[table], build=built.query_id, **es_admin,
+                                   opts=pulumi.ResourceOptions(parent=self, depends_on=[template, built]))
+            sink = Connector(f"{prefix}-{spec.name}", connector_name=connector_names[table], config=spec.config,
                              secret_config=spec.secret_config or None, **connect,
                              opts=self._child(Connector, ksql, template, index))
             IndexAlias(f"{prefix}-alias-{resource_name}", alias=connectors.index_name(table), index=names[table],
-                       kafka_bootstrap=services.kafka.admin_url, topic=ksql.resources[table].topic,
+                       kafka_bootstrap=services.kafka.admin_url, topic=built.topic,
                        source_topics=pulumi.Output.all(*(ksql.resources[name].topic for name in ksql.reads[table])),
-                       query_id=ksql.resources[table].query_id, sink=connector_name,
+                       query_id=built.query_id, sink=connector_names[table], sink_group=groups[table],
                        ksqldb_url=services.ksqldb.admin_url, ksqldb_username=login.ksqldb.username,
                        ksqldb_password=login.ksqldb.password if login.ksqldb.username else None, **es_admin,
                        opts=pulumi.ResourceOptions(parent=self, depends_on=[index, sink]))

@@ -89,6 +89,15 @@ class ElasticsearchClient(ServiceClient):
         an index of that name exists already (400 ``resource_already_exists_exception``)."""
         return self._if_absent(lambda: self._request("PUT", f"/{name}", idempotent=False))
 
+    def block_writes(self, name: str) -> None:
+        """``PUT <name>/_settings`` with ``index.blocks.write``: what a clone of the index needs."""
+        self._request("PUT", f"/{name}/_settings", json={"index.blocks.write": True})
+
+    def clone_index(self, source: str, target: str) -> bool:
+        """``POST <source>/_clone/<target>`` (``source`` write-blocked; the copy keeps the block, its settings
+        and mappings, not a template's); False when ``target`` exists already."""
+        return self._if_absent(lambda: self._request("POST", f"/{source}/_clone/{target}", idempotent=False))
+
     def delete_index(self, name: str) -> bool:
         """``DELETE <name>``; False when it was already gone (404)."""
         return or_none(lambda: self._request("DELETE", f"/{name}")) is not None

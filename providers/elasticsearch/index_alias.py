@@ -1,26 +1,28 @@
 """``IndexAlias``: the alias readers use (Grafana datasources, dashboards, alert rules), moved to a new build's
-index only once that index has caught up, in one atomic ``_aliases`` request that also deletes the index it
-replaces.
+index only once that index has caught up, in one atomic ``_aliases`` request; the index it replaces is
+deleted right after.
 
 The write looks first (``GET <alias>/_alias``) and acts only when the alias does not point at exactly
 ``index``:
 
 - nothing has the name (a first deploy): the alias is put on ``index`` at once — no reader loses anything;
-- an earlier version (a rebuilt table) or a concrete index of the alias's name (a stack deployed before
-  versions) serves it: the provider waits until the new build has caught up, then sends one ``POST _aliases``
-  with ``add`` (``alias`` -> ``index``), ``remove`` of the alias from every other index and ``remove_index``
-  of a concrete index of the alias's name. Elasticsearch applies the actions of one request together, so a
-  reader finds the name at every moment, and from then on exactly the new build's rows. Then the earlier
-  versions are deleted (a search already running on an index fails when it is deleted, so not in the same
+- an earlier version (a rebuilt table), the held copy of a build being refilled (``VersionedIndex``) or a
+  concrete index of the alias's name (a stack deployed before versions) serves it: the provider waits until
+  the new build has caught up, then sends one ``POST _aliases`` with ``add`` (``alias`` -> ``index``),
+  ``remove`` of the alias from every other index and ``remove_index`` of a concrete index of the alias's
+  name. Elasticsearch applies the actions of one request together, so a reader finds the name at every
+  moment, and from then on exactly the new build's rows. Then the earlier versions (and a held copy) are
+  deleted (a search already running on an index fails when it is deleted, so not in the same
   request: the alias no longer leads there when they go).
 
 Caught up, measured in Kafka (``providers.kafka.offsets``), in two steps, each against end offsets taken when
 the step starts: (1) the ksqlDB query that fills the table (``query_id``) has committed, on every topic it
 reads (``source_topics`` and its internal repartition topics), the end offsets of that moment — Kafka Streams
 commits after flushing its output, so its topic then holds every row those records make; the step runs once
-more for the repartition topics the first pass made; (2) the sink connector (``sink``) has committed the end
-offsets of the table's topic (``topic``). Bounded by ``catch_up_timeout``: when it runs out the alias stays
-where it was (readers keep the old build), the error says how far each step got, and the next ``up`` resumes.
+more for the repartition topics the first pass made; (2) the sink connector (``sink``, reading in consumer
+group ``sink_group``) has committed the end offsets of the table's topic (``topic``). Bounded by
+``catch_up_timeout``: when it runs out the alias stays where it was (readers keep the old build), the error
+says how far each step got, and the next ``up`` resumes.
 
 Delete: the alias is taken off its indices (the indices belong to their ``VersionedIndex`` resources).
 Refresh: the alias gone -> gone; ``index`` is what it points at (several: comma-joined), so drift shows.
@@ -49,7 +51,7 @@ from providers.elasticsearch.client import ElasticsearchClient
 from providers.elasticsearch.versioned_index import name_failures, versions_prefix
 from providers.http import Deadline, ServiceTimeout, wait_until
 from providers.inputs import is_unknown
-from providers.kafka.offsets import KafkaOffsets, Partition, Progress, query_group, sink_group
+from providers.kafka.offsets import KafkaOffsets, Partition, Progress, query_group
 from providers.ksqldb.client import KsqlClient
 
 DEFAULT_CATCH_UP_TIMEOUT = 900.0
@@ -67,6 +69,8 @@ CONTRACT = Contract("IndexAlias", [
     Field("query_id", IN_PLACE, annotation="str", required=True,
           doc="the ksqlDB persistent query that fills the table"),
     Field("sink", IN_PLACE, annotation="str", required=True, doc="the Kafka Connect sink connector that fills `index`"),
+    Field("sink_group", IN_PLACE, annotation="str", required=True,
+          doc="the sink's consumer group (its `consumer.override.group.id`)"),
     Field("ksqldb_url", IN_PLACE, annotation="str",
           doc="base URL of ksqlDB (its service id names the query's group); needed by a swap",
           problem=lambda value: url_problem("ksqldb_url", value, "ksqlDB")),
@@ -148,7 +152,7 @@ def wait_caught_up(props: Mapping[str, Any], *, serving: list[str]) -> None:
     kafka = KafkaOffsets(props["kafka_bootstrap"], timeout=min(30.0, deadline.seconds))
     steps = [(f"ksqlDB query {props['query_id']}", group, list(props.get("source_topics") or [])),
              (f"ksqlDB query {props['query_id']} (its repartition topics)", group, []),
-             (f"sink connector {props['sink']}", sink_group(props["sink"]), [props["topic"]])]
+             (f"sink connector {props['sink']}", props["sink_group"], [props["topic"]])]
     kept = (f"The alias {props['alias']!r} still points at {', '.join(serving)}, which keeps serving; run `pulumi "
             "up` again to resume")
     for what, consumer_group, topics in steps:
@@ -204,6 +208,7 @@ if TYPE_CHECKING:  # typed inputs of IndexAlias (python -m tools.generated)
             source_topics: pulumi.Input[list[str]] | None = None,
             query_id: pulumi.Input[str],
             sink: pulumi.Input[str],
+            sink_group: pulumi.Input[str],
             ksqldb_url: pulumi.Input[str] | None = None,
             ksqldb_username: pulumi.Input[str] | None = None,
             ksqldb_password: pulumi.Input[str] | None = None,
@@ -225,6 +230,7 @@ if TYPE_CHECKING:  # typed inputs of IndexAlias (python -m tools.generated)
         source_topics: pulumi.Output[list[str]]
         query_id: pulumi.Output[str]
         sink: pulumi.Output[str]
+        sink_group: pulumi.Output[str]
         ksqldb_url: pulumi.Output[str]
         ksqldb_username: pulumi.Output[str]
         ksqldb_password: pulumi.Output[str]

@@ -1,16 +1,26 @@
 """``VersionedIndex``: one build's concrete index ``<alias>_v<version>``, which its sink fills beside the index
 readers see through the alias ``<alias>`` (``IndexAlias`` moves the alias once this one has caught up).
 
-A version is one build of what fills the index (the stack: a digest of the ksqlDB table's persistent query
-id), so a new version is a new resource: the engine creates it before it deletes the earlier one (create
-before delete), and deletes the earlier one only at the end of the update. The write: ``PUT <index>`` with no
-body, its settings and mappings from the matching index template (an index of that name already there is
-adopted as it is). The delete: ``DELETE <index>``, unless the alias still points at it — it still serves the
+A version is one build of what fills the index as declared (the stack: the build digest of the ksqlDB table's
+statements, known at preview), so a new version is a new resource: the engine creates it before it deletes
+the earlier one (create before delete), and deletes the earlier one only at the end of the update. The write:
+``PUT <index>`` with no body, its settings and mappings from the matching index template (an index of that
+name already there is adopted as it is).
+
+``build`` is what fills it on the server (the table's persistent query id). A new ``build`` under the same
+name is the table rebuilt from the same statements (its query failed, or it was dropped outside the stack):
+its topic starts again at offset 0, and the sink versions documents by offset, so the index must be filled
+anew. Readers keep what they saw meanwhile: the index is write-blocked and cloned to ``<index>-held``, the
+alias moved onto that copy in one ``_aliases`` request, the index deleted and made again; ``IndexAlias``
+moves the alias back once the new build has caught up and deletes the copy. Each step looks first, so a run
+cut short anywhere converges on the next one.
+
+The delete: ``DELETE <index>`` (and a held copy), unless the alias still points at it — it still serves the
 readers (a swap that has not happened, e.g. a rebuild that did not catch up in time): then it is left for
-the swap that replaces it, which deletes it in the same ``_aliases`` request. Refresh: gone when the index is.
+the swap that replaces it, which deletes it right after. Refresh: gone when the index is.
 Facts of Elasticsearch 8.19 (checked on a real node by tests/provider/test_versioned_index.py): ``PUT`` of an
 existing index is refused with 400 ``resource_already_exists_exception``; ``GET <name>/_alias`` answers 404
-for a name nothing has.
+for a name nothing has; ``_clone`` needs ``index.blocks.write`` on its source and copies its documents.
 """
 from __future__ import annotations
 
@@ -22,6 +32,7 @@ from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
     IDENTITY,
+    IN_PLACE,
     OUTPUT,
     Contract,
     Field,
@@ -50,6 +61,11 @@ def check_index_name(key: str, name: Any) -> str | None:
     return None
 
 
+def held_name(index: str) -> str:
+    """The copy of ``index`` that serves readers while a new build refills ``index``."""
+    return f"{index}-held"
+
+
 def versions_prefix(alias: str) -> str:
     """What the name of every versioned index of ``alias`` starts with."""
     return f"{alias}_v"
@@ -75,6 +91,9 @@ CONTRACT = Contract("VersionedIndex", [
     Field("index", IDENTITY, required=True, annotation="str",
           doc="the concrete index, `<alias>_v<version>`: a new version is a new index, created before the "
               "earlier one is deleted"),
+    Field("build", IN_PLACE, annotation="str",
+          doc="what fills it on the server (e.g. the query id): a new one under the same name refills the index, "
+              "readers kept on a held copy meanwhile"),
     Field("adopted", OUTPUT, doc="the index existed already", annotation="bool"),
 ])
 
@@ -96,6 +115,8 @@ class VersionedIndexProvider(ReadBackProvider):
         where = f"Elasticsearch at {props['elasticsearch_url']}"
         with self.client(props) as es:
             es.wait_ready()
+            if olds is not None and olds.get("build") not in (None, props.get("build")):
+                self._hold(es, props["alias"], index)
             adopted = adoption(olds, lambda: es.names_behind(index) is not None, f"index {index!r}", where)
             es.create_index(index)
             outs = self.read_back(es, index, {**props, "adopted": adopted})
@@ -106,15 +127,31 @@ class VersionedIndexProvider(ReadBackProvider):
         behind = es.names_behind(index)
         return {**props, "index": index} if behind is not None and index in behind else None
 
-    def delete_object(self, es: ElasticsearchClient, index: str) -> None:
+    @staticmethod
+    def _hold(es: ElasticsearchClient, alias: str, index: str) -> None:
+        """Empty ``index`` for a new build of the same name, readers kept on a copy (module docstring)."""
         behind = es.names_behind(index)
         if behind is None or index not in behind:
             return
-        alias = index[:index.rindex("_v")]
+        held = held_name(index)
         if alias in behind[index]:
-            pulumi.log.warn(f"index {index!r} still serves the alias {alias!r}: left for the swap that replaces it")
-            return
+            if es.names_behind(held) is not None:  # left by an earlier refill: older than what readers see now
+                es.delete_index(held)
+            es.block_writes(index)
+            es.clone_index(index, held)
+            es.update_aliases([{"add": {"index": held, "alias": alias}}, {"remove": {"index": index, "alias": alias}}])
         es.delete_index(index)
+
+    def delete_object(self, es: ElasticsearchClient, index: str) -> None:
+        alias = index[:index.rindex("_v")]
+        for name in (index, held_name(index)):
+            behind = es.names_behind(name)
+            if behind is None or name not in behind:
+                continue
+            if alias in behind[name]:
+                pulumi.log.warn(f"index {name!r} still serves the alias {alias!r}: left for the swap that replaces it")
+                continue
+            es.delete_index(name)
 
 
 if TYPE_CHECKING:  # typed inputs of VersionedIndex (python -m tools.generated)
@@ -134,6 +171,7 @@ if TYPE_CHECKING:  # typed inputs of VersionedIndex (python -m tools.generated)
             verify: pulumi.Input[bool | str] | None = None,
             alias: pulumi.Input[str],
             index: pulumi.Input[str],
+            build: pulumi.Input[str] | None = None,
             opts: pulumi.ResourceOptions | None = None,
         ) -> None: ...
 
@@ -146,6 +184,7 @@ if TYPE_CHECKING:  # typed inputs of VersionedIndex (python -m tools.generated)
         verify: pulumi.Output[bool | str]
         alias: pulumi.Output[str]
         index: pulumi.Output[str]
+        build: pulumi.Output[str]
         adopted: pulumi.Output[bool]
 else:
     VersionedIndex = declare(CONTRACT, VersionedIndexProvider, module="elasticsearch", name="VersionedIndex", doc="""\

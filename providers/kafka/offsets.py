@@ -9,7 +9,8 @@ Two groups matter to the application layer (docs/resources/versioned-indexes.md)
   prefix ``query_`` by default); it commits the offsets of every topic it reads, its sources and its internal
   repartition topics, after the records those offsets cover are in its output topic (Kafka Streams commits
   after flushing its producer);
-- a Kafka Connect sink's, ``connect-<connector name>`` (Connect's default sink consumer group).
+- a Kafka Connect sink's, the one its ``consumer.override.group.id`` names, else ``connect-<connector name>``
+  (Connect's default sink consumer group).
 """
 from __future__ import annotations
 
@@ -27,11 +28,6 @@ KSQL_PERSISTENT_PREFIX = "query_"
 def query_group(service_id: str, query_id: str) -> str:
     """The consumer group of ksqlDB persistent query ``query_id`` on the server with ``service_id``."""
     return f"{KSQL_INTERNAL_PREFIX}{service_id}{KSQL_PERSISTENT_PREFIX}{query_id}"
-
-
-def sink_group(connector: str) -> str:
-    """The consumer group of Kafka Connect sink connector ``connector``."""
-    return f"connect-{connector}"
 
 
 @dataclasses.dataclass(frozen=True)

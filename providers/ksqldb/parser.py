@@ -379,6 +379,25 @@ def related(statements: Iterable[Statement], name: str) -> list[Statement]:
     return [s for s in statements if s.name in wanted]
 
 
+def builds(statements: Iterable[Statement]) -> dict[str, str]:
+    """Per stream and table (INSERT queries have none), a digest of what fills its topic as the files declare
+    it: its statement and the builds of the declared objects it reads, so a change upstream (whose replacement
+    the engine cascades) is a new build of everything below it. Known from the files alone, so a preview can
+    name what a new build makes (e.g. its index and sink).
+
+    A plain stream or table (no query) counts without its columns: appending one is a ``CREATE OR REPLACE``
+    that rebuilds nothing downstream (:func:`replace_in_place_allowed`), and no digest of the new statement
+    alone can tell an append from another column change. Another column change still rebuilds what reads it,
+    under the same build: what follows a build must also follow the objects' query ids."""
+    found: dict[str, str] = {}
+    for statement in topological_order(s for s in statements if s.kind != "INSERT"):
+        split = None if statement.is_query else _columns_and_rest(statement.sql)
+        declared = statement.sql if split is None else f"{statement.kind} {statement.name} {' '.join(split[1])}"
+        upstream = sorted(found[name] for name in statement.depends_on if name in found)
+        found[statement.name] = hashlib.sha256(" ".join([declared, *upstream]).encode()).hexdigest()[:16]
+    return found
+
+
 def _columns_and_rest(sql: str) -> tuple[list[str], list[str]] | None:
     """For ``CREATE STREAM|TABLE name (cols) rest``: (column definitions, the rest tokens)."""
     toks = tokens(sql)

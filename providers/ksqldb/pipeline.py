@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence, cast
 import pulumi
 
 from providers.contract import DEFAULT_READY_TIMEOUT, UNTYPED_DYNAMIC_RESOURCE
-from providers.ksqldb.parser import Statement, child_name, entry_of, parse_sources, related
+from providers.ksqldb.parser import Statement, builds, child_name, entry_of, parse_sources, related
 from providers.ksqldb.resource import RESOURCE_BY_KIND, KsqlDirectory, KsqlInsert, KsqlStream, KsqlTable
 
 
@@ -23,7 +23,8 @@ class KsqlPipeline(pulumi.ComponentResource):
     deployed object no file declares any more unless it is retired (:mod:`providers.ksqldb.directory`).
 
     Outputs: ``objects`` (names in dependency order); ``resources``: name -> resource; ``reads``: name -> the
-    declared objects it reads.
+    declared objects it reads; ``builds``: stream or table name -> the digest of its build
+    (:func:`~providers.ksqldb.parser.builds`), known at preview.
     """
 
     def __init__(self, name: str, *, ksqldb_url: pulumi.Input[str], sources: Mapping[str, str],
@@ -57,6 +58,7 @@ class KsqlPipeline(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*external, self.directory, *upstream.values()]))
         self.objects = [s.name for s in statements]
         self.reads = {s.name: list(s.depends_on) for s in statements}
+        self.builds = builds(statements)
         self.register_outputs({"objects": self.objects})
 
 

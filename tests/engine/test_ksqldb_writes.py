@@ -84,9 +84,10 @@ def test_a_derived_topic_deleted_out_of_band_is_rebuilt_with_its_readers_by_one_
     up = stack.up(refresh=True)
     replaced = {name for name, ops in up.changed().items() if ops & REPLACED}
     rebuilt = {"USER_CLICKSTREAM", *readers_of("USER_CLICKSTREAM")}
-    # each rebuilt table is a new build: its index and sink are replaced too, its alias moved
-    expected = {f"{KSQL_PREFIX}-{name.lower().replace('_', '-')}" for name in rebuilt} | sink_resources(rebuilt)
-    assert replaced == expected, up.changed()
+    # the same statements, so the same builds: each rebuilt table's index is refilled under its name and its
+    # sink reads the new topic in a new group (updates, docs/resources/versioned-indexes.md)
+    assert replaced == {f"{KSQL_PREFIX}-{name.lower().replace('_', '-')}" for name in rebuilt}, up.changed()
+    assert sink_resources(rebuilt) <= {name for name, ops in up.changed().items() if "update" in ops}
     assert "USER_CLICKSTREAM" in ksqldb.topics and set(ksqldb.user_sources) == declared_names()
     assert collisions(ksqldb) == []
     assert planned(stack.preview(refresh=True)) == {}, "repaired by one up"

@@ -12,6 +12,7 @@ import requests
 from pulumi import automation as auto
 
 from clickstream.content import connectors
+from providers.ksqldb.parser import builds
 from tests.engine.declared import KSQL_PREFIX, executed_verbs, ksql_objects, statements
 from tests.engine.workspace import GRAFANA_PASSWORD, PASSPHRASE, EngineFailed, EngineStack
 
@@ -87,24 +88,31 @@ def test_a_partition_change_is_refused_before_anything_changes(engine_stack, pip
     assert engine_stack.preview().all_ops() == {"same"}, "the refused change left no trace"
 
 
-def test_a_having_change_replaces_exactly_that_table(engine_stack, pipeline, ksql_dir):
+def test_a_having_change_replaces_exactly_that_table_and_the_preview_names_its_new_index_and_sink(
+        engine_stack, pipeline, ksql_dir):
     ksql_dir.edit("40_errors.sql", "HAVING COUNT(*) > 1", "HAVING COUNT(*) > 2")
-    table = f"{KSQL_PREFIX}-enriched-error-codes-count"
-    # the rebuilt table has a new persistent query, so a new build: its own index and sink, and the alias
-    # moved to that index once it has caught up (docs/resources/versioned-indexes.md)
+    table, name = f"{KSQL_PREFIX}-enriched-error-codes-count", "ENRICHED_ERROR_CODES_COUNT"
+    # a new build: its own index and sink, and the alias moved to that index once it has caught up
+    # (docs/resources/versioned-indexes.md)
     expected = {table: REPLACED, "clickstream-index-enriched-error-codes-count": REPLACED,
                 "clickstream-es-sink-enriched-error-codes-count": REPLACED,
                 "clickstream-alias-enriched-error-codes-count": {"update"}}
     before = aliased(pipeline, "enriched_error_codes_count")
+    version = builds(statements(ksql_dir.folder))[name]
+    new_index = connectors.versioned_index_name(name, version)
     preview = engine_stack.preview()
     assert preview.changed() == expected, preview.changed()
+    planned = {step.name: step.inputs for step in preview.steps if step.op in ("create-replacement", "update")}
+    assert planned["clickstream-index-enriched-error-codes-count"]["index"] == new_index
+    assert planned["clickstream-es-sink-enriched-error-codes-count"]["connector_name"] == \
+        connectors.sink_connector_name(name, version)
+    assert planned["clickstream-alias-enriched-error-codes-count"]["index"] == new_index != before[0]
     pipeline.reset_calls()
     up = engine_stack.up()
     assert up.changed() == expected, up.changed()
     assert executed_verbs(pipeline.ksqldb) == ["TERMINATE", "DROP TABLE", "CREATE TABLE"]
-    assert "ENRICHED_ERROR_CODES_COUNT" in pipeline.ksqldb.user_sources
-    after = aliased(pipeline, "enriched_error_codes_count")
-    assert len(after) == 1 and after != before, "the alias moved to the new version; the old one is gone"
+    assert name in pipeline.ksqldb.user_sources
+    assert aliased(pipeline, "enriched_error_codes_count") == [new_index], "the alias moved to the new build"
     assert requests.head(f"{pipeline.elasticsearch_url}/{before[0]}", timeout=30).status_code == 404
 
 
@@ -125,13 +133,18 @@ def test_an_object_dropped_out_of_band_is_found_by_refresh_and_recreated_alone(e
     engine_stack.refresh()
     pipeline.reset_calls()
     up = engine_stack.up()
-    # a new topic and query: a new build, with its own index and sink, and the alias moved to it
+    # the same statements: the same build and names, but a new topic and query: the index is filled anew
+    # (readers kept on a held copy meanwhile), the sink reads the new topic from its start in a new group,
+    # and the alias comes back to the index once it has caught up
+    before = aliased(pipeline, "high_bandwidth_sessions")
     assert up.changed() == {f"{KSQL_PREFIX}-high-bandwidth-sessions": {"create"},
-                            "clickstream-index-high-bandwidth-sessions": REPLACED,
-                            "clickstream-es-sink-high-bandwidth-sessions": REPLACED,
+                            "clickstream-index-high-bandwidth-sessions": {"update"},
+                            "clickstream-es-sink-high-bandwidth-sessions": {"update"},
                             "clickstream-alias-high-bandwidth-sessions": {"update"}}, up.changed()
     assert executed_verbs(pipeline.ksqldb) == ["CREATE TABLE"]
     assert "HIGH_BANDWIDTH_SESSIONS" in pipeline.ksqldb.user_sources
+    assert aliased(pipeline, "high_bandwidth_sessions") == before
+    assert requests.head(f"{pipeline.elasticsearch_url}/{before[0]}-held", timeout=30).status_code == 404
 
 
 def test_stack_export_holds_no_secret_in_plain_text(engine_stack):

@@ -12,7 +12,8 @@ with its own ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` (copied into the folder
 never touches the repository's files).
 
 :class:`EngineStack` returns, for every operation, an :class:`Outcome`: the engine's own per-resource
-steps (from its event stream: ``op`` and the keys of the diff that decided it), its summary and its output.
+steps (from its event stream: ``op``, the keys of the diff that decided it and the inputs it gives), its summary
+and its output.
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class Step:
     urn: str
     type: str
     diffs: tuple[str, ...]
+    inputs: dict  # the inputs the step gives the resource (empty for a delete)
 
     @property
     def name(self) -> str:
@@ -134,8 +136,9 @@ class EngineStack:
             pre = event.resource_pre_event
             if pre is not None and pre.metadata.type != "pulumi:pulumi:Stack" \
                     and not pre.metadata.type.startswith("pulumi:providers:"):
+                new = pre.metadata.new
                 steps.append(Step(pre.metadata.op.value, pre.metadata.urn, pre.metadata.type,
-                                  tuple(pre.metadata.diffs or ())))
+                                  tuple(pre.metadata.diffs or ()), dict(new.inputs or {}) if new else {}))
 
         try:
             result = operation(on_event=on_event, on_output=lines.append, color="never", **kwargs)

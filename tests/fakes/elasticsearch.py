@@ -254,6 +254,7 @@ class FakeElasticsearch(FakeServer):
         self.route("POST", "/([a-z0-9][^/]*)/_clone/([^/]+)", self._clone)
         self.route("POST", "/([a-z0-9][^/]*)/_doc", self._index_document)
         self.route("GET", "/([a-z0-9][^/]*)/_mapping", self._get_mapping)
+        self.route("GET", "/([a-z0-9][^/]*)/_count", self._count)
         self.route("PUT", "/([a-z0-9][^/]*)", self._create_index)
         self.route("DELETE", "/([a-z0-9][^/]*)", self._delete_index)
         if ilm:
@@ -486,6 +487,13 @@ class FakeElasticsearch(FakeServer):
             return None
         settings = (max(matching, key=lambda t: t.get("priority", 0)).get("template") or {}).get("settings") or {}
         return ((settings.get("index") or {}).get("lifecycle") or {}).get("name")
+
+    def _count(self, body: Any, query: dict[str, str], name: str) -> tuple[int, Any]:
+        resolved = [name] if name in self.indices else self.aliases().get(name) or []
+        if not resolved:
+            return _no_such_index(name)
+        shards = {"total": len(resolved), "successful": len(resolved), "skipped": 0, "failed": 0}
+        return 200, {"count": sum(len(self.indices[index]["docs"]) for index in resolved), "_shards": shards}
 
     def _index_document(self, body: Any, query: dict[str, str], index: str) -> tuple[int, Any]:
         if not isinstance(body, dict):

@@ -122,8 +122,9 @@ def _bulk(elasticsearch_url: str, lines: list[dict]) -> None:
 
 
 class RunningSink:
-    """The stand-in as a running connector: a thread that reads the config's topic in consumer group
-    ``connect-<name>`` (Connect's sink group) from the earliest offset a new group has, writes each batch as
+    """The stand-in as a running connector: a thread that reads the config's topic in the consumer group a
+    Connect worker gives it (``consumer.override.group.id``, else ``connect-<name>``) from the earliest offset
+    a new group has, writes each batch as
     the sink does and then commits the batch's offsets (the sink commits only what Elasticsearch took).
     ``with RunningSink(...) as sink:``; leaving stops it (a deleted connector)."""
 
@@ -132,7 +133,8 @@ class RunningSink:
         (self.topic,) = config["topics"].split(",")
         self.config, self.elasticsearch_url = config, elasticsearch_url
         self.index = target_index(config, self.topic)
-        self.consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"connect-{name}",
+        group = config.get("consumer.override.group.id", f"connect-{name}")
+        self.consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group,
                                   "enable.auto.commit": False, "auto.offset.reset": "earliest"})
         self.stopping = threading.Event()
         self.error: BaseException | None = None

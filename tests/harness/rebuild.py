@@ -114,10 +114,16 @@ def rebuild(bootstrap: str, url: str, old_rows: Rows, new_rows: Rows, *, pace: f
                                            for n in names]).values():
             future.result(timeout=60)
 
-    def build(version: str) -> dict[str, str]:
+    def build(version: str, query_id: str) -> dict[str, str]:
         index = connectors.versioned_index_name(table, version)
-        up(VersionedIndexProvider(), {"elasticsearch_url": url, "ready_timeout": 60, "alias": alias, "index": index})
-        return {key: str(value) for key, value in connectors.elasticsearch_sink(table, index, url).config.items()}
+        up(VersionedIndexProvider(), {"elasticsearch_url": url, "ready_timeout": 60, "alias": alias, "index": index,
+                                      "build": query_id})
+        group = connectors.sink_group(sink_name(version), query_id)
+        spec = connectors.elasticsearch_sink(table, index, group, url)
+        return {key: str(value) for key, value in spec.config.items()}
+
+    def sink_name(version: str) -> str:
+        return connectors.sink_connector_name(table, version)
 
     requests.put(f"{url}/_index_template/{template}", timeout=30, json={
         "index_patterns": [f"{alias}_v*"], "priority": 300,
@@ -129,15 +135,16 @@ def rebuild(bootstrap: str, url: str, old_rows: Rows, new_rows: Rows, *, pace: f
     assert producer.flush(60) == 0
     try:
         with FakeKsqlDb(service_id=SERVICE_ID) as ksqldb:
-            def alias_inputs(version: str, query_id: str, sink: str) -> dict:
+            def alias_inputs(version: str, query_id: str) -> dict:
                 return {"elasticsearch_url": url, "ready_timeout": 60, "alias": alias,
                         "index": connectors.versioned_index_name(table, version), "kafka_bootstrap": bootstrap,
-                        "topic": table, "source_topics": [source], "query_id": query_id, "sink": sink,
-                        "ksqldb_url": ksqldb.url, "catch_up_timeout": 600}
+                        "topic": table, "source_topics": [source], "query_id": query_id, "sink": sink_name(version),
+                        "sink_group": connectors.sink_group(sink_name(version), query_id), "ksqldb_url": ksqldb.url,
+                        "catch_up_timeout": 600}
 
             Query(bootstrap, source, table, "CTAS_1").process(old_rows)
-            with RunningSink("sink-v1", build("1"), bootstrap, url):
-                deployed = up(IndexAliasProvider(), alias_inputs("1", "CTAS_1", "sink-v1"))
+            with RunningSink(sink_name("1"), build("1", "CTAS_1"), bootstrap, url):
+                deployed = up(IndexAliasProvider(), alias_inputs("1", "CTAS_1"))
                 wait_until(lambda: read_alias(url, alias) == ids(old_rows), timeout=300,
                            description="the first build's sink to fill its index")
             # the first build's sink has stopped: its connector is replaced delete-before-create
@@ -162,10 +169,10 @@ def rebuild(bootstrap: str, url: str, old_rows: Rows, new_rows: Rows, *, pace: f
                 create_topics(table)
                 second = Query(bootstrap, source, table, "CTAS_2")
                 query = threading.Thread(target=second.process, args=(new_rows, pace), daemon=True)
-                with RunningSink("sink-v2", build("2"), bootstrap, url):
+                with RunningSink(sink_name("2"), build("2", "CTAS_2"), bootstrap, url):
                     query.start()
                     swap_started = time.monotonic() - started
-                    deployed = up(IndexAliasProvider(), alias_inputs("2", "CTAS_2", "sink-v2"), deployed)
+                    deployed = up(IndexAliasProvider(), alias_inputs("2", "CTAS_2"), deployed)
                     swapped = time.monotonic() - started
                     query.join(timeout=600)
                     after = read_alias(url, alias)

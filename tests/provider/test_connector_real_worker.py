@@ -20,6 +20,7 @@ import requests
 from providers.connect import ConnectClient, ConnectorError, ConnectorProvider
 from providers.connect import client as connect_client
 from providers.http import Endpoint, wait_until
+from providers.kafka.offsets import KafkaOffsets
 from tests.fakes.connect import FakeConnect
 
 pytestmark = pytest.mark.real
@@ -147,6 +148,26 @@ def test_data_flows_file_to_topic_to_file_and_waits_while_the_sink_is_paused(wor
 
     provider.update(sink_name, paused.outs, sink_inputs)
     wait_for_lines(sink_file, ["one", "two", "three"])
+
+
+def test_a_sink_reads_in_the_group_its_config_names_and_a_new_group_reads_the_topic_from_its_start(worker):
+    """The stack's sinks name their group (``consumer.override.group.id``, one per query that fills the topic):
+    the worker commits there and not in ``connect-<name>``, and changing it in place makes the running sink
+    read the topic again from its start (what a table rebuilt under the same build needs)."""
+    provider, topic = ConnectorProvider(), unique("topic")
+    source_file, sink_file = worker.path("in"), worker.path("out")
+    append(source_file, "one", "two")
+    provider.create(worker.inputs(worker.name("source"), source(source_file, topic)))
+    name, groups = worker.name("grouped"), [unique("group") for _ in range(2)]
+    inputs = worker.inputs(name, {**sink(sink_file, topic), "consumer.override.group.id": groups[0]})
+    created = provider.create(inputs)
+    wait_for_lines(sink_file, ["one", "two"])
+    kafka = KafkaOffsets(worker.harness.bootstrap_servers, timeout=30)
+    wait_until(lambda: kafka.committed(groups[0]) == {(topic, 0): 2}, timeout=TIMEOUT,
+               description=f"the sink to commit in {groups[0]}", last_seen=lambda: str(kafka.committed(groups[0])))
+    assert kafka.committed(f"connect-{name}") == {}
+    provider.update(name, created.outs, worker.inputs(name, {**inputs["config"], "consumer.override.group.id": groups[1]}))
+    wait_for_lines(sink_file, ["one", "two", "one", "two"])
 
 
 def test_bad_records_go_to_a_dead_letter_topic_created_with_the_brokers_replication_factor(worker):

@@ -47,7 +47,7 @@ def alias_props(backend, kafka_connect, ksqldb, topics, alias: str, index: str, 
     source, table = topics
     return {**props(backend, alias, index), "kafka_bootstrap": kafka_connect.bootstrap_servers, "topic": table,
             "source_topics": [source], "query_id": f"CTAS_{table}_1", "sink": f"sink-{table.lower()}",
-            "ksqldb_url": ksqldb.url, "catch_up_timeout": 60, **overrides}
+            "sink_group": f"connect-sink-{table.lower()}-q1", "ksqldb_url": ksqldb.url, "catch_up_timeout": 60, **overrides}
 
 
 @pytest.fixture
@@ -85,6 +85,21 @@ def test_a_caught_up_build_takes_the_alias_in_one_request_and_the_old_index_goes
     assert writes(http_calls) == [("POST", "_aliases"), ("DELETE", first)]
     assert updated.outs["index"] == second
     assert behind(es_backend, alias) == {second: [alias]} and behind(es_backend, first) is None
+
+
+def test_a_refilled_build_takes_the_alias_back_from_its_held_copy_which_then_goes(
+        es_backend, indexes, provider, http_calls, kafka_connect, ksqldb, topics):
+    """The table rebuilt under the same build (VersionedIndex refilled its index, readers on ``<index>-held``)."""
+    alias, first, _ = indexes
+    deployed = up(provider, alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first))
+    held = es_backend.index(first.removeprefix(es_backend.prefix) + "-held")
+    up(VersionedIndexProvider(), props(es_backend, alias, first, build="CTAS_X_2"),
+       up(VersionedIndexProvider(), props(es_backend, alias, first, build="CTAS_X_1")))
+    assert behind(es_backend, alias) == {held: [alias]}
+    http_calls.clear()
+    up(provider, alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first, query_id="CTAS_X_2"), deployed)
+    assert writes(http_calls) == [("POST", "_aliases"), ("DELETE", held)]
+    assert behind(es_backend, alias) == {first: [alias]} and behind(es_backend, held) is None
 
 
 def test_a_concrete_index_of_the_alias_name_is_replaced_by_the_alias_in_one_request(
@@ -160,7 +175,8 @@ def test_delete_takes_the_alias_off_and_leaves_the_indexes_to_their_resources(
 
 def test_check_refuses_bad_inputs_without_network(provider, http_calls):
     base = {"elasticsearch_url": "http://es:9200", "alias": "events", "index": "events_v1", "kafka_bootstrap": "k:9092",
-            "topic": "EVENTS", "query_id": "CTAS_EVENTS_1", "sink": "s", "ksqldb_url": "http://ksqldb:8088"}
+            "topic": "EVENTS", "query_id": "CTAS_EVENTS_1", "sink": "s", "sink_group": "connect-s",
+            "ksqldb_url": "http://ksqldb:8088"}
     http_calls.clear()
     for overrides, expected in [({"index": "other_v1"}, "index 'other_v1' must be named events_v<version>"),
                                 ({"ksqldb_url": "ksqldb:8088"}, "ksqldb_url must be the http(s) base URL of ksqlDB"),

@@ -94,7 +94,9 @@ def table(kafka_connect, elasticsearch_node):
 
 def sink_config(table: str, elasticsearch_url: str) -> dict:
     """The project's sink config of ``table`` (plain strings: the index name is known here)."""
-    spec = connectors.elasticsearch_sink(table, connectors.versioned_index_name(table, VERSION), elasticsearch_url)
+    spec = connectors.elasticsearch_sink(table, connectors.versioned_index_name(table, VERSION),
+                                         connectors.sink_group(connectors.sink_connector_name(table, VERSION),
+                                                               f"CTAS_{table}_1"), elasticsearch_url)
     return {key: str(value) for key, value in spec.config.items()}
 
 

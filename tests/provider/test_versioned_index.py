@@ -107,6 +107,57 @@ def test_delete_leaves_an_index_the_alias_still_serves_and_deletes_one_it_does_n
     destroy(provider, new)  # gone already: nothing to do
 
 
+def count(backend, name: str) -> int:
+    answer = backend.call("GET", f"/{name}/_count")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["count"]
+
+
+def test_a_new_build_under_the_same_name_refills_the_index_while_readers_keep_a_held_copy(
+        es_backend, names, provider, http_calls):
+    """The table rebuilt from the same statements (its query failed, it was dropped by hand): a new topic from
+    offset 0, so the index is filled anew; readers keep the rows they saw on a write-blocked copy, which the
+    alias serves until IndexAlias moves it back once the new build has caught up."""
+    alias, first, _ = names
+    held = es_backend.index(first.removeprefix(es_backend.prefix) + "-held")
+    deployed = up(provider, props(es_backend, alias, first, build="CTAS_T_1"))
+    point_alias(es_backend, alias, first)
+    assert es_backend.call("POST", f"/{alias}/_doc?refresh=true", {"USERNAME": "old"}).status_code == 201
+    http_calls.clear()
+    refilled = up(provider, props(es_backend, alias, first, build="CTAS_T_2"), deployed)
+    assert writes(http_calls) == [("PUT", f"{first}/_settings"), ("POST", f"{first}/_clone/{held}"),
+                                  ("POST", "_aliases"), ("DELETE", first), ("PUT", first)]
+    assert refilled.outs["build"] == "CTAS_T_2" and refilled.id == first
+    assert behind(es_backend, alias) == {held: [alias]} and count(es_backend, alias) == 1, "readers keep their rows"
+    assert behind(es_backend, first) == {first: []} and count(es_backend, first) == 0
+    assert es_backend.call("GET", f"/{first}/_mapping").json() == {first: {"mappings": MAPPINGS}}
+    assert es_backend.call("POST", f"/{first}/_doc", {"USERNAME": "new"}).status_code == 201, "not write-blocked"
+    http_calls.clear()
+    assert up(provider, props(es_backend, alias, first, build="CTAS_T_2"), refilled) is refilled
+    assert http_calls == []
+    # deleting the resource leaves the copy that still serves readers (the swap deletes it)
+    destroy(provider, refilled)
+    assert behind(es_backend, first) is None and behind(es_backend, alias) == {held: [alias]}
+
+
+def test_a_refill_cut_short_anywhere_converges_on_the_next_run(es_backend, names, provider):
+    alias, first, _ = names
+    held = es_backend.index(first.removeprefix(es_backend.prefix) + "-held")
+    deployed = up(provider, props(es_backend, alias, first, build="CTAS_T_1"))
+    point_alias(es_backend, alias, first)
+    assert es_backend.call("POST", f"/{alias}/_doc?refresh=true", {"USERNAME": "old"}).status_code == 201
+    # cut short after the clone, before the alias moved: the copy is made again from what readers see
+    assert es_backend.call("PUT", f"/{first}/_settings", {"index.blocks.write": True}).status_code == 200
+    assert es_backend.call("POST", f"/{first}/_clone/{held}").status_code == 200
+    refilled = up(provider, props(es_backend, alias, first, build="CTAS_T_2"), deployed)
+    assert behind(es_backend, alias) == {held: [alias]} and count(es_backend, alias) == 1
+    # cut short after the index was deleted (the engine kept the old state): made again, readers untouched
+    assert es_backend.call("DELETE", f"/{first}").status_code == 200
+    up(provider, props(es_backend, alias, first, build="CTAS_T_2"), deployed)
+    assert behind(es_backend, first) == {first: []} and behind(es_backend, alias) == {held: [alias]}
+    assert count(es_backend, alias) == 1 and refilled.outs["build"] == "CTAS_T_2"
+
+
 def test_check_refuses_bad_names_without_network(es_backend, provider, http_calls):
     http_calls.clear()
     for overrides, expected in [({"alias": "Events"}, "alias 'Events' must be lower case"),
@@ -160,6 +211,10 @@ ALIAS_REQUESTS = [
     ("POST", "/{p}a/_doc", {"X": 2}),
     ("POST", "/_aliases", {"actions": [{"remove_index": {"index": "{p}a_v1"}}]}),
     ("POST", "/{p}a/_doc", {"X": 3}),
+    ("POST", "/{p}a/_doc?refresh=true", {"X": 4}),
+    ("GET", "/{p}a/_count", None),
+    ("GET", "/{p}a_v2/_count", None),
+    ("GET", "/{p}none/_count", None),
 ]
 
 
@@ -171,7 +226,7 @@ def _answer(backend, method: str, path: str, body) -> tuple:
     answer = backend.call(method, path.format_map(fill), request_body)
     payload = answer.json()
     if answer.status_code < 400 and not path.endswith("/_alias"):
-        payload = {key: payload.get(key) for key in ("acknowledged", "errors", "index", "result")}
+        payload = {key: payload.get(key) for key in ("acknowledged", "errors", "index", "result", "count")}
     text = re.sub(r'("index_uuid": "|/)[A-Za-z0-9_-]{20,22}(?=["\]])', r"\1<uuid>",
                   _canonical(payload).replace(backend.prefix, "<p>"))
     return answer.status_code, text

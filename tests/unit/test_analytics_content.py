@@ -13,6 +13,7 @@ from clickstream.content import connectors, generator, rates
 from clickstream.content.dashboards import load_dashboard
 from clickstream.stack.analytics import DASHBOARD_DIR, KSQL_DIR, ksql_variables
 from providers.ksqldb import KsqlParseError, load_sql_dir, parse_sources
+from providers.ksqldb.parser import builds
 from stackconfig import ConfigError, StackConfig, parse_config
 
 TUTORIAL_OBJECTS = {
@@ -248,13 +249,15 @@ def test_custom_schemas_draw_correlated_fields_from_one_value(cfg):
     assert all(o["registered_at"] > 2**31 for o in options)
 
 
-def _indexes() -> dict[str, str]:
-    return {t: connectors.versioned_index_name(t, connectors.build_version(f"CTAS_{t}_7")) for t in DERIVED}
+def _builds() -> dict[str, str]:
+    return builds(parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(parse_config("dev", {}))))
 
 
 def test_one_sink_per_derived_table_without_auth_mirroring_its_table_into_its_versioned_index():
-    indexes = _indexes()
-    sinks = connectors.elasticsearch_sinks("http://es:9200", indexes)
+    versions = _builds()
+    indexes = {t: connectors.versioned_index_name(t, versions[t]) for t in DERIVED}
+    groups = {t: connectors.sink_group(connectors.sink_connector_name(t, versions[t]), f"CTAS_{t}_7") for t in DERIVED}
+    sinks = connectors.elasticsearch_sinks("http://es:9200", indexes, groups)
     assert [s.config["topics"] for s in sinks] == list(DERIVED)
     assert len({s.name for s in sinks}) == len(sinks)
     for sink in sinks:
@@ -269,6 +272,10 @@ def test_one_sink_per_derived_table_without_auth_mirroring_its_table_into_its_ve
         assert sink.config["external.resource.usage"] == "INDEX"
         assert sink.config["topic.to.external.resource.mapping"] == f"{table}:{indexes[table]}"
         assert re.fullmatch(rf"{table.lower()}_v[0-9a-f]{{16}}", indexes[table])
+        # its own consumer group per query that fills the topic: a rebuilt topic is read from its start
+        assert sink.config["consumer.override.group.id"] == groups[table]
+        assert re.fullmatch(rf"connect-es-sink-{table.lower().replace('_', '-')}-v[0-9a-f]{{16}}-q[0-9a-f]{{8}}",
+                            groups[table])
         assert "connection.username" not in sink.config and not sink.secret_config
 
 
@@ -278,15 +285,17 @@ def test_key_encoding_maps_every_byte_to_one_character_so_ids_are_the_key_bytes(
     assert len(every_byte.decode(connectors.KEY_ENCODING)) == 256
 
 
-def test_a_new_persistent_query_is_a_new_index_version():
-    """ksqlDB gives a rebuilt table a new query id and keeps it through CREATE OR REPLACE."""
-    assert connectors.build_version("CTAS_HIGH_BANDWIDTH_SESSIONS_41") != \
-        connectors.build_version("CTAS_HIGH_BANDWIDTH_SESSIONS_57")
-    assert connectors.build_version("CTAS_X_1") == connectors.build_version("CTAS_X_1")
+def test_a_new_persistent_query_is_a_new_sink_group():
+    """ksqlDB gives a table rebuilt from the same statements (its query failed, it was dropped by hand) a new
+    query id and a new topic: the sink of the same build then reads that topic in a new group, from its start."""
+    sink = connectors.sink_connector_name("HIGH_BANDWIDTH_SESSIONS", "0123456789abcdef")
+    assert connectors.sink_group(sink, "CTAS_HIGH_BANDWIDTH_SESSIONS_41") != \
+        connectors.sink_group(sink, "CTAS_HIGH_BANDWIDTH_SESSIONS_57")
+    assert connectors.sink_group(sink, "CTAS_X_1") == connectors.sink_group(sink, "CTAS_X_1")
 
 
 def test_sink_password_is_secret_config_only():
-    sink = connectors.elasticsearch_sink("EVENTS_PER_MIN", "events_per_min_v0123abcd", "https://es:9200",
+    sink = connectors.elasticsearch_sink("EVENTS_PER_MIN", "events_per_min_v0123abcd", "connect-g", "https://es:9200",
                                          username="elastic", password="pw")
     assert sink.config["connection.username"] == "elastic"
     assert sink.secret_config == {"connection.password": "pw"}

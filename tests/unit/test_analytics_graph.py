@@ -19,6 +19,7 @@ from clickstream.content import alerting, connectors
 from clickstream.stack.analytics import KSQL_DIR, declare_analytics, ksql_variables
 from components.base import Services
 from providers.ksqldb import load_sql_dir, parse_sources
+from providers.ksqldb.parser import builds
 from stackconfig import Secrets, StackConfig
 from tests.pulumi_mocks import Declared, Graph, RecordingMocks, is_secret, run_stack
 
@@ -69,23 +70,27 @@ def test_every_derived_table_has_one_sink_one_datasource_and_a_panel(stack):
 
 
 def test_each_sink_writes_its_tables_versioned_index_and_readers_keep_the_alias():
-    """Per table: the build's index ``<table>_v<digest of the query id>`` (after its ksqlDB table), the sink of
-    that build (named with the version, after the index), and the alias readers use (after the sink), which
-    waits for that query and that sink; the datasources read the alias, the name the index always had."""
+    """Per table: the build's index ``<table>_v<build digest of the files>`` (after its ksqlDB table, refilled
+    when the query that fills it changes), the sink of that build (named with the version, after the index,
+    reading in a group of that query), and the alias readers use (after the sink), which waits for that query
+    and that group; the datasources read the alias, the name the index always had."""
     g = graph("dev")
     indexes = {r.inputs["alias"]: r for r in with_input(g, "alias") if "sink" not in r.inputs}
     aliases = {r.inputs["alias"]: r for r in with_input(g, "sink")}
     ksql_tables = {r.inputs["object_name"]: r for r in with_input(g, "object_name")}
     by_index = {d.inputs["datasource"]["jsonData"]["index"] for d in datasources(g).values()}
-    tables = connectors.derived_tables(parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(StackConfig())))
+    statements = parse_sources(load_sql_dir(KSQL_DIR), ksql_variables(StackConfig()))
+    tables, versions = connectors.derived_tables(statements), builds(statements)
     assert set(indexes) == set(aliases) == by_index == {t.lower() for t in tables}
     for table, sink in sinks(g).items():
-        version = connectors.build_version(f"CTAS_{table}_0")
         index, alias = indexes[table.lower()], aliases[table.lower()]
-        assert index.inputs["index"] == alias.inputs["index"] == connectors.versioned_index_name(table, version)
-        assert sink.inputs["connector_name"] == alias.inputs["sink"] == connectors.sink_connector_name(table, version)
+        name = connectors.sink_connector_name(table, versions[table])
+        assert index.inputs["index"] == alias.inputs["index"] == connectors.versioned_index_name(table, versions[table])
+        assert sink.inputs["connector_name"] == alias.inputs["sink"] == name
         assert sink.inputs["config"]["topic.to.external.resource.mapping"] == f"{table}:{index.inputs['index']}"
-        assert alias.inputs["query_id"] == f"CTAS_{table}_0" and alias.inputs["topic"] == table
+        assert sink.inputs["config"]["consumer.override.group.id"] == alias.inputs["sink_group"] == \
+            connectors.sink_group(name, f"CTAS_{table}_0")
+        assert alias.inputs["query_id"] == index.inputs["build"] == f"CTAS_{table}_0" and alias.inputs["topic"] == table
         assert alias.inputs["kafka_bootstrap"] and alias.inputs["source_topics"]
         assert index.urn in sink.dependencies and ksql_tables[table].urn in index.dependencies
         assert {index.urn, sink.urn} <= set(alias.dependencies)

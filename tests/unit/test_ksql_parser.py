@@ -6,6 +6,7 @@ from clickstream.stack.analytics import ksql_variables
 from providers.ksqldb import KsqlParseError, load_sql_dir, normalise, parse_sources
 from providers.ksqldb.parser import (
     as_create_or_replace,
+    builds,
     dependents,
     entry_of,
     replace_in_place_allowed,
@@ -242,3 +243,38 @@ def test_a_ksqldb_position_in_the_request_is_mapped_to_the_file_and_line_the_use
     renamed = Rebuild([b.name], [b.text.replace("CREATE", "CREATE OR REPLACE")], [b])
     assert renamed.position_in_file("Line: 2, Col: 12: x") == " (at 01.sql line 5)", "a rewritten line: no column"
     assert plan.position_in_file("Line: 9, Col: 1: x") == plan.position_in_file("no position") == ""
+
+
+BUILD_SOURCES = {
+    "a.sql": "CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);\n"
+             "CREATE STREAM F AS SELECT * FROM S WHERE V > 1;\n"
+             "CREATE TABLE T AS SELECT ID, COUNT(*) AS N FROM F GROUP BY ID;\n"
+             "CREATE TABLE U AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;\n"
+             "INSERT INTO F SELECT * FROM S WHERE V < -1;\n",
+}
+
+
+def _builds(**edits: tuple[str, str]) -> dict[str, str]:
+    text = BUILD_SOURCES["a.sql"]
+    for old, new in edits.values():
+        text = text.replace(old, new)
+    return builds(parse_sources({"a.sql": text}))
+
+
+def test_a_build_changes_with_its_statement_and_everything_upstream_of_it_and_nothing_else():
+    before = _builds()
+    assert set(before) == {"S", "F", "T", "U"}, "INSERT queries have no build of their own"
+    assert all(len(digest) == 16 for digest in before.values())
+    # an upstream change (the engine cascades its replacement) is a new build of every table below it
+    upstream = _builds(edit=("WHERE V > 1", "WHERE V > 2"))
+    assert {n for n in before if upstream[n] != before[n]} == {"F", "T"}
+    own = _builds(edit=("COUNT(*) AS N FROM F", "COUNT(*) AS M FROM F"))
+    assert {n for n in before if own[n] != before[n]} == {"T"}
+    # layout and comments are not a change; an INSERT beside a stream does not rebuild what reads it
+    assert _builds(edit=("WHERE V > 1;", "WHERE  V > 1 -- note\n;")) == before
+    assert _builds(edit=("WHERE V < -1", "WHERE V < -2")) == before
+    # a column appended to a plain stream is a CREATE OR REPLACE: nothing downstream is rebuilt
+    assert _builds(edit=("V INT)", "V INT, W INT)")) == before
+    # its WITH clause is another stream: a new build of everything
+    changed = _builds(edit=("PARTITIONS=1", "PARTITIONS=2"))
+    assert all(changed[n] != before[n] for n in before)
