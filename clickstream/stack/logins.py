@@ -91,5 +91,6 @@ def logins(cfg: StackConfig, secret: Callable[[str], Any]) -> Logins:
         else elasticsearch,
         grafana=Login(api_key=token) if token is not None
         else Login(cfg.grafana_admin_user, secret("grafanaAdminPassword")),
-        kafka=KafkaAccess(cfg.kafka_security_protocol, cfg.kafka_sasl_mechanism, basic(cfg.kafka_user, "kafkaPassword")),
+        kafka=KafkaAccess(cfg.kafka_security_protocol, cfg.kafka_sasl_mechanism,
+                          basic(cfg.kafka_user, "kafkaPassword")),
     )

@@ -17,7 +17,7 @@ The cluster is reached as a :class:`KafkaLogin` says: librdkafka's ``security.pr
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import certifi
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
@@ -97,8 +97,9 @@ class KafkaOffsets:
     def __init__(self, bootstrap: str, *, timeout: float, login: KafkaLogin = KafkaLogin()):
         self.timeout = timeout
         self.last_error: KafkaError | None = None
-        self.admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000),
-                                  "error_cb": self._reported, **login.settings()})
+        settings: dict[str, Any] = {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000),
+                                    "error_cb": self._reported, **login.settings()}  # the stubs omit callbacks
+        self.admin = AdminClient(settings)
 
     def _reported(self, error: KafkaError) -> None:
         self.last_error = error

@@ -135,7 +135,8 @@ class JvmKafkaConnect:
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port},"
                                     f"{SASL_LISTENER}://127.0.0.1:{self.sasl_port}",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,{SASL_LISTENER}:SASL_PLAINTEXT",
+            "listener.security.protocol.map":
+                f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,{SASL_LISTENER}:SASL_PLAINTEXT",
             "sasl.enabled.mechanisms": "PLAIN",
             f"listener.name.{SASL_LISTENER.lower()}.plain.sasl.jaas.config":
                 'org.apache.kafka.common.security.plain.PlainLoginModule required '
