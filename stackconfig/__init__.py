@@ -7,11 +7,11 @@ namespace this project does not read; each invalid value with its key, the value
 every rule across keys and of the stack (``stackconfig.rules``) among the valid values; every missing
 secret; passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana); an
 alert webhook URL set as plain config or not an http(s) URL; on the ``external`` platform, each service's
-URL (never with credentials inside it) and its credentials, Kafka's login (the alias swap reads offsets in Kafka)
-included. No problem hides another. Secret values are
-checked in this process but never quoted, not even one character; the program then reads them with
-``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never given defaults. What is
-allowed but risky (an allow list admitting every address) is a warning of the preview (``config_warnings``).
+URL (never with credentials inside it) and its credentials, Kafka's login for the alias swap included. No
+problem hides another. Secret values are checked in this process but never quoted, not even one character;
+the program then reads them with ``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never
+given defaults. What is allowed but risky (an allow list admitting every address) is a warning of the preview
+(``config_warnings``).
 """
 from __future__ import annotations
 
