@@ -238,7 +238,7 @@ def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feede
     body = {"size": 0, "track_total_hits": True, "aggs": {"newest": {"max": {"field": TIME_FIELD}}}}
     try:
         with ElasticsearchClient(endpoint) as client:
-            answer = client.http.request("GET", f"/{index}/_search", json=body, ok=(200,), attempts=1).json()
+            answer = client.http.get_json(f"/{index}/_search", json=body, attempts=1)
     except ApiError as exc:
         if exc.status == 404:
             return Link(stage, index, BROKEN, f"no index {index!r} yet: nothing was written to it",
@@ -271,11 +271,10 @@ def _rebuilding(endpoint: Endpoint, alias: str) -> str:
     against the serving one's), or "" (docs/resources/versioned-indexes.md)."""
     try:
         with ElasticsearchClient(endpoint) as client:
-            versions = client.http.request("GET", f"/{alias}_v*/_alias", ok=(200,), attempts=1).json()
-            waiting = sorted(name for name, entry in versions.items() if alias not in entry.get("aliases", {}))
-            serving = sorted(name for name, entry in versions.items() if alias in entry.get("aliases", {}))
-            counts = {name: client.http.request("GET", f"/{name}/_count", ok=(200,), attempts=1).json()["count"]
-                      for name in waiting + serving}
+            versions = client.names_behind(f"{alias}_v*") or {}
+            waiting = sorted(name for name, aliases in versions.items() if alias not in aliases)
+            serving = sorted(name for name, aliases in versions.items() if alias in aliases)
+            counts = {name: client.http.get_json(f"/{name}/_count", attempts=1)["count"] for name in waiting + serving}
     except Exception:  # noqa: BLE001 - the index's own line already says what is wrong with Elasticsearch
         return ""
     if not waiting:
