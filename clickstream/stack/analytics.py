@@ -138,7 +138,7 @@ class Analytics(pulumi.ComponentResource):
                                                    username=login.elasticsearch.username,
                                                    password=login.elasticsearch.password):
             table = str(spec.config["topics"])
-            resource_name = connectors.index_name(table).replace("_", "-")
+            resource_name = connectors.resource_stem(table)
             index = VersionedIndex(f"{prefix}-index-{resource_name}", alias=connectors.index_name(table),
                                    index=names[table], **es_admin,
                                    opts=pulumi.ResourceOptions(parent=self,
