@@ -148,20 +148,19 @@ def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(
         connect, ksqldb, elasticsearch, grafana = (
             stack.enter_context(concurrent.futures.ThreadPoolExecutor(PER_SERVICE, thread_name_prefix=f"status-{s}"))
             for s in ("connect", "ksqldb", "elasticsearch", "grafana"))
-        hint, stack = _hint(targets), targets.stack
-        source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n, hint, stack=stack)
-                             for n in chain.source_connectors]
+        hint, stack_name = _hint(targets), targets.stack
+        source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n, hint,
+                                            stack=stack_name) for n in chain.source_connectors]
         ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now) if chain.sources or chain.queries else None
-        sink_connectors = [connect.submit(sink_link, targets.connect, n, hint, stack=stack)
+        sink_connectors = [connect.submit(sink_link, targets.connect, n, hint, stack=stack_name)
                            for n in chain.sink_connectors]
         indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder, hint,
-                                        stack=stack)
-                   for index, feeder in chain.indexes.items()]
-        datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint, stack=stack)
+                                        stack=stack_name) for index, feeder in chain.indexes.items()]
+        datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint, stack=stack_name)
                        for uid in chain.datasources]
-        dashboards = [grafana.submit(dashboard_link, targets.grafana, uid, hint, stack=stack)
+        dashboards = [grafana.submit(dashboard_link, targets.grafana, uid, hint, stack=stack_name)
                       for uid in chain.dashboards]
-        rules = grafana.submit(alert_rule_links, targets.grafana, chain.alert_rules, hint, stack=stack)
+        rules = grafana.submit(alert_rule_links, targets.grafana, chain.alert_rules, hint, stack=stack_name)
         sources, queries = ksql.result() if ksql else ([], [])
         links = [f.result() for f in source_connectors] + sources + queries + \
             [f.result() for f in sink_connectors + indexes + datasources + dashboards] + rules.result()
