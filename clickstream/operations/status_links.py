@@ -1,7 +1,8 @@
 """One check per link of the pipeline, each a read-only look at one service through the project's clients.
 
 Every check returns ``Link`` values (OK / LAGGING / BROKEN, the evidence, and for BROKEN what to do next)
-and never raises for a service's answer: an unreachable service or an error status is itself evidence.
+and never raises for a service's answer: an unreachable service or an error status is itself evidence. A
+check's ``stack`` (None: the selected one) is the stack a suggested ``make up`` is for (``stack_outputs.make``).
 Facts the checks rely on:
 
 * Kafka Connect ``GET /connectors/<n>/status``: connector and task states, ``trace`` of a FAILED one.
