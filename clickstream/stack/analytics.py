@@ -140,7 +140,7 @@ class Analytics(pulumi.ComponentResource):
                                                    username=login.elasticsearch.username,
                                                    password=login.elasticsearch.password):
             table = str(spec.config["topics"])
-            resource_name = connectors.index_name(table).replace("_", "-")
+            resource_name = connectors.resource_stem(table)
             built = ksql.resources[table]
             index = VersionedIndex(f"{prefix}-index-{resource_name}", alias=connectors.index_name(table),
                                    index=names[table], build=built.query_id, **es_admin,

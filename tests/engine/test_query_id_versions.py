@@ -28,7 +28,7 @@ def test_indexes_versioned_by_query_id_move_to_builds_of_the_files_without_touch
 
     fresh_pipeline.reset_calls()
     preview = stack.preview()
-    stems = {t: connectors.index_name(t).replace("_", "-") for t in tables}
+    stems = {t: connectors.resource_stem(t) for t in tables}
     expected = {**{f"clickstream-{kind}-{stem}": REPLACED for stem in stems.values() for kind in ("index", "es-sink")},
                 **{f"clickstream-alias-{stem}": {"update"} for stem in stems.values()}}
     assert preview.changed() == expected, preview.changed()
