@@ -62,7 +62,7 @@ def pulumi_binary() -> str:
     chosen = os.environ.get("PULUMI_BIN") or (str(PULUMI_IN_PROJECT) if PULUMI_IN_PROJECT.exists() else None) \
         or shutil.which("pulumi")
     if not chosen:
-        raise StatusError("the Pulumi CLI is missing: `make up` installs it into .tools/pulumi")
+        raise StatusError("the Pulumi CLI is missing: `make pulumi-cli` installs it into .tools/pulumi")
     return chosen
 
 
