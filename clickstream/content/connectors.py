@@ -2,7 +2,8 @@
 
 * Datagen source connectors write the three JSON topics the ksqlDB sources read (``ksql/01_sources.sql``).
   Codes and users are keyed by an ``int`` field (``code``, ``user_id``), so their key converter is the
-  ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys); clicks have no key.
+  ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys); clicks have no key. They run before the ksqlDB sources
+  exist and the brokers do not auto-create topics, so Connect creates each topic (see :func:`_datagen`).
 * One Elasticsearch sink per derived ksqlDB table, so that its index mirrors the table
   (docs/resources/versioned-indexes.md): the document id is the record key (an update replaces its
   row), a tombstone deletes it (merged sessions, rows that stop meeting a HAVING), schemaless JSON values.
@@ -107,13 +108,22 @@ def datasource_uid(table: str) -> str:
     return f"es-{index_name(table).replace('_', '-')}"
 
 
-def _datagen(topic: str, interval_ms: int, key_converter: str, **schema: str) -> ConnectorSpec:
+def _datagen(topic: str, partitions: int, interval_ms: int, key_converter: str, **schema: str) -> ConnectorSpec:
     """A datagen source: ``schema`` is either ``quickstart=<name>`` or a custom ``schema.string`` (with
-    ``schema.keyfield`` and single message transforms as needed)."""
+    ``schema.keyfield`` and single message transforms as needed).
+
+    Connect creates the topic before the first record if it is missing (KIP-158 ``topic.creation.*``, on by
+    default on a worker: ``topic.creation.enable`` defaults to true in Kafka's ``WorkerConfig``) with
+    ``partitions`` partitions, the ``PARTITIONS`` the ksqlDB source declares (ksqlDB refuses an existing
+    topic with another count), and replication factor -1 = the broker's ``default.replication.factor``
+    (Kafka's ``TopicCreationConfig`` accepts -1 or at least 1 for both). An existing topic is left as is.
+    """
     return ConnectorSpec(name=f"datagen-{topic.replace('_', '-')}", config={
         "connector.class": DATAGEN_CLASS,
         "tasks.max": "1",
         "kafka.topic": topic,
+        "topic.creation.default.partitions": str(partitions),
+        "topic.creation.default.replication.factor": "-1",
         **schema,
         "max.interval": str(interval_ms),
         # < 1 = unlimited; datagen fails its task once a finite count is reached
@@ -132,15 +142,15 @@ def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
     Connect's built-in ``Flatten`` and ``ReplaceField`` transforms, so the topic keeps the quickstart's
     flat shape. The codes keep the ``clickstream_codes`` quickstart (already one record per code)."""
     return [
-        _datagen("clickstream", cfg.clickstream_interval_ms, STRING_CONVERTER,
+        _datagen("clickstream", cfg.kafka_partitions, cfg.clickstream_interval_ms, STRING_CONVERTER,
                  **{"schema.string": json.dumps(generator.clickstream_schema(), separators=(",", ":")),
                     "transforms": "flatten,rename",
                     "transforms.flatten.type": "org.apache.kafka.connect.transforms.Flatten$Value",
                     "transforms.flatten.delimiter": "_",
                     "transforms.rename.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
                     "transforms.rename.renames": "visitor_userid:userid,visitor_ip:ip"}),
-        _datagen("clickstream_codes", cfg.codes_interval_ms, INTEGER_CONVERTER, quickstart="clickstream_codes"),
-        _datagen("clickstream_users", cfg.users_interval_ms, INTEGER_CONVERTER,
+        _datagen("clickstream_codes", cfg.kafka_partitions, cfg.codes_interval_ms, INTEGER_CONVERTER, quickstart="clickstream_codes"),
+        _datagen("clickstream_users", cfg.kafka_partitions, cfg.users_interval_ms, INTEGER_CONVERTER,
                  **{"schema.string": json.dumps(generator.users_schema(), separators=(",", ":")),
                     "schema.keyfield": "user_id"}),
     ]
