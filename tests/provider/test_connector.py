@@ -27,6 +27,8 @@ SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
 SECRET = "pa55-Very-Secret-Value"
 SINK_INDEXES = {t: f"{t.lower()}_v0123456789abcdef" for t in ("EVENTS_PER_MIN", "HIGH_BANDWIDTH_SESSIONS")}
+SINK_GROUPS = {t: connectors.sink_group(f"{connectors.sink_name(t)}-v0123456789abcdef", f"CTAS_{t}_1")
+               for t in SINK_INDEXES}
 
 
 def source_inputs(backend, name: str, **overrides: Any) -> dict[str, Any]:
@@ -294,7 +296,7 @@ def test_fake_worker_restarting_during_create_answers_writes_with_jetty_404_and_
 
 def test_content_connectors_use_only_settings_their_plugins_define():
     specs = connectors.datagen_sources(StackConfig()) + connectors.elasticsearch_sinks(
-        "http://elasticsearch:9200", SINK_INDEXES, username="elastic", password="pw")
+        "http://elasticsearch:9200", SINK_INDEXES, SINK_GROUPS, username="elastic", password="pw")
     with FakeConnect(extra_plugins=(DATAGEN, ELASTICSEARCH_SINK)) as fake, \
             ConnectClient(Endpoint(fake.url)) as client:
         for spec in specs:
@@ -304,7 +306,7 @@ def test_content_connectors_use_only_settings_their_plugins_define():
 
 
 def test_elasticsearch_sinks_ride_out_a_restart_and_dead_letter_what_they_cannot_write():
-    (sink, *_) = connectors.elasticsearch_sinks("http://elasticsearch:9200", SINK_INDEXES)
+    (sink, *_) = connectors.elasticsearch_sinks("http://elasticsearch:9200", SINK_INDEXES, SINK_GROUPS)
     retries, backoff_ms = int(sink.config["max.retries"]), int(sink.config["retry.backoff.ms"])
     # attempt n waits a random time in [0, backoff * 2**n): the longest possible and the mean total wait
     longest_s = sum(backoff_ms * 2 ** n for n in range(1, retries + 1)) / 1000
