@@ -108,21 +108,24 @@ def datasource_uid(table: str) -> str:
     return f"es-{index_name(table).replace('_', '-')}"
 
 
-def _datagen(topic: str, partitions: int, interval_ms: int, key_converter: str, **schema: str) -> ConnectorSpec:
+def _datagen(topic: str, interval_ms: int, key_converter: str, **schema: str) -> ConnectorSpec:
     """A datagen source: ``schema`` is either ``quickstart=<name>`` or a custom ``schema.string`` (with
     ``schema.keyfield`` and single message transforms as needed).
 
     Connect creates the topic before the first record if it is missing (KIP-158 ``topic.creation.*``, on by
-    default on a worker: ``topic.creation.enable`` defaults to true in Kafka's ``WorkerConfig``) with
-    ``partitions`` partitions, the ``PARTITIONS`` the ksqlDB source declares (ksqlDB refuses an existing
-    topic with another count), and replication factor -1 = the broker's ``default.replication.factor``
-    (Kafka's ``TopicCreationConfig`` accepts -1 or at least 1 for both). An existing topic is left as is.
+    default on a worker: ``topic.creation.enable`` defaults to true in Kafka's ``WorkerConfig``), with the
+    broker's defaults: -1 partitions = its ``num.partitions`` and -1 replicas = its
+    ``default.replication.factor`` (Kafka's ``TopicCreationConfig`` accepts -1 or at least 1 for both; Connect's
+    ``TopicAdmin.NewTopicBuilder`` leaves -1 to the broker). Each platform's broker sets ``num.partitions`` to
+    ``kafkaPartitions``, the ``PARTITIONS`` the ksqlDB source declares (ksqlDB refuses an existing topic with
+    another count). Not ``kafkaPartitions`` itself: a change of it, which ksqlDB refuses, would then also
+    rewrite the running sources in the same ``up``. An existing topic is left as it is.
     """
     return ConnectorSpec(name=f"datagen-{topic.replace('_', '-')}", config={
         "connector.class": DATAGEN_CLASS,
         "tasks.max": "1",
         "kafka.topic": topic,
-        "topic.creation.default.partitions": str(partitions),
+        "topic.creation.default.partitions": "-1",
         "topic.creation.default.replication.factor": "-1",
         **schema,
         "max.interval": str(interval_ms),
@@ -142,15 +145,15 @@ def datagen_sources(cfg: StackConfig) -> list[ConnectorSpec]:
     Connect's built-in ``Flatten`` and ``ReplaceField`` transforms, so the topic keeps the quickstart's
     flat shape. The codes keep the ``clickstream_codes`` quickstart (already one record per code)."""
     return [
-        _datagen("clickstream", cfg.kafka_partitions, cfg.clickstream_interval_ms, STRING_CONVERTER,
+        _datagen("clickstream", cfg.clickstream_interval_ms, STRING_CONVERTER,
                  **{"schema.string": json.dumps(generator.clickstream_schema(), separators=(",", ":")),
                     "transforms": "flatten,rename",
                     "transforms.flatten.type": "org.apache.kafka.connect.transforms.Flatten$Value",
                     "transforms.flatten.delimiter": "_",
                     "transforms.rename.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
                     "transforms.rename.renames": "visitor_userid:userid,visitor_ip:ip"}),
-        _datagen("clickstream_codes", cfg.kafka_partitions, cfg.codes_interval_ms, INTEGER_CONVERTER, quickstart="clickstream_codes"),
-        _datagen("clickstream_users", cfg.kafka_partitions, cfg.users_interval_ms, INTEGER_CONVERTER,
+        _datagen("clickstream_codes", cfg.codes_interval_ms, INTEGER_CONVERTER, quickstart="clickstream_codes"),
+        _datagen("clickstream_users", cfg.users_interval_ms, INTEGER_CONVERTER,
                  **{"schema.string": json.dumps(generator.users_schema(), separators=(",", ":")),
                     "schema.keyfield": "user_id"}),
     ]
