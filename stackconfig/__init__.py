@@ -7,10 +7,11 @@ namespace this project does not read; each invalid value with its key, the value
 every rule across keys and of the stack (``stackconfig.rules``) among the valid values; every missing
 secret; passwords set as plain config or unusable (blank, not printable ASCII, too short for Grafana); an
 alert webhook URL set as plain config or not an http(s) URL; on the ``external`` platform, each service's
-URL (never with credentials inside it) and its credentials. No problem hides another. Secret values are
-checked in this process but never quoted, not even one character; the program then reads them with
-``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never given defaults. What is
-allowed but risky (an allow list admitting every address) is a warning of the preview (``config_warnings``).
+URL (never with credentials inside it) and its credentials, Kafka's login for the alias swap included. No
+problem hides another. Secret values are checked in this process but never quoted, not even one character;
+the program then reads them with ``get_secret``, so they stay ``pulumi.Output`` secrets. Passwords are never
+given defaults. What is allowed but risky (an allow list admitting every address) is a warning of the preview
+(``config_warnings``).
 """
 from __future__ import annotations
 
@@ -28,16 +29,21 @@ from stackconfig.rules import rule_problems
 
 NAMESPACE = "clickstream"
 SECRET_KEYS = ("grafanaAdminPassword", "elasticsearchPassword", "alertWebhookUrl",
-               "connectPassword", "ksqldbPassword", "elasticsearchApiKey", "grafanaToken")
-PASSWORD_KEYS = ("grafanaAdminPassword", "elasticsearchPassword", "connectPassword", "ksqldbPassword")
+               "connectPassword", "ksqldbPassword", "elasticsearchApiKey", "grafanaToken", "kafkaPassword")
+PASSWORD_KEYS = ("grafanaAdminPassword", "elasticsearchPassword", "connectPassword", "ksqldbPassword",
+                 "kafkaPassword")
 TOKEN_KEYS = ("elasticsearchApiKey", "grafanaToken")
 # the external platform: where each service already runs (admin URLs), and the logins that go with them
 EXTERNAL_URL_KEYS = ("connectUrl", "ksqldbUrl", "elasticsearchUrl", "grafanaUrl")
 EXTERNAL_KEYS = (*EXTERNAL_URL_KEYS, "kafkaBootstrap", "elasticsearchInternalUrl", "connectUser", "ksqldbUser",
-                 "elasticsearchUser")
+                 "elasticsearchUser", "kafkaSecurityProtocol", "kafkaSaslMechanism", "kafkaUser")
 # the secret that goes with each login of the external platform
 EXTERNAL_LOGINS = {"connectUser": "connectPassword", "ksqldbUser": "ksqldbPassword",
-                   "elasticsearchUser": "elasticsearchPassword"}
+                   "elasticsearchUser": "elasticsearchPassword", "kafkaUser": "kafkaPassword"}
+# how the alias swap reaches Kafka on the external platform (librdkafka's security.protocol and sasl.mechanism;
+# the mechanisms the confluent-kafka wheels build in, Kerberos and OAuth left out)
+KAFKA_SECURITY_PROTOCOLS = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KAFKA_SASL_MECHANISMS = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 _BOOTSTRAP_RE = re.compile(r"^[A-Za-z0-9._-]+:[0-9]{1,5}(,[A-Za-z0-9._-]+:[0-9]{1,5})*$")
 _IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*:[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DNS_LABEL_RE = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
@@ -145,6 +151,9 @@ class StackConfig(BaseModel):
     connect_user: str = Field("", alias="connectUser")
     ksqldb_user: str = Field("", alias="ksqldbUser")
     elasticsearch_user: str = Field("", alias="elasticsearchUser")
+    kafka_security_protocol: KAFKA_SECURITY_PROTOCOLS = Field("PLAINTEXT", alias="kafkaSecurityProtocol")
+    kafka_sasl_mechanism: KAFKA_SASL_MECHANISMS = Field("PLAIN", alias="kafkaSaslMechanism")
+    kafka_user: str = Field("", alias="kafkaUser")
 
     @field_validator("kafka_image", "connect_image", "ksqldb_image", "elasticsearch_image", "grafana_image")
     @classmethod
@@ -210,6 +219,14 @@ class StackConfig(BaseModel):
     @classmethod
     def _optional_user(cls, value: str) -> str:
         return cls._basic_auth_user(value) if value else value
+
+    @field_validator("kafka_user")
+    @classmethod
+    def _sasl_user(cls, value: str) -> str:
+        if value != value.strip() or not _PRINTABLE_ASCII_RE.match(value):
+            raise ValueError("must be empty or a SASL user name (Confluent Cloud: the API key): printable ASCII, "
+                             "no leading or trailing spaces")
+        return value
 
     @field_validator("grafana_admin_user")
     @classmethod
@@ -293,6 +310,7 @@ class Secrets(BaseModel):
     ksqldb_password: Any = None
     elasticsearch_api_key: Any = None
     grafana_token: Any = None
+    kafka_password: Any = None
 
 
 def _sized(value: str, pattern: re.Pattern[str], bounds: tuple[int, int], unit: str, what: str) -> str:
@@ -413,6 +431,7 @@ def needed_secrets(cfg: StackConfig, own: Mapping[str, Any]) -> dict[str, bool]:
                                                     else cfg.elasticsearch_security)
     needed["connectPassword"] = external and bool(cfg.connect_user)
     needed["ksqldbPassword"] = external and bool(cfg.ksqldb_user)
+    needed["kafkaPassword"] = external and bool(cfg.kafka_user)
     return needed
 
 
@@ -420,7 +439,8 @@ def _secret_pairing(cfg: StackConfig, own: Mapping[str, Any]) -> list[str]:
     """Secrets that are set but that nothing would use: the external platform's outside it, a password of the
     external platform without its user, a Grafana token next to the admin password."""
     if cfg.platform != "external":
-        unused = [k for k in ("connectPassword", "ksqldbPassword", *TOKEN_KEYS) if own.get(k) is not None]
+        unused = [k for k in ("connectPassword", "ksqldbPassword", "kafkaPassword", *TOKEN_KEYS)
+                  if own.get(k) is not None]
         return [f"{NAMESPACE}:{key} is set, but only the external platform reads it (platform is "
                 f"'{cfg.platform}'): remove it with `pulumi config rm {key}`" for key in unused]
     problems = [f"{NAMESPACE}:{password} is set, but {NAMESPACE}:{user} is not: set the user that goes with it "
@@ -523,7 +543,8 @@ def _password_problems(key: str, password: str) -> list[str]:
     if not password.strip():
         return ["is empty or blank: set a real password"]
     problems = []
-    if not _PRINTABLE_ASCII_RE.match(password):
+    # the HTTP services' passwords only: SASL sends the Kafka password as UTF-8 (RFC 4616, RFC 5802)
+    if key != "kafkaPassword" and not _PRINTABLE_ASCII_RE.match(password):
         problems.append("holds characters other than printable ASCII (space to '~'): HTTP basic "
                         "authentication sends them in an encoding Grafana and Elasticsearch do not decode "
                         "the same way")
@@ -573,4 +594,5 @@ def load_stack_config() -> tuple[StackConfig, Secrets]:
                         connect_password=conf.get_secret("connectPassword"),
                         ksqldb_password=conf.get_secret("ksqldbPassword"),
                         elasticsearch_api_key=conf.get_secret("elasticsearchApiKey"),
-                        grafana_token=conf.get_secret("grafanaToken"))
+                        grafana_token=conf.get_secret("grafanaToken"),
+                        kafka_password=conf.get_secret("kafkaPassword"))

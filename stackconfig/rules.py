@@ -160,6 +160,33 @@ def _external_security(cfg: StackConfig) -> str | None:
     return None
 
 
+_KAFKA_LOGIN = ("kafkaSecurityProtocol", "kafkaSaslMechanism", "kafkaUser")
+_KAFKA_LOGIN_DEFAULTS = {"kafkaSecurityProtocol": "PLAINTEXT", "kafkaSaslMechanism": "PLAIN", "kafkaUser": ""}
+
+
+def _kafka_login_on_external(cfg: StackConfig) -> str | None:
+    stray = [f"{key} = {_value(cfg, key)!r}" for key in _KAFKA_LOGIN if _value(cfg, key) != _KAFKA_LOGIN_DEFAULTS[key]]
+    if cfg.platform != "external" and stray:
+        return (f"{', '.join(stray)}: the Kafka login only applies to platform 'external' (platform is "
+                f"'{cfg.platform}', whose own Kafka has no login): remove it (`pulumi config rm <key>`)")
+    return None
+
+
+def _kafka_login_complete(cfg: StackConfig) -> str | None:
+    if cfg.platform != "external":
+        return None
+    protocol = cfg.kafka_security_protocol
+    if protocol.startswith("SASL_") and not cfg.kafka_user:
+        return (f"kafkaSecurityProtocol '{protocol}' logs in to Kafka: set kafkaUser (Confluent Cloud: the API key) "
+                f"and the secret kafkaPassword")
+    wrong = [f"{key} = {_value(cfg, key)!r}" for key in ("kafkaUser", "kafkaSaslMechanism")
+             if _value(cfg, key) != _KAFKA_LOGIN_DEFAULTS[key]]
+    if not protocol.startswith("SASL_") and wrong:
+        return (f"{', '.join(wrong)} only apply with a SASL login, but kafkaSecurityProtocol is '{protocol}': set "
+                f"kafkaSecurityProtocol to SASL_SSL (Confluent Cloud) or SASL_PLAINTEXT, or remove them")
+    return None
+
+
 CROSS_KEY_RULES: Sequence[Rule] = (
     Rule(("replicationFactor", "kafkaBrokers"), _replication),
     Rule(("minInsyncReplicas", "replicationFactor"), _min_isr),
@@ -176,6 +203,8 @@ CROSS_KEY_RULES: Sequence[Rule] = (
     Rule(("platform", "role", "elasticsearchSecurity"), _eck_security),
     Rule(("platform", *_EXTERNAL_REQUIRED, *_EXTERNAL_OPTIONAL), _external_addresses),
     Rule(("platform", "elasticsearchSecurity"), _external_security),
+    Rule(("platform", *_KAFKA_LOGIN), _kafka_login_on_external),
+    Rule(("platform", *_KAFKA_LOGIN), _kafka_login_complete),
 )
 
 

@@ -74,6 +74,12 @@ def index_name(table: str) -> str:
     return table.lower()
 
 
+def resource_stem(table: str) -> str:
+    """A table's part of the names the stack gives its index, sink, alias and datasource: its index name with
+    ``-`` for ``_``."""
+    return index_name(table).replace("_", "-")
+
+
 def versioned_index_name(table: str, version: str) -> str:
     """The concrete index behind a table's alias ``index_name(table)``: ``<index>_v<version>``."""
     return f"{index_name(table)}_v{version}"
@@ -81,7 +87,7 @@ def versioned_index_name(table: str, version: str) -> str:
 
 def sink_name(table: str) -> str:
     """The name of a table's sink in the stack (its resource), whatever build it reads."""
-    return f"es-sink-{index_name(table).replace('_', '-')}"
+    return f"es-sink-{resource_stem(table)}"
 
 
 def sink_connector_name(table: str, version: str) -> str:
@@ -105,7 +111,7 @@ def datasource_key(table: str) -> str:
 
 def datasource_uid(table: str) -> str:
     """The Grafana datasource uid of a table's index (Grafana allows at most 40 characters)."""
-    return f"es-{index_name(table).replace('_', '-')}"
+    return f"es-{resource_stem(table)}"
 
 
 def _datagen(topic: str, interval_ms: int, key_converter: str, **schema: str) -> ConnectorSpec:

@@ -28,21 +28,24 @@ class StatusError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Targets:
-    """Where each service's API is (with credentials), as the stack exports it."""
+    """Where each service's API is (with credentials), as the stack exports it; ``stack``: its name (None: the
+    selected one), for the commands the status suggests."""
 
     connect: Endpoint
     ksqldb: Endpoint
     elasticsearch: Endpoint
     grafana: Endpoint
     port_forward_commands: tuple[str, ...] = ()
+    stack: str | None = None
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping[str, Any], logins: Logins, *, timeout: float = 5.0) -> "Targets":
+    def from_outputs(cls, outputs: Mapping[str, Any], logins: Logins, *, timeout: float = 5.0,
+                     stack: str | None = None) -> "Targets":
         """From ``pulumi stack output --json`` values and the stack's ``logins`` (secrets as plain values); a
         missing URL raises StatusError naming the output."""
         missing = [key for key in OUTPUT_KEYS.values() if not outputs.get(key)]
         if missing:
-            raise StatusError(f"the stack has no output {', '.join(missing)}: deploy it first (`make up`)")
+            raise StatusError(f"the stack has no output {', '.join(missing)}: deploy it first (`{make('up', stack)}`)")
 
         def endpoint(service: str, login: Login) -> Endpoint:
             return Endpoint(url=str(outputs[OUTPUT_KEYS[service]]), timeout=timeout, ready_timeout=timeout,
@@ -51,7 +54,7 @@ class Targets:
         return cls(connect=endpoint("connect", logins.connect), ksqldb=endpoint("ksqldb", logins.ksqldb),
                    elasticsearch=endpoint("elasticsearch", logins.elasticsearch_admin),
                    grafana=endpoint("grafana", logins.grafana),
-                   port_forward_commands=tuple(outputs.get("portForwardCommands") or ()))
+                   port_forward_commands=tuple(outputs.get("portForwardCommands") or ()), stack=stack)
 
 
 def pulumi_binary() -> str:
@@ -99,4 +102,4 @@ def stack_targets(stack: str | None, project: pathlib.Path = PROJECT) -> Targets
     except ConfigError as exc:
         raise StatusError(f"the stack's config does not validate ({exc}); fix it, then `{make('up', stack)}`") \
             from None
-    return Targets.from_outputs(outputs, logins(cfg, lambda key: values.get(key) or None))
+    return Targets.from_outputs(outputs, logins(cfg, lambda key: values.get(key) or None), stack=stack)

@@ -111,11 +111,14 @@ def _ksql_links(targets: Targets, chain: Chain, limits: Limits, now: float) -> t
     try:
         descriptions, queries = ksql_catalog(targets.ksqldb)
     except Exception as exc:  # noqa: BLE001 - an unreachable ksqlDB is evidence for each of its links
-        hint = _hint(targets)
-        return ([unreachable("source topic", name, "ksqlDB", targets.ksqldb.url, exc, hint) for name in chain.sources],
-                [unreachable("ksqlDB query", name, "ksqlDB", targets.ksqldb.url, exc, hint) for name in chain.queries])
-    return ([source_link(name, descriptions.get(name), limits, now, feeder) for name, feeder in chain.sources.items()],
-            [query_link(name, queries, descriptions) for name in chain.queries])
+        hint, stack = _hint(targets), targets.stack
+        return ([unreachable("source topic", name, "ksqlDB", targets.ksqldb.url, exc, hint, stack=stack)
+                 for name in chain.sources],
+                [unreachable("ksqlDB query", name, "ksqlDB", targets.ksqldb.url, exc, hint, stack=stack)
+                 for name in chain.queries])
+    return ([source_link(name, descriptions.get(name), limits, now, feeder, stack=targets.stack)
+             for name, feeder in chain.sources.items()],
+            [query_link(name, queries, descriptions, stack=targets.stack) for name in chain.queries])
 
 
 def _hint(targets: Targets) -> str:
@@ -145,16 +148,19 @@ def check(targets: Targets, chain: Chain | None = None, limits: Limits = Limits(
         connect, ksqldb, elasticsearch, grafana = (
             stack.enter_context(concurrent.futures.ThreadPoolExecutor(PER_SERVICE, thread_name_prefix=f"status-{s}"))
             for s in ("connect", "ksqldb", "elasticsearch", "grafana"))
-        hint = _hint(targets)
-        source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n, hint)
-                             for n in chain.source_connectors]
+        hint, stack_name = _hint(targets), targets.stack
+        source_connectors = [connect.submit(connector_link, targets.connect, "source connector", n, hint,
+                                            stack=stack_name) for n in chain.source_connectors]
         ksql = ksqldb.submit(_ksql_links, targets, chain, limits, now) if chain.sources or chain.queries else None
-        sink_connectors = [connect.submit(sink_link, targets.connect, n, hint) for n in chain.sink_connectors]
-        indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder, hint)
-                   for index, feeder in chain.indexes.items()]
-        datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint) for uid in chain.datasources]
-        dashboards = [grafana.submit(dashboard_link, targets.grafana, uid, hint) for uid in chain.dashboards]
-        rules = grafana.submit(alert_rule_links, targets.grafana, chain.alert_rules, hint)
+        sink_connectors = [connect.submit(sink_link, targets.connect, n, hint, stack=stack_name)
+                           for n in chain.sink_connectors]
+        indexes = [elasticsearch.submit(index_link, targets.elasticsearch, index, limits, now, feeder, hint,
+                                        stack=stack_name) for index, feeder in chain.indexes.items()]
+        datasources = [grafana.submit(datasource_link, targets.grafana, uid, hint, stack=stack_name)
+                       for uid in chain.datasources]
+        dashboards = [grafana.submit(dashboard_link, targets.grafana, uid, hint, stack=stack_name)
+                      for uid in chain.dashboards]
+        rules = grafana.submit(alert_rule_links, targets.grafana, chain.alert_rules, hint, stack=stack_name)
         sources, queries = ksql.result() if ksql else ([], [])
         links = [f.result() for f in source_connectors] + sources + queries + \
             [f.result() for f in sink_connectors + indexes + datasources + dashboards] + rules.result()

@@ -1,7 +1,8 @@
 """One check per link of the pipeline, each a read-only look at one service through the project's clients.
 
 Every check returns ``Link`` values (OK / LAGGING / BROKEN, the evidence, and for BROKEN what to do next)
-and never raises for a service's answer: an unreachable service or an error status is itself evidence.
+and never raises for a service's answer: an unreachable service or an error status is itself evidence. A
+check's ``stack`` (None: the selected one) is the stack a suggested ``make up`` is for (``stack_outputs.make``).
 Facts the checks rely on:
 
 * Kafka Connect ``GET /connectors/<n>/status``: connector and task states, ``trace`` of a FAILED one.
@@ -26,6 +27,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import requests
 
+from clickstream.operations.stack_outputs import make
 from providers.connect.client import ConnectClient, describe, failure_summary
 from providers.elasticsearch.client import ElasticsearchClient
 from providers.grafana.client import GrafanaClient
@@ -58,11 +60,12 @@ class Limits:
     lag_records: int = 10_000
 
 
-def unreachable(stage: str, name: str, service: str, url: str, exc: Exception, hint: str = "") -> Link:
+def unreachable(stage: str, name: str, service: str, url: str, exc: Exception, hint: str = "", *,
+                stack: str | None = None) -> Link:
     """A link whose service did not answer; ``hint`` (e.g. the stack's port-forward commands) says what to do."""
     reason = exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
     return Link(stage, name, BROKEN, f"{service} at {url} did not answer: {reason}",
-                hint or f"check that {service} runs (`make up` starts and converges everything)")
+                hint or f"check that {service} runs (`{make('up', stack)}` starts and converges everything)")
 
 
 def _age(epoch_ms: float, now: float) -> float:
@@ -75,7 +78,7 @@ def _when(epoch_ms: float, now: float) -> str:
 
 
 # Kafka Connect ------------------------------------------------------------------------------------------
-def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") -> Link:
+def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "", *, stack: str | None = None) -> Link:
     """A connector and every one of its tasks: RUNNING -> OK; PAUSED/UNASSIGNED/RESTARTING -> LAGGING;
     missing, FAILED or STOPPED -> BROKEN (FAILED shows the first line and causes of the trace)."""
     try:
@@ -83,11 +86,11 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
             status = client.status(name)
             exists = status is not None or client.get_config(name) is not None
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
-        return unreachable(stage, name, "Kafka Connect", endpoint.url, exc, hint)
+        return unreachable(stage, name, "Kafka Connect", endpoint.url, exc, hint, stack=stack)
     restart = f"curl -X POST '{endpoint.url.rstrip('/')}/connectors/{name}/restart?includeTasks=true&onlyFailed=true'"
     if not exists:
         return Link(stage, name, BROKEN, "Kafka Connect has no such connector",
-                    "`make up` creates it (pulumi up --refresh puts back what was deleted)")
+                    f"`{make('up', stack)}` creates it (pulumi up --refresh puts back what was deleted)")
     if status is None:  # created a moment ago: the worker has not written its status yet
         return Link(stage, name, LAGGING, "connector created, no status reported yet", "look again in a few seconds")
     failure = failure_summary(status)
@@ -97,7 +100,7 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
     tasks = status.get("tasks", [])
     seen = describe(status)
     if state == "STOPPED":
-        return Link(stage, name, BROKEN, seen, "`make up` resumes it (or PUT .../resume)")
+        return Link(stage, name, BROKEN, seen, f"`{make('up', stack)}` resumes it (or PUT .../resume)")
     if state == "RUNNING" and tasks and all(t.get("state") == "RUNNING" for t in tasks):
         return Link(stage, name, OK, seen)
     if state == "PAUSED" or any(t.get("state") == "PAUSED" for t in tasks):
@@ -107,7 +110,7 @@ def connector_link(endpoint: Endpoint, stage: str, name: str, hint: str = "") ->
     return Link(stage, name, LAGGING, f"{seen}: starting or rebalancing", "wait a few seconds and look again")
 
 
-def sink_link(endpoint: Endpoint, table_sink: str, hint: str = "") -> Link:
+def sink_link(endpoint: Endpoint, table_sink: str, hint: str = "", *, stack: str | None = None) -> Link:
     """The sink connector of one table, named ``table_sink`` (the line's name does not change with the build):
     each build of the table has its own connector, ``<table_sink>-v<version>``
     (clickstream.content.connectors.sink_connector_name); the line is that connector's as :func:`connector_link` sees
@@ -118,11 +121,11 @@ def sink_link(endpoint: Endpoint, table_sink: str, hint: str = "") -> Link:
         with ConnectClient(endpoint) as client:
             names = sorted(n for n in client.connectors() if n.startswith(f"{table_sink}-v"))
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
-        return unreachable(stage, table_sink, "Kafka Connect", endpoint.url, exc, hint)
+        return unreachable(stage, table_sink, "Kafka Connect", endpoint.url, exc, hint, stack=stack)
     if not names:
         return Link(stage, table_sink, BROKEN, f"Kafka Connect has no sink connector of this table ({table_sink}-v...)",
-                    "`make up` creates it (pulumi up --refresh puts back what was deleted)")
-    worst = max((connector_link(endpoint, stage, name, hint) for name in names),
+                    f"`{make('up', stack)}` creates it (pulumi up --refresh puts back what was deleted)")
+    worst = max((connector_link(endpoint, stage, name, hint, stack=stack) for name in names),
                 key=lambda link: SEVERITY[link.state])
     return dataclasses.replace(worst, name=table_sink, evidence=f"{worst.name}: {worst.evidence}")
 
@@ -161,13 +164,13 @@ def _offsets(description: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def source_link(name: str, description: Mapping[str, Any] | None, limits: Limits, now: float,
-                feeder: str = "") -> Link:
+                feeder: str = "", *, stack: str | None = None) -> Link:
     """A ksqlDB source over a datagen topic: are records arriving, and are the queries keeping up?"""
     stage = "source topic"
     upstream = f" (written by connector {feeder}: see its line)" if feeder else ""
     if description is None:
         return Link(stage, name, BROKEN, f"ksqlDB has no stream or table {name}",
-                    "`make up` creates it (pulumi up --refresh puts back what was dropped)")
+                    f"`{make('up', stack)}` creates it (pulumi up --refresh puts back what was dropped)")
     topic = description.get("topic")
     records, lag = _offsets(description)
     consumed, last_ms = _stat(description.get("clusterStatistics") or [], "consumer-total-messages")
@@ -190,7 +193,8 @@ def source_link(name: str, description: Mapping[str, Any] | None, limits: Limits
     return Link(stage, name, OK, evidence)
 
 
-def query_link(sink: str, queries: Sequence[Mapping[str, Any]], descriptions: Mapping[str, Mapping[str, Any]]) -> Link:
+def query_link(sink: str, queries: Sequence[Mapping[str, Any]], descriptions: Mapping[str, Mapping[str, Any]], *,
+               stack: str | None = None) -> Link:
     """The persistent query writing ``sink``: its state on every host, and records ksqlDB's processing log
     counted as failed on the topics it reads."""
     stage = "ksqlDB query"
@@ -198,7 +202,7 @@ def query_link(sink: str, queries: Sequence[Mapping[str, Any]], descriptions: Ma
                if sink in (q.get("sinks") or []) and q.get("queryType", "PERSISTENT") == "PERSISTENT"]
     if not writing:
         return Link(stage, sink, BROKEN, f"no persistent query writes {sink} (terminated, or never started)",
-                    "`make up` recreates it (pulumi up --refresh sees the missing query)")
+                    f"`{make('up', stack)}` recreates it (pulumi up --refresh sees the missing query)")
     worst, parts, action = OK, [], ""
     for query in writing:
         query_id = query.get("id")
@@ -215,7 +219,7 @@ def query_link(sink: str, queries: Sequence[Mapping[str, Any]], descriptions: Ma
         parts.append(text)
         if state == "ERROR":
             worst, action = BROKEN, (f"read the ksqlDB server log and KSQL_PROCESSING_LOG for {query_id}; "
-                                     "`make up` recreates the query once the cause is fixed")
+                                     f"`{make('up', stack)}` recreates the query once the cause is fixed")
         elif state == "PAUSED" and worst != BROKEN:
             worst, action = BROKEN, f"resume it: `RESUME {query_id};` in the ksqlDB CLI (or POST /ksql)"
         elif state == "UNRESPONSIVE" and worst == OK:
@@ -227,21 +231,22 @@ def query_link(sink: str, queries: Sequence[Mapping[str, Any]], descriptions: Ma
 
 
 # Elasticsearch ------------------------------------------------------------------------------------------
-def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feeder: str = "", hint: str = "") -> Link:
+def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feeder: str = "", hint: str = "", *,
+               stack: str | None = None) -> Link:
     """Document count and newest ``EVENT_TS`` of one index: missing or empty -> BROKEN, old -> LAGGING."""
     stage = "index"
     upstream = f"connector {feeder}" if feeder else "its sink connector"
     body = {"size": 0, "track_total_hits": True, "aggs": {"newest": {"max": {"field": TIME_FIELD}}}}
     try:
         with ElasticsearchClient(endpoint) as client:
-            answer = client.http.request("GET", f"/{index}/_search", json=body, ok=(200,), attempts=1).json()
+            answer = client.http.get_json(f"/{index}/_search", json=body, attempts=1)
     except ApiError as exc:
         if exc.status == 404:
             return Link(stage, index, BROKEN, f"no index {index!r} yet: nothing was written to it",
                         f"check {upstream} (its line above) and the query feeding it")
-        return unreachable(stage, index, "Elasticsearch", endpoint.url, exc, hint)
+        return unreachable(stage, index, "Elasticsearch", endpoint.url, exc, hint, stack=stack)
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
-        return unreachable(stage, index, "Elasticsearch", endpoint.url, exc, hint)
+        return unreachable(stage, index, "Elasticsearch", endpoint.url, exc, hint, stack=stack)
     total = (answer.get("hits") or {}).get("total")
     count = int(total.get("value", 0) if isinstance(total, dict) else total or 0)
     newest = ((answer.get("aggregations") or {}).get("newest") or {}).get("value")
@@ -250,12 +255,12 @@ def index_link(endpoint: Endpoint, index: str, limits: Limits, now: float, feede
                     f"check {upstream} (its line above) and the query feeding it")
     if newest is None:
         return Link(stage, index, BROKEN, f"{count} documents, none with {TIME_FIELD}: Grafana cannot chart them",
-                    f"check the index template maps {TIME_FIELD} (`make up` restores it)")
+                    f"check the index template maps {TIME_FIELD} (`{make('up', stack)}` restores it)")
     evidence = f"{count} documents, newest {TIME_FIELD} {_when(newest, now)}"
     if rebuilding := _rebuilding(endpoint, index):
         return Link(stage, index, LAGGING, f"{evidence}; {rebuilding}",
                     "the `up` that rebuilt the table moves the alias once the new index has caught up; if it "
-                    "stopped (its catch-up timed out), `make up` resumes")
+                    f"stopped (its catch-up timed out), `{make('up', stack)}` resumes")
     if _age(newest, now) > limits.stale_after:
         return Link(stage, index, LAGGING, f"{evidence}: nothing new for over {limits.stale_after:.0f} s",
                     f"check {upstream} and the links before it")
@@ -267,11 +272,10 @@ def _rebuilding(endpoint: Endpoint, alias: str) -> str:
     against the serving one's), or "" (docs/resources/versioned-indexes.md)."""
     try:
         with ElasticsearchClient(endpoint) as client:
-            versions = client.http.request("GET", f"/{alias}_v*/_alias", ok=(200,), attempts=1).json()
-            waiting = sorted(name for name, entry in versions.items() if alias not in entry.get("aliases", {}))
-            serving = sorted(name for name, entry in versions.items() if alias in entry.get("aliases", {}))
-            counts = {name: client.http.request("GET", f"/{name}/_count", ok=(200,), attempts=1).json()["count"]
-                      for name in waiting + serving}
+            versions = client.names_behind(f"{alias}_v*") or {}
+            waiting = sorted(name for name, aliases in versions.items() if alias not in aliases)
+            serving = sorted(name for name, aliases in versions.items() if alias in aliases)
+            counts = {name: client.http.get_json(f"/{name}/_count", attempts=1)["count"] for name in waiting + serving}
     except Exception:  # noqa: BLE001 - the index's own line already says what is wrong with Elasticsearch
         return ""
     if not waiting:
@@ -282,7 +286,7 @@ def _rebuilding(endpoint: Endpoint, alias: str) -> str:
 
 
 # Grafana ------------------------------------------------------------------------------------------------
-def datasource_link(endpoint: Endpoint, uid: str, hint: str = "") -> Link:
+def datasource_link(endpoint: Endpoint, uid: str, hint: str = "", *, stack: str | None = None) -> Link:
     """Grafana's own health check of a datasource (run by Grafana, so it tests Grafana's route to ES)."""
     stage = "datasource"
     try:
@@ -298,14 +302,15 @@ def datasource_link(endpoint: Endpoint, uid: str, hint: str = "") -> Link:
                                         "it waits for the Elasticsearch cluster to be at least yellow",
                     "check Elasticsearch's health (`GET _cluster/health`) and the index line above")
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
-        return unreachable(stage, uid, "Grafana", endpoint.url, exc, hint)
+        return unreachable(stage, uid, "Grafana", endpoint.url, exc, hint, stack=stack)
     if source.status_code == 404:
-        return Link(stage, uid, BROKEN, "Grafana has no such datasource", "`make up` creates it")
+        return Link(stage, uid, BROKEN, "Grafana has no such datasource", f"`{make('up', stack)}` creates it")
     url = _json(source).get("url")
     message = body.get("message") or f"HTTP {response.status_code}"
     status = f"{body['status']}: " if body.get("status") else ""
     return Link(stage, uid, BROKEN, f"Grafana's health check failed ({status}{message}); datasource URL {url!r}",
-                "the URL must reach Elasticsearch from inside Grafana; `make up` restores the declared URL")
+                f"the URL must reach Elasticsearch from inside Grafana; `{make('up', stack)}` restores the declared "
+                "URL")
 
 
 def _json(response: requests.Response) -> dict:
@@ -330,19 +335,19 @@ def panel_datasources(panels: list) -> Iterator[tuple[str, str]]:
         yield from panel_datasources(panel.get("panels") or [])
 
 
-def dashboard_link(endpoint: Endpoint, uid: str, hint: str = "") -> Link:
+def dashboard_link(endpoint: Endpoint, uid: str, hint: str = "", *, stack: str | None = None) -> Link:
     """The dashboard exists, and every datasource its panels query exists in Grafana."""
     stage = "dashboard"
     try:
         with GrafanaClient(endpoint) as client:
             found = client.get_dashboard(uid)
             if found is None:
-                return Link(stage, uid, BROKEN, "Grafana has no such dashboard", "`make up` creates it")
+                return Link(stage, uid, BROKEN, "Grafana has no such dashboard", f"`{make('up', stack)}` creates it")
             dashboard = found.get("dashboard") or {}
             uses = list(panel_datasources(dashboard.get("panels") or []))
             missing = {ds for ds in {ds for _, ds in uses} if client.get_datasource(ds) is None}
     except Exception as exc:  # noqa: BLE001 - any failure is evidence
-        return unreachable(stage, uid, "Grafana", endpoint.url, exc, hint)
+        return unreachable(stage, uid, "Grafana", endpoint.url, exc, hint, stack=stack)
     panels = sorted({title for title, _ in uses})
     title = dashboard.get("title") or uid
     if missing:
@@ -350,11 +355,12 @@ def dashboard_link(endpoint: Endpoint, uid: str, hint: str = "") -> Link:
         return Link(stage, uid, BROKEN, f"{title!r}: {len(broken)} of {len(panels)} panels use a missing datasource "
                                         f"({', '.join(sorted(missing))}): {', '.join(broken[:3])}"
                                         + (" ..." if len(broken) > 3 else ""),
-                    "`make up` recreates the datasources and re-points the dashboard")
+                    f"`{make('up', stack)}` recreates the datasources and re-points the dashboard")
     return Link(stage, uid, OK, f"{title!r}: {len(panels)} panels, every datasource present")
 
 
-def alert_rule_links(endpoint: Endpoint, uids: Sequence[str], hint: str = "") -> list[Link]:
+def alert_rule_links(endpoint: Endpoint, uids: Sequence[str], hint: str = "", *,
+                     stack: str | None = None) -> list[Link]:
     """Each alert rule's state as Grafana's rule evaluation sees it (one request for all): normal, pending
     or FIRING -> OK (the rule works; what it reports is in the evidence); missing or in error (its query
     fails) -> BROKEN."""
@@ -365,15 +371,15 @@ def alert_rule_links(endpoint: Endpoint, uids: Sequence[str], hint: str = "") ->
         with GrafanaClient(endpoint) as client:
             body = client.get_or_none("/api/prometheus/grafana/api/v1/rules") or {}
     except Exception as exc:  # noqa: BLE001 - any failure is evidence for each rule
-        return [unreachable(stage, uid, "Grafana", endpoint.url, exc, hint) for uid in uids]
+        return [unreachable(stage, uid, "Grafana", endpoint.url, exc, hint, stack=stack) for uid in uids]
     rules = {rule.get("uid"): rule for group in (body.get("data") or {}).get("groups") or []
              for rule in group.get("rules") or []}
-    return [_alert_rule_link(stage, uid, rules.get(uid)) for uid in uids]
+    return [_alert_rule_link(stage, uid, rules.get(uid), stack) for uid in uids]
 
 
-def _alert_rule_link(stage: str, uid: str, rule: Mapping[str, Any] | None) -> Link:
+def _alert_rule_link(stage: str, uid: str, rule: Mapping[str, Any] | None, stack: str | None) -> Link:
     if rule is None:
-        return Link(stage, uid, BROKEN, "Grafana has no such alert rule", "`make up` creates it")
+        return Link(stage, uid, BROKEN, "Grafana has no such alert rule", f"`{make('up', stack)}` creates it")
     title, state, health = rule.get("name") or uid, str(rule.get("state") or "inactive"), rule.get("health")
     if health == "error":
         return Link(stage, uid, BROKEN, f"{title!r} is in error: {rule.get('lastError') or 'no message'}",

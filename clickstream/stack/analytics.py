@@ -46,7 +46,8 @@ FOLDER_TITLE = "Clickstream"
 # a secret config key -> its field of ``Secrets``
 _SECRET_FIELDS = {"grafanaAdminPassword": "grafana_admin_password", "elasticsearchPassword": "elasticsearch_password",
                   "connectPassword": "connect_password", "ksqldbPassword": "ksqldb_password",
-                  "elasticsearchApiKey": "elasticsearch_api_key", "grafanaToken": "grafana_token"}
+                  "elasticsearchApiKey": "elasticsearch_api_key", "grafanaToken": "grafana_token",
+                  "kafkaPassword": "kafka_password"}
 
 
 class ContentError(DashboardError):
@@ -139,7 +140,7 @@ class Analytics(pulumi.ComponentResource):
                                                    username=login.elasticsearch.username,
                                                    password=login.elasticsearch.password):
             table = str(spec.config["topics"])
-            resource_name = connectors.index_name(table).replace("_", "-")
+            resource_name = connectors.resource_stem(table)
             built = ksql.resources[table]
             index = VersionedIndex(f"{prefix}-index-{resource_name}", alias=connectors.index_name(table),
                                    index=names[table], build=built.query_id, **es_admin,
@@ -149,6 +150,7 @@ class Analytics(pulumi.ComponentResource):
                              opts=self._child(Connector, ksql, template, index))
             IndexAlias(f"{prefix}-alias-{resource_name}", alias=connectors.index_name(table), index=names[table],
                        kafka_bootstrap=services.kafka.admin_url, topic=built.topic,
+                       **login.kafka.index_alias_inputs(),
                        source_topics=pulumi.Output.all(*(ksql.resources[name].topic for name in ksql.reads[table])),
                        query_id=built.query_id, sink=connector_names[table], sink_group=groups[table],
                        ksqldb_url=services.ksqldb.admin_url, ksqldb_username=login.ksqldb.username,

@@ -11,6 +11,9 @@ layer, with secrets as ``pulumi.Output``) and ``clickstream status`` (with the s
   (``Authorization: ApiKey ...``) when it is set, else the same basic auth.
 - Grafana: the secret ``grafanaToken`` (a service-account token, ``Authorization: Bearer ...``) when it is set,
   else ``grafanaAdminUser`` with the secret ``grafanaAdminPassword``.
+- Kafka, as ``pulumi up`` reaches it (the alias swap reads consumer groups' offsets): ``kafkaSecurityProtocol``,
+  and with SASL ``kafkaSaslMechanism``, ``kafkaUser`` and the secret ``kafkaPassword`` on the external platform
+  (Confluent Cloud: SASL_SSL, PLAIN, an API key and secret); PLAINTEXT without a login on docker and kubernetes.
 """
 from __future__ import annotations
 
@@ -40,12 +43,29 @@ class Login:
 
 
 @dataclasses.dataclass(frozen=True)
+class KafkaAccess:
+    """How to reach Kafka: ``protocol`` (librdkafka's ``security.protocol``) and, with SASL, ``mechanism`` and
+    the ``login``."""
+
+    protocol: str = "PLAINTEXT"
+    mechanism: str = "PLAIN"
+    login: Login = Login()
+
+    def index_alias_inputs(self) -> dict[str, Any]:
+        """The Kafka login inputs of an ``IndexAlias``."""
+        return {"kafka_security_protocol": self.protocol, "kafka_sasl_mechanism": self.mechanism,
+                "kafka_username": self.login.username,
+                "kafka_password": self.login.password if self.login.username else None}
+
+
+@dataclasses.dataclass(frozen=True)
 class Logins:
     connect: Login
     ksqldb: Login
     elasticsearch: Login  # as Connect's sinks and Grafana's datasources reach it (basic auth or nothing)
     elasticsearch_admin: Login  # as pulumi up and status reach it
     grafana: Login
+    kafka: KafkaAccess  # as the alias swap reaches it
 
 
 def logins(cfg: StackConfig, secret: Callable[[str], Any]) -> Logins:
@@ -71,4 +91,6 @@ def logins(cfg: StackConfig, secret: Callable[[str], Any]) -> Logins:
         else elasticsearch,
         grafana=Login(api_key=token) if token is not None
         else Login(cfg.grafana_admin_user, secret("grafanaAdminPassword")),
+        kafka=KafkaAccess(cfg.kafka_security_protocol, cfg.kafka_sasl_mechanism,
+                          basic(cfg.kafka_user, "kafkaPassword")),
     )

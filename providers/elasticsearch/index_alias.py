@@ -23,6 +23,8 @@ more for the repartition topics the first pass made; (2) the sink connector (``s
 group ``sink_group``) has committed the end offsets of the table's topic (``topic``). Bounded by
 ``catch_up_timeout``: when it runs out the alias stays where it was (readers keep the old build), the error
 says how far each step got, and the next ``up`` resumes.
+Kafka is reached at ``kafka_bootstrap`` as ``kafka_security_protocol`` says: with SASL, with the login
+``kafka_username``/``kafka_password`` by ``kafka_sasl_mechanism`` (``providers.kafka.offsets.KafkaLogin``).
 
 Delete: the alias is taken off its indices (the indices belong to their ``VersionedIndex`` resources).
 Refresh: the alias gone -> gone; ``index`` is what it points at (several: comma-joined), so drift shows.
@@ -32,7 +34,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 import pulumi
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from pulumi.dynamic import CheckFailure
 
 from providers.contract import (
@@ -51,7 +53,15 @@ from providers.elasticsearch.client import ElasticsearchClient
 from providers.elasticsearch.versioned_index import name_failures, versions_prefix
 from providers.http import Deadline, ServiceTimeout, wait_until
 from providers.inputs import is_unknown
-from providers.kafka.offsets import KafkaOffsets, Partition, Progress, query_group
+from providers.kafka.offsets import (
+    SASL_MECHANISMS,
+    SECURITY_PROTOCOLS,
+    KafkaLogin,
+    KafkaOffsets,
+    Partition,
+    Progress,
+    query_group,
+)
 from providers.ksqldb.client import KsqlClient
 
 DEFAULT_CATCH_UP_TIMEOUT = 900.0
@@ -64,6 +74,15 @@ CONTRACT = Contract("IndexAlias", [
               "in one `_aliases` request and deletes the index it replaces"),
     Field("kafka_bootstrap", IN_PLACE, annotation="str", required=True,
           doc="Kafka bootstrap servers, reachable from where `up` runs"),
+    Field("kafka_security_protocol", IN_PLACE, annotation="str", default="PLAINTEXT",
+          doc="how Kafka is reached: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` (TLS verified against "
+              "certifi's CA set)",
+          problem=lambda value: _one_of("kafka_security_protocol", value, SECURITY_PROTOCOLS)),
+    Field("kafka_sasl_mechanism", IN_PLACE, annotation="str", default="PLAIN",
+          doc="the SASL mechanism of the Kafka login: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`",
+          problem=lambda value: _one_of("kafka_sasl_mechanism", value, SASL_MECHANISMS)),
+    Field("kafka_username", IN_PLACE, annotation="str", doc="Kafka SASL login (Confluent Cloud: an API key)"),
+    Field("kafka_password", IN_PLACE, annotation="str", secret=True, doc="Kafka SASL login secret"),
     Field("topic", IN_PLACE, annotation="str", required=True, doc="the table's Kafka topic, which the sink reads"),
     Field("source_topics", IN_PLACE, annotation="list[str]", default=[], doc="the topics the table's query reads"),
     Field("query_id", IN_PLACE, annotation="str", required=True,
@@ -81,6 +100,25 @@ CONTRACT = Contract("IndexAlias", [
 ])
 
 
+def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> str | None:
+    return None if value in allowed else f"{name} must be one of {', '.join(allowed)}, not {value!r}"
+
+
+def kafka_login_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
+    """A SASL protocol needs both ``kafka_username`` and ``kafka_password``; the other protocols take neither
+    (values not known yet are not judged; the password is never quoted)."""
+    protocol = news.get("kafka_security_protocol")
+    login = {name: news.get(name) for name in ("kafka_username", "kafka_password")}
+    if is_unknown(protocol) or protocol not in SECURITY_PROTOCOLS or any(map(is_unknown, login.values())):
+        return []
+    if protocol.startswith("SASL_"):
+        return [CheckFailure(name, f"{name} is required with kafka_security_protocol {protocol} (the SASL login)")
+                for name, value in login.items() if value in (None, "")]
+    return [CheckFailure(name, f"{name} is set, but kafka_security_protocol {protocol} has no login: use "
+                               f"SASL_SSL or SASL_PLAINTEXT, or leave {name} out")
+            for name, value in login.items() if value not in (None, "")]
+
+
 class IndexAliasProvider(ReadBackProvider):
     """Put, move (after the catch-up), read and remove one alias. Holds no state."""
 
@@ -90,7 +128,7 @@ class IndexAliasProvider(ReadBackProvider):
     url_input = "elasticsearch_url"
 
     def problems(self, news: dict[str, Any]) -> list[CheckFailure]:
-        failures = name_failures(news)
+        failures = name_failures(news) + kafka_login_failures(news)
         timeout = news.get("catch_up_timeout")
         if not is_unknown(timeout) and not (isinstance(timeout, (int, float)) and timeout > 0):
             failures.append(CheckFailure("catch_up_timeout", f"catch_up_timeout must be a positive number of "
@@ -149,7 +187,7 @@ def wait_caught_up(props: Mapping[str, Any], *, serving: list[str]) -> None:
               "password": props.get("ksqldb_password"), "verify": props.get("verify")}
     with client_of(KsqlClient, ksqldb, "ksqldb_url") as ksql:
         group = query_group(ksql.service_id(), props["query_id"])
-    kafka = KafkaOffsets(props["kafka_bootstrap"], timeout=min(30.0, deadline.seconds))
+    kafka = KafkaOffsets(props["kafka_bootstrap"], timeout=min(30.0, deadline.seconds), login=kafka_login(props))
     steps = [(f"ksqlDB query {props['query_id']}", group, list(props.get("source_topics") or [])),
              (f"ksqlDB query {props['query_id']} (its repartition topics)", group, []),
              (f"sink connector {props['sink']}", props["sink_group"], [props["topic"]])]
@@ -161,14 +199,33 @@ def wait_caught_up(props: Mapping[str, Any], *, serving: list[str]) -> None:
             wait_until(watch.caught_up, timeout=deadline.remaining(), description=f"{what} to catch up",
                        last_seen=watch.last)
         except (KafkaException, TimeoutError) as exc:  # an answer that did not come within the call's timeout
-            raise ServiceTimeout(
-                f"Kafka at {props['kafka_bootstrap']} did not answer the offsets the swap of {props['alias']!r} "
-                f"needs ({exc}); it must be reachable from where `pulumi up` runs (when the stack reaches it "
-                f"through port-forwards, start them: `pulumi stack output portForwardCommands` prints them). "
-                f"{kept}") from None
+            raise ServiceTimeout(f"{kafka_unanswered(props, kafka, exc)}. {kept}") from None
         except ServiceTimeout as exc:
             raise ServiceTimeout(f"the new index {props['index']!r} has not caught up within {deadline.seconds:g} s: "
                                  f"{exc}. {kept} (or raise catch_up_timeout)") from None
+
+
+def kafka_login(props: Mapping[str, Any]) -> KafkaLogin:
+    """How the swap reaches Kafka, from the inputs."""
+    return KafkaLogin(props.get("kafka_security_protocol") or "PLAINTEXT", props.get("kafka_sasl_mechanism") or "PLAIN",
+                      props.get("kafka_username"), props.get("kafka_password"))
+
+
+def kafka_unanswered(props: Mapping[str, Any], kafka: KafkaOffsets, exc: Exception) -> str:
+    """Why Kafka gave no offsets: a refused login, else no answer, with the client's last connection error
+    (librdkafka's text names the broker and the failure, never the password; the provider also masks every
+    secret input in its errors)."""
+    where, login = f"Kafka at {props['kafka_bootstrap']}", kafka_login(props)
+    error = kafka.connection_error()
+    if error is not None and error.code() == KafkaError._AUTHENTICATION:
+        return (f"{where} refused the {login.mechanism} login of {login.username!r} the swap of {props['alias']!r} "
+                f"reads offsets with ({error.str()}): check kafka_username and kafka_password")
+    said = str(exc) or f"no answer within {kafka.timeout:g} s"
+    last = f"; the client's last connection error: {error.str()}" if error is not None else ""
+    return (f"{where} did not answer the offsets the swap of {props['alias']!r} needs, over {login.protocol} "
+            f"({said}{last}); it must be reachable from where `pulumi up` runs, over the security protocol its "
+            f"listener wants (when the stack reaches it through port-forwards, start them: `pulumi stack output "
+            f"portForwardCommands` prints them)")
 
 
 class _Watch:
@@ -204,6 +261,10 @@ if TYPE_CHECKING:  # typed inputs of IndexAlias (python -m tools.generated)
             alias: pulumi.Input[str],
             index: pulumi.Input[str],
             kafka_bootstrap: pulumi.Input[str],
+            kafka_security_protocol: pulumi.Input[str] | None = None,
+            kafka_sasl_mechanism: pulumi.Input[str] | None = None,
+            kafka_username: pulumi.Input[str] | None = None,
+            kafka_password: pulumi.Input[str] | None = None,
             topic: pulumi.Input[str],
             source_topics: pulumi.Input[list[str]] | None = None,
             query_id: pulumi.Input[str],
@@ -226,6 +287,10 @@ if TYPE_CHECKING:  # typed inputs of IndexAlias (python -m tools.generated)
         alias: pulumi.Output[str]
         index: pulumi.Output[str]
         kafka_bootstrap: pulumi.Output[str]
+        kafka_security_protocol: pulumi.Output[str]
+        kafka_sasl_mechanism: pulumi.Output[str]
+        kafka_username: pulumi.Output[str]
+        kafka_password: pulumi.Output[str]
         topic: pulumi.Output[str]
         source_topics: pulumi.Output[list[str]]
         query_id: pulumi.Output[str]

@@ -11,18 +11,24 @@ Two groups matter to the application layer (docs/resources/versioned-indexes.md)
   after flushing its producer);
 - a Kafka Connect sink's, the one its ``consumer.override.group.id`` names, else ``connect-<connector name>``
   (Connect's default sink consumer group).
+
+The cluster is reached as a :class:`KafkaLogin` says: librdkafka's ``security.protocol`` and, with SASL,
+``sasl.mechanism``, ``sasl.username`` and ``sasl.password`` (librdkafka CONFIGURATION.md).
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+import certifi
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 Partition = tuple[str, int]  # (topic, partition)
 KSQL_INTERNAL_PREFIX = "_confluent-ksql-"
 KSQL_PERSISTENT_PREFIX = "query_"
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")  # those the confluent-kafka wheels build in
 
 
 def query_group(service_id: str, query_id: str) -> str:
@@ -46,17 +52,63 @@ class Progress:
         return f"{read} of {sum(self.targets.values())} records"
 
 
-class KafkaOffsets:
-    """Reads offsets from the Kafka cluster at ``bootstrap`` (``host:port[,...]``); every call waits at most
-    ``timeout`` seconds. Create it inside a provider method."""
+@dataclasses.dataclass(frozen=True)
+class KafkaLogin:
+    """How to reach the cluster: ``protocol`` one of SECURITY_PROTOCOLS; with SASL, ``mechanism`` (one of
+    SASL_MECHANISMS), ``username`` and ``password``."""
 
-    def __init__(self, bootstrap: str, *, timeout: float):
+    protocol: str = "PLAINTEXT"
+    mechanism: str = "PLAIN"
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+
+    def settings(self) -> dict[str, str]:
+        """The librdkafka settings of this login.
+
+        With TLS, the broker's certificate is verified against certifi's CA set (Mozilla's), the one
+        ``requests`` verifies the services' HTTPS with: the confluent-kafka wheels link OpenSSL statically
+        (no libssl beside their librdkafka) and ship no CA set, and such a librdkafka with ``ssl.ca.location``
+        unset probes the usual system paths (``/etc/ssl/certs/ca-certificates.crt``, ...; librdkafka
+        ``src/rdkafka_ssl.c``, the ``ssl.ca.location`` entry of CONFIGURATION.md), which a slim image may not
+        have. Confluent Cloud's brokers present Let's Encrypt certificates (ISRG Root X1; Confluent Cloud docs,
+        "Connect Clients to Confluent Cloud"), which certifi's set holds.
+        """
+        settings = {"security.protocol": self.protocol}
+        if self.protocol.startswith("SASL_"):
+            settings.update({"sasl.mechanism": self.mechanism, "sasl.username": self.username or "",
+                             "sasl.password": self.password or ""})
+        if self.protocol.endswith("SSL"):
+            settings["ssl.ca.location"] = certifi.where()
+        return settings
+
+
+class KafkaOffsets:
+    """Reads offsets from the Kafka cluster at ``bootstrap`` (``host:port[,...]``) with ``login``; every call
+    waits at most ``timeout`` seconds. Create it inside a provider method.
+
+    librdkafka reports what went wrong with the connection (refused, a failed TLS handshake or SASL
+    authentication, a listener that wants another protocol) to the error callback, not in the error of the
+    call that then times out: :meth:`connection_error` gives the latest of these."""
+
+    def __init__(self, bootstrap: str, *, timeout: float, login: KafkaLogin = KafkaLogin()):
         self.timeout = timeout
-        self.admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000)})
+        self.last_error: KafkaError | None = None
+        settings: dict[str, Any] = {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000),
+                                    "error_cb": self._reported, **login.settings()}  # the stubs omit callbacks
+        self.admin = AdminClient(settings)
+
+    def _reported(self, error: KafkaError) -> None:
+        self.last_error = error
+
+    def connection_error(self) -> KafkaError | None:
+        """The latest connection error librdkafka reported (its callbacks served first), if any."""
+        self.admin.poll(0)
+        return self.last_error
 
     def partitions(self, topic: str) -> list[Partition]:
-        """The partitions of ``topic`` (empty when it does not exist)."""
-        metadata = self.admin.list_topics(topic, timeout=self.timeout).topics.get(topic)
+        """The partitions of ``topic`` (empty when it does not exist). Read from the metadata of every topic: a
+        request for the one topic asks the broker to create it when missing, where auto-creation is on."""
+        metadata = self.admin.list_topics(timeout=self.timeout).topics.get(topic)
         if metadata is None or metadata.error is not None:
             return []
         return [(topic, p) for p in sorted(metadata.partitions)]

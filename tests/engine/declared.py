@@ -37,7 +37,7 @@ def sink_resources(objects: set[str], folder: pathlib.Path = analytics.KSQL_DIR)
     """The resource names of the index and the sink of each of ``objects`` that is sunk (a derived table): a
     rebuild of the table replaces both (a new build: docs/resources/versioned-indexes.md)."""
     sunk = set(connectors.derived_tables(statements(folder))) & objects
-    return {f"clickstream-{kind}-{connectors.index_name(t).replace('_', '-')}"
+    return {f"clickstream-{kind}-{connectors.resource_stem(t)}"
             for t in sunk for kind in ("index", "es-sink")}
 
 

@@ -9,6 +9,7 @@ import tarfile
 from tests.engine.workspace import ROOT, EngineStack
 
 FIRST_RELEASE = "63c4354"  # the first release's program: one KsqlStatements resource for all of ksql/
+QUERY_ID_VERSIONS = "b448076"  # the release whose index versions were digests of the tables' query ids
 
 
 def checkout(commit: str, folder: pathlib.Path) -> pathlib.Path:

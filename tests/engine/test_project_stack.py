@@ -20,7 +20,8 @@ from tests.engine.workspace import GRAFANA_PASSWORD, PASSPHRASE, ProjectStack
 
 STACK = "external"
 # a login for every service that has one on the external platform (the fakes and the real node, which has no
-# security, accept any): each must stay a secret through the engine, the state and `status`
+# security, accept any; Kafka's is the broker's SASL listener's, `kafka_login`): each must stay a secret through
+# the engine, the state and `status`
 LOGINS = {"clickstream:connectUser": "connect-user", "clickstream:ksqldbUser": "KSQLDBAPIKEY",
           "clickstream:elasticsearchUser": "sink-writer"}
 SECRETS = {"clickstream:grafanaAdminPassword": GRAFANA_PASSWORD, "clickstream:connectPassword": "connect-Secret-1",
@@ -30,12 +31,30 @@ DEPLOYED_STAGES = ("source connector", "ksqlDB query", "sink connector", "dataso
 
 
 @pytest.fixture(scope="module")
-def project_stack(pipeline: Pipeline, tmp_path_factory) -> ProjectStack:
+def kafka_login(kafka_connect) -> tuple[dict[str, str], dict[str, str]]:
+    """Kafka as the stack reaches it (plain config, secrets): the JVM broker's SASL listener with its login;
+    the Docker backend's broker has no such listener (nothing of it then)."""
+    if not hasattr(kafka_connect, "sasl_bootstrap_servers"):
+        return {}, {}
+    user, password = kafka_connect.sasl_login
+    return ({"clickstream:kafkaBootstrap": kafka_connect.sasl_bootstrap_servers,
+             "clickstream:kafkaSecurityProtocol": "SASL_PLAINTEXT", "clickstream:kafkaUser": user},
+            {"clickstream:kafkaPassword": password})
+
+
+@pytest.fixture(scope="module")
+def secrets(kafka_login) -> dict[str, str]:
+    return {**SECRETS, **kafka_login[1]}
+
+
+@pytest.fixture(scope="module")
+def project_stack(pipeline: Pipeline, kafka_login, secrets, tmp_path_factory) -> ProjectStack:
     urls = pipeline.endpoints()
     config = {"clickstream:kafkaBootstrap": urls["kafka"], "clickstream:connectUrl": urls["connect"],
               "clickstream:ksqldbUrl": urls["ksqldb"], "clickstream:elasticsearchUrl": urls["elasticsearch"],
               "clickstream:grafanaUrl": urls["grafana"]}
-    return ProjectStack(tmp_path_factory.mktemp("project-stack"), STACK, {**config, **LOGINS}, SECRETS)
+    return ProjectStack(tmp_path_factory.mktemp("project-stack"), STACK, {**config, **LOGINS, **kafka_login[0]},
+                        secrets)
 
 
 def test_preview_of_the_project_plans_the_application_layer_on_the_given_services_and_writes_nothing(
@@ -49,7 +68,7 @@ def test_preview_of_the_project_plans_the_application_layer_on_the_given_service
     assert pipeline.ksqldb.mutations == [] and pipeline.writes().keys() <= {"ksqldb"}  # its reads are POSTs
 
 
-def test_up_deploys_the_application_layer_and_exports_the_given_urls(project_stack, pipeline):
+def test_up_deploys_the_application_layer_and_exports_the_given_urls(project_stack, pipeline, kafka_login):
     up = project_stack.up()
     assert up.all_ops() == {"create"} and up.summary == {"create": len(up.steps) + 1}  # + the stack
     assert len(pipeline.connect.connectors) == 3 + len(declared_links.declared_chain().indexes)
@@ -62,7 +81,8 @@ def test_up_deploys_the_application_layer_and_exports_the_given_urls(project_sta
     assert {key: outputs[key].value for key in ("connectUrl", "ksqldbUrl", "elasticsearchUrl", "grafanaUrl",
                                                 "kafkaBootstrap")} == {
         "connectUrl": urls["connect"], "ksqldbUrl": urls["ksqldb"], "elasticsearchUrl": urls["elasticsearch"],
-        "grafanaUrl": urls["grafana"], "kafkaBootstrap": urls["kafka"]}
+        "grafanaUrl": urls["grafana"],
+        "kafkaBootstrap": kafka_login[0].get("clickstream:kafkaBootstrap", urls["kafka"])}
 
 
 def test_a_second_preview_has_no_changes_and_sends_no_request(project_stack, pipeline):
@@ -72,7 +92,7 @@ def test_a_second_preview_has_no_changes_and_sends_no_request(project_stack, pip
     assert pipeline.requests() == {"connect": 0, "ksqldb": 0, "elasticsearch": 0, "grafana": 0}
 
 
-def test_status_reads_the_stack_and_reports_every_declared_link(project_stack, pipeline):
+def test_status_reads_the_stack_and_reports_every_declared_link(project_stack, pipeline, secrets):
     ran = project_stack.python("-m", "clickstream", "status", "--stack", STACK, "--cwd",
                                str(project_stack.work_dir), "--json")
     assert ran.returncode in (0, 1), ran.stderr  # 1: no data flows yet (the generator is a fake)
@@ -83,13 +103,13 @@ def test_status_reads_the_stack_and_reports_every_declared_link(project_stack, p
     assert {("dashboard", uid) for uid in chain.dashboards} <= names
     deployed = [link for link in report["links"] if link["stage"] in DEPLOYED_STAGES]
     assert deployed and [link for link in deployed if link["state"] != "OK"] == []
-    assert not [key for key, value in SECRETS.items() if value in ran.stdout + ran.stderr]
+    assert not [key for key, value in secrets.items() if value in ran.stdout + ran.stderr]
 
 
-def test_state_holds_no_credential_in_plain_text(project_stack):
+def test_state_holds_no_credential_in_plain_text(project_stack, secrets):
     exported = project_stack.cli("stack", "export")
     assert exported.returncode == 0, exported.stderr
-    assert not [key for key, value in SECRETS.items() if value in exported.stdout]
+    assert not [key for key, value in secrets.items() if value in exported.stdout]
     assert PASSPHRASE not in exported.stdout and '"ciphertext"' in exported.stdout
 
 

@@ -31,6 +31,9 @@ def main() -> int:
                 print(f"Elasticsearch URL: {backend.url}")
             else:
                 print(f"bootstrap servers: {backend.bootstrap_servers}")
+                if backend.kind == "jvm":
+                    user, password = backend.sasl_login
+                    print(f"SASL_PLAINTEXT:    {backend.sasl_bootstrap_servers} (PLAIN, {user} / {password})")
                 print(f"Connect REST URL:  {backend.connect_url}")
                 print(f"file folder:       {backend.work_dir}")
             print(f"logs:              {backend.log_dir}")

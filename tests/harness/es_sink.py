@@ -21,10 +21,10 @@ import json
 import threading
 import time
 import uuid
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import requests
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter"
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
@@ -69,7 +69,7 @@ def bulk_actions(config: Mapping[str, str], topic: str, index: str, partition: i
 def sink_topic(config: Mapping[str, str], bootstrap_servers: str, elasticsearch_url: str, *,
                timeout: float = 120.0) -> int:
     """Write every record of the config's topic (each partition from its start to its end as of now) to
-    Elasticsearch as the sink would; refresh the index; return how many records were read."""
+    Elasticsearch as the sink would (then refresh the index); return how many records were read."""
     _check_modelled(config)
     (topic,) = config["topics"].split(",")
     index = target_index(config, topic)
@@ -80,34 +80,46 @@ def sink_topic(config: Mapping[str, str], bootstrap_servers: str, elasticsearch_
     consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"es-sink-stand-in-{uuid.uuid4().hex}",
                          "enable.auto.commit": False})
     deadline = time.monotonic() + timeout
-    lines: list[dict] = []
+    messages: list[Message] = []
     try:
         partitions = list(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions}
         pending = {p for p, end in ends.items() if end > 0}
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in pending])
-        read = 0
         while pending:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"read {read} records of {topic} in {timeout:g} s; partitions {sorted(pending)} "
-                                   f"not read to their end offsets {ends}")
+                raise TimeoutError(f"read {len(messages)} records of {topic} in {timeout:g} s; partitions "
+                                   f"{sorted(pending)} not read to their end offsets {ends}")
             message = consumer.poll(1.0)
             if message is None:
                 continue
             if message.error():
                 raise RuntimeError(f"reading {topic}: {message.error()}")
-            read += 1
+            messages.append(message)
             partition, offset = message.partition(), message.offset()
             assert partition is not None and offset is not None  # a consumed record has both
-            lines += bulk_actions(config, topic, index, partition, offset, message.key(), message.value())
             if offset + 1 >= ends[partition]:
                 pending.discard(partition)
     finally:
         consumer.close()
+    _write(config, topic, index, elasticsearch_url, messages)
+    return len(messages)
+
+
+def _write(config: Mapping[str, str], topic: str, index: str, elasticsearch_url: str,
+           messages: Sequence[Message]) -> None:
+    """What the sink writes for ``messages`` (records consumed from ``topic``): their ``_bulk`` lines in one
+    request, then a refresh of ``index`` so that searches see them; no request when none makes a write."""
+    lines: list[dict] = []
+    for message in messages:
+        if message.error():
+            raise RuntimeError(f"reading {topic}: {message.error()}")
+        partition, offset = message.partition(), message.offset()
+        assert partition is not None and offset is not None  # a consumed record has both
+        lines += bulk_actions(config, topic, index, partition, offset, message.key(), message.value())
     if lines:
         _bulk(elasticsearch_url, lines)
-    requests.post(f"{elasticsearch_url}/{index}/_refresh", timeout=30).raise_for_status()
-    return read
+        requests.post(f"{elasticsearch_url}/{index}/_refresh", timeout=30).raise_for_status()
 
 
 def _bulk(elasticsearch_url: str, lines: list[dict]) -> None:
@@ -157,17 +169,7 @@ class RunningSink:
             with self.consumer_closed():
                 while not self.stopping.is_set():
                     messages = self.consumer.consume(num_messages=100, timeout=0.2)
-                    lines: list[dict] = []
-                    for message in messages:
-                        if message.error():
-                            raise RuntimeError(f"reading {self.topic}: {message.error()}")
-                        partition, offset = message.partition(), message.offset()
-                        assert partition is not None and offset is not None
-                        lines += bulk_actions(self.config, self.topic, self.index, partition, offset,
-                                              message.key(), message.value())
-                    if lines:
-                        _bulk(self.elasticsearch_url, lines)
-                        requests.post(f"{self.elasticsearch_url}/{self.index}/_refresh", timeout=30).raise_for_status()
+                    _write(self.config, self.topic, self.index, self.elasticsearch_url, messages)
                     if messages:
                         self.consumer.commit(asynchronous=False)
         except BaseException as exc:  # noqa: BLE001 - reported by __exit__

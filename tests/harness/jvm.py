@@ -3,11 +3,19 @@
 Jars come from Maven Central (``tests.harness.maven``). Everything listens on free 127.0.0.1 ports; data
 lives in a temporary folder removed on ``close`` (and by the next start if this process is killed); each
 JVM dies with its parent (``tests.harness.processes``); logs are written to ``log_dir`` and kept.
+
+Besides its PLAINTEXT listener the broker has a ``SASL_PLAINTEXT`` one with the ``PLAIN`` mechanism
+(``sasl_bootstrap_servers``), which admits one login, ``sasl_login`` (a password drawn for each start): the
+tests of a Kafka login (the alias swap's) run on it. Apache Kafka's broker settings for it (docs "Security",
+"Authentication using SASL/PLAIN"): the listener in ``listeners`` and ``listener.security.protocol.map``,
+``sasl.enabled.mechanisms``, and the JAAS entry of the listener, ``listener.name.<listener, lower
+case>.plain.sasl.jaas.config``, whose ``user_<name>="<password>"`` options are the users it admits.
 """
 from __future__ import annotations
 
 import base64
 import pathlib
+import secrets
 import shutil
 import uuid
 
@@ -26,6 +34,8 @@ from tests.harness.processes import (
 from tests.harness.readiness import FILE_AND_MIRROR_PLUGINS, wait_for_broker, wait_for_connect
 
 WORK_PREFIX = "kafka-harness-"
+SASL_LISTENER = "SASL"  # the listener that asks for a login
+SASL_USER = "swap"
 
 
 def _cluster_id() -> str:
@@ -49,12 +59,18 @@ class JvmKafkaConnect:
         self._data: pathlib.Path | None = None
         self._broker: JavaProcess | None = None
         self._connect: JavaProcess | None = None
-        self.kafka_port = self.controller_port = self.connect_port = 0
+        self.kafka_port = self.controller_port = self.connect_port = self.sasl_port = 0
+        self.sasl_login = (SASL_USER, "")  # (user, password) the SASL listener admits, set on start
 
     # ---- the fixture interface -------------------------------------------------------------------
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def sasl_bootstrap_servers(self) -> str:
+        """The SASL_PLAINTEXT listener (mechanism PLAIN), which admits ``sasl_login`` only."""
+        return f"127.0.0.1:{self.sasl_port}"
 
     @property
     def connect_url(self) -> str:
@@ -92,6 +108,7 @@ class JvmKafkaConnect:
         self._data = make_work_dir(WORK_PREFIX)
         self.work_dir.mkdir()
         self.kafka_port, self.controller_port, self.connect_port = free_port(), free_port(), free_port()
+        self.sasl_port, self.sasl_login = free_port(), (SASL_USER, secrets.token_urlsafe(16))
         log4j = self._folder / "log4j2.properties"
         log4j.write_text(LOG4J2_PROPERTIES)
         try:
@@ -113,10 +130,17 @@ class JvmKafkaConnect:
             "node.id": 1,
             "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
             "controller.listener.names": "CONTROLLER",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port},CONTROLLER://127.0.0.1:{self.controller_port},"
+                         f"{SASL_LISTENER}://127.0.0.1:{self.sasl_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port},"
+                                    f"{SASL_LISTENER}://127.0.0.1:{self.sasl_port}",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map":
+                f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,{SASL_LISTENER}:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": "PLAIN",
+            f"listener.name.{SASL_LISTENER.lower()}.plain.sasl.jaas.config":
+                'org.apache.kafka.common.security.plain.PlainLoginModule required '
+                f'user_{self.sasl_login[0]}="{self.sasl_login[1]}";',
             "log.dirs": self._folder / "kafka-data",
             "num.partitions": 1,
             # as the project's brokers: every topic is created by whoever writes it, never by a client's

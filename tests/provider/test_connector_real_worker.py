@@ -185,7 +185,8 @@ def test_a_sink_reads_in_the_group_its_config_names_and_a_new_group_reads_the_to
     wait_until(lambda: kafka.committed(groups[0]) == {(topic, 0): 2}, timeout=TIMEOUT,
                description=f"the sink to commit in {groups[0]}", last_seen=lambda: str(kafka.committed(groups[0])))
     assert kafka.committed(f"connect-{name}") == {}
-    provider.update(name, created.outs, worker.inputs(name, {**inputs["config"], "consumer.override.group.id": groups[1]}))
+    regrouped = {**inputs["config"], "consumer.override.group.id": groups[1]}
+    provider.update(name, created.outs, worker.inputs(name, regrouped))
     wait_for_lines(sink_file, ["one", "two", "one", "two"])
 
 

@@ -1,6 +1,7 @@
 """IndexAlias: the alias readers use, put at once on a first deploy and moved to a new build's index only once
 it has caught up, on a FAKE and a REAL Elasticsearch 8.19.20 (``es_backend``), with the offsets read from the
-REAL Kafka broker and the ksqlDB service id from the fake ksqlDB's ``GET /info``."""
+REAL Kafka broker (also through its SASL_PLAINTEXT listener, with a PLAIN login) and the ksqlDB service id from
+the fake ksqlDB's ``GET /info``."""
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ import uuid
 
 import pytest
 import requests
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from providers.elasticsearch.index_alias import CONTRACT, IndexAliasProvider, swap
@@ -43,11 +44,29 @@ def topics(kafka_connect):
         future.result(timeout=60)
 
 
+@pytest.fixture
+def sasl_listener(kafka_connect):
+    """The broker's SASL_PLAINTEXT listener (PLAIN) and the one login it admits (the JVM backend has one)."""
+    if not hasattr(kafka_connect, "sasl_bootstrap_servers"):
+        pytest.skip(f"the {kafka_connect.kind} Kafka backend has no SASL listener (tests/harness/jvm.py has one)")
+    user, password = kafka_connect.sasl_login
+    return kafka_connect.sasl_bootstrap_servers, user, password
+
+
+def sasl_props(sasl_listener, password: str | None = None, **overrides) -> dict:
+    """The Kafka inputs of a swap over the SASL listener (``password``: another than the right one)."""
+    bootstrap, user, right = sasl_listener
+    return {"kafka_bootstrap": bootstrap, "kafka_security_protocol": "SASL_PLAINTEXT",
+            "kafka_sasl_mechanism": "PLAIN", "kafka_username": user, "kafka_password": password or right,
+            **overrides}
+
+
 def alias_props(backend, kafka_connect, ksqldb, topics, alias: str, index: str, **overrides) -> dict:
     source, table = topics
     return {**props(backend, alias, index), "kafka_bootstrap": kafka_connect.bootstrap_servers, "topic": table,
             "source_topics": [source], "query_id": f"CTAS_{table}_1", "sink": f"sink-{table.lower()}",
-            "sink_group": f"connect-sink-{table.lower()}-q1", "ksqldb_url": ksqldb.url, "catch_up_timeout": 60, **overrides}
+            "sink_group": f"connect-sink-{table.lower()}-q1", "ksqldb_url": ksqldb.url, "catch_up_timeout": 60,
+            **overrides}
 
 
 @pytest.fixture
@@ -148,6 +167,64 @@ def test_a_kafka_that_does_not_answer_leaves_readers_on_the_old_index_and_says_w
     assert behind(es_backend, alias) == {first: [alias]}
 
 
+def test_a_swap_reads_the_offsets_through_a_sasl_login(es_backend, indexes, provider, http_calls, kafka_connect,
+                                                      ksqldb, topics, sasl_listener):
+    """The sink's group has committed 3 records of the table's 3, read on the SASL listener with the login."""
+    alias, first, second = indexes
+    table = topics[1]
+    group = alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first)["sink_group"]
+    producer = Producer({"bootstrap.servers": kafka_connect.bootstrap_servers})
+    for n in range(3):
+        producer.produce(table, key=str(n).encode(), value=b"{}", partition=0)
+    assert producer.flush(60) == 0
+    committer = Consumer({"bootstrap.servers": kafka_connect.bootstrap_servers, "group.id": group})
+    try:
+        committer.commit(offsets=[TopicPartition(table, 0, 3)], asynchronous=False)
+    finally:
+        committer.close()
+    deployed = up(provider, alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first,
+                                        **sasl_props(sasl_listener)))
+    http_calls.clear()
+    inputs = alias_props(es_backend, kafka_connect, ksqldb, topics, alias, second, **sasl_props(sasl_listener))
+    updated = up(provider, inputs, deployed)
+    assert writes(http_calls) == [("POST", "_aliases"), ("DELETE", first)]
+    assert updated.outs["index"] == second and behind(es_backend, alias) == {second: [alias]}
+
+
+def test_a_wrong_kafka_password_is_a_refused_login_naming_the_address_not_the_password(
+        es_backend, indexes, provider, kafka_connect, ksqldb, topics, sasl_listener):
+    alias, first, second = indexes
+    bootstrap, user, right = sasl_listener
+    wrong = f"wrong-{uuid.uuid4().hex}"
+    deployed = up(provider, alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first))
+    inputs = alias_props(es_backend, kafka_connect, ksqldb, topics, alias, second, catch_up_timeout=5,
+                         **sasl_props(sasl_listener, password=wrong))
+    with pytest.raises(ServiceTimeout) as failure:  # not re-raised as redacted: no secret was in its text
+        up(provider, inputs, deployed)
+    message = str(failure.value)
+    assert f"Kafka at {bootstrap} refused the PLAIN login of {user!r}" in message
+    assert "Authentication failed" in message and "check kafka_username and kafka_password" in message
+    assert wrong not in message and right not in message
+    assert f"still points at {first}, which keeps serving" in message
+    assert behind(es_backend, alias) == {first: [alias]}
+
+
+def test_no_login_against_a_sasl_listener_says_where_and_over_which_protocol(
+        es_backend, indexes, provider, kafka_connect, ksqldb, topics, sasl_listener):
+    alias, first, second = indexes
+    bootstrap = sasl_listener[0]
+    deployed = up(provider, alias_props(es_backend, kafka_connect, ksqldb, topics, alias, first))
+    inputs = alias_props(es_backend, kafka_connect, ksqldb, topics, alias, second, kafka_bootstrap=bootstrap,
+                         catch_up_timeout=5)
+    with pytest.raises(ServiceTimeout) as failure:
+        up(provider, inputs, deployed)
+    message = str(failure.value)
+    assert f"Kafka at {bootstrap} did not answer the offsets the swap of {alias!r} needs, over PLAINTEXT" in message
+    assert "over the security protocol its listener wants" in message
+    assert f"still points at {first}, which keeps serving" in message
+    assert behind(es_backend, alias) == {first: [alias]}
+
+
 def test_alias_moved_by_hand_is_drift_and_up_moves_it_back(es_backend, indexes, provider, kafka_connect, ksqldb,
                                                           topics):
     alias, first, second = indexes
@@ -180,11 +257,21 @@ def test_check_refuses_bad_inputs_without_network(provider, http_calls):
     http_calls.clear()
     for overrides, expected in [({"index": "other_v1"}, "index 'other_v1' must be named events_v<version>"),
                                 ({"ksqldb_url": "ksqldb:8088"}, "ksqldb_url must be the http(s) base URL of ksqlDB"),
-                                ({"catch_up_timeout": 0}, "catch_up_timeout must be a positive number")]:
+                                ({"catch_up_timeout": 0}, "catch_up_timeout must be a positive number"),
+                                ({"kafka_security_protocol": "SASL"}, "kafka_security_protocol must be one of "
+                                 "PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, not 'SASL'"),
+                                ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "GSSAPI"},
+                                 "kafka_sasl_mechanism must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"),
+                                ({"kafka_security_protocol": "SASL_SSL", "kafka_password": "s3cret"},
+                                 "kafka_username is required with kafka_security_protocol SASL_SSL"),
+                                ({"kafka_security_protocol": "SASL_SSL", "kafka_username": "KEY"},
+                                 "kafka_password is required with kafka_security_protocol SASL_SSL"),
+                                ({"kafka_username": "KEY"}, "kafka_username is set, but kafka_security_protocol "
+                                 "PLAINTEXT has no login")]:
         with pytest.raises(CheckFailed, match=re.escape(expected)):
             check(provider, {**base, **overrides})
     assert http_calls == []
-    assert CONTRACT.secret_outputs == ["password", "api_key", "ksqldb_password"]
+    assert CONTRACT.secret_outputs == ["password", "api_key", "kafka_password", "ksqldb_password"]
 
 
 def test_the_swap_adds_the_alias_and_deletes_in_it_only_a_concrete_index_of_its_name():

@@ -18,9 +18,12 @@ URLS = {"kafkaBootstrap": "broker-1.example.com:9092,broker-2.example.com:9092",
         "connectUrl": "https://connect.example.com", "ksqldbUrl": "https://ksqldb.example.com:443",
         "elasticsearchUrl": "https://es.example.com", "grafanaUrl": "https://grafana.example.com"}
 GRAFANA = {"clickstream:grafanaAdminPassword": "grafana-pw"}
-LOGINS = {"connectUser": "connect-user", "ksqldbUser": "KSQLAPIKEY", "elasticsearchUser": "sink-writer"}
+LOGINS = {"connectUser": "connect-user", "ksqldbUser": "KSQLAPIKEY", "elasticsearchUser": "sink-writer",
+          "kafkaSecurityProtocol": "SASL_SSL", "kafkaUser": "KAFKAAPIKEY"}
 SECRETS = {"connectPassword": "connect-pw-1", "ksqldbPassword": "ksql-api-secret", "elasticsearchPassword": "es-pw-1",
-           "elasticsearchApiKey": "ZXMtaWQ6ZXMta2V5", "grafanaToken": "glsa_service_account_token"}
+           "elasticsearchApiKey": "ZXMtaWQ6ZXMta2V5", "grafanaToken": "glsa_service_account_token",
+           "kafkaPassword": "kafka-api-secret"}
+KAFKA_PASSWORD = {"clickstream:kafkaPassword": "kafka-api-secret"}
 
 
 def external(**values: str) -> dict[str, str]:
@@ -64,6 +67,9 @@ def test_a_url_with_a_password_inside_is_refused_naming_the_key_never_the_passwo
     ("kafkaBootstrap", "https://broker:9092", "comma-separated host:port pairs"),
     ("kafkaBootstrap", "broker-1:9092, broker-2:9092", "comma-separated host:port pairs"),
     ("connectUser", "user:name", "other than ':'"),
+    ("kafkaSecurityProtocol", "SASL", "'PLAINTEXT', 'SSL', 'SASL_PLAINTEXT' or 'SASL_SSL'"),
+    ("kafkaSaslMechanism", "GSSAPI", "'PLAIN', 'SCRAM-SHA-256' or 'SCRAM-SHA-512'"),
+    ("kafkaUser", " KEY", "printable ASCII, no leading or trailing spaces"),
 ])
 def test_an_invalid_external_value_names_key_value_and_what_is_allowed(key, value, allowed):
     message = refused({**external(**{key: value}), **GRAFANA}, GRAFANA)
@@ -89,6 +95,47 @@ def test_a_user_needs_its_password_and_a_password_its_user():
                       [*GRAFANA, "clickstream:ksqldbPassword"])
     assert "clickstream:connectPassword is not set (connectUser is set)" in message
     assert "clickstream:ksqldbPassword is set, but clickstream:ksqldbUser is not" in message
+
+
+def test_a_kafka_login_on_a_platform_that_runs_kafka_itself_is_refused():
+    config = {**GRAFANA, **KAFKA_PASSWORD, "clickstream:kafkaSecurityProtocol": "SASL_SSL",
+              "clickstream:kafkaUser": "KEY"}
+    message = refused(config, [*GRAFANA, *KAFKA_PASSWORD], stack="dev")
+    assert ("kafkaSecurityProtocol = 'SASL_SSL', kafkaUser = 'KEY': the Kafka login only applies to platform "
+            "'external' (platform is 'docker'") in message
+    assert "clickstream:kafkaPassword is set, but only the external platform reads it" in message
+    assert "kafka-api-secret" not in message
+
+
+def test_a_sasl_protocol_needs_the_kafka_user_and_its_password():
+    message = refused({**external(kafkaSecurityProtocol="SASL_SSL"), **GRAFANA}, GRAFANA)
+    assert ("kafkaSecurityProtocol 'SASL_SSL' logs in to Kafka: set kafkaUser (Confluent Cloud: the API key) and "
+            "the secret kafkaPassword") in message
+    message = refused({**external(kafkaSecurityProtocol="SASL_PLAINTEXT", kafkaUser="KEY"), **GRAFANA}, GRAFANA)
+    assert "clickstream:kafkaPassword is not set (kafkaUser is set)" in message
+    message = refused({**external(), **GRAFANA, **KAFKA_PASSWORD}, [*GRAFANA, *KAFKA_PASSWORD])
+    assert "clickstream:kafkaPassword is set, but clickstream:kafkaUser is not" in message
+
+
+def test_a_kafka_login_without_sasl_is_refused_naming_what_would_take_it():
+    message = refused({**external(kafkaUser="KEY", kafkaSaslMechanism="SCRAM-SHA-512"), **GRAFANA,
+                       **KAFKA_PASSWORD}, [*GRAFANA, *KAFKA_PASSWORD])
+    assert ("kafkaUser = 'KEY', kafkaSaslMechanism = 'SCRAM-SHA-512' only apply with a SASL login, but "
+            "kafkaSecurityProtocol is 'PLAINTEXT': set kafkaSecurityProtocol to SASL_SSL (Confluent Cloud) or "
+            "SASL_PLAINTEXT, or remove them") in message
+
+
+def test_the_kafka_password_must_be_a_secret_and_is_never_quoted():
+    config = {**external(kafkaSecurityProtocol="SASL_SSL", kafkaUser="KEY"), **GRAFANA, **KAFKA_PASSWORD}
+    message = refused(config, GRAFANA)
+    assert "clickstream:kafkaPassword is set as plain text" in message and "kafka-api-secret" not in message
+    blank = {"clickstream:kafkaPassword": "  "}
+    assert "clickstream:kafkaPassword (value not shown) is empty or blank" in refused(
+        {**config, **blank}, [*GRAFANA, *blank])
+    cfg = check_stack("external", {**config, "clickstream:kafkaSaslMechanism": "SCRAM-SHA-256",
+                                   "clickstream:kafkaPassword": "pässwort-non-ascii"}, [*GRAFANA, *KAFKA_PASSWORD])
+    assert (cfg.kafka_security_protocol, cfg.kafka_sasl_mechanism, cfg.kafka_user) == ("SASL_SSL", "SCRAM-SHA-256",
+                                                                                        "KEY")
 
 
 def test_grafana_takes_a_token_or_the_admin_password_not_both():
@@ -143,6 +190,11 @@ def test_external_stack_declares_no_infrastructure_and_exports_the_given_urls():
     for connector in app_layer(g, ":Connector"):
         assert connector.inputs["connect_url"] == URLS["connectUrl"] and connector.inputs.get("username") is None
         assert connector.inputs.get("password") is None
+    aliases = app_layer(g, ":IndexAlias")
+    assert aliases and all(a.inputs["kafka_bootstrap"] == URLS["kafkaBootstrap"]
+                           and a.inputs["kafka_security_protocol"] == "PLAINTEXT"
+                           and a.inputs.get("kafka_username") is None and a.inputs.get("kafka_password") is None
+                           for a in aliases)
 
 
 def test_each_service_gets_its_login_and_every_credential_stays_secret():
@@ -160,6 +212,10 @@ def test_each_service_gets_its_login_and_every_credential_stays_secret():
                          and is_secret(s.inputs["secret_config"]) for s in sinks)
     grafana = [r for r in g.resources if r.type.startswith("pulumi-python:dynamic/grafana:")]
     assert grafana and all(is_secret(r.inputs["api_key"]) and r.inputs.get("username") is None for r in grafana)
+    aliases = app_layer(g, ":IndexAlias")
+    assert aliases and all(a.inputs["kafka_security_protocol"] == "SASL_SSL" and a.inputs["kafka_sasl_mechanism"] ==
+                           "PLAIN" and a.inputs["kafka_username"] == "KAFKAAPIKEY"
+                           and is_secret(a.inputs["kafka_password"]) for a in aliases)
     datasources = app_layer(g, ":Datasource")
     assert all(d.inputs["datasource"]["basicAuthUser"] == "sink-writer" for d in datasources)
     in_clear = json.dumps([outside_secrets(r.inputs) for r in g.resources]) + json.dumps(g.exports)

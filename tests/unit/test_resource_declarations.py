@@ -25,7 +25,7 @@ SECRETS = {  # kind -> every field that must never be in clear: secret inputs an
     "Connector": {"password", "secret_config", "secret_config_hash"},
     "IndexTemplate": LOGIN,
     "VersionedIndex": LOGIN,
-    "IndexAlias": LOGIN | {"ksqldb_password"},
+    "IndexAlias": LOGIN | {"ksqldb_password", "kafka_password"},
     "GrafanaDatasource": LOGIN | {"secure_json_data", "secure_json_data_hash"},
     "GrafanaFolder": LOGIN,
     "GrafanaDashboard": LOGIN,

@@ -59,19 +59,26 @@ def test_aliases_name_the_untyped_root_children_they_were():
 def test_the_new_providers_plan_no_replacement_over_the_first_releases_state():
     """Each application resource's provider, given the outputs the first release recorded and the inputs
     the program declares now, plans an update at most (the URLs here differ, so each one is an update), but for
-    the Elasticsearch sinks, which are replaced by the sink of the table's current build."""
-    from tests.app_layer import app_layer
+    the Elasticsearch sinks, which are replaced by the sink of the table's current build. The services are
+    the fakes, so that each connector's check is judged by a worker that answers (as at a preview) instead of
+    waiting out its probe for one that is not there."""
+    from tests.app_layer import app_layer, fake_services, pointed_at
     from tests.provider.pulumi_engine import check, over_the_wire
 
     old = json.loads((pathlib.Path(__file__).parent / "data" / "state_v1_dev.json").read_text())["resources"]
-    declared = {r.name: r for r in app_layer("dev")}
     planned = {}
-    for name, state in old.items():
-        resource = declared[name]
-        inputs = check(resource.provider, resource.inputs)
-        diff = resource.provider.diff(state["id"], over_the_wire(state["outs"]), inputs)
-        planned[name] = "replace" if diff.replaces else "update" if diff.changes else "same"
+    with fake_services() as fakes:
+        declared = {r.name: r for r in pointed_at(app_layer("dev"), fakes)}
+        for name, state in old.items():
+            resource = declared[name]
+            inputs = check(resource.provider, resource.inputs)
+            diff = resource.provider.diff(state["id"], over_the_wire(state["outs"]), inputs)
+            planned[name] = "replace" if diff.replaces else "update" if diff.changes else "same"
+        validated = [c for c in fakes.connect.calls if c.method == "PUT" and c.path.endswith("/config/validate")]
     assert len(planned) == len(old) == 29
+    assert len(validated) == sum("-datagen-" in n or "-es-sink-" in n for n in old) == 14, \
+        "Kafka Connect judges every connector's config"
+    assert not any(fake.mutating_calls for fake in vars(fakes).values()), "a plan changes nothing"
     # the sinks alone are replaced: each build of a table gets its own connector (docs/resources/versioned-
     # indexes.md), the old one stopped before the new one starts
     replaced = {n for n, p in planned.items() if p == "replace"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import socket
 import stat
 import sys
 
@@ -13,13 +14,14 @@ import pytest
 
 from clickstream.__main__ import main
 from clickstream.content import connectors
-from clickstream.operations import declared_links, stack_outputs, status
+from clickstream.operations import declared_links, stack_outputs, status, status_links
 from clickstream.operations.status_links import (
     BROKEN,
     LAGGING,
     OK,
     Limits,
     Link,
+    alert_rule_links,
     panel_datasources,
     query_link,
     source_link,
@@ -98,6 +100,45 @@ def test_terminated_query_is_broken():
     assert link.state == BROKEN and "no persistent query writes A" in link.evidence
 
 
+# what to do next names the stack's own command ----------------------------------------------------------
+@pytest.mark.parametrize("stack, up", [(None, "`make up`"), ("dev", "`make up`"),
+                                       ("staging", "`make up STACK=staging`"), ("prod", "`make up STACK=prod`")])
+def test_every_hint_names_make_up_as_the_makefile_takes_the_stack(stack, up):
+    missing = source_link("CLICKSTREAM", None, Limits(), NOW, stack=stack)
+    gone = query_link("A", [], {}, stack=stack)
+    failed = query_link("A", [query(ERROR=1)], {}, stack=stack)
+    down = status_links.unreachable("index", "a", "Elasticsearch", "http://es:9200", OSError("refused"), stack=stack)
+    for link in (missing, gone, failed, down):
+        assert up in link.action, link
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_check_hands_the_targets_stack_to_every_look():
+    """Nothing answers: every link says how to start the stack the status was asked about."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    targets = stack_outputs.Targets.from_outputs({key: url for key in stack_outputs.OUTPUT_KEYS.values()},
+                                                 logins(StackConfig(), lambda key: None), timeout=0.5,
+                                                 stack="staging")
+    chain = declared_links.Chain(source_connectors=("datagen-a",), sources={"A": "datagen-a"}, queries=("B",),
+                                 sink_connectors=("es-sink-b",), indexes={"b": "es-sink-b"}, datasources=("ds-b",),
+                                 dashboards=("board",), alert_rules=("rule",))
+    links = status.check(targets, chain).links
+    assert len(links) == 8 and all(link.state == BROKEN for link in links)
+    assert all("`make up STACK=staging` starts" in link.action for link in links), links
+
+
+def test_a_missing_alert_rule_names_the_stacks_command(monkeypatch):
+    monkeypatch.setattr(status_links.GrafanaClient, "get_or_none", lambda self, path: {"data": {"groups": []}})
+    endpoint = stack_outputs.Targets.from_outputs(OUTPUTS, logins(StackConfig(), lambda key: None)).grafana
+    [link] = alert_rule_links(endpoint, ["rule"], stack="prod")
+    assert link.state == BROKEN and link.action == "`make up STACK=prod` creates it"
+
+
 # dashboards ---------------------------------------------------------------------------------------------
 def test_panel_datasources_walk_rows_and_targets_and_skip_builtins():
     panels = [{"title": "row", "type": "row", "panels": [
@@ -164,6 +205,8 @@ def test_targets_need_every_url_output_and_keep_passwords_out_of_repr():
     secrets = {"grafanaAdminPassword": "s3cret-pw", "elasticsearchPassword": "es-pw"}.get
     with pytest.raises(stack_outputs.StatusError, match="no output ksqldbUrl, grafanaUrl.*make up"):
         stack_outputs.Targets.from_outputs({"connectUrl": "x", "elasticsearchUrl": "y"}, logins(secured, secrets))
+    with pytest.raises(stack_outputs.StatusError, match="deploy it first \\(`make up STACK=prod`\\)"):
+        stack_outputs.Targets.from_outputs({}, logins(secured, secrets), stack="prod")
     targets = stack_outputs.Targets.from_outputs(OUTPUTS, logins(secured, secrets))
     assert targets.grafana.password == "s3cret-pw" and targets.elasticsearch.username == "elastic"
     assert "s3cret-pw" not in repr(targets) and "es-pw" not in repr(targets)
@@ -212,6 +255,7 @@ def test_stack_targets_read_urls_and_secrets_through_the_cli(tmp_path, monkeypat
     assert targets.grafana.url == "http://localhost:3000" and targets.grafana.password == "gf-secret"
     assert (targets.elasticsearch.username, targets.elasticsearch.password) == ("elastic", "es-secret")
     assert targets.port_forward_commands == ("kubectl pf",)
+    assert targets.stack == "staging", "the stack the status was asked about, for the commands it suggests"
 
 
 @pytest.mark.parametrize("url, hinted", [("http://localhost:8088", True), ("http://127.0.0.1:8088", True),
