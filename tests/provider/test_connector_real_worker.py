@@ -164,7 +164,8 @@ def test_a_source_has_connect_create_its_topic_with_the_partitions_it_names(work
                                                           "topic.creation.default.partitions": "3"}))
     kafka = KafkaOffsets(worker.harness.bootstrap_servers, timeout=30)
     wait_until(lambda: len(kafka.partitions(topic)) == 3, timeout=TIMEOUT,
-               description=f"Connect to create {topic} with 3 partitions", last_seen=lambda: str(kafka.partitions(topic)))
+               description=f"Connect to create {topic} with 3 partitions",
+               last_seen=lambda: str(kafka.partitions(topic)))
     provider.create(worker.inputs(worker.name("sink"), sink(sink_file, topic)))
     wait_for_lines(sink_file, ["one"])
 
