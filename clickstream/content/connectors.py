@@ -2,7 +2,8 @@
 
 * Datagen source connectors write the three JSON topics the ksqlDB sources read (``ksql/01_sources.sql``).
   Codes and users are keyed by an ``int`` field (``code``, ``user_id``), so their key converter is the
-  ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys); clicks have no key.
+  ``IntegerConverter`` (ksqlDB ``KAFKA`` INT keys); clicks have no key. They run before the ksqlDB sources
+  exist and the brokers do not auto-create topics, so Connect creates each topic (see :func:`_datagen`).
 * One Elasticsearch sink per derived ksqlDB table, so that its index mirrors the table
   (docs/resources/versioned-indexes.md): the document id is the record key (an update replaces its
   row), a tombstone deletes it (merged sessions, rows that stop meeting a HAVING), schemaless JSON values.
@@ -115,11 +116,23 @@ def datasource_uid(table: str) -> str:
 
 def _datagen(topic: str, interval_ms: int, key_converter: str, **schema: str) -> ConnectorSpec:
     """A datagen source: ``schema`` is either ``quickstart=<name>`` or a custom ``schema.string`` (with
-    ``schema.keyfield`` and single message transforms as needed)."""
+    ``schema.keyfield`` and single message transforms as needed).
+
+    Connect creates the topic before the first record if it is missing (KIP-158 ``topic.creation.*``, on by
+    default on a worker: ``topic.creation.enable`` defaults to true in Kafka's ``WorkerConfig``), with the
+    broker's defaults: -1 partitions = its ``num.partitions`` and -1 replicas = its
+    ``default.replication.factor`` (Kafka's ``TopicCreationConfig`` accepts -1 or at least 1 for both; Connect's
+    ``TopicAdmin.NewTopicBuilder`` leaves -1 to the broker). Each platform's broker sets ``num.partitions`` to
+    ``kafkaPartitions``, the ``PARTITIONS`` the ksqlDB source declares (ksqlDB refuses an existing topic with
+    another count). Not ``kafkaPartitions`` itself: a change of it, which ksqlDB refuses, would then also
+    rewrite the running sources in the same ``up``. An existing topic is left as it is.
+    """
     return ConnectorSpec(name=f"datagen-{topic.replace('_', '-')}", config={
         "connector.class": DATAGEN_CLASS,
         "tasks.max": "1",
         "kafka.topic": topic,
+        "topic.creation.default.partitions": "-1",
+        "topic.creation.default.replication.factor": "-1",
         **schema,
         "max.interval": str(interval_ms),
         # < 1 = unlimited; datagen fails its task once a finite count is reached

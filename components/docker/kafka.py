@@ -35,6 +35,8 @@ def cluster_id(name_prefix: str) -> str:
 
 
 def kafka_env(cfg: StackConfig) -> dict[str, str]:
+    """The broker's settings: replication and sizing from the stack config, and no topic auto-creation:
+    whoever writes a topic creates it (docs/architecture.md, "Kafka topics")."""
     host = container_name(cfg, "kafka")
     return {
         "CLUSTER_ID": cluster_id(cfg.name_prefix),
@@ -50,6 +52,7 @@ def kafka_env(cfg: StackConfig) -> dict[str, str]:
         "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
         "KAFKA_LOG_DIRS": DATA_PATH,
         "KAFKA_NUM_PARTITIONS": str(cfg.kafka_partitions),
+        "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
         "KAFKA_DEFAULT_REPLICATION_FACTOR": str(cfg.replication_factor),
         "KAFKA_MIN_INSYNC_REPLICAS": str(cfg.min_insync_replicas),
         "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(cfg.replication_factor),

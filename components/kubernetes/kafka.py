@@ -46,7 +46,8 @@ NO_POD = {"podSelector": {"matchExpressions": [{"key": "strimzi.io/cluster", "op
 
 
 def kafka_config(platform: Platform) -> dict[str, object]:
-    """Broker settings: replication of user and internal topics from the stack config."""
+    """Broker settings: replication of user and internal topics from the stack config, and no topic
+    auto-creation: whoever writes a topic creates it (docs/architecture.md, "Kafka topics")."""
     cfg = platform.cfg
     rf, isr = cfg.replication_factor, cfg.min_insync_replicas
     return {
@@ -56,7 +57,7 @@ def kafka_config(platform: Platform) -> dict[str, object]:
         "transaction.state.log.replication.factor": rf,
         "transaction.state.log.min.isr": isr,
         "num.partitions": cfg.kafka_partitions,
-        "auto.create.topics.enable": True,
+        "auto.create.topics.enable": False,
     }
 
 

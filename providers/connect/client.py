@@ -44,6 +44,10 @@ STATES = ("RUNNING", "PAUSED")
 # its keys.
 OPTIONAL_FAMILIES = ("key.converter.", "value.converter.", "header.converter.",
                      "producer.override.", "consumer.override.", "admin.override.")
+# Source topic creation (KIP-158): validate defines only ``topic.creation.groups``; the groups' own keys
+# (``topic.creation.<group>.*``, Kafka's TopicCreationConfig) are defined when the connector starts, so the
+# worker never judges them (Apache Kafka 4.3.1, tests/provider/test_connector_real_worker.py).
+UNJUDGED_FAMILIES = ("topic.creation.",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +61,7 @@ class Validation:
         """Declared keys the worker has no definition for: typos, or settings of another plugin."""
         judged = [family for family in OPTIONAL_FAMILIES  # "<converter>.plugin.version" is always defined
                   if any(name.startswith(family) and name != f"{family}plugin.version" for name in self.defined)]
-        return sorted(key for key in config if key not in self.defined
+        return sorted(key for key in config if key not in self.defined and not key.startswith(UNJUDGED_FAMILIES)
                       and not (key.startswith(OPTIONAL_FAMILIES) and not key.startswith(tuple(judged))))
 
 

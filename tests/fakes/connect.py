@@ -19,7 +19,14 @@ names as a 4.3.1 worker lists them), the plugin's own (``Plugin.keys``), the con
 ``producer.override.*``; sinks: ``consumer.override.*``, plus producer/admin ones once a dead-letter topic is
 set), and for each alias in ``transforms`` its ``type``, ``predicate`` and ``negate`` and the transformation's
 own keys under ``transforms.<alias>.`` (``ConnectorConfig.enrich``; Flatten and ReplaceField modelled).
-Declared keys nothing defines (``tasks.maxx``) are not in the answer, as on a real worker. The value errors
+Declared keys nothing defines (``tasks.maxx``) are not in the answer, as on a real worker. Source topic
+creation (KIP-158) is one of them: of the ``topic.creation.*`` family a 4.3.1 worker defines only
+``topic.creation.groups`` (SourceConnectorConfig.configDef); ``topic.creation.default.*`` and each group's keys
+are neither defined nor checked by validate (AbstractHerder validates against that base definition; the
+constructor of SourceConnectorConfig embeds the groups, TopicCreationConfig, only when the connector starts),
+so a bad value (``partitions=0``) passes validate and PUT and fails the connector at start with
+TopicCreationConfig's ConfigException (not modelled). Recorded from the harness worker by
+tests/provider/test_connector_real_worker.py (``source-with-topic-creation``). The value errors
 are ConnectorConfig's validators: ``tasks.max`` at least 1 and an INT (``ConfigDef.Range.atLeast(1)``),
 a missing required key, a sink without ``topics``/``topics.regex`` (SinkConnectorConfig.validate), and a
 ``key.converter``/``value.converter``/``header.converter`` the worker cannot load or that does not implement
@@ -92,7 +99,7 @@ COMMON_KEYS = ("name", "connector.class", "connector.plugin.version", "tasks.max
                "header.converter", "header.converter.plugin.version", "transforms", "predicates",
                "config.action.reload", "errors.retry.timeout", "errors.retry.delay.max.ms", "errors.tolerance",
                "errors.log.enable", "errors.log.include.messages")
-SOURCE_KEYS = ("topic.creation.groups", "exactly.once.support", "transaction.boundary",
+SOURCE_KEYS = ("topic.creation.groups", "exactly.once.support", "transaction.boundary",  # no topic.creation.<group>.*
                "transaction.boundary.interval.ms", "offsets.storage.topic")
 SINK_KEYS = ("topics", "topics.regex", "errors.deadletterqueue.topic.name",
              "errors.deadletterqueue.topic.replication.factor", "errors.deadletterqueue.context.headers.enable")

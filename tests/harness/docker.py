@@ -94,6 +94,7 @@ class DockerKafkaConnect:
         try:
             self.network = Network().create()
             self._kafka = (KafkaContainer(self.config.kafka_image).with_kraft()
+                           .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")  # as the project's brokers
                            .with_network(self.network).with_network_aliases(KAFKA_ALIAS))
             self._kafka.start(timeout=int(self.start_timeout))
             self.connect_port = free_port()

@@ -143,6 +143,9 @@ class JvmKafkaConnect:
                 f'user_{self.sasl_login[0]}="{self.sasl_login[1]}";',
             "log.dirs": self._folder / "kafka-data",
             "num.partitions": 1,
+            # as the project's brokers: every topic is created by whoever writes it, never by a client's
+            # metadata request (docs/architecture.md, "Kafka topics")
+            "auto.create.topics.enable": "false",
             "offsets.topic.replication.factor": 1,
             "offsets.topic.num.partitions": 1,
             "transaction.state.log.replication.factor": 1,

@@ -86,6 +86,19 @@ def test_validate_tells_keys_no_definition_knows(connect_backend):
     assert validation.unknown_keys(config) == ["tasks.maxx", "value.converter.bogus"]
 
 
+def test_validate_judges_no_topic_creation_group_key_so_none_is_unknown(connect_backend):
+    """A source's topic creation settings (what the datagen sources declare) are defined only when the
+    connector starts: validate accepts them unjudged, and they are no typo."""
+    config = {"connector.class": SOURCE, "name": "v", "topic": "t", "topic.creation.default.partitions": "3",
+              "topic.creation.default.replication.factor": "-1", "topic.creation.groups": "compacted",
+              "topic.creation.compacted.include": "t.*", "topic.creation.compacted.cleanup.policy": "compact"}
+    with client_for(connect_backend) as client:
+        validation = client.validate(config)
+    assert validation.errors == [] and validation.unknown_keys(config) == []
+    assert "topic.creation.groups" in validation.defined
+    assert not {key for key in validation.defined if key.startswith("topic.creation.")} - {"topic.creation.groups"}
+
+
 def test_validate_of_a_plugin_not_installed_names_the_class_worker_and_installed_plugins(connect_backend):
     with client_for(connect_backend) as client, pytest.raises(PluginNotInstalled) as error:
         client.validate({"connector.class": "io.example.MissingConnector", "name": "v"})

@@ -27,7 +27,8 @@ SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
 SECRET = "pa55-Very-Secret-Value"
 SINK_INDEXES = {t: f"{t.lower()}_v0123456789abcdef" for t in ("EVENTS_PER_MIN", "HIGH_BANDWIDTH_SESSIONS")}
-SINK_GROUPS = {t: f"connect-es-sink-{t.lower()}-q0123abcd" for t in SINK_INDEXES}
+SINK_GROUPS = {t: connectors.sink_group(f"{connectors.sink_name(t)}-v0123456789abcdef", f"CTAS_{t}_1")
+               for t in SINK_INDEXES}
 
 
 def source_inputs(backend, name: str, **overrides: Any) -> dict[str, Any]:

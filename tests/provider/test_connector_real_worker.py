@@ -86,7 +86,10 @@ def restartable_worker(connect_worker):
 
 
 def source(path: pathlib.Path, topic: str) -> dict[str, str]:
-    return {"connector.class": SOURCE, "tasks.max": "1", "file": str(path), "topic": topic}
+    """A file source whose topic Connect creates with the broker's defaults (-1), as the stack's sources do:
+    the broker creates no topic by itself (``auto.create.topics.enable=false``, as the project's brokers)."""
+    return {"connector.class": SOURCE, "tasks.max": "1", "file": str(path), "topic": topic,
+            "topic.creation.default.partitions": "-1", "topic.creation.default.replication.factor": "-1"}
 
 
 def sink(path: pathlib.Path, topic: str) -> dict[str, str]:
@@ -148,6 +151,23 @@ def test_data_flows_file_to_topic_to_file_and_waits_while_the_sink_is_paused(wor
 
     provider.update(sink_name, paused.outs, sink_inputs)
     wait_for_lines(sink_file, ["one", "two", "three"])
+
+
+def test_a_source_has_connect_create_its_topic_with_the_partitions_it_names(worker):
+    """The datagen sources' topic creation (KIP-158 ``topic.creation.default.*``) on a real worker and broker:
+    the harness broker creates no topic itself and its default is 1 partition, so a topic of 3 partitions is
+    Connect's; replication factor -1 (the broker's default) is accepted, and the records reach a sink."""
+    provider, topic = ConnectorProvider(), unique("topic")
+    source_file, sink_file = worker.path("in"), worker.path("out")
+    append(source_file, "one")  # one record: the order of records across partitions is not kept
+    provider.create(worker.inputs(worker.name("source"), {**source(source_file, topic),
+                                                          "topic.creation.default.partitions": "3"}))
+    kafka = KafkaOffsets(worker.harness.bootstrap_servers, timeout=30)
+    wait_until(lambda: len(kafka.partitions(topic)) == 3, timeout=TIMEOUT,
+               description=f"Connect to create {topic} with 3 partitions",
+               last_seen=lambda: str(kafka.partitions(topic)))
+    provider.create(worker.inputs(worker.name("sink"), sink(sink_file, topic)))
+    wait_for_lines(sink_file, ["one"])
 
 
 def test_a_sink_reads_in_the_group_its_config_names_and_a_new_group_reads_the_topic_from_its_start(worker):
@@ -366,6 +386,11 @@ DEFINITION_CASES = [
     pytest.param({"connector.class": SINK, "topics": "t", "errors.deadletterqueue.topic.name": "dlq",
                   "errors.deadletterqueue.topic.replication.factor": "-1", "producer.override.linger.ms": "1",
                   "admin.override.retries": "1"}, id="sink-with-dead-letter-topic"),
+    pytest.param({"connector.class": SOURCE, "topic": "t", "topic.creation.groups": "compacted",
+                  "topic.creation.default.partitions": "3", "topic.creation.default.replication.factor": "-1",
+                  "topic.creation.default.cleanup.policy": "delete", "topic.creation.compacted.include": "t.*",
+                  "topic.creation.compacted.partitions": "1", "topic.creation.compacted.cleanup.policy": "compact"},
+                 id="source-with-topic-creation"),
 ]
 
 

@@ -229,6 +229,16 @@ def test_datagen_sources_use_the_configured_rates_and_key_converters(cfg):
         assert len({"quickstart", "schema.string", "schema.filename"} & set(spec.config)) == 1
 
 
+def test_datagen_sources_have_connect_create_their_topics_with_the_brokers_defaults(cfg):
+    """The sources run before the ksqlDB streams exist and the brokers create no topic: Connect creates each
+    with the broker's ``num.partitions`` (= ``kafkaPartitions``, the streams' ``PARTITIONS``) and replication
+    factor. The config does not follow ``kafkaPartitions``: a change of it (refused by ksqlDB) rewrites no source."""
+    for partitions in (cfg.kafka_partitions, 6):
+        for spec in connectors.datagen_sources(StackConfig(kafka_partitions=partitions)):
+            assert spec.config["topic.creation.default.partitions"] == "-1"
+            assert spec.config["topic.creation.default.replication.factor"] == "-1"
+
+
 def test_custom_schemas_draw_correlated_fields_from_one_value(cfg):
     specs = {s.config["kafka.topic"]: s.config for s in connectors.datagen_sources(cfg)}
     clicks = json.loads(specs["clickstream"]["schema.string"])

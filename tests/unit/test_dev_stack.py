@@ -228,6 +228,12 @@ def test_kafka_replication_and_sizing_come_from_config():
     assert env("kafka", graph(kafkaPartitions="4", kafkaHeap="768m"))["KAFKA_HEAP_OPTS"] == "-Xms768m -Xmx768m"
 
 
+def test_the_broker_never_creates_a_topic_by_itself():
+    """cp-kafka turns ``KAFKA_AUTO_CREATE_TOPICS_ENABLE`` into ``auto.create.topics.enable``; every writer
+    creates its own topics (docs/architecture.md, "Kafka topics")."""
+    assert env("kafka")["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
 def test_kafka_never_gets_variables_that_make_the_image_exit():
     forbidden = {"KAFKA_PORT", "KAFKA_HOST", "KAFKA_ADVERTISED_PORT", "KAFKA_ADVERTISED_HOST"}
     for service in SERVICES:

@@ -184,6 +184,14 @@ def test_prod_kafka_is_kraft_with_replication_three_and_min_isr_two(graphs):
     assert config["num.partitions"] == 6
 
 
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_brokers_never_create_a_topic_by_themselves(graphs, stack):
+    """A topic dropped by hand while a consumer reads it would come back with the broker's defaults and block
+    the table's recreation; every writer creates its own topics (docs/architecture.md, "Kafka topics")."""
+    config = graphs[stack].named("clickstream-kafka").inputs["spec"]["kafka"]["config"]
+    assert config["auto.create.topics.enable"] is False
+
+
 def test_connect_and_ksqldb_replicate_their_internal_topics(graphs):
     graph = graphs["prod"]
     connect = env(graph, "clickstream-connect")
