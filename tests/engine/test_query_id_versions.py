@@ -2,7 +2,8 @@
 b448076) to builds of the files, through the REAL engine: that release deploys the application layer, then
 today's program takes the same stack over. ksqlDB is not touched; per derived table the preview names the
 new index and sink (the version is the table's build now), the alias moves to the new index and the old
-index and sink go; the next ``up`` is a no-op with 0 requests (docs/resources/versioned-indexes.md)."""
+index and sink go (and the datagen sources take their topic-creation settings); the next ``up`` is a no-op
+with 0 requests (docs/resources/versioned-indexes.md)."""
 from __future__ import annotations
 
 import requests
@@ -10,6 +11,7 @@ import requests
 from clickstream.content import connectors
 from clickstream.stack import analytics
 from providers.ksqldb.parser import builds
+from stackconfig import StackConfig
 from tests.engine.declared import statements
 from tests.engine.release import QUERY_ID_VERSIONS, checkout, deploy
 from tests.engine.workspace import EngineStack
@@ -30,7 +32,9 @@ def test_indexes_versioned_by_query_id_move_to_builds_of_the_files_without_touch
     preview = stack.preview()
     stems = {t: connectors.resource_stem(t) for t in tables}
     expected = {**{f"clickstream-{kind}-{stem}": REPLACED for stem in stems.values() for kind in ("index", "es-sink")},
-                **{f"clickstream-alias-{stem}": {"update"} for stem in stems.values()}}
+                **{f"clickstream-alias-{stem}": {"update"} for stem in stems.values()},
+                # and the datagen sources, which since have Connect create their topics (topic.creation.*)
+                **{f"clickstream-{spec.name}": {"update"} for spec in connectors.datagen_sources(StackConfig())}}
     assert preview.changed() == expected, preview.changed()
     planned = {step.name: step.inputs for step in preview.steps if step.op in ("create-replacement", "update")}
     for table, stem in stems.items():
