@@ -284,7 +284,7 @@ def test_missing_pulumi_cli_says_how_to_get_it(monkeypatch):
     monkeypatch.delenv("PULUMI_BIN", raising=False)
     monkeypatch.setattr(stack_outputs, "PULUMI_IN_PROJECT", pathlib.Path("/nonexistent/pulumi"))
     monkeypatch.setenv("PATH", "")
-    with pytest.raises(stack_outputs.StatusError, match="make up.*installs it"):
+    with pytest.raises(stack_outputs.StatusError, match="make pulumi-cli.*installs it"):
         stack_outputs.pulumi_binary()
 
 
