@@ -277,6 +277,8 @@ class ConnectorProvider(ReadBackProvider):
                 self._write_config(client, name, config, secret_config, previous)
             live_state = (before or {}).get("connector", {}).get("state", "RUNNING")
             if desired == "PAUSED" and live_state != "PAUSED":
+                if before is None:  # pausing a connector that has not started yet pre-empts its start
+                    client.wait_for_state(name, "RUNNING", timeout)
                 client.pause(name)
             elif desired == "RUNNING" and live_state in ("PAUSED", "STOPPED"):
                 client.resume(name)
@@ -393,6 +395,8 @@ else:
 
     ``config`` holds the plain settings (must include ``connector.class``); ``secret_config`` the sensitive ones
     (passwords, API keys): sent to Connect, kept out of outputs and state, where only a salted hash is stored.
-    ``state`` ``"paused"`` pauses the connector declaratively. ``ready_timeout`` is the deadline of each
+    ``state`` ``"paused"`` pauses the connector declaratively (a new one once its tasks run: Kafka Connect 4.3.1
+    drops the start of a connector paused before it started, ``WorkerConnector.transitionTo``, and leaves it
+    PAUSED with no task). ``ready_timeout`` is the deadline of each
     operation (docs/resources/README.md). Changing ``connector_name`` replaces the connector; everything else is
     updated in place (docs/resources/connector.md).""")
