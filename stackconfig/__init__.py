@@ -52,6 +52,14 @@ _QUANTITY_RE = re.compile(r"^[1-9][0-9]*(Mi|Gi|Ti)$")
 # a DNS-1123 subdomain (Kubernetes object names such as StorageClass and IngressClass, ingress hosts)
 _DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 _PRINTABLE_ASCII_RE = re.compile(r"^[\x20-\x7e]*$")
+
+
+def _printable_trimmed(value: str, what: str) -> str:
+    """``value`` when it is printable ASCII with no leading or trailing spaces; else ValueError saying it must be
+    ``what``."""
+    if value != value.strip() or not _PRINTABLE_ASCII_RE.match(value):
+        raise ValueError(f"must be {what}: printable ASCII, no leading or trailing spaces")
+    return value
 # a ksqlDB stream or table name as the server knows it (a bare name upper-cased; the characters
 # providers/ksqldb/lint.py allows in a name)
 _OBJECT_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,249}$")
@@ -223,10 +231,7 @@ class StackConfig(BaseModel):
     @field_validator("kafka_user")
     @classmethod
     def _sasl_user(cls, value: str) -> str:
-        if value != value.strip() or not _PRINTABLE_ASCII_RE.match(value):
-            raise ValueError("must be empty or a SASL user name (Confluent Cloud: the API key): printable ASCII, "
-                             "no leading or trailing spaces")
-        return value
+        return _printable_trimmed(value, "empty or a SASL user name (Confluent Cloud: the API key)")
 
     @field_validator("grafana_admin_user")
     @classmethod
@@ -241,10 +246,7 @@ class StackConfig(BaseModel):
     @field_validator("kube_context")
     @classmethod
     def _context_name(cls, value: str) -> str:
-        if value != value.strip() or not _PRINTABLE_ASCII_RE.match(value):
-            raise ValueError("must be a kubeconfig context name: printable ASCII, no leading or trailing "
-                             "spaces")
-        return value
+        return _printable_trimmed(value, "a kubeconfig context name")
 
     @field_validator("ingress_allow_list")
     @classmethod
